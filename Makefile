@@ -1,0 +1,51 @@
+# aduan — the two commands of the quick start are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test lint typecheck bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+## run: set up, migrate the embedded SQLite database under ./var/ and start the gateway
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/aduan db upgrade
+	$(BIN)/aduan serve
+
+## test: set up with the test extras and run lint, type checks and the whole suite
+test: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy
+
+## bench: the ingest benchmark (see README, "Benchmarks")
+bench: $(TEST_STAMP)
+	$(BIN)/python -m tests.bench.ingest
+
+## messages: refresh the translation template and merge it into the catalogues
+messages: $(TEST_STAMP)
+	$(BIN)/pybabel extract --no-default-keywords -k t:2 -k _:1 -F babel.cfg -o var/aduan.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i var/aduan.pot -d gateway/locale -D aduan
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""The aduan gateway: configuration, ingest, processing, outbox, web app and CLI."""

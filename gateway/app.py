@@ -1,0 +1,60 @@
+"""The aiohttp application: public pages, webhooks, health; one runtime per process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway.config import Settings
+from gateway.runtime import Runtime, build_runtime
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def get_runtime(request: web.Request) -> Runtime:
+    """The process runtime from a request's application."""
+    return request.app[RUNTIME]
+
+
+async def health(request: web.Request) -> web.Response:
+    """``GET /healthz``: 200 with the database reachable, 503 otherwise."""
+    from sqlalchemy import text
+
+    runtime = get_runtime(request)
+    try:
+        async with runtime.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return web.json_response({"status": "error", "reason": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+def create_app(
+    settings: Settings, *, runtime: Runtime | None = None, run_channels: bool = True
+) -> web.Application:
+    """Build the application. With ``runtime`` given (tests), it is used as is and
+    started/closed with the app; otherwise one is built from ``settings``."""
+    app = web.Application(client_max_size=25 * 1024 * 1024)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        rt = runtime or await build_runtime(settings)
+        app[RUNTIME] = rt
+        await rt.start(run_channels=run_channels)
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", health)
+
+    from channels.api import add_routes as add_api_routes
+    from gateway.web.public import add_routes as add_public_routes
+
+    add_public_routes(app)
+    add_api_routes(app)
+    return app

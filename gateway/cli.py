@@ -1,0 +1,317 @@
+"""The ``aduan`` command line: serve, worker, db upgrade, user add, check-config,
+complaints export (issue 2, item 10)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.config import ConfigError, Settings, channel_states, load_settings
+from handlers.profile import ProfileError, load_profile
+
+EXIT_CONFIG = 2
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _setup_logging(settings: Settings) -> None:
+    from gateway.logs import configure_logging
+
+    configure_logging(settings.log_level)
+
+
+async def _schema_current(settings: Settings) -> tuple[str | None, str | None]:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.db import create_engine
+    from storage.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+    return current, head
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    """Apply every migration to the configured database."""
+    settings = _settings()
+    _setup_logging(settings)
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    async def run() -> None:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    current, _head = asyncio.run(_schema_current(settings))
+    print(f"database at revision {current}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP gateway (public form, webhooks) with in-process jobs or arq."""
+    overrides = {}
+    if args.host:
+        overrides["http_host"] = args.host
+    if args.port:
+        overrides["http_port"] = args.port
+    try:
+        settings = load_settings(**overrides)
+        load_profile(settings.sop_profile)
+    except (ConfigError, ProfileError) as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _setup_logging(settings)
+    current, head = asyncio.run(_schema_current(settings))
+    if current != head:
+        print(
+            f"aduan: the database is at revision {current}, the code needs {head}; "
+            "run 'aduan db upgrade' first",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+
+    from aiohttp import web
+
+    from gateway.app import create_app
+
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    print("aduan is starting")
+    print(f"  public complaint form : {base}/")
+    print(f"  complaint tracking    : {base}/track")
+    print(f"  health                : {base}/healthz")
+    print(f"  database              : {settings.effective_database_url}")
+    print(
+        f"  jobs                  : {'arq via ' + settings.redis_url if settings.redis_url else 'in-process'}"
+    )
+    for state in channel_states(settings):
+        print(f"  channel {state.name:<13} : {'on' if state.enabled else 'off'} ({state.reason})")
+    print("  staff side            : create an account with")
+    print(
+        "                          .venv/bin/aduan user add <username> --name 'Full Name' --role secretariat"
+    )
+    print("                          and read the complaint register with")
+    print(
+        "                          .venv/bin/aduan complaints export --format xlsx --output register.xlsx"
+    )
+    sys.stdout.flush()
+    web.run_app(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        access_log=None,
+    )
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    """Run an arq worker (needs ADUAN_REDIS_URL)."""
+    settings = _settings()
+    if not settings.redis_url:
+        print(
+            "aduan: ADUAN_REDIS_URL is not set; without Redis, 'aduan serve' runs all jobs itself",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    _setup_logging(settings)
+    from arq.worker import Worker
+
+    from gateway.worker import worker_settings
+
+    Worker(**worker_settings(settings)).run()
+    return 0
+
+
+def cmd_check_config(_args: argparse.Namespace) -> int:
+    """Print which channels are on and why the others are off (no secrets)."""
+    settings = _settings()
+    status = 0
+    try:
+        profile = load_profile(settings.sop_profile)
+        print(
+            f"SOP profile: {profile.id} ({profile.name.id}) — {len(profile.intake.fields)} intake fields"
+        )
+    except ProfileError as exc:
+        print(f"SOP profile: INVALID\n{exc}")
+        status = EXIT_CONFIG
+    print(f"database: {_redact(settings.effective_database_url)}")
+    print(
+        f"jobs: {'arq via ' + _redact(settings.redis_url) if settings.redis_url else 'in-process'}"
+    )
+    print(f"public URL: {settings.effective_public_url}")
+    for state in channel_states(settings):
+        print(f"channel {state.name}: {'on' if state.enabled else 'off'} — {state.reason}")
+    return status
+
+
+def _redact(url: str) -> str:
+    """Hide a password inside a URL (``postgresql://u:***@h/db``)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        if "@" in url and ":" in url.split("@", 1)[0].split("//", 1)[-1]:
+            scheme, rest = url.split("//", 1)
+            user = rest.split("@", 1)[0].split(":", 1)[0]
+            return f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
+        return url
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Create a staff account; the password is read from the terminal or stdin."""
+    settings = _settings()
+    from gateway.passwords import ROLES, hash_password
+
+    if args.role not in ROLES:
+        print(f"aduan: --role must be one of {', '.join(ROLES)}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("aduan: passwords differ", file=sys.stderr)
+            return EXIT_CONFIG
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.db import create_engine, session_factory
+    from storage.models import StaffUser
+
+    async def run() -> int:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                session.add(
+                    StaffUser(
+                        username=args.username,
+                        full_name=args.name or args.username,
+                        email=args.email,
+                        role=args.role,
+                        password_hash=password_hash,
+                        active=True,
+                    )
+                )
+        except IntegrityError:
+            print(f"aduan: user {args.username!r} already exists", file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
+        print(f"user {args.username} ({args.role}) created")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the complaint register as JSON, CSV or XLSX."""
+    settings = _settings()
+    from gateway.register import EXPORTERS, register_rows
+    from storage.db import create_engine, session_factory
+
+    try:
+        timezone = load_profile(settings.sop_profile).office.timezone
+    except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def run() -> bytes:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            rows = await register_rows(session_factory(engine), timezone)
+        finally:
+            await engine.dispose()
+        return EXPORTERS[args.format](rows)
+
+    data = asyncio.run(run())
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}", file=sys.stderr)
+    elif args.format == "xlsx" and sys.stdout.isatty():
+        print("aduan: XLSX is binary; give --output FILE", file=sys.stderr)
+        return EXIT_CONFIG
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``aduan`` subcommand."""
+    parser = argparse.ArgumentParser(prog="aduan", description="Complaint intake gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP gateway")
+    serve.add_argument("--host", help="listen address (default ADUAN_HTTP_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (default ADUAN_HTTP_PORT)")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run an arq worker (needs ADUAN_REDIS_URL)")
+    worker.set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_up = db_sub.add_parser("upgrade", help="apply migrations")
+    db_up.set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a staff account")
+    add.add_argument("username")
+    add.add_argument("--name", help="full name")
+    add.add_argument("--email")
+    add.add_argument("--role", default="secretariat")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=cmd_user_add)
+
+    check = sub.add_parser("check-config", help="show configuration and channels")
+    check.set_defaults(func=cmd_check_config)
+
+    complaints = sub.add_parser("complaints", help="complaint records")
+    c_sub = complaints.add_subparsers(dest="complaints_command", required=True)
+    export = c_sub.add_parser("export", help="export the complaint register")
+    export.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``aduan`` console script."""
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    logging.captureWarnings(True)
+    raise SystemExit(main())

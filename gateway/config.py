@@ -1,0 +1,196 @@
+"""Settings read from ``ADUAN_*`` environment variables and an optional ``.env`` file.
+
+Every variable is documented in README.md ("Configuration") and in
+``deploy/aduan.env.example``. Validation happens once at start; a bad value
+raises :class:`ConfigError` naming the variable and what is wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Security(enum.StrEnum):
+    """Transport security for IMAP and SMTP connections."""
+
+    SSL = "ssl"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """All runtime settings. Field ``x`` is read from ``ADUAN_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADUAN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR, description="Directory for the SQLite file and attachments."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default SQLite under data_dir."
+    )
+    redis_url: str | None = Field(None, description="Redis URL; unset means in-process jobs.")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+    public_url: str | None = Field(None, description="URL the outside world reaches us at.")
+    sop_profile: str = Field("default", description="Profile name or path to a YAML file.")
+    log_level: str = "INFO"
+
+    imap_host: str | None = None
+    imap_port: int | None = Field(None, ge=1, le=65535)
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_security: Security = Security.SSL
+    imap_mailbox: str = "INBOX"
+    imap_poll_seconds: float = Field(60.0, gt=0)
+
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(None, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Security = Security.STARTTLS
+    email_from: str | None = None
+
+    webhook_secret: SecretStr | None = Field(
+        None, description="Shared secret for the signed JSON webhook /webhooks/api."
+    )
+    attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        allowed = ("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql://", "postgres://")
+        if not value.startswith(allowed):
+            raise ValueError(
+                "must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _email_from(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if "@" not in value:
+            raise ValueError("must be an email address such as pengaduan@kantor.go.id")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in SQLAlchemy async form (asyncpg for PostgreSQL)."""
+        url = self.database_url
+        if url is None:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'aduan.sqlite3').as_posix()}"
+        if url.startswith("postgres://"):
+            return "postgresql+asyncpg://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            return "postgresql+asyncpg://" + url[len("postgresql://") :]
+        return url
+
+    @property
+    def effective_public_url(self) -> str:
+        """``public_url`` or, when unset, the local listening address."""
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def imap_effective_port(self) -> int:
+        """IMAP port, defaulting by security (993 ssl, 143 otherwise)."""
+        if self.imap_port:
+            return self.imap_port
+        return 993 if self.imap_security is Security.SSL else 143
+
+    @property
+    def smtp_effective_port(self) -> int:
+        """SMTP port, defaulting by security (465 ssl, 587 starttls, 25 none)."""
+        if self.smtp_port:
+            return self.smtp_port
+        return {Security.SSL: 465, Security.STARTTLS: 587, Security.NONE: 25}[self.smtp_security]
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """Whether a channel is on, and why not when it is off."""
+
+    name: str
+    enabled: bool
+    reason: str
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; ``overrides`` win over the environment.
+
+    Raises:
+        ConfigError: naming every invalid ``ADUAN_*`` variable and the problem.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "ADUAN_" + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+def channel_states(settings: Settings) -> list[ChannelState]:
+    """Which channels are on and, for those that are off, the missing settings."""
+    states = [ChannelState("web", True, "public form at /")]
+
+    missing = [
+        n
+        for n, v in (
+            ("ADUAN_IMAP_HOST", settings.imap_host),
+            ("ADUAN_IMAP_USER", settings.imap_user),
+            ("ADUAN_IMAP_PASSWORD", settings.imap_password),
+            ("ADUAN_SMTP_HOST", settings.smtp_host),
+            ("ADUAN_EMAIL_FROM", settings.email_from),
+        )
+        if not v
+    ]
+    if missing:
+        states.append(ChannelState("email", False, "missing " + ", ".join(missing)))
+    else:
+        states.append(
+            ChannelState(
+                "email",
+                True,
+                f"IMAP {settings.imap_user}@{settings.imap_host}:{settings.imap_effective_port}"
+                f" ({settings.imap_security}, {settings.imap_mailbox}); SMTP "
+                f"{settings.smtp_host}:{settings.smtp_effective_port} ({settings.smtp_security})"
+                f" as {settings.email_from}",
+            )
+        )
+    if settings.webhook_secret:
+        states.append(ChannelState("api", True, "signed JSON webhook at /webhooks/api"))
+    else:
+        states.append(ChannelState("api", False, "missing ADUAN_WEBHOOK_SECRET"))
+    return states

@@ -1,0 +1,329 @@
+"""The transactional outbox (DESIGN.md reliability rule 4).
+
+:class:`OutboxWriter` adds an outgoing message inside the caller's transaction
+(the same one as the change that causes it). :class:`Dispatcher` later claims
+due rows, sends them through their channel and records the outcome:
+
+* success → ``sent`` with the provider's id;
+* :class:`~channels.errors.RateLimited` → retried after ``retry_after``;
+* :class:`~channels.errors.TemporaryError` (or any unexpected exception) →
+  retried with capped exponential backoff, ``failed`` after ``max_attempts``;
+* :class:`~channels.errors.PermanentError` → ``failed``, kept for staff, and a
+  ``delivery_failed`` complaint event.
+
+Delivery is at-least-once; ``idempotency_key`` travels with the send. Rows to
+one recipient go out in order: a row waits while an earlier row to the same
+recipient is unsent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from channels.base import Channel, ChannelName, OutboundMessage
+from channels.errors import PermanentError, RateLimited, TemporaryError
+from storage.db import SessionFactory
+from storage.models import ComplaintEvent, Direction, Message, OutboxMessage, OutboxStatus
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+OUTBOX_IDS_KEY = "aduan.outbox_ids"
+"""``session.info`` key listing (outbox id, idempotency key) staged in the session,
+so the caller can request sending once the transaction has committed."""
+
+ExternalIdFactory = Callable[[str, str], str | None]
+"""(channel, idempotency_key) → the outbound message's external id, if known upfront."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An outgoing message to add to the outbox.
+
+    ``thread_refs`` are email Message-IDs this message replies to, newest
+    first. ``automatic`` marks messages the system writes by itself (they carry
+    ``Auto-Submitted: auto-replied`` on email).
+    """
+
+    channel: str
+    recipient: str
+    text: str
+    contact_id: int
+    subject: str | None = None
+    thread_refs: tuple[str, ...] = ()
+    language: str = "id"
+    complaint_id: int | None = None
+    conversation_id: int | None = None
+    automatic: bool = True
+    sender: str = "aduan"
+
+
+class OutboxWriter:
+    """Adds drafts to the outbox and to the message history, in the caller's transaction."""
+
+    def __init__(self, external_id_for: ExternalIdFactory | None = None) -> None:
+        self._external_id_for = external_id_for or (lambda _c, _k: None)
+
+    async def add(self, session: AsyncSession, draft: Draft) -> OutboxMessage:
+        """Stage ``draft``; returns the (flushed) outbox row. Nothing is sent here."""
+        key = uuid.uuid4().hex
+        message = Message(
+            channel=draft.channel,
+            external_id=self._external_id_for(draft.channel, key),
+            direction=Direction.OUT.value,
+            contact_id=draft.contact_id,
+            conversation_id=draft.conversation_id,
+            complaint_id=draft.complaint_id,
+            sender=draft.sender,
+            recipient=draft.recipient,
+            subject=draft.subject,
+            text=draft.text,
+            thread_refs=list(draft.thread_refs),
+            automatic=draft.automatic,
+            language=draft.language,
+            processed_at=utcnow(),
+        )
+        session.add(message)
+        await session.flush()
+        row = OutboxMessage(
+            idempotency_key=key,
+            message_id=message.id,
+            contact_id=draft.contact_id,
+            complaint_id=draft.complaint_id,
+            channel=draft.channel,
+            recipient=draft.recipient,
+            subject=draft.subject,
+            body=draft.text,
+            thread_refs=list(draft.thread_refs),
+            language=draft.language,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
+        return row
+
+
+def backoff_seconds(attempts: int, *, base: float = 5.0, cap: float = 3600.0) -> float:
+    """Delay before retry number ``attempts`` (1-based): 5 s doubling, capped at 1 h, ±20 %."""
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return float(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
+
+
+class Dispatcher:
+    """Claims due outbox rows and sends them through the configured channels.
+
+    ``channels`` maps channel name → channel; a row whose channel is off stays
+    pending (retried every ``channel_off_retry`` seconds) with the reason in
+    ``last_error``, so configuring the channel later delivers it.
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        channels: Mapping[str, Channel],
+        *,
+        max_attempts: int = 12,
+        lease_seconds: float = 120.0,
+        concurrency: int = 8,
+        channel_off_retry: float = 600.0,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self.max_attempts = max_attempts
+        self.lease_seconds = lease_seconds
+        self.channel_off_retry = channel_off_retry
+        self._semaphore = asyncio.Semaphore(concurrency)
+
+    def _claimable(self) -> object:
+        now = utcnow()
+        earlier = aliased(OutboxMessage)
+        return and_(
+            or_(
+                and_(
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.next_attempt_at <= now,
+                ),
+                and_(
+                    OutboxMessage.status == OutboxStatus.SENDING.value,
+                    OutboxMessage.lease_until < now,
+                ),
+            ),
+            ~exists().where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.recipient == OutboxMessage.recipient,
+                earlier.id < OutboxMessage.id,
+                earlier.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+            ),
+        )
+
+    async def _claim(self, outbox_id: int) -> OutboxMessage | None:
+        lease = utcnow() + timedelta(seconds=self.lease_seconds)
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id, self._claimable())  # type: ignore[arg-type]
+                .values(
+                    status=OutboxStatus.SENDING.value,
+                    lease_until=lease,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return None
+            return await session.get(OutboxMessage, outbox_id)
+
+    async def due_ids(self, limit: int = 100) -> list[int]:
+        """Ids of rows that may be sent now, oldest first (one per recipient)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OutboxMessage.id)
+                .where(self._claimable())  # type: ignore[arg-type]
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+            return list(rows)
+
+    async def dispatch_due(self, limit: int = 100, rounds: int = 20) -> int:
+        """Send everything due now; returns the number of rows attempted.
+
+        Runs up to ``rounds`` passes, since sending one row can make the next
+        row to the same recipient due.
+        """
+        total = 0
+        for _ in range(rounds):
+            ids = await self.due_ids(limit)
+            if not ids:
+                break
+            results = await asyncio.gather(*(self.dispatch_one(i) for i in ids))
+            attempted = sum(1 for r in results if r)
+            total += attempted
+            if not attempted:
+                break
+        return total
+
+    async def dispatch_one(self, outbox_id: int) -> bool:
+        """Claim and send row ``outbox_id``; False if it was not claimable now."""
+        async with self._semaphore:
+            row = await self._claim(outbox_id)
+            if row is None:
+                return False
+            channel = self._channels.get(row.channel)
+            if channel is None:
+                await self._retry_later(
+                    row,
+                    f"channel {row.channel} is not configured",
+                    self.channel_off_retry,
+                    count_attempt=False,
+                )
+                return True
+            outbound = OutboundMessage(
+                idempotency_key=row.idempotency_key,
+                channel=ChannelName(row.channel),
+                recipient=row.recipient,
+                text=row.body,
+                subject=row.subject,
+                thread_refs=tuple(row.thread_refs or ()),
+                language=row.language,
+            )
+            try:
+                result = await channel.send(outbound)
+            except RateLimited as exc:
+                await self._retry_later(row, str(exc), exc.retry_after, code=exc.code)
+            except PermanentError as exc:
+                await self._fail(row, str(exc), exc.code)
+            except TemporaryError as exc:
+                await self._retry_or_fail(row, str(exc), exc.code)
+            except Exception as exc:
+                log.exception("outbox %s: unexpected error from %s", row.id, row.channel)
+                await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
+            else:
+                await self._mark_sent(row, result.provider_id)
+            return True
+
+    async def _mark_sent(self, row: OutboxMessage, provider_id: str | None) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    status=OutboxStatus.SENT.value,
+                    sent_at=utcnow(),
+                    provider_id=provider_id,
+                    lease_until=None,
+                    last_error=None,
+                    error_code=None,
+                )
+            )
+            if provider_id and row.message_id is not None:
+                await session.execute(
+                    update(Message)
+                    .where(Message.id == row.message_id, Message.external_id.is_(None))
+                    .values(external_id=provider_id)
+                )
+
+    async def _retry_later(
+        self,
+        row: OutboxMessage,
+        error: str,
+        delay: float,
+        *,
+        code: str | int | None = None,
+        count_attempt: bool = True,
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            values: dict[str, object] = {
+                "status": OutboxStatus.PENDING.value,
+                "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                "lease_until": None,
+                "last_error": error[:2000],
+                "error_code": None if code is None else str(code),
+            }
+            if not count_attempt:
+                values["attempts"] = OutboxMessage.attempts - 1
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+            )
+
+    async def _retry_or_fail(self, row: OutboxMessage, error: str, code: str | int | None) -> None:
+        if row.attempts >= self.max_attempts:
+            await self._fail(row, f"gave up after {row.attempts} attempts: {error}", code)
+        else:
+            await self._retry_later(row, error, backoff_seconds(row.attempts), code=code)
+
+    async def _fail(self, row: OutboxMessage, error: str, code: str | int | None) -> None:
+        log.warning("outbox %s to %s failed permanently: %s", row.id, row.channel, error)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(
+                    status=OutboxStatus.FAILED.value,
+                    lease_until=None,
+                    last_error=error[:2000],
+                    error_code=None if code is None else str(code),
+                )
+            )
+            if row.complaint_id is not None:
+                session.add(
+                    ComplaintEvent(
+                        complaint_id=row.complaint_id,
+                        actor="system",
+                        kind="delivery_failed",
+                        note=error[:2000],
+                        data={"outbox_id": row.id, "channel": row.channel, "code": code},
+                    )
+                )

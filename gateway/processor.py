@@ -1,0 +1,211 @@
+"""Processing stored inbound messages, driven from the database (reliability rule 3).
+
+A message is processed in one transaction together with everything it causes
+(conversation update, complaint, outbox rows) and its ``processed_at`` marker,
+so a crash either loses nothing or repeats nothing. Messages of one contact are
+processed strictly in arrival order under a per-contact lease, so any number
+of processes may run this safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from gateway.outbox import OUTBOX_IDS_KEY
+from handlers.intake import IntakeEngine, expire_conversation
+from storage import leases
+from storage.db import SessionFactory
+from storage.models import OPEN_CONVERSATION_STATES, Conversation, Direction, Message
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+OutboxNotifier = Callable[[Sequence[tuple[int, str]]], None]
+"""Called after a commit with the (outbox id, idempotency key) pairs it staged."""
+
+
+class Processor:
+    """Runs the intake engine over unprocessed inbound messages.
+
+    ``max_attempts``: a message whose processing raised this many times is
+    marked processed with its error kept in ``process_error`` (visible to
+    staff) so it cannot block the contact's later messages forever.
+    """
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        engine: IntakeEngine,
+        *,
+        holder: str,
+        notify_outbox: OutboxNotifier,
+        max_attempts: int = 5,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self._sessions = sessions
+        self.engine = engine
+        self._holder = holder
+        self._notify = notify_outbox
+        self.max_attempts = max_attempts
+        self.lease_seconds = lease_seconds
+
+    async def process_contact(self, contact_id: int) -> int:
+        """Process every pending message of ``contact_id`` in order; returns how many.
+
+        Returns 0 at once when another process holds the contact's lease (that
+        process, or the next sweep, will do the work).
+        """
+        name = f"contact:{contact_id}"
+        # Unique per call: two calls in one process must exclude each other too.
+        holder = f"{self._holder}:{uuid.uuid4().hex[:8]}"
+        total = 0
+        while True:
+            if not await leases.acquire(self._sessions, name, holder, self.lease_seconds):
+                return total
+            try:
+                done, blocked = await self._drain(contact_id, name, holder)
+                total += done
+            finally:
+                await leases.release(self._sessions, name, holder)
+            # A message that arrived while we held the lease, but after our last
+            # look, was not processed by the process that stored it: look again.
+            if blocked or not await self._pending(contact_id):
+                return total
+
+    async def _pending(self, contact_id: int) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(Message.id)
+                .where(
+                    Message.contact_id == contact_id,
+                    Message.direction == Direction.IN.value,
+                    Message.processed_at.is_(None),
+                )
+                .limit(1)
+            )
+            return found is not None
+
+    async def _drain(self, contact_id: int, lease_name: str, holder: str) -> tuple[int, bool]:
+        done = 0
+        while True:
+            ok, found = await self._process_next(contact_id)
+            if not found:
+                return done, False
+            if not ok:
+                return done, True
+            done += 1
+            if done % 20 == 0:
+                await leases.acquire(self._sessions, lease_name, holder, self.lease_seconds)
+
+    async def _process_next(self, contact_id: int) -> tuple[bool, bool]:
+        """Process the oldest pending message; returns (succeeded, found one)."""
+        message_id: int | None = None
+        try:
+            async with self._sessions() as session:
+                async with session.begin():
+                    message = await session.scalar(
+                        select(Message)
+                        .where(
+                            Message.contact_id == contact_id,
+                            Message.direction == Direction.IN.value,
+                            Message.processed_at.is_(None),
+                        )
+                        .order_by(Message.id)
+                        .limit(1)
+                        .options(selectinload(Message.attachments))
+                    )
+                    if message is None:
+                        return True, False
+                    message_id = message.id
+                    await self.engine.handle(session, message)
+                    message.processed_at = utcnow()
+                    message.process_error = None
+                staged = list(session.info.get(OUTBOX_IDS_KEY, []))
+            if staged:
+                self._notify(staged)
+            return True, True
+        except Exception as exc:
+            if message_id is None:
+                raise
+            log.exception("processing message %s failed", message_id)
+            set_aside = await self._record_failure(message_id, exc)
+            # A message set aside no longer holds back the contact's later ones.
+            return set_aside, True
+
+    async def _record_failure(self, message_id: int, exc: Exception) -> bool:
+        """Count a failed attempt; True when the message is now set aside."""
+        async with self._sessions() as session, session.begin():
+            message = await session.get(Message, message_id)
+            if message is None:  # pragma: no cover - deleted meanwhile
+                return True
+            message.process_attempts = (message.process_attempts or 0) + 1
+            message.process_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.process_attempts >= self.max_attempts:
+                message.processed_at = utcnow()
+                log.error(
+                    "message %s set aside after %s attempts", message_id, message.process_attempts
+                )
+                return True
+            return False
+
+    async def pending_contacts(
+        self, older_than_seconds: float = 0.0, limit: int = 500
+    ) -> list[int]:
+        """Contacts with unprocessed inbound messages stored at least ``older_than_seconds`` ago."""
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Message.contact_id)
+                .where(
+                    Message.direction == Direction.IN.value,
+                    Message.processed_at.is_(None),
+                    Message.created_at <= cutoff,
+                )
+                .group_by(Message.contact_id)
+                .order_by(Message.contact_id)
+                .limit(limit)
+            )
+            return list(rows)
+
+    async def expire_conversations(self, limit: int = 200) -> int:
+        """Expire open drafts whose ``expires_at`` has passed (reliability rule 7); returns how many."""
+        now = utcnow()
+        count = 0
+        async with self._sessions() as session:
+            async with session.begin():
+                rows = await session.scalars(
+                    select(Conversation)
+                    .where(
+                        Conversation.state.in_([s.value for s in OPEN_CONVERSATION_STATES]),
+                        Conversation.expires_at.is_not(None),
+                        Conversation.expires_at < now,
+                    )
+                    .order_by(Conversation.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                for conversation in rows:
+                    # Re-check under the row lock (another process may have expired it).
+                    result = await session.execute(
+                        update(Conversation)
+                        .where(
+                            Conversation.id == conversation.id,
+                            Conversation.state.in_([s.value for s in OPEN_CONVERSATION_STATES]),
+                        )
+                        .values(closed_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if not result.rowcount:  # type: ignore[attr-defined]
+                        continue
+                    await expire_conversation(self.engine, session, conversation)
+                    count += 1
+            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
+        if staged:
+            self._notify(staged)
+        return count

@@ -1,0 +1,151 @@
+"""Wiring: one object holding everything a gateway or worker process uses.
+
+Created once per process, in the aiohttp app's startup context or the worker's
+startup hook: one SQLAlchemy engine, the SOP profile, the channels that are
+configured, the intake engine, processor, outbox dispatcher and job runner.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from channels.base import Channel, ChannelName, InboundMessage
+from gateway.config import Settings, channel_states
+from gateway.ingest import IngestResult, ingest
+from gateway.jobs import ArqJobs, InProcessJobs, Jobs
+from gateway.outbox import Dispatcher, OutboxWriter
+from gateway.processor import Processor
+from handlers.intake import IntakeEngine, default_route
+from handlers.profile import Profile, load_profile
+from storage import leases
+from storage.db import SessionFactory, create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything one process needs; see :func:`build_runtime`."""
+
+    settings: Settings
+    profile: Profile
+    engine: AsyncEngine
+    sessions: SessionFactory
+    holder: str
+    channels: dict[str, Channel] = field(default_factory=dict)
+    jobs: Jobs | None = None
+    processor: Processor | None = None
+    dispatcher: Dispatcher | None = None
+
+    async def accept(self, message: InboundMessage) -> IngestResult:
+        """Store an inbound message durably and ask for it to be processed.
+
+        The message is committed when this returns (reliability rule 1), so a
+        channel may acknowledge its provider afterwards.
+        """
+        result = await ingest(self.sessions, message)
+        if self.jobs is not None:
+            self.jobs.request_processing(result.contact_id)
+        return result
+
+    def require_jobs(self) -> Jobs:
+        """The job runner; raises ``RuntimeError`` before :meth:`start`."""
+        if self.jobs is None:
+            raise RuntimeError("runtime not started")
+        return self.jobs
+
+    async def start(self, *, run_channels: bool = True) -> None:
+        """Start the job runner and channel background work (pollers)."""
+        if self.jobs is not None:
+            await self.jobs.start()
+        if run_channels:
+            for channel in self.channels.values():
+                await channel.start()
+
+    async def close(self) -> None:
+        """Stop channels and jobs, then dispose of the engine."""
+        for channel in self.channels.values():
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping channel %s failed", channel.name)
+        if self.jobs is not None:
+            await self.jobs.stop()
+        await self.engine.dispose()
+
+
+def _build_channels(runtime: Runtime) -> None:
+    settings = runtime.settings
+    enabled = {s.name for s in channel_states(settings) if s.enabled}
+    if "email" in enabled:
+        from channels.email import EmailChannel
+
+        runtime.channels[ChannelName.EMAIL.value] = EmailChannel(
+            settings, runtime.sessions, runtime.accept, holder=runtime.holder
+        )
+
+
+def _external_id_factory(settings: Settings) -> object:
+    email_from = settings.email_from
+
+    def external_id_for(channel: str, key: str) -> str | None:
+        if channel == ChannelName.EMAIL and email_from:
+            from channels.email import message_id_for
+
+            return message_id_for(key, email_from)
+        return None
+
+    return external_id_for
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    profile: Profile | None = None,
+    use_redis: bool | None = None,
+    extra_channels: dict[str, Channel] | None = None,
+) -> Runtime:
+    """Build the runtime for ``settings`` (no background task is started yet).
+
+    ``use_redis`` defaults to whether ``ADUAN_REDIS_URL`` is set; with Redis the
+    gateway hands work to arq workers, otherwise it runs it in-process.
+    ``extra_channels`` replace or add channels (tests use fakes).
+    """
+    profile = profile or load_profile(settings.sop_profile)
+    engine = create_engine(settings.effective_database_url)
+    sessions = session_factory(engine)
+    runtime = Runtime(
+        settings=settings,
+        profile=profile,
+        engine=engine,
+        sessions=sessions,
+        holder=leases.new_holder_id(),
+    )
+    _build_channels(runtime)
+    if extra_channels:
+        runtime.channels.update(extra_channels)
+    writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
+    intake = IntakeEngine(profile, writer, default_route(frozenset(runtime.channels)))
+    dispatcher = Dispatcher(sessions, runtime.channels)
+    redis_mode = bool(settings.redis_url) if use_redis is None else use_redis
+
+    def notify(staged: object) -> None:
+        if runtime.jobs is not None:
+            runtime.jobs.request_sending(staged)  # type: ignore[arg-type]
+
+    processor = Processor(sessions, intake, holder=runtime.holder, notify_outbox=notify)
+    runtime.processor = processor
+    runtime.dispatcher = dispatcher
+    if redis_mode:
+        from arq import create_pool
+
+        from gateway.worker import redis_settings
+
+        pool = await create_pool(redis_settings(settings))
+        runtime.jobs = ArqJobs(pool)
+    else:
+        runtime.jobs = InProcessJobs(processor, dispatcher)
+    return runtime

@@ -1,0 +1,1 @@
+"""Conversation and workflow logic: SOP profiles, the intake engine, commands."""

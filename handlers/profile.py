@@ -1,0 +1,221 @@
+"""SOP profiles: everything office-specific (fields, texts, time standards).
+
+A profile is a YAML file validated at start. The shipped ones live in
+``handlers/profiles/<name>.yaml``; ``ADUAN_SOP_PROFILE`` names one of them or
+gives a path to a custom file (DESIGN.md, "Every office differs").
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+
+#: Fields every profile must collect: SOP-7.9-1 item 2 (complaint date and
+#: receiving officer are recorded automatically, not asked).
+MANDATED_FIELDS = ("complainant_name", "customer_name", "problem")
+
+
+class ProfileError(Exception):
+    """A profile file is missing or invalid; the message names the file and key."""
+
+
+class Text(BaseModel):
+    """A text in Indonesian (``id``, required) and English (``en``, optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    en: str | None = None
+
+    def get(self, language: str) -> str:
+        """The text in ``language`` (``"id"``/``"en"``), Indonesian as fallback."""
+        if language == "en" and self.en:
+            return self.en
+        return self.id
+
+
+class FieldKind(enum.StrEnum):
+    """How a field's value is read and checked."""
+
+    NAME = "name"
+    TEXT = "text"
+    LONGTEXT = "longtext"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class IntakeField(BaseModel):
+    """One field the intake conversation collects.
+
+    ``min_length``/``max_length`` count characters after trimming; ``pattern`` is
+    a regular expression the whole value must match; ``aliases`` are extra
+    labels recognised in ``Label: value`` lines.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Text
+    prompt: Text
+    invalid: Text | None = None
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = True
+    min_length: int = Field(1, ge=0)
+    max_length: int = Field(2000, ge=1)
+    pattern: str | None = None
+    aliases: tuple[str, ...] = ()
+    source: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _lengths(self) -> IntakeField:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length is greater than max_length")
+        return self
+
+
+class Duration(BaseModel):
+    """A time standard: an amount of minutes, hours, days or working days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount: int = Field(ge=0)
+    unit: str = Field(pattern=r"^(minutes|hours|days|working_days)$")
+
+    def describe(self, language: str) -> str:
+        """Human text such as ``3 hari kerja`` / ``3 working days``."""
+        words = {
+            "id": {
+                "minutes": "menit",
+                "hours": "jam",
+                "days": "hari",
+                "working_days": "hari kerja",
+            },
+            "en": {
+                "minutes": "minutes",
+                "hours": "hours",
+                "days": "days",
+                "working_days": "working days",
+            },
+        }
+        lang = "en" if language == "en" else "id"
+        return f"{self.amount} {words[lang][self.unit]}"
+
+
+class Office(BaseModel):
+    """Who runs the intake: shown on the web form and signed under replies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    unit: Text
+    timezone: str = "Asia/Jakarta"
+
+
+class Intake(BaseModel):
+    """The intake conversation: fields in the order they are asked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fields: tuple[IntakeField, ...] = Field(min_length=1)
+    conversation_ttl_hours: float = Field(72.0, gt=0)
+
+    @model_validator(mode="after")
+    def _mandated(self) -> Intake:
+        keys = [f.key for f in self.fields]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate field keys: {', '.join(dupes)}")
+        missing = [k for k in MANDATED_FIELDS if k not in keys]
+        if missing:
+            raise ValueError(
+                "must collect the identity fields of SOP-7.9-1 item 2; missing: "
+                + ", ".join(missing)
+            )
+        for field in self.fields:
+            if field.key in MANDATED_FIELDS and not field.required:
+                raise ValueError(f"field {field.key} is mandated and cannot be optional")
+        return self
+
+
+class Profile(BaseModel):
+    """A whole SOP profile (see ``handlers/profiles/default.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: Text
+    source: str
+    office: Office
+    tracking_prefix: str = Field("ADU", pattern=r"^[A-Z]{2,8}$")
+    intake: Intake
+    follow_up_standard: Duration
+    channels: tuple[str, ...] = ("web", "email", "whatsapp", "sms", "telegram", "api", "manual")
+
+    def field(self, key: str) -> IntakeField:
+        """The intake field ``key``; raises ``KeyError`` if the profile has none."""
+        for f in self.intake.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{path}: {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    """Map a shipped profile name (``default``) or a file path to a file path.
+
+    Raises:
+        ProfileError: when no such profile or file exists.
+    """
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        if not candidate.is_file():
+            raise ProfileError(f"{candidate}: profile file not found")
+        return candidate
+    shipped = PROFILES_DIR / f"{name_or_path}.yaml"
+    if not shipped.is_file():
+        names = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+        raise ProfileError(f"unknown SOP profile {name_or_path!r}; shipped profiles: {names}")
+    return shipped
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Load and validate a profile.
+
+    Raises:
+        ProfileError: naming the file, the key and what is wrong.
+    """
+    path = resolve_profile_path(name_or_path)
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: (top level): must be a mapping")
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(_format_error(path, exc)) from None

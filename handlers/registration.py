@@ -1,0 +1,100 @@
+"""Registering a complaint: tracking number, record, first event.
+
+Shared by the intake conversation and (later) manual intake by staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.profile import MANDATED_FIELDS, Profile
+from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
+
+
+async def next_tracking_number(
+    session: AsyncSession, prefix: str, when: datetime, timezone: str
+) -> str:
+    """Allocate the next tracking number, e.g. ``ADU-2026-00042``.
+
+    The year is the office's local year at ``when``; numbers restart at 1 each
+    year. Concurrency-safe: the counter row is incremented with ``UPDATE …
+    RETURNING`` inside the caller's transaction.
+    """
+    year = when.astimezone(ZoneInfo(timezone)).year
+    scope = f"{prefix}-{year}"
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(TrackingCounter)
+        .values(scope=scope, last_value=0)
+        .on_conflict_do_nothing(index_elements=["scope"])
+    )
+    value = (
+        await session.execute(
+            update(TrackingCounter)
+            .where(TrackingCounter.scope == scope)
+            .values(last_value=TrackingCounter.last_value + 1)
+            .returning(TrackingCounter.last_value)
+        )
+    ).scalar_one()
+    return f"{scope}-{value:05d}"
+
+
+async def register_complaint(
+    session: AsyncSession,
+    *,
+    profile: Profile,
+    contact_id: int,
+    channel: str,
+    contact_address: str,
+    values: Mapping[str, str],
+    received_at: datetime,
+    received_by: str,
+    language: str,
+    conversation_id: int | None = None,
+    thread_key: str | None = None,
+    actor: str | None = None,
+) -> Complaint:
+    """Create the complaint record with the SOP-7.9-1 item 2 identity fields.
+
+    ``values`` holds every profile field (the mandated three plus extras);
+    ``received_by`` is the receiving officer (``channel:<name>`` or
+    ``staff:<username>``). Raises ``KeyError`` if a mandated field is missing.
+    """
+    tracking = await next_tracking_number(
+        session, profile.tracking_prefix, received_at, profile.office.timezone
+    )
+    complaint = Complaint(
+        tracking_number=tracking,
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+        channel=channel,
+        contact_address=contact_address,
+        complainant_name=values["complainant_name"],
+        customer_name=values["customer_name"],
+        problem=values["problem"],
+        extra_fields={k: v for k, v in values.items() if k not in MANDATED_FIELDS},
+        received_at=received_at,
+        received_by=received_by,
+        status=ComplaintStatus.RECEIVED.value,
+        language=language,
+        thread_key=thread_key,
+    )
+    session.add(complaint)
+    await session.flush()
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint.id,
+            actor=actor or received_by,
+            kind="registered",
+            to_status=ComplaintStatus.RECEIVED.value,
+            data={"channel": channel, "profile": profile.id},
+        )
+    )
+    return complaint

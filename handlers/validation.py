@@ -1,0 +1,75 @@
+"""Checking one intake value against its profile field."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.addresses import AddressError, normalise_email, normalise_phone
+from gateway.i18n import t
+from handlers.profile import FieldKind, IntakeField
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """Result of :func:`check_value`: ``value`` when valid, else ``error`` (in the language asked)."""
+
+    value: str | None
+    error: str | None
+
+
+def check_value(field: IntakeField, raw: str, language: str) -> Checked:
+    """Validate and clean ``raw`` for ``field``.
+
+    Whitespace is trimmed (and folded, except for long text); lengths are in
+    characters; ``name`` needs two letters and no ``@``; ``email``/``phone`` are
+    normalised (E.164 for phones); ``pattern`` must match the whole value. The
+    error is the profile's ``invalid`` text, or a generic one.
+    """
+    if field.kind is FieldKind.LONGTEXT:
+        value = "\n".join(line.rstrip() for line in raw.strip().splitlines()).strip()
+    else:
+        value = re.sub(r"\s+", " ", raw).strip()
+    invalid = field.invalid.get(language) if field.invalid else None
+
+    def fail(reason: str) -> Checked:
+        return Checked(None, invalid or reason)
+
+    label = field.label.get(language)
+    if len(value) < max(field.min_length, 1 if field.required else 0):
+        return fail(
+            t(
+                language,
+                "{label} is too short (at least {n} characters).",
+                label=label,
+                n=field.min_length,
+            )
+        )
+    if len(value) > field.max_length:
+        return Checked(
+            None,
+            t(
+                language,
+                "{label} is too long (at most {n} characters).",
+                label=label,
+                n=field.max_length,
+            ),
+        )
+    if field.kind is FieldKind.NAME:
+        if "@" in value or len(_LETTER.findall(value)) < 2:
+            return fail(t(language, "{label} must be a name.", label=label))
+    elif field.kind is FieldKind.EMAIL:
+        try:
+            value = normalise_email(value)
+        except AddressError:
+            return fail(t(language, "{label} must be an email address.", label=label))
+    elif field.kind is FieldKind.PHONE:
+        try:
+            value = normalise_phone(value)
+        except AddressError:
+            return fail(t(language, "{label} must be a phone number.", label=label))
+    if field.pattern and not re.fullmatch(field.pattern, value):
+        return fail(t(language, "{label} is not in the expected form.", label=label))
+    return Checked(value, None)

@@ -1,0 +1,358 @@
+"""SQLAlchemy 2 ORM models: the whole schema of aduan.
+
+Naming follows the glossary in DESIGN.md (complaint, complainant, tracking
+number, outbox). Timestamps are timezone-aware UTC (:class:`UTCDateTime`).
+Every change to this file needs an Alembic revision under
+``storage/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Direction(enum.StrEnum):
+    """Message direction."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class ConversationState(enum.StrEnum):
+    """Intake conversation states (handlers/intake.py)."""
+
+    COLLECTING = "collecting"
+    CONFIRMING = "confirming"
+    REGISTERED = "registered"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+OPEN_CONVERSATION_STATES = (ConversationState.COLLECTING, ConversationState.CONFIRMING)
+
+
+class ComplaintStatus(enum.StrEnum):
+    """Complaint lifecycle states; the SOP workflow adds transitions between them."""
+
+    RECEIVED = "received"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    IN_FOLLOW_UP = "in_follow_up"
+    CAPA_RECORDED = "capa_recorded"
+    RESULT_VERIFIED = "result_verified"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class OutboxStatus(enum.StrEnum):
+    """Outbox row states (DESIGN.md reliability rule 4)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Contact(Base):
+    """A person who wrote to us; one row however many channels they use."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    addresses: Mapped[list[ContactAddress]] = relationship(
+        back_populates="contact", lazy="selectin"
+    )
+
+
+class ContactAddress(Base):
+    """One address of a contact: ``kind`` is ``phone`` (E.164, shared by WhatsApp
+    and SMS so one number is one contact), ``email`` (lower-case) or ``telegram``
+    (chat id)."""
+
+    __tablename__ = "contact_addresses"
+    __table_args__ = (UniqueConstraint("kind", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="addresses")
+
+
+class Conversation(Base):
+    """An intake conversation: the draft complaint while fields are collected.
+
+    ``fields`` maps profile field keys to collected values; ``asked`` lists the
+    keys asked in our last message; ``expires_at`` is swept by a periodic job
+    (DESIGN.md reliability rule 7) that sets ``state`` to ``expired`` — the row
+    and its messages stay.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_contact_state", "contact_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=ConversationState.COLLECTING)
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    suggestions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    asked: Mapped[list[Any]] = mapped_column(default=list)
+    complaint_id: Mapped[int | None] = mapped_column(Integer)  # complaints.id; no FK (cycle)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Message(Base):
+    """Every message in or out, on any channel.
+
+    Unique on (``channel``, ``external_id``): the dedupe key of DESIGN.md rule 2.
+    Inbound rows with ``processed_at`` NULL are picked up by the processor after
+    a crash (rule 3). Outbound rows are written with their outbox row.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_messages_unprocessed", "processed_at", "contact_id", "id"),
+        Index("ix_messages_contact", "contact_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    direction: Mapped[str] = mapped_column(String(3))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    thread_refs: Mapped[list[Any]] = mapped_column(default=list)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    process_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    process_error: Mapped[str | None] = mapped_column(Text)
+
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", lazy="raise")
+
+
+class Attachment(Base):
+    """A file received with a message, bytes kept in the database (the source of truth)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    content: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    skipped_reason: Mapped[str | None] = mapped_column(String(300))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Complaint(Base):
+    """A registered complaint with the identity fields of SOP-7.9-1 item 2.
+
+    ``received_by`` is the receiving officer: ``channel:<name>`` for automatic
+    intake, ``staff:<username>`` for manual intake. ``extra_fields`` holds the
+    profile's additional fields.
+    """
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_status_received", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    contact_address: Mapped[str] = mapped_column(String(320))
+    complainant_name: Mapped[str] = mapped_column(String(200))
+    customer_name: Mapped[str] = mapped_column(String(300))
+    problem: Mapped[str] = mapped_column(Text)
+    extra_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column()
+    received_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30), default=ComplaintStatus.RECEIVED)
+    category: Mapped[str | None] = mapped_column(String(30))
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    thread_key: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ComplaintEvent(Base):
+    """One entry of a complaint's history: who did what, when (ISO 10002 records)."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """An outgoing message waiting to be, or already, sent (reliability rule 4).
+
+    Written in the same transaction as the change that causes it. ``status``
+    moves pending → sending → sent, or back to pending with ``next_attempt_at``
+    on a temporary error, or to failed on a permanent one (kept for staff).
+    ``lease_until`` guards a row being sent so a crashed sender's row is taken
+    up again once the lease lapses.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient", "channel", "recipient", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    thread_refs: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    provider_id: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffUser(Base):
+    """A secretariat staff account; ``password_hash`` is argon2id."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(30))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImapCheckpoint(Base):
+    """Per-mailbox polling checkpoint (reliability rule 5): UIDVALIDITY and last UID."""
+
+    __tablename__ = "imap_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox_key: Mapped[str] = mapped_column(String(400), unique=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QuarantinedInbound(Base):
+    """Something received that could not be parsed, kept aside for staff (rule 5).
+
+    ``source_ref`` identifies it at the source (e.g. ``mailbox-key#uid``) and is
+    unique so a rescan does not add it twice.
+    """
+
+    __tablename__ = "quarantined_inbound"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str] = mapped_column(String(500), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class TrackingCounter(Base):
+    """Sequence per tracking-number prefix and year (``ADU-2026`` → 42)."""
+
+    __tablename__ = "tracking_counters"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lease(Base):
+    """A named, expiring lock held in the database (one IMAP poller per mailbox,
+    one processor per contact) so several processes can run safely."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column()

@@ -1,0 +1,74 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), profile, settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.profile import Profile, load_profile
+from storage.db import SessionFactory, create_engine, session_factory
+from storage.migrate import upgrade
+from tests.services import POSTGRES_URL, unavailable
+
+
+async def _postgres_engine() -> AsyncEngine:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:
+        await engine.dispose()
+        unavailable("PostgreSQL", f"{POSTGRES_URL}: {exc!r}")
+    return engine
+
+
+async def make_engine(kind: str, tmp_path: Path) -> AsyncEngine:
+    """A migrated, empty database of ``kind`` (``sqlite`` or ``postgresql``)."""
+    if kind == "postgresql":
+        engine = await _postgres_engine()
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}")
+    await upgrade(engine)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated database, once on SQLite and once on PostgreSQL."""
+    engine = await make_engine(request.param, tmp_path)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite database (the embedded default)."""
+    eng = await make_engine("sqlite", tmp_path)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> SessionFactory:
+    """Session factory on the SQLite test database."""
+    return session_factory(engine)
+
+
+@pytest.fixture
+def any_sessions(any_engine: AsyncEngine) -> SessionFactory:
+    """Session factory on the SQLite or PostgreSQL test database."""
+    return session_factory(any_engine)
+
+
+@pytest.fixture(scope="session")
+def profile() -> Profile:
+    """The default SOP profile."""
+    return load_profile("default")
+
+
+from tests.runtime_fixtures import harness  # noqa: E402, F401 - re-exported fixture

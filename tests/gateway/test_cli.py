@@ -1,0 +1,140 @@
+"""The ``aduan`` command line: db upgrade, user add, check-config, complaints export."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from channels.base import ChannelName
+from gateway.cli import main
+from gateway.config import load_settings
+from gateway.register import COLUMNS
+from gateway.runtime import build_runtime
+from tests.fakes import inbound
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("ADUAN_DATABASE_URL", "ADUAN_REDIS_URL", "ADUAN_IMAP_HOST", "ADUAN_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADUAN_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
+def file_complaint(tmp_path: Path) -> None:
+    async def run() -> None:
+        runtime = await build_runtime(load_settings(data_dir=tmp_path / "var"), use_redis=False)
+        await runtime.accept(
+            inbound(
+                ChannelName.API,
+                "p1",
+                "budi@example.com",
+                "Nama: Budi Santoso\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+            )
+        )
+        assert runtime.processor is not None
+        await runtime.processor.process_contact(1)
+        await runtime.engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_upgrade_then_export_every_format(env: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    file_complaint(env)
+    capsysbinary.readouterr()
+
+    assert main(["complaints", "export", "--format", "json"]) == 0
+    [row] = json.loads(capsysbinary.readouterr().out)
+    assert list(row) == list(COLUMNS)
+    assert row["complainant_name"] == "Budi Santoso"
+    assert row["customer_name"] == "PT Sinar Jaya"
+    assert row["problem"] == "laporan hasil uji terlambat"
+    assert row["received_by"] == "channel:api" and row["contact"] == "budi@example.com"
+    assert row["received_at"].endswith("+07:00") and row["status"] == "received"
+
+    assert main(["complaints", "export", "--format", "csv", "--output", "r.csv"]) == 0
+    rows = list(csv.reader(io.StringIO((env / "r.csv").read_text("utf-8-sig"))))
+    assert rows[0] == list(COLUMNS) and rows[1][0] == row["tracking_number"]
+
+    assert main(["complaints", "export", "--format", "xlsx", "--output", "r.xlsx"]) == 0
+    sheet = load_workbook(env / "r.xlsx").active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "Nomor pengaduan" and values[1][2] == "Budi Santoso"
+
+
+def test_user_add_hashes_the_password(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "add", "sri", "--name", "Sri Wahyuni", "--role", "secretariat", "--password-stdin"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "add", "sri", "--password-stdin"]) == 1  # exists
+
+    import sqlite3
+
+    [(username, role, password_hash)] = sqlite3.connect(env / "var" / "aduan.sqlite3").execute(
+        "select username, role, password_hash from staff_users"
+    )
+    assert (username, role) == ("sri", "secretariat")
+    assert password_hash.startswith("$argon2id$") and "horse" not in password_hash
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    assert main(["user", "add", "x", "--password-stdin"]) == 2
+    monkeypatch.setattr(sys, "stdin", io.StringIO("long enough pw\n"))
+    assert main(["user", "add", "y", "--role", "king", "--password-stdin"]) == 2
+
+
+def test_check_config_names_channels_and_hides_secrets(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ADUAN_IMAP_HOST", "imap.example.go.id")
+    monkeypatch.setenv("ADUAN_IMAP_USER", "pengaduan@example.go.id")
+    monkeypatch.setenv("ADUAN_IMAP_PASSWORD", "imap-pass-XYZ")
+    monkeypatch.setenv("ADUAN_SMTP_HOST", "smtp.example.go.id")
+    monkeypatch.setenv("ADUAN_SMTP_PASSWORD", "smtp-pass-XYZ")
+    monkeypatch.setenv("ADUAN_EMAIL_FROM", "pengaduan@example.go.id")
+    monkeypatch.setenv("ADUAN_WEBHOOK_SECRET", "hook-secret-XYZ")
+    monkeypatch.setenv("ADUAN_DATABASE_URL", "postgresql://aduan:db-pass-XYZ@db/aduan")
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "channel email: on" in out and "channel api: on" in out and "channel web: on" in out
+    assert "XYZ" not in out
+
+    monkeypatch.delenv("ADUAN_IMAP_PASSWORD")
+    monkeypatch.delenv("ADUAN_WEBHOOK_SECRET")
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "channel email: off — missing ADUAN_IMAP_PASSWORD" in out
+    assert "channel api: off — missing ADUAN_WEBHOOK_SECRET" in out
+
+
+def test_bad_configuration_names_the_variable(env: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "check-config"],
+        env={"ADUAN_HTTP_PORT": "eighty", "ADUAN_IMAP_SECURITY": "maybe", "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        cwd=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "ADUAN_HTTP_PORT" in result.stderr and "ADUAN_IMAP_SECURITY" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "18099"]) == 2
+    assert "run 'aduan db upgrade' first" in capsys.readouterr().err
+
+
+def test_unknown_profile_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ADUAN_SOP_PROFILE", "nope")
+    assert main(["serve"]) == 2
+    assert "unknown SOP profile 'nope'" in capsys.readouterr().err

@@ -1,0 +1,308 @@
+"""The intake conversation end to end over recording channels (issue 2, item 6)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from channels.base import ChannelName
+from storage.models import Complaint, ComplaintEvent, Conversation, ConversationState, Message
+from storage.types import utcnow
+from tests.fakes import inbound
+from tests.runtime_fixtures import Harness
+
+TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
+BUDI = "budi@example.com"
+
+
+async def complaints(h: Harness) -> list[Complaint]:
+    async with h.runtime.sessions() as s:
+        return list(await s.scalars(select(Complaint).order_by(Complaint.id)))
+
+
+async def test_email_missing_customer_gets_one_reply_then_registers(harness: Harness) -> None:
+    h = harness
+    first = inbound(
+        ChannelName.EMAIL,
+        "m1@example.com",
+        BUDI,
+        "Saya mau komplain, laporan hasil uji kami terlambat dua minggu",
+        sender_name="Budi Santoso",
+        subject="Keluhan laporan",
+    )
+    await h.runtime.accept(first)
+    await h.settle()
+    assert len(h.email.sent) == 1
+    ask = h.email.sent[0]
+    assert "Nama pelanggan/peserta" in ask.text
+    assert "Nama pengadu" not in ask.text and "Masalah yang diadukan" not in ask.text
+    assert ask.subject == "Re: Keluhan laporan"
+    assert ask.thread_refs == ("m1@example.com",)
+    assert await complaints(h) == []
+
+    reply = inbound(
+        ChannelName.EMAIL,
+        "m2@example.com",
+        BUDI,
+        "PT Sinar Jaya",
+        subject="Re: Keluhan laporan",
+        thread_refs=("ours-1@aduan", "m1@example.com"),
+    )
+    await h.runtime.accept(reply)
+    await h.settle()
+    [complaint] = await complaints(h)
+    assert complaint.complainant_name == "Budi Santoso"
+    assert complaint.customer_name == "PT Sinar Jaya"
+    assert complaint.problem == "Saya mau komplain, laporan hasil uji kami terlambat dua minggu"
+    assert complaint.received_by == "channel:email"
+    assert complaint.contact_address == BUDI
+    assert len(h.email.sent) == 2
+    ack = h.email.sent[1]
+    assert complaint.tracking_number in ack.text
+    assert f"[{complaint.tracking_number}]" in (ack.subject or "")
+    assert "3 hari kerja" in ack.text
+    assert ack.thread_refs[0] == "m2@example.com"
+    async with h.runtime.sessions() as s:
+        linked = await s.scalars(select(Message.complaint_id).where(Message.direction == "in"))
+        assert set(linked) == {complaint.id}
+        events = list(await s.scalars(select(ComplaintEvent.kind)))
+        assert events == ["registered"]
+
+
+async def test_email_with_everything_missing_lists_every_field_once(harness: Harness) -> None:
+    h = harness
+    await h.runtime.accept(inbound(ChannelName.EMAIL, "e1@x", BUDI, "Halo"))
+    await h.settle()
+    [ask] = h.email.sent
+    for label in ("Nama pengadu", "Nama pelanggan/peserta", "Masalah yang diadukan"):
+        assert label in ask.text
+    # A labelled answer fills them all at once.
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "e2@x",
+            BUDI,
+            "Nama pengadu: Budi Santoso\nNama pelanggan/peserta: PT Sinar Jaya\n"
+            "Masalah yang diadukan: sertifikat belum terbit\nsudah tiga minggu",
+            thread_refs=("e1@x",),
+        )
+    )
+    await h.settle()
+    [complaint] = await complaints(h)
+    assert complaint.problem == "sertifikat belum terbit\nsudah tiga minggu"
+
+
+async def test_chat_asks_one_question_at_a_time_and_confirms(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567890"
+    answers = ["Selamat pagi", "Budi", "PT Sinar Jaya", "laporan hasil uji terlambat dua minggu"]
+    for i, text in enumerate(answers):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"s{i}", phone, text))
+        await h.settle()
+    texts = h.sms.texts()
+    assert len(texts) == 4
+    assert "Terima kasih telah menghubungi" in texts[0] and "nama lengkap" in texts[0]
+    assert "pelanggan/peserta" in texts[1]
+    assert "ceritakan masalah" in texts[2]
+    assert "1. Nama pengadu: Budi" in texts[3] and "Balas YA" in texts[3]
+    assert await complaints(h) == []
+
+    await h.runtime.accept(inbound(ChannelName.SMS, "s9", phone, "Ya"))
+    await h.settle()
+    [complaint] = await complaints(h)
+    assert (complaint.complainant_name, complaint.customer_name) == ("Budi", "PT Sinar Jaya")
+    assert complaint.tracking_number in h.sms.texts()[-1]
+
+
+async def test_chat_edit_by_number_before_confirming(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567891"
+    msgs = [
+        "nama saya Budi dari PT Sinar Jaya, laporan hasil uji kami terlambat dua minggu",
+        "2",
+        "CV Maju",
+        "ya",
+    ]
+    for i, text in enumerate(msgs):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"e{i}", phone, text))
+        await h.settle()
+    [complaint] = await complaints(h)
+    assert complaint.customer_name == "CV Maju"
+    assert complaint.problem == "laporan hasil uji kami terlambat dua minggu"
+
+
+async def test_three_quick_answers_fill_three_fields_in_order(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567892"
+    await h.runtime.accept(inbound(ChannelName.SMS, "q0", phone, "halo"))
+    await h.settle()
+    # Three answers stored back to back, before any is processed.
+    for i, text in enumerate(["Siti Aminah", "Koperasi Tani Makmur", "pupuk bersubsidi tidak sampai"]):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"q{i + 1}", phone, text))
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+        assert conv is not None
+        assert conv.fields == {
+            "complainant_name": "Siti Aminah",
+            "customer_name": "Koperasi Tani Makmur",
+            "problem": "pupuk bersubsidi tidak sampai",
+        }
+        assert conv.state == ConversationState.CONFIRMING
+
+
+async def test_invalid_answer_is_explained_and_asked_again(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567893"
+    for i, text in enumerate(["halo", "Budi", "PT X", "rusak"]):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"i{i}", phone, text))
+        await h.settle()
+    assert "minimal 10 huruf" in h.sms.texts()[-1]
+    assert "ceritakan masalah" in h.sms.texts()[-1]
+
+
+async def test_english_complainant_gets_english_replies(harness: Harness) -> None:
+    h = harness
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "en1@x",
+            "john@example.com",
+            "Hello, my test report from your lab is two weeks late and I have not received it",
+            sender_name="John Smith",
+        )
+    )
+    await h.settle()
+    [ask] = h.email.sent
+    assert ask.language == "en"
+    assert "Customer or participant name" in ask.text and "Please reply" in ask.text
+
+
+async def test_status_only_for_the_contact_who_filed(harness: Harness) -> None:
+    h = harness
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "st1@x",
+            BUDI,
+            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+        )
+    )
+    await h.settle()
+    [complaint] = await complaints(h)
+    number = complaint.tracking_number
+
+    await h.runtime.accept(inbound(ChannelName.EMAIL, "st2@x", BUDI, f"status {number.lower()}"))
+    await h.runtime.accept(inbound(ChannelName.EMAIL, "st3@x", "eve@example.com", f"STATUS {number}"))
+    await h.settle()
+    own = next(m for m in h.email.sent if m.recipient == BUDI and "Diterima" in m.text)
+    assert number in own.text
+    other = next(m for m in h.email.sent if m.recipient == "eve@example.com")
+    assert "tidak ditemukan" in other.text and "Diterima" not in other.text
+    # The stranger's status request opened no draft.
+    async with h.runtime.sessions() as s:
+        assert (await s.scalar(select(Conversation).where(Conversation.contact_id != complaint.contact_id))) is None
+
+
+async def test_cancel_and_help(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567894"
+    for i, text in enumerate(["halo", "Budi", "batal", "bantuan", "help"]):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"c{i}", phone, text))
+        await h.settle()
+    texts = h.sms.texts()
+    assert "dibatalkan" in texts[2]
+    assert "STATUS <nomor pengaduan>" in texts[3]
+    assert "STATUS <tracking number>" in texts[4]
+    async with h.runtime.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+        assert conv is not None and conv.state == ConversationState.CANCELLED
+        assert conv.fields == {"complainant_name": "Budi"}  # kept, not dropped
+
+
+async def test_automatic_mail_is_stored_but_never_answered(harness: Harness) -> None:
+    h = harness
+    await h.runtime.accept(
+        inbound(ChannelName.EMAIL, "auto@x", BUDI, "I am out of the office", automatic=True)
+    )
+    await h.settle()
+    assert h.email.sent == []
+    async with h.runtime.sessions() as s:
+        msg = await s.scalar(select(Message))
+        assert msg is not None and msg.processed_at is not None
+
+
+async def test_follow_up_on_registered_complaint_by_tracking_number(harness: Harness) -> None:
+    h = harness
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "f1@x",
+            BUDI,
+            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+        )
+    )
+    await h.settle()
+    [complaint] = await complaints(h)
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "f2@x",
+            BUDI,
+            "Tambahan: nomor order kami 123",
+            subject=f"Tambahan [{complaint.tracking_number}]",
+        )
+    )
+    await h.settle()
+    assert [c.id for c in await complaints(h)] == [complaint.id]
+    async with h.runtime.sessions() as s:
+        msg = await s.scalar(select(Message).where(Message.external_id == "f2@x"))
+        assert msg is not None and msg.complaint_id == complaint.id
+        kinds = list(await s.scalars(select(ComplaintEvent.kind).order_by(ComplaintEvent.id)))
+        assert kinds == ["registered", "complainant_message"]
+    assert "ditambahkan" in h.email.sent[-1].text
+
+
+async def test_expired_draft_is_kept_and_the_complainant_told_once(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567895"
+    await h.runtime.accept(inbound(ChannelName.SMS, "x1", phone, "halo"))
+    await h.settle()
+    async with h.runtime.sessions() as s, s.begin():
+        await s.execute(update(Conversation).values(expires_at=utcnow() - timedelta(minutes=1)))
+    processor = h.runtime.processor
+    assert processor is not None
+    assert await processor.expire_conversations() == 1
+    assert await processor.expire_conversations() == 0
+    await h.settle()
+    assert "tidak ada balasan selama 72 jam" in h.sms.texts()[-1]
+    assert sum("tidak ada balasan" in t for t in h.sms.texts()) == 1
+    async with h.runtime.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+        assert conv is not None and conv.state == ConversationState.EXPIRED
+    # A new message starts a new draft.
+    await h.runtime.accept(inbound(ChannelName.SMS, "x2", phone, "halo lagi"))
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        assert len(list(await s.scalars(select(Conversation)))) == 2
+
+
+async def test_tracking_numbers_are_sequential(harness: Harness) -> None:
+    h = harness
+    for i in range(3):
+        await h.runtime.accept(
+            inbound(
+                ChannelName.EMAIL,
+                f"t{i}@x",
+                f"user{i}@example.com",
+                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+            )
+        )
+    await h.settle()
+    numbers = [c.tracking_number for c in await complaints(h)]
+    year = utcnow().astimezone(ZoneInfo("Asia/Jakarta")).year
+    assert numbers == [f"ADU-{year}-00001", f"ADU-{year}-00002", f"ADU-{year}-00003"]
+    assert all(TRACKING.fullmatch(n) for n in numbers)
