@@ -67,8 +67,12 @@ class InProcessJobs:
         dispatcher: Dispatcher,
         *,
         sweep_seconds: float = SWEEP_SECONDS,
+        processing_concurrency: int = 2,
     ) -> None:
         self.processor = processor
+        # Few contacts at a time: processing yields the database and the CPU to
+        # ingest under load, and catches up when the burst is over.
+        self._processing_slots = asyncio.Semaphore(processing_concurrency)
         self.dispatcher = dispatcher
         self.sweep_seconds = sweep_seconds
         self._dirty: set[int] = set()
@@ -93,7 +97,8 @@ class InProcessJobs:
             while contact_id in self._dirty and not self._stopping:
                 self._dirty.discard(contact_id)
                 try:
-                    await self.processor.process_contact(contact_id)
+                    async with self._processing_slots:
+                        await self.processor.process_contact(contact_id)
                 except Exception:
                     log.exception("processing contact %s failed", contact_id)
         finally:

@@ -3,7 +3,8 @@
 A message is processed in one transaction together with everything it causes
 (conversation update, complaint, outbox rows) and its ``processed_at`` marker,
 so a crash either loses nothing or repeats nothing. Messages of one contact are
-processed strictly in arrival order under a per-contact lease, so any number
+processed strictly in arrival order under a per-contact guard (in-process for the
+embedded default, database leases for scale-out), so any number
 of processes may run this safely.
 """
 
@@ -13,9 +14,9 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
 
 from gateway.outbox import OUTBOX_IDS_KEY
 from handlers.intake import IntakeEngine, expire_conversation
@@ -28,6 +29,72 @@ log = logging.getLogger(__name__)
 
 OutboxNotifier = Callable[[Sequence[tuple[int, str]]], None]
 """Called after a commit with the (outbox id, idempotency key) pairs it staged."""
+
+
+class ContactGuard(Protocol):
+    """Mutual exclusion per contact, so one contact's messages are handled in order."""
+
+    #: True when other processes share the work: after a release, look again
+    #: for messages they stored meanwhile (in-process arrivals are re-requested).
+    shared: bool
+
+    async def acquire(self, contact_id: int) -> str | None:
+        """A token when the contact is now ours, ``None`` when someone holds it."""
+
+    async def renew(self, contact_id: int, token: str) -> None:
+        """Extend a long hold."""
+
+    async def release(self, contact_id: int, token: str) -> None:
+        """Give the contact up."""
+
+
+class LocalContactGuard:
+    """Exclusion inside one process: the embedded default, where a file lock
+    (:mod:`gateway.embedded`) guarantees that only one process runs jobs."""
+
+    shared = False
+
+    def __init__(self) -> None:
+        self._held: set[int] = set()
+
+    async def acquire(self, contact_id: int) -> str | None:
+        if contact_id in self._held:
+            return None
+        self._held.add(contact_id)
+        return "local"
+
+    async def renew(self, contact_id: int, token: str) -> None:
+        return None
+
+    async def release(self, contact_id: int, token: str) -> None:
+        self._held.discard(contact_id)
+
+
+class LeaseContactGuard:
+    """Exclusion across processes with database leases (scale-out).
+
+    Each hold has its own holder id, so two calls in one process exclude each
+    other too; a crashed holder's lease lapses after ``ttl_seconds``.
+    """
+
+    shared = True
+
+    def __init__(self, sessions: SessionFactory, holder: str, ttl_seconds: float = 30.0) -> None:
+        self._sessions = sessions
+        self._holder = holder
+        self.ttl_seconds = ttl_seconds
+
+    async def acquire(self, contact_id: int) -> str | None:
+        token = f"{self._holder}:{uuid.uuid4().hex[:8]}"
+        if await leases.acquire(self._sessions, f"contact:{contact_id}", token, self.ttl_seconds):
+            return token
+        return None
+
+    async def renew(self, contact_id: int, token: str) -> None:
+        await leases.acquire(self._sessions, f"contact:{contact_id}", token, self.ttl_seconds)
+
+    async def release(self, contact_id: int, token: str) -> None:
+        await leases.release(self._sessions, f"contact:{contact_id}", token)
 
 
 class Processor:
@@ -43,39 +110,35 @@ class Processor:
         sessions: SessionFactory,
         engine: IntakeEngine,
         *,
-        holder: str,
+        guard: ContactGuard,
         notify_outbox: OutboxNotifier,
         max_attempts: int = 5,
-        lease_seconds: float = 30.0,
     ) -> None:
         self._sessions = sessions
         self.engine = engine
-        self._holder = holder
+        self._guard = guard
         self._notify = notify_outbox
         self.max_attempts = max_attempts
-        self.lease_seconds = lease_seconds
 
     async def process_contact(self, contact_id: int) -> int:
         """Process every pending message of ``contact_id`` in order; returns how many.
 
-        Returns 0 at once when another process holds the contact's lease (that
-        process, or the next sweep, will do the work).
+        Returns 0 at once when someone else holds the contact (that holder, or
+        the next sweep, will do the work).
         """
-        name = f"contact:{contact_id}"
-        # Unique per call: two calls in one process must exclude each other too.
-        holder = f"{self._holder}:{uuid.uuid4().hex[:8]}"
         total = 0
         while True:
-            if not await leases.acquire(self._sessions, name, holder, self.lease_seconds):
+            token = await self._guard.acquire(contact_id)
+            if token is None:
                 return total
             try:
-                done, blocked = await self._drain(contact_id, name, holder)
+                done, blocked = await self._drain(contact_id, token)
                 total += done
             finally:
-                await leases.release(self._sessions, name, holder)
-            # A message that arrived while we held the lease, but after our last
-            # look, was not processed by the process that stored it: look again.
-            if blocked or not await self._pending(contact_id):
+                await self._guard.release(contact_id, token)
+            # A message that arrived while we held the contact, but after our
+            # last look, was not processed by whoever stored it: look again.
+            if blocked or not self._guard.shared or not await self._pending(contact_id):
                 return total
 
     async def _pending(self, contact_id: int) -> bool:
@@ -91,7 +154,7 @@ class Processor:
             )
             return found is not None
 
-    async def _drain(self, contact_id: int, lease_name: str, holder: str) -> tuple[int, bool]:
+    async def _drain(self, contact_id: int, token: str) -> tuple[int, bool]:
         done = 0
         while True:
             ok, found = await self._process_next(contact_id)
@@ -101,7 +164,7 @@ class Processor:
                 return done, True
             done += 1
             if done % 20 == 0:
-                await leases.acquire(self._sessions, lease_name, holder, self.lease_seconds)
+                await self._guard.renew(contact_id, token)
 
     async def _process_next(self, contact_id: int) -> tuple[bool, bool]:
         """Process the oldest pending message; returns (succeeded, found one)."""
@@ -118,7 +181,6 @@ class Processor:
                         )
                         .order_by(Message.id)
                         .limit(1)
-                        .options(selectinload(Message.attachments))
                     )
                     if message is None:
                         return True, False

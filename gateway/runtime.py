@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.base import Channel, ChannelName, InboundMessage
 from gateway.config import Settings, channel_states
-from gateway.ingest import IngestResult, ingest
+from gateway.embedded import EmbeddedLock
+from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
 from gateway.outbox import Dispatcher, OutboxWriter
-from gateway.processor import Processor
+from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from handlers.intake import IntakeEngine, default_route
 from handlers.profile import Profile, load_profile
 from storage import leases
@@ -39,6 +41,10 @@ class Runtime:
     jobs: Jobs | None = None
     processor: Processor | None = None
     dispatcher: Dispatcher | None = None
+    batcher: IngestBatcher | None = None
+    embedded_lock: EmbeddedLock | None = None
+    started: bool = False
+    closed: bool = False
 
     async def accept(self, message: InboundMessage) -> IngestResult:
         """Store an inbound message durably and ask for it to be processed.
@@ -46,7 +52,9 @@ class Runtime:
         The message is committed when this returns (reliability rule 1), so a
         channel may acknowledge its provider afterwards.
         """
-        result = await ingest(self.sessions, message)
+        if self.batcher is None:
+            self.batcher = IngestBatcher(self.sessions)
+        result = await self.batcher.submit(message)
         if self.jobs is not None:
             self.jobs.request_processing(result.contact_id)
         return result
@@ -58,7 +66,17 @@ class Runtime:
         return self.jobs
 
     async def start(self, *, run_channels: bool = True) -> None:
-        """Start the job runner and channel background work (pollers)."""
+        """Start the job runner and channel background work (pollers).
+
+        Raises:
+            EmbeddedLockError: on the embedded default, when another process
+                already runs on the same SQLite file.
+        """
+        if self.started:
+            return
+        if self.embedded_lock is not None:
+            self.embedded_lock.acquire()
+        self.started = True
         if self.jobs is not None:
             await self.jobs.start()
         if run_channels:
@@ -67,6 +85,9 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop channels and jobs, then dispose of the engine."""
+        if self.closed:
+            return
+        self.closed = True
         for channel in self.channels.values():
             try:
                 await channel.stop()
@@ -75,6 +96,8 @@ class Runtime:
         if self.jobs is not None:
             await self.jobs.stop()
         await self.engine.dispose()
+        if self.embedded_lock is not None:
+            self.embedded_lock.release()
 
 
 def _build_channels(runtime: Runtime) -> None:
@@ -136,7 +159,16 @@ async def build_runtime(
         if runtime.jobs is not None:
             runtime.jobs.request_sending(staged)  # type: ignore[arg-type]
 
-    processor = Processor(sessions, intake, holder=runtime.holder, notify_outbox=notify)
+    embedded = engine.dialect.name == "sqlite" and not settings.redis_url
+    guard: ContactGuard
+    if embedded:
+        guard = LocalContactGuard()
+        database = engine.url.database
+        if database and database != ":memory:":
+            runtime.embedded_lock = EmbeddedLock(Path(database))
+    else:
+        guard = LeaseContactGuard(sessions, runtime.holder)
+    processor = Processor(sessions, intake, guard=guard, notify_outbox=notify)
     runtime.processor = processor
     runtime.dispatcher = dispatcher
     if redis_mode:

@@ -40,9 +40,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["poolclass"] = NullPool if database in ("", ":memory:") else None
-        if kwargs["poolclass"] is None:
-            del kwargs["poolclass"]
+        if database in ("", ":memory:"):
+            kwargs["poolclass"] = NullPool
+        else:
+            # One connection: SQLite has one writer at a time, and waiting for
+            # the pool is an asyncio wait, where waiting for SQLite's file lock
+            # is a sleeping busy-handler. Other processes still coordinate
+            # through busy_timeout.
+            kwargs["pool_size"] = 1
+            kwargs["max_overflow"] = 0
+            kwargs["pool_timeout"] = 60
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_size"] = 10

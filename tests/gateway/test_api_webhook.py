@@ -35,10 +35,17 @@ def body(**extra: Any) -> bytes:
 
 async def messages(h: Any) -> int:
     async with h.runtime.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) or 0)
+        return int(
+            await s.scalar(
+                select(func.count()).select_from(Message).where(Message.direction == "in")
+            )
+            or 0
+        )
 
 
-async def test_bad_signature_is_refused_and_nothing_stored(aiohttp_client: Any, tmp_path: Path) -> None:
+async def test_bad_signature_is_refused_and_nothing_stored(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
     client, h = await client_for(aiohttp_client, tmp_path)
     raw = body()
     for header in ({}, {SIGNATURE_HEADER: "sha256=00"}, {SIGNATURE_HEADER: sign("wrong", raw)}):
@@ -58,18 +65,24 @@ async def test_malformed_body_gets_400_with_a_reason(aiohttp_client: Any, tmp_pa
         json.dumps({"id": "x", "from": {"phone": "12"}}).encode(): "not a valid phone number",
     }
     for raw, reason in cases.items():
-        resp = await client.post("/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)})
+        resp = await client.post(
+            "/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)}
+        )
         assert resp.status == 400, raw
         assert reason in (await resp.json())["error"]
     assert await messages(h) == 0
 
 
-async def test_three_deliveries_give_one_message_and_one_complaint(aiohttp_client: Any, tmp_path: Path) -> None:
+async def test_three_deliveries_give_one_message_and_one_complaint(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
     client, h = await client_for(aiohttp_client, tmp_path)
     raw = body()
     answers = []
     for _ in range(3):
-        resp = await client.post("/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)})
+        resp = await client.post(
+            "/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)}
+        )
         assert resp.status == 200
         answers.append(await resp.json())
     assert [a["duplicate"] for a in answers] == [False, True, True]
@@ -90,7 +103,11 @@ async def test_three_deliveries_give_one_message_and_one_complaint(aiohttp_clien
 
 async def test_webhook_is_off_without_a_secret(aiohttp_client: Any, tmp_path: Path) -> None:
     h = await make_harness(tmp_path)
-    client = await aiohttp_client(create_app(h.runtime.settings, runtime=h.runtime, run_channels=False))
+    client = await aiohttp_client(
+        create_app(h.runtime.settings, runtime=h.runtime, run_channels=False)
+    )
     raw = body()
-    resp = await client.post("/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)})
+    resp = await client.post(
+        "/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)}
+    )
     assert resp.status == 404

@@ -48,7 +48,9 @@ def file_complaint(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
-def test_upgrade_then_export_every_format(env: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_upgrade_then_export_every_format(
+    env: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     assert main(["db", "upgrade"]) == 0
     file_complaint(env)
     capsysbinary.readouterr()
@@ -76,7 +78,21 @@ def test_upgrade_then_export_every_format(env: Path, capsysbinary: pytest.Captur
 def test_user_add_hashes_the_password(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["db", "upgrade"]) == 0
     monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
-    assert main(["user", "add", "sri", "--name", "Sri Wahyuni", "--role", "secretariat", "--password-stdin"]) == 0
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "sri",
+                "--name",
+                "Sri Wahyuni",
+                "--role",
+                "secretariat",
+                "--password-stdin",
+            ]
+        )
+        == 0
+    )
     monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
     assert main(["user", "add", "sri", "--password-stdin"]) == 1  # exists
 
@@ -94,7 +110,9 @@ def test_user_add_hashes_the_password(env: Path, monkeypatch: pytest.MonkeyPatch
     assert main(["user", "add", "y", "--role", "king", "--password-stdin"]) == 2
 
 
-def test_check_config_names_channels_and_hides_secrets(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_names_channels_and_hides_secrets(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ADUAN_IMAP_HOST", "imap.example.go.id")
     monkeypatch.setenv("ADUAN_IMAP_USER", "pengaduan@example.go.id")
     monkeypatch.setenv("ADUAN_IMAP_PASSWORD", "imap-pass-XYZ")
@@ -129,12 +147,16 @@ def test_bad_configuration_names_the_variable(env: Path) -> None:
     assert "ADUAN_HTTP_PORT" in result.stderr and "ADUAN_IMAP_SECURITY" in result.stderr
 
 
-def test_serve_refuses_an_unmigrated_database(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_an_unmigrated_database(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["serve", "--port", "18099"]) == 2
     assert "run 'aduan db upgrade' first" in capsys.readouterr().err
 
 
-def test_unknown_profile_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_profile_is_a_clear_error(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ADUAN_SOP_PROFILE", "nope")
     assert main(["serve"]) == 2
     assert "unknown SOP profile 'nope'" in capsys.readouterr().err

@@ -15,7 +15,9 @@ from storage.types import utcnow
 from tests.fakes import RecordingChannel
 
 
-async def stage(sessions: SessionFactory, *texts: str, recipient: str = "+6281", complaint: bool = False) -> list[int]:
+async def stage(
+    sessions: SessionFactory, *texts: str, recipient: str = "+6281", complaint: bool = False
+) -> list[int]:
     async with sessions() as s, s.begin():
         contact = Contact()
         s.add(contact)
@@ -41,7 +43,13 @@ async def stage(sessions: SessionFactory, *texts: str, recipient: str = "+6281",
         for text in texts:
             row = await writer.add(
                 s,
-                Draft(channel="sms", recipient=recipient, text=text, contact_id=contact.id, complaint_id=complaint_id),
+                Draft(
+                    channel="sms",
+                    recipient=recipient,
+                    text=text,
+                    contact_id=contact.id,
+                    complaint_id=complaint_id,
+                ),
             )
             ids.append(row.id)
         return ids
@@ -67,7 +75,9 @@ async def test_sends_in_order_and_records_provider_id(sessions: SessionFactory) 
     assert len(sms.sent) == 3
 
 
-async def test_temporary_error_retries_with_backoff_and_keeps_order(sessions: SessionFactory) -> None:
+async def test_temporary_error_retries_with_backoff_and_keeps_order(
+    sessions: SessionFactory,
+) -> None:
     sms = RecordingChannel(ChannelName.SMS)
     sms.failures.append(TemporaryError("503 from provider", code=503))
     await stage(sessions, "first", "second")
@@ -129,7 +139,9 @@ async def test_row_of_a_crashed_sender_is_sent_after_its_lease(sessions: Session
     # A sender claimed it and died before recording the outcome.
     async with sessions() as s, s.begin():
         await s.execute(
-            update(OutboxMessage).values(status=OutboxStatus.SENDING.value, lease_until=utcnow() + timedelta(seconds=60))
+            update(OutboxMessage).values(
+                status=OutboxStatus.SENDING.value, lease_until=utcnow() + timedelta(seconds=60)
+            )
         )
     dispatcher = Dispatcher(sessions, {"sms": sms})
     assert await dispatcher.dispatch_due() == 0  # lease still held

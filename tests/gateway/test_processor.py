@@ -20,7 +20,12 @@ async def test_committed_but_unprocessed_message_is_picked_up_after_restart(tmp_
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
     await ingest(
         session_factory(engine),
-        inbound(ChannelName.EMAIL, "lost@x", "a@example.com", "Nama: Ani\nPelanggan: PT A\nMasalah: hasil uji salah ketik"),
+        inbound(
+            ChannelName.EMAIL,
+            "lost@x",
+            "a@example.com",
+            "Nama: Ani\nPelanggan: PT A\nMasalah: hasil uji salah ketik",
+        ),
     )
     await engine.dispose()
 
@@ -57,7 +62,9 @@ async def test_a_failing_message_is_retried_then_set_aside(harness: Harness) -> 
         await original(session, msg)
 
     processor.engine.handle = explode  # type: ignore[method-assign]
-    result = await ingest(h.runtime.sessions, inbound(ChannelName.SMS, "bad", "+6281234567890", "halo"))
+    result = await ingest(
+        h.runtime.sessions, inbound(ChannelName.SMS, "bad", "+6281234567890", "halo")
+    )
     await ingest(h.runtime.sessions, inbound(ChannelName.SMS, "good", "+6281234567890", "Budi"))
     for _ in range(processor.max_attempts):
         await processor.process_contact(result.contact_id)
@@ -66,7 +73,9 @@ async def test_a_failing_message_is_retried_then_set_aside(harness: Harness) -> 
         bad = await s.scalar(select(Message).where(Message.external_id == "bad"))
         good = await s.scalar(select(Message).where(Message.external_id == "good"))
     assert bad is not None and bad.processed_at is not None
-    assert bad.process_error == "RuntimeError: boom" and bad.process_attempts == processor.max_attempts
+    assert (
+        bad.process_error == "RuntimeError: boom" and bad.process_attempts == processor.max_attempts
+    )
     # The later message was held back until the failing one was set aside, then processed.
     assert good is not None and good.processed_at is not None
 
@@ -80,7 +89,11 @@ async def test_messages_wait_for_an_earlier_unprocessed_one(harness: Harness) ->
     assert await processor.process_contact(a.contact_id) == 2
     async with h.runtime.sessions() as s:
         order = list(
-            await s.scalars(select(Message.external_id).where(Message.direction == "in").order_by(Message.processed_at, Message.id))
+            await s.scalars(
+                select(Message.external_id)
+                .where(Message.direction == "in")
+                .order_by(Message.processed_at, Message.id)
+            )
         )
     assert order == ["1", "2"]
 
@@ -93,7 +106,12 @@ async def test_two_processors_in_one_process_register_one_complaint(harness: Har
     assert processor is not None
     result = await ingest(
         h.runtime.sessions,
-        inbound(ChannelName.EMAIL, "dup@x", "a@example.com", "Nama: Ani\nPelanggan: PT A\nMasalah: hasil uji salah ketik"),
+        inbound(
+            ChannelName.EMAIL,
+            "dup@x",
+            "a@example.com",
+            "Nama: Ani\nPelanggan: PT A\nMasalah: hasil uji salah ketik",
+        ),
     )
     counts = await asyncio.gather(*(processor.process_contact(result.contact_id) for _ in range(4)))
     assert sum(counts) == 1

@@ -140,7 +140,9 @@ async def test_three_quick_answers_fill_three_fields_in_order(harness: Harness) 
     await h.runtime.accept(inbound(ChannelName.SMS, "q0", phone, "halo"))
     await h.settle()
     # Three answers stored back to back, before any is processed.
-    for i, text in enumerate(["Siti Aminah", "Koperasi Tani Makmur", "pupuk bersubsidi tidak sampai"]):
+    for i, text in enumerate(
+        ["Siti Aminah", "Koperasi Tani Makmur", "pupuk bersubsidi tidak sampai"]
+    ):
         await h.runtime.accept(inbound(ChannelName.SMS, f"q{i + 1}", phone, text))
     await h.settle()
     async with h.runtime.sessions() as s:
@@ -196,7 +198,9 @@ async def test_status_only_for_the_contact_who_filed(harness: Harness) -> None:
     number = complaint.tracking_number
 
     await h.runtime.accept(inbound(ChannelName.EMAIL, "st2@x", BUDI, f"status {number.lower()}"))
-    await h.runtime.accept(inbound(ChannelName.EMAIL, "st3@x", "eve@example.com", f"STATUS {number}"))
+    await h.runtime.accept(
+        inbound(ChannelName.EMAIL, "st3@x", "eve@example.com", f"STATUS {number}")
+    )
     await h.settle()
     own = next(m for m in h.email.sent if m.recipient == BUDI and "Diterima" in m.text)
     assert number in own.text
@@ -204,7 +208,11 @@ async def test_status_only_for_the_contact_who_filed(harness: Harness) -> None:
     assert "tidak ditemukan" in other.text and "Diterima" not in other.text
     # The stranger's status request opened no draft.
     async with h.runtime.sessions() as s:
-        assert (await s.scalar(select(Conversation).where(Conversation.contact_id != complaint.contact_id))) is None
+        assert (
+            await s.scalar(
+                select(Conversation).where(Conversation.contact_id != complaint.contact_id)
+            )
+        ) is None
 
 
 async def test_cancel_and_help(harness: Harness) -> None:

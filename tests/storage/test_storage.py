@@ -66,7 +66,9 @@ async def test_same_id_on_two_channels_is_two_messages(any_sessions: SessionFact
     assert await count(any_sessions, Message) == 2
 
 
-async def test_whatsapp_and_sms_from_one_number_are_one_contact(any_sessions: SessionFactory) -> None:
+async def test_whatsapp_and_sms_from_one_number_are_one_contact(
+    any_sessions: SessionFactory,
+) -> None:
     a = await ingest(any_sessions, inbound(ChannelName.SMS, "a", "+6281234567890", "x"))
     b = await ingest(any_sessions, inbound(ChannelName.WHATSAPP, "b", "+6281234567890", "y"))
     c = await ingest(any_sessions, inbound(ChannelName.EMAIL, "c", "x@example.com", "z"))
@@ -96,7 +98,9 @@ async def test_attachments_and_raw_payload_round_trip(any_sessions: SessionFacto
         assert (att.filename, att.content, att.size) == ("foto.jpg", b"\xff\xd8data", 6)
 
 
-async def test_tracking_numbers_never_repeat_under_concurrency(any_sessions: SessionFactory) -> None:
+async def test_tracking_numbers_never_repeat_under_concurrency(
+    any_sessions: SessionFactory,
+) -> None:
     when = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
 
     async def allocate() -> str:

@@ -1,0 +1,143 @@
+"""The email channel: IMAP in, SMTP out (DESIGN.md "Channel facts: Email", rules 2, 5, 6).
+
+Modules, one job each:
+
+* :mod:`.parse` — bytes of one message → :class:`InboundMessage` (pure);
+* :mod:`.automatic` — is it machine-sent (rule 6);
+* :mod:`.quotes` / :mod:`.html` — the new text of a reply;
+* :mod:`.imap_client` — a read-only IMAP connection (EXAMINE, BODY.PEEK, IDLE);
+* :mod:`.mailbox_store` — checkpoints and quarantine in the database;
+* :mod:`.imap` — the poller loop with its lease;
+* :mod:`.smtp` — sending, with Message-IDs derived from idempotency keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from channels.base import Channel, ChannelName, InboundMessage, OutboundMessage, SendResult
+from channels.email.automatic import is_automatic
+from channels.email.imap import Accept, ImapPoller, mailbox_key_for
+from channels.email.parse import parse_email
+from channels.email.quotes import strip_quotes
+from channels.email.smtp import SmtpSender, message_id_for
+from gateway.config import Settings
+from storage.db import SessionFactory
+
+__all__ = [
+    "EmailChannel",
+    "ImapPoller",
+    "SmtpSender",
+    "is_automatic",
+    "message_id_for",
+    "parse_email",
+    "strip_quotes",
+]
+
+
+class EmailChannel(Channel):
+    """Email adapter: parses fetched mail, sends by SMTP, runs the IMAP poller.
+
+    Args:
+        settings: ``imap_*``, ``smtp_*``, ``email_from``, ``attachment_max_bytes``.
+        sessions: database session factory (poller checkpoints, lease, quarantine).
+        accept: commits one inbound message (``gateway.ingest.ingest`` bound to
+            the session factory); raises on failure so the UID is retried.
+        holder: this process's lease holder id (``storage.leases.new_holder_id()``).
+        poller_options: extra keyword arguments for :class:`ImapPoller`
+            (intervals, TLS context); tests use them.
+    """
+
+    name: ClassVar[ChannelName] = ChannelName.EMAIL
+    interactive: ClassVar[bool] = False
+    threaded: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionFactory,
+        accept: Accept,
+        *,
+        holder: str,
+        poller_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._accept = accept
+        self._holder = holder
+        self._poller_options = dict(poller_options or {})
+        self._sender = SmtpSender(settings)
+        self._poller: ImapPoller | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def imap_configured(self) -> bool:
+        """True when host, user and password for IMAP are all set."""
+        s = self._settings
+        return bool(s.imap_host and s.imap_user and s.imap_password)
+
+    @property
+    def poller(self) -> ImapPoller | None:
+        """The running poller, if :meth:`start` started one."""
+        return self._poller
+
+    def parse(self, raw: Any) -> InboundMessage:
+        """Parse one fetched message (bytes) with :func:`parse_email`.
+
+        Our own address (``email_from``) marks mail as automatic (rule 6).
+        Raises :class:`channels.errors.InboundParseError` when it is not an email.
+        """
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        own = [self._settings.email_from] if self._settings.email_from else []
+        return parse_email(
+            raw, own_addresses=own, max_attachment_bytes=self._settings.attachment_max_bytes
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send by SMTP; see :meth:`SmtpSender.send` for the errors raised."""
+        return await self._sender.send(message)
+
+    async def start(self) -> None:
+        """Start the IMAP poller task when IMAP is configured (no-op otherwise or if running)."""
+        if not self.imap_configured or (self._task is not None and not self._task.done()):
+            return
+        self._poller = ImapPoller(
+            self._settings,
+            self._sessions,
+            self._accept,
+            holder=self._holder,
+            **self._poller_options,
+        )
+        self._task = asyncio.create_task(
+            self._poller.run(), name=f"imap-poller:{self._poller.mailbox_key}"
+        )
+
+    async def stop(self) -> None:
+        """Stop the poller (it finishes the current message and releases its lease)."""
+        poller, task = self._poller, self._task
+        self._task = None
+        if poller is not None:
+            await poller.stop()
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def status(self) -> Mapping[str, Any]:
+        """IMAP mailbox, poller state and SMTP endpoint; never passwords."""
+        s = self._settings
+        result: dict[str, Any] = {
+            "email_from": s.email_from,
+            "smtp": f"{s.smtp_host}:{s.smtp_effective_port} ({s.smtp_security})"
+            if s.smtp_host
+            else None,
+            "smtp_login": bool(s.smtp_user),
+            "imap": f"{mailbox_key_for(s)} ({s.imap_security})" if self.imap_configured else None,
+        }
+        if self._poller is not None:
+            result["poller"] = self._poller.status()
+        return result

@@ -1,0 +1,382 @@
+"""The IMAP mailbox poller (DESIGN.md reliability rule 5, "Embedded default, and scale-out").
+
+Every round: ``EXAMINE`` the mailbox (read-only), compare UIDVALIDITY with the
+stored checkpoint (a change means rescan from UID 1 and let Message-ID dedupe
+drop what is already stored), ``UID SEARCH`` for UIDs above the checkpoint,
+then for each UID in ascending order fetch it with ``BODY.PEEK[]``, parse it and
+hand it to ``accept`` (which commits it), and only then advance the checkpoint.
+Mail that cannot be parsed is quarantined and passed; if ``accept`` fails the
+round stops at that UID and it is retried. Nothing is ever deleted, moved or
+flagged.
+
+``run()`` holds a database lease per mailbox, so with several gateway processes
+exactly one polls a given mailbox; it waits with IDLE (re-issued before 29
+minutes) when the server offers it, else sleeps ``imap_poll_seconds``, and
+reconnects with capped exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from channels.base import InboundMessage
+from channels.email.imap_client import IDLE_MAX_SECONDS, ImapConnection, ImapError
+from channels.email.mailbox_store import (
+    advance_checkpoint,
+    load_checkpoint,
+    quarantine,
+    reset_checkpoint,
+)
+from channels.email.parse import parse_email
+from gateway.config import Settings
+from storage import leases
+from storage.db import SessionFactory
+from storage.types import utcnow
+
+__all__ = ["Accept", "ImapError", "ImapPoller", "LeaseLost", "lease_name_for", "mailbox_key_for"]
+
+log = logging.getLogger(__name__)
+
+_LEASE_NAME_MAX = 200
+
+#: Commits one inbound message; raises when it could not (the UID is retried).
+Accept = Callable[[InboundMessage], Awaitable[object]]
+
+
+class LeaseLost(Exception):
+    """Another process took over this mailbox's lease; this poller stops polling it."""
+
+
+def mailbox_key_for(settings: Settings) -> str:
+    """``"{user}@{host}:{port}/{mailbox}"``: the checkpoint and lease key of the mailbox."""
+    return (
+        f"{settings.imap_user}@{settings.imap_host}:{settings.imap_effective_port}"
+        f"/{settings.imap_mailbox}"
+    )
+
+
+def lease_name_for(mailbox_key: str) -> str:
+    """``"imap:{mailbox_key}"``, hashed when longer than the ``leases.name`` column (200)."""
+    name = f"imap:{mailbox_key}"
+    if len(name) <= _LEASE_NAME_MAX:
+        return name
+    return "imap:sha256:" + hashlib.sha256(mailbox_key.encode("utf-8")).hexdigest()
+
+
+class ImapPoller:
+    """Polls one IMAP mailbox into ``accept`` (reliability rule 5).
+
+    Args:
+        settings: ``imap_host``, ``imap_user``, ``imap_password`` must be set;
+            also uses ``imap_effective_port``, ``imap_security``,
+            ``imap_mailbox``, ``imap_poll_seconds``, ``email_from`` (our own
+            address: mail from it is automatic) and ``attachment_max_bytes``.
+        sessions: database session factory (checkpoints, quarantine, lease).
+        accept: commits one message (e.g. ``gateway.ingest.ingest``); must treat
+            a duplicate Message-ID as success; raises on failure.
+        holder: this process's lease holder id (``storage.leases.new_holder_id()``).
+        lease_ttl_seconds: lease lifetime; renewed every third of it.
+        idle_seconds: longest single IDLE (capped at 28 minutes, RFC 2177).
+        retry_seconds: first reconnect / retry delay, doubled up to
+            ``max_backoff_seconds``.
+        timeout_seconds: bound on each IMAP command.
+        ssl_context: TLS context for ``ssl``/``starttls`` (default: system CAs).
+
+    Raises:
+        ValueError: IMAP host, user or password is not configured.
+
+    The first poll of a mailbox without a checkpoint reads it from UID 1, so
+    mail already there when the channel is switched on is taken in too.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionFactory,
+        accept: Accept,
+        *,
+        holder: str,
+        lease_ttl_seconds: float = 60.0,
+        idle_seconds: float = IDLE_MAX_SECONDS,
+        retry_seconds: float = 1.0,
+        max_backoff_seconds: float = 300.0,
+        timeout_seconds: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if not (settings.imap_host and settings.imap_user and settings.imap_password):
+            raise ValueError("IMAP needs ADUAN_IMAP_HOST, ADUAN_IMAP_USER and ADUAN_IMAP_PASSWORD")
+        self._settings = settings
+        self._sessions = sessions
+        self._accept = accept
+        self._holder = holder
+        self._lease_ttl = lease_ttl_seconds
+        self._idle_seconds = min(idle_seconds, IDLE_MAX_SECONDS)
+        self._retry = retry_seconds
+        self._max_backoff = max_backoff_seconds
+        self._timeout = timeout_seconds
+        self._ssl_context = ssl_context
+        self.mailbox_key = mailbox_key_for(settings)
+        self.lease_name = lease_name_for(self.mailbox_key)
+        self._own = [settings.email_from] if settings.email_from else []
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._holds_lease = False
+        self._idle_supported: bool | None = None
+        self._incomplete = False
+        self._handled_total = 0
+        self._last_poll_at: datetime | None = None
+        self._last_error: str | None = None
+
+    # -- one round ---------------------------------------------------------
+
+    async def _connect(self) -> ImapConnection:
+        settings = self._settings
+        assert settings.imap_host and settings.imap_user and settings.imap_password
+        conn = await ImapConnection.open(
+            host=settings.imap_host,
+            port=settings.imap_effective_port,
+            security=settings.imap_security,
+            user=settings.imap_user,
+            password=settings.imap_password.get_secret_value(),
+            command_timeout=self._timeout,
+            ssl_context=self._ssl_context,
+        )
+        self._idle_supported = conn.supports_idle
+        return conn
+
+    async def poll_once(self) -> int:
+        """One round on a fresh connection (opened and closed here).
+
+        Returns the number of messages handled (accepted or quarantined). Does
+        not take the lease: callers outside :meth:`run` must make sure no other
+        poller works this mailbox at the same time (dedupe keeps it safe anyway).
+
+        Raises:
+            ImapError: cannot connect, log in or read the mailbox.
+            sqlalchemy.exc.SQLAlchemyError: the checkpoint could not be read or written.
+        """
+        conn = await self._connect()
+        try:
+            return await self._poll(conn)
+        finally:
+            await conn.close()
+
+    async def _poll(self, conn: ImapConnection) -> int:
+        async with self._lock:
+            handled = await self._round(conn)
+        self._handled_total += handled
+        self._last_poll_at = utcnow()
+        return handled
+
+    async def _round(self, conn: ImapConnection) -> int:
+        self._incomplete = False
+        state = await conn.examine(self._settings.imap_mailbox)
+        checkpoint = await load_checkpoint(self._sessions, self.mailbox_key)
+        if checkpoint is None or checkpoint.uidvalidity != state.uidvalidity:
+            if checkpoint is not None:
+                log.warning(
+                    "imap %s: UIDVALIDITY changed %s -> %s; rescanning from UID 1",
+                    self.mailbox_key,
+                    checkpoint.uidvalidity,
+                    state.uidvalidity,
+                )
+            await reset_checkpoint(self._sessions, self.mailbox_key, state.uidvalidity)
+            last_uid = 0
+        else:
+            last_uid = checkpoint.last_uid
+        if state.uidnext is not None and state.uidnext <= last_uid + 1:
+            return 0
+        handled = 0
+        for uid in await conn.uids_after(last_uid):
+            if self._stop.is_set():
+                break
+            if not await self._handle(conn, state.uidvalidity, uid):
+                self._incomplete = True
+                break
+            handled += 1
+        return handled
+
+    async def _handle(self, conn: ImapConnection, uidvalidity: int, uid: int) -> bool:
+        """Fetch, parse and accept one UID; True when the checkpoint moved past it."""
+        raw = await conn.fetch(uid)
+        if raw is None:  # expunged since the search: nothing left to handle
+            await advance_checkpoint(self._sessions, self.mailbox_key, uidvalidity, uid)
+            return True
+        try:
+            message = parse_email(
+                raw,
+                own_addresses=self._own,
+                max_attachment_bytes=self._settings.attachment_max_bytes,
+            )
+        except Exception as exc:  # anything unparseable is quarantined
+            error = f"{type(exc).__name__}: {exc}"
+            await quarantine(
+                self._sessions,
+                mailbox_key=self.mailbox_key,
+                uidvalidity=uidvalidity,
+                uid=uid,
+                raw=raw,
+                error=error,
+            )
+            log.warning("imap %s: UID %s quarantined: %s", self.mailbox_key, uid, error)
+            return True
+        try:
+            await self._accept(message)
+        except Exception as exc:  # retried next round, never skipped
+            self._last_error = f"accept failed at UID {uid}: {type(exc).__name__}: {exc}"
+            log.error("imap %s: %s; will retry", self.mailbox_key, self._last_error)
+            return False
+        await advance_checkpoint(self._sessions, self.mailbox_key, uidvalidity, uid)
+        return True
+
+    def _redact(self, text: str) -> str:
+        secret = self._settings.imap_password
+        value = secret.get_secret_value() if secret else ""
+        return text.replace(value, "***") if value else text
+
+    # -- the long-running loop ----------------------------------------------
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` or until stop() is called."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
+        except TimeoutError:
+            pass
+
+    async def _keep_lease(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease_ttl / 3)
+            if not await leases.acquire(
+                self._sessions, self.lease_name, self._holder, self._lease_ttl
+            ):
+                raise LeaseLost(self.lease_name)
+
+    async def _serve(self, conn: ImapConnection) -> None:
+        backoff = self._retry
+        while not self._stop.is_set():
+            # Poll until a round finds nothing: an EXISTS the server sent while we were
+            # fetching is not repeated once IDLE starts, so never IDLE right after work.
+            while await self._poll(conn) and not self._incomplete:
+                if self._stop.is_set():
+                    return
+            if self._incomplete:
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = self._retry
+            self._last_error = None
+            if conn.supports_idle:
+                await conn.idle(self._idle_seconds, self._stop)
+            else:
+                await self._sleep(self._settings.imap_poll_seconds)
+
+    async def _session(self) -> None:
+        """Connect, then poll and wait until stopped, the lease is lost or an error."""
+        conn = await self._connect()
+        log.info(
+            "imap %s: connected (IDLE %s)",
+            self.mailbox_key,
+            "yes" if conn.supports_idle else "no",
+        )
+        keeper = asyncio.ensure_future(self._keep_lease())
+        server = asyncio.ensure_future(self._serve(conn))
+        try:
+            done, _pending = await asyncio.wait(
+                {keeper, server}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                task.result()
+        finally:
+            for task in (keeper, server):
+                task.cancel()
+            await asyncio.gather(keeper, server, return_exceptions=True)
+            await conn.close()
+
+    async def run(self) -> None:
+        """Poll until :meth:`stop`: hold the lease, IDLE or sleep, reconnect on errors.
+
+        Never raises except on cancellation; errors are logged (without the
+        password) and retried with exponential backoff from ``retry_seconds``
+        up to ``max_backoff_seconds``.
+        """
+        self._task = asyncio.current_task()
+        backoff = self._retry
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._holds_lease = await leases.acquire(
+                        self._sessions, self.lease_name, self._holder, self._lease_ttl
+                    )
+                    if not self._holds_lease:
+                        await self._sleep(min(self._lease_ttl / 2, 30.0))
+                        continue
+                    await self._session()
+                    backoff = self._retry
+                except LeaseLost:
+                    self._holds_lease = False
+                    log.warning("imap %s: lease lost to another process", self.mailbox_key)
+                except Exception as exc:  # reconnect with backoff
+                    self._last_error = self._redact(f"{type(exc).__name__}: {exc}")
+                    log.warning(
+                        "imap %s: %s; retrying in %.2f s",
+                        self.mailbox_key,
+                        self._last_error,
+                        backoff,
+                    )
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        if not self._holds_lease:
+            return
+        self._holds_lease = False
+        try:
+            await leases.release(self._sessions, self.lease_name, self._holder)
+        except Exception as exc:  # it lapses on its own
+            log.warning("imap %s: could not release lease: %r", self.mailbox_key, exc)
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Ask :meth:`run` to finish (after the current message) and wait for it.
+
+        A stopped poller does not start again; create a new one. After
+        ``grace_seconds`` the task is cancelled; the lease is released.
+        """
+        self._stop.set()
+        task = self._task
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_seconds)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        except Exception:  # noqa: S110 - run() never raises; be safe anyway
+            pass
+
+    # -- introspection ---------------------------------------------------------
+
+    @property
+    def holds_lease(self) -> bool:
+        """True while this poller holds the mailbox lease (inside :meth:`run`)."""
+        return self._holds_lease
+
+    def status(self) -> dict[str, Any]:
+        """Operational facts without secrets: mailbox key, lease, IDLE, last poll, last error."""
+        return {
+            "mailbox": self.mailbox_key,
+            "running": self._task is not None and not self._task.done(),
+            "holds_lease": self._holds_lease,
+            "idle": self._idle_supported,
+            "last_poll_at": self._last_poll_at.isoformat() if self._last_poll_at else None,
+            "messages_handled": self._handled_total,
+            "last_error": self._last_error,
+        }

@@ -1,0 +1,196 @@
+"""Send outbox messages by SMTP (DESIGN.md reliability rules 4 and 6, "Channel facts: Email").
+
+The Message-ID is derived from the outbox row's idempotency key, so a message
+re-sent after a crash carries the same id and the recipient's client shows it
+once; the id is also what a complainant's reply quotes in ``In-Reply-To``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import quote
+
+import aiosmtplib
+
+from channels.base import OutboundMessage, SendResult
+from channels.errors import ChannelError, PermanentError, TemporaryError
+from gateway.addresses import AddressError, normalise_email
+from gateway.config import Security, Settings
+
+__all__ = [
+    "DEFAULT_DISPLAY_NAME",
+    "DEFAULT_SUBJECTS",
+    "SmtpSender",
+    "build_message",
+    "classify_smtp_error",
+    "message_id_for",
+]
+
+log = logging.getLogger(__name__)
+
+#: Display name used in ``From`` when ``ADUAN_EMAIL_FROM`` is a bare address.
+DEFAULT_DISPLAY_NAME = "Layanan Pengaduan"
+#: Subject used when the outbox row has none, by language.
+DEFAULT_SUBJECTS = {"id": "Tanggapan atas pengaduan Anda", "en": "About your complaint"}
+
+# RFC 5322 atext minus "%" (our escape character) and "." (dot-atom rules):
+# everything else is percent-encoded, so distinct keys give distinct ids.
+_ID_SAFE = "!#$&'*+/=?^_`{|}~-"
+_WS = re.compile(r"\s+")
+SEND_TIMEOUT_SECONDS = 60.0
+
+
+def _from_parts(email_from: str) -> tuple[str, str]:
+    name, addr = parseaddr(email_from)
+    return (name or DEFAULT_DISPLAY_NAME), addr.strip()
+
+
+def message_id_for(idempotency_key: str, email_from: str) -> str:
+    """The Message-ID of the outbox row with ``idempotency_key``, without angle brackets.
+
+    Shape: ``<key, percent-encoded where not RFC 5322 atext>@<domain of email_from>``,
+    e.g. ``message_id_for("out-42", "pengaduan@kantor.go.id") ==
+    "out-42@kantor.go.id"``. Stable across retries, so a duplicate send is
+    recognisable; stored as the outbound message's ``external_id`` so replies
+    thread back (their ``In-Reply-To``). Pure; never raises.
+    """
+    _name, addr = _from_parts(email_from)
+    domain = addr.rpartition("@")[2].strip().lower() or "localhost"
+    local = quote(idempotency_key, safe=_ID_SAFE).replace(".", "%2E") or "empty"
+    return f"{local}@{domain}"
+
+
+def _bare_ref(ref: str) -> str:
+    return ref.strip().strip("<>").strip()
+
+
+def build_message(
+    msg: OutboundMessage, email_from: str, *, now: datetime | None = None
+) -> EmailMessage:
+    """The RFC 5322 message for ``msg``: plain-text UTF-8 with threading headers.
+
+    Headers: ``From`` (``email_from``, display name "Layanan Pengaduan" when it
+    has none), ``To``, ``Subject`` (``msg.subject`` or a default by language),
+    ``Date``, ``Message-ID`` (:func:`message_id_for`), ``In-Reply-To`` (first of
+    ``msg.thread_refs``), ``References`` (``thread_refs`` oldest first),
+    ``Content-Language`` and, for automatic mail (rule 6),
+    ``Auto-Submitted: auto-replied`` plus ``X-Auto-Response-Suppress: All`` so
+    that out-of-office responders do not answer it.
+
+    Raises:
+        PermanentError: the recipient is not an email address.
+    """
+    try:
+        recipient = normalise_email(msg.recipient)
+    except AddressError as exc:
+        raise PermanentError(f"invalid recipient: {exc}", code="recipient") from None
+    display, addr = _from_parts(email_from)
+    subject = _WS.sub(" ", msg.subject or "").strip() or DEFAULT_SUBJECTS.get(
+        msg.language, DEFAULT_SUBJECTS["id"]
+    )
+    refs = [r for r in (_bare_ref(ref) for ref in msg.thread_refs) if r]
+    message = EmailMessage()
+    message["From"] = formataddr((display, addr))
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Message-ID"] = f"<{message_id_for(msg.idempotency_key, email_from)}>"
+    if refs:
+        message["In-Reply-To"] = f"<{refs[0]}>"
+        message["References"] = " ".join(f"<{r}>" for r in reversed(refs))
+    if msg.automatic:
+        message["Auto-Submitted"] = "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(msg.text, charset="utf-8")  # replaces any Content-* header
+    message["Content-Language"] = msg.language
+    return message
+
+
+def classify_smtp_error(exc: BaseException) -> ChannelError:
+    """Map an aiosmtplib / network error to the channel error hierarchy.
+
+    SMTP 4xx replies, timeouts and connection failures → :class:`TemporaryError`
+    (retried with backoff); 5xx replies, including a refused recipient or failed
+    login → :class:`PermanentError`. ``code`` is the SMTP reply code when there is
+    one, else ``"timeout"``, ``"connection"`` or ``"smtp"``.
+    """
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        code = codes[0] if codes else None
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        if codes and all(400 <= c < 500 for c in codes):
+            return TemporaryError(f"recipient deferred: {text}", code=code)
+        return PermanentError(f"recipient refused: {text}", code=code)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        detail = f"SMTP {exc.code} {exc.message}"
+        if 500 <= exc.code < 600:
+            return PermanentError(detail, code=exc.code)
+        return TemporaryError(detail, code=exc.code)
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
+        return TemporaryError(f"SMTP timeout: {exc}", code="timeout")
+    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected | OSError):
+        return TemporaryError(f"SMTP connection failed: {exc}", code="connection")
+    return TemporaryError(f"SMTP error: {exc}", code="smtp")
+
+
+class SmtpSender:
+    """Sends :class:`OutboundMessage` rows through the configured SMTP server.
+
+    Uses ``settings.smtp_host``/``smtp_effective_port``/``smtp_security`` (ssl,
+    starttls or none) and logs in when ``smtp_user`` is set. One connection
+    per message (outbox volumes are small; nothing is held open between sends).
+    """
+
+    def __init__(self, settings: Settings, *, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+        self._settings = settings
+        self._timeout = timeout
+
+    async def send(self, msg: OutboundMessage) -> SendResult:
+        """Send ``msg``; return its Message-ID (no brackets) as ``provider_id``.
+
+        Raises:
+            TemporaryError: SMTP 4xx, timeout, connection failure, or SMTP not
+                configured yet (retry later).
+            PermanentError: SMTP 5xx, recipient refused, invalid recipient.
+        """
+        settings = self._settings
+        if not settings.smtp_host or not settings.email_from:
+            raise TemporaryError(
+                "SMTP is not configured (ADUAN_SMTP_HOST, ADUAN_EMAIL_FROM)", code="config"
+            )
+        message = build_message(msg, settings.email_from)
+        _display, from_addr = _from_parts(settings.email_from)
+        security = settings.smtp_security
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        try:
+            await aiosmtplib.send(
+                message,
+                sender=from_addr,
+                recipients=[str(message["To"])],
+                hostname=settings.smtp_host,
+                port=settings.smtp_effective_port,
+                username=settings.smtp_user or None,
+                password=password if settings.smtp_user else None,
+                use_tls=security is Security.SSL,
+                start_tls=security is Security.STARTTLS,
+                local_hostname=from_addr.rpartition("@")[2] or None,
+                timeout=self._timeout,
+            )
+        except Exception as exc:  # every failure is classified below
+            error = classify_smtp_error(exc)
+            log.warning(
+                "smtp send failed: key=%s host=%s:%s code=%s error=%s",
+                msg.idempotency_key,
+                settings.smtp_host,
+                settings.smtp_effective_port,
+                error.code,
+                error,
+            )
+            raise error from exc
+        provider_id = message_id_for(msg.idempotency_key, settings.email_from)
+        log.info("smtp sent: key=%s message_id=%s", msg.idempotency_key, provider_id)
+        return SendResult(provider_id=provider_id)

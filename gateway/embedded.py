@@ -1,0 +1,51 @@
+"""The embedded default's single-runner lock.
+
+On SQLite without Redis, background jobs run inside ``aduan serve`` and contacts
+are guarded in memory, so exactly one process may run them per database file.
+An exclusive ``flock`` on ``<database>.lock`` enforces that; the operating
+system drops it when the process dies (even by SIGKILL), so a restart never
+waits for a stale lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+
+class EmbeddedLockError(RuntimeError):
+    """Another process already runs jobs on this SQLite database."""
+
+
+class EmbeddedLock:
+    """An exclusive, non-blocking file lock held for the life of the process."""
+
+    def __init__(self, database_path: Path) -> None:
+        self.path = Path(f"{database_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock; raises :class:`EmbeddedLockError` if another process has it."""
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EmbeddedLockError(
+                f"another aduan process is running on {self.path.with_suffix('')}; "
+                "stop it first, or set ADUAN_REDIS_URL (with PostgreSQL) to run several"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,419 @@
+"""Fixtures for the email channel: a real Dovecot IMAP server and an aiosmtpd SMTP sink.
+
+Dovecot is started as DESIGN.md "Test infrastructure" describes: Debian's
+``/usr/sbin/dovecot`` with its own config in a temporary directory, IMAP only,
+on free high ports (plain/STARTTLS and implicit TLS with a throw-away
+self-signed certificate), maildir, a passwd-file with a PLAIN password. Each
+test gets its own mailbox on it. Absent Dovecot skips the IMAP tests (fails
+them with ``ADUAN_REQUIRE_SERVICES=1``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aioimaplib
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from channels.base import InboundMessage
+from gateway.config import Security, Settings
+from tests.services import unavailable
+
+DATA = Path(__file__).parent / "data"
+DOVECOT = "/usr/sbin/dovecot"
+IMAP_USER = "pengaduan@bspji.test"
+IMAP_PASSWORD = 'rahasia "imap" s3cret'
+EMAIL_FROM = "Layanan Pengaduan <pengaduan@bspji.go.id>"
+
+
+def sample(name: str) -> bytes:
+    """A recorded message from tests/email/data, with CRLF line endings (as IMAP stores it)."""
+    return crlf((DATA / name).read_bytes())
+
+
+def crlf(raw: bytes) -> bytes:
+    """``raw`` with every line ending turned into CRLF."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- Dovecot -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DovecotServer:
+    """A running Dovecot: ``port`` plain IMAP (STARTTLS offered when ``cafile``), ``ssl_port``
+    implicit TLS; ``cafile`` the self-signed certificate to trust (None: no TLS)."""
+
+    host: str
+    port: int
+    ssl_port: int | None
+    cafile: Path | None
+    root: Path
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting the server's self-signed certificate."""
+        assert self.cafile is not None
+        return ssl.create_default_context(cafile=str(self.cafile))
+
+
+def _tls_certificate(root: Path) -> tuple[Path, Path] | None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = root / "cert.pem", root / "key.pem"
+    result = subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    return (cert, key) if result.returncode == 0 else None
+
+
+def _dovecot_config(root: Path, port: int, ssl_port: int, tls: tuple[Path, Path] | None) -> str:
+    if os.geteuid() == 0:
+        login_user, internal_user, internal_group, mail_user = (
+            "dovenull",
+            "dovecot",
+            "dovecot",
+            "dovecot",
+        )
+    else:  # unprivileged: everything runs as the current user
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        login_user = internal_user = internal_group = mail_user = me
+    ssl_lines = "ssl = no\n"
+    ssl_listener = ""
+    if tls is not None:
+        ssl_lines = f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}\n"
+        ssl_listener = f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {ssl_port}\n    ssl = yes\n  }}\n"
+    return f"""# aduan test server (tests/email/conftest.py)
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+{ssl_lines}disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+first_valid_uid = 1
+mailbox_idle_check_interval = 1 secs
+# Failed logins are expected in tests: no delay, no per-IP penalty for localhost.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+{ssl_listener}}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={mail_user} gid={internal_group if os.geteuid() == 0 else mail_user} home={root}/mail/%u
+}}
+"""
+
+
+def _wait_for_greeting(port: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(100).startswith(b"* OK"):
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _stop_dovecot(config: Path) -> None:
+    subprocess.run(
+        [DOVECOT, "-c", str(config), "stop"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """A Dovecot IMAP server for the whole test session (stopped at the end)."""
+    if not os.path.exists(DOVECOT):
+        unavailable("Dovecot IMAP", f"{DOVECOT} not found (apt-get install dovecot-imapd)")
+    root = Path(tempfile.mkdtemp(prefix="aduan-dovecot-"))
+    root.chmod(0o755)  # the mail processes run as the dovecot user
+    (root / "mail").mkdir()
+    (root / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
+    if os.geteuid() == 0:
+        shutil.chown(root / "mail", "dovecot", "dovecot")
+    tls = _tls_certificate(root)
+    port, ssl_port = free_port(), free_port()
+    config = root / "dovecot.conf"
+    config.write_text(_dovecot_config(root, port, ssl_port, tls))
+    # The daemon keeps inherited descriptors open: never capture its output with pipes.
+    with (root / "start.log").open("wb") as out:
+        started = subprocess.run(
+            [DOVECOT, "-c", str(config)],
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            timeout=30,
+        )
+    if started.returncode != 0 or not _wait_for_greeting(port, time.monotonic() + 15):
+        logs = " ".join(
+            (root / name).read_text(errors="replace")[-800:]
+            for name in ("start.log", "dovecot.log")
+            if (root / name).exists()
+        )
+        _stop_dovecot(config)
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable("Dovecot IMAP", f"did not start (exit {started.returncode}): {logs}")
+    try:
+        yield DovecotServer(
+            host="127.0.0.1",
+            port=port,
+            ssl_port=ssl_port if tls else None,
+            cafile=tls[0] if tls else None,
+            root=root,
+        )
+    finally:
+        _stop_dovecot(config)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                time.sleep(0.05)
+            except OSError:
+                break
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Mailbox:
+    """A fresh mailbox on the test Dovecot, with an admin connection to fill and inspect it."""
+
+    def __init__(self, server: DovecotServer, name: str, client: aioimaplib.IMAP4) -> None:
+        self.server = server
+        self.name = name
+        self._client = client
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings pointing the email channel at this mailbox (plain IMAP unless overridden)."""
+        values: dict[str, Any] = {
+            "imap_host": self.server.host,
+            "imap_port": self.server.port,
+            "imap_user": IMAP_USER,
+            "imap_password": IMAP_PASSWORD,
+            "imap_security": Security.NONE,
+            "imap_mailbox": self.name,
+            "imap_poll_seconds": 0.2,
+            "email_from": EMAIL_FROM,
+            "attachment_max_bytes": 5000,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": 1,
+            "smtp_security": Security.NONE,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    async def append(self, raw: bytes, flags: str | None = None) -> int:
+        """APPEND ``raw`` (CRLF-normalised); returns its UID."""
+        response = await self._client.append(crlf(raw), mailbox=self.name, flags=flags)
+        assert response.result == "OK", response
+        text = b" ".join(x for x in response.lines if isinstance(x, bytes))
+        return int(text.split(b"APPENDUID ")[1].split()[1].rstrip(b"]"))
+
+    async def flags(self) -> dict[int, set[str]]:
+        """UID → flags of every message (read-only: EXAMINE, FETCH FLAGS)."""
+        client = self._client
+        response = await client.examine(f'"{self.name}"')
+        assert response.result == "OK", response
+        client.protocol.state = aioimaplib.SELECTED
+        response = await client.uid("fetch", "1:*", "(UID FLAGS)")
+        found: dict[int, set[str]] = {}
+        for line in response.lines:
+            if isinstance(line, bytes) and b"FETCH" in line:
+                uid = int(line.split(b"UID ")[1].split()[0].rstrip(b")"))
+                inner = line.split(b"FLAGS (")[1].split(b")")[0].decode()
+                found[uid] = {f for f in inner.split() if f != "\\Recent"}
+        await client.close()  # read-only: CLOSE expunges nothing
+        return found
+
+    async def recreate(self) -> None:
+        """DELETE and CREATE the mailbox again: the server gives it a new UIDVALIDITY."""
+        for command in ("DELETE", "CREATE"):
+            response = await self._client.protocol.simple_command(command, f'"{self.name}"')
+            assert response.result == "OK", response
+
+    async def uidvalidity(self) -> int:
+        """The mailbox's current UIDVALIDITY (STATUS)."""
+        response = await self._client.status(f'"{self.name}"', "(UIDVALIDITY)")
+        text = b" ".join(x for x in response.lines if isinstance(x, bytes))
+        return int(text.split(b"UIDVALIDITY ")[1].split(b")")[0])
+
+
+@pytest.fixture
+async def mailbox(dovecot: DovecotServer) -> AsyncIterator[Mailbox]:
+    """An empty mailbox of its own for one test."""
+    client = aioimaplib.IMAP4(host=dovecot.host, port=dovecot.port, timeout=10)
+    await client.wait_hello_from_server()
+    response = await client.login(IMAP_USER, IMAP_PASSWORD)
+    assert response.result == "OK", response
+    name = f"T{uuid.uuid4().hex[:10]}"
+    response = await client.protocol.simple_command("CREATE", f'"{name}"')
+    assert response.result == "OK", response
+    try:
+        yield Mailbox(dovecot, name, client)
+    finally:
+        try:
+            await asyncio.wait_for(client.logout(), 5)
+        except Exception:  # the server may be gone already
+            pass
+        if client.protocol.transport is not None:
+            client.protocol.transport.close()  # do not wait for the server's EOF
+
+
+@dataclass
+class RecordingAccept:
+    """A fake ``accept``: records messages; raises for external ids in ``fail_ids``."""
+
+    calls: list[InboundMessage] = field(default_factory=list)
+    fail_ids: set[str] = field(default_factory=set)
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, message: InboundMessage) -> object:
+        if message.external_id in self.fail_ids:
+            raise RuntimeError(f"database unavailable for {message.external_id}")
+        self.calls.append(message)
+        self.event.set()
+        return None
+
+    @property
+    def ids(self) -> list[str]:
+        """External ids accepted so far, in order."""
+        return [m.external_id for m in self.calls]
+
+
+@pytest.fixture
+def recording_accept() -> RecordingAccept:
+    """A fresh :class:`RecordingAccept`."""
+    return RecordingAccept()
+
+
+# -- SMTP sink ---------------------------------------------------------------------
+
+
+@dataclass
+class SinkHandler:
+    """aiosmtpd handler that records envelopes; ``rcpt_reply``/``data_reply`` force an answer."""
+
+    envelopes: list[Envelope] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    rcpt_reply: str | None = None
+    data_reply: str | None = None
+
+    async def handle_RCPT(  # aiosmtpd hook name
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # aiosmtpd hook name
+        self, server: SMTPServer, session: Session, envelope: Envelope
+    ) -> str:
+        if self.data_reply:
+            return self.data_reply
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpSink:
+    """A running sink: where it listens and what it received."""
+
+    host: str
+    port: int
+    handler: SinkHandler
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """An aiosmtpd server on a free port (AUTH allowed without TLS) recording what it gets."""
+    handler = SinkHandler()
+
+    def authenticator(
+        server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        handler.logins.append((login, password))
+        # handled=False: aiosmtpd itself answers 535 on failure.
+        return AuthResult(success=password == "smtp-secret", handled=False)
+
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield SmtpSink("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
