@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from channels.base import ChannelName
 
 DEFAULT_REGION = "ID"
+
+# One "@", no spaces, a dotted domain of letters, digits and hyphens.
+_EMAIL = re.compile(
+    r"[^@\s<>()\[\],;:\"]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+"
+)
 
 
 class AddressError(ValueError):
@@ -39,8 +46,7 @@ def normalise_phone(value: str, region: str = DEFAULT_REGION) -> str:
 def normalise_email(value: str) -> str:
     """Lower-case and trim an email address; raises :class:`AddressError` if it has no ``@``."""
     addr = value.strip().strip("<>").lower()
-    local, sep, domain = addr.rpartition("@")
-    if not sep or not local or "." not in domain or " " in addr:
+    if not _EMAIL.fullmatch(addr):
         raise AddressError(f"not an email address: {value!r}")
     return addr
 

@@ -67,7 +67,7 @@ class InProcessJobs:
         dispatcher: Dispatcher,
         *,
         sweep_seconds: float = SWEEP_SECONDS,
-        processing_concurrency: int = 2,
+        processing_concurrency: int = 1,
     ) -> None:
         self.processor = processor
         # Few contacts at a time: processing yields the database and the CPU to

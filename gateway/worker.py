@@ -46,6 +46,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Build the runtime. Inside the worker, work runs in-process: its sweeps find
     stale inbound messages, due outbox rows and expired drafts, and it runs the
     mailbox pollers (one per mailbox across processes, by lease)."""
+    if isinstance(ctx.get("runtime"), Runtime):  # given by the caller (tests)
+        return
     settings = ctx.get("settings") or load_settings()
     runtime = await build_runtime(settings, use_redis=False)
     ctx["runtime"] = runtime

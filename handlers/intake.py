@@ -119,7 +119,12 @@ class IntakeEngine:
         if msg.automatic:
             return
 
-        command = parse_command(msg.text or msg.subject or "", self.profile.tracking_prefix)
+        # A form's problem text is never a command ("status ADU-…" is a complaint there).
+        command = (
+            None
+            if msg.channel == ChannelName.WEB
+            else parse_command(msg.text or msg.subject or "", self.profile.tracking_prefix)
+        )
         if command is not None:
             await self._command(session, msg, command, conversation, command.language or language)
             return
@@ -529,6 +534,15 @@ class IntakeEngine:
         conversation: Conversation | None = None,
         complaint: Complaint | None = None,
     ) -> None:
+        """Stage ``text`` in the outbox as the answer to ``msg``.
+
+        Nothing is sent for a message received longer ago than the draft
+        lifetime (e.g. old mail found when a mailbox is first connected): it
+        is recorded and handled as usual, visible to staff, but the
+        complainant is not woken up by a bot answer to a stale message.
+        """
+        if msg.received_at < utcnow() - self.ttl:
+            return
         route = self.route(msg)
         if route is None:
             return

@@ -113,9 +113,7 @@ def main() -> int:
         env.pop("ADUAN_REDIS_URL", None)
         aduan = str(Path(sys.executable).with_name("aduan"))
         subprocess.run([aduan, "db", "upgrade"], env=env, check=True, capture_output=True)
-        proc = subprocess.Popen(
-            [aduan, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open("/tmp/serve.err", "w")
-        )
+        proc = subprocess.Popen([aduan, "serve"], env=env, stdout=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
             asyncio.run(wait_ready(base, proc))

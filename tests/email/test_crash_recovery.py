@@ -39,7 +39,9 @@ class Server:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/healthz", timeout=1
+                ) as r:
                     if r.status == 200:
                         return
             except OSError:
@@ -142,11 +144,18 @@ def test_kill_right_after_webhook_ack(server: Server, smtp_sink: SmtpSink) -> No
     assert str(tracking).encode() in (smtp_sink.handler.envelopes[0].original_content or b"")
 
 
-async def test_kill_right_after_mail_is_stored(server: Server, mailbox: Mailbox, smtp_sink: SmtpSink) -> None:
+async def test_kill_right_after_mail_is_stored(
+    server: Server, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
     # Blocking waits below are fine: the SMTP sink and the server run elsewhere.
     server.start()
     await mailbox.append(budi_mail("<kill-me@example.com>"))
-    wait(lambda: server.query("select count(*) from messages where external_id = 'kill-me@example.com'") == [(1,)])
+    wait(
+        lambda: (
+            server.query("select count(*) from messages where external_id = 'kill-me@example.com'")
+            == [(1,)]
+        )
+    )
     server.kill()
 
     server.start()
@@ -155,4 +164,3 @@ async def test_kill_right_after_mail_is_stored(server: Server, mailbox: Mailbox,
     time.sleep(1.5)  # the poller has run several rounds since the restart
     assert len(smtp_sink.handler.envelopes) == 1
     assert server.query("select count(*) from messages where direction = 'in'") == [(1,)]
-

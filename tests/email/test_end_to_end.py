@@ -65,7 +65,9 @@ def reply_to(ours: EmailMessage, text: str) -> bytes:
 def received(sink: SmtpSink) -> list[EmailMessage]:
     out = []
     for envelope in sink.handler.envelopes:
-        parsed = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
+        parsed = email.message_from_bytes(
+            envelope.original_content or b"", policy=email.policy.default
+        )
         assert isinstance(parsed, EmailMessage)
         out.append(parsed)
     return out
@@ -100,7 +102,9 @@ async def count(runtime: Runtime, model: type, *where: object) -> int:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
 
 
-async def test_budi_email_conversation(live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink) -> None:
+async def test_budi_email_conversation(
+    live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
     await mailbox.append(budi_mail())
 
     async def one_sent() -> bool:
@@ -150,10 +154,14 @@ async def test_budi_email_conversation(live: Runtime, mailbox: Mailbox, smtp_sin
     assert await count(live, Message, Message.external_id == "budi-1@example.com") == 1
     # Mail stays on the server, flags untouched.
     flags = await mailbox.flags()
-    assert len(flags) == 4 and all("\\Seen" not in f and "\\Deleted" not in f for f in flags.values())
+    assert len(flags) == 4 and all(
+        "\\Seen" not in f and "\\Deleted" not in f for f in flags.values()
+    )
 
 
-async def test_malformed_message_does_not_block_the_next(live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink) -> None:
+async def test_malformed_message_does_not_block_the_next(
+    live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
     await mailbox.append(sample("malformed_no_from.eml"))
     await mailbox.append(budi_mail("<after-junk@example.com>"))
 

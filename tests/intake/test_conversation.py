@@ -314,3 +314,23 @@ async def test_tracking_numbers_are_sequential(harness: Harness) -> None:
     year = utcnow().astimezone(ZoneInfo("Asia/Jakarta")).year
     assert numbers == [f"ADU-{year}-00001", f"ADU-{year}-00002", f"ADU-{year}-00003"]
     assert all(TRACKING.fullmatch(n) for n in numbers)
+
+
+async def test_old_mail_is_recorded_but_not_answered(harness: Harness) -> None:
+    from dataclasses import replace
+
+    h = harness
+    old = replace(
+        inbound(
+            ChannelName.EMAIL,
+            "old@x",
+            BUDI,
+            "Nama: Budi\nPelanggan: PT A\nMasalah: laporan hasil uji terlambat",
+        ),
+        received_at=utcnow() - timedelta(days=30),
+    )
+    await h.runtime.accept(old)
+    await h.settle()
+    assert h.email.sent == []
+    [complaint] = await complaints(h)  # recorded all the same, for staff to follow up
+    assert complaint.received_at == old.received_at
