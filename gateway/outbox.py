@@ -186,6 +186,25 @@ class Dispatcher:
                 return None
             return await session.get(OutboxMessage, outbox_id)
 
+    async def release_claims(self) -> int:
+        """Put rows claimed by a sender that no longer runs back to pending.
+
+        Only safe when no other process can be sending: the embedded default
+        calls it at start, under its exclusive file lock, so rows a killed
+        process was sending go out again at once instead of after their
+        lease (at-least-once delivery; email repeats carry the same
+        Message-ID). Returns how many rows were released.
+        """
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.SENDING.value)
+                .values(
+                    status=OutboxStatus.PENDING.value, lease_until=None, next_attempt_at=utcnow()
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def due_ids(self, limit: int = 100) -> list[int]:
         """Ids of rows that may be sent now, oldest first (one per recipient)."""
         async with self._sessions() as session:

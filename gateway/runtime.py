@@ -76,6 +76,12 @@ class Runtime:
             return
         if self.embedded_lock is not None:
             self.embedded_lock.acquire()
+            if self.dispatcher is not None:
+                released = await self.dispatcher.release_claims()
+                if released:
+                    log.warning(
+                        "resending %s outbox rows left mid-send by a stopped process", released
+                    )
         self.started = True
         if self.jobs is not None:
             await self.jobs.start()

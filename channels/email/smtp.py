@@ -7,6 +7,7 @@ once; the id is also what a complainant's reply quotes in ``In-Reply-To``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime
@@ -137,6 +138,16 @@ def classify_smtp_error(exc: BaseException) -> ChannelError:
     return TemporaryError(f"SMTP error: {exc}", code="smtp")
 
 
+_QUITTING: set[asyncio.Task[None]] = set()
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit()
+    except Exception:
+        client.close()
+
+
 class SmtpSender:
     """Sends :class:`OutboundMessage` rows through the configured SMTP server.
 
@@ -166,21 +177,21 @@ class SmtpSender:
         _display, from_addr = _from_parts(settings.email_from)
         security = settings.smtp_security
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_effective_port,
+            username=settings.smtp_user or None,
+            password=password if settings.smtp_user else None,
+            use_tls=security is Security.SSL,
+            start_tls=security is Security.STARTTLS,
+            local_hostname=from_addr.rpartition("@")[2] or None,
+            timeout=self._timeout,
+        )
         try:
-            await aiosmtplib.send(
-                message,
-                sender=from_addr,
-                recipients=[str(message["To"])],
-                hostname=settings.smtp_host,
-                port=settings.smtp_effective_port,
-                username=settings.smtp_user or None,
-                password=password if settings.smtp_user else None,
-                use_tls=security is Security.SSL,
-                start_tls=security is Security.STARTTLS,
-                local_hostname=from_addr.rpartition("@")[2] or None,
-                timeout=self._timeout,
-            )
+            await client.connect()
+            await client.send_message(message, sender=from_addr, recipients=[str(message["To"])])
         except Exception as exc:  # every failure is classified below
+            client.close()
             error = classify_smtp_error(exc)
             log.warning(
                 "smtp send failed: key=%s host=%s:%s code=%s error=%s",
@@ -191,6 +202,12 @@ class SmtpSender:
                 error,
             )
             raise error from exc
+        # The server has taken the message: report it now, so the outbox marks
+        # the row sent at once, and say goodbye in the background (a crash
+        # between acceptance and that mark is the only window for a repeat).
+        task = asyncio.create_task(_quit(client))
+        _QUITTING.add(task)
+        task.add_done_callback(_QUITTING.discard)
         provider_id = message_id_for(msg.idempotency_key, settings.email_from)
         log.info("smtp sent: key=%s message_id=%s", msg.idempotency_key, provider_id)
         return SendResult(provider_id=provider_id)

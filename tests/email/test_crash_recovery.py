@@ -97,12 +97,12 @@ def server(mailbox: Mailbox, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[Se
     srv.stop()
 
 
-def wait(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait(predicate, timeout: float = 20.0, step: float = 0.05) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.05)
+        time.sleep(step)
     raise AssertionError("condition not reached in time")
 
 
@@ -154,7 +154,8 @@ async def test_kill_right_after_mail_is_stored(
         lambda: (
             server.query("select count(*) from messages where external_id = 'kill-me@example.com'")
             == [(1,)]
-        )
+        ),
+        step=0.002,  # kill as soon as the poller has committed the message
     )
     server.kill()
 

@@ -177,3 +177,18 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 4 <= backoff_seconds(1) <= 6
     assert 32 <= backoff_seconds(4) <= 48
     assert backoff_seconds(30) <= 3600 * 1.2
+
+
+async def test_embedded_restart_releases_rows_left_mid_send(sessions: SessionFactory) -> None:
+    sms = RecordingChannel(ChannelName.SMS)
+    await stage(sessions, "x")
+    async with sessions() as s, s.begin():
+        await s.execute(
+            update(OutboxMessage).values(
+                status=OutboxStatus.SENDING.value, lease_until=utcnow() + timedelta(seconds=120)
+            )
+        )
+    dispatcher = Dispatcher(sessions, {"sms": sms})
+    assert await dispatcher.release_claims() == 1
+    assert await dispatcher.dispatch_due() == 1
+    assert sms.texts() == ["x"]
