@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench messages clean
+.PHONY: run test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +41,6 @@ typecheck: $(TEST_STAMP)
 ## bench: the ingest benchmark (see README, "Benchmarks")
 bench: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench.ingest
-
-## messages: refresh the translation template and merge it into the catalogues
-messages: $(TEST_STAMP)
-	$(BIN)/pybabel extract --no-default-keywords -k t:2 -k _:1 -F babel.cfg -o var/aduan.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i var/aduan.pot -d gateway/locale -D aduan
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
