@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from channels.webform import check_profile as check_form_fields
 from gateway.config import ConfigError, Settings, channel_states, load_settings
 from handlers.profile import ProfileError, load_profile
 
@@ -79,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["http_port"] = args.port
     try:
         settings = load_settings(**overrides)
-        load_profile(settings.sop_profile)
+        check_form_fields(load_profile(settings.sop_profile))
     except (ConfigError, ProfileError) as exc:
         print(f"aduan: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -151,6 +152,7 @@ def cmd_check_config(_args: argparse.Namespace) -> int:
     status = 0
     try:
         profile = load_profile(settings.sop_profile)
+        check_form_fields(profile)
         print(
             f"SOP profile: {profile.id} ({profile.name.id}) — {len(profile.intake.fields)} intake fields"
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.base import Channel, ChannelName, InboundMessage
+from channels.webform import check_profile as check_form_fields
 from gateway.config import Settings, channel_states
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
@@ -139,11 +140,14 @@ async def build_runtime(
 ) -> Runtime:
     """Build the runtime for ``settings`` (no background task is started yet).
 
+    Raises ``ProfileError`` for an invalid SOP profile.
+
     ``use_redis`` defaults to whether ``ADUAN_REDIS_URL`` is set; with Redis the
     gateway hands work to arq workers, otherwise it runs it in-process.
     ``extra_channels`` replace or add channels (tests use fakes).
     """
     profile = profile or load_profile(settings.sop_profile)
+    check_form_fields(profile)
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
     runtime = Runtime(

@@ -40,7 +40,9 @@ def placeholders(text: str) -> set[str]:
 def test_aduan_po_is_complete_and_consistent() -> None:
     with ADUAN_PO.open("rb") as handle:
         catalog = read_po(handle, locale="id")
-    translations = {m.id: m.string for m in catalog if isinstance(m.id, str) and m.id and not m.fuzzy}
+    translations = {
+        m.id: m.string for m in catalog if isinstance(m.id, str) and m.id and not m.fuzzy
+    }
     used = used_message_ids()
     assert len(used) > 20
     missing = sorted(m for m in used if not translations.get(m))
