@@ -81,6 +81,21 @@ class InboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Template:
+    """An approved WhatsApp message template, for sending outside the 24-hour window.
+
+    ``name``/``language`` address a Cloud API template; ``content_sid`` a Twilio
+    Content template (``HX…``). ``variables`` fill the template's body
+    placeholders in order ({{1}}, {{2}}, …); they hold no newlines.
+    """
+
+    name: str
+    language: str
+    variables: tuple[str, ...] = ()
+    content_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """One message to send, as read from an outbox row.
 
@@ -97,6 +112,7 @@ class OutboundMessage:
     thread_refs: tuple[str, ...] = ()
     language: str = "id"
     automatic: bool = True
+    template: Template | None = None
 
 
 @dataclass(frozen=True, slots=True)

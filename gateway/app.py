@@ -52,9 +52,13 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", health)
 
+    from channels import telegram, twilio, whatsapp_cloud
     from channels.api import add_routes as add_api_routes
     from gateway.web.public import add_routes as add_public_routes
 
     add_public_routes(app)
     add_api_routes(app)
+    twilio.add_routes(app)
+    whatsapp_cloud.add_routes(app)
+    telegram.add_routes(app)
     return app

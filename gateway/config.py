@@ -26,6 +26,13 @@ class Security(enum.StrEnum):
     NONE = "none"
 
 
+class TelegramMode(enum.StrEnum):
+    """How Telegram updates arrive: a webhook, or long polling (no public URL)."""
+
+    WEBHOOK = "webhook"
+    POLLING = "polling"
+
+
 class ConfigError(Exception):
     """A configuration value is missing or invalid; the message names the variable."""
 
@@ -73,6 +80,33 @@ class Settings(BaseSettings):
         None, description="Shared secret for the signed JSON webhook /webhooks/api."
     )
     attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_sms_from: str | None = Field(
+        None, description="Twilio SMS sender (+62… or a Messaging Service SID MG…)."
+    )
+    twilio_whatsapp_from: str | None = Field(
+        None, description="Twilio WhatsApp sender, whatsapp:+62…."
+    )
+    twilio_api_base: str | None = Field(
+        None, description="Override of https://api.twilio.com (tests)."
+    )
+    twilio_sms_per_second: float = Field(1.0, gt=0, description="Sending rate per Twilio sender.")
+
+    whatsapp_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_api_base: str = "https://graph.facebook.com"
+
+    telegram_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_mode: TelegramMode = TelegramMode.WEBHOOK
+    telegram_api_base: str | None = Field(
+        None, description="Override of https://api.telegram.org/bot (tests)."
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -161,6 +195,67 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 
+def _missing(pairs: tuple[tuple[str, object], ...]) -> list[str]:
+    return [name for name, value in pairs if not value]
+
+
+def _chat_channel_states(settings: Settings) -> list[ChannelState]:
+    """SMS, WhatsApp and Telegram (issue 3, item 7)."""
+    states = []
+    twilio = (
+        ("ADUAN_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+        ("ADUAN_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+    )
+    missing = _missing((*twilio, ("ADUAN_TWILIO_SMS_FROM", settings.twilio_sms_from)))
+    states.append(
+        ChannelState("sms", False, "missing " + ", ".join(missing))
+        if missing
+        else ChannelState("sms", True, f"Twilio from {settings.twilio_sms_from}")
+    )
+    cloud = _missing(
+        (
+            ("ADUAN_WHATSAPP_TOKEN", settings.whatsapp_token),
+            ("ADUAN_WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+            ("ADUAN_WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+            ("ADUAN_WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
+        )
+    )
+    via_twilio = _missing((*twilio, ("ADUAN_TWILIO_WHATSAPP_FROM", settings.twilio_whatsapp_from)))
+    if not cloud:
+        states.append(
+            ChannelState(
+                "whatsapp",
+                True,
+                f"WhatsApp Cloud API, phone number id {settings.whatsapp_phone_number_id}",
+            )
+        )
+    elif not via_twilio:
+        states.append(
+            ChannelState("whatsapp", True, f"Twilio from {settings.twilio_whatsapp_from}")
+        )
+    else:
+        states.append(
+            ChannelState(
+                "whatsapp",
+                False,
+                "missing "
+                + ", ".join(cloud)
+                + " (Cloud API) or "
+                + ", ".join(via_twilio)
+                + " (Twilio)",
+            )
+        )
+    telegram = _missing((("ADUAN_TELEGRAM_TOKEN", settings.telegram_token),))
+    if settings.telegram_mode is TelegramMode.WEBHOOK:
+        telegram += _missing((("ADUAN_TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),))
+    states.append(
+        ChannelState("telegram", False, "missing " + ", ".join(telegram))
+        if telegram
+        else ChannelState("telegram", True, f"Telegram bot ({settings.telegram_mode})")
+    )
+    return states
+
+
 def channel_states(settings: Settings) -> list[ChannelState]:
     """Which channels are on and, for those that are off, the missing settings."""
     states = [ChannelState("web", True, "public form at /")]
@@ -189,6 +284,7 @@ def channel_states(settings: Settings) -> list[ChannelState]:
                 f" as {settings.email_from}",
             )
         )
+    states.extend(_chat_channel_states(settings))
     if settings.webhook_secret:
         states.append(ChannelState("api", True, "signed JSON webhook at /webhooks/api"))
     else:

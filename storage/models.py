@@ -269,6 +269,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_recipient", "channel", "recipient", "id"),
+        Index("ix_outbox_provider", "channel", "provider_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -291,6 +292,28 @@ class OutboxMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_error_code: Mapped[str | None] = mapped_column(String(50))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column()
+    sent_as: Mapped[str | None] = mapped_column(String(20))
+
+
+class DeliveryStatus(Base):
+    """One delivery report from a provider (Twilio status callback, WhatsApp
+    ``statuses[]``), stored once: unique on (channel, provider id, status), the
+    dedupe key of DESIGN.md rule 2 for statuses."""
+
+    __tablename__ = "delivery_statuses"
+    __table_args__ = (UniqueConstraint("channel", "provider_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    occurred_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class StaffUser(Base):
