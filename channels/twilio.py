@@ -1,9 +1,777 @@
-"""Placeholder: the twilio channel is being written (issue 3)."""
+"""Twilio SMS and WhatsApp (issue 3): webhooks in, Programmable Messaging out.
+
+Inbound (DESIGN.md, "Channel facts: Twilio"): Twilio POSTs form-encoded
+parameters (``MessageSid``, ``From``, ``To``, ``Body``, ``NumMedia``,
+``MediaUrl{N}``, ``MediaContentType{N}``, ``ProfileName`` for WhatsApp) to
+``POST /webhooks/twilio``, and delivery reports (``MessageSid``,
+``MessageStatus``, ``ErrorCode``) to ``POST /webhooks/twilio/status``. Both are
+signed: ``X-Twilio-Signature`` is checked with the twilio library's
+``RequestValidator`` against the *public* URL Twilio called
+(``ADUAN_PUBLIC_URL`` + path and query), never the internal one. A bad
+signature gets 403 and nothing is stored; a malformed form 400 with a JSON
+reason (reliability rule 8). An inbound message is committed before the 200
+(rule 1), and the answer is an empty TwiML document: replies go out through
+the outbox, never inline. Twilio waits at most 15 s, so media downloads share
+a budget of :data:`MEDIA_BUDGET_SECONDS`.
+
+Outbound: ``messages.create`` through the library's ``AsyncTwilioHttpClient``;
+text longer than :data:`MAX_BODY_UNITS` is split at paragraph, sentence or
+word boundaries and sent in order; WhatsApp templates go as ``ContentSid`` +
+``ContentVariables``. Errors map onto :mod:`channels.errors`
+(see :func:`classify`).
+
+SMS and WhatsApp are two channels (``sms``, ``whatsapp``) served by one class,
+one instance per kind: ``TwilioChannel(settings, kind=ChannelName.SMS)``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import dataclasses
+import email.utils
+import json
+import logging
+import mimetypes
+import random
+import re
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
 from aiohttp import web
+from twilio.base import exceptions as twilio_exceptions  # type: ignore[import-untyped]
+from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
+from twilio.http.response import Response as TwilioResponse  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
+
+from channels.base import (
+    Attachment,
+    Channel,
+    ChannelName,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+)
+from channels.errors import (
+    ChannelError,
+    InboundParseError,
+    PermanentError,
+    RateLimited,
+    TemporaryError,
+)
+from channels.ratelimit import Pacer
+from gateway.addresses import AddressError, normalise_phone
+from gateway.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+WHATSAPP_PREFIX = "whatsapp:"
+INBOUND_PATH = "/webhooks/twilio"
+STATUS_PATH = "/webhooks/twilio/status"
+#: The answer to an inbound webhook: "do nothing now" (replies go via the outbox).
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+#: Twilio accepts a ``Body`` of at most 1600 characters (SMS: concatenated by
+#: Twilio; WhatsApp via Twilio: the same limit). Counted in UTF-16 code units
+#: so an emoji counts twice, which is never over the limit.
+MAX_BODY_UNITS = 1600
+#: Twilio allows at most 10 media per message.
+MAX_MEDIA = 10
+#: Seconds for all media downloads of one inbound webhook together; Twilio
+#: gives up after 15 s and the message must still be committed before then.
+MEDIA_BUDGET_SECONDS = 8.0
+#: Seconds for one API request when sending.
+SEND_TIMEOUT_SECONDS = 15.0
+#: Bound on the remembered SIDs of partly sent split messages.
+_MAX_PARTIAL = 1000
+
+#: Twilio error codes that will not succeed on retry
+#: (https://www.twilio.com/docs/api/errors).
+PERMANENT_CODES: Mapping[int, str] = {
+    21211: "invalid 'To' phone number",
+    21610: "recipient has unsubscribed (replied STOP)",
+    21614: "'To' number is not a mobile number",
+    63024: "invalid WhatsApp recipient",
+}
+#: Twilio error codes meaning "too many requests".
+RATE_LIMIT_CODES = frozenset({20429, 63018})
+#: Free-form WhatsApp message outside the 24-hour customer-service window.
+OUTSIDE_WINDOW_CODE = 63016
+
+#: What the library raises for an API error: ``TwilioRestException`` and, in
+#: releases that parse RFC 9457 problem details, ``TwilioServiceException``.
+_API_ERRORS: tuple[type[Exception], ...] = tuple(
+    getattr(twilio_exceptions, name)
+    for name in ("TwilioRestException", "TwilioServiceException")
+    if hasattr(twilio_exceptions, name)
+)
+
+# Response headers of the Twilio API request made in the current task, so a
+# 429's Retry-After is available after the library raised (its exceptions
+# carry no headers). Set per send; the HTTP client fills it.
+_RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar(
+    "twilio_response_headers", default=None
+)
+
+
+def basic_auth(login: str, password: str) -> str:
+    """An HTTP basic ``Authorization`` header value (RFC 7617, UTF-8)."""
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
+
+
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """The library's async client, with a default timeout and header capture.
+
+    ``AsyncTwilioHttpClient`` ignores its own ``timeout`` unless a request
+    passes one, and its exceptions lose the response headers; this subclass
+    fixes both without changing how requests are made.
+    """
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the library's signature
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        if auth is not None:
+            # aiohttp deprecates ``auth=BasicAuth(...)``; send the same header.
+            headers = {**(headers or {}), "Authorization": basic_auth(*auth)}
+        response = await super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=None,
+            timeout=timeout if timeout is not None else self.timeout,
+            allow_redirects=allow_redirects,
+        )
+        sink = _RESPONSE_HEADERS.get()
+        if sink is not None and response.headers is not None:
+            sink.update({str(k).lower(): str(v) for k, v in response.headers.items()})
+        return response
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def kind_of(form: Mapping[str, str]) -> ChannelName:
+    """``whatsapp`` when ``From`` or ``To`` is a ``whatsapp:`` address (or a
+    status callback's ``ChannelPrefix`` says so), else ``sms``."""
+    for key in ("From", "To"):
+        if form.get(key, "").strip().lower().startswith(WHATSAPP_PREFIX):
+            return ChannelName.WHATSAPP
+    if form.get("ChannelPrefix", "").strip().lower() == "whatsapp":
+        return ChannelName.WHATSAPP
+    return ChannelName.SMS
+
+
+def media_items(form: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The ``(MediaUrl{N}, MediaContentType{N})`` pairs of an inbound form, in order.
+
+    Raises:
+        InboundParseError: ``NumMedia`` is not a whole number from 0 to 10.
+    """
+    raw = form.get("NumMedia", "0").strip() or "0"
+    try:
+        count = int(raw)
+    except ValueError:
+        raise InboundParseError(f"NumMedia must be a number, not {raw!r}") from None
+    if not 0 <= count <= MAX_MEDIA:
+        raise InboundParseError(f"NumMedia must be between 0 and {MAX_MEDIA}")
+    items = []
+    for i in range(count):
+        url = form.get(f"MediaUrl{i}", "").strip()
+        if url:
+            content_type = form.get(f"MediaContentType{i}", "").strip()
+            items.append((url, content_type or "application/octet-stream"))
+    return items
+
+
+def parse_form(form: Mapping[str, str]) -> InboundMessage | None:
+    """Turn an inbound Twilio webhook form into an :class:`InboundMessage` (pure).
+
+    ``MessageSid`` is the dedupe key (reliability rule 2); ``From`` becomes an
+    E.164 sender (``whatsapp:`` stripped, DESIGN.md "Phone numbers"); the
+    channel is ``whatsapp`` or ``sms`` by the ``whatsapp:`` prefix; ``Body``
+    is the text, ``""`` when absent (media only, location, sticker: the intake
+    engine answers those politely); ``ProfileName`` (WhatsApp) is the sender
+    name suggestion. Media stay in ``raw`` (the whole form) for download.
+    ``received_at`` is now: Twilio's inbound form carries no timestamp.
+
+    Returns ``None`` for a status callback posted to the inbound URL.
+
+    Raises:
+        InboundParseError: ``MessageSid`` or ``From`` missing, ``From`` not a
+            phone number, or a bad ``NumMedia``.
+    """
+    if form.get("MessageStatus"):
+        return None
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not sid:
+        raise InboundParseError("MessageSid is required")
+    sender_raw = form.get("From", "").strip()
+    if not sender_raw:
+        raise InboundParseError("From is required")
+    try:
+        sender = normalise_phone(sender_raw)
+    except AddressError as exc:
+        raise InboundParseError(str(exc)) from None
+    media_items(form)  # validates NumMedia
+    kind = kind_of(form)
+    profile_name = form.get("ProfileName", "").strip() if kind is ChannelName.WHATSAPP else ""
+    return InboundMessage(
+        channel=kind,
+        external_id=sid,
+        sender=sender,
+        text=form.get("Body", ""),
+        received_at=datetime.now(UTC),
+        sender_name=profile_name or None,
+        raw=dict(form),
+    )
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 code units (astral characters such as emoji count 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _fit(text: str, limit: int) -> int:
+    """The number of characters of ``text`` that fit in ``limit`` UTF-16 units."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            return i
+    return len(text)
+
+
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
+
+
+def _cut(window: str) -> int:
+    """Where to end a part within ``window``: the last paragraph break, line
+    break, sentence end or space in its second half; else the whole window."""
+    floor = len(window) // 2
+    for sep in ("\n\n", "\n"):
+        at = window.rfind(sep)
+        if at >= floor:
+            return at + len(sep)
+    ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    if ends and ends[-1] >= floor:
+        return ends[-1]
+    at = window.rfind(" ")
+    if at >= floor:
+        return at + 1
+    return len(window)
+
+
+def split_text(text: str, limit: int = MAX_BODY_UNITS) -> list[str]:
+    """Split ``text`` into parts of at most ``limit`` UTF-16 units each.
+
+    Parts end at a paragraph break, else a line break, else a sentence end,
+    else a space, else at the limit; whitespace at the cut is dropped. Returns
+    ``[]`` for blank text.
+    """
+    rest = text.strip()
+    parts: list[str] = []
+    while _units(rest) > limit:
+        window = rest[: _fit(rest, limit)]
+        at = _cut(window)
+        head, rest = rest[:at].rstrip(), rest[at:].lstrip()
+        if head:
+            parts.append(head)
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from an HTTP ``Retry-After`` value (seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def classify(
+    status: int, code: int | None, detail: str, *, retry_after: str | None = None
+) -> ChannelError:
+    """Map a Twilio API error (HTTP ``status``, Twilio ``code``) to a channel error.
+
+    * 20429, 63018 or HTTP 429 → :class:`RateLimited`, ``retry_after`` from the
+      ``Retry-After`` header, else 1–5 s with jitter;
+    * 63016 (free-form WhatsApp outside the 24-hour window) → :class:`PermanentError`
+      telling to send an approved template (``ContentSid``);
+    * 21211, 21610, 21614, 63024 and any other 4xx (but 408) → :class:`PermanentError`;
+    * 5xx, 408 and anything else → :class:`TemporaryError`.
+
+    The error's ``code`` is the Twilio code when given, else the HTTP status.
+    """
+    label = code if code is not None else status
+    if status == 429 or code in RATE_LIMIT_CODES:
+        delay = _retry_after(retry_after)
+        if delay is None:
+            delay = 1.0 + 4.0 * random.random()  # noqa: S311 - jitter, not crypto
+        return RateLimited(f"Twilio rate limit ({label}): {detail}", retry_after=delay, code=label)
+    if code == OUTSIDE_WINDOW_CODE:
+        return PermanentError(
+            "Twilio 63016: WhatsApp refuses free-form text outside the 24-hour window "
+            "since the complainant's last message; send an approved template (ContentSid)",
+            code=OUTSIDE_WINDOW_CODE,
+        )
+    if code is not None and code in PERMANENT_CODES:
+        return PermanentError(f"Twilio {code}: {PERMANENT_CODES[code]} ({detail})", code=code)
+    if 400 <= status < 500 and status != 408:
+        return PermanentError(f"Twilio HTTP {status} ({label}): {detail}", code=label)
+    return TemporaryError(f"Twilio HTTP {status} ({label}): {detail}", code=label)
+
+
+def _is_configured(settings: Settings) -> bool:
+    return bool(settings.twilio_account_sid and settings.twilio_auth_token)
+
+
+class TwilioChannel(Channel):
+    """SMS or WhatsApp through Twilio; one instance per kind.
+
+    ``TwilioChannel(settings, kind=ChannelName.SMS)`` sends from
+    ``ADUAN_TWILIO_SMS_FROM`` (a number, or a Messaging Service SID ``MG…``);
+    ``kind=ChannelName.WHATSAPP`` from ``ADUAN_TWILIO_WHATSAPP_FROM``. SMS sends
+    are paced to ``ADUAN_TWILIO_SMS_PER_SECOND`` per sender.
+
+    Raises:
+        ConfigError: kind is neither SMS nor WhatsApp, or the account SID,
+            auth token or the kind's sender is missing.
+    """
+
+    interactive = True
+
+    def __init__(self, settings: Settings, *, kind: ChannelName) -> None:
+        if kind not in (ChannelName.SMS, ChannelName.WHATSAPP):
+            raise ConfigError(f"a Twilio channel is sms or whatsapp, not {kind}")
+        # One class serves two channel names; ``name`` is per instance here.
+        self.name = kind  # type: ignore[misc]
+        self._settings = settings
+        sender = (
+            settings.twilio_sms_from if kind is ChannelName.SMS else settings.twilio_whatsapp_from
+        )
+        missing = [
+            var
+            for var, value in (
+                ("ADUAN_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+                ("ADUAN_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+                (
+                    "ADUAN_TWILIO_SMS_FROM"
+                    if kind is ChannelName.SMS
+                    else "ADUAN_TWILIO_WHATSAPP_FROM",
+                    sender,
+                ),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"Twilio {kind} needs " + ", ".join(missing))
+        assert sender is not None
+        sender = sender.strip()
+        self._sender: dict[str, str]
+        if kind is ChannelName.WHATSAPP:
+            if not sender.lower().startswith(WHATSAPP_PREFIX):
+                sender = WHATSAPP_PREFIX + sender
+            self._sender = {"from_": sender}
+        elif sender.startswith("MG"):
+            self._sender = {"messaging_service_sid": sender}
+        else:
+            self._sender = {"from_": sender}
+        self._sender_key = sender
+        self._pacer = (
+            Pacer(per_key=None, overall=settings.twilio_sms_per_second)
+            if kind is ChannelName.SMS
+            else None
+        )
+        self._client: Any = None
+        self._http: _HttpClient | None = None
+        # idempotency key → SIDs of the parts already sent, so a retry after a
+        # failure mid-way does not resend the first parts (this process only).
+        self._partial: OrderedDict[str, list[str]] = OrderedDict()
+
+    def parse(self, raw: Any) -> InboundMessage | None:
+        """See :func:`parse_form` (``raw`` is the webhook form as a mapping of strings)."""
+        if not isinstance(raw, Mapping):
+            raise InboundParseError("a Twilio webhook is a form (mapping of strings)")
+        return parse_form(raw)
+
+    def status(self) -> Mapping[str, Any]:
+        """Sender and API base (no secrets)."""
+        return {
+            "provider": "twilio",
+            "kind": str(self.name),
+            "from": self._sender_key,
+            "api_base": self._settings.twilio_api_base or "https://api.twilio.com",
+        }
+
+    def _api(self) -> Any:
+        """The twilio ``Client``, created on first use (needs a running loop)."""
+        if self._client is None:
+            settings = self._settings
+            assert settings.twilio_auth_token is not None
+            self._http = _HttpClient(timeout=SEND_TIMEOUT_SECONDS)
+            client = Client(
+                settings.twilio_account_sid,
+                settings.twilio_auth_token.get_secret_value(),
+                http_client=self._http,
+            )
+            if settings.twilio_api_base:
+                # Domain.absolute_url() joins base_url and the versioned path.
+                client.api.base_url = settings.twilio_api_base.rstrip("/")
+            self._client = client
+        return self._client
+
+    async def stop(self) -> None:
+        """Close the HTTP session of the Twilio client."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.close()
+
+    async def _create(self, params: dict[str, Any]) -> str:
+        """One ``messages.create``; returns the message SID.
+
+        Raises:
+            ChannelError: classified by :func:`classify`; network errors and
+                timeouts as :class:`TemporaryError`.
+        """
+        sink: dict[str, str] = {}
+        token = _RESPONSE_HEADERS.set(sink)
+        try:
+            created = await self._api().messages.create_async(**params)
+        except _API_ERRORS as exc:
+            detail = getattr(exc, "msg", None) or getattr(exc, "detail", None)
+            raise classify(
+                _int(getattr(exc, "status", None)) or 0,
+                _int(getattr(exc, "code", None)),
+                str(detail or getattr(exc, "title", "") or type(exc).__name__),
+                retry_after=sink.get("retry-after"),
+            ) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TemporaryError(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
+        finally:
+            _RESPONSE_HEADERS.reset(token)
+        sid = getattr(created, "sid", None)
+        if not isinstance(sid, str) or not sid:
+            raise TemporaryError("Twilio accepted the message but returned no sid")
+        return sid
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one outbox row; returns the SID of its first part.
+
+        Text over :data:`MAX_BODY_UNITS` goes as several messages, in order;
+        the outbox row keeps the first SID (status callbacks for the later
+        parts are stored but match no row). A ``template`` (WhatsApp only)
+        goes as ``ContentSid`` + ``ContentVariables`` ``{"1": v1, …}``, no body.
+        ``StatusCallback`` is set when ``ADUAN_PUBLIC_URL`` is.
+
+        Raises:
+            PermanentError: bad recipient, empty text, a template without a
+                Twilio ContentSid, or a permanent Twilio error.
+            RateLimited: Twilio 429/20429/63018.
+            TemporaryError: 5xx, timeouts, connection errors.
+        """
+        try:
+            number = normalise_phone(message.recipient)
+        except AddressError as exc:
+            raise PermanentError(str(exc)) from None
+        whatsapp = self.name is ChannelName.WHATSAPP
+        common: dict[str, Any] = {
+            "to": WHATSAPP_PREFIX + number if whatsapp else number,
+            **self._sender,
+        }
+        if self._settings.public_url:
+            common["status_callback"] = self._settings.effective_public_url + STATUS_PATH
+        parts: list[dict[str, Any]]
+        if whatsapp and message.template is not None:
+            template = message.template
+            if not template.content_sid:
+                raise PermanentError(
+                    f"no Twilio ContentSid configured for WhatsApp template {template.name!r}"
+                )
+            variables = {str(i): v for i, v in enumerate(template.variables, start=1)}
+            parts = [
+                {"content_sid": template.content_sid, "content_variables": json.dumps(variables)}
+            ]
+        else:
+            texts = split_text(message.text)
+            if not texts:
+                raise PermanentError("nothing to send: the message text is empty")
+            parts = [{"body": text} for text in texts]
+        done = self._partial.get(message.idempotency_key, [])
+        sids = list(done)
+        for part in parts[len(done) :]:
+            if self._pacer is not None:
+                await self._pacer.wait(self._sender_key)
+            try:
+                sids.append(await self._create({**common, **part}))
+            except ChannelError:
+                if sids:
+                    self._partial[message.idempotency_key] = sids
+                    self._partial.move_to_end(message.idempotency_key)
+                    while len(self._partial) > _MAX_PARTIAL:
+                        self._partial.popitem(last=False)
+                raise
+        self._partial.pop(message.idempotency_key, None)
+        if len(sids) > 1:
+            log.info(
+                "%s: sent %s as %d parts: %s", self.name, message.idempotency_key, len(sids), sids
+            )
+        return SendResult(provider_id=sids[0])
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- media
+
+
+def _filename(url: str, content_type: str, index: int) -> str:
+    """``ME….jpg`` from the media URL's last segment and the content type."""
+    tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9_-]", "", tail)[:64] or f"media{index}"
+    ext = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+    return stem + ext
+
+
+async def fetch_media(
+    session: aiohttp.ClientSession,
+    url: str,
+    content_type: str,
+    *,
+    index: int,
+    authorization: str,
+    max_bytes: int,
+    timeout: float,  # noqa: ASYNC109 - a per-download budget, passed to aiohttp
+) -> Attachment:
+    """Download one ``MediaUrl`` with HTTP basic auth (account SID, auth token).
+
+    ``authorization`` is the header value (see :func:`basic_auth`); aiohttp
+    drops it when a redirect leaves the origin (Twilio redirects media to a
+    signed CDN URL).
+
+    Never raises for a failed download: the attachment then has empty content
+    and ``skipped_reason`` says why (HTTP status, timeout, over ``max_bytes``).
+    """
+    name = _filename(url, content_type, index)
+    try:
+        async with session.get(
+            url,
+            headers={"Authorization": authorization},
+            timeout=aiohttp.ClientTimeout(total=max(timeout, 0.1)),
+        ) as resp:
+            if resp.status != 200:
+                return Attachment(
+                    name, content_type, skipped_reason=f"download failed: HTTP {resp.status}"
+                )
+            declared = resp.content_length
+            if declared is not None and declared > max_bytes:
+                return Attachment(
+                    name,
+                    content_type,
+                    size=declared,
+                    skipped_reason=f"too large: {declared} bytes, limit {max_bytes}",
+                )
+            data = bytearray()
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    return Attachment(
+                        name,
+                        content_type,
+                        size=len(data),
+                        skipped_reason=f"too large: over {max_bytes} bytes",
+                    )
+            return Attachment(name, content_type, content=bytes(data), size=len(data))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return Attachment(
+            name, content_type, skipped_reason=f"download failed: {type(exc).__name__}"
+        )
+
+
+async def download_media(
+    session: aiohttp.ClientSession, form: Mapping[str, str], settings: Settings
+) -> tuple[Attachment, ...]:
+    """Download every ``MediaUrl{N}`` of an inbound form concurrently, within
+    :data:`MEDIA_BUDGET_SECONDS` altogether and ``attachment_max_bytes`` each."""
+    items = media_items(form)
+    if not items:
+        return ()
+    assert settings.twilio_account_sid and settings.twilio_auth_token
+    authorization = basic_auth(
+        settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()
+    )
+    return tuple(
+        await asyncio.gather(
+            *(
+                fetch_media(
+                    session,
+                    url,
+                    ctype,
+                    index=i,
+                    authorization=authorization,
+                    max_bytes=settings.attachment_max_bytes,
+                    timeout=MEDIA_BUDGET_SECONDS,
+                )
+                for i, (url, ctype) in enumerate(items)
+            )
+        )
+    )
+
+
+# --------------------------------------------------------------------------- webhooks
+
+_SESSION = web.AppKey("twilio_media_session", aiohttp.ClientSession)
+
+
+def signed_url(settings: Settings, request: web.Request) -> str:
+    """The URL Twilio signed: the public base URL plus the request's path and query."""
+    return settings.effective_public_url + request.path_qs
+
+
+async def _signed_form(request: web.Request) -> dict[str, str] | web.Response:
+    """The form of a request with a valid Twilio signature, or the error answer.
+
+    404 when Twilio is not configured, 403 for a bad or missing signature,
+    400 for a body that is not a plain form.
+    """
+    from gateway.app import get_runtime
+
+    settings = get_runtime(request).settings
+    if not _is_configured(settings):
+        raise web.HTTPNotFound()
+    assert settings.twilio_auth_token is not None
+    try:
+        form = await request.post()
+    except ValueError as exc:
+        return web.json_response({"error": f"body is not a form: {exc}"}, status=400)
+    for key, value in form.items():
+        if not isinstance(value, str):
+            return web.json_response({"error": f"{key} must be a text field"}, status=400)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    if not signature or not validator.validate(signed_url(settings, request), form, signature):
+        log.warning(
+            "twilio webhook %s: %s signature from %s",
+            request.path,
+            "bad" if signature else "missing",
+            request.remote,
+        )
+        return web.json_response({"error": "invalid signature"}, status=403)
+    out: dict[str, str] = {}
+    for key, value in form.items():
+        if key in out:
+            return web.json_response({"error": f"{key} given twice"}, status=400)
+        out[key] = str(value)
+    return out
+
+
+def _twiml() -> web.Response:
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml", charset="utf-8")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """``POST /webhooks/twilio``: verify, parse, download media, commit, then 200 TwiML."""
+    from gateway.app import get_runtime
+
+    runtime = get_runtime(request)
+    form = await _signed_form(request)
+    if isinstance(form, web.Response):
+        return form
+    try:
+        message = parse_form(form)
+    except InboundParseError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    if message is None:
+        return _twiml()
+    session = request.app.get(_SESSION)
+    if media_items(form) and session is not None:
+        attachments = await download_media(session, form, runtime.settings)
+        message = dataclasses.replace(message, attachments=attachments)
+    result = await runtime.accept(message)
+    log.info(
+        "twilio %s message %s stored as %s%s",
+        message.channel,
+        message.external_id,
+        result.message_id,
+        " (duplicate)" if result.duplicate else "",
+    )
+    return _twiml()
+
+
+async def receive_status(request: web.Request) -> web.Response:
+    """``POST /webhooks/twilio/status``: record a delivery report, then 200.
+
+    Reports only move the outbox row forward (see :mod:`gateway.delivery`);
+    an unknown ``MessageStatus`` word is acknowledged and ignored.
+    """
+    from gateway.app import get_runtime
+    from gateway.delivery import normalise_status, record_delivery_status
+
+    runtime = get_runtime(request)
+    form = await _signed_form(request)
+    if isinstance(form, web.Response):
+        return form
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    word = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
+    if not sid:
+        return web.json_response({"error": "MessageSid is required"}, status=400)
+    if not word:
+        return web.json_response({"error": "MessageStatus is required"}, status=400)
+    status = normalise_status(word)
+    if status is None:
+        log.info("twilio status %r for %s ignored", word, sid)
+        return web.Response(status=200)
+    await record_delivery_status(
+        runtime.sessions,
+        channel=kind_of(form).value,
+        provider_id=sid,
+        status=status,
+        error_code=form.get("ErrorCode", "").strip() or None,
+        raw=dict(form),
+    )
+    return web.Response(status=200)
+
+
+async def _media_session(app: web.Application) -> AsyncIterator[None]:
+    """One HTTP session per application for media downloads."""
+    async with aiohttp.ClientSession() as session:
+        app[_SESSION] = session
+        yield
 
 
 def add_routes(app: web.Application) -> None:
-    """Register this channel's webhook routes (none yet)."""
+    """Register ``POST /webhooks/twilio`` and ``POST /webhooks/twilio/status``."""
+    app.cleanup_ctx.append(_media_session)
+    app.router.add_post(INBOUND_PATH, receive)
+    app.router.add_post(STATUS_PATH, receive_status)

@@ -80,6 +80,7 @@ class InProcessJobs:
         self._send_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._dispatching = False
 
     def request_processing(self, contact_id: int) -> None:
         if self._stopping:
@@ -109,10 +110,13 @@ class InProcessJobs:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._send_event.wait(), timeout=self.sweep_seconds)
             self._send_event.clear()
+            self._dispatching = True
             try:
                 await self.dispatcher.dispatch_due()
             except Exception:
                 log.exception("outbox dispatch failed")
+            finally:
+                self._dispatching = False
 
     async def _sweep_loop(self) -> None:
         first = True
@@ -149,11 +153,12 @@ class InProcessJobs:
         self._tasks = []
 
     async def idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until no contact task runs and nothing is due in the outbox (tests)."""
+        """Wait until no contact task runs, no send is in flight and nothing is due (tests)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if not self._running and not await self.dispatcher.due_ids(1):
+            busy = bool(self._running) or self._dispatching or self._send_event.is_set()
+            if not busy and not await self.dispatcher.due_ids(1):
                 return
             if not self._running:
                 await self.dispatcher.dispatch_due()

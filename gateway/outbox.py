@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 
 from channels.base import Channel, ChannelName, OutboundMessage
 from channels.errors import PermanentError, RateLimited, TemporaryError
+from gateway.window import WindowPolicy, record_plan
 from storage.db import SessionFactory
 from storage.models import ComplaintEvent, Direction, Message, OutboxMessage, OutboxStatus
 from storage.types import utcnow
@@ -139,9 +140,11 @@ class Dispatcher:
         lease_seconds: float = 120.0,
         concurrency: int = 8,
         channel_off_retry: float = 600.0,
+        window: WindowPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
+        self._window = window
         self.max_attempts = max_attempts
         self.lease_seconds = lease_seconds
         self.channel_off_retry = channel_off_retry
@@ -240,6 +243,17 @@ class Dispatcher:
             row = await self._claim(outbox_id)
             if row is None:
                 return False
+            template = None
+            if self._window is not None and row.channel == ChannelName.WHATSAPP:
+                try:
+                    plan = await self._window.plan(row, utcnow())
+                except PermanentError as exc:
+                    await self._fail(row, str(exc), exc.code)
+                    return True
+                template = plan.template
+                if plan.sent_as != (row.sent_as or "text") or plan.channel != row.channel:
+                    await record_plan(self._sessions, row, plan)
+                    row.channel, row.recipient = plan.channel, plan.recipient
             channel = self._channels.get(row.channel)
             if channel is None:
                 await self._retry_later(
@@ -257,6 +271,7 @@ class Dispatcher:
                 subject=row.subject,
                 thread_refs=tuple(row.thread_refs or ()),
                 language=row.language,
+                template=template,
             )
             try:
                 result = await channel.send(outbound)

@@ -21,6 +21,7 @@ from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
 from gateway.outbox import Dispatcher, OutboxWriter
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
+from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.profile import Profile, load_profile
 from storage import leases
@@ -116,6 +117,27 @@ def _build_channels(runtime: Runtime) -> None:
         runtime.channels[ChannelName.EMAIL.value] = EmailChannel(
             settings, runtime.sessions, runtime.accept, holder=runtime.holder
         )
+    if "sms" in enabled:
+        from channels.twilio import TwilioChannel
+
+        runtime.channels[ChannelName.SMS.value] = TwilioChannel(settings, kind=ChannelName.SMS)
+    if "whatsapp" in enabled:
+        if settings.whatsapp_phone_number_id and settings.whatsapp_token:
+            from channels.whatsapp_cloud import WhatsAppCloudChannel
+
+            runtime.channels[ChannelName.WHATSAPP.value] = WhatsAppCloudChannel(settings)
+        else:
+            from channels.twilio import TwilioChannel
+
+            runtime.channels[ChannelName.WHATSAPP.value] = TwilioChannel(
+                settings, kind=ChannelName.WHATSAPP
+            )
+    if "telegram" in enabled:
+        from channels.telegram import TelegramChannel
+
+        runtime.channels[ChannelName.TELEGRAM.value] = TelegramChannel(
+            settings, runtime.sessions, runtime.accept, holder=runtime.holder
+        )
 
 
 def _external_id_factory(settings: Settings) -> object:
@@ -162,7 +184,11 @@ async def build_runtime(
         runtime.channels.update(extra_channels)
     writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
     intake = IntakeEngine(profile, writer, default_route(frozenset(runtime.channels)))
-    dispatcher = Dispatcher(sessions, runtime.channels)
+    dispatcher = Dispatcher(
+        sessions,
+        runtime.channels,
+        window=WindowPolicy(sessions, profile, runtime.channels.keys()),
+    )
     redis_mode = bool(settings.redis_url) if use_redis is None else use_redis
 
     def notify(staged: object) -> None:

@@ -1,7 +1,9 @@
 """Commands a complainant can type on any channel, in Indonesian or English.
 
-``batal``/``cancel`` ends the draft, ``bantuan``/``help`` explains, and
-``status <tracking number>`` reports a complaint's state (issue 2, item 6).
+``batal``/``cancel`` ends the draft, ``bantuan``/``help`` explains,
+``status <tracking number>`` reports a complaint's state (issue 2, item 6), and
+``baru``/``new`` starts a new complaint on a chat number whose earlier complaint
+is still open (issue 3, item 4).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class CommandKind(enum.StrEnum):
     CANCEL = "cancel"
     HELP = "help"
     STATUS = "status"
+    NEW = "new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,10 @@ class Command:
 
 
 _CANCEL = re.compile(r"^\s*(batal|batalkan|cancel|stop)\s*[.!]*\s*$", re.IGNORECASE)
+_NEW = re.compile(
+    r"^\s*(baru|aduan\s+baru|keluhan\s+baru|pengaduan\s+baru|new|new\s+complaint)\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
 _HELP = re.compile(r"^\s*(bantuan|tolong|menu|help|\?)\s*[.!?]*\s*$", re.IGNORECASE)
 
 
@@ -50,6 +57,9 @@ def parse_command(text: str, tracking_prefix: str) -> Command | None:
         return Command(
             CommandKind.CANCEL, language="en" if word.startswith(("cancel", "stop")) else "id"
         )
+    if _NEW.match(first):
+        word = first.strip().lower()
+        return Command(CommandKind.NEW, language="en" if word.startswith("new") else "id")
     if _HELP.match(first):
         word = first.strip().lower()
         return Command(CommandKind.HELP, language="en" if word.startswith("help") else "id")

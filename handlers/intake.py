@@ -55,6 +55,9 @@ REPLYABLE = frozenset(
 INTERACTIVE = frozenset({ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.TELEGRAM})
 THREADED = frozenset({ChannelName.EMAIL, ChannelName.API})
 
+#: A complaint in one of these states no longer takes the complainant's messages.
+FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.ARCHIVED, ComplaintStatus.REJECTED)
+
 _YES = frozenset(
     "ya y iya iyah yes yep benar betul ok oke okay okey sip setuju kirim sudah lanjut confirm".split()
 )
@@ -88,6 +91,12 @@ def default_route(enabled_channels: frozenset[str]) -> RouteFinder:
         return None
 
     return route
+
+
+def _is_yes(text: str) -> bool:
+    """A short agreement such as "ya", "iya benar", "ok kirim", "yes"."""
+    words = re.findall(r"[\w']+", text.lower())
+    return bool(words) and words[0] in _YES and len(words) <= 4
 
 
 class IntakeEngine:
@@ -125,6 +134,15 @@ class IntakeEngine:
             if msg.channel == ChannelName.WEB
             else parse_command(msg.text or msg.subject or "", self.profile.tracking_prefix)
         )
+        if command is not None and command.kind is CommandKind.NEW:
+            # Start a fresh draft even though a complaint is open.
+            msg.complaint_id = None
+            if conversation is not None:
+                await self._answer(session, msg, conversation)
+                return
+            conversation = await self._new_conversation(session, msg, command.language or language)
+            await self._advance(session, msg, conversation, {}, first=True)
+            return
         if command is not None:
             await self._command(session, msg, command, conversation, command.language or language)
             return
@@ -134,23 +152,31 @@ class IntakeEngine:
             return
 
         if conversation is None:
-            conversation = Conversation(
-                contact_id=msg.contact_id,
-                channel=msg.channel,
-                state=ConversationState.COLLECTING.value,
-                language=language,
-                fields={},
-                suggestions={},
-                asked=[],
-            )
-            session.add(conversation)
-            await session.flush()
-            msg.conversation_id = conversation.id
+            conversation = await self._new_conversation(session, msg, language)
             await self._first_message(session, msg, conversation)
         else:
             if msg.language:
                 conversation.language = normalise_language(msg.language)
             await self._answer(session, msg, conversation)
+
+    async def _new_conversation(
+        self, session: AsyncSession, msg: Message, language: str
+    ) -> Conversation:
+        conversation = Conversation(
+            contact_id=msg.contact_id,
+            channel=msg.channel,
+            state=ConversationState.COLLECTING.value,
+            language=language,
+            fields={},
+            suggestions={"complainant_name": msg.sender_name}
+            if msg.sender_name and msg.channel in INTERACTIVE
+            else {},
+            asked=[],
+        )
+        session.add(conversation)
+        await session.flush()
+        msg.conversation_id = conversation.id
+        return conversation
 
     # -------------------------------------------------------------- targets
 
@@ -197,7 +223,20 @@ class IntakeEngine:
                 .order_by(Conversation.id.desc())
                 .limit(1)
             )
-            return conversation, None
+            if conversation is not None:
+                return conversation, None
+            # A number with an open complaint continues that complaint's thread
+            # (issue 3, item 4); "baru" starts a new complaint instead.
+            complaint = await session.scalar(
+                select(Complaint)
+                .where(
+                    Complaint.contact_id == msg.contact_id,
+                    Complaint.status.not_in([s.value for s in FINISHED_STATUSES]),
+                )
+                .order_by(Complaint.id.desc())
+                .limit(1)
+            )
+            return None, complaint
         return None, None
 
     async def _resolve(
@@ -306,6 +345,8 @@ class IntakeEngine:
             "Thank you. Your message has been added to complaint {tracking}; the officer handling it will see it.",
             tracking=complaint.tracking_number,
         )
+        if msg.channel in INTERACTIVE:
+            text += "\n" + t(language, "To file a different complaint, send NEW.")
         await self._reply(session, msg, text, language, complaint=complaint)
 
     # ------------------------------------------------------------- collecting
@@ -314,7 +355,13 @@ class IntakeEngine:
         fields = self.profile.intake.fields
         text = msg.text if (msg.text or "").strip() else (msg.subject or "")
         given = dict(msg.fields or {})
-        from_name = {"complainant_name": msg.sender_name} if msg.sender_name else {}
+        # An email From name is how the complainant signs; a chat profile name
+        # is only a suggestion to confirm (issue 3, item 3).
+        from_name = (
+            {"complainant_name": msg.sender_name}
+            if msg.sender_name and msg.channel not in INTERACTIVE
+            else {}
+        )
         candidates = merge_candidates(given, extract_fields(text, fields), from_name)
         errors = self._accept(conv, candidates, only_valid=True)
         await self._advance(session, msg, conv, errors, first=True)
@@ -326,9 +373,15 @@ class IntakeEngine:
             await self._confirming(session, msg, conv, text)
             return
         asked = [k for k in (conv.asked or []) if isinstance(k, str)]
+        if not text.strip() and msg.channel in INTERACTIVE:
+            await self._not_text(session, msg, conv, asked)
+            return
         labelled = labelled_values(text, fields)
+        suggestion = (conv.suggestions or {}).get(asked[0]) if len(asked) == 1 else None
         if labelled:
             candidates = labelled
+        elif suggestion and _is_yes(text):
+            candidates = {asked[0]: str(suggestion)}
         elif len(asked) == 1:
             candidates = {asked[0]: single_answer(text)}
         elif asked:
@@ -404,7 +457,7 @@ class IntakeEngine:
                 parts.append(t(language, "Thank you for contacting {office}.", office=office))
             if field.key in errors:
                 parts.append(errors[field.key])
-            parts.append(field.prompt.get(language))
+            parts.append(self._prompt(conv, field))
             await self._reply(session, msg, "\n\n".join(parts), language, conversation=conv)
             return
 
@@ -424,6 +477,35 @@ class IntakeEngine:
             example=example,
         )
         await self._reply(session, msg, f"{intro}\n\n{body}", language, conversation=conv)
+
+    def _prompt(self, conv: Conversation, field: IntakeField) -> str:
+        """The question for ``field``, offering the chat profile name when there is one."""
+        prompt = field.prompt.get(conv.language)
+        suggestion = (conv.suggestions or {}).get(field.key)
+        if suggestion:
+            prompt += "\n" + t(
+                conv.language,
+                "Is it {name}? Reply YES, or type the right one.",
+                name=suggestion,
+            )
+        return prompt
+
+    async def _not_text(
+        self, session: AsyncSession, msg: Message, conv: Conversation, asked: list[str]
+    ) -> None:
+        """A sticker, location, voice note or file without text: keep it, ask again politely."""
+        conv.expires_at = utcnow() + self.ttl
+        parts = [
+            t(
+                conv.language,
+                "Thank you. We can only read typed text here, so please type your answer.",
+            )
+        ]
+        if conv.state == ConversationState.CONFIRMING.value:
+            parts.append(self._confirm_text(conv))
+        elif asked:
+            parts.append(self._prompt(conv, self.profile.field(asked[0])))
+        await self._reply(session, msg, "\n\n".join(parts), conv.language, conversation=conv)
 
     # ------------------------------------------------------------ confirming
 
@@ -448,11 +530,13 @@ class IntakeEngine:
     async def _confirming(
         self, session: AsyncSession, msg: Message, conv: Conversation, text: str
     ) -> None:
-        words = re.findall(r"[\w']+", text.lower())
+        if not text.strip() and msg.channel in INTERACTIVE:
+            await self._not_text(session, msg, conv, [])
+            return
         fields = self.profile.intake.fields
         language = conv.language
         conv.expires_at = utcnow() + self.ttl
-        if words and words[0] in _YES and len(words) <= 4:
+        if _is_yes(text):
             await self._register(session, msg, conv)
             return
         number = re.fullmatch(r"\s*(\d{1,2})\s*[.)]?\s*", text)

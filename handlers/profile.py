@@ -154,6 +154,32 @@ class Intake(BaseModel):
         return self
 
 
+class WhatsAppTemplate(BaseModel):
+    """The approved WhatsApp template used outside the 24-hour window (issue 3, item 5).
+
+    ``name`` is the Cloud API template name, ``languages`` maps our language
+    (``id``/``en``) to the template's language code, ``content_sid`` is the
+    Twilio Content template (``HX…``). ``variables`` name what fills the
+    body placeholders {{1}}, {{2}}, … in order.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    languages: dict[str, str] = Field(default_factory=lambda: {"id": "id", "en": "en"})
+    content_sid: str | None = Field(None, pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: tuple[str, ...] = ("tracking_number", "text")
+
+    @field_validator("variables")
+    @classmethod
+    def _variables(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        allowed = {"tracking_number", "text", "office"}
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise ValueError(f"unknown variables {unknown}; use {sorted(allowed)}")
+        return value
+
+
 class Profile(BaseModel):
     """A whole SOP profile (see ``handlers/profiles/default.yaml``)."""
 
@@ -167,6 +193,7 @@ class Profile(BaseModel):
     intake: Intake
     follow_up_standard: Duration
     channels: tuple[str, ...] = ("web", "email", "whatsapp", "sms", "telegram", "api", "manual")
+    whatsapp_template: WhatsAppTemplate | None = None
 
     def field(self, key: str) -> IntakeField:
         """The intake field ``key``; raises ``KeyError`` if the profile has none."""

@@ -334,3 +334,61 @@ async def test_old_mail_is_recorded_but_not_answered(harness: Harness) -> None:
     assert h.email.sent == []
     [complaint] = await complaints(h)  # recorded all the same, for staff to follow up
     assert complaint.received_at == old.received_at
+
+
+async def test_chat_number_with_an_open_complaint_continues_its_thread(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567896"
+    script = ["halo", "Budi", "PT Sinar Jaya", "laporan hasil uji terlambat dua minggu", "ya"]
+    for i, text in enumerate(script):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"o{i}", phone, text))
+        await h.settle()
+    [complaint] = await complaints(h)
+    # A later message from the same number is part of that complaint, not a new draft.
+    await h.runtime.accept(inbound(ChannelName.SMS, "o9", phone, "sudah ada kabar?"))
+    await h.settle()
+    assert "ditambahkan ke pengaduan " + complaint.tracking_number in h.sms.texts()[-1]
+    assert "kirim BARU" in h.sms.texts()[-1]
+    async with h.runtime.sessions() as s:
+        msg = await s.scalar(select(Message).where(Message.external_id == "o9"))
+        assert msg is not None and msg.complaint_id == complaint.id and msg.conversation_id is None
+    # "baru" starts a second complaint.
+    for i, text in enumerate(["baru", "Budi", "CV Lain", "sertifikat belum terbit sampai sekarang", "ya"]):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"n{i}", phone, text))
+        await h.settle()
+    assert len(await complaints(h)) == 2
+    assert "Terima kasih telah menghubungi" in h.sms.texts()[-5]
+
+
+async def test_chat_profile_name_is_offered_not_assumed(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567897"
+    await h.runtime.accept(inbound(ChannelName.SMS, "p0", phone, "halo", sender_name="Budi S"))
+    await h.settle()
+    assert "Apakah Budi S? Balas YA" in h.sms.texts()[-1]
+    await h.runtime.accept(inbound(ChannelName.SMS, "p1", phone, "iya"))
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+        assert conv is not None and conv.fields == {"complainant_name": "Budi S"}
+    # Another contact types a different name instead.
+    other = "+6281234567898"
+    await h.runtime.accept(inbound(ChannelName.SMS, "q0", other, "halo", sender_name="HP Samsung"))
+    await h.runtime.accept(inbound(ChannelName.SMS, "q1", other, "Siti Aminah"))
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        names = sorted((c.fields or {}).get("complainant_name", "") for c in await s.scalars(select(Conversation)))
+    assert names == ["Budi S", "Siti Aminah"]
+
+
+async def test_a_sticker_gets_a_polite_prompt(harness: Harness) -> None:
+    h = harness
+    phone = "+6281234567899"
+    await h.runtime.accept(inbound(ChannelName.SMS, "k0", phone, "halo"))
+    await h.runtime.accept(inbound(ChannelName.SMS, "k1", phone, ""))  # sticker, location …
+    await h.settle()
+    assert "hanya dapat membaca pesan teks" in h.sms.texts()[-1]
+    assert "nama lengkap" in h.sms.texts()[-1]
+    async with h.runtime.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+        assert conv is not None and conv.fields == {}

@@ -1,0 +1,141 @@
+"""WhatsApp's 24-hour customer-service window (DESIGN.md, "Channel facts").
+
+Free-form WhatsApp text may only be sent within 24 hours of the contact's
+last message. Outside it, an outbox row is not sent blind: it goes as the
+approved template named in the SOP profile, or, without one, to another
+address of the contact (SMS, then email), and the complaint records which
+(issue 3, item 5). With neither, the row fails permanently and staff see why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from channels.base import ChannelName, Template
+from channels.errors import PermanentError
+from gateway.addresses import address_kind
+from handlers.profile import Profile
+from storage.db import SessionFactory
+from storage.models import Complaint, ComplaintEvent, ContactAddress, Message, OutboxMessage
+
+WINDOW = timedelta(hours=24)
+#: Sends this close to the end of the window use the template already.
+MARGIN = timedelta(minutes=5)
+#: WhatsApp template parameters: no newlines/tabs, no 4+ spaces, bounded length.
+MAX_VARIABLE = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How to send one row: ``channel``/``recipient`` (possibly another route),
+    ``template`` when the template goes instead of free text, and ``sent_as``
+    for the record (``text``, ``template``, ``fallback:sms``, ``fallback:email``)."""
+
+    channel: str
+    recipient: str
+    template: Template | None
+    sent_as: str
+
+
+def template_variable(text: str) -> str:
+    """``text`` made fit for a template parameter (one line, bounded)."""
+    flat = re.sub(r"\s*\n\s*", " · ", text.strip())
+    flat = re.sub(r"[\t ]+", " ", flat)
+    return flat if len(flat) <= MAX_VARIABLE else flat[: MAX_VARIABLE - 1] + "…"
+
+
+class WindowPolicy:
+    """Decides how an outbox row to WhatsApp goes out; other channels pass through."""
+
+    def __init__(self, sessions: SessionFactory, profile: Profile, enabled: Collection[str]) -> None:
+        self._sessions = sessions
+        self._profile = profile
+        self._enabled = enabled
+
+    async def plan(self, row: OutboxMessage, now: object) -> Plan:
+        """The plan for ``row`` at ``now`` (timezone-aware datetime).
+
+        Raises:
+            PermanentError: outside the window with no template and no other address.
+        """
+        if row.channel != ChannelName.WHATSAPP:
+            return Plan(row.channel, row.recipient, None, "text")
+        async with self._sessions() as session:
+            last_in = await session.scalar(
+                select(func.max(Message.received_at)).where(
+                    Message.contact_id == row.contact_id,
+                    Message.channel == ChannelName.WHATSAPP.value,
+                    Message.direction == "in",
+                )
+            )
+            if last_in is not None and now < last_in + WINDOW - MARGIN:  # type: ignore[operator]
+                return Plan(row.channel, row.recipient, None, "text")
+            template = self._profile.whatsapp_template
+            if template is not None:
+                tracking = None
+                if row.complaint_id is not None:
+                    tracking = await session.scalar(
+                        select(Complaint.tracking_number).where(Complaint.id == row.complaint_id)
+                    )
+                values = {
+                    "tracking_number": tracking or "-",
+                    "text": template_variable(row.body),
+                    "office": self._profile.office.name.get(row.language),
+                }
+                return Plan(
+                    row.channel,
+                    row.recipient,
+                    Template(
+                        name=template.name,
+                        language=template.languages.get(row.language, row.language),
+                        variables=tuple(values[v] for v in template.variables),
+                        content_sid=template.content_sid,
+                    ),
+                    "template",
+                )
+            addresses = list(
+                await session.execute(
+                    select(ContactAddress.kind, ContactAddress.address).where(
+                        ContactAddress.contact_id == row.contact_id
+                    )
+                )
+            )
+        for channel in (ChannelName.SMS, ChannelName.EMAIL):
+            if channel.value not in self._enabled:
+                continue
+            kind = address_kind(channel.value, "@" if channel is ChannelName.EMAIL else "")
+            for address_kind_, address in addresses:
+                if address_kind_ == kind:
+                    return Plan(channel.value, address, None, f"fallback:{channel.value}")
+        raise PermanentError(
+            "outside WhatsApp's 24-hour window, and the SOP profile has no whatsapp_template "
+            "and the contact has no SMS or email route",
+            code="window_closed",
+        )
+
+
+async def record_plan(sessions: SessionFactory, row: OutboxMessage, plan: Plan) -> None:
+    """Store the route taken on the row and, for a template or a fallback, on the complaint."""
+    async with sessions() as session, session.begin():
+        stored = await session.get(OutboxMessage, row.id)
+        if stored is None:  # pragma: no cover - deleted meanwhile
+            return
+        stored.sent_as = plan.sent_as
+        if plan.channel != stored.channel:
+            stored.channel = plan.channel
+            stored.recipient = plan.recipient
+        if plan.sent_as != "text" and row.complaint_id is not None:
+            session.add(
+                ComplaintEvent(
+                    complaint_id=row.complaint_id,
+                    actor="system",
+                    kind="whatsapp_window_closed",
+                    note=f"WhatsApp 24-hour window closed: sent as {plan.sent_as}",
+                    data={"outbox_id": row.id, "sent_as": plan.sent_as},
+                )
+            )

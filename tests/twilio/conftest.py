@@ -1,0 +1,165 @@
+"""Fixtures for the Twilio channel: a fake Twilio API, and the whole gateway on SQLite.
+
+Webhook signatures are computed with the twilio library's
+``RequestValidator.compute_signature`` over the *public* URL, never our own HMAC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+from channels.base import Channel, ChannelName
+from channels.twilio import SIGNATURE_HEADER, TwilioChannel
+from gateway.app import create_app
+from gateway.config import Settings, load_settings
+from gateway.jobs import InProcessJobs
+from gateway.runtime import Runtime, build_runtime
+from storage.migrate import upgrade
+from storage.models import Message, OutboxMessage, OutboxStatus
+from tests.twilio.fake_twilio import FakeTwilio
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "twilio-test-auth-token-0123456789"
+PUBLIC_URL = "https://aduan.example.go.id"
+DATA = Path(__file__).parent / "data"
+
+
+def load_form(name: str) -> dict[str, str]:
+    """A recorded webhook body from ``data/`` (form-encoded, as Twilio posts it)."""
+    return dict(parse_qsl((DATA / name).read_text().strip(), keep_blank_values=True))
+
+
+def sign(url: str, form: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
+    """``X-Twilio-Signature`` for ``form`` posted to ``url``, by the twilio library."""
+    return str(RequestValidator(token).compute_signature(url, dict(form)))
+
+
+def twilio_settings(tmp_path: Path, fake: FakeTwilio, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3",
+        "data_dir": tmp_path,
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_sms_from": "+62211234567",
+        "twilio_whatsapp_from": "whatsapp:+62211234567",
+        "twilio_api_base": fake.url,
+        "twilio_sms_per_second": 200.0,
+        "public_url": PUBLIC_URL,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTwilio]:
+    server = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    await server.start()
+    yield server
+    await server.close()
+
+
+@dataclass
+class Gateway:
+    """The running gateway (runtime + aiohttp test client) and the fake Twilio."""
+
+    runtime: Runtime
+    client: Any
+    fake: FakeTwilio
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    async def post(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        *,
+        signature: str | None = None,
+        signed_url: str | None = None,
+    ) -> Any:
+        """POST ``form`` to ``path``, signed for the public URL unless told otherwise."""
+        if signature is None:
+            signature = sign(signed_url or PUBLIC_URL + path, form)
+        return await self.client.post(path, data=dict(form), headers={SIGNATURE_HEADER: signature})
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until processing is done and no outbox row is mid-send.
+
+        ``InProcessJobs.idle()`` alone returns while a row is claimed
+        (``sending``) by the outbox loop, which a real HTTP send makes visible.
+        """
+        jobs = self.runtime.jobs
+        assert isinstance(jobs, InProcessJobs)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await jobs.idle()
+            async with self.runtime.sessions() as s:
+                sending = await s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status == OutboxStatus.SENDING)
+                )
+            if not sending:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError("outbox rows still sending")
+            await asyncio.sleep(0.02)
+
+    async def inbound_count(self) -> int:
+        async with self.runtime.sessions() as s:
+            return int(
+                await s.scalar(
+                    select(func.count()).select_from(Message).where(Message.direction == "in")
+                )
+                or 0
+            )
+
+
+GatewayFactory = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture
+async def make_gateway(
+    fake: FakeTwilio, tmp_path: Path, aiohttp_client: Any
+) -> AsyncIterator[GatewayFactory]:
+    """Build the gateway with both Twilio channels; keyword arguments override settings."""
+    runtimes: list[Runtime] = []
+
+    async def build(**overrides: Any) -> Gateway:
+        settings = twilio_settings(tmp_path, fake, **overrides)
+        channels: dict[str, Channel] = {}
+        if settings.twilio_account_sid and settings.twilio_auth_token:
+            channels = {
+                "sms": TwilioChannel(settings, kind=ChannelName.SMS),
+                "whatsapp": TwilioChannel(settings, kind=ChannelName.WHATSAPP),
+            }
+        runtime = await build_runtime(
+            settings,
+            use_redis=False,
+            extra_channels=channels,
+        )
+        runtimes.append(runtime)
+        await upgrade(runtime.engine)
+        await runtime.start(run_channels=False)
+        client = await aiohttp_client(create_app(settings, runtime=runtime, run_channels=False))
+        return Gateway(runtime, client, fake)
+
+    yield build
+    for runtime in runtimes:
+        await runtime.close()
+
+
+@pytest.fixture
+async def gateway(make_gateway: GatewayFactory) -> Gateway:
+    return await make_gateway()

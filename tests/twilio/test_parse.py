@@ -1,0 +1,184 @@
+"""Parsing recorded Twilio webhook forms, splitting long text, classifying API errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels.base import ChannelName
+from channels.errors import InboundParseError, PermanentError, RateLimited, TemporaryError
+from channels.twilio import (
+    MAX_BODY_UNITS,
+    TwilioChannel,
+    classify,
+    kind_of,
+    media_items,
+    parse_form,
+    split_text,
+)
+from gateway.config import ConfigError, load_settings
+from tests.twilio.conftest import ACCOUNT_SID, AUTH_TOKEN, load_form
+
+
+def test_recorded_sms() -> None:
+    form = load_form("sms_inbound.form")
+    msg = parse_form(form)
+    assert msg is not None
+    assert msg.channel is ChannelName.SMS
+    assert msg.external_id == "SM1f0e8ad8e0a4b2c5d6e7f8091a2b3c4d"
+    assert msg.sender == "+6281234567890"
+    assert msg.text == "Selamat siang, laporan hasil uji kami belum keluar"
+    assert msg.sender_name is None
+    assert msg.attachments == ()
+    assert msg.raw == form
+    assert msg.received_at.tzinfo is not None
+
+
+def test_recorded_whatsapp() -> None:
+    msg = parse_form(load_form("whatsapp_inbound.form"))
+    assert msg is not None
+    assert msg.channel is ChannelName.WHATSAPP
+    assert msg.sender == "+6281234567890"  # whatsapp: stripped, E.164
+    assert msg.sender_name == "Budi"
+    assert msg.text == "halo, saya mau lapor"
+
+
+def test_recorded_whatsapp_image_keeps_media_in_raw() -> None:
+    form = load_form("whatsapp_image.form")
+    msg = parse_form(form)
+    assert msg is not None
+    assert msg.text == "ini foto laporannya"
+    assert msg.raw["MediaUrl0"].endswith("/Media/ME4c5d6e7f8091a2b3c4d5e6f708192a3b")
+    assert media_items(form) == [(form["MediaUrl0"], "image/jpeg")]
+
+
+def test_location_and_empty_messages_still_give_a_message() -> None:
+    msg = parse_form(load_form("whatsapp_location.form"))
+    assert msg is not None
+    assert msg.text == ""
+    assert msg.raw["Latitude"] == "-7.2574719"
+    bare = {
+        "MessageSid": "SMbare",
+        "From": "whatsapp:+6281234567890",
+        "To": "whatsapp:+62211234567",
+    }
+    sticker = parse_form(bare)
+    assert sticker is not None and sticker.text == ""
+
+
+@pytest.mark.parametrize(
+    "sender", ["0812 3456 7890", "+62 812-3456-7890", "6281234567890", "whatsapp:+6281234567890"]
+)
+def test_sender_forms_are_one_e164_number(sender: str) -> None:
+    form = {**load_form("sms_inbound.form"), "From": sender}
+    msg = parse_form(form)
+    assert msg is not None and msg.sender == "+6281234567890"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"MessageSid": "", "SmsMessageSid": ""}, "MessageSid is required"),
+        ({"From": ""}, "From is required"),
+        ({"From": "12"}, "not a valid phone number"),
+        ({"NumMedia": "x"}, "NumMedia must be a number"),
+        ({"NumMedia": "11"}, "NumMedia must be between"),
+    ],
+)
+def test_malformed_forms(change: dict[str, str], reason: str) -> None:
+    form = {**load_form("sms_inbound.form"), **change}
+    with pytest.raises(InboundParseError, match=reason):
+        parse_form(form)
+
+
+def test_status_callback_is_not_a_message() -> None:
+    assert parse_form(load_form("status_whatsapp_read.form")) is None
+
+
+def test_kind_of_status_callbacks() -> None:
+    assert kind_of(load_form("status_whatsapp_read.form")) is ChannelName.WHATSAPP
+    assert kind_of(load_form("status_sms_undelivered.form")) is ChannelName.SMS
+    assert kind_of({"ChannelPrefix": "whatsapp", "MessageSid": "SM1"}) is ChannelName.WHATSAPP
+
+
+def test_channel_construction_and_parse() -> None:
+    settings = load_settings(
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_sms_from="+62211234567",
+    )
+    sms = TwilioChannel(settings, kind=ChannelName.SMS)
+    assert sms.name is ChannelName.SMS and sms.interactive
+    msg = sms.parse(load_form("sms_inbound.form"))
+    assert msg is not None and msg.channel is ChannelName.SMS
+    with pytest.raises(InboundParseError):
+        sms.parse(b"not a form")
+    assert AUTH_TOKEN not in repr(sms.status())
+    with pytest.raises(ConfigError, match="ADUAN_TWILIO_WHATSAPP_FROM"):
+        TwilioChannel(settings, kind=ChannelName.WHATSAPP)
+    with pytest.raises(ConfigError):
+        TwilioChannel(settings, kind=ChannelName.EMAIL)
+
+
+# ----------------------------------------------------------------------- splitting
+
+
+def test_short_text_is_one_part() -> None:
+    assert split_text("  halo  ") == ["halo"]
+    assert split_text("   ") == []
+
+
+def test_split_prefers_paragraphs_then_sentences_then_words() -> None:
+    para = "a" * 1000
+    assert split_text(f"{para}\n\n{para}") == [para, para]
+    sentence = "Kalimat pertama cukup panjang. " * 40  # 1240 chars
+    parts = split_text(sentence + sentence)
+    assert all(len(p) <= MAX_BODY_UNITS for p in parts)
+    assert all(p.endswith(".") for p in parts)
+    assert " ".join(parts) == (sentence + sentence).strip()
+    words = " ".join(["kata"] * 500)  # 2499 chars, no sentence end
+    parts = split_text(words)
+    assert [len(p) <= MAX_BODY_UNITS for p in parts] == [True, True]
+    assert " ".join(parts) == words
+
+
+def test_split_hard_cuts_and_counts_emoji_as_two_units() -> None:
+    assert [len(p) for p in split_text("x" * 3500)] == [1600, 1600, 300]
+    parts = split_text("😀" * 1000)
+    assert [len(p) for p in parts] == [800, 200]
+
+
+# ----------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("code", [21211, 21610, 21614, 63024])
+def test_known_permanent_codes(code: int) -> None:
+    err = classify(400, code, "x")
+    assert type(err) is PermanentError and err.code == code
+
+
+def test_outside_window_says_to_use_a_template() -> None:
+    err = classify(400, 63016, "x")
+    assert type(err) is PermanentError and err.code == 63016
+    assert "24-hour" in str(err) and "template" in str(err)
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, 20429), (400, 63018), (429, None)])
+def test_rate_limits(status: int, code: int | None) -> None:
+    err = classify(status, code, "slow down")
+    assert isinstance(err, RateLimited)
+    assert 1.0 <= err.retry_after <= 5.0
+    assert classify(status, code, "x", retry_after="7").retry_after == 7.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (500, 20500, TemporaryError),
+        (503, None, TemporaryError),
+        (408, None, TemporaryError),
+        (400, 21602, PermanentError),
+        (404, 20404, PermanentError),
+    ],
+)
+def test_other_statuses(status: int, code: int | None, kind: type) -> None:
+    assert type(classify(status, code, "x")) is kind

@@ -1,0 +1,228 @@
+"""The Twilio webhooks: signatures against the public URL, dedupe, media, status callbacks."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from channels.twilio import EMPTY_TWIML, INBOUND_PATH, STATUS_PATH
+from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage
+from tests.twilio.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    PUBLIC_URL,
+    Gateway,
+    GatewayFactory,
+    load_form,
+    sign,
+)
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00JFIF" + bytes(range(256)) * 20 + b"\xff\xd9"
+
+
+async def test_bad_or_missing_signature_is_403_and_stores_nothing(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = load_form("sms_inbound.form")
+    internal = str(gateway.client.make_url(INBOUND_PATH))
+    caplog.set_level(logging.DEBUG)
+    for signature in (
+        "",  # missing
+        "bm90IGEgc2lnbmF0dXJl",  # garbage
+        sign(PUBLIC_URL + INBOUND_PATH, form, token="another-token"),  # wrong token
+        sign(internal, form),  # signed for the internal URL, not the public one
+        sign(PUBLIC_URL + INBOUND_PATH, {**form, "Body": "diubah"}),  # body changed
+    ):
+        resp = await gateway.post(INBOUND_PATH, form, signature=signature)
+        assert resp.status == 403
+        assert await resp.json() == {"error": "invalid signature"}
+    assert await gateway.inbound_count() == 0
+    assert "signature" in caplog.text
+    assert AUTH_TOKEN not in caplog.text
+
+
+async def test_signature_over_public_url_works_from_the_internal_address(
+    gateway: Gateway,
+) -> None:
+    form = load_form("sms_inbound.form")
+    # The test client reaches http://127.0.0.1:<port>; Twilio signed the public URL.
+    assert not str(gateway.client.make_url(INBOUND_PATH)).startswith(PUBLIC_URL)
+    resp = await gateway.post(INBOUND_PATH, form)
+    assert resp.status == 200
+    assert resp.content_type == "text/xml"
+    assert await resp.text() == EMPTY_TWIML
+    # A query string is part of what Twilio signs.
+    form2 = {**form, "MessageSid": "SMquery", "SmsMessageSid": "SMquery"}
+    path = INBOUND_PATH + "?office=bspji"
+    resp = await gateway.post(path, form2, signed_url=PUBLIC_URL + path)
+    assert resp.status == 200
+    assert await gateway.inbound_count() == 2
+
+
+async def test_webhooks_are_off_without_twilio_credentials(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(twilio_account_sid=None, twilio_auth_token=None)
+    form = load_form("sms_inbound.form")
+    for path in (INBOUND_PATH, STATUS_PATH):
+        resp = await gateway.post(path, form)
+        assert resp.status == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"MessageSid": "", "SmsMessageSid": ""}, "MessageSid is required"),
+        ({"From": "bukan nomor"}, "not a phone number"),
+        ({"NumMedia": "banyak"}, "NumMedia must be a number"),
+    ],
+)
+async def test_malformed_form_is_400_with_reason(
+    gateway: Gateway, change: dict[str, str], reason: str
+) -> None:
+    form = {**load_form("sms_inbound.form"), **change}
+    resp = await gateway.post(INBOUND_PATH, form)
+    assert resp.status == 400
+    assert reason in (await resp.json())["error"]
+    assert await gateway.inbound_count() == 0
+
+
+async def test_status_callback_posted_to_inbound_url_is_acknowledged(gateway: Gateway) -> None:
+    resp = await gateway.post(INBOUND_PATH, load_form("status_whatsapp_read.form"))
+    assert resp.status == 200
+    assert await gateway.inbound_count() == 0
+
+
+async def test_same_message_sid_three_times_gives_one_message_and_one_reply(
+    gateway: Gateway,
+) -> None:
+    form = load_form("whatsapp_inbound.form")
+    for _ in range(3):
+        resp = await gateway.post(INBOUND_PATH, form)
+        assert resp.status == 200
+        assert await resp.text() == EMPTY_TWIML
+    await gateway.settle()
+    assert await gateway.inbound_count() == 1
+    [reply] = gateway.fake.messages
+    assert reply["To"] == "whatsapp:+6281234567890"
+    async with gateway.runtime.sessions() as s:
+        [msg] = list(await s.scalars(select(Message).where(Message.direction == "in")))
+    assert (msg.channel, msg.external_id, msg.sender) == (
+        "whatsapp",
+        "SM2a9b8c7d6e5f40312233445566778899",
+        "+6281234567890",
+    )
+    assert msg.raw["WaId"] == "6281234567890"
+
+
+async def attachments(gateway: Gateway) -> list[Attachment]:
+    async with gateway.runtime.sessions() as s:
+        return list(await s.scalars(select(Attachment).order_by(Attachment.id)))
+
+
+def image_form(gateway: Gateway, content: bytes = JPEG) -> dict[str, str]:
+    form = load_form("whatsapp_image.form")
+    form["MediaUrl0"] = gateway.fake.add_media(
+        form["MessageSid"], "ME4c5d6e7f8091a2b3c4d5e6f708192a3b", content, "image/jpeg"
+    )
+    return form
+
+
+async def test_media_is_downloaded_with_basic_auth_and_stored(gateway: Gateway) -> None:
+    resp = await gateway.post(INBOUND_PATH, image_form(gateway))
+    assert resp.status == 200
+    [auth_header] = gateway.fake.media_requests
+    assert auth_header is not None and auth_header.startswith("Basic ")
+    [att] = await attachments(gateway)
+    assert att.content == JPEG and att.size == len(JPEG)
+    assert att.content_type == "image/jpeg"
+    assert att.filename == "ME4c5d6e7f8091a2b3c4d5e6f708192a3b.jpg"
+    assert att.skipped_reason is None
+
+
+async def test_oversized_media_is_skipped_with_a_reason(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(attachment_max_bytes=1000)
+    resp = await gateway.post(INBOUND_PATH, image_form(gateway))
+    assert resp.status == 200
+    [att] = await attachments(gateway)
+    assert att.content == b""
+    assert att.skipped_reason is not None and "too large" in att.skipped_reason
+    assert att.size == len(JPEG)
+    assert await gateway.inbound_count() == 1
+
+
+async def test_failed_media_download_never_fails_the_webhook(gateway: Gateway) -> None:
+    form = load_form("whatsapp_image.form")
+    # Not stored on the fake: 404; and a second item on a closed port.
+    form["MediaUrl0"] = (
+        f"{gateway.fake.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MMx/Media/MEgone"
+    )
+    form.update(
+        NumMedia="2",
+        MediaUrl1="http://127.0.0.1:9/Media/MEclosed",
+        MediaContentType1="application/pdf",
+    )
+    resp = await gateway.post(INBOUND_PATH, form)
+    assert resp.status == 200
+    first, second = await attachments(gateway)
+    assert first.skipped_reason == "download failed: HTTP 404"
+    assert second.skipped_reason is not None and second.skipped_reason.startswith("download failed")
+    assert second.filename == "MEclosed.pdf"
+    assert await gateway.inbound_count() == 1
+
+
+async def outbox_rows(gateway: Gateway) -> list[OutboxMessage]:
+    async with gateway.runtime.sessions() as s:
+        return list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_status_callbacks_move_delivery_status_forward_only(gateway: Gateway) -> None:
+    await gateway.post(INBOUND_PATH, load_form("whatsapp_inbound.form"))
+    await gateway.settle()
+    [row] = await outbox_rows(gateway)
+    sid = row.provider_id
+    assert sid == f"SM{1:032x}"
+    base = load_form("status_whatsapp_read.form")
+    seen = []
+    for word in ("sent", "delivered", "sent", "read", "failed", "delivered"):
+        form = {**base, "MessageSid": sid, "SmsSid": sid}
+        form.update(MessageStatus=word, SmsStatus=word)
+        resp = await gateway.post(STATUS_PATH, form)
+        assert resp.status == 200
+        [row] = await outbox_rows(gateway)
+        seen.append(row.delivery_status)
+    assert seen == ["sent", "delivered", "delivered", "read", "read", "read"]
+    async with gateway.runtime.sessions() as s:
+        reports = list(await s.scalars(select(DeliveryStatus.status)))
+    assert sorted(reports) == ["delivered", "failed", "read", "sent"]  # repeats stored once
+
+
+async def test_undelivered_sms_records_the_error_code(gateway: Gateway) -> None:
+    await gateway.post(INBOUND_PATH, load_form("sms_inbound.form"))
+    await gateway.settle()
+    [row] = await outbox_rows(gateway)
+    assert row.channel == "sms"
+    form = {**load_form("status_sms_undelivered.form"), "MessageSid": row.provider_id or ""}
+    resp = await gateway.post(STATUS_PATH, form)
+    assert resp.status == 200
+    [row] = await outbox_rows(gateway)
+    assert (row.delivery_status, row.delivery_error_code) == ("failed", "30003")
+
+
+async def test_status_callback_edge_cases(gateway: Gateway) -> None:
+    form = load_form("status_sms_undelivered.form")
+    # Unknown status word: acknowledged, ignored.
+    resp = await gateway.post(STATUS_PATH, {**form, "MessageStatus": "teleported"})
+    assert resp.status == 200
+    # Missing fields: 400 with a reason.
+    no_status = {k: v for k, v in form.items() if k not in ("MessageStatus", "SmsStatus")}
+    resp = await gateway.post(STATUS_PATH, no_status)
+    assert resp.status == 400 and "MessageStatus" in (await resp.json())["error"]
+    no_sid = {k: v for k, v in form.items() if k not in ("MessageSid", "SmsSid")}
+    resp = await gateway.post(STATUS_PATH, no_sid)
+    assert resp.status == 400 and "MessageSid" in (await resp.json())["error"]
+    # Bad signature: 403, nothing stored.
+    resp = await gateway.post(STATUS_PATH, form, signature="AAAA")
+    assert resp.status == 403
+    async with gateway.runtime.sessions() as s:
+        assert list(await s.scalars(select(DeliveryStatus))) == []
