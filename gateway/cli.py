@@ -29,7 +29,7 @@ def _settings() -> Settings:
 def _setup_logging(settings: Settings) -> None:
     from gateway.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
 
 
 async def _schema_current(settings: Settings) -> tuple[str | None, str | None]:
@@ -267,6 +267,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_telegram_set_webhook(_args: argparse.Namespace) -> int:
+    """Register ADUAN_PUBLIC_URL/webhooks/telegram with the bot, with the secret token."""
+    settings = _settings()
+    from channels.errors import ChannelError
+    from channels.telegram import set_webhook
+
+    try:
+        url = asyncio.run(set_webhook(settings))
+    except (ValueError, ChannelError) as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Telegram webhook set to {url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``aduan`` subcommand."""
     parser = argparse.ArgumentParser(prog="aduan", description="Complaint intake gateway")
@@ -297,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="show configuration and channels")
     check.set_defaults(func=cmd_check_config)
+
+    telegram = sub.add_parser("telegram", help="Telegram bot set-up")
+    tg_sub = telegram.add_subparsers(dest="telegram_command", required=True)
+    tg_hook = tg_sub.add_parser("set-webhook", help="register the webhook with its secret")
+    tg_hook.set_defaults(func=cmd_telegram_set_webhook)
 
     complaints = sub.add_parser("complaints", help="complaint records")
     c_sub = complaints.add_subparsers(dest="complaints_command", required=True)

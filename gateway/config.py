@@ -138,6 +138,21 @@ class Settings(BaseSettings):
             raise ValueError("must be an email address such as pengaduan@kantor.go.id")
         return value
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret (passwords, tokens), for masking in logs."""
+        values = [
+            v.get_secret_value()
+            for v in (getattr(self, name) for name in type(self).model_fields)
+            if isinstance(v, SecretStr)
+        ]
+        if self.database_url and "@" in self.database_url:
+            from sqlalchemy.engine import make_url
+
+            password = make_url(self.database_url).password
+            if password:
+                values.append(str(password))
+        return [v for v in values if len(v) >= 4]
+
     @property
     def effective_database_url(self) -> str:
         """The database URL in SQLAlchemy async form (asyncpg for PostgreSQL)."""

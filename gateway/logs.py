@@ -18,8 +18,12 @@ import structlog
 _SECRET_ENV = re.compile(r"^ADUAN_.*(PASSWORD|TOKEN|SECRET).*$")
 
 
+_configured_secrets: list[str] = []
+
+
 def _secret_values() -> list[str]:
-    return [v for k, v in os.environ.items() if _SECRET_ENV.match(k) and len(v) >= 4]
+    from_env = [v for k, v in os.environ.items() if _SECRET_ENV.match(k) and len(v) >= 4]
+    return [*_configured_secrets, *from_env]
 
 
 def mask_secrets(
@@ -38,8 +42,14 @@ def mask_secrets(
     return event_dict
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route stdlib logging through structlog's console renderer at ``level``."""
+def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> None:
+    """Route stdlib logging through structlog's console renderer at ``level``.
+
+    ``secrets`` (from :meth:`gateway.config.Settings.secret_values`, which also
+    covers values read from ``.env``) are masked in every line, as are secret
+    ``ADUAN_*`` environment variables.
+    """
+    _configured_secrets[:] = secrets or []
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             structlog.stdlib.add_log_level,
@@ -60,3 +70,6 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Client libraries log request URLs, which for Telegram contain the token.
+    for noisy in ("httpx", "httpcore", "telegram", "aioimaplib"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -52,7 +52,9 @@ def template_variable(text: str) -> str:
 class WindowPolicy:
     """Decides how an outbox row to WhatsApp goes out; other channels pass through."""
 
-    def __init__(self, sessions: SessionFactory, profile: Profile, enabled: Collection[str]) -> None:
+    def __init__(
+        self, sessions: SessionFactory, profile: Profile, enabled: Collection[str]
+    ) -> None:
         self._sessions = sessions
         self._profile = profile
         self._enabled = enabled

@@ -160,3 +160,24 @@ def test_unknown_profile_is_a_clear_error(
     monkeypatch.setenv("ADUAN_SOP_PROFILE", "nope")
     assert main(["serve"]) == 2
     assert "unknown SOP profile 'nope'" in capsys.readouterr().err
+
+
+def test_logs_mask_secrets_from_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from gateway.config import load_settings
+    from gateway.logs import configure_logging
+
+    settings = load_settings(
+        smtp_password="from-dotenv-XYZ", database_url="postgresql://a:db-XYZ-pw@h/d"
+    )
+    configure_logging("INFO", secrets=settings.secret_values())
+    logging.getLogger("test").warning("login with from-dotenv-XYZ to postgresql://a:db-XYZ-pw@h/d")
+    err = capsys.readouterr().err
+    assert "from-dotenv-XYZ" not in err and "db-XYZ-pw" not in err and "***" in err
+    logging.getLogger().handlers.clear()
+
+
+def test_telegram_set_webhook_needs_settings(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["telegram", "set-webhook"]) == 2
+    assert "aduan:" in capsys.readouterr().err

@@ -25,7 +25,9 @@ from tests.fakes import RecordingChannel, inbound
 PHONE = "+6281234567890"
 
 
-async def runtime_with(tmp_path: Path, *, template: bool, channels: dict[str, RecordingChannel]) -> Runtime:
+async def runtime_with(
+    tmp_path: Path, *, template: bool, channels: dict[str, RecordingChannel]
+) -> Runtime:
     data = yaml.safe_load((PROFILES_DIR / "default.yaml").read_text())
     if template:
         data["whatsapp_template"] = {
@@ -37,7 +39,9 @@ async def runtime_with(tmp_path: Path, *, template: bool, channels: dict[str, Re
     path = tmp_path / "profile.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}", data_dir=tmp_path, sop_profile=str(path)
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}",
+        data_dir=tmp_path,
+        sop_profile=str(path),
     )
     runtime = await build_runtime(settings, use_redis=False, extra_channels=channels)  # type: ignore[arg-type]
     await upgrade(runtime.engine)
@@ -55,7 +59,9 @@ async def last_seen(runtime: Runtime, hours: float) -> int:
 
 async def stage_update(runtime: Runtime, contact_id: int, text: str) -> None:
     async with runtime.sessions() as s, s.begin():
-        await OutboxWriter().add(s, Draft(channel="whatsapp", recipient=PHONE, text=text, contact_id=contact_id))
+        await OutboxWriter().add(
+            s, Draft(channel="whatsapp", recipient=PHONE, text=text, contact_id=contact_id)
+        )
 
 
 async def rows(runtime: Runtime) -> list[OutboxMessage]:
@@ -76,7 +82,9 @@ async def test_inside_the_window_free_text_goes(tmp_path: Path) -> None:
     await rt.engine.dispose()
 
 
-async def test_after_25_hours_the_template_goes_and_the_complaint_records_it(tmp_path: Path) -> None:
+async def test_after_25_hours_the_template_goes_and_the_complaint_records_it(
+    tmp_path: Path,
+) -> None:
     wa = RecordingChannel(ChannelName.WHATSAPP)
     rt = await runtime_with(tmp_path, template=True, channels={"whatsapp": wa})
     contact = await last_seen(rt, 25)
@@ -86,7 +94,10 @@ async def test_after_25_hours_the_template_goes_and_the_complaint_records_it(tmp
     [sent] = wa.sent
     assert sent.template is not None
     assert sent.template.name == "aduan_pembaruan" and sent.template.content_sid == "HX" + "a" * 32
-    assert sent.template.variables == ("-", "Status: dalam tindak lanjut. · Perkiraan selesai 25-11-2026.")
+    assert sent.template.variables == (
+        "-",
+        "Status: dalam tindak lanjut. · Perkiraan selesai 25-11-2026.",
+    )
     [row] = await rows(rt)
     assert row.sent_as == "template" and row.status == OutboxStatus.SENT
     await rt.engine.dispose()
@@ -140,7 +151,13 @@ async def test_complaint_records_the_template_send(tmp_path: Path) -> None:
         assert complaint is not None
         await OutboxWriter().add(
             s,
-            Draft(channel="whatsapp", recipient=PHONE, text="Sedang diperiksa.", contact_id=complaint.contact_id, complaint_id=complaint.id),
+            Draft(
+                channel="whatsapp",
+                recipient=PHONE,
+                text="Sedang diperiksa.",
+                contact_id=complaint.contact_id,
+                complaint_id=complaint.id,
+            ),
         )
     await rt.jobs.idle()  # type: ignore[union-attr]
     last = wa.sent[-1]

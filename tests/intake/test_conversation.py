@@ -353,7 +353,9 @@ async def test_chat_number_with_an_open_complaint_continues_its_thread(harness: 
         msg = await s.scalar(select(Message).where(Message.external_id == "o9"))
         assert msg is not None and msg.complaint_id == complaint.id and msg.conversation_id is None
     # "baru" starts a second complaint.
-    for i, text in enumerate(["baru", "Budi", "CV Lain", "sertifikat belum terbit sampai sekarang", "ya"]):
+    for i, text in enumerate(
+        ["baru", "Budi", "CV Lain", "sertifikat belum terbit sampai sekarang", "ya"]
+    ):
         await h.runtime.accept(inbound(ChannelName.SMS, f"n{i}", phone, text))
         await h.settle()
     assert len(await complaints(h)) == 2
@@ -377,7 +379,10 @@ async def test_chat_profile_name_is_offered_not_assumed(harness: Harness) -> Non
     await h.runtime.accept(inbound(ChannelName.SMS, "q1", other, "Siti Aminah"))
     await h.settle()
     async with h.runtime.sessions() as s:
-        names = sorted((c.fields or {}).get("complainant_name", "") for c in await s.scalars(select(Conversation)))
+        names = sorted(
+            (c.fields or {}).get("complainant_name", "")
+            for c in await s.scalars(select(Conversation))
+        )
     assert names == ["Budi S", "Siti Aminah"]
 
 

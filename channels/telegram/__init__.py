@@ -1,0 +1,48 @@
+"""The Telegram channel (DESIGN.md "Channel facts: Telegram"; issue 3).
+
+Modules, one job each:
+
+* :mod:`.parse` — Update JSON → :class:`InboundMessage`, file references (pure);
+* :mod:`.text` — splitting replies at 4096 characters (pure);
+* :mod:`.errors` — python-telegram-bot exceptions → our error classes;
+* :mod:`.channel` — :class:`TelegramChannel` (send, download, long polling
+  with a lease) and :func:`set_webhook`;
+* :mod:`.webhook` — ``POST /webhooks/telegram``.
+"""
+
+from __future__ import annotations
+
+from channels.telegram.channel import (
+    ALLOWED_UPDATES,
+    WEBHOOK_PATH,
+    Accept,
+    TelegramChannel,
+    api_bases,
+    lease_name_for,
+    make_bot,
+    set_webhook,
+    verify_secret,
+)
+from channels.telegram.errors import classify
+from channels.telegram.parse import FileRef, file_refs, parse_update
+from channels.telegram.text import split_text
+from channels.telegram.webhook import SECRET_HEADER, add_routes
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "SECRET_HEADER",
+    "WEBHOOK_PATH",
+    "Accept",
+    "FileRef",
+    "TelegramChannel",
+    "add_routes",
+    "api_bases",
+    "classify",
+    "file_refs",
+    "lease_name_for",
+    "make_bot",
+    "parse_update",
+    "set_webhook",
+    "split_text",
+    "verify_secret",
+]

@@ -1,0 +1,668 @@
+"""The Telegram channel: Bot API through python-telegram-bot's ``Bot`` and types.
+
+Only ``telegram.Bot`` and the ``telegram`` types are used, never
+``telegram.ext.Application``: conversation state lives in our database so any
+number of gateway processes can run (DESIGN.md "Channel facts: Telegram").
+
+Inbound arrives either by webhook (:mod:`channels.telegram.webhook`) or, with
+``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:
+
+* one poller per bot across all processes, by the database lease
+  ``telegram:<bot id>`` (:func:`lease_name_for`; never the token);
+* ``getUpdates(offset, timeout=25, allowed_updates=["message"])``; for each
+  update in order: parse, download its files, ``accept`` (commits, reliability
+  rule 1), and only then move the offset past it — an update whose
+  ``accept`` fails is fetched again and retried, never skipped; an update
+  that cannot be parsed is logged and passed;
+* the offset lives in memory. A new poller (restart, or another process taking
+  the lease over) starts without an offset: Telegram then returns every update
+  it has not seen confirmed (an update is confirmed only by a later
+  ``getUpdates`` with a higher offset, i.e. after we committed it), and the
+  ``(channel, external_id)`` dedupe drops those already stored. This is
+  deliberately not "highest stored update_id + 1": Telegram picks a *random*
+  next ``update_id`` after a week without updates (Bot API, ``Update``), and an
+  offset above it would silently confirm (lose) the new messages.
+
+Sending paces to about 1 message/s per chat and 30/s overall
+(:class:`channels.ratelimit.Pacer`), splits text above 4096 characters and
+classifies errors with :func:`channels.telegram.errors.classify`.
+
+The bot token is never logged: it is redacted from every error text, and the
+``httpx``/``httpcore``/``telegram`` loggers (which log request URLs carrying
+the token at INFO/DEBUG) are raised to WARNING when this module is imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from telegram import Bot
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+
+from channels.base import (
+    Attachment,
+    Channel,
+    ChannelName,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+)
+from channels.errors import (
+    ChannelError,
+    InboundParseError,
+    PermanentError,
+    RateLimited,
+    TemporaryError,
+)
+from channels.ratelimit import Pacer
+from channels.telegram.errors import classify, redact
+from channels.telegram.parse import FileRef, file_refs, parse_update
+from channels.telegram.text import split_text
+from gateway.config import Settings, TelegramMode
+from storage import leases
+from storage.db import SessionFactory
+from storage.models import Message
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "WEBHOOK_PATH",
+    "Accept",
+    "TelegramChannel",
+    "api_bases",
+    "lease_name_for",
+    "make_bot",
+    "quiet_token_loggers",
+    "set_webhook",
+    "verify_secret",
+]
+
+log = logging.getLogger(__name__)
+
+#: Commits one inbound message (``Runtime.accept``); raises when it could not.
+Accept = Callable[[InboundMessage], Awaitable[object]]
+
+DEFAULT_API_BASE = "https://api.telegram.org/bot"
+WEBHOOK_PATH = "/webhooks/telegram"
+#: Update kinds we ask Telegram for (webhook and polling alike).
+ALLOWED_UPDATES = ("message",)
+
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_TOKEN_LOGGERS = ("httpx", "httpcore", "telegram")
+
+
+def quiet_token_loggers() -> None:
+    """Raise ``httpx``, ``httpcore`` and ``telegram`` loggers to WARNING.
+
+    Their INFO/DEBUG records carry request URLs of the form
+    ``…/bot<token>/sendMessage``. A level set explicitly to WARNING or above is
+    left alone.
+    """
+    for name in _TOKEN_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+quiet_token_loggers()
+
+
+def api_bases(settings: Settings) -> tuple[str, str]:
+    """``(base_url, base_file_url)`` for ``telegram.Bot``.
+
+    ``ADUAN_TELEGRAM_API_BASE`` overrides ``https://api.telegram.org/bot``; the
+    file base is the same with ``/bot`` at the end replaced by ``/file/bot``
+    (the Bot API's layout, also used by the test fake).
+    """
+    base = (settings.telegram_api_base or DEFAULT_API_BASE).rstrip("/")
+    if base.endswith("/bot"):
+        return base, base[: -len("/bot")] + "/file/bot"
+    return base, base + "/file"
+
+
+def _token(settings: Settings) -> str:
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        raise ValueError("ADUAN_TELEGRAM_TOKEN is not set")
+    return settings.telegram_token.get_secret_value()
+
+
+def make_bot(settings: Settings, *, pool_size: int = 8) -> Bot:
+    """A ``telegram.Bot`` for ``settings`` with short timeouts (seconds).
+
+    Requests: connect 5, read/write 10, pool 10, ``pool_size`` connections.
+
+    Raises:
+        ValueError: ``ADUAN_TELEGRAM_TOKEN`` is not set.
+    """
+    base_url, base_file_url = api_bases(settings)
+    return Bot(
+        _token(settings),
+        base_url=base_url,
+        base_file_url=base_file_url,
+        request=HTTPXRequest(
+            connection_pool_size=pool_size,
+            connect_timeout=5.0,
+            read_timeout=10.0,
+            write_timeout=10.0,
+            pool_timeout=10.0,
+        ),
+    )
+
+
+def lease_name_for(token: str) -> str:
+    """``"telegram:<bot id>"``: the polling lease of a bot.
+
+    The bot id is the numeric part before the colon of the token (public: it
+    is the bot's user id); a token without one gives ``"telegram:sha256:<hex>"``.
+    """
+    bot_id, sep, _secret = token.partition(":")
+    if sep and bot_id.isdigit():
+        return f"telegram:{bot_id}"
+    return "telegram:sha256:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def verify_secret(expected: str, header: str | None) -> bool:
+    """True when ``header`` equals the webhook ``secret_token`` (constant-time)."""
+    if not header:
+        return False
+    return hmac.compare_digest(expected.encode(), header.encode())
+
+
+class TelegramChannel(Channel):
+    """Telegram Bot API adapter: parse updates, poll (optional), send, download files.
+
+    Args:
+        settings: ``telegram_token`` (required), ``telegram_mode``,
+            ``telegram_api_base``, ``attachment_max_bytes``.
+        sessions: database session factory (polling lease, stored-update check).
+        accept: commits one inbound message (``Runtime.accept``); raises on failure.
+        holder: this process's lease holder id (``storage.leases.new_holder_id()``).
+        poll_timeout: long-poll ``timeout`` for ``getUpdates``, seconds.
+        lease_ttl_seconds: polling lease lifetime; renewed every third of it.
+        retry_seconds / max_backoff_seconds: polling backoff after errors,
+            doubled from the first up to the second.
+        download_timeout: bound on fetching one file (getFile + download), seconds.
+        pacer: send pacing; default 1 message/s per chat, 30/s overall.
+
+    Raises:
+        ValueError: ``ADUAN_TELEGRAM_TOKEN`` is not set.
+    """
+
+    name: ClassVar[ChannelName] = ChannelName.TELEGRAM
+    interactive: ClassVar[bool] = True
+    threaded: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionFactory,
+        accept: Accept,
+        *,
+        holder: str,
+        poll_timeout: int = 25,
+        lease_ttl_seconds: float = 60.0,
+        retry_seconds: float = 1.0,
+        max_backoff_seconds: float = 60.0,
+        download_timeout: float = 15.0,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._settings = settings
+        self._token = _token(settings)
+        self._sessions = sessions
+        self._accept = accept
+        self._holder = holder
+        self._poll_timeout = poll_timeout
+        self._lease_ttl = lease_ttl_seconds
+        self._retry = retry_seconds
+        self._max_backoff = max_backoff_seconds
+        self._download_timeout = download_timeout
+        self._pacer = pacer or Pacer(per_key=1.0, overall=30.0)
+        self._updates_request = HTTPXRequest(
+            connection_pool_size=1, connect_timeout=5.0, write_timeout=10.0, pool_timeout=10.0
+        )
+        base_url, base_file_url = api_bases(settings)
+        self._bot = Bot(
+            self._token,
+            base_url=base_url,
+            base_file_url=base_file_url,
+            request=HTTPXRequest(
+                connection_pool_size=8,
+                connect_timeout=5.0,
+                read_timeout=10.0,
+                write_timeout=10.0,
+                pool_timeout=10.0,
+            ),
+            get_updates_request=self._updates_request,
+        )
+        self.lease_name = lease_name_for(self._token)
+        self._init_lock = asyncio.Lock()
+        self._poll_lock = asyncio.Lock()
+        self._offset: int | None = None
+        self._progress: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._long_polling = False
+        self._holds_lease = False
+        self._lease_renewed = 0.0
+        self._webhook_cleared = False
+        self._last_error: str | None = None
+        self._handled_total = 0
+
+    # -- bot lifecycle --------------------------------------------------------
+
+    @property
+    def bot(self) -> Bot:
+        """The underlying ``telegram.Bot`` (initialised lazily by :meth:`ready`)."""
+        return self._bot
+
+    @property
+    def offset(self) -> int | None:
+        """The next ``getUpdates`` offset (last committed ``update_id`` + 1), if any."""
+        return self._offset
+
+    @property
+    def holds_lease(self) -> bool:
+        """True while this channel's poller holds the bot's polling lease."""
+        return self._holds_lease
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._token)
+
+    async def ready(self) -> Bot:
+        """The initialised bot (``getMe`` on first use).
+
+        Raises:
+            ChannelError: classified from the Bot API error (token rejected →
+                ``PermanentError``; network → ``TemporaryError``).
+        """
+        async with self._init_lock:
+            try:
+                await self._bot.initialize()
+            except TelegramError as exc:
+                raise classify(exc, self._token) from None
+        return self._bot
+
+    # -- inbound ----------------------------------------------------------------
+
+    def parse(self, raw: Any) -> InboundMessage | None:
+        """One decoded Update object → message or ``None``; see :func:`parse_update`.
+
+        Raises:
+            InboundParseError: malformed update.
+        """
+        return parse_update(raw)
+
+    async def already_stored(self, external_id: str) -> bool:
+        """True when the update with this dedupe key is already committed."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(Message.id)
+                .where(
+                    Message.channel == ChannelName.TELEGRAM.value,
+                    Message.external_id == external_id,
+                )
+                .limit(1)
+            )
+        return found is not None
+
+    async def _fetch(self, ref: FileRef) -> Attachment:
+        limit = self._settings.attachment_max_bytes
+        if ref.size is not None and ref.size > limit:
+            return Attachment(
+                ref.filename,
+                ref.content_type,
+                size=ref.size,
+                skipped_reason=f"too large ({ref.size} bytes, limit {limit})",
+            )
+        bot = await self.ready()
+        async with asyncio.timeout(self._download_timeout):
+            file = await bot.get_file(ref.file_id)
+            if file.file_size is not None and file.file_size > limit:
+                return Attachment(
+                    ref.filename,
+                    ref.content_type,
+                    size=file.file_size,
+                    skipped_reason=f"too large ({file.file_size} bytes, limit {limit})",
+                )
+            content = bytes(await file.download_as_bytearray())
+        if len(content) > limit:
+            return Attachment(
+                ref.filename,
+                ref.content_type,
+                size=len(content),
+                skipped_reason=f"too large ({len(content)} bytes, limit {limit})",
+            )
+        return Attachment(ref.filename, ref.content_type, content=content, size=len(content))
+
+    async def download(self, message: InboundMessage) -> InboundMessage:
+        """``message`` with the files of its update downloaded as attachments.
+
+        Never raises for a file: one that is too large (``attachment_max_bytes``)
+        or cannot be fetched within ``download_timeout`` becomes an
+        :class:`Attachment` with ``skipped_reason`` and no content.
+        """
+        refs = file_refs(message.raw)
+        if not refs:
+            return message
+        attachments = []
+        for ref in refs:
+            try:
+                attachments.append(await self._fetch(ref))
+            except Exception as exc:  # a file never blocks the message
+                reason = self._redact(f"download failed: {type(exc).__name__}: {exc}")[:300]
+                log.warning("telegram update %s: %s", message.external_id, reason)
+                attachments.append(
+                    Attachment(
+                        ref.filename, ref.content_type, size=ref.size or 0, skipped_reason=reason
+                    )
+                )
+        return replace(message, attachments=tuple(attachments))
+
+    async def prepare(self, message: InboundMessage) -> InboundMessage:
+        """Download files unless this update is already stored (a redelivery)."""
+        if not file_refs(message.raw) or await self.already_stored(message.external_id):
+            return message
+        return await self.download(message)
+
+    # -- long polling -----------------------------------------------------------
+
+    async def _get_updates(self, wait: int) -> list[Any]:
+        """Raw ``getUpdates`` result (a list of Update objects as decoded JSON).
+
+        Parameters travel in the query string (the Bot API accepts it for
+        every method) so each update reaches :meth:`parse` as Telegram sent it
+        and one that cannot be decoded is skipped alone, not the whole batch.
+        """
+        params: dict[str, str | int] = {
+            "timeout": wait,
+            "allowed_updates": json.dumps(list(ALLOWED_UPDATES)),
+        }
+        if self._offset is not None:
+            params["offset"] = self._offset
+        try:
+            result = await self._updates_request.post(
+                url=f"{self._bot.base_url}/getUpdates?{urlencode(params)}",
+                read_timeout=wait + 10.0,
+            )
+        except TelegramError as exc:
+            raise classify(exc, self._token) from None
+        if not isinstance(result, list):
+            raise TemporaryError("telegram: getUpdates did not return a list")
+        return result
+
+    async def poll_once(self, wait: int = 0) -> int:
+        """One ``getUpdates`` call and every update it returned, in order.
+
+        Args:
+            wait: long-poll ``timeout`` in seconds: how long Telegram may hold
+                the request open when there is no update.
+
+        Returns:
+            How many updates were handled (accepted, ignored or skipped as
+            unparseable); the offset has moved past each of them.
+
+        Raises:
+            ChannelError: ``getUpdates`` failed (classified; offset unchanged).
+            Exception: ``accept`` failed for an update; the offset stays at it
+                so the next call fetches and retries it.
+
+        Does not take the lease: outside the polling task, callers make sure no
+        other poller runs for this bot (Telegram answers 409 to a second one).
+        """
+        async with self._poll_lock:
+            await self.ready()
+            self._long_polling = True
+            try:
+                updates = await self._get_updates(wait)
+            finally:
+                self._long_polling = False
+            handled = 0
+            for raw in updates:
+                if self._stop.is_set():
+                    break
+                update_id = raw.get("update_id") if isinstance(raw, dict) else None
+                if not isinstance(update_id, int) or isinstance(update_id, bool):
+                    log.warning("telegram: getUpdates returned an update without update_id")
+                    continue
+                if self._offset is not None and update_id < self._offset:
+                    continue  # already handled; Telegram should not resend it
+                try:
+                    message = self.parse(raw)
+                except InboundParseError as exc:
+                    log.warning("telegram update %s skipped: %s", update_id, exc)
+                    message = None
+                if message is not None:
+                    try:
+                        await self._accept(await self.prepare(message))
+                    except Exception as exc:
+                        self._last_error = self._redact(
+                            f"accept failed at update {update_id}: {type(exc).__name__}: {exc}"
+                        )
+                        log.error("telegram: %s; will retry", self._last_error)
+                        raise
+                self._offset = update_id + 1
+                handled += 1
+            self._handled_total += handled
+            return handled
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
+        except TimeoutError:
+            pass
+
+    async def _keep_lease(self) -> bool:
+        """Take or renew the polling lease when a third of its life has passed."""
+        now = time.monotonic()
+        if self._holds_lease and now - self._lease_renewed < self._lease_ttl / 3:
+            return True
+        self._holds_lease = await leases.acquire(
+            self._sessions, self.lease_name, self._holder, self._lease_ttl
+        )
+        if self._holds_lease:
+            self._lease_renewed = now
+        return self._holds_lease
+
+    async def _run(self) -> None:
+        """The polling loop: lease, getUpdates, backoff; ends at :meth:`stop`."""
+        backoff = self._retry
+        try:
+            while not self._stop.is_set():
+                try:
+                    had_lease = self._holds_lease
+                    if not await self._keep_lease():
+                        if had_lease:
+                            log.warning("telegram: polling lease lost to another process")
+                            self._offset = None
+                        await self._sleep(min(self._lease_ttl / 2, 30.0))
+                        continue
+                    if not had_lease:
+                        log.info("telegram: polling as %s", self.lease_name)
+                        self._offset = None  # resume from Telegram's unconfirmed updates
+                    if not self._webhook_cleared:
+                        bot = await self.ready()
+                        try:
+                            await bot.delete_webhook(drop_pending_updates=False)
+                        except TelegramError as exc:
+                            raise classify(exc, self._token) from None
+                        self._webhook_cleared = True
+                    await self.poll_once(self._poll_timeout)
+                    backoff = self._retry
+                    self._last_error = None
+                except RateLimited as exc:
+                    self._last_error = str(exc)
+                    log.warning("telegram: %s", exc)
+                    await self._sleep(max(exc.retry_after, self._retry))
+                except Exception as exc:  # network, Telegram or database: retry later
+                    self._last_error = self._redact(f"{type(exc).__name__}: {exc}")
+                    log.warning(
+                        "telegram polling: %s; retrying in %.2f s", self._last_error, backoff
+                    )
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        if not self._holds_lease:
+            return
+        self._holds_lease = False
+        try:
+            await leases.release(self._sessions, self.lease_name, self._holder)
+        except Exception as exc:  # it lapses on its own
+            log.warning("telegram: could not release the polling lease: %r", exc)
+
+    async def start(self) -> None:
+        """Initialise the bot (``getMe``) and, in polling mode, start the poller task.
+
+        A failing ``getMe`` is logged, not raised: the gateway still starts,
+        sending retries through the outbox and the poller retries with backoff.
+        """
+        try:
+            await self.ready()
+        except ChannelError as exc:
+            self._last_error = str(exc)
+            log.error("telegram: bot not ready: %s", exc)
+        if self._settings.telegram_mode is TelegramMode.POLLING and self._task is None:
+            self._stop.clear()
+            self._task = asyncio.create_task(self._run(), name="telegram-poller")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop the poller (after the update in hand) and shut the bot down.
+
+        A ``getUpdates`` long poll in flight is cancelled at once (nothing of it
+        was accepted yet); otherwise the current update gets ``grace_seconds``.
+        The lease is released.
+        """
+        self._stop.set()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            if self._long_polling:
+                task.cancel()
+            else:
+                done, _pending = await asyncio.wait({task}, timeout=grace_seconds)
+                if not done:
+                    task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        try:
+            await self._bot.shutdown()
+        except Exception as exc:
+            log.warning("telegram: shutdown: %s", self._redact(repr(exc)))
+
+    # -- outbound ---------------------------------------------------------------
+
+    def _remember(self, key: str, done: int, first_id: str) -> None:
+        self._progress[key] = (done, first_id)
+        self._progress.move_to_end(key)
+        while len(self._progress) > 1000:
+            self._progress.popitem(last=False)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send ``message.text`` to the chat ``message.recipient`` (a chat id).
+
+        Text over 4096 characters goes as several messages in order (see
+        :func:`channels.telegram.text.split_text`), each paced per chat. If a
+        later part fails, a retry of the same ``idempotency_key`` in this
+        process resumes at that part. ``message.template`` is ignored
+        (templates are a WhatsApp concept).
+
+        Returns:
+            ``SendResult(provider_id=str(message_id of the first part))``.
+
+        Raises:
+            PermanentError: not a chat id, empty text, bot blocked (403), chat
+                not found (400), token rejected.
+            RateLimited: 429 with ``retry_after`` seconds.
+            TemporaryError: timeouts, network errors, 5xx.
+        """
+        try:
+            chat_id = int(message.recipient)
+        except ValueError:
+            raise PermanentError(f"not a Telegram chat id: {message.recipient!r}") from None
+        parts = split_text(message.text)
+        if not parts:
+            raise PermanentError("empty message text")
+        key = message.idempotency_key
+        done, first_id = self._progress.get(key, (0, ""))
+        bot = await self.ready()
+        for index in range(done, len(parts)):
+            await self._pacer.wait(str(chat_id))
+            try:
+                sent = await bot.send_message(chat_id=chat_id, text=parts[index])
+            except TelegramError as exc:
+                raise classify(exc, self._token) from None
+            first_id = first_id or str(sent.message_id)
+            if index + 1 < len(parts):
+                self._remember(key, index + 1, first_id)
+        self._progress.pop(key, None)
+        return SendResult(provider_id=first_id)
+
+    def status(self) -> Mapping[str, Any]:
+        """Mode, bot username, poller state, offset and last error (no secrets)."""
+        bot_user = None
+        try:
+            bot_user = self._bot.username
+        except RuntimeError:  # not initialised yet
+            pass
+        return {
+            "mode": str(self._settings.telegram_mode),
+            "bot": bot_user,
+            "polling": self._task is not None and not self._task.done(),
+            "holds_lease": self._holds_lease,
+            "offset": self._offset,
+            "updates_handled": self._handled_total,
+            "last_error": self._last_error,
+        }
+
+
+async def set_webhook(settings: Settings) -> str:
+    """Register ``<public_url>/webhooks/telegram`` as the bot's webhook.
+
+    Sends ``setWebhook`` with ``secret_token=ADUAN_TELEGRAM_WEBHOOK_SECRET``
+    (Telegram echoes it in ``X-Telegram-Bot-Api-Secret-Token``) and
+    ``allowed_updates=["message"]``. Pending updates are kept.
+
+    Returns:
+        The registered URL.
+
+    Raises:
+        ValueError: the token or secret is not set, the secret has characters
+            Telegram refuses (allowed: 1–256 of ``A-Z a-z 0-9 _ -``), or
+            ``ADUAN_PUBLIC_URL`` is not an https URL (Telegram only calls https).
+        ChannelError: Telegram refused (classified, token redacted).
+    """
+    token = _token(settings)
+    if settings.telegram_webhook_secret is None:
+        raise ValueError("ADUAN_TELEGRAM_WEBHOOK_SECRET is not set")
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not _SECRET_TOKEN.match(secret):
+        raise ValueError(
+            "ADUAN_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    if not settings.public_url or not settings.public_url.startswith("https://"):
+        raise ValueError(
+            "Telegram webhooks need ADUAN_PUBLIC_URL to be an https:// URL "
+            f"(got {settings.public_url or 'nothing'}); without a public https address "
+            "use ADUAN_TELEGRAM_MODE=polling"
+        )
+    url = settings.effective_public_url + WEBHOOK_PATH
+    try:
+        async with make_bot(settings, pool_size=1) as bot:
+            await bot.set_webhook(
+                url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+    except TelegramError as exc:
+        raise classify(exc, token) from None
+    return url

@@ -1,0 +1,159 @@
+"""Fixtures for the Telegram channel: the fake Bot API, recorded updates, a runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from channels.telegram import TelegramChannel
+from gateway.config import Settings, load_settings
+from gateway.jobs import InProcessJobs
+from gateway.runtime import Runtime, build_runtime
+from storage.migrate import upgrade
+from storage.models import Message, OutboxMessage, OutboxStatus
+from tests.telegram.fake_bot_api import FakeBotApi
+
+DATA = Path(__file__).parent / "data"
+TOKEN = "123456:TEST-token"
+SECRET = "webhook-Secret_42"
+CHAT = 987654321
+
+
+def sample(name: str) -> dict[str, Any]:
+    """A recorded Update from ``tests/telegram/data/<name>.json``."""
+    data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text("utf-8"))
+    return data
+
+
+def fresh(update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` dated now (the intake engine does not answer stale messages)."""
+    update = copy.deepcopy(update)
+    for key in ("message", "edited_message"):
+        if key in update:
+            update[key]["date"] = int(time.time())
+    return update
+
+
+def text_update(update_id: int, text: str, *, chat_id: int = CHAT) -> dict[str, Any]:
+    """The recorded text update with another id, text and chat, dated now."""
+    update = fresh(sample("text"))
+    update["update_id"] = update_id
+    message = update["message"]
+    message["message_id"] = update_id % 100000
+    message["text"] = text
+    message["chat"]["id"] = chat_id
+    message["from"]["id"] = chat_id
+    return update
+
+
+@pytest.fixture
+async def fake(aiohttp_server: Any) -> FakeBotApi:
+    """A running fake Bot API for :data:`TOKEN`."""
+    api = FakeBotApi(TOKEN)
+    server = await aiohttp_server(api.app)
+    api.base = str(server.make_url("")).rstrip("/")
+    return api
+
+
+def make_settings(tmp_path: Path, fake: FakeBotApi, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 't.sqlite3'}",
+        "data_dir": tmp_path,
+        "telegram_token": TOKEN,
+        "telegram_webhook_secret": SECRET,
+        "telegram_api_base": fake.api_base,
+        "public_url": "https://aduan.example.go.id",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@dataclass
+class Stack:
+    """A started runtime whose ``telegram`` channel talks to the fake."""
+
+    runtime: Runtime
+    channel: TelegramChannel
+    fake: FakeBotApi
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait for processing and for every send in flight.
+
+        ``InProcessJobs.idle`` returns while an outbox row is still being sent
+        (status ``sending``); a real HTTP send to the fake takes a moment.
+        """
+        deadline = time.monotonic() + timeout
+        jobs = self.runtime.require_jobs()
+        assert isinstance(jobs, InProcessJobs)
+        while True:
+            await jobs.idle()
+            async with self.runtime.sessions() as s:
+                sending = await s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status == OutboxStatus.SENDING.value)
+                )
+            if not sending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("outbox rows still sending")
+            await asyncio.sleep(0.02)
+
+    async def inbound(self) -> list[Message]:
+        async with self.runtime.sessions() as s:
+            return list(
+                await s.scalars(
+                    select(Message).where(Message.direction == "in").order_by(Message.id)
+                )
+            )
+
+    def new_channel(self, holder: str, **options: Any) -> TelegramChannel:
+        """Another channel on the same database (as another process would run)."""
+        return TelegramChannel(
+            self.runtime.settings,
+            self.runtime.sessions,
+            self.runtime.accept,
+            holder=holder,
+            **options,
+        )
+
+
+async def make_stack(
+    tmp_path: Path,
+    fake: FakeBotApi,
+    *,
+    channel_options: dict[str, Any] | None = None,
+    **settings: Any,
+) -> Stack:
+    """Build, migrate and start a runtime with the Telegram channel in ``runtime.channels``."""
+    runtime = await build_runtime(make_settings(tmp_path, fake, **settings), use_redis=False)
+    channel = TelegramChannel(
+        runtime.settings,
+        runtime.sessions,
+        runtime.accept,
+        holder="t",
+        **(channel_options or {}),
+    )
+    runtime.channels["telegram"] = channel
+    await upgrade(runtime.engine)
+    await runtime.start(run_channels=False)
+    return Stack(runtime, channel, fake)
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, fake: FakeBotApi) -> AsyncIterator[Stack]:
+    s = await make_stack(tmp_path, fake)
+    yield s
+    await s.runtime.close()
+
+
+StackFactory = Callable[..., Awaitable[Stack]]

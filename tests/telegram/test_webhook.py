@@ -1,0 +1,221 @@
+"""``POST /webhooks/telegram``: secret check, 400s, dedupe, files, and a whole conversation."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from channels.ratelimit import Pacer
+from channels.telegram import SECRET_HEADER
+from gateway.app import create_app
+from gateway.config import TelegramMode
+from storage.models import Attachment, Complaint, Message
+from tests.telegram.conftest import (
+    CHAT,
+    SECRET,
+    Stack,
+    fresh,
+    make_stack,
+    sample,
+    text_update,
+)
+from tests.telegram.fake_bot_api import FakeBotApi
+
+URL = "/webhooks/telegram"
+TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
+OK = {SECRET_HEADER: SECRET}
+
+
+async def client_for(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi, **settings: Any
+) -> tuple[Any, Stack]:
+    stack = await make_stack(
+        tmp_path,
+        fake,
+        channel_options={"pacer": Pacer(per_key=50.0, overall=None)},
+        **settings,
+    )
+    app = create_app(stack.runtime.settings, runtime=stack.runtime, run_channels=False)
+    return await aiohttp_client(app), stack
+
+
+async def post(client: Any, update: Any, headers: dict[str, str] | None = None) -> Any:
+    data = update if isinstance(update, bytes) else json.dumps(update).encode()
+    return await client.post(
+        URL, data=data, headers={"Content-Type": "application/json", **(headers or OK)}
+    )
+
+
+async def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi, caplog: Any
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: SECRET + "x"}):
+        resp = await client.post(URL, data=json.dumps(sample("text")), headers=headers)
+        assert resp.status == 403
+        assert await resp.json() == {"error": "invalid secret token"}
+    assert await stack.inbound() == []
+    assert fake.calls == []
+    assert SECRET not in caplog.text
+
+
+async def test_malformed_body_gets_400_with_a_reason(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    cases = {
+        b"not json": "body is not JSON",
+        b"[1]": "update must be a JSON object",
+        json.dumps({"update_id": "x"}).encode(): "update_id must be an integer",
+        json.dumps({"update_id": 1, "message": {"message_id": 1}}).encode(): "message.date",
+    }
+    for raw, reason in cases.items():
+        resp = await post(client, raw)
+        assert resp.status == 400, raw
+        assert reason in (await resp.json())["error"]
+    assert await stack.inbound() == []
+
+
+async def test_off_when_not_configured_or_polling(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, _ = await client_for(
+        aiohttp_client, tmp_path / "a", fake, telegram_mode=TelegramMode.POLLING
+    )
+    assert (await post(client, sample("text"))).status == 404
+    client, _ = await client_for(aiohttp_client, tmp_path / "b", fake, telegram_webhook_secret=None)
+    assert (await post(client, sample("text"))).status == 404
+    # Configured, but the channel is not in the runtime: nothing could answer.
+    client, stack = await client_for(aiohttp_client, tmp_path / "c", fake)
+    del stack.runtime.channels["telegram"]
+    assert (await post(client, sample("text"))).status == 404
+    assert await stack.inbound() == []
+
+
+async def test_non_message_updates_are_acknowledged_and_not_stored(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    for name in ("edited_message", "callback_query", "my_chat_member"):
+        resp = await post(client, sample(name))
+        assert resp.status == 200
+        assert await resp.json() == {"status": "ignored"}
+    await stack.settle()
+    assert await stack.inbound() == []
+    assert fake.sent == []
+
+
+async def test_three_deliveries_give_one_message_and_one_reply(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    answers = []
+    update = fresh(sample("text"))
+    for _ in range(3):
+        resp = await post(client, update)
+        assert resp.status == 200
+        answers.append(await resp.json())
+    assert [a["duplicate"] for a in answers] == [False, True, True]
+    assert len({a["message_id"] for a in answers}) == 1
+    await stack.settle()
+    [message] = await stack.inbound()
+    assert (message.channel, message.external_id, message.sender) == (
+        "telegram",
+        "850000101",
+        str(CHAT),
+    )
+    assert len(fake.sent) == 1 and fake.sent[0].chat_id == CHAT
+
+
+async def test_files_are_downloaded_within_the_limit(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake, attachment_max_bytes=30000)
+    photo = b"\xff\xd8\xff\xe0 fake jpeg"
+    fake.add_file("AgACAgUAAxkBAAMMZ-large", photo, "photos/file_1.jpg")
+    fake.add_file("AwACAgUAAxkBAAMOZ-voice", b"OggS voice")
+    # The photo is listed at 61234 bytes in the update but getFile says smaller: the
+    # update's size is what Telegram will serve, so it is skipped before any request.
+    resp = await post(client, sample("photo_caption"))
+    assert resp.status == 200
+    resp = await post(client, sample("voice"))
+    assert resp.status == 200
+    # The document's file_id is unknown to the fake: getFile fails -> skipped, still 200.
+    resp = await post(client, sample("document"))
+    assert resp.status == 200
+    # Redelivery of the voice message does not download again.
+    downloads = len(fake.downloads)
+    assert (await post(client, sample("voice"))).status == 200
+    assert len(fake.downloads) == downloads
+    async with stack.runtime.sessions() as s:
+        rows = {a.filename: a for a in await s.scalars(select(Attachment).order_by(Attachment.id))}
+        assert (await s.scalar(select(func.count()).select_from(Message)) or 0) >= 3
+    big = rows["photo-AQADlarge.jpg"]
+    assert big.content == b"" and big.skipped_reason is not None
+    assert "too large" in big.skipped_reason
+    voice = rows["voice-AgADvoice.ogg"]
+    assert (voice.content, voice.size, voice.content_type, voice.skipped_reason) == (
+        b"OggS voice",
+        10,
+        "audio/ogg",
+        None,
+    )
+    doc = rows["surat_pengantar.pdf"]
+    assert doc.content == b"" and doc.skipped_reason and "download failed" in doc.skipped_reason
+
+
+async def test_small_photo_is_downloaded(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    photo = b"\xff\xd8\xff\xe0 fake jpeg"
+    fake.add_file("AgACAgUAAxkBAAMMZ-large", photo, "photos/file_1.jpg")
+    assert (await post(client, sample("photo_caption"))).status == 200
+    assert fake.downloads == ["photos/file_1.jpg"]
+    async with stack.runtime.sessions() as s:
+        [row] = list(await s.scalars(select(Attachment)))
+    assert (row.content, row.content_type, row.skipped_reason) == (photo, "image/jpeg", None)
+
+
+async def test_one_complete_conversation_to_a_tracking_number(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+) -> None:
+    client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    steps = [
+        "/start",
+        "Budi Santoso",
+        "PT Sinar Jaya",
+        "laporan hasil uji terlambat dua minggu",
+        "ya",
+    ]
+    for index, text in enumerate(steps):
+        resp = await post(client, text_update(700 + index, text))
+        assert resp.status == 200, await resp.text()
+        await stack.settle()
+        assert len(fake.sent) == index + 1, (text, fake.texts())
+    greeting, customer, problem, summary, done = fake.texts(CHAT)
+    # One Indonesian question per message, each about one field; the Telegram
+    # profile name is offered as a suggestion only.
+    assert "Terima kasih telah menghubungi" in greeting and "nama lengkap" in greeting
+    assert "Budi Santoso" in greeting
+    assert "pelanggan/peserta" in customer and "nama lengkap" not in customer
+    assert "ceritakan masalah" in problem and "pelanggan/peserta" not in problem
+    for question in (greeting, customer):
+        assert "ceritakan masalah" not in question
+    assert "Budi Santoso" in summary and "PT Sinar Jaya" in summary and "YA" in summary
+    match = TRACKING.search(done)
+    assert match, done
+    async with stack.runtime.sessions() as s:
+        [complaint] = list(await s.scalars(select(Complaint)))
+    assert complaint.tracking_number == match.group(0)
+    assert complaint.complainant_name == "Budi Santoso"
+    assert complaint.customer_name == "PT Sinar Jaya"
+    assert complaint.problem == "laporan hasil uji terlambat dua minggu"
+    assert complaint.received_at is not None
+    assert complaint.received_by == "channel:telegram"
+    assert complaint.channel == "telegram"
+    assert complaint.contact_address == str(CHAT)
