@@ -19,7 +19,7 @@ from gateway.config import Settings, channel_states
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
-from gateway.outbox import Dispatcher, OutboxWriter
+from gateway.outbox import OUTBOX_IDS_KEY, Dispatcher, OutboxWriter
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
@@ -44,6 +44,7 @@ class Runtime:
     processor: Processor | None = None
     dispatcher: Dispatcher | None = None
     batcher: IngestBatcher | None = None
+    writer: OutboxWriter = field(default_factory=OutboxWriter)
     embedded_lock: EmbeddedLock | None = None
     started: bool = False
     closed: bool = False
@@ -60,6 +61,34 @@ class Runtime:
         if self.jobs is not None:
             self.jobs.request_processing(result.contact_id)
         return result
+
+    async def notify(self, complaint_id: int, text: str, *, actor: str) -> int | None:
+        """Send ``text`` to the complainant of ``complaint_id`` on their channel.
+
+        Commits the outbox row and a complaint event, then asks for sending;
+        returns the outbox id, or ``None`` when the complaint has no route back.
+        Raises ``LookupError`` for an unknown complaint.
+        """
+        from handlers.notifications import notify_complainant
+        from storage.models import Complaint
+
+        async with self.sessions() as session:
+            async with session.begin():
+                complaint = await session.get(Complaint, complaint_id)
+                if complaint is None:
+                    raise LookupError(f"no complaint {complaint_id}")
+                row = await notify_complainant(
+                    session,
+                    self.writer,
+                    complaint,
+                    text,
+                    actor=actor,
+                    enabled=self.channels.keys(),
+                )
+            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
+        if staged and self.jobs is not None:
+            self.jobs.request_sending(staged)
+        return row.id if row is not None else None
 
     def require_jobs(self) -> Jobs:
         """The job runner; raises ``RuntimeError`` before :meth:`start`."""
@@ -183,6 +212,7 @@ async def build_runtime(
     if extra_channels:
         runtime.channels.update(extra_channels)
     writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
+    runtime.writer = writer
     intake = IntakeEngine(profile, writer, default_route(frozenset(runtime.channels)))
     dispatcher = Dispatcher(
         sessions,

@@ -33,6 +33,7 @@ from gateway.outbox import Draft, OutboxWriter
 from handlers.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.extract import extract_fields, labelled_values, merge_candidates, single_answer
 from handlers.language import detect_language
+from handlers.notifications import REPLYABLE
 from handlers.profile import IntakeField, Profile
 from handlers.registration import register_complaint
 from handlers.validation import check_value
@@ -49,9 +50,6 @@ from storage.types import utcnow
 
 #: Channels whose own address can carry replies (the others answer via the
 #: contact's email or phone given in the form).
-REPLYABLE = frozenset(
-    {ChannelName.EMAIL, ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.TELEGRAM}
-)
 INTERACTIVE = frozenset({ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.TELEGRAM})
 THREADED = frozenset({ChannelName.EMAIL, ChannelName.API})
 

@@ -219,3 +219,9 @@ async def test_one_complete_conversation_to_a_tracking_number(
     assert complaint.received_by == "channel:telegram"
     assert complaint.channel == "telegram"
     assert complaint.contact_address == str(CHAT)
+    # A later progress update from staff reaches the same chat.
+    assert await stack.runtime.notify(
+        complaint.id, "Pengaduan Anda sedang diverifikasi.", actor="staff:sri"
+    )
+    await stack.settle()
+    assert fake.texts(CHAT)[-1] == "Pengaduan Anda sedang diverifikasi."

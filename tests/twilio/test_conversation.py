@@ -103,3 +103,14 @@ async def test_complete_conversation(gateway: Gateway, kind: ChannelName) -> Non
     assert [r.status for r in outbox] == ["sent"] * 5
     assert [r.provider_id for r in outbox] == [f"SM{i:032x}" for i in range(1, 6)]
     assert all(r.channel == kind.value for r in outbox)
+
+    # A later progress update from staff reaches the same number on the same channel.
+    fake = gateway.fake
+    outbox_id = await gateway.runtime.notify(
+        complaint.id, "Pengaduan Anda sedang diverifikasi.", actor="staff:sri"
+    )
+    assert outbox_id is not None
+    await gateway.settle()
+    update = fake.messages[-1]
+    assert update["Body"] == "Pengaduan Anda sedang diverifikasi."
+    assert update["To"] == prefix + sender

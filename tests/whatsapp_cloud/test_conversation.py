@@ -128,3 +128,13 @@ async def test_complete_conversation(
         reports = list(await s.scalars(select(DeliveryStatus)))
     assert row.delivery_status == "delivered"
     assert [(r.provider_id, r.status) for r in reports] == [(ack_row.provider_id, "delivered")]
+
+    # A later progress update from staff, inside the 24-hour window: free text.
+    before = len(graph.sends)
+    assert await runtime.notify(
+        complaint.id, "Pengaduan Anda sedang diverifikasi.", actor="staff:sri"
+    )
+    await gw.settle()
+    [update] = graph.sends[before:]
+    assert update["to"] == WA_ID and update["type"] == "text"
+    assert update["text"]["body"] == "Pengaduan Anda sedang diverifikasi."
