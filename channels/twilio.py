@@ -65,6 +65,7 @@ from channels.errors import (
     TemporaryError,
 )
 from channels.ratelimit import Pacer
+from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
 from gateway.config import ConfigError, Settings
 
@@ -244,59 +245,12 @@ def parse_form(form: Mapping[str, str]) -> InboundMessage | None:
 # --------------------------------------------------------------------------- sending
 
 
-def _units(text: str) -> int:
-    """Length in UTF-16 code units (astral characters such as emoji count 2)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _fit(text: str, limit: int) -> int:
-    """The number of characters of ``text`` that fit in ``limit`` UTF-16 units."""
-    used = 0
-    for i, ch in enumerate(text):
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > limit:
-            return i
-    return len(text)
-
-
-_SENTENCE_END = re.compile(r"[.!?…](?=\s)")
-
-
-def _cut(window: str) -> int:
-    """Where to end a part within ``window``: the last paragraph break, line
-    break, sentence end or space in its second half; else the whole window."""
-    floor = len(window) // 2
-    for sep in ("\n\n", "\n"):
-        at = window.rfind(sep)
-        if at >= floor:
-            return at + len(sep)
-    ends = [m.end() for m in _SENTENCE_END.finditer(window)]
-    if ends and ends[-1] >= floor:
-        return ends[-1]
-    at = window.rfind(" ")
-    if at >= floor:
-        return at + 1
-    return len(window)
-
-
 def split_text(text: str, limit: int = MAX_BODY_UNITS) -> list[str]:
-    """Split ``text`` into parts of at most ``limit`` UTF-16 units each.
+    """Twilio-sized parts of ``text`` (UTF-16 units), in order; ``[]`` for blank text.
 
-    Parts end at a paragraph break, else a line break, else a sentence end,
-    else a space, else at the limit; whitespace at the cut is dropped. Returns
-    ``[]`` for blank text.
+    See :func:`channels.text.split_text`.
     """
-    rest = text.strip()
-    parts: list[str] = []
-    while _units(rest) > limit:
-        window = rest[: _fit(rest, limit)]
-        at = _cut(window)
-        head, rest = rest[:at].rstrip(), rest[at:].lstrip()
-        if head:
-            parts.append(head)
-    if rest:
-        parts.append(rest)
-    return parts
+    return split_any(text, limit)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -76,6 +76,7 @@ from channels.errors import (
     TemporaryError,
 )
 from channels.ratelimit import Pacer
+from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
 from gateway.config import Settings
 from gateway.delivery import Delivery, normalise_status, record_delivery_status
@@ -415,39 +416,12 @@ def _default_filename(ref: MediaRef) -> str:
 # -------------------------------------------------------------------- sending
 
 
-_SENTENCE_END = re.compile(r"[.!?…](?:[\"')\]]*)\s")
-
-
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split ``text`` into parts of at most ``limit`` characters, in order.
+    """WhatsApp-sized parts of ``text`` (characters), in order; ``[]`` for blank text.
 
-    Cuts at the last paragraph break, else line break, else sentence end, else
-    space inside each window, and only as a last resort mid-word. Whitespace at
-    the cut is dropped; an empty text gives ``[""]`` (the caller decides).
+    See :func:`channels.text.split_text`.
     """
-    rest = text.strip()
-    parts: list[str] = []
-    while len(rest) > limit:
-        window = rest[: limit + 1]
-        cut = -1
-        for sep in ("\n\n", "\n"):
-            pos = window.rfind(sep, 0, limit)
-            if pos > 0:
-                cut = pos
-                break
-        if cut <= 0:
-            ends = [m.end() - 1 for m in _SENTENCE_END.finditer(window) if m.end() - 1 <= limit]
-            cut = ends[-1] if ends else -1
-        if cut <= 0:
-            cut = window.rfind(" ", 0, limit + 1)
-        if cut <= 0:
-            cut = limit
-        part = rest[:cut].rstrip()
-        if part:
-            parts.append(part)
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return parts
+    return split_any(text, limit, utf16=False)
 
 
 _SPACES = re.compile(r"\s+")

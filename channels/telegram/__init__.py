@@ -3,7 +3,6 @@
 Modules, one job each:
 
 * :mod:`.parse` — Update JSON → :class:`InboundMessage`, file references (pure);
-* :mod:`.text` — splitting replies at 4096 characters (pure);
 * :mod:`.errors` — python-telegram-bot exceptions → our error classes;
 * :mod:`.channel` — :class:`TelegramChannel` (send, download, long polling
   with a lease) and :func:`set_webhook`;
@@ -21,11 +20,11 @@ from channels.telegram.channel import (
     lease_name_for,
     make_bot,
     set_webhook,
+    split_text,
     verify_secret,
 )
 from channels.telegram.errors import classify
 from channels.telegram.parse import FileRef, file_refs, parse_update
-from channels.telegram.text import split_text
 from channels.telegram.webhook import SECRET_HEADER, add_routes
 
 __all__ = [

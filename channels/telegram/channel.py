@@ -70,7 +70,7 @@ from channels.errors import (
 from channels.ratelimit import Pacer
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
-from channels.telegram.text import split_text
+from channels.text import split_text as split_any
 from gateway.config import Settings, TelegramMode
 from storage import leases
 from storage.db import SessionFactory
@@ -90,6 +90,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Longest text of one Telegram message, in UTF-16 code units (Bot API "sendMessage").
+MAX_MESSAGE_LENGTH = 4096
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
+    """Telegram-sized parts of ``text``, in order (see :func:`channels.text.split_text`)."""
+    return split_any(text, limit)
+
 
 #: Commits one inbound message (``Runtime.accept``); raises when it could not.
 Accept = Callable[[InboundMessage], Awaitable[object]]
@@ -573,7 +582,7 @@ class TelegramChannel(Channel):
         """Send ``message.text`` to the chat ``message.recipient`` (a chat id).
 
         Text over 4096 characters goes as several messages in order (see
-        :func:`channels.telegram.text.split_text`), each paced per chat. If a
+        :func:`split_text`), each paced per chat. If a
         later part fails, a retry of the same ``idempotency_key`` in this
         process resumes at that part. ``message.template`` is ignored
         (templates are a WhatsApp concept).

@@ -12,7 +12,7 @@ from channels.base import ChannelName
 from channels.errors import InboundParseError
 from channels.telegram import api_bases, file_refs, lease_name_for, parse_update, split_text
 from channels.telegram.parse import language_of, normalise_command
-from channels.telegram.text import utf16_length
+from channels.text import utf16_length
 from gateway.config import load_settings
 from tests.telegram.conftest import CHAT, sample
 

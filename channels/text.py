@@ -1,17 +1,15 @@
-"""Splitting long replies into Telegram-sized messages (pure).
+"""Splitting long replies into messages a chat provider accepts (pure).
 
-``sendMessage`` takes 1–4096 characters of text (Bot API, "sendMessage");
-Telegram counts UTF-16 code units, so an emoji outside the BMP counts twice.
+Limits per provider: Telegram ``sendMessage`` 4096 UTF-16 code units (an
+emoji outside the BMP counts twice); Twilio 1600 UTF-16 units per message;
+WhatsApp Cloud API 4096 characters of text body.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_MESSAGE_LENGTH", "split_text", "utf16_length"]
-
-#: Longest text of one Telegram message, in UTF-16 code units.
-MAX_MESSAGE_LENGTH = 4096
+__all__ = ["split_text", "utf16_length"]
 
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"')\]]*)\s+")
 
@@ -21,8 +19,10 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _fit(text: str, limit: int) -> int:
-    """Largest ``n`` such that ``text[:n]`` has at most ``limit`` UTF-16 units."""
+def _fit(text: str, limit: int, utf16: bool) -> int:
+    """Largest ``n`` such that ``text[:n]`` has at most ``limit`` units."""
+    if not utf16:
+        return min(len(text), limit)
     if utf16_length(text) <= limit:
         return len(text)
     units = 0
@@ -49,8 +49,11 @@ def _cut(head: str) -> int:
     return len(head)
 
 
-def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
-    """Split ``text`` into parts of at most ``limit`` UTF-16 units, in order.
+def split_text(text: str, limit: int, *, utf16: bool = True) -> list[str]:
+    """Split ``text`` into parts of at most ``limit`` units, in order.
+
+    Units are UTF-16 code units (Telegram, Twilio) or, with ``utf16=False``,
+    characters (WhatsApp Cloud API).
 
     Cuts at the last paragraph break that fits, else line break, sentence end,
     space, and only as a last resort inside a word. Whitespace at a cut is
@@ -65,7 +68,7 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
     parts: list[str] = []
     rest = text.strip()
     while rest:
-        size = _fit(rest, limit)
+        size = _fit(rest, limit, utf16)
         if size >= len(rest):
             parts.append(rest)
             break
