@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -597,10 +598,17 @@ class IntakeEngine:
         )
         text = t(
             language,
-            "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}. To ask about its progress, send: STATUS {tracking}",
+            "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}, by {due}. To ask about its progress, send: STATUS {tracking}",
             tracking=complaint.tracking_number,
             summary=self._summary(values, language, numbered=False),
             standard=self.profile.follow_up_standard.describe(language),
+            due=format_date(
+                self.profile.follow_up_standard.due(
+                    complaint.received_at, self.profile.office.calendar()
+                ).astimezone(ZoneInfo(self.profile.office.timezone)),
+                format="full",
+                locale=language,
+            ),
         )
         await self._reply(session, msg, text, language, conversation=conv, complaint=complaint)
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from handlers.timestandards import WorkingCalendar, due_at
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -98,6 +102,10 @@ class Duration(BaseModel):
     amount: int = Field(ge=0)
     unit: str = Field(pattern=r"^(minutes|hours|days|working_days)$")
 
+    def due(self, start: datetime, calendar: WorkingCalendar) -> datetime:
+        """When a step started at ``start`` under this standard is due (:func:`due_at`)."""
+        return due_at(start, self.amount, self.unit, calendar)
+
     def describe(self, language: str) -> str:
         """Human text such as ``3 hari kerja`` / ``3 working days``."""
         words = {
@@ -126,6 +134,25 @@ class Office(BaseModel):
     name: Text
     unit: Text
     timezone: str = "Asia/Jakarta"
+    #: The office's own days off besides weekends and public holidays.
+    leave_days: tuple[date, ...] = ()
+    #: Whether the national collective leave days (cuti bersama) are days off.
+    observe_joint_holidays: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+        return value
+
+    def calendar(self) -> WorkingCalendar:
+        """The office's working-day calendar (:mod:`handlers.timestandards`)."""
+        return WorkingCalendar(
+            self.timezone, frozenset(self.leave_days), self.observe_joint_holidays
+        )
 
 
 class Intake(BaseModel):

@@ -64,6 +64,14 @@ async def test_email_missing_customer_gets_one_reply_then_registers(harness: Har
     assert complaint.tracking_number in ack.text
     assert f"[{complaint.tracking_number}]" in (ack.subject or "")
     assert "3 hari kerja" in ack.text
+    # ... and the date that standard falls on, in Indonesian, counted in working days.
+    from babel.dates import format_date
+
+    from handlers.timestandards import WorkingCalendar
+
+    local_day = complaint.received_at.astimezone(ZoneInfo("Asia/Jakarta")).date()
+    due_day = WorkingCalendar().working_days_after(local_day, 3)
+    assert f"yaitu {format_date(due_day, format='full', locale='id')}" in ack.text
     assert ack.thread_refs[0] == "m2@example.com"
     async with h.runtime.sessions() as s:
         linked = await s.scalars(select(Message.complaint_id).where(Message.direction == "in"))
