@@ -49,6 +49,7 @@ async def sweep_once(
     for contact_id in contacts:
         processed += await processor.process_contact(contact_id)
     expired = await processor.expire_conversations()
+    await processor.sweep_time_standards()
     sent = await dispatcher.dispatch_due()
     return {"processed": processed, "expired": expired, "sent": sent}
 
@@ -127,6 +128,7 @@ class InProcessJobs:
                 for contact_id in contacts:
                     self.request_processing(contact_id)
                 await self.processor.expire_conversations()
+                await self.processor.sweep_time_standards()
                 first = False
             except Exception:
                 log.exception("sweep failed")

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from gateway.outbox import OUTBOX_IDS_KEY
 from handlers.intake import IntakeEngine, expire_conversation
+from handlers.workflow import sweep_time_standards
 from storage import leases
 from storage.db import SessionFactory
 from storage.models import OPEN_CONVERSATION_STATES, Conversation, Direction, Message
@@ -234,6 +235,11 @@ class Processor:
                 .limit(limit)
             )
             return list(rows)
+
+    async def sweep_time_standards(self) -> dict[str, int]:
+        """Reminders and escalations of overdue SOP steps (:mod:`handlers.workflow`)."""
+        async with self._sessions() as session, session.begin():
+            return await sweep_time_standards(session, profile=self.engine.profile)
 
     async def expire_conversations(self, limit: int = 200) -> int:
         """Expire open drafts whose ``expires_at`` has passed (reliability rule 7); returns how many."""

@@ -310,17 +310,29 @@ class IntakeEngine:
             )
 
     def status_text(self, complaint: Complaint, language: str) -> str:
-        """The answer to ``status <tracking number>`` for ``complaint``."""
-        return t(
+        """The answer to ``status <tracking number>`` for ``complaint``: the current
+        step (the profile's name for it) and, while a step runs, when it is due."""
+        workflow = self.profile.workflow
+        state = workflow.states.get(complaint.status) if workflow is not None else None
+        if state is not None:
+            status = state.label.get(language)
+        else:
+            status = t(
+                language, STATUS_NAMES.get(ComplaintStatus(complaint.status), complaint.status)
+            )
+        text = t(
             language,
             "Complaint {tracking}: {status}.\nReceived: {received}.\nLast update: {updated}.",
             tracking=complaint.tracking_number,
-            status=t(
-                language, STATUS_NAMES.get(ComplaintStatus(complaint.status), complaint.status)
-            ),
+            status=status,
             received=self._local(complaint.received_at),
             updated=self._local(complaint.updated_at),
         )
+        if complaint.step_due_at is not None and (state is None or not state.final):
+            text += "\n" + t(
+                language, "Next step expected by: {date}.", date=self._local(complaint.step_due_at)
+            )
+        return text
 
     def _local(self, when: datetime) -> str:
         local = when.astimezone(ZoneInfo(self.profile.office.timezone))

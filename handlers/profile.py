@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handlers.timestandards import WorkingCalendar, due_at
+from handlers.texts import Duration, Text
+from handlers.timestandards import WorkingCalendar
+from handlers.workflow_spec import WorkflowSpec
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -28,21 +30,6 @@ MANDATED_FIELDS = ("complainant_name", "customer_name", "problem")
 
 class ProfileError(Exception):
     """A profile file is missing or invalid; the message names the file and key."""
-
-
-class Text(BaseModel):
-    """A text in Indonesian (``id``, required) and English (``en``, optional)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1)
-    en: str | None = None
-
-    def get(self, language: str) -> str:
-        """The text in ``language`` (``"id"``/``"en"``), Indonesian as fallback."""
-        if language == "en" and self.en:
-            return self.en
-        return self.id
 
 
 class FieldKind(enum.StrEnum):
@@ -92,38 +79,6 @@ class IntakeField(BaseModel):
         if self.min_length > self.max_length:
             raise ValueError("min_length is greater than max_length")
         return self
-
-
-class Duration(BaseModel):
-    """A time standard: an amount of minutes, hours, days or working days."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    amount: int = Field(ge=0)
-    unit: str = Field(pattern=r"^(minutes|hours|days|working_days)$")
-
-    def due(self, start: datetime, calendar: WorkingCalendar) -> datetime:
-        """When a step started at ``start`` under this standard is due (:func:`due_at`)."""
-        return due_at(start, self.amount, self.unit, calendar)
-
-    def describe(self, language: str) -> str:
-        """Human text such as ``3 hari kerja`` / ``3 working days``."""
-        words = {
-            "id": {
-                "minutes": "menit",
-                "hours": "jam",
-                "days": "hari",
-                "working_days": "hari kerja",
-            },
-            "en": {
-                "minutes": "minutes",
-                "hours": "hours",
-                "days": "days",
-                "working_days": "working days",
-            },
-        }
-        lang = "en" if language == "en" else "id"
-        return f"{self.amount} {words[lang][self.unit]}"
 
 
 class Office(BaseModel):
@@ -221,6 +176,19 @@ class Profile(BaseModel):
     follow_up_standard: Duration
     channels: tuple[str, ...] = ("web", "email", "whatsapp", "sms", "telegram", "api", "manual")
     whatsapp_template: WhatsAppTemplate | None = None
+    #: Role id → name; staff accounts carry one of these (``admin`` may do anything).
+    roles: dict[str, Text] = Field(default_factory=dict)
+    workflow: WorkflowSpec | None = None
+
+    @model_validator(mode="after")
+    def _workflow_roles(self) -> Profile:
+        if self.workflow is not None:
+            unknown = sorted(self.workflow.roles_used() - set(self.roles) - {"admin"})
+            if unknown:
+                raise ValueError(
+                    f"workflow uses roles not declared under roles: {', '.join(unknown)}"
+                )
+        return self
 
     def field(self, key: str) -> IntakeField:
         """The intake field ``key``; raises ``KeyError`` if the profile has none."""

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.profile import MANDATED_FIELDS, Profile
+from handlers.workflow import start_first_step
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
 
 
@@ -86,6 +87,7 @@ async def register_complaint(
         language=language,
         thread_key=thread_key,
     )
+    start_first_step(profile, complaint, received_at)
     session.add(complaint)
     await session.flush()
     session.add(

@@ -237,6 +237,16 @@ class Complaint(Base):
     thread_key: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: The current SOP step: when it started and when its time standard ends.
+    step_started_at: Mapped[datetime | None] = mapped_column()
+    step_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: One reminder and one escalation per step (reset by every transition).
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    #: Username of the competent officer handling it (SOP-7.9-1 item 8).
+    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: Data recorded by the steps (reason, result, CAPA, nonconformity report …).
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ComplaintEvent(Base):

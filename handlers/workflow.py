@@ -1,0 +1,340 @@
+"""The SOP workflow engine: moving a complaint through its office's steps.
+
+Interprets the profile's :class:`~handlers.workflow_spec.WorkflowSpec`
+(issue 4, item 1): a transition is refused, with a reason and no change, when
+the complaint is not in one of its ``from`` states, the actor's role is not
+allowed, or required data is missing or invalid. An allowed transition, in
+the caller's transaction, records a complaint event (who, when, from, to,
+note), starts the next step's time standard, and — where the profile gives a
+``notify`` text — stages a message to the complainant on their channel
+(:mod:`handlers.notifications`).
+
+Periodic :func:`sweep_time_standards` records for each step one reminder
+to its owners before it is due and one escalation to the supervisors once it
+is overdue (issue 4, item 3), never one per sweep.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.outbox import OutboxWriter
+from handlers.notifications import notify_complainant
+from handlers.profile import Profile
+from handlers.workflow_spec import TransitionSpec, WorkflowSpec
+from storage.models import Complaint, ComplaintEvent, StaffUser
+from storage.types import utcnow
+
+#: Complaint categories (SOP-7.9-1 items 4-5).
+CATEGORIES = ("administrative", "technical")
+
+#: Fields of the corrective and preventive action form (BBSPJIKFK CAPA form).
+CAPA_FIELDS = (
+    "cause",
+    "correction",
+    "corrective_action",
+    "preventive_action",
+    "owner",
+    "due_date",
+    "effectiveness_check",
+)
+CAPA_REQUIRED = (
+    "cause",
+    "correction",
+    "corrective_action",
+    "preventive_action",
+    "owner",
+    "due_date",
+)
+
+
+class Refusal(enum.StrEnum):
+    """Why a transition was refused (machine-readable, for the API and the inbox)."""
+
+    NO_WORKFLOW = "no_workflow"
+    UNKNOWN_TRANSITION = "unknown_transition"
+    WRONG_STATE = "wrong_state"
+    FORBIDDEN = "forbidden"
+    MISSING_DATA = "missing_data"
+    INVALID_DATA = "invalid_data"
+
+
+class TransitionRefused(Exception):
+    """A transition's guard did not hold; nothing was changed.
+
+    ``code`` is a :class:`Refusal`; ``str(error)`` explains it to staff.
+    """
+
+    def __init__(self, code: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a staff username and role (``admin`` may do anything)."""
+
+    username: str
+    role: str
+
+    @property
+    def label(self) -> str:
+        """The ``actor`` column value of complaint events."""
+        return f"staff:{self.username}"
+
+
+def _spec(profile: Profile) -> WorkflowSpec:
+    if profile.workflow is None:
+        raise TransitionRefused(Refusal.NO_WORKFLOW, f"profile {profile.id} has no workflow")
+    return profile.workflow
+
+
+def allowed_transitions(profile: Profile, complaint: Complaint, role: str) -> list[TransitionSpec]:
+    """The transitions ``role`` may take from the complaint's current state."""
+    if profile.workflow is None:
+        return []
+    return [
+        t
+        for t in profile.workflow.transitions
+        if complaint.status in t.from_ and (role == "admin" or role in t.roles)
+    ]
+
+
+def _text(data: Mapping[str, Any], key: str, limit: int = 5000) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise TransitionRefused(Refusal.MISSING_DATA, f"{key} is required")
+    if len(value) > limit:
+        raise TransitionRefused(Refusal.INVALID_DATA, f"{key} is longer than {limit} characters")
+    return value.strip()
+
+
+async def _check_data(
+    session: AsyncSession, transition: TransitionSpec, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The transition's required data, validated and cleaned (raises TransitionRefused)."""
+    clean: dict[str, Any] = {}
+    for key in transition.requires:
+        if key not in data or data[key] in (None, "", {}):
+            raise TransitionRefused(
+                Refusal.MISSING_DATA, f"{key} is required for {transition.name}"
+            )
+        if key == "category":
+            value = data[key]
+            if value not in CATEGORIES:
+                raise TransitionRefused(
+                    Refusal.INVALID_DATA, f"category must be one of {', '.join(CATEGORIES)}"
+                )
+            clean[key] = value
+        elif key == "assignee":
+            username = _text(data, key, 100)
+            user = await session.scalar(
+                select(StaffUser).where(StaffUser.username == username, StaffUser.active.is_(True))
+            )
+            if user is None:
+                raise TransitionRefused(Refusal.INVALID_DATA, f"no active staff user {username!r}")
+            clean[key] = username
+        elif key == "capa":
+            capa = data[key]
+            if not isinstance(capa, Mapping):
+                raise TransitionRefused(Refusal.INVALID_DATA, "capa must be an object")
+            missing = [f for f in CAPA_REQUIRED if not str(capa.get(f) or "").strip()]
+            if missing:
+                raise TransitionRefused(
+                    Refusal.MISSING_DATA, "the CAPA form needs " + ", ".join(missing)
+                )
+            clean[key] = {f: str(capa[f]).strip() for f in CAPA_FIELDS if capa.get(f)}
+        else:
+            clean[key] = _text(data, key)
+    if "note" in data and "note" not in clean and data["note"]:
+        clean["note"] = _text(data, "note")
+    return clean
+
+
+def _format_when(when: datetime | None, profile: Profile, language: str) -> str:
+    if when is None:
+        return "-"
+    local = when.astimezone(ZoneInfo(profile.office.timezone))
+    return format_datetime(local, format="d MMMM yyyy HH:mm zzz", locale=language)
+
+
+async def apply_transition(
+    session: AsyncSession,
+    *,
+    profile: Profile,
+    writer: OutboxWriter,
+    complaint: Complaint,
+    name: str,
+    actor: Actor,
+    data: Mapping[str, Any],
+    enabled_channels: Collection[str],
+    now: datetime | None = None,
+) -> ComplaintEvent:
+    """Move ``complaint`` along transition ``name`` (see the module docstring).
+
+    Returns the ``transition`` event. Raises :class:`TransitionRefused` and
+    changes nothing when a guard does not hold.
+    """
+    spec = _spec(profile)
+    try:
+        transition = spec.transition(name)
+    except KeyError:
+        raise TransitionRefused(Refusal.UNKNOWN_TRANSITION, f"no transition {name!r}") from None
+    if complaint.status not in transition.from_:
+        raise TransitionRefused(
+            Refusal.WRONG_STATE,
+            f"{transition.name} is not possible from {complaint.status} "
+            f"(only from {', '.join(transition.from_)})",
+        )
+    if actor.role != "admin" and actor.role not in transition.roles:
+        raise TransitionRefused(
+            Refusal.FORBIDDEN,
+            f"role {actor.role} may not {transition.name} (allowed: {', '.join(transition.roles)})",
+        )
+    clean = await _check_data(session, transition, data)
+    now = now or utcnow()
+    before = complaint.status
+    target = spec.states[transition.to]
+    complaint.status = transition.to
+    complaint.step_started_at = now
+    complaint.step_due_at = (
+        None
+        if target.final or target.standard is None
+        else target.standard.due(now, profile.office.calendar())
+    )
+    complaint.reminded_at = None
+    complaint.escalated_at = None
+    if "category" in clean:
+        complaint.category = clean["category"]
+    if "assignee" in clean:
+        complaint.assignee = clean["assignee"]
+    details = dict(complaint.details or {})
+    details[transition.name] = {**clean, "by": actor.username, "at": now.isoformat()}
+    complaint.details = details
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        at=now,
+        actor=actor.label,
+        kind="transition",
+        from_status=before,
+        to_status=transition.to,
+        note=clean.get("note") or clean.get("reason") or clean.get("result"),
+        data={"transition": transition.name, **clean},
+    )
+    session.add(event)
+    if transition.notify is not None:
+        language = complaint.language
+        # Data recorded by earlier steps fills the text too (the result given
+        # at verification is what "close" tells the complainant).
+        recorded: dict[str, str] = {"reason": "", "result": "", "note": ""}
+        for step in details.values():
+            if isinstance(step, dict):
+                recorded.update(
+                    {k: v for k, v in step.items() if k in recorded and isinstance(v, str)}
+                )
+        text = transition.notify.get(language).format(
+            tracking=complaint.tracking_number,
+            status=target.label.get(language),
+            next_date=_format_when(complaint.step_due_at, profile, language),
+            **recorded,
+        )
+        await notify_complainant(
+            session,
+            writer,
+            complaint,
+            text,
+            actor=actor.label,
+            enabled=enabled_channels,
+            subject=target.label.get(language),
+        )
+    await session.flush()
+    return event
+
+
+def start_first_step(profile: Profile, complaint: Complaint, now: datetime) -> None:
+    """Set the time standard of the workflow's initial step on a new complaint."""
+    if profile.workflow is None:
+        return
+    state = profile.workflow.states[profile.workflow.initial]
+    complaint.step_started_at = now
+    if state.standard is not None and not state.final:
+        complaint.step_due_at = state.standard.due(now, profile.office.calendar())
+
+
+async def sweep_time_standards(
+    session: AsyncSession,
+    *,
+    profile: Profile,
+    now: datetime | None = None,
+    limit: int = 200,
+) -> dict[str, int]:
+    """One pass of reminders and escalations; returns ``{"reminded": n, "escalated": m}``.
+
+    A step is reminded once, ``remind_before`` ahead of its due time, and
+    escalated once when overdue; both marks are set with a conditional update
+    so concurrent sweeps never record twice. Each is a complaint event naming
+    the roles concerned and the assignee (shown to staff in the inbox).
+    """
+    if profile.workflow is None:
+        return {"reminded": 0, "escalated": 0}
+    spec = profile.workflow
+    now = now or utcnow()
+    lead = spec.remind_before.due(now, profile.office.calendar()) - now
+    counts = {"reminded": 0, "escalated": 0}
+    for kind, column, when in (
+        ("escalated", Complaint.escalated_at, now),
+        ("reminded", Complaint.reminded_at, now + max(lead, timedelta(0))),
+    ):
+        candidates = list(
+            await session.scalars(
+                select(Complaint)
+                .where(
+                    Complaint.step_due_at.is_not(None),
+                    Complaint.step_due_at <= when,
+                    column.is_(None),
+                )
+                .order_by(Complaint.step_due_at)
+                .limit(limit)
+            )
+        )
+        for complaint in candidates:
+            state = spec.states.get(complaint.status)
+            if state is None or state.final:
+                continue
+            values: dict[str, Any] = {column.key: now}
+            if kind == "escalated":
+                values["reminded_at"] = complaint.reminded_at or now  # no late reminder after it
+            claimed = await session.execute(
+                update(Complaint)
+                .where(Complaint.id == complaint.id, column.is_(None))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not claimed.rowcount:  # type: ignore[attr-defined]
+                continue
+            roles = spec.escalate_to if kind == "escalated" else state.owners
+            session.add(
+                ComplaintEvent(
+                    complaint_id=complaint.id,
+                    at=now,
+                    actor="system",
+                    kind="step_overdue_escalated" if kind == "escalated" else "step_reminder",
+                    note=f"{state.label.id} — due {_format_when(complaint.step_due_at, profile, 'id')}",
+                    data={
+                        "status": complaint.status,
+                        "roles": list(roles),
+                        "assignee": complaint.assignee,
+                    },
+                )
+            )
+            counts[kind] += 1
+    return counts

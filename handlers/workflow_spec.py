@@ -1,0 +1,112 @@
+"""The SOP workflow as data: states, transitions, roles (issue 4, items 1 and 5).
+
+Each office's profile names its own steps, who may move a complaint between
+them, what data a move needs, the time standard of each step and what the
+complainant is told. The engine in :mod:`handlers.workflow` only interprets
+this; nothing office-specific lives in code.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from handlers.texts import Duration, Text
+
+#: Data keys a transition may require (``requires``), checked by the engine.
+DATA_KEYS = frozenset(
+    {
+        "reason",  # why: rejection, appeal refusal …
+        "note",  # free text shown in the history
+        "category",  # administrative / technical (SOP-7.9-1 items 4-5)
+        "assignee",  # username of the competent officer (SOP-7.9-1 item 8)
+        "result",  # the answer given to the complainant
+        "capa",  # corrective and preventive action (BBSPJIKFK CAPA form)
+        "nonconformity",  # reference of the nonconformity report (ITS "LK")
+    }
+)
+
+
+class StateSpec(BaseModel):
+    """One step of the SOP.
+
+    ``standard`` is the time allowed in this step (the SOP's "Mutu Baku —
+    Waktu"); ``owners`` the roles that work it (they get the reminder);
+    ``final`` marks states that end the handling.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: Text
+    standard: Duration | None = None
+    owners: tuple[str, ...] = ()
+    final: bool = False
+    source: str | None = None
+
+
+class TransitionSpec(BaseModel):
+    """A move between steps, its guard and what the complainant is told.
+
+    ``notify`` may use ``{tracking}``, ``{status}``, ``{next_date}``,
+    ``{reason}``, ``{result}`` and ``{note}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Text
+    from_: tuple[str, ...] = Field(alias="from", min_length=1)
+    to: str
+    roles: tuple[str, ...] = Field(min_length=1)
+    requires: tuple[str, ...] = ()
+    notify: Text | None = None
+    source: str | None = None
+
+
+class WorkflowSpec(BaseModel):
+    """The whole workflow of a profile, validated for consistency at start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    initial: str = "received"
+    states: dict[str, StateSpec]
+    transitions: tuple[TransitionSpec, ...]
+    #: Roles told when a step is overdue (escalation).
+    escalate_to: tuple[str, ...] = ("manager",)
+    #: How long before a step's due time its owners are reminded.
+    remind_before: Duration = Duration(amount=60, unit="minutes")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkflowSpec:
+        if self.initial not in self.states:
+            raise ValueError(f"initial state {self.initial!r} is not among the states")
+        names = [t.name for t in self.transitions]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate transition names: {', '.join(dupes)}")
+        for transition in self.transitions:
+            for state in (*transition.from_, transition.to):
+                if state not in self.states:
+                    raise ValueError(f"transition {transition.name}: unknown state {state!r}")
+            unknown = [k for k in transition.requires if k not in DATA_KEYS]
+            if unknown:
+                raise ValueError(
+                    f"transition {transition.name}: unknown required data {unknown}; "
+                    f"use {sorted(DATA_KEYS)}"
+                )
+        return self
+
+    def transition(self, name: str) -> TransitionSpec:
+        """The transition ``name``; raises ``KeyError`` if there is none."""
+        for transition in self.transitions:
+            if transition.name == name:
+                return transition
+        raise KeyError(name)
+
+    def roles_used(self) -> set[str]:
+        """Every role a transition, an owner list or the escalation names."""
+        used = set(self.escalate_to)
+        for transition in self.transitions:
+            used.update(transition.roles)
+        for state in self.states.values():
+            used.update(state.owners)
+        return used

@@ -1,0 +1,225 @@
+"""The SOP workflow of the default profile: transitions, guards, notifications,
+time standards, reminders and escalations (issue 4, items 1, 3 and 4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from channels.base import ChannelName
+from handlers.workflow import (
+    Actor,
+    Refusal,
+    TransitionRefused,
+    apply_transition,
+    sweep_time_standards,
+)
+from storage.models import Complaint, ComplaintEvent, StaffUser
+from storage.types import utcnow
+from tests.fakes import inbound
+from tests.runtime_fixtures import Harness
+
+SRI = Actor("sri", "secretariat")
+BAYU = Actor("bayu", "business_lead")
+TONO = Actor("tono", "officer")
+CAPA = {
+    "cause": "Antrean pengujian menumpuk",
+    "correction": "Laporan diterbitkan hari ini",
+    "corrective_action": "Tambah analis pada shift sore",
+    "preventive_action": "Pantau antrean mingguan",
+    "owner": "tono",
+    "due_date": "2026-12-01",
+}
+
+
+async def filed(h: Harness) -> Complaint:
+    async with h.runtime.sessions() as s, s.begin():
+        for username, role in (
+            ("sri", "secretariat"),
+            ("bayu", "business_lead"),
+            ("tono", "officer"),
+        ):
+            s.add(StaffUser(username=username, full_name=username, role=role, password_hash="x"))
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "wf@x",
+            "budi@example.com",
+            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+        )
+    )
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        complaint = await s.scalar(select(Complaint))
+        assert complaint is not None
+        return complaint
+
+
+async def act(h: Harness, complaint_id: int, name: str, actor: Actor, **data: Any) -> Complaint:
+    async with h.runtime.sessions() as s:
+        async with s.begin():
+            complaint = await s.get(Complaint, complaint_id)
+            assert complaint is not None
+            await apply_transition(
+                s,
+                profile=h.runtime.profile,
+                writer=h.runtime.writer,
+                complaint=complaint,
+                name=name,
+                actor=actor,
+                data=data,
+                enabled_channels=h.runtime.channels.keys(),
+            )
+        from gateway.outbox import OUTBOX_IDS_KEY
+
+        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    await h.settle()
+    return complaint
+
+
+async def test_happy_path_with_the_complainant_told_at_each_notified_step(harness: Harness) -> None:
+    h = harness
+    complaint = await filed(h)
+    assert complaint.status == "received"
+    assert complaint.step_due_at == complaint.received_at + timedelta(minutes=15)
+    sent_before = len(h.email.sent)
+
+    c = await act(h, complaint.id, "verify", SRI)
+    assert c.status == "verified" and "telah kami verifikasi" in h.email.sent[-1].text
+    c = await act(h, complaint.id, "route", BAYU, category="technical", assignee="tono")
+    assert (c.status, c.category, c.assignee) == ("in_follow_up", "technical", "tono")
+    # 3 working days, ending at midnight office time.
+    due = c.step_due_at
+    assert due is not None
+    local = due.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert (local.hour, local.minute) == (23, 59)
+    assert "sedang ditindaklanjuti" in h.email.sent[-1].text
+    c = await act(h, complaint.id, "record_capa", TONO, capa=CAPA)
+    assert c.details["record_capa"]["capa"]["corrective_action"] == "Tambah analis pada shift sore"
+    c = await act(h, complaint.id, "verify_result", SRI, result="Laporan telah diterbitkan ulang.")
+    c = await act(h, complaint.id, "close", SRI)
+    assert c.status == "closed" and c.step_due_at is None
+    outcome = h.email.sent[-1]
+    assert "Laporan telah diterbitkan ulang." in outcome.text and "banding" in outcome.text
+    assert outcome.subject == f"Selesai [{complaint.tracking_number}]"
+    await act(h, complaint.id, "archive", SRI)
+
+    # verify, route and close notify; capa, result verification and archive do not.
+    assert len(h.email.sent) - sent_before == 3
+    async with h.runtime.sessions() as s:
+        events = list(await s.scalars(select(ComplaintEvent).order_by(ComplaintEvent.id)))
+    moves = [(e.from_status, e.to_status, e.actor) for e in events if e.kind == "transition"]
+    assert moves == [
+        ("received", "verified", "staff:sri"),
+        ("verified", "in_follow_up", "staff:bayu"),
+        ("in_follow_up", "capa_recorded", "staff:tono"),
+        ("capa_recorded", "result_verified", "staff:sri"),
+        ("result_verified", "closed", "staff:sri"),
+        ("closed", "archived", "staff:sri"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "actor", "data", "code"),
+    [
+        ("verify", TONO, {}, Refusal.FORBIDDEN),
+        ("route", BAYU, {"category": "technical", "assignee": "tono"}, Refusal.WRONG_STATE),
+        ("reject", SRI, {}, Refusal.MISSING_DATA),
+        ("fly", SRI, {}, Refusal.UNKNOWN_TRANSITION),
+    ],
+)
+async def test_refusals_change_nothing(
+    harness: Harness, name: str, actor: Actor, data: dict[str, Any], code: Refusal
+) -> None:
+    h = harness
+    complaint = await filed(h)
+    with pytest.raises(TransitionRefused) as refused:
+        await act(h, complaint.id, name, actor, **data)
+    assert refused.value.code is code
+    async with h.runtime.sessions() as s:
+        again = await s.get(Complaint, complaint.id)
+        kinds = list(await s.scalars(select(ComplaintEvent.kind)))
+    assert again is not None and again.status == "received" and kinds == ["registered"]
+
+
+async def test_route_checks_category_assignee_and_capa(harness: Harness) -> None:
+    h = harness
+    complaint = await filed(h)
+    await act(h, complaint.id, "verify", SRI)
+    with pytest.raises(TransitionRefused, match="category must be one of"):
+        await act(h, complaint.id, "route", BAYU, category="urgent", assignee="tono")
+    with pytest.raises(TransitionRefused, match="no active staff user 'ghost'"):
+        await act(h, complaint.id, "route", BAYU, category="technical", assignee="ghost")
+    await act(h, complaint.id, "route", BAYU, category="administrative", assignee="tono")
+    with pytest.raises(TransitionRefused, match="the CAPA form needs cause"):
+        await act(h, complaint.id, "record_capa", TONO, capa={**CAPA, "cause": " "})
+    # admin may do anything the workflow allows from the current state.
+    c = await act(h, complaint.id, "record_capa", Actor("root", "admin"), capa=CAPA)
+    assert c.status == "capa_recorded"
+
+
+async def test_rejection_tells_the_complainant_why(harness: Harness) -> None:
+    h = harness
+    complaint = await filed(h)
+    await act(
+        h,
+        complaint.id,
+        "reject",
+        SRI,
+        reason="diajukan lewat dari 3 hari kerja setelah laporan akhir",
+    )
+    assert (
+        "tidak dapat kami tindak lanjuti: diajukan lewat dari 3 hari kerja" in h.email.sent[-1].text
+    )
+    # The record stays, and status tells the complainant too.
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL, "st@x", "budi@example.com", f"status {complaint.tracking_number}"
+        )
+    )
+    await h.settle()
+    assert "Ditolak" in h.email.sent[-1].text
+
+
+async def test_overdue_step_gets_one_reminder_and_one_escalation(harness: Harness) -> None:
+    h = harness
+    complaint = await filed(h)
+    profile = h.runtime.profile
+    due = complaint.step_due_at
+    assert due is not None
+
+    async def sweep(at: Any) -> dict[str, int]:
+        async with h.runtime.sessions() as s, s.begin():
+            return await sweep_time_standards(s, profile=profile, now=at)
+
+    assert await sweep(due - timedelta(minutes=10)) == {"reminded": 0, "escalated": 0}
+    assert await sweep(due - timedelta(minutes=4)) == {"reminded": 1, "escalated": 0}
+    assert await sweep(due - timedelta(minutes=2)) == {"reminded": 0, "escalated": 0}
+    assert await sweep(due + timedelta(minutes=1)) == {"reminded": 0, "escalated": 1}
+    for minutes in (2, 30, 600):
+        assert await sweep(due + timedelta(minutes=minutes)) == {"reminded": 0, "escalated": 0}
+    async with h.runtime.sessions() as s:
+        kinds = list(await s.scalars(select(ComplaintEvent.kind).order_by(ComplaintEvent.id)))
+    assert kinds == ["registered", "step_reminder", "step_overdue_escalated"]
+    # A transition starts a new step with a fresh reminder and escalation.
+    c = await act(h, complaint.id, "verify", SRI)
+    assert c.reminded_at is None and c.escalated_at is None
+    assert c.step_due_at is not None and c.step_due_at > utcnow()
+
+
+async def test_status_reply_names_the_step_and_the_next_date(harness: Harness) -> None:
+    h = harness
+    complaint = await filed(h)
+    await act(h, complaint.id, "verify", SRI)
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL, "st2@x", "budi@example.com", f"status {complaint.tracking_number}"
+        )
+    )
+    await h.settle()
+    reply = h.email.sent[-1].text
+    assert "Diverifikasi" in reply and "Langkah berikutnya diperkirakan selesai" in reply
