@@ -213,7 +213,9 @@ async def build_runtime(
         runtime.channels.update(extra_channels)
     writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
     runtime.writer = writer
-    intake = IntakeEngine(profile, writer, default_route(frozenset(runtime.channels)))
+    intake = IntakeEngine(
+        profile, writer, default_route(frozenset(runtime.channels)), runtime.channels.keys()
+    )
     dispatcher = Dispatcher(
         sessions,
         runtime.channels,

@@ -20,15 +20,18 @@ class CommandKind(enum.StrEnum):
     HELP = "help"
     STATUS = "status"
     NEW = "new"
+    APPEAL = "appeal"
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A recognised command; ``argument`` is the tracking number for STATUS."""
+    """A recognised command; ``argument`` is the tracking number for STATUS and
+    APPEAL, ``detail`` the appeal's reason (the rest of the message)."""
 
     kind: CommandKind
     argument: str | None = None
     language: str | None = None
+    detail: str | None = None
 
 
 _CANCEL = re.compile(r"^\s*(batal|batalkan|cancel|stop)\s*[.!]*\s*$", re.IGNORECASE)
@@ -63,6 +66,18 @@ def parse_command(text: str, tracking_prefix: str) -> Command | None:
     if _HELP.match(first):
         word = first.strip().lower()
         return Command(CommandKind.HELP, language="en" if word.startswith("help") else "id")
+    appeal = re.match(
+        rf"^\s*(banding|appeal)\s*:?\s*{tracking_pattern(tracking_prefix).pattern}[\s,.:;-]*",
+        text,
+        re.IGNORECASE,
+    )
+    if appeal:
+        return Command(
+            CommandKind.APPEAL,
+            argument=appeal.group(2).upper(),
+            language="en" if appeal.group(1).lower() == "appeal" else "id",
+            detail=text[appeal.end() :].strip(),
+        )
     status = re.match(
         rf"^\s*(status|cek|lacak|track|check)\s*:?\s*{tracking_pattern(tracking_prefix).pattern}\s*[.!?]*\s*$",
         first,

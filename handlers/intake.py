@@ -20,7 +20,7 @@ Every reply is an outbox row written in the same transaction (rule 4).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelName
 from gateway.i18n import normalise_language, t
 from gateway.outbox import Draft, OutboxWriter
+from handlers.appeals import open_appeal
 from handlers.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.extract import extract_fields, labelled_values, merge_candidates, single_answer
 from handlers.language import detect_language
@@ -105,10 +106,17 @@ class IntakeEngine:
     ``handle`` must run inside a transaction and never commits.
     """
 
-    def __init__(self, profile: Profile, writer: OutboxWriter, route: RouteFinder) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        writer: OutboxWriter,
+        route: RouteFinder,
+        enabled_channels: Collection[str] = (),
+    ) -> None:
         self.profile = profile
         self.writer = writer
         self.route = route
+        self.enabled_channels = enabled_channels
         self.ttl = timedelta(hours=profile.intake.conversation_ttl_hours)
         self._tracking = tracking_pattern(profile.tracking_prefix)
 
@@ -288,6 +296,8 @@ class IntakeEngine:
                     "Your complaint draft has been cancelled. What you sent is kept on record. Send a new message whenever you want to start again.",
                 )
             await self._reply(session, msg, text, language, conversation=conversation)
+        elif command.kind is CommandKind.APPEAL:
+            await self._appeal(session, msg, command, conversation, language)
         else:
             tracking = command.argument or ""
             complaint = await session.scalar(
@@ -308,6 +318,44 @@ class IntakeEngine:
             await self._reply(
                 session, msg, text, language, conversation=conversation, complaint=complaint
             )
+
+    async def _appeal(
+        self,
+        session: AsyncSession,
+        msg: Message,
+        command: Command,
+        conversation: Conversation | None,
+        language: str,
+    ) -> None:
+        """``banding ADU-… <reason>``: open an appeal on the sender's own complaint.
+
+        The answer (received, or refused and why) goes to the complaint's
+        channel through :func:`handlers.appeals.open_appeal`.
+        """
+        tracking = command.argument or ""
+        complaint = await session.scalar(
+            select(Complaint).where(
+                Complaint.tracking_number == tracking, Complaint.contact_id == msg.contact_id
+            )
+        )
+        if complaint is None or self.profile.appeal is None:
+            text = t(
+                language,
+                "We found no complaint {tracking} filed from this contact. Please check the number.",
+                tracking=tracking,
+            )
+            await self._reply(session, msg, text, language, conversation=conversation)
+            return
+        msg.complaint_id = complaint.id
+        await open_appeal(
+            session,
+            profile=self.profile,
+            writer=self.writer,
+            complaint=complaint,
+            reason=command.detail or msg.text,
+            opened_by=f"complainant:{msg.channel}",
+            enabled_channels=self.enabled_channels,
+        )
 
     def status_text(self, complaint: Complaint, language: str) -> str:
         """The answer to ``status <tracking number>`` for ``complaint``: the current

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from handlers.texts import Duration, Text
 from handlers.timestandards import WorkingCalendar
-from handlers.workflow_spec import WorkflowSpec
+from handlers.workflow_spec import AppealSpec, WorkflowSpec
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -179,9 +179,21 @@ class Profile(BaseModel):
     #: Role id → name; staff accounts carry one of these (``admin`` may do anything).
     roles: dict[str, Text] = Field(default_factory=dict)
     workflow: WorkflowSpec | None = None
+    appeal: AppealSpec | None = None
 
     @model_validator(mode="after")
     def _workflow_roles(self) -> Profile:
+        if self.appeal is not None:
+            if self.workflow is None:
+                raise ValueError("appeal needs a workflow")
+            unknown_states = [a for a in self.appeal.after if a not in self.workflow.states]
+            if unknown_states:
+                raise ValueError(f"appeal.after names unknown states: {', '.join(unknown_states)}")
+            unknown_roles = sorted(set(self.appeal.roles) - set(self.roles) - {"admin"})
+            if unknown_roles:
+                raise ValueError(
+                    f"appeal uses roles not declared under roles: {', '.join(unknown_roles)}"
+                )
         if self.workflow is not None:
             unknown = sorted(self.workflow.roles_used() - set(self.roles) - {"admin"})
             if unknown:

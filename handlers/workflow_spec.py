@@ -110,3 +110,27 @@ class WorkflowSpec(BaseModel):
         for state in self.states.values():
             used.update(state.owners)
         return used
+
+
+class AppealSpec(BaseModel):
+    """Appeals (banding) of a profile.
+
+    ``window``: how long after the complainant received the result an appeal
+    may be opened (BBSPJIKFK 5.1.11 step 6: 15 days); ``after``: the states in
+    which the result has been given; ``panel_size``: members of the appeal
+    panel including one chair (PR-LS-8.1.4 step 4: 3); ``roles``: staff who
+    open appeals and form the panel. ``opened``/``refused``/``decided`` are
+    the complainant's notices (placeholders ``{tracking}``, ``{reason}``,
+    ``{decision}``, ``{deadline}``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: Duration = Duration(amount=15, unit="days")
+    after: tuple[str, ...] = ("closed",)
+    panel_size: int = Field(3, ge=1, le=15)
+    roles: tuple[str, ...] = ("secretariat", "manager")
+    opened: Text
+    refused: Text
+    decided: Text
+    source: str | None = None

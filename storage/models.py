@@ -389,3 +389,44 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class AppealStatus(enum.StrEnum):
+    """Appeal states: open until the panel decides; the decision is final."""
+
+    OPEN = "open"
+    DECIDED = "decided"
+
+
+class Appeal(Base):
+    """An appeal (banding) against the result of a complaint (PR-LS-8.1.4).
+
+    ``opened_by`` is ``complainant:<channel>`` or ``staff:<username>``.
+    """
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=AppealStatus.OPEN)
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AppealPanelMember(Base):
+    """A member of an appeal panel with their impartiality declaration."""
+
+    __tablename__ = "appeal_panel_members"
+    __table_args__ = (UniqueConstraint("appeal_id", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    is_chair: Mapped[bool] = mapped_column(Boolean, default=False)
+    declaration: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(200))
