@@ -117,6 +117,13 @@ class IntakeEngine:
         self.writer = writer
         self.route = route
         self.enabled_channels = enabled_channels
+        workflow = profile.workflow
+        #: States in which a complaint no longer takes the complainant's messages.
+        self.finished_states = (
+            [name for name, state in workflow.states.items() if state.final]
+            if workflow is not None
+            else [s.value for s in FINISHED_STATUSES]
+        )
         self.ttl = timedelta(hours=profile.intake.conversation_ttl_hours)
         self._tracking = tracking_pattern(profile.tracking_prefix)
 
@@ -238,7 +245,7 @@ class IntakeEngine:
                 select(Complaint)
                 .where(
                     Complaint.contact_id == msg.contact_id,
-                    Complaint.status.not_in([s.value for s in FINISHED_STATUSES]),
+                    Complaint.status.not_in(self.finished_states),
                 )
                 .order_by(Complaint.id.desc())
                 .limit(1)

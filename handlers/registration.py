@@ -83,7 +83,7 @@ async def register_complaint(
         extra_fields={k: v for k, v in values.items() if k not in MANDATED_FIELDS},
         received_at=received_at,
         received_by=received_by,
-        status=ComplaintStatus.RECEIVED.value,
+        status=profile.workflow.initial if profile.workflow else ComplaintStatus.RECEIVED.value,
         language=language,
         thread_key=thread_key,
     )
@@ -95,7 +95,7 @@ async def register_complaint(
             complaint_id=complaint.id,
             actor=actor or received_by,
             kind="registered",
-            to_status=ComplaintStatus.RECEIVED.value,
+            to_status=complaint.status,
             data={"channel": channel, "profile": profile.id},
         )
     )

@@ -8,9 +8,13 @@ this; nothing office-specific lives in code.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from handlers.texts import Duration, Text
+
+_STATE_ID = re.compile(r"[a-z][a-z0-9_]{0,29}")
 
 #: Data keys a transition may require (``requires``), checked by the engine.
 DATA_KEYS = frozenset(
@@ -77,6 +81,12 @@ class WorkflowSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkflowSpec:
+        too_long = [name for name in self.states if not _STATE_ID.fullmatch(name)]
+        if too_long:
+            raise ValueError(
+                "state ids must be lower-case letters, digits and _ (at most 30): "
+                + ", ".join(too_long)
+            )
         if self.initial not in self.states:
             raise ValueError(f"initial state {self.initial!r} is not among the states")
         names = [t.name for t in self.transitions]

@@ -727,6 +727,10 @@ async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> Tr
         name = t(lang, STATUS_NAMES.get(status, complaint.status))
         text = STATUS_EXPLANATIONS.get(status)
         explanation = t(lang, text) if text else None
+    workflow = runtime.profile.workflow
+    if workflow is not None and complaint.status in workflow.states:
+        # The office's own name for its step (its SOP profile).
+        name = workflow.states[complaint.status].label.get(lang)
     return TrackResult(
         tracking=complaint.tracking_number,
         status=name,

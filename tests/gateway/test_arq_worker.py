@@ -50,7 +50,6 @@ async def test_gateway_enqueues_and_worker_processes_and_sends(tmp_path: Path) -
     )
     assert worker_rt.processor is not None
     assert isinstance(worker_rt.processor._guard, LeaseContactGuard)  # shared work: leases
-    await worker_rt.start(run_channels=False)  # as the worker's startup hook does
     try:
         await gateway.accept(
             inbound(
@@ -70,7 +69,11 @@ async def test_gateway_enqueues_and_worker_processes_and_sends(tmp_path: Path) -
         worker = Worker(**options, burst=True, poll_delay=0.05)
         await worker.main()
         await worker.close()
-        # The processing job staged the acknowledgement; the worker sends it.
+        async with worker_rt.sessions() as s:
+            assert await s.scalar(select(Complaint)) is not None  # the arq job processed it
+        # The processing job staged the acknowledgement; the worker's own loop
+        # (started by its startup hook in production) sends it.
+        await worker_rt.start(run_channels=False)
         jobs = worker_rt.jobs
         assert isinstance(jobs, InProcessJobs)
         await jobs.idle()
