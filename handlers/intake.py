@@ -345,7 +345,15 @@ class IntakeEngine:
                 Complaint.tracking_number == tracking, Complaint.contact_id == msg.contact_id
             )
         )
-        if complaint is None or self.profile.appeal is None:
+        if complaint is not None and self.profile.appeal is None:
+            text = t(
+                language,
+                "Appeals are not handled through this service; please contact {office} directly.",
+                office=self.profile.office.name.get(language),
+            )
+            await self._reply(session, msg, text, language, conversation=conversation)
+            return
+        if complaint is None:
             text = t(
                 language,
                 "We found no complaint {tracking} filed from this contact. Please check the number.",

@@ -467,3 +467,66 @@ async def test_bbspjikkp_administrative_complaints_stay_with_the_business_lead_o
     )
     c = await act(h, complaint.id, Step("close", "secretariat", "closed", None))
     assert c.status == "closed" and RESULT in h.email.sent[-1].text
+
+
+@pytest.mark.parametrize("name", OFFICES)
+async def test_appeal_path_after_closing(office: Harness, name: str) -> None:
+    """After the result, BANDING on the complainant's channel: a panel of
+    independent members with one chair decides, finally; offices whose SOP has
+    no appeal say so."""
+    from handlers.appeals import add_panel_member, decide_appeal
+    from storage.models import Appeal
+
+    h = office
+    profile = h.runtime.profile
+    complaint = await file_complaint(h)
+    for step in WALKS[name].steps:
+        await act(h, complaint.id, step)
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "banding@x",
+            "budi@example.com",
+            f"banding {complaint.tracking_number} hasil tidak sesuai dengan data kami",
+        )
+    )
+    await h.settle()
+    if profile.appeal is None:
+        assert "Banding tidak dilayani melalui layanan ini" in h.email.sent[-1].text
+        return
+    assert complaint.tracking_number in h.email.sent[-1].text
+    async with h.runtime.sessions() as s, s.begin():
+        for member in ("panel_a", "panel_b", "panel_c"):
+            s.add(StaffUser(username=member, full_name=member, role="panel", password_hash="x"))
+    organiser = profile.appeal.roles[0]
+    async with h.runtime.sessions() as s:
+        async with s.begin():
+            appeal = await s.scalar(select(Appeal))
+            fresh = await s.get(Complaint, complaint.id)
+            assert appeal is not None and fresh is not None
+            for index, member in enumerate(("panel_a", "panel_b", "panel_c")):
+                await add_panel_member(
+                    s,
+                    profile=profile,
+                    appeal=appeal,
+                    complaint=fresh,
+                    username=member,
+                    is_chair=index == 0,
+                    declaration="Pernyataan ketidakberpihakan ditandatangani.",
+                    actor=f"staff:{organiser}",
+                    actor_role=organiser,
+                )
+            await decide_appeal(
+                s,
+                profile=profile,
+                writer=h.runtime.writer,
+                appeal=appeal,
+                complaint=fresh,
+                decision="Hasil uji dinyatakan sah.",
+                chair="panel_a",
+                enabled_channels=h.runtime.channels.keys(),
+            )
+        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    await h.settle()
+    decided = h.email.sent[-1]
+    assert "Hasil uji dinyatakan sah." in decided.text and complaint.tracking_number in decided.text
