@@ -650,6 +650,7 @@ class TrackResult:
     explanation: str | None
     received: str
     updated: str
+    next_expected: str | None = None
 
 
 def example_tracking_number(profile: Profile) -> str:
@@ -737,6 +738,16 @@ async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> Tr
         explanation=explanation,
         received=local_datetime(complaint.received_at, zone, lang),
         updated=local_datetime(updated, zone, lang),
+        next_expected=(
+            local_datetime(complaint.step_due_at, zone, lang)
+            if complaint.step_due_at is not None
+            and not (
+                workflow is not None
+                and complaint.status in workflow.states
+                and workflow.states[complaint.status].final
+            )
+            else None
+        ),
     )
 
 

@@ -379,6 +379,8 @@ async def test_track_with_the_right_contact(client: Client) -> None:
         assert "Tanggal diterima" in page.text and "Pembaruan terakhir" in page.text
         assert "WIB" in page.text
         assert NOT_FOUND_ID not in page.text
+        # The first step runs on its time standard: the page says until when.
+        assert "Langkah berikutnya diperkirakan selesai" in page.text
 
 
 async def test_track_in_english(client: Client) -> None:
