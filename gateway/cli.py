@@ -16,6 +16,8 @@ from gateway.config import ConfigError, Settings, channel_states, load_settings
 from handlers.profile import ProfileError, load_profile
 
 EXIT_CONFIG = 2
+#: Roles for a profile that declares none.
+DEFAULT_ROLES = ("secretariat", "officer", "manager")
 
 
 def _settings() -> Settings:
@@ -186,10 +188,19 @@ def _redact(url: str) -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Create a staff account; the password is read from the terminal or stdin."""
     settings = _settings()
-    from gateway.passwords import ROLES, hash_password
+    from gateway.passwords import hash_password
 
-    if args.role not in ROLES:
-        print(f"aduan: --role must be one of {', '.join(ROLES)}", file=sys.stderr)
+    try:
+        profile = load_profile(settings.sop_profile)
+    except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    roles = ["admin", *profile.roles] if profile.roles else ["admin", *DEFAULT_ROLES]
+    if args.role not in roles:
+        print(
+            f"aduan: --role must be one of {', '.join(roles)} (the SOP profile's roles)",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")

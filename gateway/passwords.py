@@ -7,7 +7,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-ROLES = ("admin", "secretariat", "officer", "technical_lead", "manager", "appeal_panel")
 MIN_PASSWORD_LENGTH = 10
 
 
