@@ -93,6 +93,9 @@ def default_route(enabled_channels: frozenset[str]) -> RouteFinder:
     return route
 
 
+_RATING = re.compile(r"\s*([1-5])\s*[.!]?\s*")
+
+
 def _is_yes(text: str) -> bool:
     """A short agreement such as "ya", "iya benar", "ok kirim", "yes"."""
     words = re.findall(r"[\w']+", text.lower())
@@ -140,6 +143,8 @@ class IntakeEngine:
         if complaint is not None:
             msg.complaint_id = complaint.id
         if msg.automatic:
+            return
+        if conversation is None and await self._satisfaction(session, msg, complaint, language):
             return
 
         # A form's problem text is never a command ("status ADU-…" is a complaint there).
@@ -400,6 +405,61 @@ class IntakeEngine:
     def _local(self, when: datetime) -> str:
         local = when.astimezone(ZoneInfo(self.profile.office.timezone))
         return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
+
+    # ------------------------------------------------------------ satisfaction
+
+    async def _satisfaction(
+        self,
+        session: AsyncSession,
+        msg: Message,
+        complaint: Complaint | None,
+        language: str,
+    ) -> bool:
+        """Record a 1-5 rating answering the closing notice; True when it was one.
+
+        The message must be just the number; it rates the contact's most
+        recent complaint that was asked (its state is in the workflow's
+        ``satisfaction_after``) and not yet rated, closed at most 30 days ago.
+        """
+        match = _RATING.fullmatch(msg.text or "")
+        workflow = self.profile.workflow
+        if match is None or workflow is None:
+            return False
+        if complaint is None or complaint.status not in workflow.satisfaction_after:
+            complaint = await session.scalar(
+                select(Complaint)
+                .where(
+                    Complaint.contact_id == msg.contact_id,
+                    Complaint.status.in_(workflow.satisfaction_after),
+                    Complaint.satisfaction.is_(None),
+                    Complaint.step_started_at >= utcnow() - timedelta(days=30),
+                )
+                .order_by(Complaint.step_started_at.desc())
+                .limit(1)
+            )
+        if complaint is None or complaint.satisfaction is not None:
+            return False
+        score = int(match.group(1))
+        complaint.satisfaction = score
+        complaint.satisfaction_at = utcnow()
+        msg.complaint_id = complaint.id
+        session.add(
+            ComplaintEvent(
+                complaint_id=complaint.id,
+                actor=f"complainant:{msg.channel}",
+                kind="satisfaction",
+                note=str(score),
+                data={"score": score, "message_id": msg.id},
+            )
+        )
+        await self._reply(
+            session,
+            msg,
+            t(complaint.language, "Thank you for your rating."),
+            complaint.language,
+            complaint=complaint,
+        )
+        return True
 
     # ---------------------------------------------------------- follow-ups
 

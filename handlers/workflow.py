@@ -27,12 +27,15 @@ from babel.dates import format_datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.i18n import t
 from gateway.outbox import OutboxWriter
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile
 from handlers.workflow_spec import TransitionSpec, WorkflowSpec
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
+
+SATISFACTION_QUESTION = "How satisfied are you with how we handled your complaint? Reply with one number from 1 (very dissatisfied) to 5 (very satisfied)."
 
 #: Complaint categories (SOP-7.9-1 items 4-5).
 CATEGORIES = ("administrative", "technical")
@@ -247,6 +250,8 @@ async def apply_transition(
             next_date=_format_when(complaint.step_due_at, profile, language),
             **recorded,
         )
+        if transition.to in spec.satisfaction_after:
+            text += "\n\n" + t(language, SATISFACTION_QUESTION)
         await notify_complainant(
             session,
             writer,

@@ -78,6 +78,9 @@ class WorkflowSpec(BaseModel):
     escalate_to: tuple[str, ...] = ("manager",)
     #: How long before a step's due time its owners are reminded.
     remind_before: Duration = Duration(amount=60, unit="minutes")
+    #: States whose notice asks the complainant for a 1-5 satisfaction score
+    #: (ISO 10002: satisfaction with the complaints-handling process).
+    satisfaction_after: tuple[str, ...] = ("closed",)
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkflowSpec:
@@ -87,6 +90,9 @@ class WorkflowSpec(BaseModel):
                 "state ids must be lower-case letters, digits and _ (at most 30): "
                 + ", ".join(too_long)
             )
+        unknown_after = [n for n in self.satisfaction_after if n not in self.states]
+        if unknown_after:
+            raise ValueError(f"satisfaction_after names unknown states: {', '.join(unknown_after)}")
         if self.initial not in self.states:
             raise ValueError(f"initial state {self.initial!r} is not among the states")
         names = [t.name for t in self.transitions]

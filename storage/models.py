@@ -247,6 +247,9 @@ class Complaint(Base):
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     #: Data recorded by the steps (reason, result, CAPA, nonconformity report …).
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The complainant's 1-5 rating of the handling, asked at closing (ISO 10002).
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_at: Mapped[datetime | None] = mapped_column()
 
 
 class ComplaintEvent(Base):

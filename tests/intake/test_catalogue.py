@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 
 from gateway.i18n import LOCALE_DIR, t
 from handlers.intake import STATUS_NAMES
+from handlers.workflow import SATISFACTION_QUESTION
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "handlers").glob("*.py")) + sorted((ROOT / "gateway").glob("*.py"))
@@ -18,7 +19,7 @@ ADUAN_PO = LOCALE_DIR / "id" / "LC_MESSAGES" / "aduan.po"
 
 def used_message_ids() -> set[str]:
     """Literal message ids of ``t(language, "…")`` calls, plus the status names."""
-    found = set(STATUS_NAMES.values())
+    found = set(STATUS_NAMES.values()) | {SATISFACTION_QUESTION}
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (

@@ -223,3 +223,39 @@ async def test_status_reply_names_the_step_and_the_next_date(harness: Harness) -
     await h.settle()
     reply = h.email.sent[-1].text
     assert "Diverifikasi" in reply and "Langkah berikutnya diperkirakan selesai" in reply
+
+
+async def test_closing_asks_for_a_rating_and_records_it_once(harness: Harness) -> None:
+    h = harness
+    complaint = await filed(h)
+    await act(h, complaint.id, "verify", SRI)
+    await act(h, complaint.id, "route", BAYU, category="technical", assignee="tono")
+    await act(h, complaint.id, "record_capa", TONO, capa=CAPA)
+    await act(h, complaint.id, "verify_result", SRI, result="Laporan telah diterbitkan ulang.")
+    await act(h, complaint.id, "close", SRI)
+    closing = h.email.sent[-1]
+    assert "Balas dengan satu angka dari 1 (sangat tidak puas) sampai 5" in closing.text
+    # The complainant answers the closing mail with a number.
+    await h.runtime.accept(inbound(ChannelName.EMAIL, "rate@x", "budi@example.com", "4"))
+    await h.settle()
+    assert h.email.sent[-1].text == "Terima kasih atas penilaian Anda."
+    async with h.runtime.sessions() as s:
+        rated = await s.get(Complaint, complaint.id)
+        assert rated is not None and rated.satisfaction == 4 and rated.satisfaction_at is not None
+    # A second number is not a second rating: it starts an ordinary message.
+    await h.runtime.accept(inbound(ChannelName.EMAIL, "rate2@x", "budi@example.com", "1"))
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        rated = await s.get(Complaint, complaint.id)
+        kinds = list(await s.scalars(select(ComplaintEvent.kind).where(ComplaintEvent.kind == "satisfaction")))
+    assert rated is not None and rated.satisfaction == 4 and kinds == ["satisfaction"]
+
+
+async def test_a_number_while_filling_a_draft_is_not_a_rating(harness: Harness) -> None:
+    h = harness
+    # On chat, "2" while confirming a draft picks the field to change.
+    phone = "+6281234567801"
+    for i, text in enumerate(["nama saya Budi dari PT Sinar Jaya, laporan hasil uji terlambat dua minggu", "2"]):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"r{i}", phone, text))
+        await h.settle()
+    assert "pelanggan/peserta" in h.sms.texts()[-1]
