@@ -247,7 +247,11 @@ async def test_closing_asks_for_a_rating_and_records_it_once(harness: Harness) -
     await h.settle()
     async with h.runtime.sessions() as s:
         rated = await s.get(Complaint, complaint.id)
-        kinds = list(await s.scalars(select(ComplaintEvent.kind).where(ComplaintEvent.kind == "satisfaction")))
+        kinds = list(
+            await s.scalars(
+                select(ComplaintEvent.kind).where(ComplaintEvent.kind == "satisfaction")
+            )
+        )
     assert rated is not None and rated.satisfaction == 4 and kinds == ["satisfaction"]
 
 
@@ -255,7 +259,9 @@ async def test_a_number_while_filling_a_draft_is_not_a_rating(harness: Harness) 
     h = harness
     # On chat, "2" while confirming a draft picks the field to change.
     phone = "+6281234567801"
-    for i, text in enumerate(["nama saya Budi dari PT Sinar Jaya, laporan hasil uji terlambat dua minggu", "2"]):
+    for i, text in enumerate(
+        ["nama saya Budi dari PT Sinar Jaya, laporan hasil uji terlambat dua minggu", "2"]
+    ):
         await h.runtime.accept(inbound(ChannelName.SMS, f"r{i}", phone, text))
         await h.settle()
     assert "pelanggan/peserta" in h.sms.texts()[-1]
