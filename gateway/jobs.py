@@ -160,7 +160,11 @@ class InProcessJobs:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             busy = bool(self._running) or self._dispatching or self._send_event.is_set()
-            if not busy and not await self.dispatcher.due_ids(1):
+            if (
+                not busy
+                and not await self.dispatcher.due_ids(1)
+                and not await self.dispatcher.in_flight()
+            ):
                 return
             if not self._running:
                 await self.dispatcher.dispatch_due()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -207,6 +207,16 @@ class Dispatcher:
                 )
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def in_flight(self) -> int:
+        """How many rows are claimed by a sender right now (status ``sending``)."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.SENDING.value)
+            )
+            return int(count or 0)
 
     async def due_ids(self, limit: int = 100) -> list[int]:
         """Ids of rows that may be sent now, oldest first (one per recipient)."""

@@ -8,8 +8,10 @@ configured, the intake engine, processor, outbox dispatcher and job runner.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,9 +25,12 @@ from gateway.outbox import OUTBOX_IDS_KEY, Dispatcher, OutboxWriter
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
+from handlers.notifications import notify_complainant
 from handlers.profile import Profile, load_profile
+from handlers.workflow import Actor, apply_transition
 from storage import leases
 from storage.db import SessionFactory, create_engine, session_factory
+from storage.models import Complaint
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +74,6 @@ class Runtime:
         returns the outbox id, or ``None`` when the complaint has no route back.
         Raises ``LookupError`` for an unknown complaint.
         """
-        from handlers.notifications import notify_complainant
-        from storage.models import Complaint
-
         async with self.sessions() as session:
             async with session.begin():
                 complaint = await session.get(Complaint, complaint_id)
@@ -89,6 +91,37 @@ class Runtime:
         if staged and self.jobs is not None:
             self.jobs.request_sending(staged)
         return row.id if row is not None else None
+
+    async def transition(
+        self, complaint_id: int, name: str, actor: Actor, data: Mapping[str, Any]
+    ) -> Complaint:
+        """Take workflow transition ``name`` on a complaint for a staff ``actor``.
+
+        The one entry point for staff actions (API, inbox): commits the move,
+        its event and any notice, then asks for sending. Returns the updated
+        complaint. Raises ``LookupError`` for an unknown complaint and
+        :class:`handlers.workflow.TransitionRefused` (nothing changed) when a
+        guard does not hold.
+        """
+        async with self.sessions() as session:
+            async with session.begin():
+                complaint = await session.get(Complaint, complaint_id)
+                if complaint is None:
+                    raise LookupError(f"no complaint {complaint_id}")
+                await apply_transition(
+                    session,
+                    profile=self.profile,
+                    writer=self.writer,
+                    complaint=complaint,
+                    name=name,
+                    actor=actor,
+                    data=data,
+                    enabled_channels=self.channels.keys(),
+                )
+            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
+        if staged and self.jobs is not None:
+            self.jobs.request_sending(staged)
+        return complaint
 
     def require_jobs(self) -> Jobs:
         """The job runner; raises ``RuntimeError`` before :meth:`start`."""

@@ -22,7 +22,7 @@ from channels.base import ChannelName
 from channels.webform import check_profile
 from gateway.outbox import OUTBOX_IDS_KEY
 from handlers.profile import PROFILES_DIR, Profile, ProfileError, load_profile
-from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
+from handlers.workflow import Actor, Refusal, TransitionRefused
 from handlers.workflow_spec import DATA_KEYS
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from tests.fakes import inbound
@@ -343,21 +343,9 @@ async def file_complaint(h: Harness) -> Complaint:
 
 
 async def act(h: Harness, complaint_id: int, step: Step) -> Complaint:
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            complaint = await s.get(Complaint, complaint_id)
-            assert complaint is not None
-            await apply_transition(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                complaint=complaint,
-                name=step.name,
-                actor=Actor(step.role, step.role),
-                data=step.data,
-                enabled_channels=h.runtime.channels.keys(),
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    complaint = await h.runtime.transition(
+        complaint_id, step.name, Actor(step.role, step.role), step.data
+    )
     await h.settle()
     return complaint
 

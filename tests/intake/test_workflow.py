@@ -15,7 +15,6 @@ from handlers.workflow import (
     Actor,
     Refusal,
     TransitionRefused,
-    apply_transition,
     sweep_time_standards,
 )
 from storage.models import Complaint, ComplaintEvent, StaffUser
@@ -60,23 +59,7 @@ async def filed(h: Harness) -> Complaint:
 
 
 async def act(h: Harness, complaint_id: int, name: str, actor: Actor, **data: Any) -> Complaint:
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            complaint = await s.get(Complaint, complaint_id)
-            assert complaint is not None
-            await apply_transition(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                complaint=complaint,
-                name=name,
-                actor=actor,
-                data=data,
-                enabled_channels=h.runtime.channels.keys(),
-            )
-        from gateway.outbox import OUTBOX_IDS_KEY
-
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    complaint = await h.runtime.transition(complaint_id, name, actor, data)
     await h.settle()
     return complaint
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import time
@@ -12,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from channels.telegram import TelegramChannel
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
-from storage.models import Message, OutboxMessage, OutboxStatus
+from storage.models import Message
 from tests.telegram.fake_bot_api import FakeBotApi
 
 DATA = Path(__file__).parent / "data"
@@ -86,27 +85,10 @@ class Stack:
     fake: FakeBotApi
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait for processing and for every send in flight.
-
-        ``InProcessJobs.idle`` returns while an outbox row is still being sent
-        (status ``sending``); a real HTTP send to the fake takes a moment.
-        """
-        deadline = time.monotonic() + timeout
-        jobs = self.runtime.require_jobs()
+        """Wait until processing is done and nothing is being or due to be sent."""
+        jobs = self.runtime.jobs
         assert isinstance(jobs, InProcessJobs)
-        while True:
-            await jobs.idle()
-            async with self.runtime.sessions() as s:
-                sending = await s.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == OutboxStatus.SENDING.value)
-                )
-            if not sending:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError("outbox rows still sending")
-            await asyncio.sleep(0.02)
+        await jobs.idle(timeout=timeout)
 
     async def inbound(self) -> list[Message]:
         async with self.runtime.sessions() as s:

@@ -6,7 +6,6 @@ Webhook signatures are computed with the twilio library's
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
-from storage.models import Message, OutboxMessage, OutboxStatus
+from storage.models import Message
 from tests.twilio.fake_twilio import FakeTwilio
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -93,28 +92,10 @@ class Gateway:
         return await self.client.post(path, data=dict(form), headers={SIGNATURE_HEADER: signature})
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until processing is done and no outbox row is mid-send.
-
-        ``InProcessJobs.idle()`` alone returns while a row is claimed
-        (``sending``) by the outbox loop, which a real HTTP send makes visible.
-        """
+        """Wait until processing is done and nothing is being or due to be sent."""
         jobs = self.runtime.jobs
         assert isinstance(jobs, InProcessJobs)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            await jobs.idle()
-            async with self.runtime.sessions() as s:
-                sending = await s.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == OutboxStatus.SENDING)
-                )
-            if not sending:
-                return
-            if loop.time() > deadline:
-                raise TimeoutError("outbox rows still sending")
-            await asyncio.sleep(0.02)
+        await jobs.idle(timeout=timeout)
 
     async def inbound_count(self) -> int:
         async with self.runtime.sessions() as s:
