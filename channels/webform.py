@@ -214,8 +214,10 @@ def validate(form: Mapping[str, str], profile: Profile, language: str) -> FormRe
     """Check a submitted web form against ``profile``; pure, never raises on input.
 
     Rules: every required profile field must pass
-    :func:`handlers.validation.check_value` (lengths, name, email/phone, pattern;
-    SOP-7.9-1 item 2 for the mandated identity fields); an optional field left
+    :func:`handlers.validation.check_value` (lengths, name, email/phone, date —
+    the browser's ``YYYY-MM-DD`` or an informal date, not after today in the
+    office's time zone —, pattern; SOP-7.9-1 item 2 for the mandated identity
+    fields); an optional field left
     empty is skipped. At least one of email and phone is required; the email is
     lower-cased (:func:`gateway.addresses.normalise_email`), the phone normalised
     to E.164 with region ID (:func:`gateway.addresses.normalise_phone`, so
@@ -235,7 +237,7 @@ def validate(form: Mapping[str, str], profile: Profile, language: str) -> FormRe
         typed[intake_field.key] = raw
         if not raw.strip() and not intake_field.required:
             continue
-        checked = check_value(intake_field, raw, language)
+        checked = check_value(intake_field, raw, language, timezone=profile.office.timezone)
         if checked.value is not None:
             values[intake_field.key] = checked.value
         else:

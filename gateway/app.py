@@ -54,9 +54,11 @@ def create_app(
 
     from channels import telegram, twilio, whatsapp_cloud
     from channels.api import add_routes as add_api_routes
+    from gateway.api import add_routes as add_staff_api
     from gateway.web.public import add_routes as add_public_routes
 
     add_public_routes(app)
+    add_staff_api(app, get_runtime)
     add_api_routes(app)
     twilio.add_routes(app)
     whatsapp_cloud.add_routes(app)

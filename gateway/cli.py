@@ -1,5 +1,5 @@
-"""The ``aduan`` command line: serve, worker, db upgrade, user add, check-config,
-complaints export (issue 2, item 10)."""
+"""The ``aduan`` command line: serve, worker, db upgrade, user add, token
+create/list/revoke, check-config, complaints export (issue 2, item 10)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from channels.webform import check_profile as check_form_fields
 from gateway.config import ConfigError, Settings, channel_states, load_settings
@@ -115,10 +116,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         "                          .venv/bin/aduan user add <username> --name 'Full Name' --role secretariat"
     )
+    print("                          give it a token for the staff API with")
+    print(
+        "                          .venv/bin/aduan token create <username> --name 'what it is for'"
+    )
     print("                          and read the complaint register with")
     print(
         "                          .venv/bin/aduan complaints export --format xlsx --output register.xlsx"
     )
+    print(f"  staff API             : {base}/api/v1 (described at {base}/api/v1/openapi.json)")
     sys.stdout.flush()
     web.run_app(
         create_app(settings),
@@ -245,6 +251,95 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _with_session(settings: Settings, work: Any) -> Any:
+    """Run ``work(session)`` in one committed transaction on the configured database."""
+    from storage.db import create_engine, session_factory
+
+    async def run() -> Any:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    """Create a staff API token and print it once (only its hash is stored)."""
+    settings = _settings()
+    from datetime import timedelta
+
+    from gateway.api.tokens import TokenError, create_token
+
+    if args.expires_days is not None and args.expires_days <= 0:
+        print("aduan: --expires-days must be positive", file=sys.stderr)
+        return EXIT_CONFIG
+    lifetime = timedelta(days=args.expires_days) if args.expires_days else None
+    try:
+        token = _with_session(
+            settings,
+            lambda session: create_token(
+                session, args.username, name=args.name, expires_in=lifetime
+            ),
+        )
+    except TokenError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
+    expiry = token.expires_at.isoformat() if token.expires_at else "never"
+    print(
+        f"token {token.id} for {token.username} (expires: {expiry}); it is shown only now:",
+        file=sys.stderr,
+    )
+    print(token.secret)
+    print(
+        f"use it as: curl -H 'Authorization: Bearer <token>' "
+        f"{settings.effective_public_url.rstrip('/')}/api/v1/me",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    """List API tokens (never their secrets)."""
+    settings = _settings()
+    from gateway.api.tokens import list_tokens
+
+    rows = _with_session(settings, lambda session: list_tokens(session, args.user))
+    print(f"{'id':>4}  {'prefix':<12}  {'user':<16}  {'state':<8}  {'last used':<25}  name")
+    from storage.types import utcnow
+
+    now = utcnow()
+    for token, username in rows:
+        state = (
+            "revoked"
+            if token.revoked_at
+            else "expired"
+            if token.expires_at and token.expires_at <= now
+            else "active"
+        )
+        used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "-"
+        print(
+            f"{token.id:>4}  {token.prefix:<12}  {username:<16}  {state:<8}  {used:<25}  {token.name}"
+        )
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    """Revoke an API token by id or prefix; it stops working at once."""
+    settings = _settings()
+    from gateway.api.tokens import TokenError, revoke_token
+
+    try:
+        token = _with_session(settings, lambda session: revoke_token(session, args.token))
+    except TokenError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
+    print(f"token {token.id} ({token.prefix}…) revoked")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the complaint register as JSON, CSV or XLSX."""
     settings = _settings()
@@ -328,6 +423,20 @@ def build_parser() -> argparse.ArgumentParser:
     tg_sub = telegram.add_subparsers(dest="telegram_command", required=True)
     tg_hook = tg_sub.add_parser("set-webhook", help="register the webhook with its secret")
     tg_hook.set_defaults(func=cmd_telegram_set_webhook)
+
+    token = sub.add_parser("token", help="staff API tokens (/api/v1)")
+    t_sub = token.add_subparsers(dest="token_command", required=True)
+    t_create = t_sub.add_parser("create", help="create a token for a staff account")
+    t_create.add_argument("username")
+    t_create.add_argument("--name", required=True, help="what the token is for")
+    t_create.add_argument("--expires-days", type=int, help="lifetime in days (default: none)")
+    t_create.set_defaults(func=cmd_token_create)
+    t_list = t_sub.add_parser("list", help="list tokens")
+    t_list.add_argument("--user", help="only this staff account's tokens")
+    t_list.set_defaults(func=cmd_token_list)
+    t_revoke = t_sub.add_parser("revoke", help="revoke a token by id or prefix")
+    t_revoke.add_argument("token", help="token id or its shown prefix")
+    t_revoke.set_defaults(func=cmd_token_revoke)
 
     complaints = sub.add_parser("complaints", help="complaint records")
     c_sub = complaints.add_subparsers(dest="complaints_command", required=True)

@@ -116,6 +116,39 @@ class OutboxWriter:
         session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
         return row
 
+    async def add_staff_email(
+        self,
+        session: AsyncSession,
+        *,
+        recipient: str,
+        subject: str,
+        text: str,
+        complaint_id: int | None = None,
+    ) -> OutboxMessage:
+        """Stage an email to a staff member (reminders, escalations).
+
+        Not part of any complainant's conversation: no message history row
+        and no contact; sent, retried and recorded like every outbox row.
+        """
+        key = uuid.uuid4().hex
+        row = OutboxMessage(
+            idempotency_key=key,
+            complaint_id=complaint_id,
+            channel="email",
+            recipient=recipient,
+            subject=subject,
+            body=text,
+            thread_refs=[],
+            language="id",
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
+        return row
+
 
 def backoff_seconds(attempts: int, *, base: float = 5.0, cap: float = 3600.0) -> float:
     """Delay before retry number ``attempts`` (1-based): 5 s doubling, capped at 1 h, ±20 %."""

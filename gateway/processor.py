@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import select, update
 
 from gateway.outbox import OUTBOX_IDS_KEY
+from handlers.appeal_standards import sweep_appeal_standards
 from handlers.intake import IntakeEngine, expire_conversation
 from handlers.workflow import sweep_time_standards
 from storage import leases
@@ -237,9 +238,23 @@ class Processor:
             return list(rows)
 
     async def sweep_time_standards(self) -> dict[str, int]:
-        """Reminders and escalations of overdue SOP steps (:mod:`handlers.workflow`)."""
-        async with self._sessions() as session, session.begin():
-            return await sweep_time_standards(session, profile=self.engine.profile)
+        """Reminders and escalations of overdue SOP steps, complaints and appeals.
+
+        Returns ``{"reminded", "escalated"}`` for complaint steps
+        (:mod:`handlers.workflow`) and ``{"appeal_reminded", "appeal_escalated"}``
+        for appeal steps (:mod:`handlers.appeal_standards`, PR-LS-8.1.4 steps 4-5).
+        The staff concerned are emailed (:mod:`handlers.staff_alerts`); the
+        emails are sent once the sweep has committed.
+        """
+        profile, writer = self.engine.profile, self.engine.writer
+        async with self._sessions() as session:
+            async with session.begin():
+                counts = await sweep_time_standards(session, profile=profile, writer=writer)
+                appeals = await sweep_appeal_standards(session, profile=profile, writer=writer)
+            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
+        if staged:
+            self._notify(staged)
+        return {**counts, **{f"appeal_{key}": value for key, value in appeals.items()}}
 
     async def expire_conversations(self, limit: int = 200) -> int:
         """Expire open drafts whose ``expires_at`` has passed (reliability rule 7); returns how many."""

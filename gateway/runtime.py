@@ -8,12 +8,13 @@ configured, the intake engine, processor, outbox dispatcher and job runner.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from channels.base import Channel, ChannelName, InboundMessage
 from channels.webform import check_profile as check_form_fields
@@ -27,10 +28,13 @@ from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile, load_profile
-from handlers.workflow import Actor, apply_transition
+from handlers.workflow import Actor
 from storage import leases
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.models import Complaint
+
+if TYPE_CHECKING:
+    from gateway.staff import StaffService
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,22 @@ class Runtime:
             self.jobs.request_processing(result.contact_id)
         return result
 
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[AsyncSession]:
+        """One unit of staff or system work: a session in one transaction.
+
+        Commits when the block ends without an exception (rolls back
+        otherwise); only after the commit are the outbox rows staged in it
+        handed to the job runner for sending (DESIGN.md rule 4: persist, then
+        act).
+        """
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
+        if staged and self.jobs is not None:
+            self.jobs.request_sending(staged)
+
     async def notify(self, complaint_id: int, text: str, *, actor: str) -> int | None:
         """Send ``text`` to the complainant of ``complaint_id`` on their channel.
 
@@ -74,54 +94,32 @@ class Runtime:
         returns the outbox id, or ``None`` when the complaint has no route back.
         Raises ``LookupError`` for an unknown complaint.
         """
-        async with self.sessions() as session:
-            async with session.begin():
-                complaint = await session.get(Complaint, complaint_id)
-                if complaint is None:
-                    raise LookupError(f"no complaint {complaint_id}")
-                row = await notify_complainant(
-                    session,
-                    self.writer,
-                    complaint,
-                    text,
-                    actor=actor,
-                    enabled=self.channels.keys(),
-                )
-            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
-        if staged and self.jobs is not None:
-            self.jobs.request_sending(staged)
+        async with self.work() as session:
+            complaint = await session.get(Complaint, complaint_id)
+            if complaint is None:
+                raise LookupError(f"no complaint {complaint_id}")
+            row = await notify_complainant(
+                session,
+                self.writer,
+                complaint,
+                text,
+                actor=actor,
+                enabled=self.channels.keys(),
+            )
         return row.id if row is not None else None
+
+    @property
+    def staff(self) -> StaffService:
+        """The service layer for staff actions (:class:`gateway.staff.StaffService`)."""
+        from gateway.staff import StaffService
+
+        return StaffService(self)
 
     async def transition(
         self, complaint_id: int, name: str, actor: Actor, data: Mapping[str, Any]
     ) -> Complaint:
-        """Take workflow transition ``name`` on a complaint for a staff ``actor``.
-
-        The one entry point for staff actions (API, inbox): commits the move,
-        its event and any notice, then asks for sending. Returns the updated
-        complaint. Raises ``LookupError`` for an unknown complaint and
-        :class:`handlers.workflow.TransitionRefused` (nothing changed) when a
-        guard does not hold.
-        """
-        async with self.sessions() as session:
-            async with session.begin():
-                complaint = await session.get(Complaint, complaint_id)
-                if complaint is None:
-                    raise LookupError(f"no complaint {complaint_id}")
-                await apply_transition(
-                    session,
-                    profile=self.profile,
-                    writer=self.writer,
-                    complaint=complaint,
-                    name=name,
-                    actor=actor,
-                    data=data,
-                    enabled_channels=self.channels.keys(),
-                )
-            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
-        if staged and self.jobs is not None:
-            self.jobs.request_sending(staged)
-        return complaint
+        """Take workflow transition ``name``; see :meth:`gateway.staff.StaffService.transition`."""
+        return await self.staff.transition(complaint_id, name, actor, data)
 
     def require_jobs(self) -> Jobs:
         """The job runner; raises ``RuntimeError`` before :meth:`start`."""

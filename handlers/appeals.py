@@ -10,7 +10,12 @@ Rules, from the profile's :class:`~handlers.workflow_spec.AppealSpec`:
   including one chair, each with a recorded impartiality declaration, and
   nobody who handled the complaint may sit on it;
 * the panel's decision, recorded by its chair, is final (step 5) and is
-  communicated to the complainant.
+  communicated to the complainant;
+* each of the two steps has the profile's time standard (PR-LS-8.1.4 "Mutu
+  Baku — Waktu": 1 day to form the panel, 1 day for the decision): opening
+  the appeal starts the panel step, the seat that completes the panel starts
+  the decision step, the decision ends it (``Appeal.step_due_at``); reminders
+  and escalations are swept by :mod:`handlers.appeal_standards`.
 
 Every refusal raises :class:`AppealRefused` with a reason and changes nothing,
 except a late appeal, which is answered and recorded (:func:`open_appeal`
@@ -20,9 +25,10 @@ returns the refusal instead of raising).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,6 +77,73 @@ class AppealRefused(Exception):
         self.code = code
 
 
+AppealStep = Literal["panel", "decision", "decided"]
+"""Where an appeal stands: forming its panel (PR-LS-8.1.4 step 4), waiting
+for the panel's decision (step 5), or decided (final)."""
+
+
+def appeal_step(
+    appeal: Appeal, members: Iterable[AppealPanelMember], *, panel_size: int
+) -> AppealStep:
+    """The step ``appeal`` is in, from its status and its seated ``members``.
+
+    ``"decided"`` once the decision is recorded; ``"decision"`` when the panel
+    has ``panel_size`` members including exactly one chair (PR-LS-8.1.4 step
+    4 done); ``"panel"`` otherwise. Pure: reads only its arguments.
+    """
+    if appeal.status == AppealStatus.DECIDED:
+        return "decided"
+    seated = list(members)
+    chairs = sum(1 for m in seated if m.is_chair)
+    if len(seated) >= panel_size and chairs == 1:
+        return "decision"
+    return "panel"
+
+
+@dataclass(frozen=True, slots=True)
+class AppealProgress:
+    """An appeal's current step for the complainant and staff.
+
+    ``due_at`` is when the step is due by the profile's standard (``None``
+    without one, and once decided); ``chair`` the panel chair's username
+    once seated.
+    """
+
+    appeal: Appeal
+    step: AppealStep
+    due_at: datetime | None
+    chair: str | None
+
+
+async def appeal_progress(
+    session: AsyncSession, *, profile: Profile, complaint: Complaint
+) -> AppealProgress | None:
+    """The progress of the appeal on ``complaint``, or ``None`` when it has none.
+
+    For the ``status ADU-…`` reply and the tracking page: the step
+    (:func:`appeal_step`) and when it is due (``Appeal.step_due_at``,
+    PR-LS-8.1.4 steps 4-5). Also ``None`` when the profile has no appeals.
+    """
+    if profile.appeal is None:
+        return None
+    appeal = await session.scalar(select(Appeal).where(Appeal.complaint_id == complaint.id))
+    if appeal is None:
+        return None
+    members = list(
+        await session.scalars(
+            select(AppealPanelMember).where(AppealPanelMember.appeal_id == appeal.id)
+        )
+    )
+    step = appeal_step(appeal, members, panel_size=profile.appeal.panel_size)
+    chair = next((m.username for m in members if m.is_chair), None)
+    return AppealProgress(
+        appeal=appeal,
+        step=step,
+        due_at=None if step == "decided" else appeal.step_due_at,
+        chair=chair,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class OpenResult:
     """Outcome of :func:`open_appeal`: the appeal, or why it was refused."""
@@ -116,7 +189,9 @@ async def open_appeal(
     Raises :class:`AppealRefused` (nothing changed) when the profile has no
     appeals or the reason is empty. Other refusals (no result yet, already
     appealed, window passed) are recorded as an ``appeal_refused`` event,
-    sent to the complainant, and returned.
+    sent to the complainant, and returned. An opened appeal starts the panel
+    step: ``step_due_at`` is ``panel_standard`` after ``now`` on the office
+    calendar (PR-LS-8.1.4 step 4), ``None`` without a standard.
     """
     spec = _spec(profile)
     if not reason.strip():
@@ -177,6 +252,11 @@ async def open_appeal(
         opened_by=opened_by,
         reason=reason.strip(),
         status=AppealStatus.OPEN.value,
+        step_due_at=(
+            spec.panel_standard.due(now, profile.office.calendar())
+            if spec.panel_standard is not None
+            else None
+        ),
     )
     session.add(appeal)
     await session.flush()
@@ -231,7 +311,11 @@ async def add_panel_member(
     appeal is decided, the panel is full, a second chair is named, the last
     seat is not the chair while none is seated, the member handled the
     complaint, is unknown or already seated, or gave no impartiality
-    declaration.
+    declaration. The seat that completes the panel (``panel_size`` members
+    with one chair) ends step 4 and starts the decision step: ``step_due_at``
+    becomes ``decision_standard`` after ``now`` (PR-LS-8.1.4 step 5; ``None``
+    without a standard) and the step's reminder and escalation marks are
+    cleared.
     """
     spec = _spec(profile)
     if actor_role != "admin" and actor_role not in spec.roles:
@@ -280,6 +364,14 @@ async def add_panel_member(
         added_by=actor,
     )
     session.add(member)
+    if appeal_step(appeal, [*members, member], panel_size=spec.panel_size) == "decision":
+        appeal.step_due_at = (
+            spec.decision_standard.due(now, profile.office.calendar())
+            if spec.decision_standard is not None
+            else None
+        )
+        appeal.reminded_at = None
+        appeal.escalated_at = None
     session.add(
         ComplaintEvent(
             complaint_id=complaint.id,
@@ -310,7 +402,8 @@ async def decide_appeal(
 
     Raises :class:`AppealRefused` when the appeal is already decided, the
     panel is not complete (size, one chair, all declarations), ``chair`` is
-    not its chair, or the decision is empty.
+    not its chair, or the decision is empty. The decision ends the appeal's
+    last timed step (``step_due_at`` cleared).
     """
     spec = _spec(profile)
     if appeal.status != AppealStatus.OPEN:
@@ -336,6 +429,7 @@ async def decide_appeal(
     appeal.decision = decision.strip()
     appeal.decided_at = now
     appeal.decided_by = f"staff:{chair}"
+    appeal.step_due_at = None
     session.add(
         ComplaintEvent(
             complaint_id=complaint.id,

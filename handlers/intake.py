@@ -12,7 +12,10 @@ For each inbound message the engine, inside the processor's transaction:
    validates them against the profile, and asks for what is missing — one
    question at a time on chat, one message listing everything on email;
 5. on chat confirms a numbered summary; then registers the complaint with a
-   tracking number and acknowledges it with the follow-up time standard.
+   tracking number and acknowledges it with the follow-up time standard — or,
+   when the profile's acceptance window rejected it at registration
+   (SOP-7.9-1 item 3, :mod:`handlers.acceptance`), sends only the rejection
+   notice with the reason.
 
 Every reply is an outbox row written in the same transaction (rule 4).
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -33,12 +36,13 @@ from gateway.i18n import normalise_language, t
 from gateway.outbox import Draft, OutboxWriter
 from handlers.appeals import open_appeal
 from handlers.commands import Command, CommandKind, parse_command, tracking_pattern
+from handlers.dates import office_today
 from handlers.extract import extract_fields, labelled_values, merge_candidates, single_answer
 from handlers.language import detect_language
 from handlers.notifications import REPLYABLE
 from handlers.profile import IntakeField, Profile
-from handlers.registration import register_complaint
-from handlers.validation import check_value
+from handlers.registration import initial_status, register_complaint
+from handlers.validation import check_value, display_value
 from storage.models import (
     OPEN_CONVERSATION_STATES,
     Complaint,
@@ -497,7 +501,7 @@ class IntakeEngine:
             else {}
         )
         candidates = merge_candidates(given, extract_fields(text, fields), from_name)
-        errors = self._accept(conv, candidates, only_valid=True)
+        errors = self._accept(conv, candidates, only_valid=True, today=self._today(msg))
         await self._advance(session, msg, conv, errors, first=True)
 
     async def _answer(self, session: AsyncSession, msg: Message, conv: Conversation) -> None:
@@ -528,16 +532,26 @@ class IntakeEngine:
                     candidates = {asked[0]: text.strip()}
         else:
             candidates = extract_fields(text, fields)
-        errors = self._accept(conv, candidates, only_valid=False)
+        errors = self._accept(conv, candidates, only_valid=False, today=self._today(msg))
         await self._advance(session, msg, conv, errors, first=False)
 
+    def _today(self, msg: Message) -> date:
+        """The office-local day ``msg`` was received: what "kemarin" counts from."""
+        return office_today(self.profile.office.timezone, msg.received_at)
+
     def _accept(
-        self, conv: Conversation, candidates: Mapping[str, str], *, only_valid: bool
+        self,
+        conv: Conversation,
+        candidates: Mapping[str, str],
+        *,
+        only_valid: bool,
+        today: date,
     ) -> dict[str, str]:
         """Store valid candidates in the draft; return field key → error for invalid ones.
 
         With ``only_valid`` (first message, guessed values) invalid guesses are
-        dropped silently and the field is simply asked.
+        dropped silently and the field is simply asked. ``today`` is the
+        office-local day relative dates are read from.
         """
         values = dict(conv.fields or {})
         errors: dict[str, str] = {}
@@ -545,7 +559,9 @@ class IntakeEngine:
             raw = candidates.get(field.key)
             if raw is None:
                 continue
-            checked = check_value(field, raw, conv.language)
+            checked = check_value(
+                field, raw, conv.language, today=today, timezone=self.profile.office.timezone
+            )
             if checked.value is not None:
                 values[field.key] = checked.value
             elif not only_valid:
@@ -650,7 +666,8 @@ class IntakeEngine:
             if not value:
                 continue
             prefix = f"{index}. " if numbered else "- "
-            lines.append(f"{prefix}{field.label.get(language)}: {value}")
+            shown = display_value(field, str(value), language)
+            lines.append(f"{prefix}{field.label.get(language)}: {shown}")
         return "\n".join(lines)
 
     def _confirm_text(self, conv: Conversation) -> str:
@@ -682,7 +699,7 @@ class IntakeEngine:
             return
         labelled = labelled_values(text, fields)
         if labelled:
-            errors = self._accept(conv, labelled, only_valid=False)
+            errors = self._accept(conv, labelled, only_valid=False, today=self._today(msg))
             await self._advance(session, msg, conv, errors, first=False)
             return
         hint = t(
@@ -718,6 +735,8 @@ class IntakeEngine:
             language=language,
             conversation_id=conv.id,
             thread_key=first_ref if conv.channel == ChannelName.EMAIL else None,
+            writer=self.writer,
+            enabled_channels=self.enabled_channels,
         )
         conv.state = ConversationState.REGISTERED.value
         conv.complaint_id = complaint.id
@@ -731,6 +750,11 @@ class IntakeEngine:
             .values(complaint_id=complaint.id)
             .execution_options(synchronize_session=False)
         )
+        if complaint.status != initial_status(self.profile):
+            # Rejected at registration (acceptance window, SOP-7.9-1 item 3): the
+            # rejection notice with the reason has been staged to the complainant
+            # and replaces the acknowledgement, which would promise a follow-up.
+            return
         text = t(
             language,
             "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}, by {due}. To ask about its progress, send: STATUS {tracking}",

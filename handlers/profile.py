@@ -33,13 +33,19 @@ class ProfileError(Exception):
 
 
 class FieldKind(enum.StrEnum):
-    """How a field's value is read and checked."""
+    """How a field's value is read and checked (:func:`handlers.validation.check_value`).
+
+    ``date``: a calendar day written informally in Indonesian or English ("12
+    November 2026", "12/11/2026", "kemarin", "3 hari yang lalu"; see
+    :mod:`handlers.dates`), not in the future, stored as ``YYYY-MM-DD``.
+    """
 
     NAME = "name"
     TEXT = "text"
     LONGTEXT = "longtext"
     EMAIL = "email"
     PHONE = "phone"
+    DATE = "date"
 
 
 class IntakeField(BaseModel):
@@ -162,6 +168,45 @@ class WhatsAppTemplate(BaseModel):
         return value
 
 
+class AcceptanceWindow(BaseModel):
+    """How long after a reference date a complaint may be made, and what happens outside.
+
+    SOP-7.9-1 item 3 (BBSPJIKKP): a complaint is served only when made at
+    most 3 working days after the participant received the final
+    proficiency-testing report. ``field`` is the intake field (kind ``date``)
+    giving that reference date; the deadline is ``within`` counted from the
+    start of that day in office time (:meth:`handlers.texts.Duration.due`,
+    so working days skip weekends, public holidays and cuti bersama). A
+    complaint received after the deadline is still registered, then moved by
+    the system along workflow transition ``transition`` with ``reason`` (placeholders
+    ``{date}``: the reference date, ``{deadline}``: the last day) as the
+    transition's reason (:mod:`handlers.acceptance`). A complaint without the
+    date (an optional field left empty) is served.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    within: Duration
+    transition: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    reason: Text
+    source: str | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _placeholders(cls, value: Text) -> Text:
+        for text in (value.id, value.en):
+            if text is None:
+                continue
+            try:
+                text.format(date="", deadline="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"reason may only use the placeholders {{date}} and {{deadline}}: {exc!r}"
+                ) from None
+        return value
+
+
 class Profile(BaseModel):
     """A whole SOP profile (see ``handlers/profiles/default.yaml``)."""
 
@@ -180,6 +225,8 @@ class Profile(BaseModel):
     roles: dict[str, Text] = Field(default_factory=dict)
     workflow: WorkflowSpec | None = None
     appeal: AppealSpec | None = None
+    #: When complaints are served at all (SOP-7.9-1 item 3); ``None``: always.
+    acceptance_window: AcceptanceWindow | None = None
 
     @model_validator(mode="after")
     def _workflow_roles(self) -> Profile:
@@ -189,7 +236,8 @@ class Profile(BaseModel):
             unknown_states = [a for a in self.appeal.after if a not in self.workflow.states]
             if unknown_states:
                 raise ValueError(f"appeal.after names unknown states: {', '.join(unknown_states)}")
-            unknown_roles = sorted(set(self.appeal.roles) - set(self.roles) - {"admin"})
+            used_roles = set(self.appeal.roles) | set(self.appeal.escalate_to or ())
+            unknown_roles = sorted(used_roles - set(self.roles) - {"admin"})
             if unknown_roles:
                 raise ValueError(
                     f"appeal uses roles not declared under roles: {', '.join(unknown_roles)}"
@@ -200,6 +248,64 @@ class Profile(BaseModel):
                 raise ValueError(
                     f"workflow uses roles not declared under roles: {', '.join(unknown)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _acceptance_window(self) -> Profile:
+        """The window's field is a date field and its transition one the system can take.
+
+        The transition must start from the workflow's initial state (the
+        complaint is rejected right at registration), need no data but the
+        reason (and a note, given the same text), be open to every category
+        (a new complaint has none yet) and tell the complainant the
+        ``{reason}``.
+        """
+        window = self.acceptance_window
+        if window is None:
+            return self
+        fields = {f.key: f for f in self.intake.fields}
+        if window.field not in fields:
+            raise ValueError(
+                f"acceptance_window.field names unknown intake field {window.field!r}; "
+                f"fields: {', '.join(fields)}"
+            )
+        kind = fields[window.field].kind
+        if kind is not FieldKind.DATE:
+            raise ValueError(
+                f"acceptance_window.field {window.field!r} must be an intake field of "
+                f"kind date, not {kind.value}"
+            )
+        if self.workflow is None:
+            raise ValueError("acceptance_window needs a workflow (its transition rejects)")
+        try:
+            transition = self.workflow.transition(window.transition)
+        except KeyError:
+            names = ", ".join(t.name for t in self.workflow.transitions)
+            raise ValueError(
+                f"acceptance_window.transition names unknown transition "
+                f"{window.transition!r}; transitions: {names}"
+            ) from None
+        if self.workflow.initial not in transition.from_:
+            raise ValueError(
+                f"acceptance_window.transition {window.transition!r} must start from the "
+                f"initial state {self.workflow.initial!r} (it has from: "
+                f"{', '.join(transition.from_)})"
+            )
+        extra = sorted(set(transition.requires) - {"reason", "note"})
+        if "reason" not in transition.requires or extra or transition.categories:
+            raise ValueError(
+                f"acceptance_window.transition {window.transition!r} must require reason "
+                f"and nothing the system cannot give (it requires: "
+                f"{', '.join(transition.requires) or 'nothing'}; categories: "
+                f"{', '.join(transition.categories) or 'any'})"
+            )
+        if transition.notify is None or any(
+            "{reason}" not in text for text in (transition.notify.id, transition.notify.en) if text
+        ):
+            raise ValueError(
+                f"acceptance_window.transition {window.transition!r} must tell the "
+                "complainant why: its notify text needs {reason}"
+            )
         return self
 
     def field(self, key: str) -> IntakeField:

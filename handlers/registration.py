@@ -1,11 +1,14 @@
 """Registering a complaint: tracking number, record, first event.
 
-Shared by the intake conversation and (later) manual intake by staff.
+Shared by the intake conversation (chat, email, the web form) and (later)
+manual intake by staff. A complaint made outside the profile's acceptance
+window (SOP-7.9-1 item 3) is registered and then rejected by the system at
+once (:mod:`handlers.acceptance`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +16,8 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.outbox import OutboxWriter
+from handlers.acceptance import enforce_acceptance_window
 from handlers.profile import MANDATED_FIELDS, Profile
 from handlers.workflow import start_first_step
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
@@ -61,13 +66,30 @@ async def register_complaint(
     conversation_id: int | None = None,
     thread_key: str | None = None,
     actor: str | None = None,
+    writer: OutboxWriter | None = None,
+    enabled_channels: Collection[str] = (),
 ) -> Complaint:
     """Create the complaint record with the SOP-7.9-1 item 2 identity fields.
 
     ``values`` holds every profile field (the mandated three plus extras);
     ``received_by`` is the receiving officer (``channel:<name>`` or
-    ``staff:<username>``). Raises ``KeyError`` if a mandated field is missing.
+    ``staff:<username>``).
+
+    With an ``acceptance_window`` in the profile (SOP-7.9-1 item 3), a
+    complaint received after the window's deadline is rejected by the system
+    right after registration and the complainant is told why through
+    ``writer`` on their channel (``enabled_channels``: the channels that are
+    on); the returned complaint then no longer has
+    :func:`initial_status` — callers must not acknowledge it as accepted.
+
+    Raises ``KeyError`` if a mandated field is missing, and ``ValueError``
+    when the profile has an acceptance window but no ``writer`` is given.
     """
+    if profile.acceptance_window is not None and writer is None:
+        raise ValueError(
+            f"profile {profile.id} has an acceptance_window: registering needs a writer "
+            "to tell a late complainant why the complaint is rejected"
+        )
     tracking = await next_tracking_number(
         session, profile.tracking_prefix, received_at, profile.office.timezone
     )
@@ -83,7 +105,7 @@ async def register_complaint(
         extra_fields={k: v for k, v in values.items() if k not in MANDATED_FIELDS},
         received_at=received_at,
         received_by=received_by,
-        status=profile.workflow.initial if profile.workflow else ComplaintStatus.RECEIVED.value,
+        status=initial_status(profile),
         language=language,
         thread_key=thread_key,
     )
@@ -99,4 +121,18 @@ async def register_complaint(
             data={"channel": channel, "profile": profile.id},
         )
     )
+    if writer is not None:
+        await enforce_acceptance_window(
+            session,
+            profile=profile,
+            writer=writer,
+            complaint=complaint,
+            enabled_channels=enabled_channels,
+        )
     return complaint
+
+
+def initial_status(profile: Profile) -> str:
+    """The status of a newly registered complaint: the workflow's initial state,
+    or ``received`` for a profile without a workflow."""
+    return profile.workflow.initial if profile.workflow else ComplaintStatus.RECEIVED.value

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from gateway.addresses import AddressError, normalise_email, normalise_phone
 from gateway.i18n import t
+from handlers.dates import format_day, office_today, parse_informal_date
 from handlers.profile import FieldKind, IntakeField
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -20,13 +22,23 @@ class Checked:
     error: str | None
 
 
-def check_value(field: IntakeField, raw: str, language: str) -> Checked:
+def check_value(
+    field: IntakeField,
+    raw: str,
+    language: str,
+    *,
+    today: date | None = None,
+    timezone: str = "Asia/Jakarta",
+) -> Checked:
     """Validate and clean ``raw`` for ``field``.
 
     Whitespace is trimmed (and folded, except for long text); lengths are in
     characters; ``name`` needs two letters and no ``@``; ``email``/``phone`` are
-    normalised (E.164 for phones); ``pattern`` must match the whole value. The
-    error is the profile's ``invalid`` text, or a generic one.
+    normalised (E.164 for phones); ``date`` is read by
+    :func:`handlers.dates.parse_informal_date` relative to ``today`` (default:
+    today in the office's IANA ``timezone``), must not be after ``today`` and
+    is stored as ``YYYY-MM-DD``; ``pattern`` must match the whole (cleaned)
+    value. The error is the profile's ``invalid`` text, or a generic one.
     """
     if field.kind is FieldKind.LONGTEXT:
         value = "\n".join(line.rstrip() for line in raw.strip().splitlines()).strip()
@@ -70,6 +82,29 @@ def check_value(field: IntakeField, raw: str, language: str) -> Checked:
             value = normalise_phone(value)
         except AddressError:
             return fail(t(language, "{label} must be a phone number.", label=label))
+    elif field.kind is FieldKind.DATE:
+        day_today = today or office_today(timezone)
+        day = parse_informal_date(value, day_today)
+        if day is None:
+            return fail(
+                t(language, "{label} must be a date, for example 12 November 2026.", label=label)
+            )
+        if day > day_today:
+            return fail(t(language, "{label} cannot be a date in the future.", label=label))
+        value = day.isoformat()
     if field.pattern and not re.fullmatch(field.pattern, value):
         return fail(t(language, "{label} is not in the expected form.", label=label))
     return Checked(value, None)
+
+
+def display_value(field: IntakeField, value: str, language: str) -> str:
+    """A stored value as a person reads it: ``date`` fields as ``12 November 2026``.
+
+    Other kinds, and a date that is not ``YYYY-MM-DD``, are returned unchanged.
+    """
+    if field.kind is FieldKind.DATE:
+        try:
+            return format_day(date.fromisoformat(value), language)
+        except ValueError:
+            return value
+    return value

@@ -3,11 +3,12 @@
 Interprets the profile's :class:`~handlers.workflow_spec.WorkflowSpec`
 (issue 4, item 1): a transition is refused, with a reason and no change, when
 the complaint is not in one of its ``from`` states, the actor's role is not
-allowed, or required data is missing or invalid. An allowed transition, in
-the caller's transaction, records a complaint event (who, when, from, to,
-note), starts the next step's time standard, and — where the profile gives a
-``notify`` text — stages a message to the complainant on their channel
-(:mod:`handlers.notifications`).
+allowed, the complaint's category is not one the transition is for
+(``categories``, SOP-7.9-1 items 4-5), or required data is missing or
+invalid. An allowed transition, in the caller's transaction, records a
+complaint event (who, when, from, to, note), starts the next step's time
+standard, and — where the profile gives a ``notify`` text — stages a message
+to the complainant on their channel (:mod:`handlers.notifications`).
 
 Periodic :func:`sweep_time_standards` records for each step one reminder
 to its owners before it is due and one escalation to the supervisors once it
@@ -31,14 +32,13 @@ from gateway.i18n import t
 from gateway.outbox import OutboxWriter
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile
+from handlers.staff_alerts import AlertKind, alert_staff
+from handlers.workflow_spec import CATEGORIES as CATEGORIES
 from handlers.workflow_spec import TransitionSpec, WorkflowSpec
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
 
 SATISFACTION_QUESTION = "How satisfied are you with how we handled your complaint? Reply with one number from 1 (very dissatisfied) to 5 (very satisfied)."
-
-#: Complaint categories (SOP-7.9-1 items 4-5).
-CATEGORIES = ("administrative", "technical")
 
 #: Fields of the corrective and preventive action form (BBSPJIKFK CAPA form).
 CAPA_FIELDS = (
@@ -69,6 +69,8 @@ class Refusal(enum.StrEnum):
     FORBIDDEN = "forbidden"
     MISSING_DATA = "missing_data"
     INVALID_DATA = "invalid_data"
+    #: The transition is limited to other categories (``TransitionSpec.categories``).
+    WRONG_CATEGORY = "wrong_category"
 
 
 class TransitionRefused(Exception):
@@ -102,13 +104,21 @@ def _spec(profile: Profile) -> WorkflowSpec:
 
 
 def allowed_transitions(profile: Profile, complaint: Complaint, role: str) -> list[TransitionSpec]:
-    """The transitions ``role`` may take from the complaint's current state."""
+    """The transitions ``role`` may take from the complaint's current state.
+
+    A transition limited to some categories (``TransitionSpec.categories``)
+    is left out when the complaint already has a category outside them; with
+    no category recorded yet it stays listed, since its data will give one
+    (SOP-7.9-1 items 4-5).
+    """
     if profile.workflow is None:
         return []
     return [
         t
         for t in profile.workflow.transitions
-        if complaint.status in t.from_ and (role == "admin" or role in t.roles)
+        if complaint.status in t.from_
+        and (role == "admin" or role in t.roles)
+        and not (t.categories and complaint.category and complaint.category not in t.categories)
     ]
 
 
@@ -119,6 +129,41 @@ def _text(data: Mapping[str, Any], key: str, limit: int = 5000) -> str:
     if len(value) > limit:
         raise TransitionRefused(Refusal.INVALID_DATA, f"{key} is longer than {limit} characters")
     return value.strip()
+
+
+def _check_category(
+    transition: TransitionSpec, complaint: Complaint, data: Mapping[str, Any]
+) -> None:
+    """Refuse a transition limited to other categories (SOP-7.9-1 items 4-5).
+
+    The category that counts is the one in ``data`` when given, else the one
+    recorded on the complaint. Raises :class:`TransitionRefused` with
+    ``invalid_data`` for an unknown value, ``wrong_category`` for a category
+    outside ``transition.categories`` and ``missing_data`` when there is none
+    at all; does nothing for a transition without ``categories``.
+    """
+    if not transition.categories:
+        return
+    given = data.get("category")
+    if given not in (None, ""):
+        if given not in CATEGORIES:
+            raise TransitionRefused(
+                Refusal.INVALID_DATA, f"category must be one of {', '.join(CATEGORIES)}"
+            )
+        category: str | None = str(given)
+    else:
+        category = complaint.category
+    allowed = ", ".join(transition.categories)
+    if category is None:
+        raise TransitionRefused(
+            Refusal.MISSING_DATA,
+            f"category is required for {transition.name} (only for {allowed} complaints)",
+        )
+    if category not in transition.categories:
+        raise TransitionRefused(
+            Refusal.WRONG_CATEGORY,
+            f"{transition.name} is only for {allowed} complaints; this one is {category}",
+        )
 
 
 async def _check_data(
@@ -158,6 +203,10 @@ async def _check_data(
             clean[key] = {f: str(capa[f]).strip() for f in CAPA_FIELDS if capa.get(f)}
         else:
             clean[key] = _text(data, key)
+    if transition.categories and "category" not in clean and data.get("category"):
+        # Checked by _check_category: a category given to a transition limited
+        # to some categories is recorded even when it is not required.
+        clean["category"] = data["category"]
     if "note" in data and "note" not in clean and data["note"]:
         clean["note"] = _text(data, "note")
     return clean
@@ -203,6 +252,7 @@ async def apply_transition(
             Refusal.FORBIDDEN,
             f"role {actor.role} may not {transition.name} (allowed: {', '.join(transition.roles)})",
         )
+    _check_category(transition, complaint, data)
     clean = await _check_data(session, transition, data)
     now = now or utcnow()
     before = complaint.status
@@ -281,13 +331,16 @@ async def sweep_time_standards(
     profile: Profile,
     now: datetime | None = None,
     limit: int = 200,
+    writer: OutboxWriter | None = None,
 ) -> dict[str, int]:
     """One pass of reminders and escalations; returns ``{"reminded": n, "escalated": m}``.
 
     A step is reminded once, ``remind_before`` ahead of its due time, and
     escalated once when overdue; both marks are set with a conditional update
     so concurrent sweeps never record twice. Each is a complaint event naming
-    the roles concerned and the assignee (shown to staff in the inbox).
+    the roles concerned and the assignee (shown to staff in the inbox); with
+    ``writer``, the people concerned are also emailed
+    (:func:`handlers.staff_alerts.alert_staff`) in the same transaction.
     """
     if profile.workflow is None:
         return {"reminded": 0, "escalated": 0}
@@ -341,5 +394,18 @@ async def sweep_time_standards(
                     },
                 )
             )
+            if writer is not None:
+                await alert_staff(
+                    session,
+                    writer,
+                    kind=AlertKind.ESCALATION if kind == "escalated" else AlertKind.REMINDER,
+                    complaint_id=complaint.id,
+                    tracking=complaint.tracking_number,
+                    customer=complaint.customer_name,
+                    step=state.label.id,
+                    due=_format_when(complaint.step_due_at, profile, "id"),
+                    roles=roles,
+                    assignee=complaint.assignee,
+                )
             counts[kind] += 1
     return counts

@@ -16,6 +16,11 @@ from handlers.texts import Duration, Text
 
 _STATE_ID = re.compile(r"[a-z][a-z0-9_]{0,29}")
 
+#: Complaint categories (SOP-7.9-1 items 4-5: administrative complaints are
+#: followed up by the business development lead or the head of administration,
+#: technical ones go to the technical team lead).
+CATEGORIES = ("administrative", "technical")
+
 #: Data keys a transition may require (``requires``), checked by the engine.
 DATA_KEYS = frozenset(
     {
@@ -52,6 +57,14 @@ class TransitionSpec(BaseModel):
 
     ``notify`` may use ``{tracking}``, ``{status}``, ``{next_date}``,
     ``{reason}``, ``{result}`` and ``{note}``.
+
+    ``categories`` limits the transition to complaints of those categories
+    (values of :data:`CATEGORIES`; empty: any). The category that counts is
+    the one given in the transition's data, else the one already recorded on
+    the complaint; the engine refuses with ``wrong_category`` otherwise
+    (SOP-7.9-1 items 4-5: administrative complaints are followed up by the
+    business development lead or head of administration, technical ones go to
+    the technical team lead).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -62,6 +75,7 @@ class TransitionSpec(BaseModel):
     to: str
     roles: tuple[str, ...] = Field(min_length=1)
     requires: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
     notify: Text | None = None
     source: str | None = None
 
@@ -109,6 +123,12 @@ class WorkflowSpec(BaseModel):
                     f"transition {transition.name}: unknown required data {unknown}; "
                     f"use {sorted(DATA_KEYS)}"
                 )
+            unknown = [c for c in transition.categories if c not in CATEGORIES]
+            if unknown:
+                raise ValueError(
+                    f"transition {transition.name}: unknown categories {unknown}; "
+                    f"use {list(CATEGORIES)}"
+                )
         return self
 
     def transition(self, name: str) -> TransitionSpec:
@@ -138,6 +158,16 @@ class AppealSpec(BaseModel):
     open appeals and form the panel. ``opened``/``refused``/``decided`` are
     the complainant's notices (placeholders ``{tracking}``, ``{reason}``,
     ``{decision}``, ``{deadline}``).
+
+    Time standards of the two appeal steps (BSPJI Pontianak PR-LS-8.1.4,
+    "Mutu Baku — Waktu"): ``panel_standard`` for forming the appeal panel,
+    counted from the appeal's opening (step 4: 1 day), and
+    ``decision_standard`` for the panel's decision, counted from the seat
+    that completes the panel (step 5: 1 day). ``None`` means the SOP gives no
+    time and nothing is reminded or escalated. Like the complaint steps, each
+    step gets one reminder to ``roles`` the workflow's ``remind_before``
+    ahead of its due time and one escalation to ``escalate_to`` (default: the
+    workflow's ``escalate_to``) once it is overdue.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -146,6 +176,12 @@ class AppealSpec(BaseModel):
     after: tuple[str, ...] = ("closed",)
     panel_size: int = Field(3, ge=1, le=15)
     roles: tuple[str, ...] = ("secretariat", "manager")
+    #: PR-LS-8.1.4 step 4: forming the Tim Penyelesaian Banding (1 day).
+    panel_standard: Duration | None = None
+    #: PR-LS-8.1.4 step 5: the panel's final decision (1 day).
+    decision_standard: Duration | None = None
+    #: Roles told when an appeal step is overdue; ``None``: the workflow's.
+    escalate_to: tuple[str, ...] | None = None
     opened: Text
     refused: Text
     decided: Text

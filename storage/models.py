@@ -344,6 +344,28 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiToken(Base):
+    """A staff member's bearer token for the JSON API (``aduan token create``).
+
+    Only the SHA-256 of the token is stored (tokens are 256-bit random, so a
+    fast hash is enough); ``prefix`` is its first characters, shown in lists.
+    A token acts with its user's role; revoked or expired tokens and tokens of
+    deactivated users are refused.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 class ImapCheckpoint(Base):
     """Per-mailbox polling checkpoint (reliability rule 5): UIDVALIDITY and last UID."""
 
@@ -418,6 +440,12 @@ class Appeal(Base):
     decision: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column()
     decided_by: Mapped[str | None] = mapped_column(String(200))
+    #: The appeal's current step (panel forming, then the panel's decision):
+    #: when it is due by the profile's standard, and its one reminder and one
+    #: escalation (PR-LS-8.1.4 steps 4-5: 1 day each).
+    step_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
 
 
 class AppealPanelMember(Base):

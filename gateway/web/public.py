@@ -17,7 +17,9 @@ Routes (registered by :func:`add_routes`; every page is Indonesian unless
 ``GET /submitted/{token}``
     The tracking number, a summary of what was recorded, the follow-up time
     standard and how to track; "being processed" with a 2 s refresh while the
-    complaint does not exist yet; 404 for an unknown token.
+    complaint does not exist yet; 404 for an unknown token. A complaint
+    rejected at registration (the profile's acceptance window, SOP-7.9-1 item
+    3) is shown as not accepted, with the reason and no follow-up promised.
 ``GET /track``, ``POST /track``
     Status, received date and last update of a complaint, shown only when the
     email or phone given matches the complainant's; otherwise one generic
@@ -66,7 +68,10 @@ from gateway.runtime import Runtime
 from gateway.web.templating import STATIC_DIR, STATIC_PREFIX, render
 from handlers.commands import tracking_pattern
 from handlers.intake import STATUS_NAMES
+from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.registration import initial_status
+from handlers.validation import display_value
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, ContactAddress, Message
 from storage.types import utcnow
 
@@ -319,6 +324,8 @@ _INPUT_TYPES: Mapping[FieldKind, tuple[str, str | None, str | None]] = {
     FieldKind.LONGTEXT: ("text", None, None),
     FieldKind.EMAIL: ("email", "email", "email"),
     FieldKind.PHONE: ("tel", "tel", "tel"),
+    # The browser's date picker sends YYYY-MM-DD, which check_value reads.
+    FieldKind.DATE: ("date", None, None),
 }
 
 
@@ -549,7 +556,11 @@ def _recorded(
     }
     values.update({k: str(v) for k, v in (complaint.extra_fields or {}).items()})
     rows = [
-        SummaryRow(f.label.get(lang), values[f.key], f.kind is FieldKind.LONGTEXT)
+        SummaryRow(
+            f.label.get(lang),
+            display_value(f, values[f.key], lang),
+            f.kind is FieldKind.LONGTEXT,
+        )
         for f in profile.intake.fields
         if values.get(f.key)
     ]
@@ -575,6 +586,29 @@ def _form_contacts(raw: Mapping[str, Any] | None) -> list[str]:
         except AddressError:
             pass
     return found
+
+
+def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
+    """Why ``complaint`` was rejected at registration, or ``None`` if it was not.
+
+    A complaint the acceptance window rejected (SOP-7.9-1 item 3,
+    :mod:`handlers.acceptance`) is in the target state of the window's
+    transition with that transition's reason recorded in ``details``; the
+    reason is in the complaint's language, as the complainant was told.
+    """
+    window = profile.acceptance_window
+    workflow = profile.workflow
+    if window is None or workflow is None or complaint.status == initial_status(profile):
+        return None
+    try:
+        transition = workflow.transition(window.transition)
+    except KeyError:
+        return None
+    recorded = (complaint.details or {}).get(transition.name)
+    if complaint.status != transition.to or not isinstance(recorded, Mapping):
+        return None
+    reason = recorded.get("reason")
+    return reason if isinstance(reason, str) and reason else None
 
 
 async def submitted_page(request: web.Request) -> web.Response:
@@ -622,6 +656,25 @@ async def submitted_page(request: web.Request) -> web.Response:
         .url_for()
         .with_query({"number": complaint.tracking_number, "lang": lang})
     )
+    rejection = rejection_reason(profile, complaint)
+    if rejection is not None:
+        return _page(
+            request,
+            "submitted.html",
+            lang,
+            title=t(lang, "Complaint not accepted: {tracking}", tracking=complaint.tracking_number),
+            complaint=complaint,
+            processing=False,
+            refresh=None,
+            changed=changed,
+            tracking=complaint.tracking_number,
+            received=local_datetime(complaint.received_at, profile.office.timezone, lang),
+            rows=_recorded(profile, complaint, message, lang) if show_details else [],
+            show_details=show_details,
+            rejection=rejection,
+            notified=complaint_route(complaint, runtime.channels.keys()) is not None,
+            track_url=str(track_url),
+        )
     return _page(
         request,
         "submitted.html",
@@ -637,6 +690,7 @@ async def submitted_page(request: web.Request) -> web.Response:
         show_details=show_details,
         follow_up=profile.follow_up_standard.describe(lang),
         email_note=email_on and "@" in message.sender,
+        rejection=None,
         track_url=str(track_url),
     )
 

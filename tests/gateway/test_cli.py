@@ -110,6 +110,37 @@ def test_user_add_hashes_the_password(env: Path, monkeypatch: pytest.MonkeyPatch
     assert main(["user", "add", "y", "--role", "king", "--password-stdin"]) == 2
 
 
+def test_token_create_list_revoke(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "add", "sri", "--role", "secretariat", "--password-stdin"]) == 0
+    capsys.readouterr()
+
+    assert (
+        main(["token", "create", "sri", "--name", "laporan bulanan", "--expires-days", "30"]) == 0
+    )
+    out = capsys.readouterr()
+    token = out.out.strip()
+    assert token.startswith("adu_") and "\n" not in token  # stdout: the token alone
+    assert "shown only now" in out.err and "/api/v1/me" in out.err
+
+    assert main(["token", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert token[:12] in listing and "laporan bulanan" in listing and "active" in listing
+    assert token not in listing
+
+    assert main(["token", "create", "nobody", "--name", "x"]) == 1
+    assert "no active staff user 'nobody'" in capsys.readouterr().err
+    assert main(["token", "create", "sri", "--name", "x", "--expires-days", "0"]) == 2
+
+    assert main(["token", "revoke", token[:12]]) == 0
+    assert main(["token", "list", "--user", "sri"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["token", "revoke", token[:12]]) == 1
+
+
 def test_check_config_names_channels_and_hides_secrets(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

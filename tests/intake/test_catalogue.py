@@ -10,6 +10,12 @@ from babel.messages.pofile import read_po
 
 from gateway.i18n import LOCALE_DIR, t
 from handlers.intake import STATUS_NAMES
+from handlers.staff_alerts import (
+    ESCALATION_SUBJECT,
+    ESCALATION_TEXT,
+    REMINDER_SUBJECT,
+    REMINDER_TEXT,
+)
 from handlers.workflow import SATISFACTION_QUESTION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,8 +24,9 @@ ADUAN_PO = LOCALE_DIR / "id" / "LC_MESSAGES" / "aduan.po"
 
 
 def used_message_ids() -> set[str]:
-    """Literal message ids of ``t(language, "…")`` calls, plus the status names."""
+    """Literal message ids of ``t(language, "…")`` calls, plus the ids kept in constants."""
     found = set(STATUS_NAMES.values()) | {SATISFACTION_QUESTION}
+    found |= {REMINDER_SUBJECT, REMINDER_TEXT, ESCALATION_SUBJECT, ESCALATION_TEXT}
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (

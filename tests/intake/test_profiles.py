@@ -325,6 +325,9 @@ async def file_complaint(h: Harness) -> Complaint:
         "customer_name": "PT Sinar Jaya",
         "problem": "Laporan hasil uji kami terlambat dan belum ada kabar dari petugas.",
     }
+    if profile.acceptance_window is not None:
+        # Within the window (SOP-7.9-1 item 3): the final report came today.
+        values[profile.acceptance_window.field] = "hari ini"
     text = "\n".join(f"{profile.field(key).label.id}: {value}" for key, value in values.items())
     await h.runtime.accept(inbound(ChannelName.EMAIL, "p@x", "budi@example.com", text))
     await h.settle()

@@ -1,0 +1,242 @@
+"""The service layer for staff actions: one method, one committed unit of work.
+
+The JSON API (:mod:`gateway.api`) and the staff inbox call these, never the
+handlers directly (issue 4, item 6): each method loads the complaint by id or
+tracking number (locked on PostgreSQL for the transaction), applies one rule
+from :mod:`handlers.workflow`, :mod:`handlers.records` or
+:mod:`handlers.appeals`, commits, and only then asks for the staged messages
+to be sent (:meth:`gateway.runtime.Runtime.work`).
+
+Errors: ``LookupError`` for an unknown complaint;
+:class:`handlers.workflow.TransitionRefused` and
+:class:`handlers.appeals.AppealRefused` when a rule does not hold — in both
+cases nothing is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.runtime import Runtime
+from handlers import appeals, records
+from handlers.notifications import notify_complainant
+from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
+from storage.models import Appeal, AppealPanelMember, Complaint, ComplaintEvent
+
+#: Longest message staff may send to a complainant, in characters.
+MESSAGE_LIMIT = 4000
+
+#: A complaint reference: its database id or its tracking number.
+ComplaintRef = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class AppealView:
+    """An appeal with its panel, for display."""
+
+    appeal: Appeal
+    panel: tuple[AppealPanelMember, ...]
+
+
+async def load_complaint(
+    session: AsyncSession, ref: ComplaintRef, *, lock: bool = False
+) -> Complaint:
+    """The complaint with id or tracking number ``ref``; raises ``LookupError``."""
+    query = select(Complaint).where(
+        Complaint.id == ref if isinstance(ref, int) else Complaint.tracking_number == ref.upper()
+    )
+    if lock:
+        query = query.with_for_update()
+    complaint = await session.scalar(query)
+    if complaint is None:
+        raise LookupError(f"no complaint {ref}")
+    return complaint
+
+
+async def load_appeal(session: AsyncSession, complaint: Complaint) -> AppealView | None:
+    """The complaint's appeal and its panel (chair first), or ``None``."""
+    appeal = await session.scalar(select(Appeal).where(Appeal.complaint_id == complaint.id))
+    if appeal is None:
+        return None
+    panel = await session.scalars(
+        select(AppealPanelMember)
+        .where(AppealPanelMember.appeal_id == appeal.id)
+        .order_by(AppealPanelMember.is_chair.desc(), AppealPanelMember.id)
+    )
+    return AppealView(appeal, tuple(panel))
+
+
+class StaffService:
+    """Staff actions on complaints for one :class:`~gateway.runtime.Runtime`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @property
+    def _enabled(self) -> list[str]:
+        return list(self.runtime.channels)
+
+    async def transition(
+        self, ref: ComplaintRef, name: str, actor: Actor, data: Mapping[str, Any]
+    ) -> Complaint:
+        """Take workflow transition ``name`` (:func:`handlers.workflow.apply_transition`).
+
+        Commits the move, its event and any notice, then asks for sending.
+        The complaint row is locked for the transaction on PostgreSQL, so two
+        staff acting at once are serialised and the second sees the first's
+        result. Returns the updated complaint.
+        """
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref, lock=True)
+            await apply_transition(
+                session,
+                profile=self.runtime.profile,
+                writer=self.runtime.writer,
+                complaint=complaint,
+                name=name,
+                actor=actor,
+                data=data,
+                enabled_channels=self._enabled,
+            )
+        return complaint
+
+    async def assign(
+        self, ref: ComplaintRef, assignee: str, actor: Actor, note: str | None = None
+    ) -> Complaint:
+        """Assign a competent officer (:func:`handlers.records.assign`)."""
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref, lock=True)
+            await records.assign(
+                session,
+                profile=self.runtime.profile,
+                complaint=complaint,
+                assignee=assignee,
+                actor=actor,
+                note=note,
+            )
+        return complaint
+
+    async def record_capa(
+        self, ref: ComplaintRef, form: Mapping[str, Any], actor: Actor
+    ) -> dict[str, str]:
+        """Record or complete the CAPA form (:func:`handlers.records.record_capa`)."""
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref, lock=True)
+            return await records.record_capa(
+                session, profile=self.runtime.profile, complaint=complaint, form=form, actor=actor
+            )
+
+    async def add_note(self, ref: ComplaintRef, text: str, actor: Actor) -> ComplaintEvent:
+        """An internal note, never sent to the complainant (:func:`handlers.records.add_note`)."""
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref)
+            return await records.add_note(session, complaint=complaint, text=text, actor=actor)
+
+    async def message(self, ref: ComplaintRef, text: str, actor: Actor) -> int | None:
+        """Send ``text`` to the complainant on their channel; returns the outbox id.
+
+        ``None`` when the complaint has no route back (recorded as a
+        ``notification_unroutable`` event for staff). Raises
+        :class:`TransitionRefused` for an empty text or one over
+        :data:`MESSAGE_LIMIT` characters.
+        """
+        body = text.strip()
+        if not body:
+            raise TransitionRefused(Refusal.MISSING_DATA, "the message is empty")
+        if len(body) > MESSAGE_LIMIT:
+            raise TransitionRefused(
+                Refusal.INVALID_DATA, f"the message is longer than {MESSAGE_LIMIT} characters"
+            )
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref)
+            row = await notify_complainant(
+                session,
+                self.runtime.writer,
+                complaint,
+                body,
+                actor=actor.label,
+                enabled=self._enabled,
+            )
+        return row.id if row is not None else None
+
+    async def open_appeal(self, ref: ComplaintRef, reason: str, actor: Actor) -> appeals.OpenResult:
+        """Open an appeal for the complainant (e.g. received by letter).
+
+        Only the profile's appeal roles and ``admin`` may. A refusal by the
+        rules (no result yet, already appealed, window passed) is recorded and
+        sent to the complainant, as for an appeal on their own channel, and
+        returned in the result. Raises :class:`handlers.appeals.AppealRefused`
+        for a role that may not, a profile without appeals or an empty reason.
+        """
+        spec = self.runtime.profile.appeal
+        if spec is not None and actor.role != "admin" and actor.role not in spec.roles:
+            raise appeals.AppealRefused(
+                appeals.AppealRefusal.FORBIDDEN, f"role {actor.role} may not open appeals"
+            )
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref, lock=True)
+            return await appeals.open_appeal(
+                session,
+                profile=self.runtime.profile,
+                writer=self.runtime.writer,
+                complaint=complaint,
+                reason=reason,
+                opened_by=actor.label,
+                enabled_channels=self._enabled,
+            )
+
+    async def _open_appeal_of(
+        self, session: AsyncSession, ref: ComplaintRef
+    ) -> tuple[Complaint, Appeal]:
+        complaint = await load_complaint(session, ref, lock=True)
+        appeal = await session.scalar(
+            select(Appeal).where(Appeal.complaint_id == complaint.id).with_for_update()
+        )
+        if appeal is None:
+            raise LookupError(f"{complaint.tracking_number} has no appeal")
+        return complaint, appeal
+
+    async def add_panel_member(
+        self, ref: ComplaintRef, username: str, *, chair: bool, declaration: str, actor: Actor
+    ) -> AppealPanelMember:
+        """Seat a member on the complaint's appeal panel (:func:`handlers.appeals.add_panel_member`).
+
+        Raises ``LookupError`` when the complaint has no appeal.
+        """
+        async with self.runtime.work() as session:
+            complaint, appeal = await self._open_appeal_of(session, ref)
+            return await appeals.add_panel_member(
+                session,
+                profile=self.runtime.profile,
+                appeal=appeal,
+                complaint=complaint,
+                username=username.strip(),
+                is_chair=chair,
+                declaration=declaration,
+                actor=actor.label,
+                actor_role=actor.role,
+            )
+
+    async def decide_appeal(self, ref: ComplaintRef, decision: str, actor: Actor) -> Appeal:
+        """Record the panel's final decision; ``actor`` must be the panel's chair.
+
+        See :func:`handlers.appeals.decide_appeal`; the decision is sent to
+        the complainant.
+        """
+        async with self.runtime.work() as session:
+            complaint, appeal = await self._open_appeal_of(session, ref)
+            return await appeals.decide_appeal(
+                session,
+                profile=self.runtime.profile,
+                writer=self.runtime.writer,
+                appeal=appeal,
+                complaint=complaint,
+                decision=decision,
+                chair=actor.username,
+                enabled_channels=self._enabled,
+            )

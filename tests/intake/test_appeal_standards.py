@@ -1,0 +1,447 @@
+"""Time standards of the appeal steps (BSPJI Pontianak PR-LS-8.1.4 steps 4-5):
+forming the panel in 1 day, its decision in 1 day, one reminder and one
+escalation per step, never twice, also when sweeps run at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+
+from channels.base import ChannelName
+from gateway.outbox import OUTBOX_IDS_KEY
+from handlers.appeal_standards import sweep_appeal_standards
+from handlers.appeals import add_panel_member, appeal_progress, decide_appeal
+from handlers.profile import Profile, load_profile
+from handlers.workflow import Actor
+from storage.db import SessionFactory
+from storage.models import (
+    Appeal,
+    AppealStatus,
+    Complaint,
+    ComplaintEvent,
+    Contact,
+    StaffUser,
+)
+from storage.types import utcnow
+from tests.fakes import inbound
+from tests.runtime_fixtures import Harness, make_harness
+
+PONTIANAK = "bspji_pontianak"
+ZONE = ZoneInfo("Asia/Pontianak")
+DECLARATION = "Saya menyatakan tidak berpihak dan tidak terlibat dalam perselisihan ini."
+CAPA = {
+    "cause": "Kalibrasi neraca terlambat",
+    "correction": "Pengujian diulang dengan neraca terkalibrasi",
+    "corrective_action": "Jadwal kalibrasi dipantau bulanan",
+    "preventive_action": "Pengingat kalibrasi otomatis",
+    "owner": "technical_in_charge",
+    "due_date": "2026-12-01",
+}
+#: Staff of the office (username = role) and three independent panel members.
+STAFF = {
+    "customer_service": "customer_service",
+    "technical_in_charge": "technical_in_charge",
+    "head_of_office": "head_of_office",
+    "ani": "appeal_panel",
+    "dedi": "appeal_panel",
+    "eka": "appeal_panel",
+}
+
+
+@pytest.fixture
+async def pontianak(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A runtime on the BSPJI Pontianak profile with its staff."""
+    h = await make_harness(tmp_path, sop_profile=PONTIANAK)
+    async with h.runtime.sessions() as s, s.begin():
+        for username, role in STAFF.items():
+            s.add(StaffUser(username=username, full_name=username, role=role, password_hash="x"))
+    yield h
+    await h.runtime.close()
+
+
+async def closed_complaint(h: Harness) -> Complaint:
+    """A complaint filed by e-mail and taken through PR-LS-8.1.4 steps 1-3 and 5."""
+    profile = h.runtime.profile
+    values = {
+        "complainant_name": "Budi Santoso",
+        "customer_name": "PT Sinar Jaya",
+        "problem": "Laporan hasil uji kadar air tidak sesuai dengan hasil laboratorium kami.",
+    }
+    text = "\n".join(f"{profile.field(key).label.id}: {value}" for key, value in values.items())
+    await h.runtime.accept(inbound(ChannelName.EMAIL, "c@x", "budi@example.com", text))
+    await h.settle()
+    async with h.runtime.sessions() as s:
+        complaint = await s.scalar(select(Complaint))
+    assert complaint is not None
+    cs = Actor("customer_service", "customer_service")
+    pjt = Actor("technical_in_charge", "technical_in_charge")
+    for name, actor, data in (
+        ("identify", cs, {"note": "Keluhan benar: laporan memakai data contoh lain."}),
+        ("refer", cs, {"assignee": "technical_in_charge"}),
+        ("report_nonconformity", pjt, {"nonconformity": "LK-2026-007", "capa": CAPA}),
+        ("close", cs, {"result": "Pengujian diulang; laporan diterbitkan ulang."}),
+    ):
+        complaint = await h.runtime.transition(complaint.id, name, actor, data)
+        await h.settle()
+    assert complaint.status == "closed"
+    return complaint
+
+
+async def appeal_by_email(h: Harness, complaint: Complaint) -> Appeal:
+    """The complainant appeals with BANDING on their channel; the opened appeal."""
+    await h.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "banding@x",
+            "budi@example.com",
+            f"BANDING {complaint.tracking_number}\nHasil ulang masih tidak sesuai.",
+        )
+    )
+    await h.settle()
+    return await current_appeal(h)
+
+
+async def current_appeal(h: Harness) -> Appeal:
+    async with h.runtime.sessions() as s:
+        appeal = await s.scalar(select(Appeal))
+    assert appeal is not None
+    return appeal
+
+
+async def seat(h: Harness, username: str, at: datetime, *, chair: bool = False) -> Appeal:
+    """Seat ``username`` on the panel at ``at``; the appeal afterwards."""
+    async with h.runtime.sessions() as s, s.begin():
+        appeal = await s.scalar(select(Appeal))
+        assert appeal is not None
+        complaint = await s.get(Complaint, appeal.complaint_id)
+        assert complaint is not None
+        await add_panel_member(
+            s,
+            profile=h.runtime.profile,
+            appeal=appeal,
+            complaint=complaint,
+            username=username,
+            is_chair=chair,
+            declaration=DECLARATION,
+            actor="staff:head_of_office",
+            actor_role="head_of_office",
+            now=at,
+        )
+    return await current_appeal(h)
+
+
+async def decide(h: Harness, at: datetime) -> Appeal:
+    async with h.runtime.sessions() as s:
+        async with s.begin():
+            appeal = await s.scalar(select(Appeal))
+            assert appeal is not None
+            complaint = await s.get(Complaint, appeal.complaint_id)
+            assert complaint is not None
+            await decide_appeal(
+                s,
+                profile=h.runtime.profile,
+                writer=h.runtime.writer,
+                appeal=appeal,
+                complaint=complaint,
+                decision="Banding diterima sebagian; pengujian ketiga oleh analis lain.",
+                chair="ani",
+                enabled_channels=h.runtime.channels.keys(),
+                now=at,
+            )
+        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    await h.settle()
+    return await current_appeal(h)
+
+
+async def sweep(sessions: SessionFactory, profile: Profile, at: datetime) -> dict[str, int]:
+    async with sessions() as s, s.begin():
+        return await sweep_appeal_standards(s, profile=profile, now=at)
+
+
+async def step_events(sessions: SessionFactory) -> list[ComplaintEvent]:
+    async with sessions() as s:
+        return list(
+            await s.scalars(
+                select(ComplaintEvent)
+                .where(ComplaintEvent.kind.like("appeal_step_%"))
+                .order_by(ComplaintEvent.id)
+            )
+        )
+
+
+def test_pontianak_gives_each_appeal_step_one_calendar_day() -> None:
+    """PR-LS-8.1.4 steps 4-5 say "1 hari", read like the profile's other "hari":
+    a day of elapsed time, so a panel formed from a Friday afternoon is due on
+    Saturday at the same time, not at the end of the next working day."""
+    profile = load_profile(PONTIANAK)
+    assert profile.appeal is not None
+    panel, decision = profile.appeal.panel_standard, profile.appeal.decision_standard
+    assert panel is not None and decision is not None
+    assert (panel.amount, panel.unit) == (decision.amount, decision.unit) == (1, "days")
+    friday = datetime(2026, 5, 8, 16, 30, tzinfo=ZONE)
+    due = panel.due(friday, profile.office.calendar())
+    assert due == datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+
+
+async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_step(
+    pontianak: Harness,
+) -> None:
+    h = pontianak
+    profile = h.runtime.profile
+    complaint = await closed_complaint(h)
+    appeal = await appeal_by_email(h, complaint)
+    opened = appeal.opened_at
+    # Step 4: the panel is due one day (24 hours, same clock time) after opening.
+    assert appeal.step_due_at == opened + timedelta(days=1)
+    assert appeal.step_due_at is not None
+    assert appeal.step_due_at.astimezone(ZONE).time() == opened.astimezone(ZONE).time()
+    assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
+    async with h.runtime.sessions() as s:
+        fresh = await s.get(Complaint, complaint.id)
+        assert fresh is not None
+        progress = await appeal_progress(s, profile=profile, complaint=fresh)
+    assert progress is not None
+    assert (progress.step, progress.due_at, progress.chair) == (
+        "panel",
+        opened + timedelta(days=1),
+        None,
+    )
+
+    # Two seats do not complete the panel: still step 4, same due time.
+    appeal = await seat(h, "ani", opened + timedelta(hours=2), chair=True)
+    appeal = await seat(h, "dedi", opened + timedelta(hours=3))
+    assert appeal.step_due_at == opened + timedelta(days=1)
+    # The seat completing the panel starts step 5: due one day after it.
+    completed = opened + timedelta(hours=5, minutes=17)
+    appeal = await seat(h, "eka", completed)
+    assert appeal.step_due_at == completed + timedelta(days=1)
+    assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
+    async with h.runtime.sessions() as s:
+        fresh = await s.get(Complaint, complaint.id)
+        assert fresh is not None
+        progress = await appeal_progress(s, profile=profile, complaint=fresh)
+    assert progress is not None
+    assert (progress.step, progress.due_at, progress.chair) == (
+        "decision",
+        completed + timedelta(days=1),
+        "ani",
+    )
+
+    # The decision ends the timed steps.
+    appeal = await decide(h, completed + timedelta(hours=4))
+    assert appeal.status == AppealStatus.DECIDED and appeal.step_due_at is None
+    async with h.runtime.sessions() as s:
+        fresh = await s.get(Complaint, complaint.id)
+        assert fresh is not None
+        progress = await appeal_progress(s, profile=profile, complaint=fresh)
+    assert progress is not None and (progress.step, progress.due_at) == ("decided", None)
+
+
+async def test_each_step_gets_one_reminder_and_one_escalation(pontianak: Harness) -> None:
+    h = pontianak
+    profile = h.runtime.profile
+    assert profile.appeal is not None and profile.workflow is not None
+    sessions = h.runtime.sessions
+    complaint = await closed_complaint(h)
+    appeal = await appeal_by_email(h, complaint)
+    due = appeal.step_due_at
+    assert due is not None
+    # remind_before is 10 minutes in this profile.
+    assert await sweep(sessions, profile, due - timedelta(minutes=11)) == {
+        "reminded": 0,
+        "escalated": 0,
+    }
+    assert await step_events(sessions) == []
+    reminded = [await sweep(sessions, profile, due - timedelta(minutes=m)) for m in (9, 5, 1)]
+    assert reminded == [
+        {"reminded": 1, "escalated": 0},
+        {"reminded": 0, "escalated": 0},
+        {"reminded": 0, "escalated": 0},
+    ]
+    escalated = [await sweep(sessions, profile, due + timedelta(minutes=m)) for m in (1, 2, 600)]
+    assert escalated == [
+        {"reminded": 0, "escalated": 1},
+        {"reminded": 0, "escalated": 0},
+        {"reminded": 0, "escalated": 0},
+    ]
+    reminder, escalation = await step_events(sessions)
+    assert (reminder.kind, escalation.kind) == (
+        "appeal_step_reminder",
+        "appeal_step_overdue_escalated",
+    )
+    assert reminder.complaint_id == escalation.complaint_id == complaint.id
+    assert reminder.at == due - timedelta(minutes=9) and escalation.at == due + timedelta(minutes=1)
+    assert reminder.data == {
+        "appeal_id": appeal.id,
+        "step": "panel",
+        "roles": ["customer_service", "head_of_office", "appeal_panel"],
+        "chair": None,
+        "due_at": due.isoformat(),
+    }
+    assert escalation.data["roles"] == ["head_of_office"]  # the workflow's escalate_to
+    assert escalation.data["step"] == "panel" and escalation.actor == "system"
+
+    # The panel is completed late; step 5 starts with fresh marks. The first
+    # sweep after it is already past due: one escalation and no late reminder.
+    completed = due + timedelta(hours=3)
+    await seat(h, "ani", completed - timedelta(hours=1), chair=True)
+    await seat(h, "dedi", completed - timedelta(minutes=30))
+    appeal = await seat(h, "eka", completed)
+    decision_due = appeal.step_due_at
+    assert decision_due == completed + timedelta(days=1)
+    assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
+    assert decision_due is not None
+    assert await sweep(sessions, profile, decision_due + timedelta(minutes=5)) == {
+        "reminded": 0,
+        "escalated": 1,
+    }
+    for minutes in (6, 60, 6000):
+        assert await sweep(sessions, profile, decision_due + timedelta(minutes=minutes)) == {
+            "reminded": 0,
+            "escalated": 0,
+        }
+    appeal = await current_appeal(h)
+    assert appeal.reminded_at is not None and appeal.escalated_at is not None
+    *_, late = await step_events(sessions)
+    assert [e.kind for e in await step_events(sessions)] == [
+        "appeal_step_reminder",
+        "appeal_step_overdue_escalated",
+        "appeal_step_overdue_escalated",
+    ]
+    assert (late.data["step"], late.data["chair"], late.data["roles"]) == (
+        "decision",
+        "ani",
+        ["head_of_office"],
+    )
+
+
+async def test_decided_appeals_are_not_swept(pontianak: Harness) -> None:
+    h = pontianak
+    profile = h.runtime.profile
+    complaint = await closed_complaint(h)
+    appeal = await appeal_by_email(h, complaint)
+    start = appeal.opened_at
+    await seat(h, "ani", start + timedelta(minutes=10), chair=True)
+    await seat(h, "dedi", start + timedelta(minutes=20))
+    await seat(h, "eka", start + timedelta(minutes=30))
+    appeal = await decide(h, start + timedelta(hours=1))
+    assert appeal.step_due_at is None
+    far = start + timedelta(days=30)
+    assert await sweep(h.runtime.sessions, profile, far) == {"reminded": 0, "escalated": 0}
+    # Even a decided appeal that still carried a due time (an older row) is left alone.
+    async with h.runtime.sessions() as s, s.begin():
+        await s.execute(update(Appeal).values(step_due_at=start + timedelta(hours=2)))
+    assert await sweep(h.runtime.sessions, profile, far) == {"reminded": 0, "escalated": 0}
+    assert await step_events(h.runtime.sessions) == []
+
+
+async def test_the_processor_sweep_merges_appeal_counts(pontianak: Harness) -> None:
+    h = pontianak
+    processor = h.runtime.processor
+    assert processor is not None
+    complaint = await closed_complaint(h)
+    await appeal_by_email(h, complaint)
+    async with h.runtime.sessions() as s, s.begin():
+        await s.execute(update(Appeal).values(step_due_at=utcnow() - timedelta(minutes=1)))
+    assert await processor.sweep_time_standards() == {
+        "reminded": 0,
+        "escalated": 0,
+        "appeal_reminded": 0,
+        "appeal_escalated": 1,
+    }
+    assert (await processor.sweep_time_standards())["appeal_escalated"] == 0
+    [event] = await step_events(h.runtime.sessions)
+    assert event.kind == "appeal_step_overdue_escalated" and event.complaint_id == complaint.id
+
+
+# ------------------------------------------------------------- on both databases
+
+
+async def open_appeal_row(sessions: SessionFactory, due: datetime) -> int:
+    """A complaint with an open appeal whose panel step is due at ``due``."""
+    async with sessions() as s, s.begin():
+        contact = Contact()
+        s.add(contact)
+        await s.flush()
+        complaint = Complaint(
+            tracking_number="PTK-2026-00001",
+            contact_id=contact.id,
+            channel="email",
+            contact_address="budi@example.com",
+            complainant_name="Budi",
+            customer_name="PT Sinar Jaya",
+            problem="Hasil uji tidak sesuai",
+            received_at=due - timedelta(days=5),
+            received_by="channel:email",
+            status="closed",
+        )
+        s.add(complaint)
+        await s.flush()
+        appeal = Appeal(
+            complaint_id=complaint.id,
+            opened_at=due - timedelta(days=1),
+            opened_by="complainant:email",
+            reason="Hasil ulang tidak sesuai",
+            status=AppealStatus.OPEN.value,
+            step_due_at=due,
+        )
+        s.add(appeal)
+        await s.flush()
+        return appeal.id
+
+
+async def test_concurrent_sweeps_record_each_mark_once(any_sessions: SessionFactory) -> None:
+    profile = load_profile(PONTIANAK)
+    due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    appeal_id = await open_appeal_row(any_sessions, due)
+
+    async def rounds(at: datetime) -> list[dict[str, int]]:
+        return list(await asyncio.gather(*(sweep(any_sessions, profile, at) for _ in range(4))))
+
+    reminded = await rounds(due - timedelta(minutes=5))
+    assert sum(r["reminded"] for r in reminded) == 1
+    assert sum(r["escalated"] for r in reminded) == 0
+    escalated = await rounds(due + timedelta(minutes=5))
+    assert sum(r["escalated"] for r in escalated) == 1
+    assert sum(r["reminded"] for r in escalated) == 0
+    events = await step_events(any_sessions)
+    assert [(e.kind, e.data["appeal_id"]) for e in events] == [
+        ("appeal_step_reminder", appeal_id),
+        ("appeal_step_overdue_escalated", appeal_id),
+    ]
+
+
+async def test_appeal_escalate_to_overrides_the_workflows(sessions: SessionFactory) -> None:
+    shipped = load_profile(PONTIANAK)
+    assert shipped.appeal is not None
+    profile = shipped.model_copy(
+        update={"appeal": shipped.appeal.model_copy(update={"escalate_to": ("appeal_panel",)})}
+    )
+    due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    await open_appeal_row(sessions, due)
+    assert await sweep(sessions, profile, due + timedelta(seconds=1)) == {
+        "reminded": 0,
+        "escalated": 1,
+    }
+    [event] = await step_events(sessions)
+    assert event.data["roles"] == ["appeal_panel"]
+
+
+async def test_profiles_without_appeal_standards_sweep_nothing(
+    sessions: SessionFactory,
+) -> None:
+    """The default profile has appeals but no appeal time standards: the due
+    time of an appeal row is then not acted on."""
+    profile = load_profile("default")
+    assert profile.appeal is not None and profile.appeal.panel_standard is None
+    due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    await open_appeal_row(sessions, due)
+    result: dict[str, Any] = await sweep(sessions, profile, due + timedelta(days=2))
+    assert result == {"reminded": 0, "escalated": 0}

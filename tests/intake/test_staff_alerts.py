@@ -1,0 +1,153 @@
+"""Reminders and escalations reach staff by email (issue 4, item 3): the
+assignee before a step is due, the supervisors once it is overdue — one email
+each, not one per sweep; appeal steps remind the panel's chair."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from channels.base import ChannelName
+from handlers.appeal_standards import sweep_appeal_standards
+from handlers.profile import load_profile
+from handlers.workflow import Actor, sweep_time_standards
+from storage.models import Complaint, StaffUser
+from tests.fakes import inbound
+from tests.intake.test_appeal_standards import STAFF as PONTIANAK_STAFF
+from tests.intake.test_appeal_standards import appeal_by_email, closed_complaint, seat
+from tests.runtime_fixtures import Harness, make_harness
+
+#: username → (role, email); bayu has no address and only sees the inbox.
+STAFF = {
+    "sri": ("secretariat", "sri@balai.go.id"),
+    "bayu": ("business_lead", None),
+    "tono": ("officer", "tono@balai.go.id"),
+    "rudi": ("officer", "rudi@balai.go.id"),
+    "maya": ("manager", "maya@balai.go.id"),
+    "joko": ("manager", "joko@balai.go.id"),
+}
+
+LABEL = load_profile("default").workflow.states["in_follow_up"].label.id  # type: ignore[union-attr]
+
+
+async def staff_emails(h: Harness) -> list[tuple[str, str]]:
+    """(recipient, subject) of every email sent to a staff address."""
+    addresses = {email for _, email in STAFF.values() if email} | {
+        f"{name}@balai.go.id" for name in PONTIANAK_STAFF
+    }
+    return [(m.recipient, m.subject or "") for m in h.email.sent if m.recipient in addresses]
+
+
+async def sweep(h: Harness, when_offset: timedelta, due_of: Complaint) -> dict[str, int]:
+    assert due_of.step_due_at is not None
+    async with h.runtime.work() as session:
+        counts = await sweep_time_standards(
+            session,
+            profile=h.runtime.profile,
+            now=due_of.step_due_at + when_offset,
+            writer=h.runtime.writer,
+        )
+    await h.settle()
+    return counts
+
+
+async def test_the_assignee_is_reminded_and_the_supervisors_told_once(tmp_path: Path) -> None:
+    h = await make_harness(tmp_path)
+    try:
+        async with h.runtime.sessions() as s, s.begin():
+            for username, (role, email) in STAFF.items():
+                s.add(
+                    StaffUser(
+                        username=username,
+                        full_name=username,
+                        role=role,
+                        email=email,
+                        password_hash="x",
+                    )
+                )
+        await h.runtime.accept(
+            inbound(
+                ChannelName.EMAIL,
+                "a1",
+                "budi@example.com",
+                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+            )
+        )
+        await h.settle()
+        async with h.runtime.sessions() as s:
+            complaint = await s.scalar(select(Complaint))
+        assert complaint is not None
+        complaint = await h.runtime.transition(
+            complaint.id, "verify", Actor("sri", "secretariat"), {}
+        )
+        complaint = await h.runtime.transition(
+            complaint.id,
+            "route",
+            Actor("bayu", "business_lead"),
+            {"category": "technical", "assignee": "tono"},
+        )
+        await h.settle()
+        assert await staff_emails(h) == []
+
+        assert await sweep(h, -timedelta(hours=5), complaint) == {"reminded": 0, "escalated": 0}
+        # The default profile reminds 5 minutes ahead.
+        assert await sweep(h, -timedelta(minutes=4), complaint) == {"reminded": 1, "escalated": 0}
+        assert await sweep(h, -timedelta(minutes=2), complaint) == {"reminded": 0, "escalated": 0}
+        [(to, subject)] = await staff_emails(h)
+        assert to == "tono@balai.go.id"  # the assignee, not every officer
+        assert complaint.tracking_number in subject
+        reminder = h.email.sent[-1].text
+        assert (
+            "PT Sinar Jaya" in reminder and "Dalam tindak lanjut" in reminder
+        ) or "tindak" in reminder
+        # Indonesian first, then English.
+        assert reminder.index("Mohon diselesaikan") < reminder.index("Please complete it")
+
+        for minutes in (1, 2, 500):
+            await sweep(h, timedelta(minutes=minutes), complaint)
+        emails = await staff_emails(h)
+        assert sorted(to for to, _ in emails[1:]) == ["joko@balai.go.id", "maya@balai.go.id"]
+        assert all(complaint.tracking_number in subject for _, subject in emails)
+        assert "tono" in h.email.sent[-1].text  # the escalation names the assignee
+    finally:
+        await h.runtime.close()
+
+
+async def test_an_overdue_appeal_decision_reminds_the_chair(tmp_path: Path) -> None:
+    h = await make_harness(tmp_path, sop_profile="bspji_pontianak")
+    try:
+        async with h.runtime.sessions() as s, s.begin():
+            for username, role in PONTIANAK_STAFF.items():
+                s.add(
+                    StaffUser(
+                        username=username,
+                        full_name=username,
+                        role=role,
+                        email=f"{username}@balai.go.id",
+                        password_hash="x",
+                    )
+                )
+        complaint = await closed_complaint(h)
+        appeal = await appeal_by_email(h, complaint)
+        assert appeal.step_due_at is not None
+        completed = appeal.opened_at + timedelta(hours=1)
+        await seat(h, "ani", completed, chair=True)
+        await seat(h, "dedi", completed)
+        appeal = await seat(h, "eka", completed)
+        assert appeal.step_due_at is not None
+        for offset in (timedelta(minutes=-5), timedelta(minutes=-1)):
+            async with h.runtime.work() as session:
+                await sweep_appeal_standards(
+                    session,
+                    profile=h.runtime.profile,
+                    now=appeal.step_due_at + offset,
+                    writer=h.runtime.writer,
+                )
+            await h.settle()
+        [(to, subject)] = await staff_emails(h)
+        assert to == "ani@balai.go.id" and complaint.tracking_number in subject
+        assert "Keputusan Tim Penyelesaian Banding" in h.email.sent[-1].text
+    finally:
+        await h.runtime.close()
