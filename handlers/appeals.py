@@ -33,6 +33,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.i18n import t
 from gateway.outbox import OutboxWriter
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile
@@ -141,6 +142,23 @@ async def appeal_progress(
         step=step,
         due_at=None if step == "decided" else appeal.step_due_at,
         chair=chair,
+    )
+
+
+def describe_progress(progress: AppealProgress, language: str) -> str:
+    """One line for the complainant on where their appeal stands (STATUS, ``/track``).
+
+    The panel being formed (PR-LS-8.1.4 step 4), the panel examining the
+    appeal (step 5), or the final decision; the due time is told separately.
+    """
+    if progress.step == "panel":
+        return t(language, "Appeal: the appeal panel is being formed.")
+    if progress.step == "decision":
+        return t(language, "Appeal: the appeal panel is examining your appeal.")
+    return t(
+        language,
+        "Appeal decided (final): {decision}",
+        decision=progress.appeal.decision or "-",
     )
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelName
 from gateway.i18n import normalise_language, t
 from gateway.outbox import Draft, OutboxWriter
-from handlers.appeals import open_appeal
+from handlers.appeals import AppealProgress, appeal_progress, describe_progress, open_appeal
 from handlers.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.dates import office_today
 from handlers.extract import extract_fields, labelled_values, merge_candidates, single_answer
@@ -330,7 +330,8 @@ class IntakeEngine:
                 )
             else:
                 msg.complaint_id = complaint.id
-                text = self.status_text(complaint, language)
+                progress = await appeal_progress(session, profile=self.profile, complaint=complaint)
+                text = self.status_text(complaint, language, progress)
             await self._reply(
                 session, msg, text, language, conversation=conversation, complaint=complaint
             )
@@ -381,9 +382,12 @@ class IntakeEngine:
             enabled_channels=self.enabled_channels,
         )
 
-    def status_text(self, complaint: Complaint, language: str) -> str:
+    def status_text(
+        self, complaint: Complaint, language: str, appeal: AppealProgress | None = None
+    ) -> str:
         """The answer to ``status <tracking number>`` for ``complaint``: the current
-        step (the profile's name for it) and, while a step runs, when it is due."""
+        step (the profile's name for it) and, while a step runs, when it is due;
+        then, when there is an ``appeal``, its step and due time (PR-LS-8.1.4)."""
         workflow = self.profile.workflow
         state = workflow.states.get(complaint.status) if workflow is not None else None
         if state is not None:
@@ -404,6 +408,12 @@ class IntakeEngine:
             text += "\n" + t(
                 language, "Next step expected by: {date}.", date=self._local(complaint.step_due_at)
             )
+        if appeal is not None:
+            text += "\n" + describe_progress(appeal, language)
+            if appeal.due_at is not None:
+                text += "\n" + t(
+                    language, "Next step expected by: {date}.", date=self._local(appeal.due_at)
+                )
         return text
 
     def _local(self, when: datetime) -> str:

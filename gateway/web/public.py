@@ -66,6 +66,7 @@ from gateway.app import get_runtime
 from gateway.i18n import normalise_language, t
 from gateway.runtime import Runtime
 from gateway.web.templating import STATIC_DIR, STATIC_PREFIX, render
+from handlers.appeals import appeal_progress, describe_progress
 from handlers.commands import tracking_pattern
 from handlers.intake import STATUS_NAMES
 from handlers.notifications import complaint_route
@@ -705,6 +706,9 @@ class TrackResult:
     received: str
     updated: str
     next_expected: str | None = None
+    #: Where an appeal stands, and when its current step is due (PR-LS-8.1.4).
+    appeal: str | None = None
+    appeal_expected: str | None = None
 
 
 def example_tracking_number(profile: Profile) -> str:
@@ -772,6 +776,7 @@ async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> Tr
         last_event = await session.scalar(
             select(func.max(ComplaintEvent.at)).where(ComplaintEvent.complaint_id == complaint.id)
         )
+        progress = await appeal_progress(session, profile=runtime.profile, complaint=complaint)
     updated = max(d for d in (complaint.updated_at, last_event) if d is not None)
     try:
         status = ComplaintStatus(complaint.status)
@@ -800,6 +805,12 @@ async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> Tr
                 and complaint.status in workflow.states
                 and workflow.states[complaint.status].final
             )
+            else None
+        ),
+        appeal=describe_progress(progress, lang) if progress is not None else None,
+        appeal_expected=(
+            local_datetime(progress.due_at, zone, lang)
+            if progress is not None and progress.due_at is not None
             else None
         ),
     )

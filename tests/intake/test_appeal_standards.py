@@ -437,9 +437,9 @@ async def test_appeal_escalate_to_overrides_the_workflows(sessions: SessionFacto
 async def test_profiles_without_appeal_standards_sweep_nothing(
     sessions: SessionFactory,
 ) -> None:
-    """The default profile has appeals but no appeal time standards: the due
-    time of an appeal row is then not acted on."""
-    profile = load_profile("default")
+    """BBSPJIKFK has appeals but no appeal time standards: the due time of an
+    appeal row is then not acted on."""
+    profile = load_profile("bbspjikfk")
     assert profile.appeal is not None and profile.appeal.panel_standard is None
     due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
     await open_appeal_row(sessions, due)
