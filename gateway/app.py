@@ -55,8 +55,10 @@ def create_app(
     from channels import telegram, twilio, whatsapp_cloud
     from channels.api import add_routes as add_api_routes
     from gateway.api import add_routes as add_staff_api
+    from gateway.inbox import add_routes as add_inbox
     from gateway.web.public import add_routes as add_public_routes
 
+    add_inbox(app)
     add_public_routes(app)
     add_staff_api(app, get_runtime)
     add_api_routes(app)

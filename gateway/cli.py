@@ -112,7 +112,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     for state in channel_states(settings):
         print(f"  channel {state.name:<13} : {'on' if state.enabled else 'off'} ({state.reason})")
-    print("  staff side            : create an account with")
+    setup_url = asyncio.run(_first_run_url(settings, base))
+    print(f"  staff inbox           : {base}/inbox")
+    if setup_url:
+        print("  first run             : no staff account yet; create the administrator at")
+        print(f"                          {setup_url}")
+    print("  staff accounts        : create more with")
     print(
         "                          .venv/bin/aduan user add <username> --name 'Full Name' --role secretariat"
     )
@@ -134,6 +139,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=None,
     )
     return 0
+
+
+async def _first_run_url(settings: Settings, base: str) -> str | None:
+    """The one-time ``/inbox/setup`` link while no staff account exists, else ``None``."""
+    from sqlalchemy import func, select
+
+    from gateway.inbox.auth import ensure_setup_token
+    from storage.db import create_engine, session_factory
+    from storage.models import StaffUser
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with session_factory(engine)() as session:
+            if await session.scalar(select(func.count()).select_from(StaffUser)):
+                return None
+    finally:
+        await engine.dispose()
+    return f"{base}/inbox/setup?token={ensure_setup_token(settings.data_dir)}"
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
@@ -208,13 +231,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            print("aduan: passwords differ", file=sys.stderr)
-            return EXIT_CONFIG
+    password = _read_password(args.password_stdin)
+    if password is None:
+        return EXIT_CONFIG
     try:
         password_hash = hash_password(password)
     except ValueError as exc:
@@ -340,6 +359,70 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_password(args: argparse.Namespace) -> int:
+    """Set a staff account's password (from the terminal or stdin); ends its sessions."""
+    settings = _settings()
+    from gateway.passwords import hash_password
+
+    password = _read_password(args.password_stdin)
+    if password is None:
+        return EXIT_CONFIG
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return _change_user(settings, args.username, password_hash=password_hash)
+
+
+def cmd_user_active(args: argparse.Namespace) -> int:
+    """Deactivate (ending every session and token use) or reactivate a staff account."""
+    return _change_user(_settings(), args.username, active=args.user_command == "activate")
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        print("aduan: passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def _change_user(
+    settings: Settings,
+    username: str,
+    *,
+    password_hash: str | None = None,
+    active: bool | None = None,
+) -> int:
+    from sqlalchemy import select
+
+    from gateway.inbox.sessions import end_user_sessions
+    from storage.models import StaffUser
+
+    async def work(session: Any) -> int | None:
+        user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+        if user is None:
+            return None
+        if password_hash is not None:
+            user.password_hash = password_hash
+        if active is not None:
+            user.active = active
+        if password_hash is not None or active is False:
+            return int(await end_user_sessions(session, user.id))
+        return 0
+
+    ended = _with_session(settings, work)
+    if ended is None:
+        print(f"aduan: no staff user {username!r}", file=sys.stderr)
+        return 1
+    what = "password set" if password_hash else ("activated" if active else "deactivated")
+    print(f"user {username}: {what}; {ended} session(s) ended")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the complaint register as JSON, CSV or XLSX."""
     settings = _settings()
@@ -415,6 +498,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", default="secretariat")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
+    passwd = user_sub.add_parser("set-password", help="set a password; ends the user's sessions")
+    passwd.add_argument("username")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    passwd.set_defaults(func=cmd_user_password)
+    for verb, text in (
+        ("deactivate", "stop an account: sessions end, tokens stop working"),
+        ("activate", "allow a deactivated account again"),
+    ):
+        toggle = user_sub.add_parser(verb, help=text)
+        toggle.add_argument("username")
+        toggle.set_defaults(func=cmd_user_active)
 
     check = sub.add_parser("check-config", help="show configuration and channels")
     check.set_defaults(func=cmd_check_config)

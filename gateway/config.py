@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="URL the outside world reaches us at.")
     sop_profile: str = Field("default", description="Profile name or path to a YAML file.")
     log_level: str = "INFO"
+    staff_session_hours: float = Field(
+        12.0, gt=0, le=720, description="Staff inbox sessions end this long after sign-in."
+    )
+    staff_idle_minutes: float = Field(
+        120.0, gt=0, le=1440, description="…or after this long without a request."
+    )
 
     imap_host: str | None = None
     imap_port: int | None = Field(None, ge=1, le=65535)

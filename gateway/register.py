@@ -6,8 +6,6 @@ status and category (issue 2, item 10).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -15,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from gateway.reports import tables
 from storage.db import SessionFactory
 from storage.models import Complaint
 
@@ -92,33 +91,26 @@ def to_json(rows: Sequence[RegisterRow]) -> bytes:
     return json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2).encode() + b"\n"
 
 
+def _cells(rows: Sequence[RegisterRow]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple("" if v is None else v for v in asdict(r).values()) for r in rows)
+
+
 def to_csv(rows: Sequence[RegisterRow]) -> bytes:
-    """CSV with a header line of :data:`COLUMNS`, UTF-8 with BOM (opens right in Excel)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in asdict(row).values()])
-    return ("\ufeff" + buffer.getvalue()).encode()
+    """CSV with a header line of :data:`COLUMNS`, UTF-8 with BOM (opens right in Excel).
+
+    A cell a spreadsheet would run as a formula gets a leading apostrophe
+    (:func:`gateway.reports.tables.neutralise`).
+    """
+    return tables.to_csv([tables.Table("Register", COLUMNS, _cells(rows))], titles=False)
 
 
 def to_xlsx(rows: Sequence[RegisterRow]) -> bytes:
-    """An XLSX workbook, sheet "Register", Indonesian headers, one row per complaint."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """An XLSX workbook, sheet "Register", Indonesian headers, one row per complaint.
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Register"
-    sheet.append([HEADERS_ID[c] for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(["" if v is None else v for v in asdict(row).values()])
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    Text cells are stored as text, never as formulas (:mod:`gateway.reports.tables`).
+    """
+    headers = tuple(HEADERS_ID[c] for c in COLUMNS)
+    return tables.to_xlsx([tables.Table("Register", headers, _cells(rows))])
 
 
 EXPORTERS = {"json": to_json, "csv": to_csv, "xlsx": to_xlsx}

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.runtime import Runtime
-from handlers import appeals, records
+from handlers import appeals, field_edits, records
 from handlers.notifications import notify_complainant
 from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
 from storage.models import Appeal, AppealPanelMember, Complaint, ComplaintEvent
@@ -129,6 +129,28 @@ class StaffService:
             complaint = await load_complaint(session, ref, lock=True)
             return await records.record_capa(
                 session, profile=self.runtime.profile, complaint=complaint, form=form, actor=actor
+            )
+
+    async def edit_fields(
+        self, ref: ComplaintRef, values: Mapping[str, str], actor: Actor, *, language: str = "id"
+    ) -> list[ComplaintEvent]:
+        """Correct identity fields, each change audited (:func:`handlers.field_edits.edit_fields`).
+
+        ``values``: field key → new text; unchanged values record nothing.
+        Returns the ``field_edited`` events. Raises
+        :class:`handlers.field_edits.FieldEditRefused` (a
+        :class:`TransitionRefused`; messages about a value in ``language``)
+        and changes nothing when the role may not or a value is invalid.
+        """
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref, lock=True)
+            return await field_edits.edit_fields(
+                session,
+                profile=self.runtime.profile,
+                complaint=complaint,
+                values=values,
+                actor=actor,
+                language=language,
             )
 
     async def add_note(self, ref: ComplaintRef, text: str, actor: Actor) -> ComplaintEvent:

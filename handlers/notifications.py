@@ -29,9 +29,12 @@ def complaint_route(complaint: Complaint, enabled: Collection[str]) -> tuple[str
     The complaint's own chat or email channel; for the web form, the API and
     manual intake, the address given chooses: email when email is on, a phone
     number by WhatsApp (outside its 24-hour window the template or SMS, see
-    :mod:`gateway.window`) or else SMS, whichever is on.
+    :mod:`gateway.window`) or else SMS, whichever is on. An anonymous
+    complaint (no address) has no route.
     """
     address = complaint.contact_address
+    if not address:  # anonymous (e.g. from the suggestion box): nobody to tell
+        return None
     if complaint.channel in REPLYABLE:
         return complaint.channel, address
     if "@" in address:

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage.activity import TrackedSession
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -62,8 +64,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    """A session factory that keeps loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """A session factory that keeps loaded objects usable after commit.
+
+    Its sessions keep each complaint's activity times for the staff inbox
+    (:mod:`storage.activity`).
+    """
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TrackedSession)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

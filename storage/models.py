@@ -101,6 +101,11 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Set while this contact is merged into another one (issue 5, item 5):
+    #: the other contact's id. The row is kept for the audit and the undo
+    #: (:class:`ContactMerge`). No foreign key: adding one would rebuild this
+    #: table on SQLite, which other tables reference (as ``conversations.complaint_id``).
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
 
     addresses: Mapped[list[ContactAddress]] = relationship(
         back_populates="contact", lazy="selectin"
@@ -124,6 +129,28 @@ class ContactAddress(Base):
     contact: Mapped[Contact] = relationship(back_populates="addresses")
 
 
+class ContactMerge(Base):
+    """Two contacts found to be one person, merged by staff (issue 5, item 5).
+
+    Everything of the source contact — addresses, conversations, messages,
+    complaints, outbox rows — moved to the target; ``moved`` records exactly
+    which row ids moved, by table (``{"contact_addresses": [3], "conversations":
+    [..], "messages": [..], "complaints": [..], "outbox": [..]}``), so an undo
+    moves exactly those back. ``merged_by``/``undone_by`` are ``staff:<username>``.
+    """
+
+    __tablename__ = "contact_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    merged_by: Mapped[str] = mapped_column(String(200))
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column()
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Conversation(Base):
     """An intake conversation: the draft complaint while fields are collected.
 
@@ -134,7 +161,11 @@ class Conversation(Base):
     """
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_contact_state", "contact_id", "state"),)
+    __table_args__ = (
+        Index("ix_conversations_contact_state", "contact_id", "state"),
+        # The inbox's "in progress" section: open drafts, newest first.
+        Index("ix_conversations_state_updated", "state", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
@@ -217,7 +248,15 @@ class Complaint(Base):
     """
 
     __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_status_received", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_complaints_status_received", "status", "received_at"),
+        # The staff inbox (gateway/inbox/queries.py): newest activity first,
+        # keyset-paginated on (last_activity_at, id), alone or by status/assignee.
+        Index("ix_complaints_activity", "last_activity_at", "id"),
+        Index("ix_complaints_status_activity", "status", "last_activity_at", "id"),
+        Index("ix_complaints_assignee_activity", "assignee", "last_activity_at", "id"),
+        Index("ix_complaints_received_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -250,6 +289,32 @@ class Complaint(Base):
     #: The complainant's 1-5 rating of the handling, asked at closing (ISO 10002).
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_at: Mapped[datetime | None] = mapped_column()
+    #: Newest activity: registration, a linked inbound message, an outbound
+    #: message to the complainant, a recorded event (kept by storage/activity.py).
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Newest inbound message linked to the complaint: "unread" compares it
+    #: with the viewer's :class:`ComplaintRead` (storage/activity.py).
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
+
+
+#: Objects migrations create on PostgreSQL only, which the models do not
+#: declare: the generated full-text column ``complaints.search_vector`` and its
+#: GIN index (revision 0008). Alembic's autogenerate leaves them alone.
+POSTGRES_ONLY_OBJECTS = frozenset({"search_vector", "ix_complaints_search"})
+
+
+class ComplaintRead(Base):
+    """When a staff member last opened a complaint: the inbox's unread marker.
+
+    A complaint is unread for a staff member who never opened it, or when an
+    inbound message arrived after ``read_at`` (``Complaint.last_inbound_at``).
+    """
+
+    __tablename__ = "complaint_reads"
+
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column()
 
 
 class ComplaintEvent(Base):
@@ -364,6 +429,42 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffSession(Base):
+    """A signed-in staff member's server-side session (the staff inbox).
+
+    The cookie carries a random token; only its SHA-256 is stored here.
+    ``csrf_token`` is the synchronizer token every state-changing form must
+    send back. A session ends at ``expires_at`` (absolute), after
+    ``idle`` inactivity (checked against ``last_seen_at``), or at sign-out.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key (``user:<name>`` or ``ip:<address>``) in a window.
+
+    After too many failures the key is locked until ``locked_until``.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()
 
 
 class ImapCheckpoint(Base):

@@ -9,10 +9,17 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
-from storage.models import Base
+from storage.models import POSTGRES_ONLY_OBJECTS, Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _include_object(
+    _object: object, name: str | None, _type: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave the hand-made PostgreSQL-only objects (revision 0008) to autogenerate."""
+    return not (reflected and compare_to is None and name in POSTGRES_ONLY_OBJECTS)
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +28,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -141,6 +141,54 @@ def test_token_create_list_revoke(
     assert main(["token", "revoke", token[:12]]) == 1
 
 
+def test_first_run_link_until_an_account_exists(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import _first_run_url
+
+    assert main(["db", "upgrade"]) == 0
+    settings = load_settings()
+    url = asyncio.run(_first_run_url(settings, "http://127.0.0.1:8080"))
+    assert url is not None and url.startswith("http://127.0.0.1:8080/inbox/setup?token=")
+    token = (env / "var" / "setup-token").read_text(encoding="utf-8")
+    assert url.endswith(token)
+    # Asking again (a restart) gives the same link.
+    assert asyncio.run(_first_run_url(settings, "http://127.0.0.1:8080")) == url
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "add", "sri", "--role", "secretariat", "--password-stdin"]) == 0
+    assert asyncio.run(_first_run_url(settings, "http://127.0.0.1:8080")) is None
+
+
+def test_set_password_and_deactivate_end_sessions(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "add", "sri", "--role", "secretariat", "--password-stdin"]) == 0
+    db = sqlite3.connect(env / "var" / "aduan.sqlite3")
+    [(user_id, old_hash)] = db.execute("select id, password_hash from staff_users")
+    db.execute(
+        "insert into staff_sessions (token_hash, staff_user_id, csrf_token, created_at,"
+        " last_seen_at, expires_at) values ('h', ?, 'c', '2026-01-01 00:00:00+00:00',"
+        " '2026-01-01 00:00:00+00:00', '2099-01-01 00:00:00+00:00')",
+        (user_id,),
+    )
+    db.commit()
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("another long password\n"))
+    assert main(["user", "set-password", "sri", "--password-stdin"]) == 0
+    assert "1 session(s) ended" in capsys.readouterr().out
+    [(new_hash,)] = db.execute("select password_hash from staff_users")
+    assert new_hash != old_hash and new_hash.startswith("$argon2id$")
+    assert main(["user", "deactivate", "sri"]) == 0
+    assert [(0,)] == list(db.execute("select active from staff_users"))
+    assert main(["user", "activate", "sri"]) == 0
+    assert [(1,)] == list(db.execute("select active from staff_users"))
+    assert main(["user", "deactivate", "nobody"]) == 1
+
+
 def test_check_config_names_channels_and_hides_secrets(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

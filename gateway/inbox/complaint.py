@@ -1,0 +1,164 @@
+"""The complaint page, ``GET /inbox/complaints/{tracking}`` (issue 5, item 3).
+
+Everything about one complaint in one place: its header (status, category,
+assignee, the current step's time standard, channel, received at and by),
+the identity fields of SOP-7.9-1 item 2 and the profile's other fields, the
+thread of every message of the complainant's contact on every channel
+(:mod:`gateway.inbox.thread`), the reply box (:mod:`gateway.inbox.reply_route`
+says where it goes), internal notes, the transitions the viewer's role may
+take now, assignment, the CAPA form, the appeal and its panel, and the event
+history. The forms post to :mod:`gateway.inbox.complaint_actions`.
+
+Only staff who may see the complaint (:mod:`gateway.inbox.access`) get it;
+for anyone else, as for an unknown tracking number, the answer is 404.
+Opening the page marks the complaint read for the viewer
+(:func:`gateway.inbox.reads.mark_read`, with the time taken before the
+messages are loaded).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.app import get_runtime
+from gateway.i18n import t
+from gateway.inbox.access import may_see, visibility_for
+from gateway.inbox.auth import LANG_KEY, current
+from gateway.inbox.complaint_texts import capa_labels
+from gateway.inbox.complaint_view import (
+    appeal_view,
+    field_views,
+    header_view,
+    history_view,
+    message_view,
+    result_view,
+    route_view,
+    transition_view,
+)
+from gateway.inbox.reads import mark_read
+from gateway.inbox.render import staff_page
+from gateway.inbox.reply_route import reply_route
+from gateway.inbox.thread import load_thread
+from gateway.staff import MESSAGE_LIMIT, load_appeal, load_complaint
+from handlers.appeals import appeal_progress
+from handlers.field_edits import may_edit_fields
+from handlers.records import NOTE_LIMIT, current_capa, may_manage
+from handlers.workflow import CAPA_REQUIRED, Actor, allowed_transitions
+from storage.models import Complaint, ComplaintEvent, Contact, StaffUser
+from storage.types import utcnow
+
+PREFIX = "/inbox/complaints/"
+#: The ``{tracking}`` route segment: only tracking-number shapes (``ADU-2026-00042``),
+#: so other pages under ``/inbox/complaints/`` are never taken for one.
+TRACKING = "{tracking:[A-Za-z]+-[0-9]+-[0-9]+}"
+
+
+def complaint_url(tracking: str) -> str:
+    """The page of complaint ``tracking``."""
+    return PREFIX + tracking
+
+
+async def load_visible(session: AsyncSession, user: StaffUser, tracking: str) -> Complaint | None:
+    """Complaint ``tracking`` if it exists and ``user`` may see it, else ``None``."""
+    try:
+        complaint = await load_complaint(session, tracking)
+    except LookupError:
+        return None
+    rule = await visibility_for(session, user)
+    return complaint if may_see(rule, complaint) else None
+
+
+def not_found(request: web.Request) -> web.Response:
+    """404 page: no such complaint, or not one the viewer may see (the same answer)."""
+    lang = request[LANG_KEY]
+    return staff_page(
+        request,
+        "complaint_not_found.html",
+        title=t(lang, "Complaint not found"),
+        nav="inbox",
+        status=404,
+    )
+
+
+async def complaint_page(request: web.Request) -> web.StreamResponse:
+    """``GET /inbox/complaints/{tracking}``: the whole complaint (see the module docstring)."""
+    runtime = get_runtime(request)
+    profile = runtime.profile
+    lang = request[LANG_KEY]
+    user = current(request).user
+    actor = Actor(user.username, user.role)
+    zone = profile.office.timezone
+    now = utcnow()
+    async with runtime.sessions() as session:
+        complaint = await load_visible(session, user, request.match_info["tracking"])
+        if complaint is None:
+            return not_found(request)
+        thread = await load_thread(session, complaint.contact_id)
+        events = list(
+            await session.scalars(
+                select(ComplaintEvent)
+                .where(ComplaintEvent.complaint_id == complaint.id)
+                .order_by(ComplaintEvent.at, ComplaintEvent.id)
+            )
+        )
+        staff = list(await session.scalars(select(StaffUser).order_by(StaffUser.username)))
+        contact = await session.get(Contact, complaint.contact_id)
+        appeal = await load_appeal(session, complaint)
+        progress = await appeal_progress(session, profile=profile, complaint=complaint)
+        route = await reply_route(
+            session, profile=profile, complaint=complaint, enabled=runtime.channels.keys(), now=now
+        )
+    # Read up to ``now``, taken before the messages were loaded: one arriving
+    # meanwhile stays unread. A short write of its own, after the reads.
+    async with runtime.sessions() as session, session.begin():
+        await mark_read(session, complaint.id, user.id, now)
+    names = {s.username: s.full_name for s in staff}
+    active = {s.username: s.full_name for s in staff if s.active}
+    state = profile.workflow.states.get(complaint.status) if profile.workflow else None
+    final = state is not None and state.final
+    manage = may_manage(profile, complaint, actor)
+    capa = current_capa(complaint)
+    return staff_page(
+        request,
+        "complaint.html",
+        title=complaint.tracking_number,
+        nav="inbox",
+        header=header_view(profile, complaint, contact, lang, now, names),
+        result=result_view(request, profile, lang),
+        action_base=complaint_url(complaint.tracking_number),
+        fields=field_views(profile, complaint, lang),
+        may_edit=may_edit_fields(profile, complaint, actor),
+        messages=[message_view(m, complaint, lang, zone, names) for m in thread.messages],
+        hidden_messages=thread.hidden,
+        route=route_view(route, lang, zone),
+        message_limit=MESSAGE_LIMIT,
+        note_limit=NOTE_LIMIT,
+        transitions=[
+            transition_view(tr, profile, complaint, lang)
+            for tr in allowed_transitions(profile, complaint, user.role)
+        ],
+        staff_choices=[(u, f"{n} ({u})") for u, n in active.items()],
+        may_assign=manage and not final,
+        assignee=complaint.assignee or "",
+        capa=capa or {},
+        has_capa=capa is not None,
+        may_capa=manage,
+        capa_labels=capa_labels(lang),
+        capa_required=frozenset(CAPA_REQUIRED),
+        appeal=appeal_view(
+            profile, appeal, progress, complaint, actor, lang, zone, names, list(active)
+        ),
+        history=history_view(events, profile, lang, zone, names),
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the complaint page, its actions and the attachment route."""
+    from gateway.inbox.attachments import add_routes as add_attachments
+    from gateway.inbox.complaint_actions import add_routes as add_actions
+
+    app.router.add_get(PREFIX + TRACKING, complaint_page)
+    add_actions(app)
+    add_attachments(app)

@@ -1,0 +1,157 @@
+"""What the complaint page says, in the staff member's language (issue 5, items 3 and 7).
+
+Readable names for complaint event kinds, actors, delivery states, the CAPA
+form's fields, and the one-time result of an action (``?done=…`` /
+``?refused=…`` after a form is posted). Every text goes through the staff
+catalogues (``gateway/locale/id/LC_MESSAGES/inbox*.po``); English is the
+message id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.i18n import t
+from gateway.inbox.pages import channel_label
+from gateway.inbox.thread import Delivery
+from handlers.workflow import CAPA_FIELDS
+
+
+def event_label(lang: str, kind: str) -> str:
+    """The name of a complaint event ``kind`` (the kind itself when unknown)."""
+    labels = {
+        "registered": t(lang, "Complaint registered"),
+        "transition": t(lang, "Step taken"),
+        "complainant_notified": t(lang, "Message sent to the complainant"),
+        "complainant_message": t(lang, "Message from the complainant"),
+        "note": t(lang, "Internal note"),
+        "assigned": t(lang, "Assigned"),
+        "capa_recorded": t(lang, "CAPA form recorded"),
+        "field_edited": t(lang, "Field corrected"),
+        "appeal_opened": t(lang, "Appeal opened"),
+        "appeal_refused": t(lang, "Appeal refused"),
+        "appeal_panel_member_added": t(lang, "Appeal panel member seated"),
+        "appeal_decided": t(lang, "Appeal decided"),
+        "appeal_step_reminder": t(lang, "Appeal step reminder"),
+        "appeal_step_overdue_escalated": t(lang, "Appeal step overdue: escalated"),
+        "step_reminder": t(lang, "Step reminder"),
+        "step_overdue_escalated": t(lang, "Step overdue: escalated"),
+        "delivery_failed": t(lang, "Message not delivered"),
+        "notification_unroutable": t(lang, "No way to reach the complainant"),
+        "satisfaction": t(lang, "Satisfaction rating"),
+        "whatsapp_window_closed": t(lang, "WhatsApp 24-hour window closed"),
+    }
+    return labels.get(kind, kind)
+
+
+def capa_labels(lang: str) -> dict[str, str]:
+    """Field key → label of the CAPA form (BBSPJIKFK 5.1.11), in form order."""
+    labels = {
+        "cause": t(lang, "Cause"),
+        "correction": t(lang, "Correction"),
+        "corrective_action": t(lang, "Corrective action"),
+        "preventive_action": t(lang, "Preventive action"),
+        "owner": t(lang, "Person responsible"),
+        "due_date": t(lang, "Due date"),
+        "effectiveness_check": t(lang, "Effectiveness check"),
+    }
+    return {key: labels[key] for key in CAPA_FIELDS}
+
+
+def actor_text(lang: str, actor: str, staff_names: Mapping[str, str]) -> str:
+    """Who acted, from an ``actor`` value.
+
+    ``staff:<username>`` → the staff member's name; ``complainant:<channel>``
+    → the complainant; ``channel:<name>`` (automatic intake) → the channel;
+    ``system`` → the system; anything else as it is.
+    """
+    kind, _, rest = actor.partition(":")
+    if kind == "staff" and rest:
+        name = staff_names.get(rest)
+        return f"{name} ({rest})" if name else rest
+    if kind == "complainant":
+        return t(lang, "The complainant")
+    if kind == "channel" and rest:
+        return channel_label(lang, rest)
+    if actor in ("system", "aduan"):
+        return t(lang, "System")
+    return actor
+
+
+def delivery_text(lang: str, delivery: Delivery) -> str:
+    """What became of an outbound message, in one line."""
+    parts: list[str] = []
+    if delivery.status == "failed":
+        parts.append(t(lang, "Not sent: {error}", error=delivery.error or "-"))
+    elif delivery.delivery_status in ("delivered",):
+        parts.append(t(lang, "Delivered"))
+    elif delivery.delivery_status == "read":
+        parts.append(t(lang, "Read"))
+    elif delivery.delivery_status in ("undelivered", "failed"):
+        parts.append(t(lang, "Not delivered"))
+    elif delivery.status == "sent":
+        parts.append(t(lang, "Sent"))
+    elif delivery.status == "sending":
+        parts.append(t(lang, "Sending"))
+    else:
+        parts.append(t(lang, "Waiting to be sent"))
+        if delivery.error:
+            parts.append(t(lang, "last attempt: {error}", error=delivery.error))
+    if delivery.sent_as == "template":
+        parts.append(t(lang, "sent as the approved WhatsApp template"))
+    elif delivery.sent_as and delivery.sent_as.startswith("fallback:"):
+        parts.append(t(lang, "sent to {address} instead", address=delivery.recipient))
+    return " · ".join(parts)
+
+
+def done_text(lang: str, action: str) -> str | None:
+    """The confirmation after a successful ``action`` (``?done=…``); ``None`` if unknown."""
+    texts = {
+        "reply": t(lang, "The message is on its way to the complainant."),
+        "unroutable": t(
+            lang,
+            "The complaint has no way back to the complainant: the message was recorded for staff, not sent.",
+        ),
+        "note": t(lang, "The internal note was added. It is never sent to the complainant."),
+        "transition": t(lang, "The step was taken and recorded in the history."),
+        "assign": t(lang, "The assignment was saved."),
+        "capa": t(lang, "The CAPA form was saved."),
+        "fields": t(lang, "The corrections were saved and recorded in the history."),
+        "unchanged": t(lang, "Nothing was changed: the values were the same."),
+        "appeal": t(lang, "The appeal was opened and the complainant told."),
+        "panel": t(lang, "The member was seated on the appeal panel."),
+        "decision": t(lang, "The panel's decision was recorded and sent to the complainant."),
+    }
+    return texts.get(action)
+
+
+def refusal_text(lang: str, code: str) -> str:
+    """Why an action was refused (``?refused=<code>``), for a workflow or appeal refusal code."""
+    texts = {
+        "no_workflow": t(lang, "This office's procedure has no workflow steps."),
+        "unknown_transition": t(lang, "That step does not exist in this office's procedure."),
+        "wrong_state": t(
+            lang,
+            "The complaint is no longer in a step where this is possible; someone may have just moved it.",
+        ),
+        "missing_data": t(lang, "Something required was left empty."),
+        "invalid_data": t(lang, "Some of the data was not valid."),
+        "wrong_category": t(lang, "This step is only for complaints of another category."),
+        "no_appeals": t(lang, "This office's procedure has no appeals."),
+        "no_result_yet": t(lang, "The complainant has not been given the result yet."),
+        "already_appealed": t(lang, "An appeal was already made; the panel's decision is final."),
+        "window_passed": t(lang, "The appeal period after the result has passed."),
+        "not_open": t(lang, "The appeal is already decided; that is final."),
+        "panel_full": t(lang, "The appeal panel is already complete."),
+        "second_chair": t(lang, "The panel already has a chair."),
+        "chair_missing": t(lang, "The last seat must go to the chair."),
+        "involved": t(
+            lang, "That person handled this complaint and may not sit on its appeal panel."
+        ),
+        "no_declaration": t(lang, "Each member needs an impartiality declaration."),
+        "unknown_staff": t(lang, "There is no active staff member with that username."),
+        "already_member": t(lang, "That person already sits on the panel."),
+        "panel_incomplete": t(lang, "The panel is not complete yet."),
+        "not_chair": t(lang, "Only the panel's chair records its decision."),
+    }
+    return texts.get(code, t(lang, "The request was refused."))

@@ -1,0 +1,546 @@
+"""Contact pages: find a contact, see everything of it, merge two into one (issue 5, item 5).
+
+Routes:
+
+``GET /inbox/contacts?q=…``
+    Contacts by name, address (a phone number in any form: ``0812…`` finds
+    ``+62812…``) or number (``#12``), most recently changed first.
+``GET /inbox/contacts/{id}?q=…``
+    One contact: name, every address (phone — shared by WhatsApp and SMS —,
+    email, Telegram), its complaints, intake conversations, message counts per
+    channel and merge history; for the roles that may merge
+    (:data:`handlers.contacts.MERGE_ROLES`) a search for another contact
+    (``q``) and the form to merge it *into* this one.
+``POST /inbox/contacts/{id}/merge`` (form field ``source``: the other contact's id)
+    Merge (:func:`handlers.contacts.merge_contacts`) and redirect (303) to the
+    contact with ``?done=merged``. A refusal shows the page again with the
+    reason (409; 400 for no or an unknown source) and changes nothing.
+``POST /inbox/contact-merges/{id}/undo``
+    Undo a merge (:func:`handlers.contacts.undo_merge`), then the target
+    contact with ``?done=undone``; refused (409) when already undone.
+
+Both actions: 403 and nothing changed for a role that may not; the session
+middleware refuses them without the CSRF token. While a merge runs, the
+two contacts' message processing is paused (:func:`handlers.contacts.processing_paused`);
+messages moved to the target unprocessed are processed after the commit.
+
+What an officer sees: only contacts with a complaint of their team
+(:mod:`gateway.inbox.access`), and of them only those complaints and what
+belongs to them; anything else is 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from gateway.addresses import AddressError, normalise_phone
+from gateway.app import get_runtime
+from gateway.i18n import t
+from gateway.inbox.access import visibility_for
+from gateway.inbox.auth import LANG_KEY, current, forbidden
+from gateway.inbox.pages import channel_label, local_time
+from gateway.inbox.queries import VisibilityRule
+from gateway.inbox.render import staff_page
+from gateway.runtime import Runtime
+from handlers.contacts import (
+    MergeRefusal,
+    MergeRefused,
+    may_merge,
+    merge_contacts,
+    processing_paused,
+    undo_merge,
+)
+from storage.models import (
+    Complaint,
+    Contact,
+    ContactAddress,
+    ContactMerge,
+    Conversation,
+    ConversationState,
+    Message,
+)
+
+#: Contacts listed per search, and merge candidates offered.
+LIST_LIMIT = 50
+CANDIDATE_LIMIT = 20
+#: Longest search text, in characters.
+QUERY_LIMIT = 200
+#: Characters of a complaint's problem shown in the list.
+EXCERPT_CHARS = 120
+
+
+def channel_name(lang: str, channel: str) -> str:
+    """A channel's display name in ``lang``, manual intake included."""
+    if channel == "manual":
+        return t(lang, "Manual intake")
+    return channel_label(lang, channel)
+
+
+def address_kind_label(lang: str, kind: str) -> str:
+    """The name of a contact address kind (``phone`` serves WhatsApp and SMS)."""
+    if kind == "phone":
+        return t(lang, "Phone (WhatsApp, SMS)")
+    if kind == "email":
+        return t(lang, "Email")
+    if kind == "telegram":
+        return t(lang, "Telegram")
+    return kind
+
+
+def conversation_state_label(lang: str, state: str) -> str:
+    """The name of an intake conversation's state."""
+    if state == ConversationState.COLLECTING:
+        return t(lang, "Collecting details")
+    if state == ConversationState.CONFIRMING:
+        return t(lang, "Waiting for confirmation")
+    if state == ConversationState.REGISTERED:
+        return t(lang, "Registered")
+    if state == ConversationState.CANCELLED:
+        return t(lang, "Cancelled")
+    if state == ConversationState.EXPIRED:
+        return t(lang, "Expired")
+    return state
+
+
+def refusal_text(lang: str, refused: MergeRefused) -> str:
+    """Why a merge or an undo was refused, for staff, in ``lang``."""
+    code = refused.code
+    if code is MergeRefusal.SAME_CONTACT:
+        return t(lang, "A contact cannot be merged with itself.")
+    if code is MergeRefusal.ALREADY_MERGED:
+        return t(
+            lang,
+            "One of the two contacts is already merged into another contact; merge with that contact instead.",
+        )
+    if code is MergeRefusal.OPEN_CONVERSATIONS:
+        return t(
+            lang,
+            "Both contacts are in the middle of an intake conversation on {channels}. Merge them once one of those is registered, cancelled or expired.",
+            channels=", ".join(channel_name(lang, c) for c in refused.channels),
+        )
+    if code is MergeRefusal.ALREADY_UNDONE:
+        return t(lang, "This merge has already been undone.")
+    if code is MergeRefusal.TARGET_MERGED:
+        return t(
+            lang,
+            "The contact has since been merged into another contact; undo that merge first.",
+        )
+    return t(
+        lang, "Messages of these contacts are being processed right now. Try again in a moment."
+    )
+
+
+def _who(actor: str | None) -> str:
+    """``staff:sri`` → ``sri``."""
+    return (actor or "").removeprefix("staff:")
+
+
+def _limited(rule: VisibilityRule | None) -> frozenset[str] | None:
+    """The assignees whose complaints the viewer may see; ``None``: every complaint."""
+    return None if rule is None else rule.assignee_in
+
+
+def _search(query: str) -> ColumnElement[bool]:
+    """Contacts whose name, an address or a complaint's complainant name contains
+    ``query``, or with that number or phone."""
+    has_address = (
+        select(ContactAddress.id)
+        .where(
+            ContactAddress.contact_id == Contact.id,
+            ContactAddress.address.icontains(query, autoescape=True),
+        )
+        .exists()
+    )
+    named_in_complaint = (
+        select(Complaint.id)
+        .where(
+            Complaint.contact_id == Contact.id,
+            Complaint.complainant_name.icontains(query, autoescape=True),
+        )
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        Contact.display_name.icontains(query, autoescape=True),
+        has_address,
+        named_in_complaint,
+    ]
+    number = query.removeprefix("#")
+    if number.isdigit() and len(number) <= 9:
+        conditions.append(Contact.id == int(number))
+    try:
+        phone = normalise_phone(query)
+    except AddressError:
+        pass
+    else:
+        conditions.append(
+            select(ContactAddress.id)
+            .where(ContactAddress.contact_id == Contact.id, ContactAddress.address == phone)
+            .exists()
+        )
+    return or_(*conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """A contact as lists show it: ``name`` its own or, without one, its newest
+    complaint's complainant name; ``addresses`` as ``(kind label, address)``."""
+
+    id: int
+    name: str
+    addresses: list[tuple[str, str]]
+    complaints: int
+    merged_into_id: int | None
+
+
+async def find_contacts(
+    session: AsyncSession,
+    query: str,
+    *,
+    lang: str,
+    allowed: frozenset[str] | None,
+    exclude: int | None = None,
+    unmerged_only: bool = False,
+    limit: int = LIST_LIMIT,
+) -> list[ContactRow]:
+    """Contacts matching ``query`` (all when empty), most recently changed first.
+
+    ``allowed``: only contacts with a complaint assigned to one of these
+    usernames (an officer's team), counting only those complaints.
+    """
+    chosen: Select[Any] = select(Contact)
+    if query:
+        chosen = chosen.where(_search(query))
+    if exclude is not None:
+        chosen = chosen.where(Contact.id != exclude)
+    if unmerged_only:
+        chosen = chosen.where(Contact.merged_into_id.is_(None))
+    if allowed is not None:
+        chosen = chosen.where(
+            select(Complaint.id)
+            .where(Complaint.contact_id == Contact.id, Complaint.assignee.in_(allowed))
+            .exists()
+        )
+    contacts = list(
+        await session.scalars(
+            chosen.order_by(Contact.updated_at.desc(), Contact.id.desc()).limit(limit)
+        )
+    )
+    counted = select(Complaint.contact_id, func.count()).where(
+        Complaint.contact_id.in_([c.id for c in contacts])
+    )
+    if allowed is not None:
+        counted = counted.where(Complaint.assignee.in_(allowed))
+    counts: dict[int, int] = {
+        contact_id: number
+        for contact_id, number in await session.execute(counted.group_by(Complaint.contact_id))
+    }
+    # A chat contact often has no name of its own: show its newest complaint's.
+    named = select(Complaint.contact_id, Complaint.complainant_name).where(
+        Complaint.contact_id.in_([c.id for c in contacts if not c.display_name])
+    )
+    complainants = {
+        contact_id: name for contact_id, name in await session.execute(named.order_by(Complaint.id))
+    }
+    return [
+        ContactRow(
+            id=c.id,
+            name=c.display_name or complainants.get(c.id, ""),
+            addresses=[
+                (address_kind_label(lang, a.kind), a.address)
+                for a in sorted(c.addresses, key=lambda a: (a.kind, a.address))
+            ],
+            complaints=counts.get(c.id, 0),
+            merged_into_id=c.merged_into_id,
+        )
+        for c in contacts
+    ]
+
+
+def _query(request: web.Request) -> str:
+    return request.query.get("q", "").strip()[:QUERY_LIMIT]
+
+
+async def contacts_page(request: web.Request) -> web.Response:
+    """``GET /inbox/contacts``: find a contact."""
+    runtime = get_runtime(request)
+    lang = request[LANG_KEY]
+    query = _query(request)
+    async with runtime.sessions() as session:
+        allowed = _limited(await visibility_for(session, current(request).user))
+        rows = await find_contacts(session, query, lang=lang, allowed=allowed)
+    return staff_page(
+        request,
+        "contacts.html",
+        title=t(lang, "Contacts"),
+        nav="contacts",
+        q=query,
+        rows=rows,
+    )
+
+
+async def _overview(
+    session: AsyncSession, request: web.Request, contact_id: int
+) -> dict[str, Any] | None:
+    """The contact page's context, or ``None`` when it does not exist or is not visible."""
+    runtime = get_runtime(request)
+    profile = runtime.profile
+    lang = request[LANG_KEY]
+    zone = profile.office.timezone
+    allowed = _limited(await visibility_for(session, current(request).user))
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        return None
+    complaints_query = select(Complaint).where(Complaint.contact_id == contact_id)
+    if allowed is not None:
+        complaints_query = complaints_query.where(Complaint.assignee.in_(allowed))
+    complaints = list(
+        await session.scalars(
+            complaints_query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+        )
+    )
+    if allowed is not None and not complaints:
+        return None
+    labels = (
+        {name: state.label.get(lang) for name, state in profile.workflow.states.items()}
+        if profile.workflow
+        else {}
+    )
+    visible_ids = [c.id for c in complaints]
+
+    conversations_query = (
+        select(Conversation, Complaint.tracking_number)
+        .outerjoin(Complaint, Complaint.id == Conversation.complaint_id)
+        .where(Conversation.contact_id == contact_id)
+    )
+    messages_query = select(Message.channel, func.count()).where(Message.contact_id == contact_id)
+    if allowed is not None:
+        conversations_query = conversations_query.where(Conversation.complaint_id.in_(visible_ids))
+        messages_query = messages_query.where(Message.complaint_id.in_(visible_ids))
+    conversations = (
+        await session.execute(conversations_query.order_by(Conversation.id.desc()))
+    ).all()
+    counts = (
+        await session.execute(messages_query.group_by(Message.channel).order_by(Message.channel))
+    ).all()
+
+    source, target = aliased(Contact), aliased(Contact)
+    merges = (
+        await session.execute(
+            select(ContactMerge, source.display_name, target.display_name)
+            .join(source, source.id == ContactMerge.source_id)
+            .join(target, target.id == ContactMerge.target_id)
+            .where(or_(ContactMerge.target_id == contact_id, ContactMerge.source_id == contact_id))
+            .order_by(ContactMerge.id.desc())
+        )
+    ).all()
+    active_merge = next(
+        (m for m, _, _ in merges if m.source_id == contact_id and m.undone_at is None), None
+    )
+    merged_into = (
+        await session.get(Contact, contact.merged_into_id)
+        if contact.merged_into_id is not None
+        else None
+    )
+    return {
+        "contact": contact,
+        "contact_name": contact.display_name
+        or (complaints[0].complainant_name if complaints else ""),
+        "created_text": local_time(contact.created_at, zone, lang),
+        "addresses": [
+            (address_kind_label(lang, a.kind), a.address)
+            for a in sorted(contact.addresses, key=lambda a: (a.kind, a.address))
+        ],
+        "complaints": [
+            {
+                "tracking_number": c.tracking_number,
+                "channel_label": channel_name(lang, c.channel),
+                "status_label": labels.get(c.status, c.status),
+                "received_text": local_time(c.received_at, zone, lang),
+                "complainant_name": c.complainant_name,
+                "contact_address": c.contact_address,
+                "excerpt": c.problem[:EXCERPT_CHARS],
+            }
+            for c in complaints
+        ],
+        "conversations": [
+            {
+                "id": conversation.id,
+                "channel_label": channel_name(lang, conversation.channel),
+                "state_label": conversation_state_label(lang, conversation.state),
+                "started_text": local_time(conversation.created_at, zone, lang),
+                "updated_text": local_time(conversation.updated_at, zone, lang),
+                "tracking_number": tracking,
+            }
+            for conversation, tracking in conversations
+        ],
+        "message_counts": [(channel_name(lang, channel), count) for channel, count in counts],
+        "merges": [
+            {
+                "id": m.id,
+                "source_id": m.source_id,
+                "source_name": source_name or "",
+                "target_id": m.target_id,
+                "target_name": target_name or "",
+                "merged_by": _who(m.merged_by),
+                "merged_text": local_time(m.merged_at, zone, lang),
+                "undone_by": _who(m.undone_by) if m.undone_by else None,
+                "undone_text": local_time(m.undone_at, zone, lang),
+                "active": m.undone_at is None,
+            }
+            for m, source_name, target_name in merges
+        ],
+        "merged_into": merged_into,
+        "active_merge": active_merge,
+        "active_merge_text": local_time(active_merge.merged_at, zone, lang) if active_merge else "",
+        "active_merge_by": _who(active_merge.merged_by) if active_merge else "",
+    }
+
+
+async def _contact_response(
+    request: web.Request, contact_id: int, *, error: str | None = None, status: int = 200
+) -> web.Response:
+    runtime = get_runtime(request)
+    lang = request[LANG_KEY]
+    user = current(request).user
+    query = _query(request) if request.method == "GET" else ""
+    can_merge = may_merge(user.role)
+    async with runtime.sessions() as session:
+        context = await _overview(session, request, contact_id)
+        if context is None:
+            raise web.HTTPNotFound()
+        candidates = (
+            await find_contacts(
+                session,
+                query,
+                lang=lang,
+                allowed=None,
+                exclude=contact_id,
+                unmerged_only=True,
+                limit=CANDIDATE_LIMIT,
+            )
+            if query and can_merge and context["merged_into"] is None
+            else []
+        )
+    name = context["contact_name"] or t(lang, "Contact #{id}", id=contact_id)
+    return staff_page(
+        request,
+        "contact.html",
+        title=name,
+        nav="contacts",
+        status=status,
+        heading=name,
+        error=error,
+        done=request.query.get("done", "") if request.method == "GET" else "",
+        can_merge=can_merge,
+        q=query,
+        candidates=candidates,
+        **context,
+    )
+
+
+def _id(request: web.Request, key: str) -> int:
+    raw = request.match_info[key]
+    if not raw.isdigit() or len(raw) > 9:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+async def contact_page(request: web.Request) -> web.Response:
+    """``GET /inbox/contacts/{id}``: one contact (see the module docstring)."""
+    return await _contact_response(request, _id(request, "id"))
+
+
+async def _exists(runtime: Runtime, contact_id: int) -> bool:
+    async with runtime.sessions() as session:
+        return await session.get(Contact, contact_id) is not None
+
+
+async def merge(request: web.Request) -> web.StreamResponse:
+    """``POST /inbox/contacts/{id}/merge``: merge the form's ``source`` contact into this one."""
+    runtime = get_runtime(request)
+    lang = request[LANG_KEY]
+    user = current(request).user
+    if not may_merge(user.role):
+        return forbidden(request, "role")
+    target_id = _id(request, "id")
+    if not await _exists(runtime, target_id):
+        raise web.HTTPNotFound()
+    raw = (await request.post()).get("source")
+    number = raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+    if not number.isdigit() or len(number) > 9:
+        return await _contact_response(
+            request,
+            target_id,
+            error=t(lang, "Choose the contact to merge into this one."),
+            status=400,
+        )
+    source_id = int(number)
+    try:
+        async with processing_paused(
+            runtime.sessions, (target_id, source_id), holder=runtime.holder
+        ):
+            async with runtime.work() as session:
+                await merge_contacts(
+                    session,
+                    target_id=target_id,
+                    source_id=source_id,
+                    actor=f"staff:{user.username}",
+                )
+    except LookupError:
+        return await _contact_response(
+            request,
+            target_id,
+            error=t(lang, "There is no contact #{id}.", id=source_id),
+            status=400,
+        )
+    except MergeRefused as refused:
+        return await _contact_response(
+            request, target_id, error=refusal_text(lang, refused), status=409
+        )
+    # Messages that moved unprocessed are processed as the target's now.
+    if runtime.jobs is not None:
+        runtime.jobs.request_processing(target_id)
+    raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=merged")
+
+
+async def undo(request: web.Request) -> web.StreamResponse:
+    """``POST /inbox/contact-merges/{id}/undo``: move the merged rows back to their contact."""
+    runtime = get_runtime(request)
+    lang = request[LANG_KEY]
+    user = current(request).user
+    if not may_merge(user.role):
+        return forbidden(request, "role")
+    merge_id = _id(request, "id")
+    async with runtime.sessions() as session:
+        found = await session.get(ContactMerge, merge_id)
+    if found is None:
+        raise web.HTTPNotFound()
+    target_id, source_id = found.target_id, found.source_id
+    try:
+        async with processing_paused(
+            runtime.sessions, (target_id, source_id), holder=runtime.holder
+        ):
+            async with runtime.work() as session:
+                await undo_merge(session, merge_id=merge_id, actor=f"staff:{user.username}")
+    except MergeRefused as refused:
+        return await _contact_response(
+            request, target_id, error=refusal_text(lang, refused), status=409
+        )
+    if runtime.jobs is not None:
+        runtime.jobs.request_processing(source_id)
+        runtime.jobs.request_processing(target_id)
+    raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=undone")
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the contact pages and the merge actions."""
+    app.router.add_get("/inbox/contacts", contacts_page)
+    app.router.add_get("/inbox/contacts/{id}", contact_page)
+    app.router.add_post("/inbox/contacts/{id}/merge", merge)
+    app.router.add_post("/inbox/contact-merges/{id}/undo", undo)

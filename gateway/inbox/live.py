@@ -1,0 +1,149 @@
+"""Live inbox updates over server-sent events (issue 5, item 2).
+
+``GET /inbox/events`` is an ``text/event-stream``: an ``activity`` event
+whenever a message arrives or is sent, or a complaint event is recorded, in
+any process; a comment line every :data:`HEARTBEAT` seconds keeps proxies
+from closing it. One :class:`ActivityFeed` per process polls two indexed
+maxima (``messages.id``, ``complaint_events.id``) every ``interval`` seconds
+while anyone listens and wakes every listener on a change — so the cost does
+not grow with the number of open inboxes, and it works the same on the
+embedded default and with several gateway processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from gateway.app import get_runtime
+from storage.db import SessionFactory
+from storage.models import ComplaintEvent, Message
+
+log = logging.getLogger(__name__)
+
+#: Seconds between keep-alive comments on an idle stream.
+HEARTBEAT = 20.0
+
+
+class ActivityFeed:
+    """Wakes listeners when new messages or complaint events appear (see module docstring)."""
+
+    def __init__(self, sessions: SessionFactory, interval: float = 1.0) -> None:
+        self._sessions = sessions
+        self._interval = interval
+        self._listeners: set[asyncio.Queue[str]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+
+    async def _mark(self) -> str:
+        async with self._sessions() as session:
+            messages = await session.scalar(select(func.max(Message.id)))
+            events = await session.scalar(select(func.max(ComplaintEvent.id)))
+        return f"{messages or 0}-{events or 0}"
+
+    async def _run(self) -> None:
+        last = await self._mark()
+        while self._listeners and not self._closed.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self._interval)
+            try:
+                mark = await self._mark()
+            except Exception:
+                log.exception("activity feed: polling failed")
+                continue
+            if mark != last:
+                last = mark
+                for queue in list(self._listeners):
+                    if queue.empty():
+                        queue.put_nowait(mark)
+
+    def subscribe(self) -> asyncio.Queue[str]:
+        """A queue that receives a token on every change; call :meth:`unsubscribe` after."""
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self._listeners.add(queue)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="inbox-activity-feed")
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
+        """Stop delivering to ``queue``; the polling stops with the last listener."""
+        self._listeners.discard(queue)
+
+    @property
+    def closed(self) -> asyncio.Event:
+        """Set at shutdown: every stream ends."""
+        return self._closed
+
+    async def close(self) -> None:
+        """End every stream and the polling task (application shutdown)."""
+        self._closed.set()
+        for queue in list(self._listeners):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait("closed")
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._task, 5)
+
+
+class _Holder:
+    """The application's feed, created on first use (the app is frozen by then)."""
+
+    feed: ActivityFeed | None = None
+
+
+FEED = web.AppKey("activity_feed", _Holder)
+
+
+def feed(request: web.Request) -> ActivityFeed:
+    """The application's :class:`ActivityFeed`, created on first use."""
+    holder = request.app[FEED]
+    if holder.feed is None:
+        holder.feed = ActivityFeed(get_runtime(request).sessions)
+    return holder.feed
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """``GET /inbox/events``: the event stream (signed-in staff only, via the middleware)."""
+    source = feed(request)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    await response.write(b"retry: 5000\n\n")
+    queue = source.subscribe()
+    try:
+        while not source.closed.is_set():
+            try:
+                mark = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if source.closed.is_set():
+                break
+            await response.write(f"event: activity\ndata: {mark}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        source.unsubscribe(queue)
+    return response
+
+
+async def _shutdown(app: web.Application) -> None:
+    holder = app[FEED]
+    if holder.feed is not None:
+        await holder.feed.close()
+
+
+def add_routes(app: web.Application) -> None:
+    """Register ``GET /inbox/events`` and close the streams at shutdown."""
+    app[FEED] = _Holder()
+    app.router.add_get("/inbox/events", events)
+    app.on_shutdown.append(_shutdown)

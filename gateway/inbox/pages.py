@@ -1,0 +1,199 @@
+"""The inbox list page, ``GET /inbox`` (issue 5, item 2).
+
+Every complaint from every channel, newest activity first, with filters,
+search and keyset pages (:mod:`gateway.inbox.queries`); citizens still in the
+intake conversation are listed above as "in progress"
+(:mod:`gateway.inbox.drafts`). The list refreshes itself when activity
+arrives (:mod:`gateway.inbox.live`): the page script asks for the same URL
+with ``X-Fragment: list`` and gets only the list, rendered on the server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from babel.dates import format_datetime
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from channels.base import ChannelName
+from gateway.app import get_runtime
+from gateway.i18n import t
+from gateway.inbox.access import visibility_for
+from gateway.inbox.auth import LANG_KEY, current
+from gateway.inbox.drafts import list_in_progress
+from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
+from gateway.inbox.render import staff_page
+from gateway.web.templating import render
+from handlers.workflow import CATEGORIES
+from storage.models import StaffUser
+from storage.types import utcnow
+
+PAGE_SIZE = 50
+
+CHANNEL_NAMES = {
+    ChannelName.WEB.value: "Web form",
+    ChannelName.EMAIL.value: "Email",
+    ChannelName.WHATSAPP.value: "WhatsApp",
+    ChannelName.SMS.value: "SMS",
+    ChannelName.TELEGRAM.value: "Telegram",
+    ChannelName.API.value: "API",
+    ChannelName.MANUAL.value: "Manual intake",
+}
+TIME_STATES = {
+    TimeState.ON_TIME: "On time",
+    TimeState.DUE_SOON: "Due soon",
+    TimeState.OVERDUE: "Overdue",
+    TimeState.NONE: "No deadline",
+}
+CATEGORY_NAMES = {"administrative": "Administrative", "technical": "Technical"}
+
+
+def channel_label(lang: str, channel: str) -> str:
+    """A channel's display name in ``lang`` (the raw name when unknown)."""
+    name = CHANNEL_NAMES.get(channel)
+    return t(lang, name) if name else channel
+
+
+def local_time(when: datetime | None, zone: str, lang: str) -> str:
+    """``when`` in the office time zone, e.g. ``21 Nov 2026 14.05 WIB`` (empty for ``None``)."""
+    if when is None:
+        return ""
+    return format_datetime(when.astimezone(ZoneInfo(zone)), "d MMM yyyy HH.mm zzz", locale=lang)
+
+
+def _filters(request: web.Request) -> tuple[InboxFilters, str | None]:
+    query = request.query
+    raw: dict[str, Any] = {
+        key: query.get(key)
+        for key in (
+            "channel",
+            "status",
+            "category",
+            "assignee",
+            "q",
+            "received_from",
+            "received_to",
+        )
+    }
+    raw["overdue"] = True if query.get("overdue") else None
+    raw["mine"] = bool(query.get("mine"))
+    try:
+        return InboxFilters.model_validate(raw), None
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}) or ["received_from"]
+        return InboxFilters(), ", ".join(fields)
+
+
+def _row_view(row: InboxRow, lang: str, zone: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "tracking_number": row.tracking_number,
+        "channel_label": channel_label(lang, row.channel),
+        "complainant_name": row.complainant_name,
+        "customer_name": row.customer_name,
+        "excerpt": row.excerpt,
+        "status_label": labels.get(row.status, row.status),
+        "assignee": row.assignee,
+        "due_state": row.time_state.value,
+        "due_label": t(lang, TIME_STATES[row.time_state]),
+        "due_text": local_time(row.step_due_at, zone, lang)
+        if row.time_state is not TimeState.NONE
+        else "",
+        "activity_text": local_time(row.last_activity_at, zone, lang),
+        "unread": row.unread,
+    }
+
+
+async def inbox(request: web.Request) -> web.StreamResponse:
+    """``GET /inbox``: the list, or only its HTML with ``X-Fragment: list``."""
+    runtime = get_runtime(request)
+    profile = runtime.profile
+    lang = request[LANG_KEY]
+    user = current(request).user
+    zone = profile.office.timezone
+    filters, error = _filters(request)
+    cursor = request.query.get("cursor") or None
+    async with runtime.sessions() as session:
+        visible = await visibility_for(session, user)
+        try:
+            page = await list_inbox(
+                session,
+                filters=filters,
+                profile=profile,
+                viewer_username=user.username,
+                viewer_role=user.role,
+                visible=visible,
+                limit=PAGE_SIZE,
+                cursor=cursor,
+                now=utcnow(),
+            )
+        except ValueError:
+            error, cursor = "cursor", None
+            page = await list_inbox(
+                session,
+                filters=filters,
+                profile=profile,
+                viewer_username=user.username,
+                viewer_role=user.role,
+                visible=visible,
+                limit=PAGE_SIZE,
+            )
+        drafts = (
+            await list_in_progress(session, filters=filters, visible=visible)
+            if cursor is None
+            else ()
+        )
+        staff = list(
+            await session.scalars(
+                select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
+            )
+        )
+    labels = (
+        {name: state.label.get(lang) for name, state in profile.workflow.states.items()}
+        if profile.workflow
+        else {}
+    )
+    params = {k: v for k, v in request.query.items() if k not in ("cursor", "lang") and v}
+    context: dict[str, Any] = {
+        "rows": [_row_view(r, lang, zone, labels) for r in page.rows],
+        "drafts": [
+            {
+                "channel_label": channel_label(lang, d.channel),
+                "contact": d.contact_name or d.contact_address or "",
+                "last_text": d.last_text,
+                "activity_text": local_time(d.last_activity_at, zone, lang),
+            }
+            for d in drafts
+        ],
+        "next_url": f"/inbox?{urlencode({**params, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else None,
+    }
+    if request.headers.get("X-Fragment") == "list":
+        html = render("inbox/_list.html", lang, **context)
+        return web.Response(text=html, content_type="text/html")
+    return staff_page(
+        request,
+        "home.html",
+        title=t(lang, "Inbox"),
+        nav="inbox",
+        filters=filters,
+        error=t(lang, "Some filters were not valid and were ignored: {fields}.", fields=error)
+        if error
+        else None,
+        reload_url=f"/inbox?{urlencode(params)}" if params else "/inbox",
+        channels=[(c, channel_label(lang, c)) for c in CHANNEL_NAMES],
+        statuses=list(labels.items()),
+        categories=[(c, t(lang, CATEGORY_NAMES.get(c, c))) for c in CATEGORIES],
+        assignees=[(s.username, f"{s.full_name} ({s.username})") for s in staff],
+        **context,
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the inbox pages."""
+    app.router.add_get("/inbox", inbox)

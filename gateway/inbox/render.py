@@ -1,0 +1,61 @@
+"""Rendering staff pages: the layout's context (office, staff member, CSRF token).
+
+Templates live in ``gateway/templates/inbox/``; their texts are translated
+through the staff catalogues (``gateway/locale/id/LC_MESSAGES/inbox*.po``).
+Autoescaping is on: complainant text is always rendered as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.app import get_runtime
+from gateway.inbox.access import may_report
+from gateway.inbox.auth import LANG_KEY, current
+from gateway.web.templating import render
+from handlers.manual_intake import manual_intake_enabled, may_register
+
+
+def role_label(request: web.Request, role: str) -> str:
+    """The profile's name for ``role`` in the page language (``admin`` as is)."""
+    label = get_runtime(request).profile.roles.get(role)
+    return label.get(request[LANG_KEY]) if label else role
+
+
+def staff_page(
+    request: web.Request,
+    template: str,
+    *,
+    title: str,
+    nav: str = "",
+    status: int = 200,
+    **context: Any,
+) -> web.Response:
+    """Render ``inbox/<template>`` for the signed-in staff member.
+
+    Adds ``office_name``, ``staff`` (the :class:`storage.models.StaffUser`),
+    ``role_label``, ``csrf`` (for every form), ``page_title`` and ``links``
+    (which navigation links the role may use).
+    """
+    lang = request[LANG_KEY]
+    active = current(request)
+    profile = get_runtime(request).profile
+    links = {
+        "intake": manual_intake_enabled(profile) and may_register(profile, active.user.role),
+        "reports": may_report(profile, active.user.role),
+    }
+    html = render(
+        f"inbox/{template}",
+        lang,
+        page_title=title,
+        nav=nav,
+        office_name=get_runtime(request).profile.office.name.get(lang),
+        staff=active.user,
+        role_label=role_label(request, active.user.role),
+        csrf=active.csrf_token,
+        links=links,
+        **context,
+    )
+    return web.Response(text=html, status=status, content_type="text/html")

@@ -1,0 +1,9 @@
+"""Reports for the secretariat (issue 5, item 6): the complaint register (Buku
+Register Keluhan) and the periodic recap (Rekapitulasi Keluhan) for a period,
+their CSV/XLSX exports, server-rendered SVG charts and the printable
+complaint-handling and CAPA forms (PDF).
+
+The modules compute and lay out; the staff pages that show them, and every
+text staff read, are in :mod:`gateway.inbox.reports` and
+:mod:`gateway.inbox.report_texts` (translated through the catalogues).
+"""

@@ -1,0 +1,1 @@
+"""Tests of the staff inbox (issue 5)."""
