@@ -217,8 +217,6 @@ def _redact(url: str) -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Create a staff account; the password is read from the terminal or stdin."""
     settings = _settings()
-    from gateway.passwords import hash_password
-
     try:
         profile = load_profile(settings.sop_profile)
     except ProfileError as exc:
@@ -231,13 +229,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    password = _read_password(args.password_stdin)
-    if password is None:
-        return EXIT_CONFIG
-    try:
-        password_hash = hash_password(password)
-    except ValueError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    password_hash = _new_password_hash(args.password_stdin)
+    if password_hash is None:
         return EXIT_CONFIG
 
     from sqlalchemy.exc import IntegrityError
@@ -362,15 +355,8 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 def cmd_user_password(args: argparse.Namespace) -> int:
     """Set a staff account's password (from the terminal or stdin); ends its sessions."""
     settings = _settings()
-    from gateway.passwords import hash_password
-
-    password = _read_password(args.password_stdin)
-    if password is None:
-        return EXIT_CONFIG
-    try:
-        password_hash = hash_password(password)
-    except ValueError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    password_hash = _new_password_hash(args.password_stdin)
+    if password_hash is None:
         return EXIT_CONFIG
     return _change_user(settings, args.username, password_hash=password_hash)
 
@@ -380,14 +366,23 @@ def cmd_user_active(args: argparse.Namespace) -> int:
     return _change_user(_settings(), args.username, active=args.user_command == "activate")
 
 
-def _read_password(from_stdin: bool) -> str | None:
+def _new_password_hash(from_stdin: bool) -> str | None:
+    """The argon2 hash of a password read from stdin or asked twice; ``None`` (and why, on
+    stderr) when the two differ or it is too short."""
+    from gateway.passwords import hash_password
+
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    password = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != password:
-        print("aduan: passwords differ", file=sys.stderr)
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("aduan: passwords differ", file=sys.stderr)
+            return None
+    try:
+        return hash_password(password)
+    except ValueError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
         return None
-    return password
 
 
 def _change_user(

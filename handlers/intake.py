@@ -27,7 +27,6 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +40,7 @@ from handlers.extract import extract_fields, labelled_values, merge_candidates, 
 from handlers.language import detect_language
 from handlers.notifications import REPLYABLE
 from handlers.profile import IntakeField, Profile
-from handlers.registration import initial_status, register_complaint
+from handlers.registration import acknowledgement_text, initial_status, register_complaint
 from handlers.validation import check_value, display_value
 from storage.models import (
     OPEN_CONVERSATION_STATES,
@@ -765,20 +764,7 @@ class IntakeEngine:
             # rejection notice with the reason has been staged to the complainant
             # and replaces the acknowledgement, which would promise a follow-up.
             return
-        text = t(
-            language,
-            "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}, by {due}. To ask about its progress, send: STATUS {tracking}",
-            tracking=complaint.tracking_number,
-            summary=self._summary(values, language, numbered=False),
-            standard=self.profile.follow_up_standard.describe(language),
-            due=format_date(
-                self.profile.follow_up_standard.due(
-                    complaint.received_at, self.profile.office.calendar()
-                ).astimezone(ZoneInfo(self.profile.office.timezone)),
-                format="full",
-                locale=language,
-            ),
-        )
+        text = acknowledgement_text(self.profile, complaint, values, language)
         await self._reply(session, msg, text, language, conversation=conv, complaint=complaint)
 
     # ---------------------------------------------------------------- replies

@@ -43,7 +43,6 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,8 +56,8 @@ from gateway.outbox import OutboxWriter
 from handlers.dates import office_today, parse_informal_date
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile
-from handlers.registration import initial_status, register_complaint
-from handlers.validation import check_value, display_value
+from handlers.registration import acknowledgement_text, initial_status, register_complaint
+from handlers.validation import check_value
 from storage.models import (
     Complaint,
     Contact,
@@ -375,36 +374,6 @@ async def find_or_create_contact(
     if contact is not None and not contact.display_name:
         contact.display_name = display_name
     return chosen
-
-
-def acknowledgement_text(
-    profile: Profile, complaint: Complaint, values: Mapping[str, str], language: str
-) -> str:
-    """The acknowledgement of a registered complaint (ISO 10002: immediate acknowledgement).
-
-    The same text as the intake conversation's (:mod:`handlers.intake`): the
-    tracking number, what was recorded (``values`` in profile order, dates as
-    ``12 November 2026``), the follow-up time standard and its due day
-    counted from ``complaint.received_at`` on the office calendar, and how to
-    ask for the progress.
-    """
-    summary = "\n".join(
-        f"- {f.label.get(language)}: {display_value(f, str(values[f.key]), language)}"
-        for f in profile.intake.fields
-        if values.get(f.key)
-    )
-    standard = profile.follow_up_standard
-    due = standard.due(complaint.received_at, profile.office.calendar())
-    return t(
-        language,
-        "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}, by {due}. To ask about its progress, send: STATUS {tracking}",
-        tracking=complaint.tracking_number,
-        summary=summary,
-        standard=standard.describe(language),
-        due=format_date(
-            due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
-        ),
-    )
 
 
 async def register_manual(

@@ -12,13 +12,16 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.i18n import t
 from gateway.outbox import OutboxWriter
 from handlers.acceptance import enforce_acceptance_window
 from handlers.profile import MANDATED_FIELDS, Profile
+from handlers.validation import display_value
 from handlers.workflow import start_first_step
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
 
@@ -136,3 +139,33 @@ def initial_status(profile: Profile) -> str:
     """The status of a newly registered complaint: the workflow's initial state,
     or ``received`` for a profile without a workflow."""
     return profile.workflow.initial if profile.workflow else ComplaintStatus.RECEIVED.value
+
+
+def acknowledgement_text(
+    profile: Profile, complaint: Complaint, values: Mapping[str, str], language: str
+) -> str:
+    """The acknowledgement of a registered complaint (ISO 10002: immediate acknowledgement).
+
+    The same text as the intake conversation's (:mod:`handlers.intake`): the
+    tracking number, what was recorded (``values`` in profile order, dates as
+    ``12 November 2026``), the follow-up time standard and its due day
+    counted from ``complaint.received_at`` on the office calendar, and how to
+    ask for the progress.
+    """
+    summary = "\n".join(
+        f"- {f.label.get(language)}: {display_value(f, str(values[f.key]), language)}"
+        for f in profile.intake.fields
+        if values.get(f.key)
+    )
+    standard = profile.follow_up_standard
+    due = standard.due(complaint.received_at, profile.office.calendar())
+    return t(
+        language,
+        "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}, by {due}. To ask about its progress, send: STATUS {tracking}",
+        tracking=complaint.tracking_number,
+        summary=summary,
+        standard=standard.describe(language),
+        due=format_date(
+            due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
+        ),
+    )

@@ -211,6 +211,29 @@ def _quote(value: str) -> str:
 # --- pages --------------------------------------------------------------------
 
 
+def _public_page(
+    request: web.Request, template: str, *, csrf: str, status: int = 200, **context: Any
+) -> web.Response:
+    """A page shown before sign-in (sign-in, first run), with a fresh double-submit
+    CSRF cookie matching the form's ``csrf`` field."""
+    lang = request[LANG_KEY]
+    runtime = get_runtime(request)
+    response = web.Response(
+        text=render(
+            f"inbox/{template}",
+            lang,
+            title=template,
+            office_name=runtime.profile.office.name.get(lang),
+            csrf=csrf,
+            **context,
+        ),
+        status=status,
+        content_type="text/html",
+    )
+    set_cookie(response, runtime, LOGIN_CSRF_COOKIE, csrf)
+    return response
+
+
 def _login_page(
     request: web.Request,
     *,
@@ -219,24 +242,15 @@ def _login_page(
     username: str = "",
     status: int = 200,
 ) -> web.Response:
-    lang = request[LANG_KEY]
-    runtime = get_runtime(request)
-    response = web.Response(
-        text=render(
-            "inbox/login.html",
-            lang,
-            title="login",
-            office_name=runtime.profile.office.name.get(lang),
-            csrf=csrf,
-            error=error,
-            username=username,
-            next=safe_next(request.query.get("next")),
-        ),
+    return _public_page(
+        request,
+        "login.html",
+        csrf=csrf,
         status=status,
-        content_type="text/html",
+        error=error,
+        username=username,
+        next=safe_next(request.query.get("next")),
     )
-    set_cookie(response, runtime, LOGIN_CSRF_COOKIE, csrf)
-    return response
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -347,25 +361,16 @@ def _setup_page(
     values: dict[str, str],
     status: int = 200,
 ) -> web.Response:
-    lang = request[LANG_KEY]
-    runtime = get_runtime(request)
-    response = web.Response(
-        text=render(
-            "inbox/setup.html",
-            lang,
-            title="setup",
-            office_name=runtime.profile.office.name.get(lang),
-            csrf=csrf,
-            token=request.query.get("token", ""),
-            errors=errors,
-            values=values,
-            min_length=MIN_PASSWORD_LENGTH,
-        ),
+    return _public_page(
+        request,
+        "setup.html",
+        csrf=csrf,
         status=status,
-        content_type="text/html",
+        token=request.query.get("token", ""),
+        errors=errors,
+        values=values,
+        min_length=MIN_PASSWORD_LENGTH,
     )
-    set_cookie(response, runtime, LOGIN_CSRF_COOKIE, csrf)
-    return response
 
 
 async def setup_page(request: web.Request) -> web.StreamResponse:

@@ -11,6 +11,7 @@ with ``X-Fragment: list`` and gets only the list, rendered on the server.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -119,29 +120,21 @@ async def inbox(request: web.Request) -> web.StreamResponse:
     cursor = request.query.get("cursor") or None
     async with runtime.sessions() as session:
         visible = await visibility_for(session, user)
+        query = partial(
+            list_inbox,
+            session,
+            filters=filters,
+            profile=profile,
+            viewer_username=user.username,
+            viewer_role=user.role,
+            visible=visible,
+            limit=PAGE_SIZE,
+        )
         try:
-            page = await list_inbox(
-                session,
-                filters=filters,
-                profile=profile,
-                viewer_username=user.username,
-                viewer_role=user.role,
-                visible=visible,
-                limit=PAGE_SIZE,
-                cursor=cursor,
-                now=utcnow(),
-            )
-        except ValueError:
+            page = await query(cursor=cursor, now=utcnow())
+        except ValueError:  # a stale or edited cursor: show the newest instead
             error, cursor = "cursor", None
-            page = await list_inbox(
-                session,
-                filters=filters,
-                profile=profile,
-                viewer_username=user.username,
-                viewer_role=user.role,
-                visible=visible,
-                limit=PAGE_SIZE,
-            )
+            page = await query()
         drafts = (
             await list_in_progress(session, filters=filters, visible=visible)
             if cursor is None

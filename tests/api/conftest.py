@@ -17,6 +17,15 @@ from storage.models import Complaint, StaffUser
 from tests.fakes import inbound
 from tests.runtime_fixtures import Harness, make_harness
 
+CAPA = {
+    "cause": "Antrean pengujian menumpuk",
+    "correction": "Laporan diterbitkan hari ini",
+    "corrective_action": "Tambah analis pada shift sore",
+    "preventive_action": "Pantau antrean mingguan",
+    "owner": "tono",
+    "due_date": "2026-12-01",
+}
+
 #: username → role of the staff created for API tests (default profile roles).
 STAFF = {
     "sri": "secretariat",
@@ -49,6 +58,20 @@ class Api:
         body = await response.json(content_type=None)
         await self.h.settle()
         return response.status, body
+
+    async def close(self, tracking: str) -> None:
+        """Work complaint ``tracking`` through the default profile to closed."""
+        for username, payload in (
+            ("sri", {"name": "verify"}),
+            ("bayu", {"name": "route", "category": "administrative", "assignee": "tono"}),
+            ("tono", {"name": "record_capa", "capa": CAPA}),
+            ("sri", {"name": "verify_result", "result": "Biaya dikembalikan."}),
+            ("sri", {"name": "close"}),
+        ):
+            status, body = await self.call(
+                "POST", f"/complaints/{tracking}/transitions", username, json=payload
+            )
+            assert status == 200, body
 
     async def file(self, external_id: str = "m1", sender: str = "budi@example.com") -> str:
         """File a complete complaint by email; returns its tracking number."""

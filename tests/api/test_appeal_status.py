@@ -7,7 +7,6 @@ from __future__ import annotations
 from channels.base import ChannelName
 from gateway.i18n import t
 from tests.api.conftest import Api
-from tests.api.test_staff_api import CAPA
 from tests.fakes import inbound
 
 SEAT = {"declaration": "Saya menyatakan tidak memiliki kepentingan."}
@@ -31,17 +30,7 @@ async def track_page(api: Api, tracking: str) -> str:
 
 async def test_status_and_tracking_follow_the_appeal(api: Api) -> None:
     tracking = await api.file()
-    for username, payload in (
-        ("sri", {"name": "verify"}),
-        ("bayu", {"name": "route", "category": "administrative", "assignee": "tono"}),
-        ("tono", {"name": "record_capa", "capa": CAPA}),
-        ("sri", {"name": "verify_result", "result": "Biaya dikembalikan."}),
-        ("sri", {"name": "close"}),
-    ):
-        status, _ = await api.call(
-            "POST", f"/complaints/{tracking}/transitions", username, json=payload
-        )
-        assert status == 200
+    await api.close(tracking)
     before = await status_reply(api, tracking, 0)
     assert "Banding" not in before
 

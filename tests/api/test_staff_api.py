@@ -10,16 +10,7 @@ from sqlalchemy import func, select, update
 
 from storage.models import ComplaintEvent, OutboxMessage
 from storage.types import utcnow
-from tests.api.conftest import Api
-
-CAPA = {
-    "cause": "Antrean pengujian menumpuk",
-    "correction": "Laporan diterbitkan hari ini",
-    "corrective_action": "Tambah analis pada shift sore",
-    "preventive_action": "Pantau antrean mingguan",
-    "owner": "tono",
-    "due_date": "2026-12-01",
-}
+from tests.api.conftest import CAPA, Api
 
 
 async def counts(api: Api) -> tuple[int, int]:
@@ -227,17 +218,7 @@ async def test_messages_reach_the_complainant_and_notes_never_do(api: Api) -> No
 
 async def test_appeal_and_its_panel_through_the_api(api: Api) -> None:
     tracking = await api.file()
-    for username, payload in (
-        ("sri", {"name": "verify"}),
-        ("bayu", {"name": "route", "category": "administrative", "assignee": "tono"}),
-        ("tono", {"name": "record_capa", "capa": CAPA}),
-        ("sri", {"name": "verify_result", "result": "Biaya dikembalikan."}),
-        ("sri", {"name": "close"}),
-    ):
-        status, _ = await api.call(
-            "POST", f"/complaints/{tracking}/transitions", username, json=payload
-        )
-        assert status == 200
+    await api.close(tracking)
 
     status, body = await api.call(
         "POST", f"/complaints/{tracking}/appeal", "tono", json={"reason": "x"}
@@ -293,14 +274,7 @@ async def test_appeal_and_its_panel_through_the_api(api: Api) -> None:
 
 async def test_a_late_appeal_is_refused_and_the_complainant_told_why(api: Api) -> None:
     tracking = await api.file()
-    for username, payload in (
-        ("sri", {"name": "verify"}),
-        ("bayu", {"name": "route", "category": "administrative", "assignee": "tono"}),
-        ("tono", {"name": "record_capa", "capa": CAPA}),
-        ("sri", {"name": "verify_result", "result": "Biaya dikembalikan."}),
-        ("sri", {"name": "close"}),
-    ):
-        await api.call("POST", f"/complaints/{tracking}/transitions", username, json=payload)
+    await api.close(tracking)
     async with api.h.runtime.sessions() as s, s.begin():
         await s.execute(
             update(ComplaintEvent)
