@@ -12,17 +12,18 @@ sweeps run concurrently.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.outbox import OutboxWriter
 from handlers.appeals import AppealStep, appeal_step
+from handlers.dates import format_moment
 from handlers.profile import Profile
 from handlers.staff_alerts import AlertKind, alert_staff
+from handlers.workflow import reminder_lead
 from storage.models import Appeal, AppealPanelMember, AppealStatus, Complaint, ComplaintEvent
 from storage.types import utcnow
 
@@ -35,11 +36,6 @@ STEP_NAMES: dict[AppealStep, str] = {
     "panel": "Pembentukan Tim Penyelesaian Banding (PR-LS-8.1.4 langkah 4)",
     "decision": "Keputusan Tim Penyelesaian Banding (PR-LS-8.1.4 langkah 5)",
 }
-
-
-def _local(when: datetime, profile: Profile) -> str:
-    local = when.astimezone(ZoneInfo(profile.office.timezone))
-    return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
 
 
 async def sweep_appeal_standards(
@@ -81,11 +77,11 @@ async def sweep_appeal_standards(
     if all(standard is None for standard in standards.values()):
         return counts
     now = now or utcnow()
-    lead = workflow.remind_before.due(now, profile.office.calendar()) - now
+    lead = reminder_lead(profile, now)
     escalate_to = spec.escalate_to if spec.escalate_to is not None else workflow.escalate_to
     for kind, column, when in (
         ("escalated", Appeal.escalated_at, now),
-        ("reminded", Appeal.reminded_at, now + max(lead, timedelta(0))),
+        ("reminded", Appeal.reminded_at, now + lead),
     ):
         candidates = list(
             await session.scalars(
@@ -135,7 +131,7 @@ async def sweep_appeal_standards(
                     at=now,
                     actor="system",
                     kind=ESCALATION_EVENT if kind == "escalated" else REMINDER_EVENT,
-                    note=f"{STEP_NAMES[step]} — due {_local(due, profile)}",
+                    note=f"{STEP_NAMES[step]} — due {format_moment(due, profile.office.timezone)}",
                     data={
                         "appeal_id": appeal.id,
                         "step": step,
@@ -155,7 +151,7 @@ async def sweep_appeal_standards(
                     tracking=complaint.tracking_number,
                     customer=complaint.customer_name,
                     step=STEP_NAMES[step],
-                    due=_local(due, profile),
+                    due=format_moment(due, profile.office.timezone),
                     roles=roles,
                     assignee=chair,
                 )

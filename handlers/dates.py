@@ -137,3 +137,10 @@ def parse_informal_date(text: str, today: date) -> date | None:
 def format_day(day: date, language: str) -> str:
     """``day`` as people write it: ``12 November 2026`` (``id``, ``en`` alike)."""
     return format_date(day, "d MMMM y", locale="en" if language == "en" else "id")
+
+
+def format_moment(when: datetime, timezone: str) -> str:
+    """``when`` in the office time zone as chat replies and staff events show it:
+    ``21-11-2026 14:05 WIB`` (the same in every language)."""
+    local = when.astimezone(ZoneInfo(timezone))
+    return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")

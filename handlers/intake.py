@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +34,7 @@ from gateway.i18n import normalise_language, t
 from gateway.outbox import Draft, OutboxWriter
 from handlers.appeals import AppealProgress, appeal_progress, describe_progress, open_appeal
 from handlers.commands import Command, CommandKind, parse_command, tracking_pattern
-from handlers.dates import office_today
+from handlers.dates import format_moment, office_today
 from handlers.extract import extract_fields, labelled_values, merge_candidates, single_answer
 from handlers.language import detect_language
 from handlers.notifications import REPLYABLE
@@ -416,8 +415,7 @@ class IntakeEngine:
         return text
 
     def _local(self, when: datetime) -> str:
-        local = when.astimezone(ZoneInfo(self.profile.office.timezone))
-        return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
+        return format_moment(when, self.profile.office.timezone)
 
     # ------------------------------------------------------------ satisfaction
 

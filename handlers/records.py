@@ -25,14 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.profile import Profile
-from handlers.workflow import CAPA_FIELDS, CAPA_REQUIRED, Actor, Refusal, TransitionRefused
+from handlers.workflow import Actor, Refusal, TransitionRefused, clean_capa
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
 
 #: Longest internal note, in characters.
 NOTE_LIMIT = 5000
-#: Longest value of one CAPA field, in characters.
-CAPA_FIELD_LIMIT = 5000
 
 
 def may_manage(profile: Profile, complaint: Complaint, actor: Actor) -> bool:
@@ -124,39 +122,6 @@ async def assign(
     return event
 
 
-def clean_capa(
-    form: Mapping[str, Any], *, previous: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The CAPA form ``form`` merged over ``previous``, trimmed and checked.
-
-    Keys are :data:`handlers.workflow.CAPA_FIELDS`; after merging, every field
-    of ``CAPA_REQUIRED`` must be filled. Raises :class:`TransitionRefused`
-    (``invalid_data`` for unknown keys, non-text values or over-long text,
-    ``missing_data`` for empty required fields).
-    """
-    unknown = sorted(set(form) - set(CAPA_FIELDS))
-    if unknown:
-        raise TransitionRefused(
-            Refusal.INVALID_DATA,
-            f"unknown CAPA fields {', '.join(unknown)}; use {', '.join(CAPA_FIELDS)}",
-        )
-    merged = dict(previous or {})
-    for key, value in form.items():
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise TransitionRefused(Refusal.INVALID_DATA, f"CAPA field {key} must be text")
-        if len(value) > CAPA_FIELD_LIMIT:
-            raise TransitionRefused(
-                Refusal.INVALID_DATA, f"CAPA field {key} is longer than {CAPA_FIELD_LIMIT}"
-            )
-        merged[key] = value.strip()
-    missing = [f for f in CAPA_REQUIRED if not merged.get(f)]
-    if missing:
-        raise TransitionRefused(Refusal.MISSING_DATA, "the CAPA form needs " + ", ".join(missing))
-    return {f: merged[f] for f in CAPA_FIELDS if merged.get(f)}
-
-
 async def record_capa(
     session: AsyncSession,
     *,
@@ -170,7 +135,7 @@ async def record_capa(
 
     Fields not given keep their recorded value, so the effectiveness check
     can be added later (BBSPJIKFK 5.1.11 step 5 and its CAPA form). Raises
-    :class:`TransitionRefused` as :func:`clean_capa` does, and ``forbidden``
+    :class:`TransitionRefused` as :func:`handlers.workflow.clean_capa` does, and ``forbidden``
     when the role may not (see :func:`may_manage`).
     """
     _require_manager(profile, complaint, actor, "record the CAPA of")

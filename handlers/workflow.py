@@ -50,6 +50,8 @@ CAPA_FIELDS = (
     "due_date",
     "effectiveness_check",
 )
+#: Longest value of one CAPA field, in characters.
+CAPA_FIELD_LIMIT = 5000
 CAPA_REQUIRED = (
     "cause",
     "correction",
@@ -82,6 +84,40 @@ class TransitionRefused(Exception):
     def __init__(self, code: Refusal, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def clean_capa(
+    form: Mapping[str, Any], *, previous: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The CAPA form ``form`` merged over ``previous``, trimmed and checked.
+
+    Keys are :data:`CAPA_FIELDS`; after merging, every field
+    of ``CAPA_REQUIRED`` must be filled. Raises :class:`TransitionRefused`
+    (``invalid_data`` for unknown keys, non-text values or over-long text,
+    ``missing_data`` for empty required fields). Used by transitions that
+    require ``capa`` and by :func:`handlers.records.record_capa`.
+    """
+    unknown = sorted(set(form) - set(CAPA_FIELDS))
+    if unknown:
+        raise TransitionRefused(
+            Refusal.INVALID_DATA,
+            f"unknown CAPA fields {', '.join(unknown)}; use {', '.join(CAPA_FIELDS)}",
+        )
+    merged = dict(previous or {})
+    for key, value in form.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise TransitionRefused(Refusal.INVALID_DATA, f"CAPA field {key} must be text")
+        if len(value) > CAPA_FIELD_LIMIT:
+            raise TransitionRefused(
+                Refusal.INVALID_DATA, f"CAPA field {key} is longer than {CAPA_FIELD_LIMIT}"
+            )
+        merged[key] = value.strip()
+    missing = [f for f in CAPA_REQUIRED if not merged.get(f)]
+    if missing:
+        raise TransitionRefused(Refusal.MISSING_DATA, "the CAPA form needs " + ", ".join(missing))
+    return {f: merged[f] for f in CAPA_FIELDS if merged.get(f)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +231,7 @@ async def _check_data(
             capa = data[key]
             if not isinstance(capa, Mapping):
                 raise TransitionRefused(Refusal.INVALID_DATA, "capa must be an object")
-            missing = [f for f in CAPA_REQUIRED if not str(capa.get(f) or "").strip()]
-            if missing:
-                raise TransitionRefused(
-                    Refusal.MISSING_DATA, "the CAPA form needs " + ", ".join(missing)
-                )
-            clean[key] = {f: str(capa[f]).strip() for f in CAPA_FIELDS if capa.get(f)}
+            clean[key] = clean_capa(capa)
         else:
             clean[key] = _text(data, key)
     if transition.categories and "category" not in clean and data.get("category"):
@@ -315,6 +346,19 @@ async def apply_transition(
     return event
 
 
+def reminder_lead(profile: Profile, now: datetime) -> timedelta:
+    """How long before a due time its owners are reminded, counted from ``now``.
+
+    The workflow's ``remind_before`` on the office calendar (a working-day
+    lead skips days off); never negative, zero without a workflow. Used by
+    the complaint and appeal sweeps and by the inbox's "due soon".
+    """
+    if profile.workflow is None:
+        return timedelta(0)
+    lead = profile.workflow.remind_before.due(now, profile.office.calendar()) - now
+    return max(lead, timedelta(0))
+
+
 def start_first_step(profile: Profile, complaint: Complaint, now: datetime) -> None:
     """Set the time standard of the workflow's initial step on a new complaint."""
     if profile.workflow is None:
@@ -346,11 +390,11 @@ async def sweep_time_standards(
         return {"reminded": 0, "escalated": 0}
     spec = profile.workflow
     now = now or utcnow()
-    lead = spec.remind_before.due(now, profile.office.calendar()) - now
+    lead = reminder_lead(profile, now)
     counts = {"reminded": 0, "escalated": 0}
     for kind, column, when in (
         ("escalated", Complaint.escalated_at, now),
-        ("reminded", Complaint.reminded_at, now + max(lead, timedelta(0))),
+        ("reminded", Complaint.reminded_at, now + lead),
     ):
         candidates = list(
             await session.scalars(

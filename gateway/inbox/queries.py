@@ -63,6 +63,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.inbox.cursor import Cursor
 from gateway.inbox.search import QUERY_LIMIT, search_condition
 from handlers.profile import Profile
+from handlers.workflow import reminder_lead
 from storage.models import Complaint, ComplaintRead, Contact, StaffUser
 from storage.types import UTCDateTime, utcnow
 
@@ -192,8 +193,7 @@ def due_soon_window(profile: Profile, now: datetime) -> timedelta:
     """How far ahead a due time counts as "due soon" (see :data:`DUE_SOON`)."""
     if profile.workflow is None:
         return DUE_SOON
-    lead = profile.workflow.remind_before.due(now, profile.office.calendar()) - now
-    return max(DUE_SOON, lead)
+    return max(DUE_SOON, reminder_lead(profile, now))
 
 
 def time_state(step_due_at: datetime | None, now: datetime, window: timedelta) -> TimeState:

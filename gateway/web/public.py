@@ -658,41 +658,35 @@ async def submitted_page(request: web.Request) -> web.Response:
         .with_query({"number": complaint.tracking_number, "lang": lang})
     )
     rejection = rejection_reason(profile, complaint)
+    common: dict[str, Any] = {
+        "complaint": complaint,
+        "processing": False,
+        "refresh": None,
+        "changed": changed,
+        "tracking": complaint.tracking_number,
+        "received": local_datetime(complaint.received_at, profile.office.timezone, lang),
+        "rows": _recorded(profile, complaint, message, lang) if show_details else [],
+        "show_details": show_details,
+        "rejection": rejection,
+        "track_url": str(track_url),
+    }
     if rejection is not None:
         return _page(
             request,
             "submitted.html",
             lang,
             title=t(lang, "Complaint not accepted: {tracking}", tracking=complaint.tracking_number),
-            complaint=complaint,
-            processing=False,
-            refresh=None,
-            changed=changed,
-            tracking=complaint.tracking_number,
-            received=local_datetime(complaint.received_at, profile.office.timezone, lang),
-            rows=_recorded(profile, complaint, message, lang) if show_details else [],
-            show_details=show_details,
-            rejection=rejection,
             notified=complaint_route(complaint, runtime.channels.keys()) is not None,
-            track_url=str(track_url),
+            **common,
         )
     return _page(
         request,
         "submitted.html",
         lang,
         title=t(lang, "Complaint received: {tracking}", tracking=complaint.tracking_number),
-        complaint=complaint,
-        processing=False,
-        refresh=None,
-        changed=changed,
-        tracking=complaint.tracking_number,
-        received=local_datetime(complaint.received_at, profile.office.timezone, lang),
-        rows=_recorded(profile, complaint, message, lang) if show_details else [],
-        show_details=show_details,
         follow_up=profile.follow_up_standard.describe(lang),
         email_note=email_on and "@" in message.sender,
-        rejection=None,
-        track_url=str(track_url),
+        **common,
     )
 
 

@@ -140,6 +140,11 @@ async def test_route_checks_category_assignee_and_capa(harness: Harness) -> None
     await act(h, complaint.id, "route", BAYU, category="administrative", assignee="tono")
     with pytest.raises(TransitionRefused, match="the CAPA form needs cause"):
         await act(h, complaint.id, "record_capa", TONO, capa={**CAPA, "cause": " "})
+    # The same form rules as recording the CAPA on its own (handlers.records).
+    with pytest.raises(TransitionRefused, match="unknown CAPA fields budget"):
+        await act(h, complaint.id, "record_capa", TONO, capa={**CAPA, "budget": "10 juta"})
+    with pytest.raises(TransitionRefused, match="CAPA field owner must be text"):
+        await act(h, complaint.id, "record_capa", TONO, capa={**CAPA, "owner": 7})
     # admin may do anything the workflow allows from the current state.
     c = await act(h, complaint.id, "record_capa", Actor("root", "admin"), capa=CAPA)
     assert c.status == "capa_recorded"
