@@ -14,7 +14,10 @@ import email
 import email.policy
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,14 @@ from storage.models import Complaint, Message, QuarantinedInbound
 from tests.email.conftest import Mailbox, SmtpSink, sample
 
 TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def mail_date(minutes_ago: float) -> str:
+    """A ``Date:`` value ``minutes_ago`` before now in WIB: the tests never depend
+    on today's date (a fixed date would fall outside the draft lifetime one day)."""
+    moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return format_datetime(moment.astimezone(WIB))
 
 
 def budi_mail(message_id: str = "<budi-1@example.com>") -> bytes:
@@ -34,7 +45,7 @@ def budi_mail(message_id: str = "<budi-1@example.com>") -> bytes:
         "To: pengaduan@bspji.go.id\r\n"
         "Subject: Keluhan laporan hasil uji\r\n"
         f"Message-ID: {message_id}\r\n"
-        "Date: Fri, 20 Nov 2026 09:15:00 +0700\r\n"
+        f"Date: {mail_date(10)}\r\n"
         "MIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
         "\r\n"
@@ -53,11 +64,11 @@ def reply_to(ours: EmailMessage, text: str) -> bytes:
         "Message-ID: <budi-2@example.com>\r\n"
         f"In-Reply-To: {our_id}\r\n"
         f"References: {refs}\r\n"
-        "Date: Fri, 20 Nov 2026 10:00:00 +0700\r\n"
+        f"Date: {mail_date(1)}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
         "\r\n"
         f"{text}\r\n\r\n"
-        "Pada Jum, 20 Nov 2026 pukul 09.16, Layanan Pengaduan <pengaduan@bspji.go.id> menulis:\r\n"
+        f"Pada {mail_date(9)}, Layanan Pengaduan <pengaduan@bspji.go.id> menulis:\r\n"
         f"{quoted}\r\n"
     ).encode()
 
