@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=1, le=65535)
     public_url: str | None = Field(None, description="URL the outside world reaches us at.")
     sop_profile: str = Field("default", description="Profile name or path to a YAML file.")
+    turn_gap_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=30,
+        description="Overrides the profile's quiet gap that makes a chat burst one turn.",
+    )
     log_level: str = "INFO"
     staff_session_hours: float = Field(
         12.0, gt=0, le=720, description="Staff inbox sessions end this long after sign-in."

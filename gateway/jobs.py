@@ -30,6 +30,10 @@ class Jobs(Protocol):
     def request_processing(self, contact_id: int) -> None:
         """Process the pending messages of ``contact_id`` soon."""
 
+    def request_processing_later(self, contact_id: int, delay_seconds: float) -> None:
+        """Process the pending messages of ``contact_id`` after ``delay_seconds``
+        (a chat turn waiting for its quiet gap)."""
+
     def request_sending(self, staged: Sequence[tuple[int, str]]) -> None:
         """Send these (outbox id, idempotency key) rows soon."""
 
@@ -78,6 +82,7 @@ class InProcessJobs:
         self.sweep_seconds = sweep_seconds
         self._dirty: set[int] = set()
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._later: dict[int, asyncio.TimerHandle] = {}
         self._send_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -89,6 +94,20 @@ class InProcessJobs:
         self._dirty.add(contact_id)
         if contact_id not in self._running:
             self._running[contact_id] = asyncio.create_task(self._run_contact(contact_id))
+
+    def request_processing_later(self, contact_id: int, delay_seconds: float) -> None:
+        if self._stopping:
+            return
+        earlier = self._later.pop(contact_id, None)
+        if earlier is not None:
+            earlier.cancel()
+
+        def due() -> None:
+            self._later.pop(contact_id, None)
+            self.request_processing(contact_id)
+
+        loop = asyncio.get_running_loop()
+        self._later[contact_id] = loop.call_later(max(delay_seconds, 0.0), due)
 
     def request_sending(self, staged: Sequence[tuple[int, str]]) -> None:
         if staged:
@@ -144,6 +163,9 @@ class InProcessJobs:
 
     async def stop(self) -> None:
         self._stopping = True
+        for handle in self._later.values():
+            handle.cancel()
+        self._later.clear()
         self._send_event.set()
         for task in self._tasks:
             task.cancel()
@@ -155,11 +177,17 @@ class InProcessJobs:
         self._tasks = []
 
     async def idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until no contact task runs, no send is in flight and nothing is due (tests)."""
+        """Wait until no contact task runs or waits for its turn, no send is in
+        flight and nothing is due (tests)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            busy = bool(self._running) or self._dispatching or self._send_event.is_set()
+            busy = (
+                bool(self._running)
+                or bool(self._later)
+                or self._dispatching
+                or self._send_event.is_set()
+            )
             if (
                 not busy
                 and not await self.dispatcher.due_ids(1)
@@ -192,6 +220,9 @@ class ArqJobs:
 
     def request_processing(self, contact_id: int) -> None:
         self._spawn(self._redis.enqueue_job("process_contact", contact_id))
+
+    def request_processing_later(self, contact_id: int, delay_seconds: float) -> None:
+        self._spawn(self._redis.enqueue_job("process_contact", contact_id, _defer_by=delay_seconds))
 
     def request_sending(self, staged: Sequence[tuple[int, str]]) -> None:
         for outbox_id, key in staged:

@@ -1,11 +1,15 @@
 """Processing stored inbound messages, driven from the database (reliability rule 3).
 
-A message is processed in one transaction together with everything it causes
-(conversation update, complaint, outbox rows) and its ``processed_at`` marker,
-so a crash either loses nothing or repeats nothing. Messages of one contact are
-processed strictly in arrival order under a per-contact guard (in-process for the
-embedded default, database leases for scale-out), so any number
-of processes may run this safely.
+Messages are processed a turn at a time (:mod:`handlers.intake.turns`): a
+burst of chat messages sent before the bot answered waits for a short quiet
+gap and is handled as one turn. A turn is processed in one transaction
+together with everything it causes (conversation update, complaint, outbox
+rows) and the ``processed_at`` markers of its messages, so a crash either
+loses nothing or repeats nothing. Messages of one contact are processed
+strictly in arrival order under a per-contact guard (in-process for the
+embedded default, database leases for scale-out), so any number of processes
+may run this safely. A turn still waiting for its gap is asked for again
+through ``defer`` once the gap has passed; the periodic sweep finds it too.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import select, update
 from gateway.outbox import OUTBOX_IDS_KEY
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.intake import IntakeEngine, expire_conversation
+from handlers.intake.turns import plan_turn
 from handlers.workflow import sweep_time_standards
 from storage import leases
 from storage.db import SessionFactory
@@ -29,8 +34,14 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
+#: At most this many pending messages are looked at to assemble one turn.
+TURN_LOOKAHEAD = 50
+
 OutboxNotifier = Callable[[Sequence[tuple[int, str]]], None]
 """Called after a commit with the (outbox id, idempotency key) pairs it staged."""
+
+Deferrer = Callable[[int, float], None]
+"""Asks for a contact to be processed again after a delay in seconds."""
 
 
 class ContactGuard(Protocol):
@@ -102,9 +113,11 @@ class LeaseContactGuard:
 class Processor:
     """Runs the intake engine over unprocessed inbound messages.
 
-    ``max_attempts``: a message whose processing raised this many times is
-    marked processed with its error kept in ``process_error`` (visible to
-    staff) so it cannot block the contact's later messages forever.
+    ``max_attempts``: a turn whose processing raised this many times has its
+    first message marked processed with the error kept in ``process_error``
+    (visible to staff) so it cannot block the contact's later messages
+    forever. ``turn_gap_seconds`` overrides the profile's quiet gap;
+    ``defer(contact_id, seconds)`` is called when a turn has to wait for it.
     """
 
     def __init__(
@@ -115,12 +128,21 @@ class Processor:
         guard: ContactGuard,
         notify_outbox: OutboxNotifier,
         max_attempts: int = 5,
+        turn_gap_seconds: float | None = None,
+        defer: Deferrer | None = None,
     ) -> None:
         self._sessions = sessions
         self.engine = engine
         self._guard = guard
         self._notify = notify_outbox
         self.max_attempts = max_attempts
+        intake = engine.profile.intake
+        #: The quiet gap that closes a chat turn (the profile's, unless overridden).
+        self.turn_gap_seconds = (
+            intake.turn_gap_seconds if turn_gap_seconds is None else turn_gap_seconds
+        )
+        self.turn_max_wait_seconds = intake.turn_max_wait_seconds
+        self.defer = defer
 
     async def process_contact(self, contact_id: int) -> int:
         """Process every pending message of ``contact_id`` in order; returns how many.
@@ -157,50 +179,71 @@ class Processor:
             return found is not None
 
     async def _drain(self, contact_id: int, token: str) -> tuple[int, bool]:
+        """Process turns until none is left; returns (messages done, stopped early:
+        a turn failed, or waits for its quiet gap)."""
         done = 0
         while True:
             ok, found = await self._process_next(contact_id)
-            if not found:
+            if found == 0:
                 return done, False
-            if not ok:
+            if not ok or found < 0:
                 return done, True
-            done += 1
-            if done % 20 == 0:
+            done += found
+            if done % 20 < found:
                 await self._guard.renew(contact_id, token)
 
-    async def _process_next(self, contact_id: int) -> tuple[bool, bool]:
-        """Process the oldest pending message; returns (succeeded, found one)."""
+    async def _process_next(self, contact_id: int) -> tuple[bool, int]:
+        """Process the contact's next turn; returns (succeeded, messages in it).
+
+        0 messages: nothing pending; -1: a chat turn still within its quiet
+        gap (``defer`` is asked to come back when the gap has passed).
+        """
         message_id: int | None = None
         try:
             async with self._sessions() as session:
                 async with session.begin():
-                    message = await session.scalar(
-                        select(Message)
-                        .where(
-                            Message.contact_id == contact_id,
-                            Message.direction == Direction.IN.value,
-                            Message.processed_at.is_(None),
+                    pending = list(
+                        await session.scalars(
+                            select(Message)
+                            .where(
+                                Message.contact_id == contact_id,
+                                Message.direction == Direction.IN.value,
+                                Message.processed_at.is_(None),
+                            )
+                            .order_by(Message.id)
+                            .limit(TURN_LOOKAHEAD)
                         )
-                        .order_by(Message.id)
-                        .limit(1)
                     )
-                    if message is None:
-                        return True, False
-                    message_id = message.id
-                    await self.engine.handle(session, message)
-                    message.processed_at = utcnow()
-                    message.process_error = None
+                    if not pending:
+                        return True, 0
+                    message_id = pending[0].id
+                    plan = plan_turn(
+                        pending,
+                        now=utcnow(),
+                        gap_seconds=self.turn_gap_seconds,
+                        max_wait_seconds=self.turn_max_wait_seconds,
+                        is_command=self.engine.is_command,
+                    )
+                    if not plan.messages:
+                        if self.defer is not None:
+                            self.defer(contact_id, plan.wait_seconds)
+                        return True, -1
+                    await self.engine.handle_turn(session, plan.messages)
+                    now = utcnow()
+                    for message in plan.messages:
+                        message.processed_at = now
+                        message.process_error = None
                 staged = list(session.info.get(OUTBOX_IDS_KEY, []))
             if staged:
                 self._notify(staged)
-            return True, True
+            return True, len(plan.messages)
         except Exception as exc:
             if message_id is None:
                 raise
             log.exception("processing message %s failed", message_id)
             set_aside = await self._record_failure(message_id, exc)
             # A message set aside no longer holds back the contact's later ones.
-            return set_aside, True
+            return set_aside, 1
 
     async def _record_failure(self, message_id: int, exc: Exception) -> bool:
         """Count a failed attempt; True when the message is now set aside."""

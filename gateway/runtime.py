@@ -267,7 +267,19 @@ async def build_runtime(
             runtime.embedded_lock = EmbeddedLock(Path(database))
     else:
         guard = LeaseContactGuard(sessions, runtime.holder)
-    processor = Processor(sessions, intake, guard=guard, notify_outbox=notify)
+
+    def defer(contact_id: int, delay_seconds: float) -> None:
+        if runtime.jobs is not None:
+            runtime.jobs.request_processing_later(contact_id, delay_seconds)
+
+    processor = Processor(
+        sessions,
+        intake,
+        guard=guard,
+        notify_outbox=notify,
+        turn_gap_seconds=settings.turn_gap_seconds,
+        defer=defer,
+    )
     runtime.processor = processor
     runtime.dispatcher = dispatcher
     if redis_mode:

@@ -123,6 +123,12 @@ class Intake(BaseModel):
 
     fields: tuple[IntakeField, ...] = Field(min_length=1)
     conversation_ttl_hours: float = Field(72.0, gt=0)
+    #: Chat messages sent within this quiet gap of one another, before the bot
+    #: answered, are one turn (handlers/intake/turns.py). 0 turns it off.
+    turn_gap_seconds: float = Field(2.5, ge=0, le=30)
+    #: A turn is handled at the latest this long after its first message, even
+    #: when messages keep coming.
+    turn_max_wait_seconds: float = Field(12.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _mandated(self) -> Intake:

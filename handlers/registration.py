@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.i18n import t
 from gateway.outbox import OutboxWriter
 from handlers.acceptance import enforce_acceptance_window
-from handlers.profile import MANDATED_FIELDS, Profile
+from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
 from handlers.validation import display_value
 from handlers.workflow import start_first_step
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
@@ -66,6 +66,7 @@ async def register_complaint(
     received_at: datetime,
     received_by: str,
     language: str,
+    complainant_title: str | None = None,
     conversation_id: int | None = None,
     thread_key: str | None = None,
     actor: str | None = None,
@@ -75,6 +76,7 @@ async def register_complaint(
     """Create the complaint record with the SOP-7.9-1 item 2 identity fields.
 
     ``values`` holds every profile field (the mandated three plus extras);
+    ``complainant_title`` the complainant's titles, kept apart from the name;
     ``received_by`` is the receiving officer (``channel:<name>`` or
     ``staff:<username>``).
 
@@ -103,6 +105,7 @@ async def register_complaint(
         channel=channel,
         contact_address=contact_address,
         complainant_name=values["complainant_name"],
+        complainant_title=(complainant_title or None) and complainant_title[:100],
         customer_name=values["customer_name"],
         problem=values["problem"],
         extra_fields={k: v for k, v in values.items() if k not in MANDATED_FIELDS},
@@ -141,6 +144,19 @@ def initial_status(profile: Profile) -> str:
     return profile.workflow.initial if profile.workflow else ComplaintStatus.RECEIVED.value
 
 
+#: Key of the complainant's titles among acknowledged values (not a profile field).
+TITLE_KEY = "complainant_title"
+
+
+def shown_value(field: IntakeField, values: Mapping[str, object], language: str) -> str:
+    """``field``'s value as the complainant reads it: dates in words, the name
+    followed by its titles in brackets."""
+    value = display_value(field, str(values[field.key]), language)
+    if field.key == "complainant_name" and values.get(TITLE_KEY):
+        return f"{value} ({values[TITLE_KEY]})"
+    return value
+
+
 def acknowledgement_text(
     profile: Profile, complaint: Complaint, values: Mapping[str, str], language: str
 ) -> str:
@@ -148,12 +164,12 @@ def acknowledgement_text(
 
     The same text as the intake conversation's (:mod:`handlers.intake`): the
     tracking number, what was recorded (``values`` in profile order, dates as
-    ``12 November 2026``), the follow-up time standard and its due day
+    ``12 November 2026``, the name with any ``complainant_title`` value), the follow-up time standard and its due day
     counted from ``complaint.received_at`` on the office calendar, and how to
     ask for the progress.
     """
     summary = "\n".join(
-        f"- {f.label.get(language)}: {display_value(f, str(values[f.key]), language)}"
+        f"- {f.label.get(language)}: {shown_value(f, values, language)}"
         for f in profile.intake.fields
         if values.get(f.key)
     )

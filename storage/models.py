@@ -265,6 +265,9 @@ class Complaint(Base):
     channel: Mapped[str] = mapped_column(String(20))
     contact_address: Mapped[str] = mapped_column(String(320))
     complainant_name: Mapped[str] = mapped_column(String(200))
+    #: Titles and honorifics given with the name ("Dr. Ir., M.T.", "Bu"), kept
+    #: apart from it (docs/intake.md, "complainant_title").
+    complainant_title: Mapped[str | None] = mapped_column(String(100))
     customer_name: Mapped[str] = mapped_column(String(300))
     problem: Mapped[str] = mapped_column(Text)
     extra_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)

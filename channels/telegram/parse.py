@@ -10,7 +10,7 @@ key is ``str(update_id)`` (DESIGN.md reliability rule 2: "Telegram
 Commands: ``/start`` (with or without a deep-link payload) becomes an empty
 text so the intake engine greets and asks; any other ``/word args`` loses its
 slash and ``@botname`` so ``/batal``, ``/help``, ``/status ADU-2026-00042``
-reach :mod:`handlers.commands` as the plain words. Non-text messages
+reach :mod:`handlers.intake.commands` as the plain words. Non-text messages
 (sticker, location, contact, …) have an empty text and get the intake
 engine's polite prompt. Files (photo, document, voice, audio, video) are
 listed by :func:`file_refs`; the channel downloads them (see

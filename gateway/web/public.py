@@ -67,8 +67,8 @@ from gateway.i18n import normalise_language, t
 from gateway.runtime import Runtime
 from gateway.web.templating import STATIC_DIR, STATIC_PREFIX, render
 from handlers.appeals import appeal_progress, describe_progress
-from handlers.commands import tracking_pattern
 from handlers.intake import STATUS_NAMES
+from handlers.intake.commands import tracking_pattern
 from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, IntakeField, Profile
 from handlers.registration import initial_status

@@ -52,16 +52,16 @@ async def test_a_failing_message_is_retried_then_set_aside(harness: Harness) -> 
     processor = h.runtime.processor
     assert processor is not None
     calls = 0
-    original = processor.engine.handle
+    original = processor.engine.handle_turn
 
-    async def explode(session, msg):  # type: ignore[no-untyped-def]
+    async def explode(session, messages):  # type: ignore[no-untyped-def]
         nonlocal calls
-        if msg.external_id == "bad":
+        if messages[0].external_id == "bad":
             calls += 1
             raise RuntimeError("boom")
-        await original(session, msg)
+        await original(session, messages)
 
-    processor.engine.handle = explode  # type: ignore[method-assign]
+    processor.engine.handle_turn = explode  # type: ignore[method-assign]
     result = await ingest(
         h.runtime.sessions, inbound(ChannelName.SMS, "bad", "+6281234567890", "halo")
     )

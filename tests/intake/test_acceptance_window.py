@@ -348,10 +348,10 @@ async def the_complaint(o: Office) -> tuple[Complaint, list[ComplaintEvent]]:
 
 async def converse_until_the_date(o: Office) -> str:
     """Budi files a complaint on WhatsApp up to the question about the report date."""
-    assert "nama lengkap" in await o.say("Selamat pagi")
+    assert "ceritakan masalah" in await o.say("Selamat pagi")
+    assert "nama lengkap" in await o.say("Nilai z kami dihitung dengan nilai acuan yang salah.")
     assert "pelanggan atau peserta" in await o.say("Budi Santoso")
-    assert "ceritakan masalah" in await o.say("Laboratorium Uji Sinar")
-    question = await o.say("Nilai z kami dihitung dengan nilai acuan yang salah.")
+    question = await o.say("Laboratorium Uji Sinar")
     assert "laporan akhir Uji Profisiensi (UP) diterima" in question
     return question
 

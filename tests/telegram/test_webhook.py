@@ -187,9 +187,9 @@ async def test_one_complete_conversation_to_a_tracking_number(
     client, stack = await client_for(aiohttp_client, tmp_path, fake)
     steps = [
         "/start",
+        "laporan hasil uji terlambat dua minggu",
         "Budi Santoso",
         "PT Sinar Jaya",
-        "laporan hasil uji terlambat dua minggu",
         "ya",
     ]
     for index, text in enumerate(steps):
@@ -197,14 +197,14 @@ async def test_one_complete_conversation_to_a_tracking_number(
         assert resp.status == 200, await resp.text()
         await stack.settle()
         assert len(fake.sent) == index + 1, (text, fake.texts())
-    greeting, customer, problem, summary, done = fake.texts(CHAT)
-    # One Indonesian question per message, each about one field; the Telegram
-    # profile name is offered as a suggestion only.
-    assert "Terima kasih telah menghubungi" in greeting and "nama lengkap" in greeting
-    assert "Budi Santoso" in greeting
+    greeting, name, customer, summary, done = fake.texts(CHAT)
+    # One Indonesian question per message, each about one field: the problem
+    # first ("/start" says nothing), then who; the Telegram profile name is
+    # offered as a suggestion only.
+    assert "Terima kasih telah menghubungi" in greeting and "ceritakan masalah" in greeting
+    assert "nama lengkap" in name and "Budi Santoso" in name
     assert "pelanggan/peserta" in customer and "nama lengkap" not in customer
-    assert "ceritakan masalah" in problem and "pelanggan/peserta" not in problem
-    for question in (greeting, customer):
+    for question in (name, customer):
         assert "ceritakan masalah" not in question
     assert "Budi Santoso" in summary and "PT Sinar Jaya" in summary and "YA" in summary
     match = TRACKING.search(done)

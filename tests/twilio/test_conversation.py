@@ -23,9 +23,9 @@ TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
 OFFICE = "+62211234567"
 ANSWERS = [
     "halo",
+    "laporan hasil uji terlambat dua minggu",
     "Budi Santoso",
     "PT Sinar Jaya",
-    "laporan hasil uji terlambat dua minggu",
     "ya",
 ]
 
@@ -73,10 +73,11 @@ async def test_complete_conversation(gateway: Gateway, kind: ChannelName) -> Non
         assert m["To"] == prefix + sender
         assert m["From"] == prefix + OFFICE
         assert m["StatusCallback"] == PUBLIC_URL + STATUS_PATH
-    # One question per message, in Indonesian.
-    assert "Terima kasih telah menghubungi" in bodies[0] and "nama lengkap" in bodies[0]
-    assert "pelanggan/peserta" in bodies[1]
-    assert "ceritakan masalah" in bodies[2]
+    # One question per message, in Indonesian: a greeting is answered with the
+    # question for the problem, then who complains and for whom.
+    assert "Terima kasih telah menghubungi" in bodies[0] and "ceritakan masalah" in bodies[0]
+    assert "nama lengkap" in bodies[1]
+    assert "pelanggan/peserta" in bodies[2]
     assert "1. Nama pengadu: Budi Santoso" in bodies[3] and "Balas YA" in bodies[3]
     for body in bodies[:4]:
         assert body.count("?") <= 1

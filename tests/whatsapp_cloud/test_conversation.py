@@ -79,16 +79,15 @@ async def test_complete_conversation(
         return body
 
     greeting = await say(1, "halo")
-    assert "Terima kasih telah menghubungi" in greeting and "nama lengkap" in greeting
-    assert greeting.count("?") == 1
+    assert "Terima kasih telah menghubungi" in greeting and "ceritakan masalah" in greeting
 
-    ask_customer = await say(2, "Budi Santoso")
+    ask_name = await say(2, "laporan hasil uji terlambat dua minggu")
+    assert "nama lengkap" in ask_name and ask_name.count("?") == 1
+
+    ask_customer = await say(3, "Budi Santoso")
     assert "pelanggan/peserta" in ask_customer and ask_customer.count("?") == 1
 
-    ask_problem = await say(3, "PT Sinar Jaya")
-    assert "ceritakan masalah" in ask_problem
-
-    summary = await say(4, "laporan hasil uji terlambat dua minggu")
+    summary = await say(4, "PT Sinar Jaya")
     assert "1. Nama pengadu: Budi Santoso" in summary
     assert "PT Sinar Jaya" in summary and "laporan hasil uji terlambat dua minggu" in summary
     assert "Balas YA" in summary

@@ -1,0 +1,39 @@
+"""The intake conversation engine: from a complainant's messages to a registered complaint.
+
+One job per module:
+
+* :mod:`~handlers.intake.turns` — messages sent before the bot answered are one turn;
+* :mod:`~handlers.intake.commands` — BATAL, BANTUAN, STATUS, BARU, BANDING (typos tolerated);
+* :mod:`~handlers.intake.reading` — free text into fields, and what kind of
+  opening it was, built on :mod:`~handlers.intake.labels`,
+  :mod:`~handlers.intake.letters`, :mod:`~handlers.intake.introductions`,
+  :mod:`~handlers.intake.names`, :mod:`~handlers.intake.organisations`,
+  :mod:`~handlers.intake.phrases`, :mod:`~handlers.intake.segments` and the
+  word lists of :mod:`~handlers.intake.lexicon`;
+* :mod:`~handlers.intake.answers` — an answer to the question the bot asked;
+* :mod:`~handlers.intake.corrections` — "bukan X, tapi Y" at any point;
+* :mod:`~handlers.intake.replies` — what the bot says;
+* :mod:`~handlers.intake.engine` — the conversation itself, its dispatch order as data.
+
+The field rules are written down in ``docs/intake.md``.
+"""
+
+from handlers.intake.engine import (
+    INTERACTIVE,
+    STATUS_NAMES,
+    THREADED,
+    IntakeEngine,
+    default_route,
+    expire_conversation,
+    expiry_text,
+)
+
+__all__ = [
+    "INTERACTIVE",
+    "STATUS_NAMES",
+    "THREADED",
+    "IntakeEngine",
+    "default_route",
+    "expire_conversation",
+    "expiry_text",
+]

@@ -1,0 +1,1140 @@
+"""The intake conversation: one turn in, the right question (or a tracking number) out.
+
+For each turn — one mail, one form, or a burst of chat messages sent before
+the bot answered (:mod:`handlers.intake.turns`) — the engine runs, inside the
+processor's transaction, the steps of :attr:`IntakeEngine.STEPS` in order
+until one of them handles the turn:
+
+1. ``link``: find the draft or complaint the turn continues (email: by
+   In-Reply-To/References or the tracking number in the subject; chat: the
+   contact's open draft on that channel, else their open complaint);
+2. ``automatic``: an automatic mail (reliability rule 6) is linked, never answered;
+3. ``satisfaction``: a lone 1–5 answers the closing notice's question;
+4. ``command``: BATAL, BANTUAN, STATUS, BARU, BANDING (typos tolerated);
+5. ``follow_up``: a message about a registered complaint is added to it;
+6. ``open``: a new draft — the opening is read (:mod:`handlers.intake.reading`);
+7. ``continue``: the answer to the open question, a correction, or the
+   confirmation (:mod:`handlers.intake.answers`, :mod:`handlers.intake.corrections`).
+
+Questions come one at a time on chat — the problem first when the opening
+did not say it, then the identity fields in profile order — and all at once
+on email. Chat drafts end with a numbered summary to confirm; mail is
+registered as soon as it is complete. A complaint rejected at registration
+by the profile's acceptance window (SOP-7.9-1 item 3) gets the rejection
+notice instead of the acknowledgement.
+
+Every reply is an outbox row written in the same transaction (rule 4).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.base import ChannelName
+from channels.email.threading import reply_subject, tracking_in_subject
+from gateway.i18n import normalise_language, t
+from gateway.outbox import Draft, OutboxWriter
+from handlers.appeals import appeal_progress, open_appeal
+from handlers.dates import office_today
+from handlers.intake import replies
+from handlers.intake.answers import Answer, is_yes, read_answer
+from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
+from handlers.intake.corrections import find_correction
+from handlers.intake.labels import labelled_values
+from handlers.intake.names import PersonName, clean_person, person_from_profile
+from handlers.intake.predicates import is_vague
+from handlers.intake.reading import OpeningKind, Reading, read_text
+from handlers.intake.replies import STATUS_NAMES
+from handlers.intake.sender import person_from_display_name
+from handlers.language import detect_language
+from handlers.notifications import REPLYABLE
+from handlers.profile import IntakeField, Profile
+from handlers.registration import (
+    TITLE_KEY,
+    acknowledgement_text,
+    initial_status,
+    register_complaint,
+)
+from handlers.validation import check_value
+from storage.models import (
+    OPEN_CONVERSATION_STATES,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    Conversation,
+    ConversationState,
+    Direction,
+    Message,
+    OutboxMessage,
+    OutboxStatus,
+)
+from storage.types import utcnow
+
+__all__ = [
+    "INTERACTIVE",
+    "STATUS_NAMES",
+    "THREADED",
+    "IntakeEngine",
+    "default_route",
+    "expire_conversation",
+    "expiry_text",
+]
+
+#: Channels whose own address can carry replies (the others answer via the
+#: contact's email or phone given in the form).
+INTERACTIVE = frozenset({ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.TELEGRAM})
+THREADED = frozenset({ChannelName.EMAIL, ChannelName.API})
+
+#: A complaint in one of these states no longer takes the complainant's messages.
+FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.ARCHIVED, ComplaintStatus.REJECTED)
+
+#: Keys of a draft's ``suggestions`` beyond field suggestions: the complainant
+#: complains on their own behalf; the vague words awaiting "what happened".
+SELF_KEY = "_self_customer"
+VAGUE_KEY = "_vague"
+#: The vague complaint has had its one follow-up.
+CLARIFIED_KEY = "_clarified"
+
+Route = tuple[str, str]
+"""(channel, recipient) a reply goes to."""
+
+RouteFinder = Callable[[Message], Route | None]
+
+_RATING = re.compile(r"\s*([1-5])\s*[.!]?\s*")
+_NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
+
+
+def default_route(enabled_channels: frozenset[str]) -> RouteFinder:
+    """Reply on the message's own channel; web form and API messages are answered
+    by email when the contact gave an email address and email is on."""
+
+    def route(message: Message) -> Route | None:
+        if message.channel in REPLYABLE:
+            return (message.channel, message.sender)
+        if "@" in message.sender and ChannelName.EMAIL in enabled_channels:
+            return (ChannelName.EMAIL.value, message.sender)
+        return None
+
+    return route
+
+
+@dataclass
+class Turn:
+    """One turn being handled: its messages (oldest first) and what was found."""
+
+    session: AsyncSession
+    messages: Sequence[Message]
+    language: str
+    conversation: Conversation | None = None
+    complaint: Complaint | None = None
+    command: Command | None = None
+    notes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def first(self) -> Message:
+        """The turn's first message."""
+        return self.messages[0]
+
+    @property
+    def last(self) -> Message:
+        """The turn's last message: replies answer it."""
+        return self.messages[-1]
+
+    @property
+    def channel(self) -> str:
+        """The channel the turn came in on."""
+        return self.first.channel
+
+    @property
+    def chat(self) -> bool:
+        """Whether the turn came over a chat channel (one question at a time)."""
+        return self.channel in INTERACTIVE
+
+    @property
+    def text(self) -> str:
+        """The turn's text: its messages' texts, one per line (a mail: its subject
+        when the body is empty)."""
+        texts = [m.text for m in self.messages if (m.text or "").strip()]
+        if texts:
+            return "\n".join(texts)
+        if self.channel in INTERACTIVE:
+            return ""
+        return self.first.subject or ""
+
+
+class IntakeEngine:
+    """Drives intake conversations for one SOP profile.
+
+    ``route`` decides where replies go; ``writer`` stages them in the outbox.
+    :meth:`handle_turn` must run inside a transaction and never commits.
+    """
+
+    #: The dispatch order: each step either handles the turn or passes it on.
+    STEPS: tuple[str, ...] = (
+        "link",
+        "automatic",
+        "satisfaction",
+        "command",
+        "follow_up",
+        "open",
+        "continue",
+    )
+
+    def __init__(
+        self,
+        profile: Profile,
+        writer: OutboxWriter,
+        route: RouteFinder,
+        enabled_channels: Collection[str] = (),
+    ) -> None:
+        self.profile = profile
+        self.writer = writer
+        self.route = route
+        self.enabled_channels = enabled_channels
+        workflow = profile.workflow
+        #: States in which a complaint no longer takes the complainant's messages.
+        self.finished_states = (
+            [name for name, state in workflow.states.items() if state.final]
+            if workflow is not None
+            else [s.value for s in FINISHED_STATUSES]
+        )
+        self.ttl = timedelta(hours=profile.intake.conversation_ttl_hours)
+        self._tracking = tracking_pattern(profile.tracking_prefix)
+        self._steps = {
+            "link": self._step_link,
+            "automatic": self._step_automatic,
+            "satisfaction": self._step_satisfaction,
+            "command": self._step_command,
+            "follow_up": self._step_follow_up,
+            "open": self._step_open,
+            "continue": self._step_continue,
+        }
+
+    # ----------------------------------------------------------------- entry
+
+    def is_command(self, message: Message) -> bool:
+        """Whether ``message`` is a command (it is then a turn of its own)."""
+        if message.channel == ChannelName.WEB:
+            return False
+        return parse_command(message.text or "", self.profile.tracking_prefix) is not None
+
+    async def handle(self, session: AsyncSession, message: Message) -> None:
+        """Handle one stored inbound message as a turn of its own."""
+        await self.handle_turn(session, [message])
+
+    async def handle_turn(self, session: AsyncSession, messages: Sequence[Message]) -> None:
+        """Handle one turn: ``messages`` of one contact on one channel, oldest first."""
+        if not messages:
+            raise ValueError("a turn has at least one message")
+        first = messages[0]
+        text = "\n".join(f"{m.subject or ''}\n{m.text or ''}" for m in messages)
+        turn = Turn(session, messages, normalise_language(first.language or detect_language(text)))
+        for name in self.STEPS:
+            if await self._steps[name](turn):
+                return
+
+    # ----------------------------------------------------------------- steps
+
+    async def _step_link(self, turn: Turn) -> bool:
+        conversation, complaint = await self._find_target(turn.session, turn.first)
+        turn.conversation, turn.complaint = conversation, complaint
+        for message in turn.messages:
+            if conversation is not None:
+                message.conversation_id = conversation.id
+            if complaint is not None:
+                message.complaint_id = complaint.id
+        return False
+
+    async def _step_automatic(self, turn: Turn) -> bool:
+        return bool(turn.first.automatic)
+
+    async def _step_satisfaction(self, turn: Turn) -> bool:
+        if turn.conversation is not None or len(turn.messages) != 1:
+            return False
+        return await self._satisfaction(turn.session, turn.first, turn.complaint)
+
+    async def _step_command(self, turn: Turn) -> bool:
+        # A form's problem text is never a command ("status ADU-…" is a complaint there).
+        if turn.channel == ChannelName.WEB or len(turn.messages) != 1:
+            return False
+        command = parse_command(
+            turn.first.text or turn.first.subject or "", self.profile.tracking_prefix
+        )
+        if command is None:
+            return False
+        turn.command = command
+        language = command.language or turn.language
+        if command.kind is CommandKind.NEW:
+            # Start a fresh draft even though a complaint is open.
+            turn.first.complaint_id = None
+            turn.complaint = None
+            if turn.conversation is not None:
+                await self._reply(
+                    turn, replies.prompt(self._next_field(turn.conversation), language)
+                )
+                return True
+            conversation = await self._new_conversation(turn, language)
+            await self._advance(turn, conversation, {}, first=True)
+            return True
+        await self._command(turn, command, language)
+        return True
+
+    async def _step_follow_up(self, turn: Turn) -> bool:
+        if turn.conversation is not None or turn.complaint is None:
+            return False
+        await self._follow_up(turn, turn.complaint)
+        return True
+
+    async def _step_open(self, turn: Turn) -> bool:
+        if turn.conversation is not None:
+            return False
+        conversation = await self._new_conversation(turn, turn.language)
+        await self._opening(turn, conversation)
+        return True
+
+    async def _step_continue(self, turn: Turn) -> bool:
+        conversation = turn.conversation
+        assert conversation is not None
+        if turn.first.language:
+            conversation.language = normalise_language(turn.first.language)
+        if conversation.state == ConversationState.CONFIRMING.value:
+            await self._confirming(turn, conversation)
+        else:
+            await self._collecting(turn, conversation)
+        return True
+
+    # ---------------------------------------------------------------- drafts
+
+    async def _new_conversation(self, turn: Turn, language: str) -> Conversation:
+        suggestions: dict[str, object] = {}
+        if turn.chat:
+            person = person_from_profile(turn.first.sender_name)
+            if person is not None:
+                suggestions["complainant_name"] = person.name
+                if person.title:
+                    suggestions[TITLE_KEY] = person.title
+        conversation = Conversation(
+            contact_id=turn.first.contact_id,
+            channel=turn.channel,
+            state=ConversationState.COLLECTING.value,
+            language=language,
+            fields={},
+            suggestions=suggestions,
+            asked=[],
+        )
+        turn.session.add(conversation)
+        await turn.session.flush()
+        for message in turn.messages:
+            message.conversation_id = conversation.id
+        turn.conversation = conversation
+        return conversation
+
+    # -------------------------------------------------------------- targets
+
+    async def _find_target(
+        self, session: AsyncSession, msg: Message
+    ) -> tuple[Conversation | None, Complaint | None]:
+        """The open conversation and/or registered complaint this message continues."""
+        if msg.channel in THREADED:
+            refs = [r for r in (msg.thread_refs or []) if isinstance(r, str)]
+            if refs:
+                row = (
+                    await session.execute(
+                        select(Message.conversation_id, Message.complaint_id)
+                        .where(
+                            Message.channel == msg.channel,
+                            Message.external_id.in_(refs),
+                            Message.contact_id == msg.contact_id,
+                        )
+                        .order_by(Message.id.desc())
+                        .limit(1)
+                    )
+                ).first()
+                if row is not None:
+                    return await self._resolve(session, row.conversation_id, row.complaint_id)
+            tracking = tracking_in_subject(msg.subject, self._tracking)
+            if tracking:
+                complaint = await session.scalar(
+                    select(Complaint).where(
+                        Complaint.tracking_number == tracking,
+                        Complaint.contact_id == msg.contact_id,
+                    )
+                )
+                if complaint is not None:
+                    return None, complaint
+            return None, None
+        if msg.channel in INTERACTIVE:
+            conversation = await session.scalar(
+                select(Conversation)
+                .where(
+                    Conversation.contact_id == msg.contact_id,
+                    Conversation.channel == msg.channel,
+                    Conversation.state.in_([s.value for s in OPEN_CONVERSATION_STATES]),
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+            if conversation is not None:
+                return conversation, None
+            # A number with an open complaint continues that complaint's thread;
+            # "baru" starts a new complaint instead.
+            complaint = await session.scalar(
+                select(Complaint)
+                .where(
+                    Complaint.contact_id == msg.contact_id,
+                    Complaint.status.not_in(self.finished_states),
+                )
+                .order_by(Complaint.id.desc())
+                .limit(1)
+            )
+            return None, complaint
+        return None, None
+
+    async def _resolve(
+        self, session: AsyncSession, conversation_id: int | None, complaint_id: int | None
+    ) -> tuple[Conversation | None, Complaint | None]:
+        conversation = (
+            await session.get(Conversation, conversation_id)
+            if conversation_id is not None
+            else None
+        )
+        if conversation is not None and conversation.complaint_id is not None:
+            complaint_id = complaint_id or conversation.complaint_id
+        complaint = await session.get(Complaint, complaint_id) if complaint_id is not None else None
+        if conversation is not None and conversation.state not in [
+            s.value for s in OPEN_CONVERSATION_STATES
+        ]:
+            conversation = None
+        return conversation, complaint
+
+    # ------------------------------------------------------------- commands
+
+    async def _command(self, turn: Turn, command: Command, language: str) -> None:
+        session, msg = turn.session, turn.first
+        conversation = turn.conversation
+        if command.kind is CommandKind.HELP:
+            await self._reply(turn, replies.help_text(self.profile, language), language=language)
+        elif command.kind is CommandKind.CANCEL:
+            if conversation is None:
+                text = replies.nothing_to_cancel(language)
+            else:
+                conversation.state = ConversationState.CANCELLED.value
+                conversation.closed_at = utcnow()
+                conversation.expires_at = None
+                text = replies.cancelled(language)
+            await self._reply(turn, text, language=language)
+        elif command.kind is CommandKind.APPEAL:
+            await self._appeal(turn, command, language)
+        else:
+            tracking = command.argument or ""
+            complaint = await session.scalar(
+                select(Complaint).where(
+                    Complaint.tracking_number == tracking,
+                    Complaint.contact_id == msg.contact_id,
+                )
+            )
+            if complaint is None:
+                text = replies.not_found(language, tracking)
+            else:
+                msg.complaint_id = complaint.id
+                progress = await appeal_progress(session, profile=self.profile, complaint=complaint)
+                text = replies.status_text(self.profile, complaint, language, progress)
+            await self._reply(turn, text, language=language, complaint=complaint)
+
+    async def _appeal(self, turn: Turn, command: Command, language: str) -> None:
+        """``banding ADU-… <reason>``: open an appeal on the sender's own complaint.
+
+        The answer (received, or refused and why) goes to the complaint's
+        channel through :func:`handlers.appeals.open_appeal`.
+        """
+        session, msg = turn.session, turn.first
+        tracking = command.argument or ""
+        complaint = await session.scalar(
+            select(Complaint).where(
+                Complaint.tracking_number == tracking, Complaint.contact_id == msg.contact_id
+            )
+        )
+        if complaint is not None and self.profile.appeal is None:
+            await self._reply(
+                turn, replies.appeals_elsewhere(self.profile, language), language=language
+            )
+            return
+        if complaint is None:
+            await self._reply(turn, replies.not_found(language, tracking), language=language)
+            return
+        msg.complaint_id = complaint.id
+        await open_appeal(
+            session,
+            profile=self.profile,
+            writer=self.writer,
+            complaint=complaint,
+            reason=command.detail or msg.text,
+            opened_by=f"complainant:{msg.channel}",
+            enabled_channels=self.enabled_channels,
+        )
+
+    def status_text(self, complaint: Complaint, language: str, appeal: object = None) -> str:
+        """The answer to ``status <tracking number>`` (:func:`replies.status_text`)."""
+        return replies.status_text(self.profile, complaint, language, appeal)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ satisfaction
+
+    async def _satisfaction(
+        self, session: AsyncSession, msg: Message, complaint: Complaint | None
+    ) -> bool:
+        """Record a 1-5 rating answering the closing notice; True when it was one.
+
+        The message must be just the number; it rates the contact's most
+        recent complaint that was asked (its state is in the workflow's
+        ``satisfaction_after``) and not yet rated, closed at most 30 days ago.
+        """
+        match = _RATING.fullmatch(msg.text or "")
+        workflow = self.profile.workflow
+        if match is None or workflow is None:
+            return False
+        if complaint is None or complaint.status not in workflow.satisfaction_after:
+            complaint = await session.scalar(
+                select(Complaint)
+                .where(
+                    Complaint.contact_id == msg.contact_id,
+                    Complaint.status.in_(workflow.satisfaction_after),
+                    Complaint.satisfaction.is_(None),
+                    Complaint.step_started_at >= utcnow() - timedelta(days=30),
+                )
+                .order_by(Complaint.step_started_at.desc())
+                .limit(1)
+            )
+        if complaint is None or complaint.satisfaction is not None:
+            return False
+        score = int(match.group(1))
+        complaint.satisfaction = score
+        complaint.satisfaction_at = utcnow()
+        msg.complaint_id = complaint.id
+        session.add(
+            ComplaintEvent(
+                complaint_id=complaint.id,
+                actor=f"complainant:{msg.channel}",
+                kind="satisfaction",
+                note=str(score),
+                data={"score": score, "message_id": msg.id},
+            )
+        )
+        await self._reply_to(
+            session,
+            msg,
+            replies.rating_thanks(complaint.language),
+            complaint.language,
+            complaint=complaint,
+        )
+        return True
+
+    # ---------------------------------------------------------- follow-ups
+
+    async def _follow_up(self, turn: Turn, complaint: Complaint) -> None:
+        """A complainant's message about a registered complaint: record it, acknowledge."""
+        for message in turn.messages:
+            turn.session.add(
+                ComplaintEvent(
+                    complaint_id=complaint.id,
+                    actor=f"complainant:{message.channel}",
+                    kind="complainant_message",
+                    data={"message_id": message.id},
+                )
+            )
+        language = complaint.language
+        text = replies.added_to_complaint(language, complaint.tracking_number, turn.chat)
+        await self._reply(turn, text, language=language, complaint=complaint)
+
+    # ------------------------------------------------------------- the opening
+
+    def _today(self, msg: Message) -> date:
+        """The office-local day ``msg`` was received: what "kemarin" counts from."""
+        return office_today(self.profile.office.timezone, msg.received_at)
+
+    async def _opening(self, turn: Turn, conv: Conversation) -> None:
+        """Read the first turn of a draft: fields it gives, and what to ask first."""
+        fields = self.profile.intake.fields
+        msg = turn.first
+        given = {k: v for k, v in (msg.fields or {}).items() if v}
+        if "problem" in given:
+            # A web form names every field; its texts are taken as typed.
+            errors = self._accept(conv, given, only_valid=True, today=self._today(msg))
+            await self._advance(turn, conv, errors, first=True)
+            return
+        reading = read_text(turn.text, fields, letter=not turn.chat)
+        if (
+            not turn.chat
+            and "complainant_name" not in reading.values
+            and "complainant_name" not in given
+        ):
+            person = person_from_display_name(msg.sender_name)
+            if person is not None:
+                reading.values["complainant_name"] = person.name
+                reading.title = reading.title or person.title
+        # Fields a channel names (the JSON API) win over what the text seems to say.
+        reading.values.update(given)
+        self._take_reading(conv, reading)
+        errors = self._accept(conv, reading.values, only_valid=True, today=self._today(msg))
+        await self._advance(turn, conv, errors, first=True)
+
+    def _take_reading(self, conv: Conversation, reading: Reading | Answer) -> None:
+        """Note the title, "on my own behalf" and a vague problem from ``reading``."""
+        notes = dict(conv.suggestions or {})
+        values = dict(conv.fields or {})
+        if reading.title and "complainant_name" in reading.values:
+            values[TITLE_KEY] = reading.title
+        elif "complainant_name" in reading.values:
+            values.pop(TITLE_KEY, None)
+        if reading.self_customer:
+            notes[SELF_KEY] = True
+        elif reading.values.get("customer_name"):
+            notes.pop(SELF_KEY, None)  # a customer named after all
+        problem = reading.values.get("problem")
+        if (
+            problem
+            and not values.get("problem")
+            and VAGUE_KEY not in notes
+            and not notes.get(CLARIFIED_KEY)
+            and (
+                is_vague(problem)
+                or (isinstance(reading, Reading) and reading.kind is OpeningKind.VAGUE)
+            )
+        ):
+            # One follow-up for a vague complaint; its words join the answer.
+            notes[VAGUE_KEY] = problem
+            reading.values.pop("problem")
+        conv.fields = values
+        conv.suggestions = notes
+
+    # ------------------------------------------------------------ collecting
+
+    async def _collecting(self, turn: Turn, conv: Conversation) -> None:
+        text = turn.text
+        fields = self.profile.intake.fields
+        msg = turn.last
+        asked = [k for k in (conv.asked or []) if isinstance(k, str)]
+        if not text.strip():
+            if turn.chat:
+                await self._not_text(turn, conv, asked)
+            return
+        values = dict(conv.fields or {})
+        correction = find_correction(text, self._correctable(values), explicit_only=True)
+        if (
+            correction is not None
+            and correction.field is not None
+            and (correction.field not in asked or values.get(correction.field))
+        ):
+            errors = self._apply_correction(
+                conv, correction.field, correction.value, correction.replace, msg
+            )
+            await self._advance(
+                turn, conv, errors, first=False, note=replies.corrected(conv.language)
+            )
+            return
+        if turn.chat and not await self._question_seen(turn, conv):
+            await self._unprompted(turn, conv)
+            return
+        labelled = labelled_values(text, fields)
+        if labelled.values and (len(labelled.values) > 1 or set(labelled.values) - set(asked)):
+            reading = read_text(text, fields, letter=not turn.chat)
+            self._take_reading(conv, reading)
+            errors = self._accept(conv, reading.values, only_valid=False, today=self._today(msg))
+            await self._advance(turn, conv, errors, first=False)
+            return
+        if len(asked) == 1:
+            answer = self._answer(conv, asked[0], text)
+        elif asked:
+            answer = self._answer_many(conv, asked, text)
+        else:
+            answer = self._free_text(conv, text, turn)
+        self._take_reading(conv, answer)
+        errors = self._accept(conv, answer.values, only_valid=False, today=self._today(msg))
+        await self._advance(turn, conv, errors, first=False)
+
+    def _answer(self, conv: Conversation, key: str, text: str) -> Answer:
+        """The answer to the question for ``key``; a vague problem gets its details."""
+        notes = conv.suggestions or {}
+        suggestion = None
+        if key == "complainant_name" and notes.get("complainant_name"):
+            suggestion = PersonName(str(notes["complainant_name"]), _str(notes.get(TITLE_KEY)))
+        answer = read_answer(key, text, self.profile.intake.fields, suggestion=suggestion)
+        if key == "problem" and VAGUE_KEY in notes and answer.values.get("problem"):
+            answer.values["problem"] = f"{notes[VAGUE_KEY]}\n{answer.values['problem']}"
+            fresh = dict(notes)
+            fresh.pop(VAGUE_KEY)
+            fresh[CLARIFIED_KEY] = True
+            conv.suggestions = fresh
+        return answer
+
+    def _answer_many(self, conv: Conversation, asked: list[str], text: str) -> Answer:
+        """A mail answering several questions: by lines in the order asked, else as prose."""
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        if len(lines) == len(asked):
+            combined = Answer()
+            for key, line in zip(asked, lines, strict=True):
+                part = self._answer(conv, key, line)
+                for k, v in part.values.items():
+                    combined.values.setdefault(k, v)
+                combined.title = combined.title or part.title
+                combined.self_customer = combined.self_customer or part.self_customer
+            return combined
+        reading = read_text(text, self.profile.intake.fields, letter=True)
+        answer = Answer(dict(reading.values), reading.title, reading.self_customer)
+        if "problem" in asked and "problem" not in answer.values and len(asked) == 1:
+            answer.values["problem"] = text.strip()
+        return answer
+
+    def _free_text(self, conv: Conversation, text: str, turn: Turn) -> Answer:
+        reading = read_text(text, self.profile.intake.fields, letter=not turn.chat)
+        return Answer(dict(reading.values), reading.title, reading.self_customer)
+
+    async def _unprompted(self, turn: Turn, conv: Conversation) -> None:
+        """A turn typed before our last question reached the complainant.
+
+        It is read like the opening (never as the answer to a question that
+        was not yet seen): what it says is added — a problem sentence joins
+        the problem — and the bot speaks again only when that changed what it
+        has to ask; otherwise the question on its way stands.
+        """
+        before = self._next_key(conv)
+        snapshot = dict(conv.fields or {})
+
+        def changed(conv: Conversation) -> bool:
+            # In the summary step every change is shown again; while collecting,
+            # only a change of what to ask next is worth a message.
+            return conv.state == ConversationState.CONFIRMING.value and conv.fields != snapshot
+
+        reading = read_text(turn.text, self.profile.intake.fields)
+        values = dict(conv.fields or {})
+        problem = reading.values.pop("problem", None)
+        if problem:
+            if values.get("problem"):
+                values["problem"] = f"{values['problem']}\n{problem}"
+                conv.fields = values
+            elif VAGUE_KEY in (conv.suggestions or {}):
+                notes = dict(conv.suggestions or {})
+                vague = notes.pop(VAGUE_KEY)
+                notes[CLARIFIED_KEY] = True
+                conv.suggestions = notes
+                reading.values["problem"] = f"{vague}\n{problem}"
+            else:
+                reading.values["problem"] = problem
+        new = {k: v for k, v in reading.values.items() if not values.get(k)}
+        reading.values = new
+        self._take_reading(conv, reading)
+        self._accept(conv, new, only_valid=True, today=self._today(turn.last))
+        conv.expires_at = utcnow() + self.ttl
+        if self._next_key(conv) == before and not changed(conv):
+            return
+        await self._advance(turn, conv, {}, first=False)
+
+    async def _question_seen(self, turn: Turn, conv: Conversation) -> bool:
+        """Whether our last message in this draft had reached the provider before
+        the turn began (a failed one counts as seen: nobody waits for it)."""
+        row = (
+            await turn.session.execute(
+                select(OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.channel)
+                .join(Message, Message.id == OutboxMessage.message_id)
+                .where(
+                    Message.conversation_id == conv.id,
+                    Message.direction == Direction.OUT.value,
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if (
+            row is None
+            or row.status == OutboxStatus.FAILED.value
+            or row.channel not in self.enabled_channels
+        ):
+            # Nothing asked, or it cannot arrive: the complainant waits for nothing.
+            return True
+        if row.status != OutboxStatus.SENT.value or row.sent_at is None:
+            return False  # still on its way
+        return bool(row.sent_at <= turn.first.created_at)
+
+    def _correctable(self, values: Mapping[str, object]) -> dict[str, str]:
+        keys = {f.key for f in self.profile.intake.fields}
+        return {k: str(v) for k, v in values.items() if k in keys and v}
+
+    def _apply_correction(
+        self, conv: Conversation, key: str, value: str, replace: str | None, msg: Message
+    ) -> dict[str, str]:
+        """Set field ``key`` from a correction; returns validation errors."""
+        values = dict(conv.fields or {})
+        if (
+            replace
+            and values.get(key)
+            and key != "problem"
+            and not _restates(str(values[key]), value, replace)
+        ):
+            answer = Answer(values={key: str(values[key]).replace(replace, value.strip(" .,"))})
+            answer.title = _str(values.get(TITLE_KEY)) if key == "complainant_name" else None
+        else:
+            answer = self._answer(conv, key, value)
+            if key == "complainant_name" and not answer.values.get("complainant_name"):
+                person = clean_person(value)
+                if person is not None:
+                    answer.values["complainant_name"] = person.name
+                    answer.title = person.title
+        # A correction of one field never fills another by accident.
+        answer.values = {k: v for k, v in answer.values.items() if k == key}
+        notes = dict(conv.suggestions or {})
+        if key == "customer_name" and notes.get(SELF_KEY) and not answer.self_customer:
+            notes.pop(SELF_KEY)
+            conv.suggestions = notes
+        if key == "customer_name" and answer.self_customer:
+            values.pop("customer_name", None)
+            conv.fields = values
+        self._take_reading(conv, answer)
+        return self._accept(conv, answer.values, only_valid=False, today=self._today(msg))
+
+    def _accept(
+        self,
+        conv: Conversation,
+        candidates: Mapping[str, str],
+        *,
+        only_valid: bool,
+        today: date,
+    ) -> dict[str, str]:
+        """Store valid candidates in the draft; return field key → error for invalid ones.
+
+        With ``only_valid`` (guessed values) invalid guesses are dropped
+        silently and the field is simply asked. ``today`` is the office-local
+        day relative dates are read from. A complainant who complains on their
+        own behalf becomes the customer as soon as their name is known.
+        """
+        values = dict(conv.fields or {})
+        errors: dict[str, str] = {}
+        for item in self.profile.intake.fields:
+            raw = candidates.get(item.key)
+            if raw is None:
+                continue
+            checked = check_value(
+                item, raw, conv.language, today=today, timezone=self.profile.office.timezone
+            )
+            if checked.value is not None:
+                values[item.key] = checked.value
+            elif not only_valid:
+                errors[item.key] = checked.error or ""
+            elif item.key == "complainant_name":
+                values.pop(TITLE_KEY, None)
+        notes = conv.suggestions or {}
+        if notes.get(SELF_KEY) and values.get("complainant_name"):
+            values["customer_name"] = values["complainant_name"]
+        conv.fields = values
+        return errors
+
+    def _missing(self, conv: Conversation) -> list[IntakeField]:
+        values = conv.fields or {}
+        return [f for f in self.profile.intake.fields if f.required and not values.get(f.key)]
+
+    def _next_field(
+        self, conv: Conversation, errors: Mapping[str, str] | None = None
+    ) -> IntakeField:
+        """The field to ask next: one with an error, else the problem, else profile order."""
+        missing = self._missing(conv)
+        errors = errors or {}
+        for item in missing:
+            if item.key in errors:
+                return item
+        for item in missing:
+            if item.key == "problem":
+                return item
+        if missing:
+            return missing[0]
+        return self.profile.intake.fields[0]
+
+    def _next_key(self, conv: Conversation) -> str | None:
+        if not self._missing(conv):
+            return None
+        if VAGUE_KEY in (conv.suggestions or {}):
+            return "problem?"
+        return self._next_field(conv).key
+
+    async def _advance(
+        self,
+        turn: Turn,
+        conv: Conversation,
+        errors: Mapping[str, str],
+        *,
+        first: bool,
+        note: str | None = None,
+    ) -> None:
+        """Ask for what is missing, show the summary, or register (email)."""
+        conv.expires_at = utcnow() + self.ttl
+        language = conv.language
+        missing = self._missing(conv)
+        if not missing:
+            if turn.chat:
+                conv.state = ConversationState.CONFIRMING.value
+                conv.asked = []
+                parts = [note] if note else []
+                parts.append(replies.confirm_text(self.profile, conv.fields or {}, language))
+                await self._reply(turn, "\n\n".join(parts), conversation=conv)
+            else:
+                await self._register(turn, conv)
+            return
+
+        conv.state = ConversationState.COLLECTING.value
+        if turn.chat:
+            item = self._next_field(conv, errors)
+            conv.asked = [item.key]
+            parts = []
+            if first:
+                parts.append(replies.welcome(self.profile, language))
+            if note:
+                parts.append(note)
+            if item.key in errors:
+                parts.append(errors[item.key])
+            notes = conv.suggestions or {}
+            if item.key == "problem" and VAGUE_KEY in notes:
+                parts.append(replies.clarify_prompt(language))
+            else:
+                suggestion = _str(notes.get(item.key)) if item.key == "complainant_name" else None
+                parts.append(replies.prompt(item, language, suggestion))
+            await self._reply(turn, "\n\n".join(parts), conversation=conv)
+            return
+        conv.asked = [f.key for f in missing]
+        text = replies.email_request(self.profile, missing, errors, language)
+        if VAGUE_KEY in (conv.suggestions or {}):
+            text += "\n\n" + replies.clarify_prompt(language)
+        await self._reply(turn, text, conversation=conv)
+
+    async def _not_text(self, turn: Turn, conv: Conversation, asked: list[str]) -> None:
+        """A sticker, location, voice note or file without text: keep it, ask again politely."""
+        conv.expires_at = utcnow() + self.ttl
+        parts = [replies.not_text(conv.language)]
+        if conv.state == ConversationState.CONFIRMING.value:
+            parts.append(replies.confirm_text(self.profile, conv.fields or {}, conv.language))
+        elif asked:
+            notes = conv.suggestions or {}
+            if asked[0] == "problem" and VAGUE_KEY in notes:
+                parts.append(replies.clarify_prompt(conv.language))
+            else:
+                suggestion = _str(notes.get(asked[0])) if asked[0] == "complainant_name" else None
+                parts.append(
+                    replies.prompt(self.profile.field(asked[0]), conv.language, suggestion)
+                )
+        await self._reply(turn, "\n\n".join(parts), conversation=conv)
+
+    # ------------------------------------------------------------ confirming
+
+    async def _confirming(self, turn: Turn, conv: Conversation) -> None:
+        text = turn.text
+        if not text.strip():
+            if turn.chat:
+                await self._not_text(turn, conv, [])
+            return
+        fields = self.profile.intake.fields
+        language = conv.language
+        conv.expires_at = utcnow() + self.ttl
+        if not await self._question_seen(turn, conv):
+            # Typed before the summary arrived: more of the story, or a change.
+            await self._unprompted(turn, conv)
+            return
+        if is_yes(text):
+            await self._register(turn, conv)
+            return
+        number = _NUMBER.fullmatch(text)
+        if number and 1 <= int(number.group(1)) <= len(fields):
+            item = fields[int(number.group(1)) - 1]
+            conv.state = ConversationState.COLLECTING.value
+            conv.asked = [item.key]
+            await self._reply(turn, item.prompt.get(language), conversation=conv)
+            return
+        correction = find_correction(text, self._correctable(conv.fields or {}))
+        if correction is not None and correction.field is not None:
+            errors = self._apply_correction(
+                conv, correction.field, correction.value, correction.replace, turn.last
+            )
+            await self._advance(turn, conv, errors, first=False, note=replies.corrected(language))
+            return
+        labelled = labelled_values(text, fields)
+        if labelled.values:
+            reading = read_text(text, fields, letter=not turn.chat)
+            self._take_reading(conv, reading)
+            errors = self._accept(
+                conv, reading.values, only_valid=False, today=self._today(turn.last)
+            )
+            await self._advance(turn, conv, errors, first=False)
+            return
+        await self._reply(turn, replies.confirm_hint(self.profile, language), conversation=conv)
+
+    # ------------------------------------------------------------ registering
+
+    async def _register(self, turn: Turn, conv: Conversation) -> None:
+        session, msg = turn.session, turn.last
+        language = conv.language
+        received_at = await session.scalar(
+            select(func.min(Message.received_at)).where(Message.conversation_id == conv.id)
+        )
+        keys = {f.key for f in self.profile.intake.fields}
+        values = {k: str(v) for k, v in (conv.fields or {}).items() if k in keys}
+        title = _str((conv.fields or {}).get(TITLE_KEY))
+        first_ref = await session.scalar(
+            select(Message.external_id)
+            .where(Message.conversation_id == conv.id, Message.direction == "in")
+            .order_by(Message.id)
+            .limit(1)
+        )
+        complaint = await register_complaint(
+            session,
+            profile=self.profile,
+            contact_id=msg.contact_id,
+            channel=conv.channel,
+            contact_address=msg.sender,
+            values=values,
+            complainant_title=title,
+            received_at=received_at or msg.received_at,
+            received_by=f"channel:{conv.channel}",
+            language=language,
+            conversation_id=conv.id,
+            thread_key=first_ref if conv.channel == ChannelName.EMAIL else None,
+            writer=self.writer,
+            enabled_channels=self.enabled_channels,
+        )
+        conv.state = ConversationState.REGISTERED.value
+        conv.complaint_id = complaint.id
+        conv.closed_at = utcnow()
+        conv.expires_at = None
+        conv.asked = []
+        for message in turn.messages:
+            message.complaint_id = complaint.id
+        await session.execute(
+            update(Message)
+            .where(Message.conversation_id == conv.id, Message.complaint_id.is_(None))
+            .values(complaint_id=complaint.id)
+            .execution_options(synchronize_session=False)
+        )
+        if complaint.status != initial_status(self.profile):
+            # Rejected at registration (acceptance window, SOP-7.9-1 item 3): the
+            # rejection notice with the reason has been staged to the complainant
+            # and replaces the acknowledgement, which would promise a follow-up.
+            return
+        shown = dict(values)
+        if title:
+            shown[TITLE_KEY] = title
+        text = acknowledgement_text(self.profile, complaint, shown, language)
+        await self._reply(turn, text, conversation=conv, complaint=complaint)
+
+    # ---------------------------------------------------------------- replies
+
+    async def _reply(
+        self,
+        turn: Turn,
+        text: str,
+        *,
+        language: str | None = None,
+        conversation: Conversation | None = None,
+        complaint: Complaint | None = None,
+    ) -> None:
+        language = language or (conversation.language if conversation else turn.language)
+        await self._reply_to(
+            turn.session,
+            turn.last,
+            text,
+            language,
+            conversation=conversation or turn.conversation,
+            complaint=complaint,
+        )
+
+    async def _reply_to(
+        self,
+        session: AsyncSession,
+        msg: Message,
+        text: str,
+        language: str,
+        *,
+        conversation: Conversation | None = None,
+        complaint: Complaint | None = None,
+    ) -> None:
+        """Stage ``text`` in the outbox as the answer to ``msg``.
+
+        Nothing is sent for a message received longer ago than the draft
+        lifetime (e.g. old mail found when a mailbox is first connected): it
+        is recorded and handled as usual, visible to staff, but the
+        complainant is not woken up by a bot answer to a stale message.
+        """
+        if msg.received_at < utcnow() - self.ttl:
+            return
+        route = self.route(msg)
+        if route is None:
+            return
+        channel, recipient = route
+        subject = None
+        refs: tuple[str, ...] = ()
+        if channel == ChannelName.EMAIL:
+            subject = reply_subject(
+                msg.subject if msg.channel == ChannelName.EMAIL else None,
+                fallback=replies_subject(language),
+                tag=complaint.tracking_number if complaint is not None else None,
+            )
+            if msg.channel == ChannelName.EMAIL and msg.external_id:
+                refs = (
+                    msg.external_id,
+                    *[r for r in (msg.thread_refs or []) if isinstance(r, str)],
+                )
+        await self.writer.add(
+            session,
+            Draft(
+                channel=channel,
+                recipient=recipient,
+                text=text,
+                contact_id=msg.contact_id,
+                subject=subject,
+                thread_refs=refs,
+                language=language,
+                complaint_id=complaint.id if complaint else msg.complaint_id,
+                conversation_id=conversation.id if conversation else msg.conversation_id,
+            ),
+        )
+
+
+def replies_subject(language: str) -> str:
+    """The subject of a reply to a message that had none (a chat or the web form)."""
+    return t(language, "Your complaint")
+
+
+def _restates(current: str, new: str, replaced: str) -> bool:
+    """Whether ``new`` is a whole new value rather than the corrected word(s):
+    "Hana Pertiwi, bukan Pratiwi" restates the name; "Siti, bukan Sita" does not."""
+    others = {w.lower() for w in current.split()} - {w.lower() for w in replaced.split()}
+    return bool(others & {w.lower() for w in new.split()})
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value else None
+
+
+async def expire_conversation(
+    engine: IntakeEngine, session: AsyncSession, conversation: Conversation
+) -> None:
+    """Close an abandoned draft: state ``expired``, kept with its messages, and the
+    complainant told on the channel of their last message."""
+    conversation.state = ConversationState.EXPIRED.value
+    conversation.closed_at = utcnow()
+    conversation.expires_at = None
+    last = await session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.direction == "in")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if last is not None:
+        text = expiry_text(engine.profile, conversation.language)
+        await engine._reply_to(
+            session, last, text, conversation.language, conversation=conversation
+        )
+
+
+def expiry_text(profile: Profile, language: str) -> str:
+    """The message sent when a draft expires (kept on record, never dropped silently)."""
+    return replies.expiry_text(profile, language)
