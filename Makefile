@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ typecheck: $(TEST_STAMP)
 ## bench: the ingest benchmark (see README, "Benchmarks")
 bench: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench.ingest
+
+## eval: play the conversation corpus through the intake engine and print its scores
+eval: $(TEST_STAMP)
+	$(BIN)/python -m tests.conversation.evaluate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -52,10 +52,10 @@ _TRAILING_WORDS = re.compile(
 _NAME_LEAD = re.compile(
     r"^\s*(?:(?:bukan|bkn|salah|no|nope|tidak|tdk|not\s+quite|sorry|maaf|sanes|dudu|mboten)\s*[,.!]\s*|"
     r"(?:bukan|no)\s+(?=(?:nama|saya|sy|aku|my|i'?m)\b))?"
-    r"(?:(?:nama\s+(?:lengkap\s+)?(?:saya|sy|aku|ak|gue|gw)|namaku|nama|nami\s+(?:kula|kulo|abdi)|"
+    r"(?:(?:nama\s+(?:lengkap\s+)?(?:saya|sy|aku|ak|aq|gue|gw)|namaku|nama|nami\s+(?:kula|kulo|abdi)|"
     r"my\s+(?:full\s+)?name\s+is|my\s+name'?s|name|it'?s|this\s+is|i'?m|i\s+am|saya|sy|aku|aq|"
     r"nama\s+(?:lengkap\s+)?aq|"
-    r"dengan|dgn|kula|kulo|abdi)(?=[\s:,]|$)\s*(?:adalah\s+|:\s*|is\s+)?)?",
+    r"dengan|dgn|kula|kulo|abdi|ambo|ane|beta)(?=[\s:,]|$)\s*(?:adalah\s+|:\s*|is\s+)?)?",
     re.IGNORECASE,
 )
 _SPLIT_ORG = re.compile(
@@ -76,8 +76,8 @@ _RELATIVE = re.compile(
     r"^\s*(?:(?:ibu|ibunda|bapak|bpk|ayah|ayahanda|ortu|orang\s+tua|anak|adik|adek|kakak|kaka|"
     r"suami|istri|isteri|mertua|paman|bibi|tante|om|nenek|kakek|keponakan|ponakan|teman|"
     r"tetangga|saudara|sepupu|cucu|mother|father|mom|dad|son|daughter|brother|sister|wife|"
-    r"husband|friend|neighbour|neighbor|colleague|rekan)\s*(?:saya|sy|aku|ku|kami|kula|kulo|abdi|"
-    r"simkuring|my|nya)?"
+    r"husband|friend|neighbour|neighbor|colleague|rekan)(?:\s*(?:saya|sy|aku|kami|kula|kulo|abdi|"
+    r"simkuring|my|nya|ku)\b)?"
     r"(?:\s+(?:yang\s+)?(?:bernama|namanya|nama|yaitu|a\.?n\.?|an\.?|named|called))?[\s,:]*)",
     re.IGNORECASE,
 )
@@ -110,10 +110,18 @@ def is_yes(text: str) -> bool:
     )
 
 
+_CORRECTED_TO = re.compile(
+    r"^\s*(?:(?:yang|yg)\s+(?:benar|bener|betul)(?:\s+adalah)?|harusnya|seharusnya|mestinya|"
+    r"the\s+correct\s+one\s+is|it\s+should\s+be|should\s+be)\s*[:,]?\s+",
+    re.IGNORECASE,
+)
+
+
 def strip_answer(text: str) -> str:
     """``text`` without greetings or vocatives in front and particles, thanks or
-    emoji behind ("pagi kak, Budi Santoso ya kak 🙏" → "Budi Santoso")."""
-    value = text.strip()
+    emoji behind ("pagi kak, Budi Santoso ya kak 🙏" → "Budi Santoso"); an
+    answer that corrects ("yang benar PT X") keeps only the new value."""
+    value = _CORRECTED_TO.sub("", text.strip(), count=1)
     for _ in range(3):
         length = greeting_length(value) or vocative_length(value)
         if not length or length >= len(value):
@@ -143,7 +151,8 @@ def _answer_name(text: str, suggestion: PersonName | None) -> Answer:
     if anywhere and anywhere.start() > 0:
         # "bukan, ini suaminya, nama sy agung prasetya"
         body = body[anywhere.end() :]
-    person, used = take_name(body, lower_text=False)
+    lower = not any(c.isupper() for c in body)
+    person, used = take_name(body, lower_text=lower)
     tail = body[used:]
     if person is None:
         head = _SPLIT_ORG.split(body, maxsplit=1)[0]
@@ -187,6 +196,7 @@ def _answer_customer(text: str) -> Answer:
         return answer
     lead = _CUSTOMER_LEAD.match(value)
     body = value[lead.end() :] if lead else value
+    body = _CORRECTED_TO.sub("", body, count=1)
     if means_self(body):
         answer.self_customer = True
         return answer

@@ -73,7 +73,8 @@ _RIGHT_ONLY_WORDS = (
 _LEAD = (
     r"(?:(?:eh|oh|ehh|e|aduh|waduh|maaf|mohon\s+maaf|sorry|sori|ralat|koreksi|revisi|oops|"
     r"sebelumnya|sblmnya|dulu|dl|sebentar|bentar|tunggu\s+dulu|ups|astaga|waduh|hmm|iya|ya|oiya|"
-    r"tadi|td|punten|nuwun\s+sewu|sanes|dudu|mboten|"
+    r"tadi|td|punten|nuwun\s+sewu|sanes|dudu|mboten|tolong|mohon|please|kindly|"
+    r"salah\s+(?:tulis|ketik|eja)|typo|keliru\s+(?:tulis|ketik)|"
     r"wait|tunggu|bentar|sebentar|no|nope|not\s+quite|tidak|tdk|bukan|bkn|salah|keliru|"
     r"actually|sebenarnya|maksud\s+saya|maksudnya|i\s+mean|mbak|mas|kak|min|pak|bu)[\s,.:!-]+)*"
 )
@@ -98,29 +99,29 @@ def _field_pattern() -> str:
 _EARLIER = r"(?:(?:yang\s+|yg\s+)?(?:tadi|td|sebelumnya|sblmnya|tersebut|tsb|di\s+atas|diatas)\s+)?"
 _EXPLICIT = re.compile(
     rf"^\s*{_LEAD}(?:bukan\s+|not\s+)?(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}(?:{_WRONG}[\s,.:;!-]*)?"
-    rf"(?:(?:{_RIGHT})\b[\s,.:;-]*|:\s*)(?P<value>\S.*?)\s*[.!]*\s*$",
+    rf"(?:(?:{_RIGHT})\b[\s,.:;-]*|:\s*)(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _EXPLICIT_WRONG_ONLY = re.compile(
-    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}{_WRONG}[\s,.:;!-]+(?P<value>\S.*?)\s*[.!]*\s*$",
+    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}{_WRONG}[\s,.:;!-]+(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 #: "instansinya bukan RSUD Soedarso, yang benar RSUD Sultan …"
 _FIELD_NOT_X_BUT_Y = re.compile(
     rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,:]*(?:bukan|bkn|not|sanes|dudu)\s+(?P<old>[^,;]+?)[\s,;]+"
     r"(?:(?:tapi|tetapi|tp|melainkan|but|it'?s|(?:yang|yg)\s+(?:benar|bener|betul)|harusnya|"
-    r"seharusnya|mestinya)[\s:,]+)+(?P<value>\S.*?)\s*[.!]*\s*$",
+    r"seharusnya|mestinya)[\s:,]+)+(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 #: At the summary: "bukan, nama saya Agus Salimin", "no, the company is …" without "should be".
 _FIELD_VALUE = re.compile(
-    rf"^\s*{_LEAD}(?:{_field_pattern()})\b\s*(?:(?:saya|kami|sy|nya)\s+)?[:\s,-]*(?P<value>\S.*?)\s*[.!]*\s*$",
+    rf"^\s*{_LEAD}(?:{_field_pattern()})\b\s*(?:(?:saya|kami|sy|nya)\s+)?[:\s,-]*(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _NOT_X_BUT_Y = re.compile(
     r"^\s*(?:(?:eh|oh|maaf|sorry|ralat|koreksi|no|tidak|salah|keliru)[\s,.:!-]+)*"
     r"(?:bukan|bkn|not|sanes|dudu)\s+(?P<old>[^,;]+?)[\s,;]+(?:(?:tapi|tetapi|tp|melainkan|but|it'?s|"
-    r"(?:yang|yg)\s+(?:benar|bener|betul)|harusnya|seharusnya)[\s:,]+)+(?P<value>\S.*?)\s*[.!]*\s*$",
+    r"(?:yang|yg)\s+(?:benar|bener|betul)|harusnya|seharusnya)[\s:,]+)+(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _Y_NOT_X = re.compile(
@@ -129,12 +130,12 @@ _Y_NOT_X = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _RIGHT_ONLY = re.compile(
-    rf"^\s*{_LEAD}(?:(?:{_WRONG})[\s,.:;!-]+)?(?:{_RIGHT_ONLY_WORDS})\b[\s,.:;-]*(?P<value>\S.*?)\s*[.!]*\s*$",
+    rf"^\s*{_LEAD}(?:(?:{_WRONG})[\s,.:;!-]+)?(?:{_RIGHT_ONLY_WORDS})\b[\s,.:;-]*(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _LEAD_ONLY = re.compile(
     r"^\s*(?:eh|oh|ehh|aduh|waduh|maaf|mohon\s+maaf|sorry|sori|ralat|koreksi|oops)[\s,.:!-]+"
-    rf"(?:(?:{_WRONG}|tadi\s+salah|td\s+salah|salah\s+ketik)[\s,.:!-]+)?(?P<value>\S.*?)\s*[.!]*\s*$",
+    rf"(?:(?:{_WRONG}|tadi\s+salah|td\s+salah|salah\s+ketik)[\s,.:!-]+)?(?P<value>\S.*?)\s*!*\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -165,7 +166,11 @@ def find_correction(
     match = _NOT_X_BUT_Y.match(text)
     if match:
         old = match.group("old").strip()
-        return Correction(_field_holding(old, values), match.group("value"), _part(old, values))
+        value = match.group("value")
+        if _SELF_OLD.match(old):
+            return Correction("customer_name", value)
+        field = _field_holding(old, values) or guess_field(value, values)
+        return Correction(field, value, _part(old, values))
     match = _EXPLICIT.match(text) or _EXPLICIT_WRONG_ONLY.match(text)
     if match:
         key = _field_of(match)
@@ -194,6 +199,36 @@ def find_correction(
         value = match.group("value")
         return Correction(guess_field(value, values), value)
     return None
+
+
+_FIELD_START = re.compile(rf"(?:^|[.;,]\s+)(?=(?:{_field_pattern()})\b)", re.IGNORECASE)
+
+
+def find_corrections(
+    text: str, values: Mapping[str, str], *, explicit_only: bool = False
+) -> list[Correction]:
+    """Every correction ``text`` makes: one, or several when each part names its
+    field ("Nama saya Yosef Bria, perusahaannya CV Flobamora Kriya")."""
+    whole = find_correction(text, values, explicit_only=explicit_only)
+    starts = [m.end() for m in _FIELD_START.finditer(text)]
+    if len(starts) >= 2:
+        found: list[Correction] = []
+        for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
+            part = text[begin:end].strip(" ,;.")
+            correction = find_correction(part, values, explicit_only=False)
+            if correction is not None and correction.field is not None:
+                found.append(correction)
+        keys = [c.field for c in found]
+        if len(found) >= 2 and len(set(keys)) == len(keys):
+            return found
+    return [whole] if whole is not None else []
+
+
+#: "bukan atas nama saya, tapi …": the customer was the complainant.
+_SELF_OLD = re.compile(
+    r"^(?:atas\s+nama\s+)?(?:saya|sy|aku|pribadi|perorangan|saya\s+sendiri|diri\s+sendiri|me|myself)$",
+    re.IGNORECASE,
+)
 
 
 def _field_holding(old: str, values: Mapping[str, str]) -> str | None:
@@ -231,7 +266,8 @@ def guess_field(value: str, values: Mapping[str, str]) -> str | None:
                 best, score = key, ratio
     if score >= 60:
         return best
-    if starts_with_head(value) or find_organisation(value):
+    bare = re.sub(r"^\s*(?:atas\s+nama|a\.?n\.?|untuk|utk|dari)\s+", "", value, flags=re.IGNORECASE)
+    if starts_with_head(bare) or find_organisation(bare):
         return "customer_name"
     words_ = value.split()
     if 1 <= len(words_) <= 5 and all(looks_like_name_word(w, lower_text=False) for w in words_):

@@ -45,7 +45,7 @@ from handlers.dates import office_today
 from handlers.intake import replies
 from handlers.intake.answers import Answer, is_yes, read_answer
 from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
-from handlers.intake.corrections import find_correction
+from handlers.intake.corrections import find_correction, find_corrections
 from handlers.intake.labels import labelled_values
 from handlers.intake.names import PersonName, clean_person, person_from_profile
 from handlers.intake.predicates import is_vague
@@ -950,11 +950,20 @@ class IntakeEngine:
             conv.asked = [item.key]
             await self._reply(turn, item.prompt.get(language), conversation=conv)
             return
-        correction = find_correction(text, self._correctable(conv.fields or {}))
-        if correction is not None and correction.field is not None:
-            errors = self._apply_correction(
-                conv, correction.field, correction.value, correction.replace, turn.last
-            )
+        corrections = [
+            c
+            for c in find_corrections(text, self._correctable(conv.fields or {}))
+            if c.field is not None
+        ]
+        if corrections:
+            errors: dict[str, str] = {}
+            for correction in corrections:
+                assert correction.field is not None
+                errors.update(
+                    self._apply_correction(
+                        conv, correction.field, correction.value, correction.replace, turn.last
+                    )
+                )
             await self._advance(turn, conv, errors, first=False, note=replies.corrected(language))
             return
         labelled = labelled_values(text, fields)

@@ -40,8 +40,10 @@ class Intro:
     end: int
 
 
-_SUBJECT = r"(?:saya|sy|aku|aq|ak|gue|gua|gw|kami|kula|kulo|abdi|simkuring|i|we)"
+_SUBJECT = r"(?:saya|sy|aku|aq|ak|gue|gua|gw|kami|kula|kulo|abdi|simkuring|ambo|awak|ane|beta|i|we)"
 _WORD_END = r"(?=[\s,:.]|$)"
+#: Subjects a person's name follows ("saya Budi"; "kami" introduces an organisation only).
+_PERSON_SUBJECT = r"(?:saya|sy|aku|aq|ak|gue|gua|gw|kula|kulo|abdi|simkuring|ambo|awak|ane|beta|i)"
 #: Leads that may open an introduction anywhere in a clause sequence.
 _LEADS = (
     # "perkenalkan, nama saya …", "kenalin aku …"
@@ -54,7 +56,7 @@ _LEADS = (
     r"(?:nama\s+(?:lengkap\s+)?(?:saya|sy|aku|ak|aq|gue|gw|kula|kulo|abdi)|namaku|namaq|"
     r"nami\s+(?:kula|kulo|abdi|kawula)|my\s+(?:full\s+)?name\s+is|my\s+name'?s|"
     r"name\s+is|name'?s)" + _WORD_END + r"\s*(?:adalah\s+|ialah\s+|yaitu\s+|:\s*|is\s+)?",
-    rf"(?:{_SUBJECT}|i\s+am|i'm|im|this\s+is|it'?s|it\s+is|here\s+is)"
+    rf"(?:i\s+am|i'm|this\s+is|it'?s|it\s+is|here\s+is|{_PERSON_SUBJECT}|im)"
     + _WORD_END
     + r"[\s,]*(?:adalah\s+|dengan\s+|dgn\s+|bernama\s+|yang\s+bernama\s+)?",
 )
@@ -94,7 +96,7 @@ _LINK = re.compile(
     r"dari\s+pihak|selaku|sebagai|sbg|from|of|at|with|representing|on\s+behalf\s+of|"
     r"bertindak\s+(?:untuk\s+dan\s+)?atas\s+nama)\s+)?"
     rf"(?:(?:the|an?|salah\s+satu)\s+)?(?:(?:{ROLE_MODIFIERS}\s+){{0,2}}(?:{_ROLES})(?:\s+[\w./&-]+){{0,3}}?\s+"
-    r"(?:(?:di|dari|dr|pada|at|of|from|in|for|bagian)\s+)?)?",
+    r"(?:(?:di|dari|dr|pada|at|of|from|in|for|bagian)\s+)?(?=(?:" + HEAD + r")(?:[\s.]|$)))?",
     re.IGNORECASE,
 )
 #: A link straight to an organisation, before any role ("dari Departemen …").
@@ -134,6 +136,10 @@ _NAME_STOPS = frozenset(
 _NAME_ABBREVIATIONS = frozenset("muh moh mhd moch much abd ach achmad".split())
 
 
+#: Lower-case words inside names ("Fatimah binti Ali", "van der Berg").
+_NAME_PARTICLES = frozenset("bin binti van der de da di al el la le von".split())
+
+
 def take_name(text: str, lower_text: bool) -> tuple[PersonName | None, int]:
     """A person's name at the start of ``text``, with titles: (name, characters used).
 
@@ -168,7 +174,7 @@ def take_name(text: str, lower_text: bool) -> tuple[PersonName | None, int]:
                 continue
             break
         bare = piece.strip(".").lower()
-        if bare in _NAME_STOPS and pieces:
+        if piece.lower() in _NAME_STOPS and pieces:
             break
         if name_words == 0 and is_prefix_title(piece) and not (piece in ("I", "Ni") and not pieces):
             pieces.append(piece)
@@ -181,6 +187,8 @@ def take_name(text: str, lower_text: bool) -> tuple[PersonName | None, int]:
             continue
         if not looks_like_name_word(piece, lower_text=lower_text):
             break
+        if not lower_text and piece[:1].islower() and piece.lower() not in _NAME_PARTICLES:
+            break  # in writing with capitals, a name is written with them
         if piece.endswith(".") and len(piece.strip(".")) > 1 and bare not in _NAME_ABBREVIATIONS:
             # "Budi." ends the sentence ("Muh." does not).
             pieces.append(piece[:-1])
@@ -203,10 +211,24 @@ def take_name(text: str, lower_text: bool) -> tuple[PersonName | None, int]:
     return person, last_end
 
 
-def _take_org(text: str, cased: bool) -> tuple[str | None, int]:
-    """An organisation right at the start of ``text``: (name, characters used)."""
+_PROPER = re.compile(r"(?:[A-Z][\w&'.-]*)(?:\s+(?:of|and|&|the|de|[A-Z][\w&'.-]*))*")
+
+
+def _take_org(text: str, cased: bool, *, english: bool = False) -> tuple[str | None, int]:
+    """An organisation right at the start of ``text``: (name, characters used).
+
+    ``english``: after "from"/"at"/"of" any run of capitalised words names one
+    ("from Universiti Malaya", "at Mayo Clinic"), as English writes them.
+    """
     stripped = text.lstrip()
     offset = len(text) - len(stripped)
+    if english and cased and not starts_with_head(stripped):
+        proper = _PROPER.match(stripped)
+        if proper and len(proper.group(0).split()) >= 2:
+            name = proper.group(0).rstrip(".")
+            while name.split()[-1].lower() in ("of", "and", "the", "&", "de"):
+                name = name.rsplit(" ", 1)[0]
+            return name, offset + len(name)
     if starts_with_head(stripped):
         name = cut_organisation(stripped, cased=cased)
         if name and (
@@ -236,26 +258,34 @@ def _tail(text: str, end: int) -> int:
 
 
 def match_intro(
-    clause: str, *, lower_text: bool, message_start: bool = False, cased: bool = True
+    clause: str,
+    *,
+    lower_text: bool,
+    message_start: bool = False,
+    cased: bool = True,
+    roles: bool = True,
 ) -> Intro | None:
     """The introduction at the start of ``clause``, or ``None``.
 
     ``lower_text``: the whole message is typed in lower case, so capitals
     cannot tell names apart and verb-like words are refused as names.
     ``message_start``: the clause opens a message, where "dengan Budi" and
-    "ini Rina" introduce (elsewhere they are ordinary sentences).
+    "ini Rina" introduce (elsewhere they are ordinary sentences). ``roles``:
+    a position alone may introduce ("staf Dinas PU, …") — at a sentence's start
+    or right after a name, not in the middle of a story ("…, mahasiswa
+    Departemen X dengan NRP …").
     """
     org_lead = _ORG_LEAD.match(clause)
     if org_lead:
         org, length = _take_org(clause[org_lead.end() :], cased)
         if org:
             return Intro(None, org, _tail(clause, org_lead.end() + length))
-    role = _ROLE.match(clause)
+    role = _ROLE.match(clause) if roles else None
     if role and not _POSSESSIVE.search(_LEADING_SUBJECT.sub("", role.group(0), count=1)):
         org, length = _take_org(clause[role.end() :], cased)
         if org:
             return Intro(None, org, _tail(clause, role.end() + length))
-    plain = _ROLE_ONLY.match(clause)
+    plain = _ROLE_ONLY.match(clause) if roles else None
     if plain and not says_something_happened(clause[plain.end() :]):
         return Intro(None, None, len(clause))
     lead = (_MESSAGE_LEAD if message_start else _LEAD).match(clause)
@@ -281,7 +311,10 @@ def match_intro(
         if org:
             link = direct
     if link:
-        org, org_length = _take_org(after[link.end() :], cased)
+        english = bool(
+            re.search(r"\b(?:from|at|of|with|representing)\s*$", link.group(0), re.IGNORECASE)
+        )
+        org, org_length = _take_org(after[link.end() :], cased, english=english)
         if org:
             organisation = org
             end = _tail(clause, end + link.end() + org_length)

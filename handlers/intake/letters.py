@@ -57,7 +57,8 @@ _ADDRESSEE_START = re.compile(
     re.IGNORECASE,
 )
 _ADDRESSEE_END = re.compile(
-    r"^\s*(?:di\s*[-–]?\s*)?(?:tempat|t\s*e\s*m\s*p\s*a\s*t)\s*\.?\s*$|^\s*di\s*[-–]?\s*$",
+    r"^\s*(?:di\s*[-–]?\s*)?(?:tempat|t\s*e\s*m\s*p\s*a\s*t)\s*\.?\s*$|^\s*di\s*[-–]?\s*$|"
+    r"^\s*di\s+[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}\s*\.?\s*$",
     re.IGNORECASE,
 )
 _DASHES = re.compile(r"^\s*--\s*$")
@@ -67,6 +68,8 @@ _CONTACT = re.compile(
     re.IGNORECASE,
 )
 _ROLE_LINE = re.compile(rf"^\s*(?:{alternation(ROLE_WORDS)})\b", re.IGNORECASE)
+#: "Laboratory Manager", "QA Supervisor": a position, whatever words precede it.
+_ENDS_IN_ROLE = re.compile(rf"^(?:\S+\s+){{0,3}}(?:{alternation(ROLE_WORDS)})\s*$", re.IGNORECASE)
 _DASH_SIGN = re.compile(r"^\s*[-–—~]+\s*(?P<rest>[^\s-].{1,80})$")
 
 
@@ -103,6 +106,11 @@ def _read_signature(lines: list[str]) -> tuple[PersonName | None, str | None, bo
         ):
             self_customer = True
             continue
+        if _ENDS_IN_ROLE.search(bare) or (_ROLE_LINE.match(bare) and not starts_with_head(bare)):
+            found = find_organisation(bare)
+            if found and found[1] > 0 and organisation is None:
+                organisation = fix_org_case(found[0])  # "Kepala Laboratorium X"
+            continue
         if starts_with_head(bare):
             if organisation is None:
                 name = cut_organisation(bare)
@@ -114,7 +122,7 @@ def _read_signature(lines: list[str]) -> tuple[PersonName | None, str | None, bo
             if found and organisation is None:
                 organisation = fix_org_case(found[0])
             continue
-        if signer is None and not _department(bare):
+        if signer is None and not _department(_split_name_tail(bare)[0]):
             # "Wati (Koperasi Susu Sejahtera)", "Rudi - PT X", "Budi Santoso, S.T."
             person, used = take_name(bare, lower_text=False)
             tail = bare[used:].strip(" ,-–—/|")
@@ -129,10 +137,11 @@ def _read_signature(lines: list[str]) -> tuple[PersonName | None, str | None, bo
                     tail = tail.strip("() ")
                     if means_self(tail):
                         self_customer = True
-                    elif organisation is None:
+                    elif organisation is None and not _ROLE_LINE.match(tail):
+                        # "Dafa / HIMATEKK ITS", "Tom / Borneo Aqua Lab": what stands
+                        # beside the name is the organisation.
                         found = find_organisation(tail)
-                        if found:
-                            organisation = fix_org_case(found[0])
+                        organisation = fix_org_case(found[0] if found else tail.strip(" .,"))
                 continue
         if organisation is None:
             found = find_organisation(bare)
@@ -166,7 +175,12 @@ def split_letter(text: str) -> Letter:
     blank = [False] * len(lines)
     # Addressee block at the top.
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is not None and _ADDRESSEE_START.match(lines[first]):
+    if (
+        first is not None
+        and _ADDRESSEE_START.match(lines[first])
+        and len(lines[first].split()) <= 10
+        and not re.search(r"[.!?]\s+\S", lines[first])
+    ):
         end = None
         for index in range(first, min(len(lines), first + 10)):
             if _ADDRESSEE_END.match(lines[index]):

@@ -38,11 +38,13 @@ GREETINGS = words(
     assalamu'alaikum_warahmatullahi_wabarakatuh asalamualaikum aslmkm ass_wr_wb ass.wr.wb
     ass_wr._wb. askum aslm salam salam_sejahtera salam_hormat shalom om_swastiastu namo_buddhaya
     permisi punten sampurasun nuwun_sewu nyuwun_sewu kulo_nuwun kula_nuwun ngapunten
-    nyuwun_pangapunten sugeng_enjing sugeng_siang sugeng_sonten sugeng_dalu sugeng_ndalu
+    nyuwun_pangapunten horas horas_lae horas_bah tabe tabe' mejuah-juah om_swastiastu
+    salamaik_pagi sugeng_enjing sugeng_siang sugeng_sonten sugeng_dalu sugeng_ndalu
     wilujeng_enjing wilujeng_siang wilujeng_sonten wilujeng_wengi
     mohon_maaf_mengganggu_waktunya maaf_mengganggu_waktunya mohon_maaf_mengganggu_waktu_bapak/ibu
     mohon_maaf_mengganggu_waktunya_bapak/ibu maaf_mengganggu_waktunya_bapak/ibu
-    mohon_maaf_mengganggu_waktu_bapak_ibu
+    mohon_maaf_mengganggu_waktu_bapak_ibu mohon_maaf_mengganggu_waktunya_bapak_ibu
+    maaf_mengganggu_waktunya_bapak_ibu
     good_morning good_afternoon good_evening good_day greetings
     dear dear_sir dear_madam dear_sir/madam dear_sir_or_madam to_whom_it_may_concern
     yth yth. kepada_yth kepada_yth. dengan_hormat dgn_hormat dg_hormat dng_hormat
@@ -58,7 +60,7 @@ VOCATIVES = words(
     everyone everybody folks
     bpk/ibu pak/bu bu/pak ibu/bapak bapak/ibu/sdr mas mbak mba bang abang teh teteh kang akang
     om tante dok sir madam sir/madam all semua tim team petugas cs customer_service
-    bapak-ibu bapak2 ibu2 kakak2 rekan-rekan
+    bapak-ibu bapak2 ibu2 kakak2 rekan-rekan da uda uni lae ito daeng puang mak ndan
     """
 )
 
@@ -242,7 +244,9 @@ ORG_HEADS = words(
     kabupaten kota provinsi kecamatan kelurahan desa dusun kampung nagari gampong
     puskesmas pustu posyandu poskesdes polindes klinik rs rsu rsud rsia rsup rskia
     rumah_sakit apotek apotik laboratorium lab labkesda
-    universitas univ institut politeknik poltek akademi stikes stie stmik stt sttn
+    universitas univ universiti institut politeknik poltek akademi stikes stie stmik stt sttn
+    makmal university institute college school hospital clinic laboratory department faculty ministry
+    agency foundation corporation
     fakultas departemen jurusan prodi program_studi
     sekolah sd sdn sdit sdi smp smpn smpit sma sman smait smk smkn mi min mts mtsn ma man
     tk paud kb ra madrasah pondok_pesantren ponpes pesantren
@@ -280,15 +284,15 @@ ROLE_WORDS = words(
     warga penduduk perangkat kades lurah camat sekdes kasi kaur kadus bidan perawat dokter
     apoteker pedagang petani peternak nelayan pengusaha wiraswasta pensiunan pns asn
     honorer tenaga perwakilan wakil utusan delegasi kuasa penanggung_jawab pj pic
-    person_in_charge engineer officer representative head director employee student
+    person_in_charge engineer officer representative head director employee student alumnus
     lecturer teacher member chairman coordinator consultant konsultan agen agent
     pengasuh pembina pendiri founder co-founder ceo cto cfo coo gm general_manager
-    quality_control quality_assurance quality_manager lab_manager plant_manager
-    manajer_mutu manajer_teknis manajer_lab kepala_lab kepala_laboratorium kepala_sekolah
+    quality_control quality_assurance quality_manager plant_manager
+    manajer_mutu manajer_teknis kepala_sekolah
     kepsek wakasek kaprodi kajur dekan rektor kabag kasubag kasubbag kabid kasie kasi
     sekdin kadis sekretaris_desa kepala_desa lurah bendahara_desa perangkat_desa
-    ketua_rt ketua_rw rt rw takmir pengurus_masjid pengelola_usaha penanggung_jawab_lab
-    analis_lab laboran teknisi_lab pustakawan juru_masak sopir driver satpam security
+    ketua_rt ketua_rw takmir pengurus_masjid pengelola_usaha
+    laboran pustakawan juru_masak sopir driver satpam security sanitarian nakes bidan_desa
     """
 )
 
@@ -344,10 +348,11 @@ NOT_NAMES = words(
     kirim mengirim dikirim datang ke kesana kesini pergi pulang menunggu nunggu tunggu
     bayar membayar dibayar sudah urus mengurus daftar mendaftar ambil mengambil
     pesan memesan beli membeli antri antre ngantri telepon telpon nelpon hubungi
-    menghubungi chat wa email mengajukan ajukan minta meminta diminta disuruh dipersulit
+    menghubungi chat email mengajukan ajukan minta meminta diminta disuruh dipersulit
     dilayani melayani ditolak menolak salah benar betul rusak hilang telat terlambat lambat
     lama cepat mahal murah buruk jelek baik bagus parah payah ribet susah sulit
     pelanggan peserta pengadu pelapor pemohon customer participant complainant client klien
+    ambo awak ane beta
     warga masyarakat rakyat orang
     kami kita saya sy aku aq gue gw gua kita anda kamu km kalian dia mereka beliau
     nya nih sih dong deh kok kan yah lho loh toh tuh
@@ -472,13 +477,13 @@ PREDICATES = words(
     """
     belum blm blom udah udh sudah sdh telah tidak tdk gak ga nggak enggak ngga gk tak bukan
     rusak hilang ilang salah keliru telat terlambat lambat lama ditolak tolak dipersulit mahal
-    kurang gagal error eror macet hangus kenapa knp kok mengapa why
+    kurang gagal error eror macet hangus kenapa knp mengapa why
     datang dtg pergi kirim bayar ambil tanya minta dapat dpt kasih terima antar urus tunggu
     bilang lapor telpon telepon hubungi cek periksa uji tes daftar masuk keluar kluar jadi
     selesai beres terbit cetak tulis tertulis isi ganti tukar balik kembali hubungi
-    not never didn't doesn't don't wasn't isn't haven't hasn't won't cannot can't
+    not never doesn't don't wasn't isn't haven't hasn't won't cannot can't still yet
     late lost wrong broken damaged delayed missing refused rejected charged overcharged
-    was were has have had is are did does do will would can could should received sent
+    didn't received sent paid charged waited asked told said came went took made gave
     """
 )
 
@@ -501,4 +506,25 @@ DEPARTMENT_WORDS = frozenset(
     group grup bersama shared mailbox inbox kontak contact redaksi registrasi registration
     akademik academic kemahasiswaan warehouse gudang logistik logistics produksi production
     manajemen management mutu""".split()
+)
+
+#: Words that judge the service ("parah", "disappointing"): with no predicate
+#: beside them, a short text made of them is vague.
+JUDGEMENTS = words(
+    """
+    buruk jelek parah payah kecewa mengecewakan kacau amburadul berantakan lambat lelet lama
+    lamban ribet ruwet susah sulit mahal jutek judes ketus galak sombong cuek kasar
+    gak_becus ga_becus nggak_becus tidak_becus gak_jelas ga_jelas nggak_jelas tidak_jelas
+    gajelas gaje asal-asalan seenaknya semaunya sembarangan bertele-tele tidak_profesional
+    gak_profesional ga_profesional unprofessional mengesalkan menyebalkan menjengkelkan
+    suwe alon awon elek lami lila goreng hese lambat_pisan
+    bad terrible awful horrible poor slow disappointing disappointed unacceptable worst rude
+    unhelpful useless frustrating annoying ridiculous
+    """
+)
+
+#: Subject pronouns across Indonesia's ways of speaking (Javanese, Sundanese,
+#: Minang, Betawi, Ambon), as in "ambo Rizal" or "kulo piyambak".
+PRONOUNS = words(
+    "saya sy aku aq ak gue gua gw kami kita kula kulo abdi simkuring ambo awak ane ana beta i we me"
 )

@@ -21,6 +21,7 @@ from handlers.intake.lexicon import (
     ORG_CAPITALS,
     ORG_HEADS,
     ORG_LOWER,
+    PRONOUNS,
     SELF_PHRASES,
     alternation,
 )
@@ -58,11 +59,19 @@ def _strip_tail(value: str) -> str:
 
 
 def is_cased(text: str) -> bool:
-    """Whether ``text`` uses capitals as ordinary writing does (neither all lower
-    nor all upper case), so a lower-case word cannot be part of a name."""
-    letters = [c for c in text if c.isalpha()]
-    upper = sum(1 for c in letters if c.isupper())
-    return 0 < upper < len(letters) and upper > len(letters) // 50
+    """Whether ``text`` uses capitals as ordinary writing does, so that a name is
+    written with them: some capitalised word stands inside a sentence
+    ("saya Rahmat Hidayat dari PT …"). Text typed in lower case with a few
+    acronyms ("sy budi dari pt sinar jaya. sertifikat SNI …") or all in
+    capitals is not."""
+    for match in re.finditer(r"(?:^|(?<=[^\s]))(\s+)([^\W\d_][\w'’-]*)", text):
+        word = match.group(2)
+        before = text[: match.start(1)].rstrip()
+        if not before or before[-1] in ".!?:\n\"'(":
+            continue  # a sentence's first word is capitalised anyway
+        if word[:1].isupper() and any(c.islower() for c in word[1:]):
+            return True
+    return False
 
 
 #: Lower-case words that may stand inside a capitalised name ("Dinas Pertanian
@@ -134,7 +143,12 @@ def cut_organisation(text: str, *, cased: bool | None = None) -> str:
     for index, match in enumerate(tokens):
         word = match.group(0)
         bare = word.strip(",.;:!?()[]\"'").lower()
-        if words_ and bare in _ORG_STOPS and not _links_on(tokens, index, cased):
+        if (
+            words_
+            and bare in _ORG_STOPS
+            and not (cased and word[:1].isupper())
+            and not _links_on(tokens, index, cased)
+        ):
             break
         if words_ and cased and not _word_ok(word, cased):
             break
@@ -289,8 +303,9 @@ def fix_org_case(name: str) -> str:
 
 
 _SELF = re.compile(
-    rf"^\s*(?:(?:ini|itu|untuk|utk|buat|for|it'?s|its|is|atas\s+nama|a\.?n\.?)\s+)?"
-    rf"(?:{alternation(SELF_PHRASES)})"
+    rf"^\s*(?:(?:ini|itu|untuk|utk|buat|bwt|for|it'?s|its|is|atas\s+nama|a\.?n\.?)\s+)?"
+    rf"(?:{alternation(SELF_PHRASES)}|(?:{alternation(PRONOUNS)})\s+(?:sendiri|sndiri|pribadi|"
+    rf"piyambak|nyalira|sorangan|surang|dhewe|dewe|aja|saja|sj|myself))"
     rf"(?:\s+(?:saja|aja|sj|ja|kok|sih|aja\s+kak|aja\s+min|min|kak|pak|bu|only|please))*\s*[.!]*\s*$",
     re.IGNORECASE,
 )

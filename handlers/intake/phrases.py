@@ -189,3 +189,17 @@ def undersigned_length(clause: str) -> int:
     """Length of "Yang bertanda tangan di bawah ini:" at the start of ``clause``; 0 if none."""
     match = _UNDERSIGNED.match(clause)
     return match.end() if match else 0
+
+
+_TRAILING_CLOSING = re.compile(
+    rf"[\s,.;!]+(?:{alternation(CLOSINGS)})(?:\s+(?:{alternation(VOCATIVES)}|{_PARTICLES}|banyak|byk|"
+    r"sebelumnya|atas\s+\w+(?:\s+\w+){0,3}))*\s*[.!~]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def trailing_closing_start(text: str) -> int | None:
+    """Where a closing formula typed on at the end of a sentence begins
+    ("… TIGA KALI TERIMA KASIH"), or ``None``."""
+    match = _TRAILING_CLOSING.search(text)
+    return match.start() if match else None

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import re
 
-from handlers.intake.lexicon import PREDICATES, VAGUE_WORDS, VOCATIVES
+from handlers.intake.lexicon import JUDGEMENTS, PREDICATES, VAGUE_WORDS, VOCATIVES
 
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
-_VERB_PREFIX = re.compile(r"^(?:me[mnyg]?|ber|ter|di|per|ke)\w{3,}(?:kan|i|an|nya)?$")
+#: Verbs by their prefix: me(N)-, di-, ber-, ter- before a stem of four letters or more.
+_VERB_PREFIX = re.compile(r"^(?:me[mnyg]?|di|ber|ter)\w{4,}$")
+#: English words that happen to start like Indonesian verbs ("disappointing", "delivered").
+_ENGLISH_ENDING = re.compile(r"(?:ing|ed|tion|ment|ly|ness|able|ible|ive|ous)$")
+#: Nouns that look like prefixed verbs.
+_NOT_VERBS = frozenset(
+    """mesin menit merek media medis metode meter member mentor menu mesjid meteran dinding
+    dinas direktur direksi diskon distributor divisi dokumen berkas berita bertemu terminal
+    termin termometer""".split()
+)
 
 
 def _words(text: str) -> list[str]:
@@ -40,8 +49,17 @@ def is_vague(problem: str) -> bool:
     """Whether ``problem`` judges without saying what happened.
 
     Vague: at most 12 words, every one a judgement, a generic target
-    ("pelayanan", "petugas") or a function word (:data:`VAGUE_WORDS`).
+    ("pelayanan", "petugas") or a function word (:data:`VAGUE_WORDS`); or at
+    most 10 words with a judgement (:data:`JUDGEMENTS`) and no predicate
+    ("pelayanan legalisir di BAAK parah banget").
     """
+    words_ = _words(problem)
+    if (
+        0 < len(words_) <= 10
+        and any(w in JUDGEMENTS or _base(w) in JUDGEMENTS for w in words_)
+        and not says_something_happened(problem)
+    ):
+        return True
     tokens = [w for w in _WORD.findall(problem) if w.strip("-'’") and not w.isdigit()]
     if not tokens or len(tokens) > 12:
         return False
@@ -58,7 +76,12 @@ def says_something_happened(text: str) -> bool:
     for word in _words(text):
         if word in PREDICATES or _base(word) in PREDICATES:
             return True
-        if _VERB_PREFIX.match(word) and word not in VOCATIVES:
+        if (
+            _VERB_PREFIX.match(word)
+            and word not in VOCATIVES
+            and word not in _NOT_VERBS
+            and not _ENGLISH_ENDING.search(word)
+        ):
             return True
         if word.isdigit() and previous not in _COUNTED:
             return True

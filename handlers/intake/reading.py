@@ -54,6 +54,7 @@ from handlers.intake.phrases import (
     is_closing,
     only_particles,
     starts_closing,
+    trailing_closing_start,
     undersigned_length,
     vocative_length,
 )
@@ -113,14 +114,24 @@ _DESCRIBES = re.compile(
     r"distributor|supplier|pemasok|pabrik|industri|company|firm|business|manufacturer|"
     r"yang\s+bergerak|bergerak\s+di|which|located|based|di|in|at|beralamat|berlokasi)\b|"
     rf"(?:(?:sebagai|selaku|as|the|an?)\s+)?(?:{ROLE_MODIFIERS}\s+){{0,2}}(?:{alternation(ROLE_WORDS)})\b|"
-    r"[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*\s*[.,]?\s*$)",
+    r"(?-i:[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)\s*[.,]?\s*$)",
     re.IGNORECASE,
 )
 #: "On my own behalf" said inside the story ("ktp itu atas nama saya sendiri").
 _SELF_INSIDE = re.compile(
     r"\b(?:atas\s+nama\s+(?:saya\s+sendiri|pribadi|diri\s+sendiri|sendiri)|untuk\s+diri\s+sendiri|"
+    r"(?:untuk|buat|utk)\s+(?:saya|sy|aku|diri)\s+sendiri|"
     r"(?:secara|sebagai)\s+(?:pribadi|perorangan|perseorangan)|on\s+my\s+own\s+behalf|"
     r"for\s+myself|in\s+my\s+personal\s+capacity|as\s+a\s+private\s+(?:person|individual))\b",
+    re.IGNORECASE,
+)
+
+
+#: A position right after a name, up to where the sentence goes on with "saya …"
+#: ("NAMA SAYA BAMBANG ALUMNI TEKNIK SIPIL ANGKATAN 1983 SAYA SUDAH …").
+_ROLE_TAIL = re.compile(
+    rf"\s*,?\s*(?:(?:sebagai|selaku|as|the|an?)\s+)?(?:{ROLE_MODIFIERS}\s+){{0,2}}"
+    rf"(?:{alternation(ROLE_WORDS)})\b.*?(?=\s+(?:saya|sy|kami|aku|gue|gw|i|we)\b|[,.;!?\n]|$)",
     re.IGNORECASE,
 )
 
@@ -136,6 +147,8 @@ class _Cuts:
     introduced: bool = False
     #: Something of the problem was kept in the message being read.
     content: bool = False
+    #: Where the last introduction ended.
+    intro_end: int = -1
 
 
 def _salutation(text: str, clause: Clause, first_in_line: bool) -> bool:
@@ -150,7 +163,8 @@ def _salutation(text: str, clause: Clause, first_in_line: bool) -> bool:
         or text[clause.core_end : clause.core_end + 1] == "\n"
     )
     soft = text[clause.core_end : clause.core_end + 1] in (",", ":")
-    if not (soft or ends_line):
+    addressed = re.match(r"\s*(?:yth\b\.?|kepada\s+yth\b\.?|dear\b)", core, re.IGNORECASE)
+    if not (soft or ends_line or addressed):
         return False
     length = greeting_length(core) or vocative_length(core + ",")
     if not length:
@@ -216,6 +230,7 @@ def _strip_leading(
     first_in_line: bool,
     cased: bool,
     cuts: _Cuts,
+    sentence_opening: bool = True,
 ) -> int:
     """Cut greetings, introductions, intent phrases and fillers from ``position``.
 
@@ -254,6 +269,7 @@ def _strip_leading(
             lower_text=lower,
             message_start=first_in_line and position - start < 30,
             cased=cased,
+            roles=sentence_opening or cuts.introduced,
         )
         if intro is not None and intro.end > 0:
             if intro.person is not None and cuts.person is None:
@@ -262,6 +278,10 @@ def _strip_leading(
                 cuts.organisation = intro.organisation
             cuts.introduced = True
             position += intro.end
+            role = _ROLE_TAIL.match(text[position:end])
+            if role and not says_something_happened(role.group(0)):
+                position += role.end()
+            cuts.intro_end = position
             if position >= end:
                 return position
             continue
@@ -309,14 +329,18 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
             position = clause.end
             continue
         begin = max(position, clause.start)
+        line_start = prose.rfind("\n", 0, clause.start) + 1
+        line_end = prose.find("\n", clause.start)
+        line_cased = cased and is_cased(prose[line_start : line_end if line_end >= 0 else None])
         position = _strip_leading(
             prose,
             begin,
             clause,
             sentence_end,
             first_in_line and begin == clause.start,
-            cased,
+            line_cased,
             cuts,
+            sentence_opening=clause.start == sentence_start or not kept,
         )
         if position >= clause.end:
             continue
@@ -332,15 +356,22 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
             cuts.self_customer = True
             position = clause.end
             continue
-        if cuts.introduced and position > sentence_start:
+        if (
+            cuts.introduced
+            and position > sentence_start
+            and not prose[cuts.intro_end : position].strip(" ,;-\t")
+        ):
             # What an introduction leaves of its sentence: where, what kind of
             # business — nothing that happened — goes with it.
             tail = prose[position:sentence_end]
+            named = find_organisation(tail, cased=cased)
             if (
-                _DESCRIBES.match(tail)
+                (_DESCRIBES.match(tail) or named is not None)
                 and not says_something_happened(tail)
                 and len(tail.split()) <= 14
             ):
+                if named is not None and cuts.organisation is None:
+                    cuts.organisation = fix_org_case(named[0])
                 position = next((c.end for c in found[index:] if c.hard), clause.end)
                 continue
         while position < clause.core_end and prose[position] in " \t,;:-":
@@ -349,6 +380,47 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
         cuts.content = True
         position = clause.end
     return kept
+
+
+def _rejoin(text: str) -> str:
+    """Join a message sent too early to the next: "saya hendra" + "wijaya dari pt
+    sinar baja" is one introduction, a name split by the send button."""
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines) - 1:
+        line, following = lines[index], lines[index + 1]
+        if (
+            line.strip()
+            and following.strip()
+            and line.rstrip()[-1:].isalnum()
+            and following.lstrip()[:1].islower()
+        ):
+            tail = clauses(line)[-1]
+            start = tail.start
+            while True:
+                skip = greeting_length(line[start:]) or vocative_length(line[start:])
+                if not skip or start + skip >= len(line):
+                    break
+                start += skip
+            alone = match_intro(line[start:], lower_text=True, message_start=True, cased=False)
+            joined = f"{line[start:].rstrip()} {following.strip()}"
+            together = match_intro(joined, lower_text=True, message_start=True, cased=False)
+            width = len(line[start:].rstrip())
+            if (
+                alone is not None
+                and alone.person is not None
+                and alone.organisation is None
+                and alone.end >= width
+                and together is not None
+                and together.person is not None
+                and len(together.person.name.split()) > len(alone.person.name.split())
+                and (together.organisation is not None or together.end >= len(joined) - 1)
+            ):
+                lines[index] = f"{line.rstrip()} {following.strip()}"
+                del lines[index + 1]
+                continue
+        index += 1
+    return "\n".join(lines)
 
 
 def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False) -> Reading:
@@ -361,6 +433,8 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
     """
     reading = Reading()
     keys = {f.key for f in fields}
+    if not letter:
+        text = _rejoin(text)
     labelled = labelled_values(text, fields)
     lines = text.split("\n")
     prose_lines = []
@@ -383,7 +457,7 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
             prose = bare.body
 
     cuts = _Cuts()
-    cased = is_cased(prose) and not _lower_text(prose)
+    cased = is_cased(prose)
     kept = _scan(prose, cased, cuts)
     # Closing formulas at the end: thanks, generic requests, sign-offs.
     while kept:
@@ -394,6 +468,9 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
             continue
         break
     problem = join_kept(prose, kept)
+    closing = trailing_closing_start(problem)
+    if closing is not None and closing > 0:
+        problem = problem[:closing].rstrip(" ,;")
 
     # Who complains: labels, then the introduction, then the signer.
     person = None
@@ -413,8 +490,10 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
             customer = None
         else:
             customer = _clean_customer(customer)
+    said_self = bool(problem) and _SELF_INSIDE.search(problem) is not None
     if customer is None and not reading.self_customer:
-        customer = cuts.organisation or signed_org
+        # A story that says "for myself" outweighs the organisation under the signature.
+        customer = cuts.organisation or (None if said_self else signed_org)
     source = "stated" if customer else None
     if customer is None and not reading.self_customer and problem:
         customer = _mentioned_customer(problem, cased)
