@@ -81,6 +81,14 @@ _RELATIVE = re.compile(
     r"(?:\s+(?:yang\s+)?(?:bernama|namanya|nama|yaitu|a\.?n\.?|an\.?|named|called))?[\s,:]*)",
     re.IGNORECASE,
 )
+#: An answer that points at an organisation without naming it.
+_UNNAMED = re.compile(
+    r"^\s*(?:(?:untuk|buat|utk|dari|atas\s+nama|for|from)\s+)?(?:(?:kantor|perusahaan|instansi|"
+    r"sekolah|lembaga|usaha|toko|lab|laboratorium|koperasi|desa|office|company|school|"
+    r"organisation|organization)\s*(?:kami|saya|sy|kita|ku|our|my|nya)?|kami|saya|kita|we|us|our)?"
+    r"\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
 _YES = frozenset(
     """ya y iya iy iyah yes yep yup yeah yess benar bener betul btul bnr ok oke okay okey okee
     sip siap setuju kirim sudah udah lanjut confirm correct right sure boleh""".split()
@@ -200,6 +208,8 @@ def _answer_customer(text: str) -> Answer:
     if means_self(body):
         answer.self_customer = True
         return answer
+    if _UNNAMED.match(body):
+        return answer  # "untuk kantor kami": which office is still to be said
     relative = _RELATIVE.match(body)
     if relative and relative.end() < len(body):
         person = clean_person(strip_answer(body[relative.end() :]))

@@ -649,6 +649,14 @@ class IntakeEngine:
             return
         if len(asked) == 1:
             answer = self._answer(conv, asked[0], text)
+            key = asked[0]
+            if key not in answer.values and not (key == "customer_name" and answer.self_customer):
+                # "untuk kantor kami", "iya" without a name offered: ask for the name itself.
+                self._take_reading(conv, answer)
+                self._accept(conv, answer.values, only_valid=False, today=self._today(msg))
+                errors = {key: replies.name_itself(conv.language)} if key != "problem" else {}
+                await self._advance(turn, conv, errors, first=False)
+                return
         elif asked:
             answer = self._answer_many(conv, asked, text)
         else:
@@ -664,6 +672,10 @@ class IntakeEngine:
         if key == "complainant_name" and notes.get("complainant_name"):
             suggestion = PersonName(str(notes["complainant_name"]), _str(notes.get(TITLE_KEY)))
         answer = read_answer(key, text, self.profile.intake.fields, suggestion=suggestion)
+        # What an answer says besides the field asked fills only what is still
+        # missing; changing a recorded value takes a correction.
+        filled = conv.fields or {}
+        answer.values = {k: v for k, v in answer.values.items() if k == key or not filled.get(k)}
         if key == "problem" and VAGUE_KEY in notes and answer.values.get("problem"):
             answer.values["problem"] = f"{notes[VAGUE_KEY]}\n{answer.values['problem']}"
             fresh = dict(notes)

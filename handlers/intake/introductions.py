@@ -108,6 +108,7 @@ _DIRECT_LINK = re.compile(
 #: "Siswa PKL kami di …": someone else's role, not an introduction.
 _POSSESSIVE = re.compile(r"\b(?:kami|saya|sy|kita|aku|our|my)\b", re.IGNORECASE)
 _LEADING_SUBJECT = re.compile(rf"^\s*(?:{_SUBJECT}|i\s+am|i'm|im|we\s+are)\s+", re.IGNORECASE)
+_WITHIN = re.compile(r"^\s*(?:di|pada|at|of)\s+(?=[A-Z])", re.IGNORECASE)
 _TAIL_HERE = re.compile(
     r"^\s*(?:di\s*sini|disini|dsni|here|speaking|yang\s+bicara)\b[\s,.]*", re.IGNORECASE
 )
@@ -185,7 +186,7 @@ def take_name(text: str, lower_text: bool) -> tuple[PersonName | None, int]:
             last_end = match.end()
             in_suffix = True
             continue
-        if not looks_like_name_word(piece, lower_text=lower_text):
+        if not looks_like_name_word(piece, lower_text=lower_text, capitalised=not lower_text):
             break
         if not lower_text and piece[:1].islower() and piece.lower() not in _NAME_PARTICLES:
             break  # in writing with capitals, a name is written with them
@@ -290,13 +291,26 @@ def match_intro(
         return Intro(None, None, len(clause))
     lead = (_MESSAGE_LEAD if message_start else _LEAD).match(clause)
     if not lead:
-        return None
+        # "Mr. Ryan Hakim here, …", "Budi di sini": a name first, then "here".
+        if lower_text:
+            return None
+        person, length = take_name(clause, lower_text)
+        if person is None or not _TAIL_HERE.match(clause[length:]):
+            return None
+        return _after_name(clause, person, length, "", cased)
     rest = clause[lead.end() :]
     lead_text = lead.group(0).strip().lower()
     person, length = take_name(rest, lower_text)
     if person is None:
         return None
-    end = lead.end() + length
+    return _after_name(clause, person, lead.end() + length, lead_text, cased)
+
+
+def _after_name(
+    clause: str, person: PersonName, end: int, lead_text: str, cased: bool
+) -> Intro | None:
+    """The rest of an introduction after the name: contact details, "di sini",
+    an organisation (through a position), a place."""
     end = _tail(clause, end)
     after = clause[end:]
     here = _TAIL_HERE.match(after)
@@ -317,7 +331,15 @@ def match_intro(
         org, org_length = _take_org(after[link.end() :], cased, english=english)
         if org:
             organisation = org
-            end = _tail(clause, end + link.end() + org_length)
+            end = end + link.end() + org_length
+            inner = _WITHIN.match(clause[end:])
+            if inner and cased and org[:1].islower():
+                # "kepala laboratorium QC di PT Sinar Kemas": the company, not the department.
+                outer, outer_length = _take_org(clause[end + inner.end() :], cased)
+                if outer:
+                    organisation = outer
+                    end = end + inner.end() + outer_length
+            end = _tail(clause, end)
             after = clause[end:]
     # A bare subject ("saya budi") must be followed by the end of the clause,
     # an organisation, a role, an intent or "di sini"; else it is a sentence

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from handlers.intake.introductions import take_name
 from handlers.intake.lexicon import DEPARTMENT_WORDS, ROLE_WORDS, SIGN_OFFS, alternation
-from handlers.intake.names import PersonName, clean_person, looks_like_name_word
+from handlers.intake.names import PersonName, clean_person, is_suffix_title, looks_like_name_word
 from handlers.intake.organisations import (
-    cut_organisation,
+    english_organisation,
     find_organisation,
     fix_org_case,
     means_self,
@@ -92,35 +92,46 @@ def _signature_lines(lines: list[str], start: int) -> list[int]:
 
 
 def _read_signature(lines: list[str]) -> tuple[PersonName | None, str | None, bool]:
-    """The signer, organisation and "for myself" named in signature ``lines`` (in order)."""
+    """The signer, organisation and "for myself" named in signature ``lines`` (in order).
+
+    The signer is the first line that is a person's name (not a department).
+    The organisation is, by preference: a line that names one by its kind
+    ("PT …", "Departemen …", "… University", "… Research Centre"); what
+    stands beside the name ("Dafa / HIMATEKK ITS"); what follows a position
+    ("Pemilik Homestay Kembang Arum"); or a capitalised line under the name
+    that is neither a position, an address nor contact details ("Lionpack
+    Asia"). Addresses ("Dusun Gintungan, Bandungan") and phone lines are skipped.
+    """
     signer: PersonName | None = None
-    organisation: str | None = None
     self_customer = False
+    named: str | None = None
+    beside: str | None = None
+    after_role: str | None = None
+    plain: str | None = None
     for raw in lines:
         line = raw.strip()
         bare = line.strip("()[] ")
-        if not bare or _CONTACT.match(bare):
+        if not bare or _CONTACT.match(bare) or _is_address(bare):
             continue
         if means_self(bare) or re.fullmatch(
             r"(?i)(?:pemohon|pelanggan|warga)\s+(?:perorangan|pribadi)", bare
         ):
             self_customer = True
             continue
-        if _ENDS_IN_ROLE.search(bare) or (_ROLE_LINE.match(bare) and not starts_with_head(bare)):
-            found = find_organisation(bare)
-            if found and found[1] > 0 and organisation is None:
-                organisation = fix_org_case(found[0])  # "Kepala Laboratorium X"
+        if _DEPARTMENT_LINE.match(bare) and not find_organisation(bare, heads=_LEGAL):
+            continue  # "Warehouse Department", "Bagian Umum": who, not which organisation
+        found = find_organisation(bare) or english_organisation(bare)
+        role = _ENDS_IN_ROLE.search(bare) or (_ROLE_LINE.match(bare) and not starts_with_head(bare))
+        if role:
+            if found and found[1] > 0:
+                named = named or found[0]  # "Kepala Laboratorium X"
+            else:
+                rest = _ROLE_PREFIX.sub("", bare, count=1)
+                if rest != bare and _title_case(rest):
+                    after_role = after_role or rest  # "Pemilik Homestay Kembang Arum"
             continue
-        if starts_with_head(bare):
-            if organisation is None:
-                name = cut_organisation(bare)
-                if len(name.split()) >= 2:
-                    organisation = fix_org_case(name)
-            continue
-        if _ROLE_LINE.match(bare):
-            found = find_organisation(bare)
-            if found and organisation is None:
-                organisation = fix_org_case(found[0])
+        if found and found[1] == 0:
+            named = named or found[0]
             continue
         if signer is None and not _department(_split_name_tail(bare)[0]):
             # "Wati (Koperasi Susu Sejahtera)", "Rudi - PT X", "Budi Santoso, S.T."
@@ -130,29 +141,79 @@ def _read_signature(lines: list[str]) -> tuple[PersonName | None, str | None, bo
                 head, _, tail = _split_name_tail(bare)
                 person = clean_person(head)
             if person is not None and all(
-                looks_like_name_word(w, lower_text=False) for w in person.name.split()
+                looks_like_name_word(w, lower_text=False, capitalised=True)
+                for w in person.name.split()
             ):
                 signer = person
+                tail = tail.strip("() ")
                 if tail:
-                    tail = tail.strip("() ")
                     if means_self(tail):
                         self_customer = True
-                    elif organisation is None and not _ROLE_LINE.match(tail):
-                        # "Dafa / HIMATEKK ITS", "Tom / Borneo Aqua Lab": what stands
-                        # beside the name is the organisation.
-                        found = find_organisation(tail)
-                        organisation = fix_org_case(found[0] if found else tail.strip(" .,"))
+                    elif not _ROLE_LINE.match(tail) and not _ENDS_IN_ROLE.search(tail):
+                        # "Dafa / HIMATEKK ITS", "Tom / Borneo Aqua Lab"
+                        inside = find_organisation(tail)
+                        beside = beside or (inside[0] if inside else tail.strip(" .,"))
                 continue
-        if organisation is None:
-            found = find_organisation(bare)
-            if found:
-                organisation = fix_org_case(found[0])
-    return signer, organisation, self_customer
+        if found:
+            named = named or found[0]
+        elif signer is not None and plain is None and _title_case(bare) and "," not in bare:
+            plain = bare
+    organisation = named or beside or after_role or plain
+    return signer, (fix_org_case(organisation) if organisation else None), self_customer
+
+
+def _title_case(text: str) -> bool:
+    """Two to six words, each capitalised (or an acronym), no digits."""
+    words_ = text.split()
+    return (
+        2 <= len(words_) <= 6
+        and not any(c.isdigit() for c in text)
+        and all(w[:1].isupper() or w.lower() in ("of", "and", "&", "the", "dan") for w in words_)
+    )
+
+
+#: "Pemilik", "Head of", "Kepala Bagian" in front of what they head.
+_ROLE_PREFIX = re.compile(
+    rf"^\s*(?:\S+\s+){{0,2}}?(?:{alternation(ROLE_WORDS)})\b(?:\s+(?:of|at|di|dari|pada|for))?\s+",
+    re.IGNORECASE,
+)
+#: An address line: a place kind, then a comma ("Dusun Gintungan, Bandungan"),
+#: or a postcode.
+_ADDRESS = re.compile(
+    r"^\s*(?:(?:dusun|desa|kelurahan|kel\.|kecamatan|kec\.|kabupaten|kab\.|kota|kampung|"
+    r"perumahan|perum|komplek|kompleks|gedung|blok|rt|rw|gg\.?|gang)\b[^,]*,|.*\b\d{5}\b)",
+    re.IGNORECASE,
+)
+#: "Bayan Lepas, Penang, Malaysia": places separated by commas.
+_PLACES = re.compile(
+    r"^[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}(?:,\s+[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2}){1,2}$"
+)
+
+
+def _is_address(line: str) -> bool:
+    """Whether a signature line is an address rather than a name or an organisation."""
+    if _ADDRESS.match(line):
+        return True
+    if _PLACES.match(line):
+        parts = [p.strip() for p in line.split(",")]
+        # "Indra Permana, S.Si." is a name with its degree, not two places.
+        return not any(is_suffix_title(word, True) for part in parts[1:] for word in part.split())
+    return False
 
 
 def _department(line: str) -> bool:
     """Whether a signature line names a department or shared mailbox, not a person."""
     return any(w.strip(".,()").lower() in DEPARTMENT_WORDS for w in line.split())
+
+
+#: A department or team of an organisation ("Warehouse Department", "Bagian Umum", "Tim QC").
+_DEPARTMENT_LINE = re.compile(
+    r"^(?:.*\s)?(?:department|dept\.?|division|team|unit|section|desk)\s*$|"
+    r"^(?:bagian|bag\.|tim|team|admin|sub\s?bag(?:ian)?|seksi|divisi|unit|urusan)\b",
+    re.IGNORECASE,
+)
+#: Legal forms: a line with one names an organisation even beside a department word.
+_LEGAL = frozenset("pt cv ud pd fa firma perum perumda koperasi kud ksp yayasan tbk".split())
 
 
 def _split_name_tail(line: str) -> tuple[str, str, str]:

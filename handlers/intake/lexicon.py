@@ -35,6 +35,8 @@ GREETINGS = words(
     slmt_malam selamat_pagi_menjelang_siang
     assalamualaikum assalamu'alaikum assalamu_alaikum assalammualaikum assalamu'alaikum_wr_wb
     assalamualaikum_wr_wb assalamualaikum_wr._wb. assalamualaikum_warahmatullahi_wabarakatuh
+    assalamualaikum_warahmatullah assalamu'alaikum_warahmatullah assalamualaikum_warahmatullahi
+    assalamu'alaikum_warahmatullahi
     assalamu'alaikum_warahmatullahi_wabarakatuh asalamualaikum aslmkm ass_wr_wb ass.wr.wb
     ass_wr._wb. askum aslm salam salam_sejahtera salam_hormat shalom om_swastiastu namo_buddhaya
     permisi punten sampurasun nuwun_sewu nyuwun_sewu kulo_nuwun kula_nuwun ngapunten
@@ -205,7 +207,7 @@ PREFIX_TITLES = words(
     """
     bapak bpk bp pak ibu ibuk bu buk sdr sdri saudara saudari mas mbak mba kak kakak bang
     abang teh teteh aa akang kang uda uni cak ning bli mbok
-    mr mrs ms miss mx sir madam mister mdm
+    mr mrs ms miss mx sir madam mister mdm assoc associate asst assistant
     dr drg prof ir drs dra h hj kh haji hajjah hajah ustadz ustaz ustad ustadzah ustazah
     pdt pendeta romo pastor rm tn ny nn tuan nyonya nona apt ns raden ra kyai kiai
     ners bidan bd ibu_hj bapak_h
@@ -251,7 +253,8 @@ ORG_HEADS = words(
     sekolah sd sdn sdit sdi smp smpn smpit sma sman smait smk smkn mi min mts mtsn ma man
     tk paud kb ra madrasah pondok_pesantren ponpes pesantren
     himpunan hima bem ukm
-    toko bengkel rumah_makan warung depot restoran resto cafe kafe kedai hotel losmen
+    toko bengkel rumah_makan rumah warung depot restoran resto cafe kafe kedai hotel losmen
+    homestay villa resort guest_house wisma
     penginapan pabrik industri bank bpr bri bni btn mandiri grup group kelompok_tani
     poktan gapoktan pokdarwis paguyuban asosiasi perkumpulan ikatan persatuan
     gereja masjid musholla mushola pura vihara klenteng salon percetakan konveksi
@@ -362,6 +365,9 @@ NOT_NAMES = words(
     happy unhappy angry upset frustrated worried confused following inquiring
     mengenai perihal sehubungan terlampir berikut
     eh ehh maaf ralat dulu sorry sori oops ups bentar tunggu koreksi revisi aduh waduh
+    iya iyaa ya yaa yes yep ok oke okay okey betul benar siap sip
+    gimana gmn bagaimana kenapa knp apa kapan dimana mana siapa berapa
+    perkenalkan kenalkan kenalin perkenankan perkenankanlah assalamualaikum halo hallo
     """
 )
 
@@ -395,6 +401,7 @@ VAGUE_WORDS = words(
     lambat lelet jelek buruk banget bgt parah kecewa mengecewakan sangat kurang baik memuaskan
     ramah sopan tanggap responsif cepat lama ribet susah sulit mahal kalian di ke
     with your you at in of for by this i'm i am we our totally absolutely service staff
+    gini begini gitu begitu kayak kyk gimana bagaimana apa-apaan
     people office experience customer overall general generally honestly seriously
     """
 )
@@ -527,4 +534,26 @@ JUDGEMENTS = words(
 #: Minang, Betawi, Ambon), as in "ambo Rizal" or "kulo piyambak".
 PRONOUNS = words(
     "saya sy aku aq ak gue gua gw kami kita kula kulo abdi simkuring ambo awak ane ana beta i we me"
+)
+
+#: The part of :data:`NOT_NAMES` that is never a name, even written with a capital:
+#: pronouns, prepositions, conjunctions, auxiliaries, particles. The rest
+#: ("Bagus", "Indah", "Jaya") are names when capitalised beside another name.
+FUNCTION_WORDS = words(
+    """
+    mau ingin pengen pgn pingin hendak akan bakal sudah udah udh sdh dah telah belum blm
+    blom tidak tdk gak ga ngga nggak enggak engga gk g nda ndak tak bukan bkn jangan
+    sedang lagi lg masih msh juga jg pun cuma cuman hanya sangat amat banget bgt
+    sekali terlalu kurang lebih paling agak cukup sering selalu pernah bisa dapat boleh harus
+    perlu mesti mungkin sempat ada adalah ialah merupakan yaitu yakni punya ini itu tsb
+    tersebut yang yg dengan dgn dan atau tapi tetapi namun karena krn sebab jika kalau kalo
+    kl klo bila apabila agar supaya untuk utk buat bagi dari dr di ke pada oleh dalam tentang
+    soal terkait mengenai sejak sampai hingga sebelum sesudah setelah saat waktu ketika
+    selama kemarin kmrn tadi nanti sekarang skrg mohon tolong minta silakan silahkan maaf
+    permisi izin ijin kami kita saya sy aku aq gue gw gua anda kamu km kalian dia mereka
+    beliau nya nih sih dong deh kok kan yah lho loh toh tuh yes no not just very so really
+    already also here there this that the a an and or but to is am are was were be been have
+    has had do does did will would can could iya ya ok oke gimana bagaimana kenapa apa kapan
+    dimana siapa berapa perkenalkan kenalkan halo hallo assalamualaikum
+    """
 )

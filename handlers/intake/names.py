@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from handlers.intake.lexicon import (
     DOTTED_TITLE,
+    FUNCTION_WORDS,
     HONORIFICS,
     NOT_NAMES,
     PLAIN_SUFFIX_TITLES,
@@ -148,10 +149,12 @@ def honorific_only(title: str | None) -> bool:
     return all(_title_key(t) in HONORIFICS for t in title.replace(",", " ").split())
 
 
-def looks_like_name_word(word: str, *, lower_text: bool) -> bool:
+def looks_like_name_word(word: str, *, lower_text: bool, capitalised: bool = False) -> bool:
     """Whether ``word`` can be (part of) a person's name in an introduction slot.
 
-    Refused: common words (:data:`NOT_NAMES`), roles, digits; in a text typed
+    Refused: function words, roles, digits; common words (:data:`NOT_NAMES`:
+    "kecewa", "bagus") unless ``capitalised`` — the writer capitalises names
+    and this one is written with a capital ("Bagus Prakoso"); in a text typed
     in lower case also words with verb prefixes ("mengirim", "dikirim").
     Initials ("A.", "M.") and the Balinese "I"/"Ni" are name words.
     """
@@ -163,7 +166,9 @@ def looks_like_name_word(word: str, *, lower_text: bool) -> bool:
         return False
     if not re.fullmatch(r"[^\W\d_][\w'’`.\-]*", bare, re.UNICODE):
         return False
-    if bare in NOT_NAMES or bare in ROLE_WORDS:
+    if bare in FUNCTION_WORDS or bare in ROLE_WORDS:
+        return False
+    if bare in NOT_NAMES and (lower_text or not capitalised or not word[:1].isupper()):
         return False
     if (
         lower_text

@@ -235,6 +235,11 @@ def find_organisation(
     foreign = _FOREIGN_FORM.search(text)
     if foreign and (best is None or foreign.start() < best[1]):
         return foreign.group(0), foreign.start(), foreign.end()
+    if best is not None and cased:
+        # "Hanoi University of Science and Technology": the kind stands inside.
+        english = english_organisation(text)
+        if english is not None and english[1] < best[1] <= english[2]:
+            return english
     return best
 
 
@@ -267,7 +272,8 @@ def _plausible(name: str) -> bool:
 #: named there may just be where it happened.
 BUSINESS_HEADS = frozenset(
     """pt cv ud pd fa firma perum perumda koperasi kop kud ksp kspps bmt yayasan toko bengkel
-    apotek apotik klinik rumah makan warung depot restoran resto cafe kafe hotel pabrik
+    apotek apotik klinik rumah makan warung depot restoran resto cafe kafe hotel pabrik homestay
+    villa resort wisma
     percetakan konveksi catering katering salon bumdes""".split()
 )
 
@@ -314,3 +320,30 @@ _SELF = re.compile(
 def means_self(text: str) -> bool:
     """Whether ``text`` says "on my own behalf" ("saya sendiri", "pribadi", "for myself")."""
     return bool(_SELF.match(text.strip().strip("\"'")))
+
+
+#: English kinds of organisation, written after the name ("Penang Rubber
+#: Research Centre", "Hanoi University of Science and Technology", "Lionpack Ltd").
+_ENGLISH_KINDS = (
+    r"(?:University|Universiti|Institute|College|Polytechnic|Academy|Hospital|Centre|Center|"
+    r"Laboratory|Laboratories|Lab|Labs|Company|Corporation|Corp\.?|Foundation|Association|"
+    r"Agency|Ministry|Bureau|Council|Department|School|Clinic|Group|Industries|Holdings|"
+    r"Enterprises?|Trading|Ltd\.?|Limited|Inc\.?|LLC|GmbH|Co\.)"
+)
+_ENGLISH_ORG = re.compile(
+    rf"\b(?:[A-Z][\w&'.-]*\s+){{0,5}}{_ENGLISH_KINDS}(?:\s+(?:of|for|and|&|the|[A-Z][\w&'.-]*)){{0,6}}"
+)
+
+
+def english_organisation(text: str) -> tuple[str, int, int] | None:
+    """An organisation named the English way, its kind inside or at the end
+    ("Hanoi University of Science and Technology"): (name, start, end) or ``None``."""
+    match = _ENGLISH_ORG.search(text)
+    if match is None:
+        return None
+    name = match.group(0).rstrip(" .,")
+    while name.split()[-1].lower() in ("of", "for", "and", "&", "the"):
+        name = name.rsplit(" ", 1)[0]
+    if len(name.split()) < 2:
+        return None
+    return name, match.start(), match.start() + len(name)

@@ -28,6 +28,7 @@ _PUNCT_TAIL = rf"(?:[\s,.;:!?~)\-–—]|{_EMOJI}|\^_?\^|:\)|:D|🙏)*"
 
 _GREETING = re.compile(
     rf"^\s*(?:{alternation(GREETINGS)}){_END}"
+    r"(?:[\s,]*(?:wr\.?\s*,?\s*wb\.?|warahmatullahi?(?:\s+wabarakatuh)?|wabarakatuh))?"
     rf"(?:\s*(?:{alternation(VOCATIVES)}){_END})*{_PUNCT_TAIL}",
     re.IGNORECASE,
 )

@@ -74,6 +74,9 @@ def says_something_happened(text: str) -> bool:
     """Whether ``text`` has a predicate: a verb, a negation, a time (:data:`PREDICATES`)."""
     previous = ""
     for word in _words(text):
+        if word in JUDGEMENTS or _base(word) in JUDGEMENTS:
+            previous = word
+            continue  # a judgement is not something that happened
         if word in PREDICATES or _base(word) in PREDICATES:
             return True
         if (

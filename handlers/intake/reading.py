@@ -120,7 +120,7 @@ _DESCRIBES = re.compile(
 #: "On my own behalf" said inside the story ("ktp itu atas nama saya sendiri").
 _SELF_INSIDE = re.compile(
     r"\b(?:atas\s+nama\s+(?:saya\s+sendiri|pribadi|diri\s+sendiri|sendiri)|untuk\s+diri\s+sendiri|"
-    r"(?:untuk|buat|utk)\s+(?:saya|sy|aku|diri)\s+sendiri|"
+    r"(?:untuk|buat|utk)\s+(?:saya|sy|aku|diri)\s+sendiri|atas\s+nama\s+saya(?!\s*,?\s+(?-i:[A-Z]))|"
     r"(?:secara|sebagai)\s+(?:pribadi|perorangan|perseorangan)|on\s+my\s+own\s+behalf|"
     r"for\s+myself|in\s+my\s+personal\s+capacity|as\s+a\s+private\s+(?:person|individual))\b",
     re.IGNORECASE,
@@ -180,6 +180,15 @@ def _salutation(text: str, clause: Clause, first_in_line: bool) -> bool:
         length = start.end()
     rest = core[length:].strip()
     found = rest.split()
+    if addressed and (soft or ends_line) and len(found) <= 10:
+        return True  # "Yth. Bapak/Ibu pengelola layanan sarana prasarana,"
+    if match_intro(rest, lower_text=False, message_start=True, roles=False) is not None:
+        return False  # "Assalamualaikum wr wb. Saya Hj. Nurhasanah, …" introduces
+    greeted_someone = len(core[:length].split()) >= 2 or (
+        bool(found) and found[0].lower().strip(",") in VOCATIVES
+    )
+    if soft and greeted_someone and len(found) <= 10 and not says_something_happened(rest):
+        return True  # "Halo Bapak/Ibu pengelola layanan sarana prasarana,"
     if len(found) > 7:
         return False
     for word in found:
@@ -192,34 +201,53 @@ def _salutation(text: str, clause: Clause, first_in_line: bool) -> bool:
     return True
 
 
-def _identity_line(text: str, clause: Clause, cased: bool, cuts: _Cuts) -> bool:
+def _identity_line(text: str, clause: Clause, cased: bool, cuts: _Cuts) -> int | None:
     """A message that is only a name ("Siti Aminah") or only an organisation
     ("Koperasi Tani Makmur"), written with capitals: who complains, or for
-    whom — never a sentence of the problem."""
+    whom — never a sentence of the problem. Returns where the line ends, or
+    ``None``."""
     if not cased:
-        return False
+        return None
     line_end = text.find("\n", clause.start)
     line_end = len(text) if line_end < 0 else line_end
-    if clause.core_end < len(text[:line_end].rstrip(" .!")):
-        return False
     line = text[clause.start : line_end].strip().rstrip(".!")
     found = line.split()
-    if not 1 < len(found) <= 8 or not all(
-        w[:1].isupper() or w[:1].isdigit() or w in ("dan", "&") for w in found
-    ):
-        return False
+    if len(found) < 2:
+        return None
     organisation = find_organisation(line, cased=True)
-    if organisation is not None and organisation[1] == 0 and len(organisation[0]) >= len(line) - 1:
+    if (
+        organisation is not None
+        and organisation[1] == 0
+        and len(organisation[0]) >= len(line) - 1
+        and len(found) <= 8
+        and all(w[:1].isupper() or w[:1].isdigit() or w in ("dan", "&") for w in found)
+    ):
         if cuts.organisation is None:
             cuts.organisation = fix_org_case(organisation[0])
-        return True
-    if cuts.person is not None or len(found) > 4:
-        return False
+        return line_end
+    if (
+        cuts.person is not None
+        or match_intro(line, lower_text=False, message_start=True) is not None
+    ):
+        return None
     person, used = take_name(line, lower_text=False)
-    if person is None or line[used:].strip(" ,."):
-        return False
+    if person is None:
+        return None
+    rest = line[used:].strip(" ,.")
+    if rest:
+        # "Prof. Bambang Sugiarto, guru besar Departemen Teknik Kimia ITS."
+        if not line[used:].lstrip().startswith(",") or says_something_happened(rest):
+            return None
+        described = _DESCRIBES.match(", " + rest)
+        named = find_organisation(rest, cased=True)
+        if described is None and named is None:
+            return None
+        if named is not None and cuts.organisation is None:
+            cuts.organisation = fix_org_case(named[0])
+    elif len(found) > 4 or not all(w[:1].isupper() for w in found):
+        return None
     cuts.person = person
-    return True
+    return line_end
 
 
 def _strip_leading(
@@ -321,12 +349,13 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
             cuts.greeted = True
             position = clause.end
             continue
-        if (
-            position <= clause.start
-            and first_in_line
-            and _identity_line(prose, clause, cased, cuts)
-        ):
-            position = clause.end
+        identity = (
+            _identity_line(prose, clause, cased, cuts)
+            if position <= clause.start and first_in_line
+            else None
+        )
+        if identity is not None:
+            position = identity
             continue
         begin = max(position, clause.start)
         line_start = prose.rfind("\n", 0, clause.start) + 1

@@ -72,6 +72,11 @@ def prompt(field: IntakeField, language: str, suggestion: str | None = None) -> 
     return text
 
 
+def name_itself(language: str) -> str:
+    """Said when an answer points at a name without giving it ("untuk kantor kami")."""
+    return t(language, "Please write the name itself.")
+
+
 def clarify_prompt(language: str) -> str:
     """The one follow-up to a vague complaint ("pelayanannya buruk sekali")."""
     return t(

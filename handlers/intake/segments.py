@@ -26,7 +26,7 @@ _ABBREVIATIONS = frozenset(
     kab kec kel ds desa kota prov jl jln gg no nomor rt rw kp kav blok
     tgl tel telp hp wa ext fax
     a.n an u.p up ybs dll dsb dst tsb spt yth sbb hal lamp
-    muh moh mhd moch much abd ach
+    muh moh mhd moch much abd ach wr wb
     vs etc eg ie inc ltd co corp dept div
     """.split()
 )
