@@ -183,6 +183,7 @@ def summary(profile: Profile, complaint: Complaint) -> s.ComplaintSummary:
         category=complaint.category,
         channel=complaint.channel,
         complainant_name=complaint.complainant_name,
+        complainant_title=complaint.complainant_title,
         customer_name=complaint.customer_name,
         received_at=complaint.received_at,
         assignee=complaint.assignee,

@@ -218,6 +218,8 @@ class ComplaintSummary(_Out):
     category: str | None
     channel: str
     complainant_name: str
+    #: Titles and honorifics given with the name ("Dr. Ir., M.T."), or null.
+    complainant_title: str | None = None
     customer_name: str
     received_at: datetime
     assignee: str | None

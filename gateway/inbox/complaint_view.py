@@ -110,12 +110,16 @@ def field_views(profile: Profile, complaint: Complaint, lang: str) -> list[dict[
     views = []
     for field in profile.intake.fields:
         value = field_value(complaint, field.key)
+        display = display_value(field, value, lang) if value else ""
+        if field.key == "complainant_name" and display and complaint.complainant_title:
+            # The titles and honorifics given with the name, kept apart from it.
+            display = f"{display} ({complaint.complainant_title})"
         views.append(
             {
                 "key": field.key,
                 "label": field.label.get(lang),
                 "value": value,
-                "display": display_value(field, value, lang) if value else "",
+                "display": display,
                 "multiline": field.kind is FieldKind.LONGTEXT,
                 "input_type": INPUT_TYPES.get(field.kind, "text"),
                 "required": field.required,

@@ -89,6 +89,8 @@ _UNNAMED = re.compile(
     r"\s*[.!]*\s*$",
     re.IGNORECASE,
 )
+#: Pronouns: an answer made with them points at someone without naming them.
+_POINTING = re.compile(r"\b(?:saya|sy|kami|kita|aku|gue|gw|our|my|we|us)\b", re.IGNORECASE)
 _YES = frozenset(
     """ya y iya iy iyah yes yep yup yeah yess benar bener betul btul bnr ok oke okay okey okee
     sip siap setuju kirim sudah udah lanjut confirm correct right sure boleh""".split()
@@ -228,6 +230,8 @@ def _answer_customer(text: str) -> Answer:
     name = re.sub(r"\s+", " ", body).strip(" ,.;:")
     if found is not None and len(name.split()) > 8:
         name = found[0]
+    if found is None and _POINTING.search(name):
+        return answer  # "keluarga saya sendiri": a relation, not a name — asked again
     if name:
         person = clean_person(name) if _person_like(name) else None
         answer.values["customer_name"] = person.name if person else fix_org_case(name)

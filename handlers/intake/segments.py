@@ -130,7 +130,8 @@ def join_kept(text: str, spans: list[tuple[int, int]]) -> str:
     """The parts of ``text`` covered by ``spans`` (sorted, non-overlapping), in order.
 
     Adjacent spans are joined as they are; a gap between two spans becomes a
-    line break when the gap held one, else a single space. Leading and
+    blank line when it held one (paragraphs stay paragraphs), a line break when
+    it held one, else a single space. Leading and
     trailing separators (``, ; : -`` and spaces) are trimmed.
     """
     parts: list[str] = []
@@ -140,7 +141,10 @@ def join_kept(text: str, spans: list[tuple[int, int]]) -> str:
             continue
         if last_end is not None and start > last_end:
             gap = text[last_end:start]
-            parts.append("\n" if "\n" in gap else " ")
+            if re.search(r"\n[ \t]*\n", gap):
+                parts.append("\n\n")  # a paragraph break stays one
+            else:
+                parts.append("\n" if "\n" in gap else " ")
         parts.append(text[start:end])
         last_end = end
     joined = "".join(parts)
