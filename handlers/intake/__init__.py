@@ -13,6 +13,9 @@ One job per module:
 * :mod:`~handlers.intake.answers` — an answer to the question the bot asked;
 * :mod:`~handlers.intake.corrections` — "bukan X, tapi Y" at any point;
 * :mod:`~handlers.intake.replies` — what the bot says;
+* :mod:`~handlers.intake.targets` — which draft or complaint a message continues;
+* :mod:`~handlers.intake.aftercare` — a score or a follow-up about a registered complaint;
+* :mod:`~handlers.intake.outbound` — where replies go, staged in the outbox;
 * :mod:`~handlers.intake.engine` — the conversation itself, its dispatch order as data.
 
 The field rules are written down in ``docs/intake.md``.

@@ -29,7 +29,7 @@ Every reply is an outbox row written in the same transaction (rule 4).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -37,23 +37,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from channels.email.threading import reply_subject, tracking_in_subject
-from gateway.i18n import normalise_language, t
-from gateway.outbox import Draft, OutboxWriter
+from gateway.i18n import normalise_language
+from gateway.outbox import OutboxWriter
 from handlers.appeals import appeal_progress, open_appeal
 from handlers.dates import office_today
 from handlers.intake import replies
+from handlers.intake.aftercare import record_follow_up, record_rating
 from handlers.intake.answers import Answer, is_yes, read_answer
 from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.intake.corrections import find_correction, find_corrections
 from handlers.intake.labels import labelled_values
 from handlers.intake.names import PersonName, clean_person, person_from_profile
+from handlers.intake.outbound import RouteFinder, default_route, stage_reply
 from handlers.intake.predicates import is_vague
 from handlers.intake.reading import OpeningKind, Reading, read_text
 from handlers.intake.replies import STATUS_NAMES
 from handlers.intake.sender import person_from_display_name
+from handlers.intake.targets import INTERACTIVE, THREADED, find_target
 from handlers.language import detect_language
-from handlers.notifications import REPLYABLE
 from handlers.profile import IntakeField, Profile
 from handlers.registration import (
     TITLE_KEY,
@@ -63,9 +64,7 @@ from handlers.registration import (
 )
 from handlers.validation import check_value
 from storage.models import (
-    OPEN_CONVERSATION_STATES,
     Complaint,
-    ComplaintEvent,
     ComplaintStatus,
     Conversation,
     ConversationState,
@@ -86,10 +85,6 @@ __all__ = [
     "expiry_text",
 ]
 
-#: Channels whose own address can carry replies (the others answer via the
-#: contact's email or phone given in the form).
-INTERACTIVE = frozenset({ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.TELEGRAM})
-THREADED = frozenset({ChannelName.EMAIL, ChannelName.API})
 
 #: A complaint in one of these states no longer takes the complainant's messages.
 FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.ARCHIVED, ComplaintStatus.REJECTED)
@@ -101,27 +96,7 @@ VAGUE_KEY = "_vague"
 #: The vague complaint has had its one follow-up.
 CLARIFIED_KEY = "_clarified"
 
-Route = tuple[str, str]
-"""(channel, recipient) a reply goes to."""
-
-RouteFinder = Callable[[Message], Route | None]
-
-_RATING = re.compile(r"\s*([1-5])\s*[.!]?\s*")
 _NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
-
-
-def default_route(enabled_channels: frozenset[str]) -> RouteFinder:
-    """Reply on the message's own channel; web form and API messages are answered
-    by email when the contact gave an email address and email is on."""
-
-    def route(message: Message) -> Route | None:
-        if message.channel in REPLYABLE:
-            return (message.channel, message.sender)
-        if "@" in message.sender and ChannelName.EMAIL in enabled_channels:
-            return (ChannelName.EMAIL.value, message.sender)
-        return None
-
-    return route
 
 
 @dataclass
@@ -242,7 +217,12 @@ class IntakeEngine:
     # ----------------------------------------------------------------- steps
 
     async def _step_link(self, turn: Turn) -> bool:
-        conversation, complaint = await self._find_target(turn.session, turn.first)
+        conversation, complaint = await find_target(
+            turn.session,
+            turn.first,
+            tracking=self._tracking,
+            finished_states=self.finished_states,
+        )
         turn.conversation, turn.complaint = conversation, complaint
         for message in turn.messages:
             if conversation is not None:
@@ -257,7 +237,13 @@ class IntakeEngine:
     async def _step_satisfaction(self, turn: Turn) -> bool:
         if turn.conversation is not None or len(turn.messages) != 1:
             return False
-        return await self._satisfaction(turn.session, turn.first, turn.complaint)
+        rated = await record_rating(turn.session, self.profile, turn.first, turn.complaint)
+        if rated is None:
+            return False
+        await self._reply(
+            turn, replies.rating_thanks(rated.language), language=rated.language, complaint=rated
+        )
+        return True
 
     async def _step_command(self, turn: Turn) -> bool:
         # A form's problem text is never a command ("status ADU-…" is a complaint there).
@@ -286,9 +272,12 @@ class IntakeEngine:
         return True
 
     async def _step_follow_up(self, turn: Turn) -> bool:
-        if turn.conversation is not None or turn.complaint is None:
+        complaint = turn.complaint
+        if turn.conversation is not None or complaint is None:
             return False
-        await self._follow_up(turn, turn.complaint)
+        record_follow_up(turn.session, turn.messages, complaint)
+        text = replies.added_to_complaint(complaint.language, complaint.tracking_number, turn.chat)
+        await self._reply(turn, text, language=complaint.language, complaint=complaint)
         return True
 
     async def _step_open(self, turn: Turn) -> bool:
@@ -334,84 +323,6 @@ class IntakeEngine:
             message.conversation_id = conversation.id
         turn.conversation = conversation
         return conversation
-
-    # -------------------------------------------------------------- targets
-
-    async def _find_target(
-        self, session: AsyncSession, msg: Message
-    ) -> tuple[Conversation | None, Complaint | None]:
-        """The open conversation and/or registered complaint this message continues."""
-        if msg.channel in THREADED:
-            refs = [r for r in (msg.thread_refs or []) if isinstance(r, str)]
-            if refs:
-                row = (
-                    await session.execute(
-                        select(Message.conversation_id, Message.complaint_id)
-                        .where(
-                            Message.channel == msg.channel,
-                            Message.external_id.in_(refs),
-                            Message.contact_id == msg.contact_id,
-                        )
-                        .order_by(Message.id.desc())
-                        .limit(1)
-                    )
-                ).first()
-                if row is not None:
-                    return await self._resolve(session, row.conversation_id, row.complaint_id)
-            tracking = tracking_in_subject(msg.subject, self._tracking)
-            if tracking:
-                complaint = await session.scalar(
-                    select(Complaint).where(
-                        Complaint.tracking_number == tracking,
-                        Complaint.contact_id == msg.contact_id,
-                    )
-                )
-                if complaint is not None:
-                    return None, complaint
-            return None, None
-        if msg.channel in INTERACTIVE:
-            conversation = await session.scalar(
-                select(Conversation)
-                .where(
-                    Conversation.contact_id == msg.contact_id,
-                    Conversation.channel == msg.channel,
-                    Conversation.state.in_([s.value for s in OPEN_CONVERSATION_STATES]),
-                )
-                .order_by(Conversation.id.desc())
-                .limit(1)
-            )
-            if conversation is not None:
-                return conversation, None
-            # A number with an open complaint continues that complaint's thread;
-            # "baru" starts a new complaint instead.
-            complaint = await session.scalar(
-                select(Complaint)
-                .where(
-                    Complaint.contact_id == msg.contact_id,
-                    Complaint.status.not_in(self.finished_states),
-                )
-                .order_by(Complaint.id.desc())
-                .limit(1)
-            )
-            return None, complaint
-        return None, None
-
-    async def _resolve(
-        self, session: AsyncSession, conversation_id: int | None, complaint_id: int | None
-    ) -> tuple[Conversation | None, Complaint | None]:
-        conversation = (
-            await session.get(Conversation, conversation_id)
-            if conversation_id is not None
-            else None
-        )
-        if conversation is not None and conversation.complaint_id is not None:
-            complaint_id = complaint_id or conversation.complaint_id
-        complaint = await session.get(Complaint, complaint_id) if complaint_id is not None else None
-        if conversation is not None and conversation.state not in [
-            s.value for s in OPEN_CONVERSATION_STATES
-        ]:
-            conversation = None
-        return conversation, complaint
 
     # ------------------------------------------------------------- commands
 
@@ -482,74 +393,6 @@ class IntakeEngine:
     def status_text(self, complaint: Complaint, language: str, appeal: object = None) -> str:
         """The answer to ``status <tracking number>`` (:func:`replies.status_text`)."""
         return replies.status_text(self.profile, complaint, language, appeal)  # type: ignore[arg-type]
-
-    # ------------------------------------------------------------ satisfaction
-
-    async def _satisfaction(
-        self, session: AsyncSession, msg: Message, complaint: Complaint | None
-    ) -> bool:
-        """Record a 1-5 rating answering the closing notice; True when it was one.
-
-        The message must be just the number; it rates the contact's most
-        recent complaint that was asked (its state is in the workflow's
-        ``satisfaction_after``) and not yet rated, closed at most 30 days ago.
-        """
-        match = _RATING.fullmatch(msg.text or "")
-        workflow = self.profile.workflow
-        if match is None or workflow is None:
-            return False
-        if complaint is None or complaint.status not in workflow.satisfaction_after:
-            complaint = await session.scalar(
-                select(Complaint)
-                .where(
-                    Complaint.contact_id == msg.contact_id,
-                    Complaint.status.in_(workflow.satisfaction_after),
-                    Complaint.satisfaction.is_(None),
-                    Complaint.step_started_at >= utcnow() - timedelta(days=30),
-                )
-                .order_by(Complaint.step_started_at.desc())
-                .limit(1)
-            )
-        if complaint is None or complaint.satisfaction is not None:
-            return False
-        score = int(match.group(1))
-        complaint.satisfaction = score
-        complaint.satisfaction_at = utcnow()
-        msg.complaint_id = complaint.id
-        session.add(
-            ComplaintEvent(
-                complaint_id=complaint.id,
-                actor=f"complainant:{msg.channel}",
-                kind="satisfaction",
-                note=str(score),
-                data={"score": score, "message_id": msg.id},
-            )
-        )
-        await self._reply_to(
-            session,
-            msg,
-            replies.rating_thanks(complaint.language),
-            complaint.language,
-            complaint=complaint,
-        )
-        return True
-
-    # ---------------------------------------------------------- follow-ups
-
-    async def _follow_up(self, turn: Turn, complaint: Complaint) -> None:
-        """A complainant's message about a registered complaint: record it, acknowledge."""
-        for message in turn.messages:
-            turn.session.add(
-                ComplaintEvent(
-                    complaint_id=complaint.id,
-                    actor=f"complainant:{message.channel}",
-                    kind="complainant_message",
-                    data={"message_id": message.id},
-                )
-            )
-        language = complaint.language
-        text = replies.added_to_complaint(language, complaint.tracking_number, turn.chat)
-        await self._reply(turn, text, language=language, complaint=complaint)
 
     # ------------------------------------------------------------- the opening
 
@@ -1048,6 +891,29 @@ class IntakeEngine:
 
     # ---------------------------------------------------------------- replies
 
+    async def _reply_to(
+        self,
+        session: AsyncSession,
+        msg: Message,
+        text: str,
+        language: str,
+        *,
+        conversation: Conversation | None = None,
+        complaint: Complaint | None = None,
+    ) -> None:
+        """Stage ``text`` as the answer to ``msg`` (:func:`outbound.stage_reply`)."""
+        await stage_reply(
+            session,
+            self.writer,
+            self.route,
+            msg,
+            text,
+            language,
+            stale_after=self.ttl,
+            conversation=conversation,
+            complaint=complaint,
+        )
+
     async def _reply(
         self,
         turn: Turn,
@@ -1066,62 +932,6 @@ class IntakeEngine:
             conversation=conversation or turn.conversation,
             complaint=complaint,
         )
-
-    async def _reply_to(
-        self,
-        session: AsyncSession,
-        msg: Message,
-        text: str,
-        language: str,
-        *,
-        conversation: Conversation | None = None,
-        complaint: Complaint | None = None,
-    ) -> None:
-        """Stage ``text`` in the outbox as the answer to ``msg``.
-
-        Nothing is sent for a message received longer ago than the draft
-        lifetime (e.g. old mail found when a mailbox is first connected): it
-        is recorded and handled as usual, visible to staff, but the
-        complainant is not woken up by a bot answer to a stale message.
-        """
-        if msg.received_at < utcnow() - self.ttl:
-            return
-        route = self.route(msg)
-        if route is None:
-            return
-        channel, recipient = route
-        subject = None
-        refs: tuple[str, ...] = ()
-        if channel == ChannelName.EMAIL:
-            subject = reply_subject(
-                msg.subject if msg.channel == ChannelName.EMAIL else None,
-                fallback=replies_subject(language),
-                tag=complaint.tracking_number if complaint is not None else None,
-            )
-            if msg.channel == ChannelName.EMAIL and msg.external_id:
-                refs = (
-                    msg.external_id,
-                    *[r for r in (msg.thread_refs or []) if isinstance(r, str)],
-                )
-        await self.writer.add(
-            session,
-            Draft(
-                channel=channel,
-                recipient=recipient,
-                text=text,
-                contact_id=msg.contact_id,
-                subject=subject,
-                thread_refs=refs,
-                language=language,
-                complaint_id=complaint.id if complaint else msg.complaint_id,
-                conversation_id=conversation.id if conversation else msg.conversation_id,
-            ),
-        )
-
-
-def replies_subject(language: str) -> str:
-    """The subject of a reply to a message that had none (a chat or the web form)."""
-    return t(language, "Your complaint")
 
 
 def _restates(current: str, new: str, replaced: str) -> bool:

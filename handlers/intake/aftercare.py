@@ -1,0 +1,83 @@
+"""Messages about a complaint already registered: a satisfaction score, a follow-up.
+
+The closing notice asks for a 1–5 score (ISO 10002: satisfaction with the
+handling); a message that is just the number records it, once. Any other
+message from a contact whose complaint is still being handled is added to
+that complaint's history for the officer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.profile import Profile
+from storage.models import Complaint, ComplaintEvent, Message
+from storage.types import utcnow
+
+_RATING = re.compile(r"\s*([1-5])\s*[.!]?\s*")
+#: A score is taken for a complaint closed at most this long ago.
+RATING_WINDOW = timedelta(days=30)
+
+
+async def record_rating(
+    session: AsyncSession, profile: Profile, msg: Message, complaint: Complaint | None
+) -> Complaint | None:
+    """Record ``msg`` as the 1–5 rating of a complaint; the complaint rated, or ``None``.
+
+    The message must be just the number; it rates ``complaint`` when that was
+    asked (its state is in the workflow's ``satisfaction_after``), else the
+    contact's most recent complaint that was asked and not yet rated, closed
+    at most :data:`RATING_WINDOW` ago. A complaint is rated once.
+    """
+    match = _RATING.fullmatch(msg.text or "")
+    workflow = profile.workflow
+    if match is None or workflow is None:
+        return None
+    if complaint is None or complaint.status not in workflow.satisfaction_after:
+        complaint = await session.scalar(
+            select(Complaint)
+            .where(
+                Complaint.contact_id == msg.contact_id,
+                Complaint.status.in_(workflow.satisfaction_after),
+                Complaint.satisfaction.is_(None),
+                Complaint.step_started_at >= utcnow() - RATING_WINDOW,
+            )
+            .order_by(Complaint.step_started_at.desc())
+            .limit(1)
+        )
+    if complaint is None or complaint.satisfaction is not None:
+        return None
+    score = int(match.group(1))
+    complaint.satisfaction = score
+    complaint.satisfaction_at = utcnow()
+    msg.complaint_id = complaint.id
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint.id,
+            actor=f"complainant:{msg.channel}",
+            kind="satisfaction",
+            note=str(score),
+            data={"score": score, "message_id": msg.id},
+        )
+    )
+    return complaint
+
+
+def record_follow_up(
+    session: AsyncSession, messages: Sequence[Message], complaint: Complaint
+) -> None:
+    """Add a complainant's ``messages`` to ``complaint``'s history, one event each."""
+    for message in messages:
+        session.add(
+            ComplaintEvent(
+                complaint_id=complaint.id,
+                actor=f"complainant:{message.channel}",
+                kind="complainant_message",
+                data={"message_id": message.id},
+            )
+        )
