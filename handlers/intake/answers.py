@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from handlers.intake.introductions import take_name
-from handlers.intake.lexicon import ORG_LINKS, ROLE_WORDS, VOCATIVES, alternation
+from handlers.intake.lexicon import ORG_CAPITALS, ORG_LINKS, ROLE_WORDS, VOCATIVES, alternation
 from handlers.intake.names import PersonName, clean_person, looks_like_name_word
 from handlers.intake.organisations import (
     cut_organisation,
@@ -137,7 +137,10 @@ def strip_answer(text: str) -> str:
         if not length or length >= len(value):
             break
         value = value[length:].lstrip(" ,")
-    value = _TRAILING_WORDS.sub("", value)
+    # Only the end of an answer can hold trailing particles; looking there alone
+    # keeps a long answer linear in its length.
+    head, tail = value[:-300], value[-300:]
+    value = head + _TRAILING_WORDS.sub("", tail)
     return value.strip(" \t\n,;:-–—~")
 
 
@@ -240,11 +243,20 @@ def _answer_customer(text: str) -> Answer:
 
 def _person_like(value: str) -> bool:
     words_ = value.split()
+    if value.isupper() and any(_ACRONYM.fullmatch(w) for w in words_):
+        return False  # "HIMATEKK ITS": an organisation's acronym, not a name in capitals
     return (
         1 <= len(words_) <= 5
         and all(looks_like_name_word(w, lower_text=False) for w in words_)
         and not starts_with_head(value)
     )
+
+
+#: An acronym: a known one (ITS, UGM, PDAM …) or capitals without a vowel ("PKK").
+#: Short names in capitals ("EKO", "NUR") are not acronyms.
+_ACRONYM = re.compile(
+    rf"(?:{'|'.join(sorted(ORG_CAPITALS.values(), key=len, reverse=True))}|[B-DF-HJ-NP-TV-Z]{{2,5}})"
+)
 
 
 def _answer_problem(text: str, fields: Sequence[IntakeField]) -> Answer:

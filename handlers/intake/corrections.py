@@ -140,6 +140,13 @@ _LEAD_ONLY = re.compile(
 )
 
 
+#: Words that open a correction of one's own slip.
+_CORRECTING = re.compile(
+    r"^\s*(?:eh|ehh|oh|oops|ups|ralat|koreksi|maaf|sorry|sori|wait|tunggu|bentar|sebentar|aduh)\b",
+    re.IGNORECASE,
+)
+
+
 def _field_of(match: re.Match[str]) -> str | None:
     for key in _FIELD_WORDS:
         if match.groupdict().get(key):
@@ -172,6 +179,12 @@ def find_correction(
         field = _field_holding(old, values) or guess_field(value, values)
         return Correction(field, value, _part(old, values))
     match = _EXPLICIT.match(text) or _EXPLICIT_WRONG_ONLY.match(text)
+    if match is None and explicit_only and _CORRECTING.match(text):
+        # "eh nama lengkap saya Iwan Kurniawan": a slip corrected without "harusnya".
+        match = _FIELD_VALUE.match(text)
+        if match and match.group("value").strip(" .,"):
+            return Correction(_field_of(match), match.group("value"))
+        match = None
     if match:
         key = _field_of(match)
         if explicit_only and not re.search(

@@ -42,8 +42,9 @@ class Letter:
 
 
 _SIGN_OFF = re.compile(
-    rf"^\s*[-–—~]*\s*(?:{alternation(SIGN_OFFS)})(?:\s+(?:saya|kami|hangat|dari\s+kami|"
-    rf"and\s+thanks|& thanks|dan\s+terima\s+kasih|wr\.?\s*wb\.?|ya|min|pak|bu|kak|bu/pak|pak/bu|"
+    rf"^\s*[-–—~]*\s*(?:{alternation(SIGN_OFFS)})(?:\s*(?:saya|kami|hangat|dari\s+kami|"
+    rf"(?:and|&|dan)\s*(?:thanks|regards|best\s+regards|kind\s+regards|salam|terima\s+kasih)|"
+    rf"wr\.?\s*wb\.?|ya|min|pak|bu|kak|bu/pak|pak/bu|"
     rf"bapak/ibu|ibu/bapak|bapak|ibu|banyak|sebelumnya|atas\s+perhatiannya|atas\s+perhatian\s+\w+))*"
     rf"\s*[,.!]*\s*$",
     re.IGNORECASE,
@@ -155,7 +156,9 @@ def _read_signature(lines: list[str]) -> tuple[PersonName | None, str | None, bo
                         beside = beside or (inside[0] if inside else tail.strip(" .,"))
                 continue
         if found:
-            named = named or found[0]
+            # "Karang Taruna Desa Kenteng": a capitalised line is the whole name.
+            whole = signer is not None and _title_case(bare) and "," not in bare
+            named = named or (bare if whole else found[0])
         elif signer is not None and plain is None and _title_case(bare) and "," not in bare:
             plain = bare
     organisation = named or beside or after_role or plain

@@ -207,7 +207,7 @@ PREFIX_TITLES = words(
     """
     bapak bpk bp pak ibu ibuk bu buk sdr sdri saudara saudari mas mbak mba kak kakak bang
     abang teh teteh aa akang kang uda uni cak ning bli mbok
-    mr mrs ms miss mx sir madam mister mdm assoc associate asst assistant
+    mr mrs ms miss mx sir madam mister mdm assoc associate asst assistant eng rer nat techn
     dr drg prof ir drs dra h hj kh haji hajjah hajah ustadz ustaz ustad ustadzah ustazah
     pdt pendeta romo pastor rm tn ny nn tuan nyonya nona apt ns raden ra kyai kiai
     ners bidan bd ibu_hj bapak_h
@@ -252,7 +252,7 @@ ORG_HEADS = words(
     fakultas departemen jurusan prodi program_studi
     sekolah sd sdn sdit sdi smp smpn smpit sma sman smait smk smkn mi min mts mtsn ma man
     tk paud kb ra madrasah pondok_pesantren ponpes pesantren
-    himpunan hima bem ukm
+    himpunan hima bem ukm karang_taruna pkk lpm bpd
     toko bengkel rumah_makan rumah warung depot restoran resto cafe kafe kedai hotel losmen
     homestay villa resort guest_house wisma
     penginapan pabrik industri bank bpr bri bni btn mandiri grup group kelompok_tani

@@ -46,7 +46,8 @@ _ORG_STOPS = frozenset(
 
 _CLAUSE_END = re.compile(r"[,.;:!?()\[\]\n]|\s[-–—]\s|\s/\s")
 _FOREIGN_FORM = re.compile(
-    r"\b(?:[A-Z][\w&'.-]*\s+){0,5}[A-Z][\w&'.-]*\s+(?:Ltd\.?|Inc\.?|LLC|Corp\.?|Co\.,?\s*Ltd\.?|GmbH|B\.V\.|Pte\.?\s+Ltd\.?|Sdn\.?\s+Bhd\.?)",
+    r"\b(?:[A-Z][\w&'.-]*\s+){0,5}[A-Z][\w&'.-]*\s+(?:Ltd\.?|Inc\.?|LLC|Corporation|Corp\.?(?!\w)|"
+    r"Co\.,?\s*Ltd\.?|GmbH|B\.V\.|Pte\.?\s+Ltd\.?|Sdn\.?\s+Bhd\.?)",
 )
 
 
@@ -326,7 +327,7 @@ def means_self(text: str) -> bool:
 #: Research Centre", "Hanoi University of Science and Technology", "Lionpack Ltd").
 _ENGLISH_KINDS = (
     r"(?:University|Universiti|Institute|College|Polytechnic|Academy|Hospital|Centre|Center|"
-    r"Laboratory|Laboratories|Lab|Labs|Company|Corporation|Corp\.?|Foundation|Association|"
+    r"Laboratory|Laboratories|Lab|Labs|Company|Corporation|Corp\.?(?!\w)|Foundation|Association|"
     r"Agency|Ministry|Bureau|Council|Department|School|Clinic|Group|Industries|Holdings|"
     r"Enterprises?|Trading|Ltd\.?|Limited|Inc\.?|LLC|GmbH|Co\.)"
 )

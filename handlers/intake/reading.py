@@ -62,6 +62,11 @@ from handlers.intake.predicates import is_vague, says_something_happened, topic_
 from handlers.intake.segments import Clause, clauses, join_kept
 from handlers.profile import IntakeField
 
+#: Characters of a text that are read (a longer mail is read from its start;
+#: the whole stays on the thread). The problem field holds at most a few
+#: thousand characters anyway (the profile's ``max_length``).
+READ_LIMIT = 20_000
+
 
 class OpeningKind(enum.StrEnum):
     """What an opening turn does (docs/intake.md, "the opening")."""
@@ -117,12 +122,14 @@ _DESCRIBES = re.compile(
     r"(?-i:[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*)\s*[.,]?\s*$)",
     re.IGNORECASE,
 )
-#: "On my own behalf" said inside the story ("ktp itu atas nama saya sendiri").
+#: "On my own behalf" said inside the story or its closing ("ktp itu atas nama
+#: saya sendiri", "Demikian pengaduan ini saya sampaikan sebagai pribadi.").
 _SELF_INSIDE = re.compile(
-    r"\b(?:atas\s+nama\s+(?:saya\s+sendiri|pribadi|diri\s+sendiri|sendiri)|untuk\s+diri\s+sendiri|"
-    r"(?:untuk|buat|utk)\s+(?:saya|sy|aku|diri)\s+sendiri|atas\s+nama\s+saya(?!\s*,?\s+(?-i:[A-Z]))|"
-    r"(?:secara|sebagai)\s+(?:pribadi|perorangan|perseorangan)|on\s+my\s+own\s+behalf|"
-    r"for\s+myself|in\s+my\s+personal\s+capacity|as\s+a\s+private\s+(?:person|individual))\b",
+    r"\b(?:(?:atas\s+nama|sebagai|selaku|untuk|buat|utk|secara)\s+(?:\w+\s+){0,2}?"
+    r"(?:pribadi|perorangan|perseorangan|diri\s+(?:saya\s+)?sendiri|saya\s+sendiri|sendiri)|"
+    r"atas\s+nama\s+saya(?!\s*,?\s+(?-i:[A-Z]))|"
+    r"on\s+my\s+own\s+behalf|for\s+myself|in\s+my\s+personal\s+capacity|"
+    r"as\s+a\s+private\s+(?:person|individual))\b",
     re.IGNORECASE,
 )
 
@@ -149,6 +156,11 @@ class _Cuts:
     content: bool = False
     #: Where the last introduction ended.
     intro_end: int = -1
+
+
+_RESPECT = re.compile(
+    r"\b(?:yang|yg)\s+(?:saya|kami|sy)\s+hormati\b|\byang\s+terhormat\b", re.IGNORECASE
+)
 
 
 def _salutation(text: str, clause: Clause, first_in_line: bool) -> bool:
@@ -178,7 +190,7 @@ def _salutation(text: str, clause: Clause, first_in_line: bool) -> bool:
         if not start:
             return False
         length = start.end()
-    rest = core[length:].strip()
+    rest = _RESPECT.sub("", core[length:]).strip()
     found = rest.split()
     if addressed and (soft or ends_line) and len(found) <= 10:
         return True  # "Yth. Bapak/Ibu pengelola layanan sarana prasarana,"
@@ -327,12 +339,28 @@ def _strip_leading(
     return position
 
 
+def _before(text: str, position: int) -> str:
+    """The two characters before ``position`` once spaces and tabs are skipped."""
+    index = position
+    while index > 0 and text[index - 1] in " \t":
+        index -= 1
+    return text[max(0, index - 2) : index]
+
+
 def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
     """The spans of ``prose`` left after the leading phrases of every clause are cut."""
     found = clauses(prose)
     kept: list[tuple[int, int]] = []
     position = 0
     sentence_start = 0
+    # Where each clause's sentence ends (the next hard clause), in one pass back.
+    sentence_ends: list[int] = [0] * len(found)
+    end_here = found[-1].core_end if found else 0
+    for index in range(len(found) - 1, -1, -1):
+        if found[index].hard:
+            end_here = found[index].core_end
+        sentence_ends[index] = end_here
+    line_casing: dict[int, bool] = {}
     for index, clause in enumerate(found):
         if position >= clause.end:
             continue
@@ -341,9 +369,10 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
             sentence_start = clause.start
         if kept and starts_closing(prose[clause.start : clause.core_end]):
             break  # "Demikian …", "Atas perhatian …": the letter's closing
-        sentence_end = next((c.core_end for c in found[index:] if c.hard), found[-1].core_end)
-        first_in_line = clause.start == 0 or prose[: clause.start].rstrip(" \t").endswith("\n")
-        if first_in_line and prose[: clause.start].rstrip(" \t").endswith("\n\n"):
+        sentence_end = sentence_ends[index]
+        before = _before(prose, clause.start)
+        first_in_line = clause.start == 0 or before.endswith("\n")
+        if first_in_line and before.endswith("\n\n"):
             cuts.content = False  # a new paragraph or message
         if position <= clause.start and _salutation(prose, clause, first_in_line):
             cuts.greeted = True
@@ -359,8 +388,12 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
             continue
         begin = max(position, clause.start)
         line_start = prose.rfind("\n", 0, clause.start) + 1
-        line_end = prose.find("\n", clause.start)
-        line_cased = cased and is_cased(prose[line_start : line_end if line_end >= 0 else None])
+        if line_start not in line_casing:
+            line_end = prose.find("\n", clause.start)
+            line_casing[line_start] = cased and is_cased(
+                prose[line_start : line_end if line_end >= 0 else None]
+            )
+        line_cased = line_casing[line_start]
         position = _strip_leading(
             prose,
             begin,
@@ -401,7 +434,9 @@ def _scan(prose: str, cased: bool, cuts: _Cuts) -> list[tuple[int, int]]:
             ):
                 if named is not None and cuts.organisation is None:
                     cuts.organisation = fix_org_case(named[0])
-                position = next((c.end for c in found[index:] if c.hard), clause.end)
+                position = next(
+                    (c.end for c in found[index:] if c.core_end >= sentence_end), clause.end
+                )
                 continue
         while position < clause.core_end and prose[position] in " \t,;:-":
             position += 1
@@ -462,6 +497,7 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
     """
     reading = Reading()
     keys = {f.key for f in fields}
+    text = text[:READ_LIMIT]
     if not letter:
         text = _rejoin(text)
     labelled = labelled_values(text, fields)
@@ -497,9 +533,11 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
             continue
         break
     problem = join_kept(prose, kept)
-    closing = trailing_closing_start(problem)
-    if closing is not None and closing > 0:
-        problem = problem[:closing].rstrip(" ,;")
+    # A closing typed on at the end ("… TIGA KALI TERIMA KASIH"); only the end is looked at.
+    offset = max(0, len(problem) - 300)
+    closing = trailing_closing_start(problem[offset:])
+    if closing is not None and offset + closing > 0:
+        problem = problem[: offset + closing].rstrip(" ,;")
 
     # Who complains: labels, then the introduction, then the signer.
     person = None
@@ -519,7 +557,8 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
             customer = None
         else:
             customer = _clean_customer(customer)
-    said_self = bool(problem) and _SELF_INSIDE.search(problem) is not None
+    # Said anywhere in the prose, the closing paragraph included.
+    said_self = _SELF_INSIDE.search(prose) is not None
     if customer is None and not reading.self_customer:
         # A story that says "for myself" outweighs the organisation under the signature.
         customer = cuts.organisation or (None if said_self else signed_org)
@@ -527,7 +566,7 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
     if customer is None and not reading.self_customer and problem:
         customer = _mentioned_customer(problem, cased)
         source = "mentioned" if customer else None
-    if customer is None and problem and _SELF_INSIDE.search(problem):
+    if customer is None and said_self:
         cuts.self_customer = True
     if (cuts.self_customer or signed_self) and customer is None:
         reading.self_customer = True
