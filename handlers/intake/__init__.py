@@ -21,15 +21,10 @@ One job per module:
 The field rules are written down in ``docs/intake.md``.
 """
 
-from handlers.intake.engine import (
-    INTERACTIVE,
-    STATUS_NAMES,
-    THREADED,
-    IntakeEngine,
-    default_route,
-    expire_conversation,
-    expiry_text,
-)
+from handlers.intake.engine import IntakeEngine, expire_conversation, expiry_text
+from handlers.intake.outbound import default_route
+from handlers.intake.replies import STATUS_NAMES
+from handlers.intake.targets import INTERACTIVE, THREADED
 
 __all__ = [
     "INTERACTIVE",

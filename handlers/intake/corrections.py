@@ -97,31 +97,37 @@ def _field_pattern() -> str:
 
 
 _EARLIER = r"(?:(?:yang\s+|yg\s+)?(?:tadi|td|sebelumnya|sblmnya|tersebut|tsb|di\s+atas|diatas)\s+)?"
+#: "bukan" in the languages people write in.
+_NOT = r"(?:bukan|bkn|not|sanes|dudu)"
+#: What comes between the old value and the new one: "tapi", "yang benar", "harusnya".
+_BUT = (
+    r"(?:(?:tapi|tetapi|tp|melainkan|but|it'?s|(?:yang|yg)\s+(?:benar|bener|betul)|harusnya|"
+    r"seharusnya|mestinya)[\s:,]+)+"
+)
+#: The new value, to the end of the message.
+_NEW = r"(?P<value>\S.*?)\s*!*\s*$"
 _EXPLICIT = re.compile(
     rf"^\s*{_LEAD}(?:bukan\s+|not\s+)?(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}(?:{_WRONG}[\s,.:;!-]*)?"
-    rf"(?:(?:{_RIGHT})\b[\s,.:;-]*|:\s*)(?P<value>\S.*?)\s*!*\s*$",
+    rf"(?:(?:{_RIGHT})\b[\s,.:;-]*|:\s*){_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 _EXPLICIT_WRONG_ONLY = re.compile(
-    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}{_WRONG}[\s,.:;!-]+(?P<value>\S.*?)\s*!*\s*$",
+    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}{_WRONG}[\s,.:;!-]+{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 #: "instansinya bukan RSUD Soedarso, yang benar RSUD Sultan …"
 _FIELD_NOT_X_BUT_Y = re.compile(
-    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,:]*(?:bukan|bkn|not|sanes|dudu)\s+(?P<old>[^,;]+?)[\s,;]+"
-    r"(?:(?:tapi|tetapi|tp|melainkan|but|it'?s|(?:yang|yg)\s+(?:benar|bener|betul)|harusnya|"
-    r"seharusnya|mestinya)[\s:,]+)+(?P<value>\S.*?)\s*!*\s*$",
+    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,:]*{_NOT}\s+(?P<old>[^,;]+?)[\s,;]+{_BUT}{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 #: At the summary: "bukan, nama saya Agus Salimin", "no, the company is …" without "should be".
 _FIELD_VALUE = re.compile(
-    rf"^\s*{_LEAD}(?:{_field_pattern()})\b\s*(?:(?:saya|kami|sy|nya)\s+)?[:\s,-]*(?P<value>\S.*?)\s*!*\s*$",
+    rf"^\s*{_LEAD}(?:{_field_pattern()})\b\s*(?:(?:saya|kami|sy|nya)\s+)?[:\s,-]*{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 _NOT_X_BUT_Y = re.compile(
     r"^\s*(?:(?:eh|oh|maaf|sorry|ralat|koreksi|no|tidak|salah|keliru)[\s,.:!-]+)*"
-    r"(?:bukan|bkn|not|sanes|dudu)\s+(?P<old>[^,;]+?)[\s,;]+(?:(?:tapi|tetapi|tp|melainkan|but|it'?s|"
-    r"(?:yang|yg)\s+(?:benar|bener|betul)|harusnya|seharusnya)[\s:,]+)+(?P<value>\S.*?)\s*!*\s*$",
+    rf"{_NOT}\s+(?P<old>[^,;]+?)[\s,;]+{_BUT}{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 _Y_NOT_X = re.compile(
@@ -130,12 +136,12 @@ _Y_NOT_X = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _RIGHT_ONLY = re.compile(
-    rf"^\s*{_LEAD}(?:(?:{_WRONG})[\s,.:;!-]+)?(?:{_RIGHT_ONLY_WORDS})\b[\s,.:;-]*(?P<value>\S.*?)\s*!*\s*$",
+    rf"^\s*{_LEAD}(?:(?:{_WRONG})[\s,.:;!-]+)?(?:{_RIGHT_ONLY_WORDS})\b[\s,.:;-]*{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 _LEAD_ONLY = re.compile(
     r"^\s*(?:eh|oh|ehh|aduh|waduh|maaf|mohon\s+maaf|sorry|sori|ralat|koreksi|oops)[\s,.:!-]+"
-    rf"(?:(?:{_WRONG}|tadi\s+salah|td\s+salah|salah\s+ketik)[\s,.:!-]+)?(?P<value>\S.*?)\s*!*\s*$",
+    rf"(?:(?:{_WRONG}|tadi\s+salah|td\s+salah|salah\s+ketik)[\s,.:!-]+)?{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
@@ -48,12 +48,11 @@ from handlers.intake.commands import Command, CommandKind, parse_command, tracki
 from handlers.intake.corrections import find_correction, find_corrections
 from handlers.intake.labels import labelled_values
 from handlers.intake.names import PersonName, clean_person, person_from_profile
-from handlers.intake.outbound import RouteFinder, default_route, stage_reply
+from handlers.intake.outbound import RouteFinder, stage_reply
 from handlers.intake.predicates import is_vague
 from handlers.intake.reading import OpeningKind, Reading, read_text
-from handlers.intake.replies import STATUS_NAMES
 from handlers.intake.sender import person_from_display_name
-from handlers.intake.targets import INTERACTIVE, THREADED, find_target
+from handlers.intake.targets import INTERACTIVE, find_target
 from handlers.language import detect_language
 from handlers.profile import IntakeField, Profile
 from handlers.registration import (
@@ -74,17 +73,6 @@ from storage.models import (
     OutboxStatus,
 )
 from storage.types import utcnow
-
-__all__ = [
-    "INTERACTIVE",
-    "STATUS_NAMES",
-    "THREADED",
-    "IntakeEngine",
-    "default_route",
-    "expire_conversation",
-    "expiry_text",
-]
-
 
 #: A complaint in one of these states no longer takes the complainant's messages.
 FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.ARCHIVED, ComplaintStatus.REJECTED)
@@ -109,7 +97,6 @@ class Turn:
     conversation: Conversation | None = None
     complaint: Complaint | None = None
     command: Command | None = None
-    notes: dict[str, object] = field(default_factory=dict)
 
     @property
     def first(self) -> Message:
@@ -390,10 +377,6 @@ class IntakeEngine:
             enabled_channels=self.enabled_channels,
         )
 
-    def status_text(self, complaint: Complaint, language: str, appeal: object = None) -> str:
-        """The answer to ``status <tracking number>`` (:func:`replies.status_text`)."""
-        return replies.status_text(self.profile, complaint, language, appeal)  # type: ignore[arg-type]
-
     # ------------------------------------------------------------- the opening
 
     def _today(self, msg: Message) -> date:
@@ -517,8 +500,7 @@ class IntakeEngine:
         answer = read_answer(key, text, self.profile.intake.fields, suggestion=suggestion)
         # What an answer says besides the field asked fills only what is still
         # missing; changing a recorded value takes a correction.
-        filled = conv.fields or {}
-        answer.values = {k: v for k, v in answer.values.items() if k == key or not filled.get(k)}
+        answer.values = _unfilled(conv, answer.values, [key])
         if key == "problem" and VAGUE_KEY in notes and answer.values.get("problem"):
             answer.values["problem"] = f"{notes[VAGUE_KEY]}\n{answer.values['problem']}"
             fresh = dict(notes)
@@ -540,14 +522,11 @@ class IntakeEngine:
                 combined.self_customer = combined.self_customer or part.self_customer
             return combined
         reading = read_text(text, self.profile.intake.fields, letter=True)
-        answer = Answer(dict(reading.values), reading.title, reading.self_customer)
-        if "problem" in asked and "problem" not in answer.values and len(asked) == 1:
-            answer.values["problem"] = text.strip()
-        return answer
+        return Answer(_unfilled(conv, reading.values, asked), reading.title, reading.self_customer)
 
     def _free_text(self, conv: Conversation, text: str, turn: Turn) -> Answer:
         reading = read_text(text, self.profile.intake.fields, letter=not turn.chat)
-        return Answer(dict(reading.values), reading.title, reading.self_customer)
+        return Answer(_unfilled(conv, reading.values, []), reading.title, reading.self_customer)
 
     async def _unprompted(self, turn: Turn, conv: Conversation) -> None:
         """A turn typed before our last question reached the complainant.
@@ -932,6 +911,15 @@ class IntakeEngine:
             conversation=conversation or turn.conversation,
             complaint=complaint,
         )
+
+
+def _unfilled(
+    conv: Conversation, values: Mapping[str, str], asked: Sequence[str]
+) -> dict[str, str]:
+    """``values`` for the fields asked or still empty: free text read later never
+    overwrites what is recorded (that takes a correction)."""
+    filled = conv.fields or {}
+    return {k: v for k, v in values.items() if k in asked or not filled.get(k)}
 
 
 def _restates(current: str, new: str, replaced: str) -> bool:

@@ -89,9 +89,6 @@ class Reading:
     title: str | None = None
     self_customer: bool = False
     kind: OpeningKind = OpeningKind.EMPTY
-    #: Where the customer came from: an introduction, label or signature
-    #: (``stated``) or only mentioned inside the problem (``mentioned``).
-    customer_source: str | None = None
 
 
 def _lower_text(text: str) -> bool:
@@ -562,17 +559,14 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
     if customer is None and not reading.self_customer:
         # A story that says "for myself" outweighs the organisation under the signature.
         customer = cuts.organisation or (None if said_self else signed_org)
-    source = "stated" if customer else None
     if customer is None and not reading.self_customer and problem:
         customer = _mentioned_customer(problem, cased)
-        source = "mentioned" if customer else None
     if customer is None and said_self:
         cuts.self_customer = True
     if (cuts.self_customer or signed_self) and customer is None:
         reading.self_customer = True
     if customer and "customer_name" in keys:
         reading.values["customer_name"] = customer
-        reading.customer_source = source
 
     labelled_problem = labelled.values.pop("problem", None)
     if labelled_problem:
