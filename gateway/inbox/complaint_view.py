@@ -34,7 +34,7 @@ from gateway.staff import AppealView
 from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value
 from handlers.profile import FieldKind, Profile
-from handlers.validation import display_value
+from handlers.registration import TITLE_KEY, shown_value
 from handlers.workflow import Actor
 from handlers.workflow_spec import CATEGORIES, TransitionSpec
 from storage.models import Complaint, ComplaintEvent, Contact
@@ -110,10 +110,8 @@ def field_views(profile: Profile, complaint: Complaint, lang: str) -> list[dict[
     views = []
     for field in profile.intake.fields:
         value = field_value(complaint, field.key)
-        display = display_value(field, value, lang) if value else ""
-        if field.key == "complainant_name" and display and complaint.complainant_title:
-            # The titles and honorifics given with the name, kept apart from it.
-            display = f"{display} ({complaint.complainant_title})"
+        shown = {field.key: value, TITLE_KEY: complaint.complainant_title}
+        display = shown_value(field, shown, lang) if value else ""
         views.append(
             {
                 "key": field.key,

@@ -21,7 +21,7 @@ One job per module:
 The field rules are written down in ``docs/intake.md``.
 """
 
-from handlers.intake.engine import IntakeEngine, expire_conversation, expiry_text
+from handlers.intake.engine import IntakeEngine, expire_conversation
 from handlers.intake.outbound import default_route
 from handlers.intake.replies import STATUS_NAMES
 from handlers.intake.targets import INTERACTIVE, THREADED
@@ -33,5 +33,4 @@ __all__ = [
     "IntakeEngine",
     "default_route",
     "expire_conversation",
-    "expiry_text",
 ]

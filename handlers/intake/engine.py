@@ -186,10 +186,6 @@ class IntakeEngine:
             return False
         return parse_command(message.text or "", self.profile.tracking_prefix) is not None
 
-    async def handle(self, session: AsyncSession, message: Message) -> None:
-        """Handle one stored inbound message as a turn of its own."""
-        await self.handle_turn(session, [message])
-
     async def handle_turn(self, session: AsyncSession, messages: Sequence[Message]) -> None:
         """Handle one turn: ``messages`` of one contact on one channel, oldest first."""
         if not messages:
@@ -502,11 +498,7 @@ class IntakeEngine:
         # missing; changing a recorded value takes a correction.
         answer.values = _unfilled(conv, answer.values, [key])
         if key == "problem" and VAGUE_KEY in notes and answer.values.get("problem"):
-            answer.values["problem"] = f"{notes[VAGUE_KEY]}\n{answer.values['problem']}"
-            fresh = dict(notes)
-            fresh.pop(VAGUE_KEY)
-            fresh[CLARIFIED_KEY] = True
-            conv.suggestions = fresh
+            answer.values["problem"] = _with_vague_words(conv, answer.values["problem"])
         return answer
 
     def _answer_many(self, conv: Conversation, asked: list[str], text: str) -> Answer:
@@ -552,11 +544,7 @@ class IntakeEngine:
                 values["problem"] = f"{values['problem']}\n{problem}"
                 conv.fields = values
             elif VAGUE_KEY in (conv.suggestions or {}):
-                notes = dict(conv.suggestions or {})
-                vague = notes.pop(VAGUE_KEY)
-                notes[CLARIFIED_KEY] = True
-                conv.suggestions = notes
-                reading.values["problem"] = f"{vague}\n{problem}"
+                reading.values["problem"] = _with_vague_words(conv, problem)
             else:
                 reading.values["problem"] = problem
         new = {k: v for k, v in reading.values.items() if not values.get(k)}
@@ -728,12 +716,7 @@ class IntakeEngine:
                 parts.append(note)
             if item.key in errors:
                 parts.append(errors[item.key])
-            notes = conv.suggestions or {}
-            if item.key == "problem" and VAGUE_KEY in notes:
-                parts.append(replies.clarify_prompt(language))
-            else:
-                suggestion = _str(notes.get(item.key)) if item.key == "complainant_name" else None
-                parts.append(replies.prompt(item, language, suggestion))
+            parts.append(_question(conv, item))
             await self._reply(turn, "\n\n".join(parts), conversation=conv)
             return
         conv.asked = [f.key for f in missing]
@@ -749,14 +732,7 @@ class IntakeEngine:
         if conv.state == ConversationState.CONFIRMING.value:
             parts.append(replies.confirm_text(self.profile, conv.fields or {}, conv.language))
         elif asked:
-            notes = conv.suggestions or {}
-            if asked[0] == "problem" and VAGUE_KEY in notes:
-                parts.append(replies.clarify_prompt(conv.language))
-            else:
-                suggestion = _str(notes.get(asked[0])) if asked[0] == "complainant_name" else None
-                parts.append(
-                    replies.prompt(self.profile.field(asked[0]), conv.language, suggestion)
-                )
+            parts.append(_question(conv, self.profile.field(asked[0])))
         await self._reply(turn, "\n\n".join(parts), conversation=conv)
 
     # ------------------------------------------------------------ confirming
@@ -933,6 +909,26 @@ def _str(value: object) -> str | None:
     return str(value) if value else None
 
 
+def _question(conv: Conversation, item: IntakeField) -> str:
+    """The question for ``item`` in ``conv``'s language: the one follow-up to a
+    vague complaint, or the field's prompt (offering the chat profile's name)."""
+    notes = conv.suggestions or {}
+    if item.key == "problem" and VAGUE_KEY in notes:
+        return replies.clarify_prompt(conv.language)
+    suggestion = _str(notes.get(item.key)) if item.key == "complainant_name" else None
+    return replies.prompt(item, conv.language, suggestion)
+
+
+def _with_vague_words(conv: Conversation, problem: str) -> str:
+    """``problem`` (what happened) after the vague words that opened the draft;
+    the draft's one follow-up is then spent."""
+    notes = dict(conv.suggestions or {})
+    vague = notes.pop(VAGUE_KEY)
+    notes[CLARIFIED_KEY] = True
+    conv.suggestions = notes
+    return f"{vague}\n{problem}"
+
+
 async def expire_conversation(
     engine: IntakeEngine, session: AsyncSession, conversation: Conversation
 ) -> None:
@@ -948,12 +944,7 @@ async def expire_conversation(
         .limit(1)
     )
     if last is not None:
-        text = expiry_text(engine.profile, conversation.language)
+        text = replies.expiry_text(engine.profile, conversation.language)
         await engine._reply_to(
             session, last, text, conversation.language, conversation=conversation
         )
-
-
-def expiry_text(profile: Profile, language: str) -> str:
-    """The message sent when a draft expires (kept on record, never dropped silently)."""
-    return replies.expiry_text(profile, language)

@@ -29,11 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from channels.base import ChannelName
+from handlers.intake.targets import INTERACTIVE
 from storage.models import Message
-
-#: Channels whose messages come in bursts.
-CHAT_CHANNELS = frozenset({ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.TELEGRAM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +58,7 @@ def plan_turn(
     if not pending:
         raise ValueError("no pending message")
     first = pending[0]
-    if first.channel not in CHAT_CHANNELS or is_command(first) or gap_seconds <= 0:
+    if first.channel not in INTERACTIVE or is_command(first) or gap_seconds <= 0:
         return TurnPlan((first,))
     turn = [first]
     closed = False
