@@ -5,25 +5,33 @@ Routes (registered by :func:`add_routes`; every page is Indonesian unless
 
 ``GET /``
     The form: the SOP profile's intake fields in profile order, a contact group
-    (email and/or phone) and a hidden submission token (:mod:`channels.webform`).
+    (email and/or phone), a hidden server-signed form token and a honeypot
+    input (:mod:`gateway.web.form`, :mod:`gateway.web.token`).
 ``POST /``
-    Server-side validation. Errors: 422 with the form again, an error summary
-    at the top, a message next to each field and everything typed kept.
-    Valid: the message is committed (:meth:`gateway.runtime.Runtime.accept`,
-    which also asks the job runner to process it); the request waits up to
-    :data:`PROCESS_WAIT_SECONDS` for it to be processed, so the complaint
-    normally exists at once, then ``303 See Other`` to ``/submitted/{token}``. A repeated token is stored
-    once (DESIGN.md reliability rule 2) and leads to the same page.
-``GET /submitted/{token}``
+    The token must be signed by us, neither too old nor too fresh, and not
+    used before (docs/web-form.md, "Form token"); otherwise, as for field
+    errors: 422 with the form again, an error summary at the top, a message
+    next to each field and everything typed kept. A token whose submission is
+    already stored (a double click, a retry) leads to that submission's page.
+    Submissions are counted per client address (:mod:`gateway.web.guard`);
+    over the limit: 429 with ``Retry-After`` and nothing stored. A filled-in
+    honeypot gets the usual redirect and a "received" page, and nothing is
+    stored or sent. Valid: the message is committed
+    (:meth:`gateway.runtime.Runtime.accept`, which also asks the job runner
+    to process it); the request waits up to :data:`PROCESS_WAIT_SECONDS` for
+    it to be processed, so the complaint normally exists at once, then
+    ``303 See Other`` to ``/submitted/{id}`` (the token's nonce).
+``GET /submitted/{id}``
     The tracking number, a summary of what was recorded, the follow-up time
     standard and how to track; "being processed" with a 2 s refresh while the
-    complaint does not exist yet; 404 for an unknown token. A complaint
+    complaint does not exist yet; 404 for an unknown id. A complaint
     rejected at registration (the profile's acceptance window, SOP-7.9-1 item
     3) is shown as not accepted, with the reason and no follow-up promised.
 ``GET /track``, ``POST /track``
     Status, received date and last update of a complaint, shown only when the
     email or phone given matches the complainant's; otherwise one generic
-    "not found" answer that does not tell whether the number exists.
+    "not found" answer, reached by the same queries and template whether the
+    number exists or not. Lookups are counted per client address (429).
 ``GET /static/…``
     The stylesheet.
 
@@ -34,7 +42,9 @@ at most :func:`form_body_limit` bytes (413).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,23 +59,27 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import ChannelName
-from channels.webform import (
-    CONTACT_GROUP,
-    EMAIL_FIELD,
-    LANGUAGE_FIELD,
-    PHONE_FIELD,
-    TOKEN_ERROR,
-    TOKEN_FIELD,
-    WebFormChannel,
-    clean_input,
-    is_token,
-    new_token,
-)
 from gateway.addresses import AddressError, normalise_email, normalise_phone
 from gateway.app import get_runtime
 from gateway.i18n import normalise_language, t
 from gateway.runtime import Runtime
+from gateway.web import guard as guards
+from gateway.web.form import (
+    CONTACT_GROUP,
+    EMAIL_FIELD,
+    HONEYPOT_FIELD,
+    LANGUAGE_FIELD,
+    PHONE_FIELD,
+    TOKEN_ERROR,
+    TOKEN_FIELD,
+    FormResult,
+    WebForm,
+    clean_input,
+    is_token,
+)
+from gateway.web.guard import client_address, public_guard
 from gateway.web.templating import STATIC_DIR, STATIC_PREFIX, render
+from gateway.web.token import TokenCheck, TokenState
 from handlers.appeals import appeal_progress, describe_progress
 from handlers.intake import STATUS_NAMES
 from handlers.intake.commands import tracking_pattern
@@ -73,6 +87,8 @@ from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, IntakeField, Profile
 from handlers.registration import initial_status
 from handlers.validation import display_value
+from storage import limits
+from storage.limits import Verdict
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, ContactAddress, Message
 from storage.types import utcnow
 
@@ -90,6 +106,33 @@ def N_(message_id: str) -> str:
 #: Reasons given when a request body is refused (translated when shown).
 UNREADABLE_FORM = N_("The form was sent in a format we do not accept.")
 FORM_TOO_LARGE = N_("The form is too large to accept.")
+
+#: What a client over a limit reads (``{minutes}``: when to try again).
+FORM_LIMIT_TEXT = N_(
+    "Too many complaints have been sent from your connection. Nothing was saved. "
+    "Please try again in {minutes} minutes, or contact the office directly."
+)
+TRACK_LIMIT_TEXT = N_(
+    "Too many tracking requests have been sent from your connection. "
+    "Please try again in {minutes} minutes."
+)
+#: Why a form token was refused (the form is shown again with a fresh token).
+TOKEN_TEXTS: Mapping[TokenState, str] = {
+    TokenState.MALFORMED: N_(
+        "This form was incomplete or too old. Check your answers and send it again."
+    ),
+    TokenState.FORGED: N_(
+        "This form was incomplete or too old. Check your answers and send it again."
+    ),
+    TokenState.EXPIRED: N_(
+        "This form was open for too long. Check your answers and send it again."
+    ),
+    TokenState.TOO_FAST: N_(
+        "The form was sent very quickly after it was opened. "
+        "Check your answers and send it again."
+    ),
+}
+USED_TOKEN_TEXT = N_("This form has already been sent. Check your answers and send it again.")
 
 #: Seconds the confirmation page waits before reloading while the complaint is
 #: being registered (issue text: "being processed" with a 2 s refresh).
@@ -264,6 +307,23 @@ def _error_page(
     )
 
 
+def _too_many(request: web.Request, lang: str, verdict: Verdict, detail: str) -> web.Response:
+    """429 with ``Retry-After`` (whole seconds) and the wait in minutes on the page."""
+    seconds = max(1, math.ceil(verdict.retry_after.total_seconds()))
+    minutes = max(1, math.ceil(seconds / 60))
+    response = _page(
+        request,
+        "error.html",
+        lang,
+        status=429,
+        title=t(lang, "Too many attempts"),
+        heading=t(lang, "Too many attempts"),
+        detail=t(lang, detail, minutes=minutes),
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def _rejected(request: web.Request, lang: str, exc: FormRejected) -> web.Response:
     heading = N_("The form is too large") if exc.status == 413 else N_("The form could not be read")
     return _error_page(request, lang, exc.status, heading, exc.reason)
@@ -426,6 +486,7 @@ def _render_form(
         summary=summary,
         token=token,
         token_field=TOKEN_FIELD,
+        honeypot_field=HONEYPOT_FIELD,
         lang_field=LANGUAGE_FIELD,
         follow_up=profile.follow_up_standard.describe(lang),
     )
@@ -467,45 +528,117 @@ async def _wait_processed(runtime: Runtime, message_id: int, wait_seconds: float
 
 
 async def form_page(request: web.Request) -> web.Response:
-    """``GET /``: the empty form with a fresh submission token."""
+    """``GET /``: the empty form with a freshly issued, signed form token."""
     runtime = get_runtime(request)
     lang = page_language(request)
+    tokens = public_guard(request, runtime.settings).tokens
     return _render_form(
-        request, runtime.profile, lang, token=new_token(), typed={}, errors={}, status=200
+        request, runtime.profile, lang, token=tokens.issue(), typed={}, errors={}, status=200
+    )
+
+
+async def _stored_message(runtime: Runtime, external_id: str) -> int | None:
+    """The id of the web-form message stored under ``external_id``, or ``None``."""
+    async with runtime.sessions() as session:
+        found: int | None = await session.scalar(
+            select(Message.id).where(
+                Message.channel == ChannelName.WEB.value,
+                Message.external_id == external_id,
+                Message.direction == "in",
+            )
+        )
+    return found
+
+
+def _submitted_location(
+    request: web.Request, nonce: str, lang: str, *, changed: bool = False
+) -> web.HTTPSeeOther:
+    query = {"lang": lang}
+    if changed:
+        query["changed"] = "1"
+    location = request.app.router["submitted"].url_for(token=nonce)
+    return web.HTTPSeeOther(location=location.with_query(query))
+
+
+def _form_again(
+    request: web.Request,
+    profile: Profile,
+    result: FormResult,
+    *,
+    token: str,
+    errors: Mapping[str, str],
+) -> web.Response:
+    return _render_form(
+        request,
+        profile,
+        result.language,
+        token=token,
+        typed=result.typed,
+        errors=errors,
+        status=422,
     )
 
 
 async def submit(request: web.Request) -> web.StreamResponse:
-    """``POST /``: validate; re-render with 422, or store, process and redirect (303)."""
+    """``POST /``: check the token, the limits and the fields; then store, process
+    and redirect (303). See the module docstring for every answer."""
     runtime = get_runtime(request)
     profile = runtime.profile
     try:
         form = await read_form(request, form_body_limit(profile))
     except FormRejected as exc:
         return _rejected(request, page_language(request), exc)
-    channel = WebFormChannel(profile)
-    result = channel.validate(form)
+    result = WebForm(profile).validate(form)
     lang = result.language
-    if not result.ok:
-        return _render_form(
-            request,
-            profile,
-            lang,
-            token=result.token or new_token(),
-            typed=result.typed,
-            errors=result.errors,
-            status=422,
+    guard = public_guard(request, runtime.settings)
+    check: TokenCheck = guard.tokens.check(result.token)
+    nonce = check.nonce
+    if nonce is not None and (stored_id := await _stored_message(runtime, nonce)) is not None:
+        # Sent before and stored (a double click, a retry): the same page.
+        changed = await _differs(runtime, stored_id, dict(result.typed))
+        raise _submitted_location(request, nonce, lang, changed=changed)
+    if not check.ok:
+        errors = dict(result.errors)
+        errors[TOKEN_ERROR] = t(lang, TOKEN_TEXTS[check.state])
+        # A form sent too soon keeps its token (it is old enough by now).
+        kept = result.token if check.state is TokenState.TOO_FAST and result.token else None
+        return _form_again(
+            request, profile, result, token=kept or guard.tokens.issue(), errors=errors
         )
-    message = result.to_message()
+    assert nonce is not None and result.token is not None  # a valid token has both
+    if not result.honeypot and not result.ok:
+        return _form_again(request, profile, result, token=result.token, errors=result.errors)
+    verdict = await guard.count(
+        runtime.sessions, guards.FORM_KIND, client_address(request), guard.form_limits
+    )
+    if not verdict.allowed:
+        log.info("web form: submission over the per-address limit refused")
+        return _too_many(request, lang, verdict, FORM_LIMIT_TEXT)
+    expires = (check.issued_at or utcnow()) + guard.tokens.max_age
+    async with runtime.sessions() as session:
+        used = await limits.used_nonce(session, nonce)
+    if used == limits.NONCE_HONEYPOT or (used is None and result.honeypot):
+        if used is None:
+            async with runtime.sessions() as session, session.begin():
+                await limits.use_nonce(session, nonce, limits.NONCE_HONEYPOT, expires)
+            log.info("web form: honeypot filled in; nothing stored")
+        raise _submitted_location(request, nonce, lang)
+    if used is not None:
+        # Used for a submission that is no longer stored: never a second one.
+        errors = {TOKEN_ERROR: t(lang, USED_TOKEN_TEXT)}
+        return _form_again(request, profile, result, token=guard.tokens.issue(), errors=errors)
+    message = result.to_message(nonce)
     try:
         stored = await runtime.accept(message)
+        async with runtime.sessions() as session, session.begin():
+            await limits.use_nonce(session, nonce, limits.NONCE_SUBMITTED, expires)
     except (SQLAlchemyError, OSError, TimeoutError):
         log.exception("web form: storing submission %s failed", message.external_id)
         return _render_form(
             request,
             profile,
             lang,
-            token=message.external_id,
+            token=result.token,
             typed=result.typed,
             errors={},
             status=503,
@@ -520,11 +653,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
         await _wait_processed(runtime, stored.message_id, PROCESS_WAIT_SECONDS)
     except SQLAlchemyError:
         log.exception("web form: reading message %s failed", stored.message_id)
-    query = {"lang": lang}
-    if stored.duplicate and await _differs(runtime, stored.message_id, message.raw):
-        query["changed"] = "1"
-    location = request.app.router["submitted"].url_for(token=message.external_id)
-    raise web.HTTPSeeOther(location=location.with_query(query))
+    changed = stored.duplicate and await _differs(runtime, stored.message_id, message.raw)
+    raise _submitted_location(request, nonce, lang, changed=changed)
 
 
 async def _differs(runtime: Runtime, message_id: int, raw: Mapping[str, Any]) -> bool:
@@ -628,6 +758,19 @@ async def submitted_page(request: web.Request) -> web.Response:
             )
         )
         if message is None:
+            if await limits.used_nonce(session, token) == limits.NONCE_HONEYPOT:
+                # What a stored form without a complaint shows; nothing was kept.
+                lang = page_language(request)
+                return _page(
+                    request,
+                    "submitted.html",
+                    lang,
+                    title=t(lang, "Your message has been received"),
+                    complaint=None,
+                    processing=False,
+                    refresh=None,
+                    changed=False,
+                )
             return _not_found(request, page_language(request))
         complaint = (
             await session.get(Complaint, message.complaint_id)
@@ -724,44 +867,57 @@ def normalise_contact(value: str) -> str:
     return normalise_phone(value)
 
 
+#: Stands in for a complaint that does not exist, so that an unknown number
+#: costs the same queries as a known one (no id is ever below 1).
+_NO_ID = 0
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two addresses."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
 async def find_complaint(runtime: Runtime, tracking: str, address: str) -> Complaint | None:
     """The complaint ``tracking`` when ``address`` (normalised) belongs to its complainant.
 
     The address matches when it is one of the complaint contact's addresses
     (email or phone), the complaint's own contact address, or the other
     address given on the web form that filed it. Returns ``None`` both for an
-    unknown number and for a wrong contact, so callers cannot tell them apart.
+    unknown number and for a wrong contact, so callers cannot tell them apart,
+    and does the same work for both: the same three queries in the same order
+    (against a non-existent id for an unknown number) and constant-time
+    comparisons, so the answer's timing does not tell either.
     """
     async with runtime.sessions() as session:
         complaint = await session.scalar(
             select(Complaint).where(Complaint.tracking_number == tracking)
         )
-        if complaint is None:
-            return None
-        if complaint.contact_address == address:
-            return complaint
+        complaint_id = complaint.id if complaint is not None else _NO_ID
+        contact_id = complaint.contact_id if complaint is not None else _NO_ID
         owned = await session.scalar(
             select(ContactAddress.id)
             .where(
-                ContactAddress.contact_id == complaint.contact_id,
+                ContactAddress.contact_id == contact_id,
                 ContactAddress.kind.in_(("email", "phone")),
                 ContactAddress.address == address,
             )
             .limit(1)
         )
-        if owned is not None:
-            return complaint
-        raws = await session.scalars(
-            select(Message.raw).where(
-                Message.complaint_id == complaint.id,
-                Message.channel == ChannelName.WEB.value,
-                Message.direction == "in",
+        raws = list(
+            await session.scalars(
+                select(Message.raw).where(
+                    Message.complaint_id == complaint_id,
+                    Message.channel == ChannelName.WEB.value,
+                    Message.direction == "in",
+                )
             )
         )
-        for raw in raws:
-            if address in _form_contacts(raw):
-                return complaint
-    return None
+    matched = _same(complaint.contact_address if complaint is not None else "", address)
+    matched = (owned is not None) | matched
+    for raw in raws:
+        for given in _form_contacts(raw):
+            matched = _same(given, address) | matched
+    return complaint if complaint is not None and matched else None
 
 
 async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> TrackResult:
@@ -874,8 +1030,10 @@ async def track(request: web.Request) -> web.Response:
     """``POST /track``: look a complaint up by number and contact.
 
     Field format errors (not a tracking number, not an email or phone) get 422
-    with the form; a well-formed query that matches nothing, or matches a
-    complaint filed from another contact, gets the same "not found" text.
+    with the form; a well-formed query counts against the client address's
+    lookup limit (429 with ``Retry-After`` beyond it); one that matches
+    nothing, or matches a complaint filed from another contact, gets the same
+    "not found" text through the same code path (:func:`find_complaint`).
     """
     runtime = get_runtime(request)
     try:
@@ -910,6 +1068,13 @@ async def track(request: web.Request) -> web.Response:
         return _render_track(
             request, lang, number=number, contact=contact, errors=errors, status=422
         )
+    guard = public_guard(request, runtime.settings)
+    verdict = await guard.count(
+        runtime.sessions, guards.TRACK_KIND, client_address(request), guard.track_limits
+    )
+    if not verdict.allowed:
+        log.info("tracking: lookup over the per-address limit refused")
+        return _too_many(request, lang, verdict, TRACK_LIMIT_TEXT)
     complaint = await find_complaint(runtime, tracking, address)
     if complaint is None:
         return _render_track(
@@ -921,6 +1086,7 @@ async def track(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the public pages and ``/static/`` on ``app`` (see the module docstring)."""
+    guards.install(app)
     app.router.add_get("/", form_page, name="form")
     app.router.add_post("/", submit)
     app.router.add_get("/submitted/{token}", submitted_page, name="submitted")

@@ -23,11 +23,11 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from channels.base import ChannelName
-from channels.webform import validate
 from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.jobs import InProcessJobs
 from gateway.runtime import Runtime, build_runtime
+from gateway.web.form import validate
 from handlers.acceptance import SYSTEM, check_window, window_deadline, window_reason
 from handlers.dates import office_today, parse_informal_date
 from handlers.profile import (
