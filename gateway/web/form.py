@@ -83,6 +83,7 @@ PHONE_MAX_LENGTH = 40
 #: Longest token input kept, in characters (a signed token is about 90).
 TOKEN_MAX_LENGTH = 200
 
+
 def check_profile(profile: Profile) -> None:
     """Make sure the profile's field keys do not clash with the form's own inputs.
 

@@ -128,8 +128,7 @@ TOKEN_TEXTS: Mapping[TokenState, str] = {
         "This form was open for too long. Check your answers and send it again."
     ),
     TokenState.TOO_FAST: N_(
-        "The form was sent very quickly after it was opened. "
-        "Check your answers and send it again."
+        "The form was sent very quickly after it was opened. Check your answers and send it again."
     ),
 }
 USED_TOKEN_TEXT = N_("This form has already been sent. Check your answers and send it again.")

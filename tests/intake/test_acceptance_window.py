@@ -470,6 +470,7 @@ async def web(tmp_path: Path, aiohttp_client: Any) -> tuple[TestClient[Any, Any]
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}",
             data_dir=tmp_path,
             sop_profile="bbspjikkp",
+            form_min_seconds=0,  # the form is sent at once after loading
         ),
         use_redis=False,
         extra_channels={"email": email, "whatsapp": whatsapp},
