@@ -858,7 +858,7 @@ class IntakeEngine:
                     complaint_id=complaint.id,
                     actor="system",
                     kind="acknowledgement_withheld",
-                    note="per-recipient limit reached (docs/web-form.md)",
+                    data={"reason": "recipient_limit"},  # docs/web-form.md, "Limits"
                 )
             )
             return
