@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from gateway.app import RUNTIME
 from gateway.config import Settings
 from gateway.web.token import FormTokens, load_form_secret
 from storage import limits
@@ -118,8 +119,19 @@ class PublicGuard:
 
 
 def install(app: web.Application) -> None:
-    """Make room for the process's :class:`PublicGuard` on ``app`` (before start)."""
+    """Give ``app`` its :class:`PublicGuard`, built when the app starts (before start).
+
+    Building it at start reads or creates the form secret, so an unwritable
+    data directory stops ``aduan serve`` at once instead of failing the form.
+    """
     app[_GUARD_KEY] = {}
+
+    async def build(started: web.Application) -> None:
+        runtime = started.get(RUNTIME)
+        if runtime is not None:
+            started[_GUARD_KEY]["guard"] = PublicGuard.from_settings(runtime.settings)
+
+    app.on_startup.append(build)
 
 
 def public_guard(request: web.Request, settings: Settings) -> PublicGuard:

@@ -384,3 +384,11 @@ async def test_rate_limit_rows_never_hold_the_address(site: Site) -> None:
     async with site.harness.runtime.sessions() as s:
         keys = list(await s.scalars(select(RateLimit.key)))
     assert keys and all("127.0.0.1" not in k and "example.com" not in k for k in keys)
+
+
+async def test_the_secret_is_ready_when_the_app_starts(tmp_path: Path, aiohttp_client: Any) -> None:
+    harness = await make_harness(tmp_path)
+    assert not (tmp_path / SECRET_FILE).exists()
+    app = create_app(harness.runtime.settings, runtime=harness.runtime, run_channels=False)
+    await aiohttp_client(app)  # started, no request yet
+    assert (tmp_path / SECRET_FILE).exists()
