@@ -8,7 +8,8 @@ web-form complaint must not make the office a relay:
   (:mod:`storage.limits`); beyond that the complaint is still registered,
   nobody is told, and staff see an ``acknowledgement_withheld`` event;
 * an address that has never written to the office itself (no earlier inbound
-  message from it by email, SMS or WhatsApp) gets the short acknowledgement:
+  message from it by email, SMS or WhatsApp, automatic replies not counted)
+  gets the short acknowledgement:
   the tracking number, the follow-up time standard and the tracking link —
   never the text or the name as typed on the form
   (:func:`handlers.registration.short_acknowledgement_text`).
@@ -72,13 +73,17 @@ class WebAckPolicy:
 
 
 async def wrote_before(session: AsyncSession, address: str, before_message_id: int) -> bool:
-    """Whether ``address`` sent the office a message itself (email, SMS, WhatsApp)
-    before message ``before_message_id``."""
+    """Whether ``address`` sent the office a message itself (email, SMS, WhatsApp;
+    not an automatic one such as an out-of-office reply) before message
+    ``before_message_id``."""
     found = await session.scalar(
         select(Message.id)
         .where(
             Message.direction == "in",
             Message.channel.in_(PROVING_CHANNELS),
+            # An auto-reply (out of office, bounce) may answer our own
+            # acknowledgement: it shows nothing of the owner's intent.
+            Message.automatic.is_(False),
             Message.sender == address,
             Message.id < before_message_id,
         )

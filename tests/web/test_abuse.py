@@ -261,6 +261,25 @@ async def test_an_address_that_wrote_before_gets_the_full_acknowledgement(site: 
     assert "Budi Santoso" in ack.text
 
 
+async def test_an_auto_reply_from_the_address_does_not_count_as_writing(site: Site) -> None:
+    runtime = site.harness.runtime
+    await runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "<ooo@example.com>",
+            "budi@example.com",
+            "Saya sedang cuti sampai Senin.",
+            automatic=True,
+        )
+    )
+    await site.harness.settle()
+    assert (await site.post(valid_form(site.token(), contact_phone=""))).status == 303
+    await site.harness.settle()
+    [ack] = [m for m in site.harness.email.sent if TRACKING_RE.search(m.text)]
+    assert ack.text.startswith("Sebuah pengaduan yang mencantumkan alamat ini")
+    assert "Laporan hasil uji" not in ack.text and "Budi" not in ack.text
+
+
 async def test_a_new_address_gets_only_the_tracking_number_and_link(site: Site) -> None:
     assert (await site.post(valid_form(site.token(), lang="en", contact_phone=""))).status == 303
     await site.harness.settle()
