@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from channels.webform import check_profile as check_form_fields
 from gateway.config import ConfigError, Settings, channel_states, load_settings
+from gateway.web.form import check_profile as check_form_fields
 from handlers.profile import ProfileError, load_profile
 
 EXIT_CONFIG = 2

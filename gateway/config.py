@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -59,6 +59,28 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, ge=1, le=65535)
     public_url: str | None = Field(None, description="URL the outside world reaches us at.")
     sop_profile: str = Field("default", description="Profile name or path to a YAML file.")
+    form_secret: SecretStr | None = Field(
+        None,
+        description="Key signing the public form's tokens; unset: generated in data_dir/form-secret.",
+    )
+    form_token_max_age_minutes: float = Field(
+        240.0, gt=0, le=7 * 24 * 60, description="A form token older than this is refused."
+    )
+    form_min_seconds: float = Field(
+        2.0, ge=0, le=600, description="A form sent sooner than this after loading is refused."
+    )
+    form_address_per_10_minutes: int = Field(
+        5, ge=1, le=10_000, description="Form submissions per client address in 10 minutes."
+    )
+    form_address_per_day: int = Field(
+        20, ge=1, le=100_000, description="Form submissions per client address in 24 hours."
+    )
+    form_acks_per_recipient_day: int = Field(
+        3, ge=0, le=1_000, description="Web-form acknowledgements to one address in 24 hours."
+    )
+    track_address_per_10_minutes: int = Field(
+        20, ge=1, le=10_000, description="Tracking lookups per client address in 10 minutes."
+    )
     turn_gap_seconds: float | None = Field(
         None,
         ge=0,
@@ -128,6 +150,23 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("form_secret")
+    @classmethod
+    def _form_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must have at least 32 characters (e.g. openssl rand -base64 32)")
+        return value
+
+    @model_validator(mode="after")
+    def _form_ages(self) -> Settings:
+        if self.form_min_seconds >= self.form_token_max_age_minutes * 60:
+            raise ValueError(
+                "ADUAN_FORM_MIN_SECONDS must be shorter than ADUAN_FORM_TOKEN_MAX_AGE_MINUTES"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -217,8 +256,11 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = "ADUAN_" + "_".join(str(p) for p in err["loc"]).upper()
-            problems.append(f"{name}: {err['msg']}")
+            if err["loc"]:
+                name = "ADUAN_" + "_".join(str(p) for p in err["loc"]).upper()
+                problems.append(f"{name}: {err['msg']}")
+            else:  # a rule over several variables names them in its message
+                problems.append(str(err["msg"]))
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 

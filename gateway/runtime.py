@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from channels.base import Channel, ChannelName, InboundMessage
-from channels.webform import check_profile as check_form_fields
 from gateway.config import Settings, channel_states
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
 from gateway.outbox import OUTBOX_IDS_KEY, Dispatcher, OutboxWriter
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
+from gateway.web.form import check_profile as check_form_fields
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
+from handlers.intake.form_ack import WebAckPolicy
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
@@ -245,7 +246,14 @@ async def build_runtime(
     writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
     runtime.writer = writer
     intake = IntakeEngine(
-        profile, writer, default_route(frozenset(runtime.channels)), runtime.channels.keys()
+        profile,
+        writer,
+        default_route(frozenset(runtime.channels)),
+        runtime.channels.keys(),
+        web_acks=WebAckPolicy(
+            track_url=f"{settings.effective_public_url}/track",
+            per_recipient_day=settings.form_acks_per_recipient_day,
+        ),
     )
     dispatcher = Dispatcher(
         sessions,

@@ -48,7 +48,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from channels.webform import clean_input, is_token
 from gateway.addresses import AddressError, normalise_email, normalise_phone
 from gateway.i18n import normalise_language, t
 from gateway.ingest import resolve_contact
@@ -57,7 +56,7 @@ from handlers.dates import office_today, parse_informal_date
 from handlers.notifications import notify_complainant
 from handlers.profile import Profile
 from handlers.registration import acknowledgement_text, initial_status, register_complaint
-from handlers.validation import check_value
+from handlers.validation import check_value, clean_input, is_token
 from storage.models import (
     Complaint,
     Contact,
@@ -146,7 +145,7 @@ class FormCheck:
     """The outcome of :func:`check_form`.
 
     ``typed``: what was typed per input name (cleaned by
-    :func:`channels.webform.clean_input`), to show the form again;
+    :func:`handlers.validation.clean_input`), to show the form again;
     ``field_errors``: profile field key → message (in the page language, from
     :func:`handlers.validation.check_value`); ``problems``: own input name →
     :class:`Problem`. ``complaint`` is set exactly when both are empty.

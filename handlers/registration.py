@@ -185,3 +185,44 @@ def acknowledgement_text(
             due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
         ),
     )
+
+
+def short_acknowledgement_text(
+    profile: Profile, complaint: Complaint, language: str, track_link: str | None
+) -> str:
+    """The acknowledgement for an address that has not written to the office before.
+
+    Only what the office itself decides: the tracking number, the follow-up
+    time standard and its due day, the tracking link (``track_link``, may be
+    ``None``) and what to do if the recipient did not file it — never what
+    was typed on the form (docs/web-form.md, "Acknowledgement"), so that the
+    public form cannot be used to send anybody a text of one's choosing.
+    """
+    standard = profile.follow_up_standard
+    due = standard.due(complaint.received_at, profile.office.calendar())
+    parts = [
+        t(
+            language,
+            "A complaint naming this address was registered on our web form with tracking number {tracking}. It will be followed up within {standard}, by {due}.",
+            tracking=complaint.tracking_number,
+            standard=standard.describe(language),
+            due=format_date(
+                due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
+            ),
+        )
+    ]
+    if track_link:
+        parts.append(
+            t(
+                language,
+                "Follow its progress at {link} with this address.",
+                link=track_link,
+            )
+        )
+    parts.append(
+        t(
+            language,
+            "If you did not send this complaint, you can ignore this message.",
+        )
+    )
+    return "\n\n".join(parts)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,6 +14,35 @@ from handlers.dates import format_day, office_today, parse_informal_date
 from handlers.profile import FieldKind, IntakeField
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+# C0/C1 control characters except TAB and LF (CR is folded into LF first).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def new_token() -> str:
+    """A fresh submission id: ``uuid4().hex`` (32 lower-case hex characters).
+
+    The dedupe key (``external_id``) of a form submission: the nonce of the
+    public form's signed token (:mod:`gateway.web.token`) and the staff's
+    manual-intake token.
+    """
+    return uuid.uuid4().hex
+
+
+def is_token(value: str) -> bool:
+    """True when ``value`` has the shape of a submission id (32 lower-case hex)."""
+    return _TOKEN.fullmatch(value) is not None
+
+
+def clean_input(value: str) -> str:
+    """What a browser sent, made safe to store and compare.
+
+    Unicode NFC; CR LF and lone CR become LF; other control characters (NUL
+    included, which PostgreSQL text columns reject) are removed. Whitespace is
+    otherwise kept as typed; trimming is :func:`check_value`'s job.
+    """
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
 
 
 @dataclass(frozen=True, slots=True)

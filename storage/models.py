@@ -470,6 +470,38 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column()
 
 
+class RateLimit(Base):
+    """Recent hits of one rate-limited key: a sliding log (docs/web-form.md, "Limits").
+
+    ``key`` is ``<kind>:<SHA-256 of the value>`` (a client address or an
+    acknowledgement recipient, never stored in clear); ``hits`` the Unix
+    times (seconds, floats) of the hits still inside the longest window;
+    the row is pruned once ``expires_at`` has passed.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hits: Mapped[list[Any]] = mapped_column(default=list)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FormNonce(Base):
+    """A public-form token nonce already used (docs/web-form.md, "Form token").
+
+    ``kind`` is ``submitted`` (a complaint was stored under it) or
+    ``honeypot`` (a bot's post, nothing stored). Pruned once ``expires_at``
+    (the token's maximum age after use) has passed.
+    """
+
+    __tablename__ = "form_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ImapCheckpoint(Base):
     """Per-mailbox polling checkpoint (reliability rule 5): UIDVALIDITY and last UID."""
 

@@ -38,6 +38,9 @@ def event_label(lang: str, kind: str) -> str:
         "step_overdue_escalated": t(lang, "Step overdue: escalated"),
         "delivery_failed": t(lang, "Message not delivered"),
         "notification_unroutable": t(lang, "No way to reach the complainant"),
+        "acknowledgement_withheld": t(
+            lang, "Acknowledgement not sent: daily limit for this address reached"
+        ),
         "satisfaction": t(lang, "Satisfaction rating"),
         "whatsapp_window_closed": t(lang, "WhatsApp 24-hour window closed"),
     }

@@ -25,7 +25,6 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.webform import new_token
 from gateway.app import get_runtime
 from gateway.i18n import t
 from gateway.inbox.auth import LANG_KEY, current, forbidden
@@ -48,6 +47,7 @@ from handlers.manual_intake import (
     register_manual,
 )
 from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.validation import new_token
 
 PATH = "/inbox/intake"
 

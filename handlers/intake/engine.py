@@ -21,7 +21,9 @@ did not say it, then the identity fields in profile order — and all at once
 on email. Chat drafts end with a numbered summary to confirm; mail is
 registered as soon as it is complete. A complaint rejected at registration
 by the profile's acceptance window (SOP-7.9-1 item 3) gets the rejection
-notice instead of the acknowledgement.
+notice instead of the acknowledgement. A web-form complaint is acknowledged
+under :class:`handlers.intake.form_ack.WebAckPolicy`: a limit per recipient,
+and no typed text to an address that never wrote to the office itself.
 
 Every reply is an outbox row written in the same transaction (rule 4).
 """
@@ -46,6 +48,7 @@ from handlers.intake.aftercare import record_follow_up, record_rating
 from handlers.intake.answers import Answer, is_yes, read_answer
 from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.intake.corrections import find_correction, find_corrections
+from handlers.intake.form_ack import WebAckPolicy, wrote_before
 from handlers.intake.labels import labelled_values
 from handlers.intake.names import PersonName, clean_person, person_from_profile
 from handlers.intake.outbound import RouteFinder, stage_reply
@@ -60,10 +63,12 @@ from handlers.registration import (
     acknowledgement_text,
     initial_status,
     register_complaint,
+    short_acknowledgement_text,
 )
 from handlers.validation import check_value
 from storage.models import (
     Complaint,
+    ComplaintEvent,
     ComplaintStatus,
     Conversation,
     ConversationState,
@@ -154,11 +159,14 @@ class IntakeEngine:
         writer: OutboxWriter,
         route: RouteFinder,
         enabled_channels: Collection[str] = (),
+        web_acks: WebAckPolicy | None = None,
     ) -> None:
         self.profile = profile
         self.writer = writer
         self.route = route
         self.enabled_channels = enabled_channels
+        #: How web-form complaints are acknowledged; ``None``: like any other.
+        self.web_acks = web_acks
         workflow = profile.workflow
         #: States in which a complaint no longer takes the complainant's messages.
         self.finished_states = (
@@ -804,6 +812,10 @@ class IntakeEngine:
             .order_by(Message.id)
             .limit(1)
         )
+        web_acks = self.web_acks if conv.channel == ChannelName.WEB else None
+        told = True  # may the complainant be told (acknowledgement, rejection)?
+        if web_acks is not None:
+            told = await web_acks.allow(session, msg.sender)
         complaint = await register_complaint(
             session,
             profile=self.profile,
@@ -818,7 +830,9 @@ class IntakeEngine:
             conversation_id=conv.id,
             thread_key=first_ref if conv.channel == ChannelName.EMAIL else None,
             writer=self.writer,
-            enabled_channels=self.enabled_channels,
+            # Nothing on for an address over its limit: a rejection notice
+            # is recorded as unroutable for staff instead of sent.
+            enabled_channels=self.enabled_channels if told else (),
         )
         conv.state = ConversationState.REGISTERED.value
         conv.complaint_id = complaint.id
@@ -838,10 +852,25 @@ class IntakeEngine:
             # rejection notice with the reason has been staged to the complainant
             # and replaces the acknowledgement, which would promise a follow-up.
             return
-        shown = dict(values)
-        if title:
-            shown[TITLE_KEY] = title
-        text = acknowledgement_text(self.profile, complaint, shown, language)
+        if not told:
+            session.add(
+                ComplaintEvent(
+                    complaint_id=complaint.id,
+                    actor="system",
+                    kind="acknowledgement_withheld",
+                    data={"reason": "recipient_limit"},  # docs/web-form.md, "Limits"
+                )
+            )
+            return
+        if web_acks is not None and not await wrote_before(session, msg.sender, msg.id):
+            # Anybody may type this address on the form: no typed text goes to it.
+            link = web_acks.link(complaint.tracking_number)
+            text = short_acknowledgement_text(self.profile, complaint, language, link)
+        else:
+            shown = dict(values)
+            if title:
+                shown[TITLE_KEY] = title
+            text = acknowledgement_text(self.profile, complaint, shown, language)
         await self._reply(turn, text, conversation=conv, complaint=complaint)
 
     # ---------------------------------------------------------------- replies

@@ -178,7 +178,10 @@ async def serve(tmp_path: Path, **settings: Any) -> AsyncIterator[LiveServer]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         url = f"http://127.0.0.1:{port}"
-        settings = {"public_url": url, "http_host": "127.0.0.1", "http_port": port} | settings
+        # A form may be sent at once after loading (Playwright fills it in no
+        # time); the minimum form age is tested over HTTP (tests/web/test_abuse.py).
+        defaults = {"public_url": url, "http_host": "127.0.0.1", "http_port": port}
+        settings = defaults | {"form_min_seconds": 0} | settings
         harness = await make_harness(tmp_path, **settings)
     except BaseException:
         sock.close()

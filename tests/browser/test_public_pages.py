@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 from playwright.async_api import Page, expect
 
@@ -155,3 +156,38 @@ async def test_console_errors_are_caught(live_server: LiveServer, open_page: Ope
     reported = "\n".join(open_page.problems.found)
     assert "Content Security Policy" in reported, reported
     open_page.problems.found.clear()  # expected here; any other error still fails a test
+
+
+async def test_the_honeypot_stays_out_of_sight_and_the_limit_page_is_clear(
+    live_server: LiveServer, open_page: OpenPage, tmp_path: Path
+) -> None:
+    """docs/web-form.md: people never see or reach the honeypot; the 429 page is
+    readable on a phone. Screenshots: ``form.png`` and ``limit.png`` in tmp_path."""
+    page = await open_page("/", viewport=PHONE)
+    trap = page.locator("#website")
+    await expect(trap).to_be_attached()
+    await expect(trap).not_to_be_in_viewport()
+    assert await page.get_by_role("textbox", name="Biarkan kolom ini kosong").count() == 0
+    await assert_no_horizontal_scroll(page)
+    await page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
+
+    # Five complaints from this address are taken; the sixth gets the 429 page.
+    open_page.allow_console("status of 429")
+    for i in range(5):
+        await submit_form(
+            page,
+            name="Budi Santoso",
+            customer="PT Sinar Jaya",
+            problem=f"Laporan hasil uji nomor {i} belum kami terima.",
+            email="budi@example.com",
+        )
+        await page.goto("/")
+    await page.get_by_label("Nama pengadu").fill("Budi Santoso")
+    await page.get_by_label("Nama pelanggan/peserta").fill("PT Sinar Jaya")
+    await page.get_by_label("Masalah yang diadukan").fill("Laporan hasil uji belum kami terima.")
+    await page.get_by_label("Alamat email").fill("budi@example.com")
+    await page.get_by_role("button", name="Kirim pengaduan").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Terlalu banyak percobaan")
+    await expect(page.locator("main")).to_contain_text("Tidak ada yang disimpan")
+    await assert_no_horizontal_scroll(page)
+    await page.screenshot(path=str(tmp_path / "limit.png"), full_page=True)

@@ -23,11 +23,11 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from channels.base import ChannelName
-from channels.webform import validate
 from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.jobs import InProcessJobs
 from gateway.runtime import Runtime, build_runtime
+from gateway.web.form import validate
 from handlers.acceptance import SYSTEM, check_window, window_deadline, window_reason
 from handlers.dates import office_today, parse_informal_date
 from handlers.profile import (
@@ -470,6 +470,7 @@ async def web(tmp_path: Path, aiohttp_client: Any) -> tuple[TestClient[Any, Any]
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}",
             data_dir=tmp_path,
             sop_profile="bbspjikkp",
+            form_min_seconds=0,  # the form is sent at once after loading
         ),
         use_redis=False,
         extra_channels={"email": email, "whatsapp": whatsapp},

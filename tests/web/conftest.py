@@ -16,14 +16,20 @@ from gateway.config import load_settings
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 
-TOKEN_RE = re.compile(r'name="token" value="([0-9a-f]{32})"')
+TOKEN_RE = re.compile(r'name="token" value="(\d+\.[0-9a-f]{32}\.[A-Za-z0-9_-]+)"')
 
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> Runtime:
-    """A migrated runtime without Redis; the app built on it closes it."""
+    """A migrated runtime without Redis; the app built on it closes it.
+
+    Forms may be sent at once after loading (``form_min_seconds=0``); the
+    minimum age has its own tests (tests/web/test_abuse.py).
+    """
     settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3", data_dir=tmp_path
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3",
+        data_dir=tmp_path,
+        form_min_seconds=0,
     )
     rt = await build_runtime(settings, use_redis=False)
     await upgrade(rt.engine)
@@ -39,7 +45,7 @@ async def client(aiohttp_client: Any, runtime: Runtime) -> TestClient[Any, Any]:
 
 
 async def fresh_token(client: TestClient[Any, Any], lang: str = "id") -> str:
-    """Load the form and return the submission token it carries."""
+    """Load the form and return the signed form token it carries."""
     response = await client.get("/", params={"lang": lang})
     assert response.status == 200
     match = TOKEN_RE.search(await response.text())
@@ -91,3 +97,8 @@ class Page(HTMLParser):
             if attrs.get("id") == element_id:
                 return attrs
         return None
+
+
+def nonce_of(token: str) -> str:
+    """The submission id (``external_id``) inside a signed form token."""
+    return token.split(".")[1]

@@ -14,7 +14,10 @@ from gateway.i18n import LOCALE_DIR
 from gateway.web.templating import STATIC_DIR, TEMPLATES_DIR, environment
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_SOURCES = (ROOT / "channels" / "webform.py", ROOT / "gateway" / "web" / "public.py")
+PYTHON_SOURCES = tuple(
+    ROOT / "gateway" / "web" / f"{name}.py"
+    for name in ("form", "pages", "public", "submit", "submitted", "track")
+)
 WEB_PO = LOCALE_DIR / "id" / "LC_MESSAGES" / "web.po"
 
 

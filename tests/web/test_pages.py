@@ -11,12 +11,12 @@ from markupsafe import escape
 from sqlalchemy import func, select, update
 
 from channels.base import ChannelName
-from channels.webform import WebFormChannel
 from gateway.i18n import t
 from gateway.ingest import ingest
 from gateway.runtime import Runtime
+from gateway.web.form import WebForm
 from storage.models import Complaint, ComplaintStatus, Message
-from tests.web.conftest import Page, fresh_token, valid_form
+from tests.web.conftest import Page, fresh_token, nonce_of, valid_form
 
 Client = TestClient[Any, Any]
 TRACKING_RE = re.compile(r"ADU-\d{4}-\d{5}")
@@ -174,7 +174,7 @@ async def test_bad_token_gets_a_fresh_one(client: Client, runtime: Runtime) -> N
     assert response.status == 422
     html = await response.text()
     assert "Formulir ini tidak lengkap atau sudah terlalu lama dibuka." in html
-    assert re.search(r'name="token" value="[0-9a-f]{32}"', html)
+    assert re.search(r'name="token" value="\d+\.[0-9a-f]{32}\.[A-Za-z0-9_-]+"', html)
     assert 'value="Budi Santoso"' in html
     assert await count(runtime, Message) == 0
 
@@ -224,7 +224,7 @@ async def test_valid_submission_registers_the_complaint(client: Client, runtime:
     token = await fresh_token(client)
     response = await submit(client, valid_form(token))
     assert response.status == 303
-    assert response.headers["Location"] == f"/submitted/{token}?lang=id"
+    assert response.headers["Location"] == f"/submitted/{nonce_of(token)}?lang=id"
 
     page_response = await client.get(response.headers["Location"])
     assert page_response.status == 200
@@ -253,7 +253,7 @@ async def test_valid_submission_registers_the_complaint(client: Client, runtime:
     assert complaint.channel == "web"
     assert complaint.contact_address == "budi@example.com"
     assert message.channel == ChannelName.WEB.value
-    assert message.external_id == token
+    assert message.external_id == nonce_of(token)
     assert message.complaint_id == complaint.id
     assert "token" not in message.raw
     assert message.raw["contact_phone"] == "0812-3456-7890"
@@ -331,7 +331,7 @@ async def test_page_while_the_complaint_is_being_processed(
     client: Client, runtime: Runtime
 ) -> None:
     token = "ab" * 16
-    message = WebFormChannel(runtime.profile).parse(valid_form(token))
+    message = WebForm(runtime.profile).parse(valid_form(token), token)
     await ingest(runtime.sessions, message)  # stored, nobody asked to process it yet
     response = await client.get(f"/submitted/{token}")
     assert response.status == 200
@@ -343,7 +343,7 @@ async def test_page_while_the_complaint_is_being_processed(
 
 async def test_processed_without_a_complaint(client: Client, runtime: Runtime) -> None:
     token = "cd" * 16
-    message = WebFormChannel(runtime.profile).parse(valid_form(token))
+    message = WebForm(runtime.profile).parse(valid_form(token), token)
     stored = await ingest(runtime.sessions, message)
     async with runtime.sessions() as session, session.begin():
         await session.execute(

@@ -1,4 +1,4 @@
-"""Unit tests for channels/webform.py: validate() and parse() are pure."""
+"""Unit tests for gateway/web/form.py: validate() and parse() are pure."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from channels.base import ChannelName, OutboundMessage
-from channels.errors import InboundParseError, PermanentError
-from channels.webform import (
-    WebFormChannel,
+from channels.base import ChannelName
+from channels.errors import InboundParseError
+from gateway.web.form import (
+    WebForm,
     check_profile,
     clean_input,
     is_token,
@@ -56,7 +56,7 @@ def test_valid_form_cleans_values(profile: Profile) -> None:
 
 def test_parse_builds_the_inbound_message(profile: Profile) -> None:
     when = datetime(2026, 3, 5, 7, 0, tzinfo=UTC)
-    message = WebFormChannel(profile).parse(valid_form(TOKEN, lang="en"), received_at=when)
+    message = WebForm(profile).parse(valid_form(TOKEN, lang="en"), TOKEN, received_at=when)
     assert message.channel is ChannelName.WEB
     assert message.external_id == TOKEN
     assert message.sender == "budi@example.com"
@@ -76,7 +76,7 @@ def test_parse_builds_the_inbound_message(profile: Profile) -> None:
 
 
 def test_phone_only_is_the_sender(profile: Profile) -> None:
-    message = WebFormChannel(profile).parse(valid_form(TOKEN, contact_email=""))
+    message = WebForm(profile).parse(valid_form(TOKEN, contact_email=""), TOKEN)
     assert message.sender == "+6281234567890"
 
 
@@ -113,22 +113,35 @@ def test_errors_follow_the_language(profile: Profile) -> None:
     assert result.errors["customer_name"].startswith("Please give the customer")
 
 
-@pytest.mark.parametrize("token", ["", "abc", TOKEN.upper(), TOKEN + "0", "g" * 32])
-def test_token_must_be_32_hex(profile: Profile, token: str) -> None:
+@pytest.mark.parametrize("token", ["", "   ", "x" * 201])
+def test_token_is_required(profile: Profile, token: str) -> None:
     form = valid_form(token)
     result = validate(form, profile, "id")
     assert not result.ok
     assert set(result.errors) == {"token"}
     with pytest.raises(InboundParseError):
-        WebFormChannel(profile).parse(form)
+        WebForm(profile).parse(form, TOKEN)
+
+
+def test_submission_id_must_be_32_hex(profile: Profile) -> None:
+    with pytest.raises(InboundParseError, match="submission id"):
+        WebForm(profile).parse(valid_form("signed"), TOKEN.upper())
+
+
+def test_honeypot_is_reported_not_an_error(profile: Profile) -> None:
+    assert validate(valid_form(TOKEN), profile, "id").honeypot is False
+    result = validate(valid_form(TOKEN, website="http://spam.example"), profile, "id")
+    assert result.honeypot is True
+    assert result.ok
+    assert "website" not in result.typed
 
 
 def test_parse_rejects_non_mappings(profile: Profile) -> None:
-    channel = WebFormChannel(profile)
+    form = WebForm(profile)
     bad: Any
     for bad in (None, "token=x", {"token": 1}):
         with pytest.raises(InboundParseError):
-            channel.parse(bad)
+            form.parse(bad, TOKEN)
 
 
 def test_control_characters_are_removed(profile: Profile) -> None:
@@ -168,15 +181,3 @@ def test_tokens() -> None:
     token = new_token()
     assert is_token(token)
     assert new_token() != token
-
-
-async def test_send_is_refused(profile: Profile) -> None:
-    channel = WebFormChannel(profile)
-    assert channel.name is ChannelName.WEB
-    assert channel.interactive is False
-    with pytest.raises(PermanentError):
-        await channel.send(
-            OutboundMessage(
-                idempotency_key="k", channel=ChannelName.WEB, recipient="x", text="hello"
-            )
-        )

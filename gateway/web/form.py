@@ -2,40 +2,65 @@
 
 The form carries every intake field of the SOP profile (in profile order), a
 contact group (an email address and/or a phone number, at least one), the
-language of the page, and a hidden submission token.
+language of the page, a hidden server-signed form token and a honeypot input
+(:data:`HONEYPOT_FIELD`, hidden from people; see ``docs/web-form.md``).
 
-The token is a ``uuid4().hex`` (32 lower-case hex characters) generated when
-the form page is rendered; it becomes the message's ``external_id``, so a
-double submit (back button, double click, retry after a timeout) is stored
-once: the database's unique constraint on ``messages(channel, external_id)``
-decides (DESIGN.md reliability rule 2).
+The form is the office's own page, not a provider's wire format, so it lives
+here beside the routes and may use the SOP profile and the translations.
+
+The signed token (:mod:`gateway.web.token`) carries a random nonce of 32
+lower-case hex characters; that nonce becomes the message's ``external_id``,
+so a double submit (back button, double click, retry after a timeout) is
+stored once: the database's unique constraint on ``messages(channel,
+external_id)`` decides (docs/web-form.md, "Form token").
 
 Everything here is pure (no I/O): :func:`validate` checks a submitted form and
-:meth:`WebFormChannel.parse` turns a valid one into an
+:meth:`WebForm.parse` turns a valid one into an
 :class:`~channels.base.InboundMessage`. The routes live in
-:mod:`gateway.web.public`.
+:mod:`gateway.web.public`; whether the token's signature and age hold is
+checked there (:class:`gateway.web.token.FormTokens`), not here.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from channels.base import Channel, ChannelName, InboundMessage, OutboundMessage, SendResult
-from channels.errors import InboundParseError, PermanentError
+from channels.base import ChannelName, InboundMessage
+from channels.errors import InboundParseError
 from gateway.addresses import AddressError, normalise_email, normalise_phone
 from gateway.i18n import normalise_language, t
 from handlers.profile import Profile, ProfileError
-from handlers.validation import check_value
+from handlers.validation import check_value, clean_input, is_token, new_token
 from storage.types import utcnow
 
-#: Name of the hidden submission-token input.
+__all__ = [
+    "CONTACT_GROUP",
+    "EMAIL_FIELD",
+    "HONEYPOT_FIELD",
+    "LANGUAGE_FIELD",
+    "PHONE_FIELD",
+    "RESERVED_NAMES",
+    "TOKEN_ERROR",
+    "TOKEN_FIELD",
+    "ContactDetails",
+    "FormResult",
+    "WebForm",
+    "check_profile",
+    "clean_input",
+    "is_token",
+    "new_token",
+    "validate",
+]
+
+#: Name of the hidden signed form-token input (:mod:`gateway.web.token`).
 TOKEN_FIELD = "token"  # noqa: S105 - an input name, not a secret
+#: Name of the honeypot input: off-screen, ``aria-hidden``, out of the tab
+#: order, so people leave it empty and form-filling bots do not
+#: (docs/web-form.md, "Honeypot"). A name a bot is keen to fill.
+HONEYPOT_FIELD = "website"
 #: Name of the hidden language input (``id`` or ``en``).
 LANGUAGE_FIELD = "lang"
 #: Names of the two contact inputs.
@@ -48,36 +73,15 @@ TOKEN_ERROR = TOKEN_FIELD
 
 #: Input names the form uses besides the profile's fields; a profile field may
 #: not use one of these keys (checked by :func:`check_profile`).
-RESERVED_NAMES = frozenset({TOKEN_FIELD, LANGUAGE_FIELD, EMAIL_FIELD, PHONE_FIELD, CONTACT_GROUP})
+RESERVED_NAMES = frozenset(
+    {TOKEN_FIELD, LANGUAGE_FIELD, EMAIL_FIELD, PHONE_FIELD, CONTACT_GROUP, HONEYPOT_FIELD}
+)
 
 #: Longest accepted email address (RFC 5321 path limit) and phone input, in characters.
 EMAIL_MAX_LENGTH = 320
 PHONE_MAX_LENGTH = 40
-
-_TOKEN = re.compile(r"[0-9a-f]{32}")
-# C0/C1 control characters except TAB and LF (CR is folded into LF first).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def new_token() -> str:
-    """A fresh submission token: ``uuid4().hex`` (32 lower-case hex characters)."""
-    return uuid.uuid4().hex
-
-
-def is_token(value: str) -> bool:
-    """True when ``value`` has the shape of a submission token (32 lower-case hex)."""
-    return _TOKEN.fullmatch(value) is not None
-
-
-def clean_input(value: str) -> str:
-    """What a browser sent, made safe to store and compare.
-
-    Unicode NFC; CR LF and lone CR become LF; other control characters (NUL
-    included, which PostgreSQL text columns reject) are removed. Whitespace is
-    otherwise kept as typed; trimming is :func:`handlers.validation.check_value`'s job.
-    """
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
+#: Longest token input kept, in characters (a signed token is about 90).
+TOKEN_MAX_LENGTH = 200
 
 
 def check_profile(profile: Profile) -> None:
@@ -120,7 +124,10 @@ class FormResult:
 
     Attributes:
         language: ``"id"`` or ``"en"``, from the form's language input.
-        token: the submission token when well-formed, else ``None``.
+        token: the signed form token as sent (stripped), else ``None`` when
+            missing or longer than :data:`TOKEN_MAX_LENGTH`; its signature and
+            age are checked by the route (:class:`gateway.web.token.FormTokens`).
+        honeypot: True when the hidden honeypot input was filled in.
         typed: what was typed, per input name, after :func:`clean_input` (used
             to re-render the form and kept as the message's ``raw``). Only the
             form's own inputs are kept; unknown names are dropped.
@@ -138,24 +145,31 @@ class FormResult:
     values: Mapping[str, str]
     contact: ContactDetails | None
     errors: Mapping[str, str] = field(default_factory=dict)
+    honeypot: bool = False
 
     @property
     def ok(self) -> bool:
         """True when the form can be accepted as it is."""
         return not self.errors and self.token is not None and self.contact is not None
 
-    def to_message(self, received_at: datetime | None = None) -> InboundMessage:
-        """The inbound message for a valid form (see :meth:`WebFormChannel.parse`).
+    def to_message(self, external_id: str, received_at: datetime | None = None) -> InboundMessage:
+        """The inbound message for a valid form (see :meth:`WebForm.parse`).
+
+        ``external_id`` is the submission id: the nonce of the verified form
+        token (32 lower-case hex characters).
 
         Raises:
-            InboundParseError: when the form has errors (naming the inputs).
+            InboundParseError: when the form has errors (naming the inputs) or
+                ``external_id`` is not a submission id.
         """
-        if not self.ok or self.token is None or self.contact is None:
+        if not self.ok or self.contact is None:
             names = ", ".join(self.errors) or "token, contact"
             raise InboundParseError(f"invalid web form: {names}")
+        if not is_token(external_id):
+            raise InboundParseError("invalid web form: submission id")
         return InboundMessage(
             channel=ChannelName.WEB,
-            external_id=self.token,
+            external_id=external_id,
             sender=self.contact.address,
             text=self.values.get("problem", ""),
             received_at=received_at or utcnow(),
@@ -222,7 +236,8 @@ def validate(form: Mapping[str, str], profile: Profile, language: str) -> FormRe
     lower-cased (:func:`gateway.addresses.normalise_email`), the phone normalised
     to E.164 with region ID (:func:`gateway.addresses.normalise_phone`, so
     ``0812…``, ``+62 812…`` and ``62812…`` are one number). The token must be
-    32 lower-case hex characters.
+    present (its signature and age are the route's to check). A filled-in
+    honeypot is reported in :attr:`FormResult.honeypot`, not as an error.
 
     ``form`` maps input names to the submitted strings (first value of each).
     Error messages are in ``language`` (``"id"``/``"en"``).
@@ -249,7 +264,7 @@ def validate(form: Mapping[str, str], profile: Profile, language: str) -> FormRe
     typed[LANGUAGE_FIELD] = language
 
     raw_token = _first(form, TOKEN_FIELD).strip()
-    token = raw_token if is_token(raw_token) else None
+    token = raw_token if raw_token and len(raw_token) <= TOKEN_MAX_LENGTH else None
     if token is None:
         errors[TOKEN_ERROR] = t(
             language,
@@ -262,14 +277,15 @@ def validate(form: Mapping[str, str], profile: Profile, language: str) -> FormRe
         values=values,
         contact=contact,
         errors=errors,
+        honeypot=bool(_first(form, HONEYPOT_FIELD).strip()),
     )
 
 
-class WebFormChannel(Channel):
-    """The public web form as a channel: inbound only.
+class WebForm:
+    """The public web form of one SOP profile: validation and parsing.
 
     Replies to web-form complainants go by email when they gave an address and
-    email is on (:func:`handlers.intake.default_route`); this channel itself
+    email is on (:func:`handlers.intake.default_route`); the form itself
     cannot send.
 
     Raises:
@@ -277,26 +293,26 @@ class WebFormChannel(Channel):
             with the form's own inputs (:data:`RESERVED_NAMES`).
     """
 
-    name: ClassVar[ChannelName] = ChannelName.WEB
-    interactive: ClassVar[bool] = False
-
     def __init__(self, profile: Profile) -> None:
         check_profile(profile)
         self.profile = profile
 
     def validate(self, form: Mapping[str, str], language: str | None = None) -> FormResult:
-        """:func:`validate` with this channel's profile; ``language`` defaults to the form's."""
+        """:func:`validate` with this form's profile; ``language`` defaults to the form's."""
         lang = normalise_language(language if language is not None else form.get(LANGUAGE_FIELD))
         return validate(form, self.profile, lang)
 
-    def parse(self, raw: Any, received_at: datetime | None = None) -> InboundMessage:
+    def parse(
+        self, raw: Any, external_id: str, received_at: datetime | None = None
+    ) -> InboundMessage:
         """Turn a submitted form (input name → string) into an inbound message.
 
-        The message has channel ``web``, ``external_id`` = the token, ``sender``
-        = the email if given else the phone, ``sender_name`` = the complainant
-        name, ``text`` = the problem, ``fields`` = the cleaned profile values,
-        ``language`` from the form's language input and ``raw`` = the form's
-        inputs without the token (the other contact address is only there).
+        The message has channel ``web``, ``external_id`` = the submission id
+        (the verified token's nonce), ``sender`` = the email if given else the
+        phone, ``sender_name`` = the complainant name, ``text`` = the problem,
+        ``fields`` = the cleaned profile values, ``language`` from the form's
+        language input and ``raw`` = the form's inputs without the token and
+        the honeypot (the other contact address is only there).
 
         Raises:
             InboundParseError: when ``raw`` is not a mapping of strings or the
@@ -306,16 +322,4 @@ class WebFormChannel(Channel):
             isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
         ):
             raise InboundParseError("web form must be a mapping of strings")
-        return self.validate(raw).to_message(received_at)
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Always raises: the web form has no way to send anything.
-
-        Raises:
-            PermanentError: every time.
-        """
-        raise PermanentError("the web form has no outbound channel")
-
-    def status(self) -> Mapping[str, Any]:
-        """Operational facts: where the form is served."""
-        return {"form": "/", "tracking": "/track"}
+        return self.validate(raw).to_message(external_id, received_at)

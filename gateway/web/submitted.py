@@ -1,0 +1,207 @@
+"""``GET /submitted/{id}``: the confirmation page (see :mod:`gateway.web.public`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from channels.base import ChannelName
+from gateway.addresses import AddressError, normalise_email, normalise_phone
+from gateway.app import get_runtime
+from gateway.i18n import t
+from gateway.web.form import (
+    EMAIL_FIELD,
+    PHONE_FIELD,
+    is_token,
+)
+from gateway.web.pages import local_datetime, not_found, page_language, render_page
+from handlers.notifications import complaint_route
+from handlers.profile import FieldKind, Profile
+from handlers.registration import initial_status
+from handlers.validation import display_value
+from storage import limits
+from storage.models import Complaint, Message
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+#: Seconds the confirmation page waits before reloading while the complaint is
+#: being registered (issue text: "being processed" with a 2 s refresh).
+REFRESH_SECONDS = 2
+
+#: The confirmation page shows the recorded details for this long after
+#: submission; afterwards only the tracking number (the URL stays in browser
+#: histories on shared phones and internet cafés; UU 27/2022 data minimisation).
+SUMMARY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One recorded value on the confirmation page."""
+
+    label: str
+    value: str
+    multiline: bool = False
+
+
+def _recorded(
+    profile: Profile, complaint: Complaint, message: Message, lang: str
+) -> list[SummaryRow]:
+    values: dict[str, str] = {
+        "complainant_name": complaint.complainant_name,
+        "customer_name": complaint.customer_name,
+        "problem": complaint.problem,
+    }
+    values.update({k: str(v) for k, v in (complaint.extra_fields or {}).items()})
+    rows = [
+        SummaryRow(
+            f.label.get(lang),
+            display_value(f, values[f.key], lang),
+            f.kind is FieldKind.LONGTEXT,
+        )
+        for f in profile.intake.fields
+        if values.get(f.key)
+    ]
+    contact = form_contacts(message.raw) or [complaint.contact_address]
+    rows.append(SummaryRow(t(lang, "Contact"), ", ".join(contact)))
+    return rows
+
+
+def form_contacts(raw: Mapping[str, Any] | None) -> list[str]:
+    """The normalised email and phone a web-form message carried in ``raw``."""
+    found: list[str] = []
+    raw = raw or {}
+    email = raw.get(EMAIL_FIELD)
+    phone = raw.get(PHONE_FIELD)
+    if isinstance(email, str) and email.strip():
+        try:
+            found.append(normalise_email(email))
+        except AddressError:
+            pass
+    if isinstance(phone, str) and phone.strip():
+        try:
+            found.append(normalise_phone(phone))
+        except AddressError:
+            pass
+    return found
+
+
+def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
+    """Why ``complaint`` was rejected at registration, or ``None`` if it was not.
+
+    A complaint the acceptance window rejected (SOP-7.9-1 item 3,
+    :mod:`handlers.acceptance`) is in the target state of the window's
+    transition with that transition's reason recorded in ``details``; the
+    reason is in the complaint's language, as the complainant was told.
+    """
+    window = profile.acceptance_window
+    workflow = profile.workflow
+    if window is None or workflow is None or complaint.status == initial_status(profile):
+        return None
+    try:
+        transition = workflow.transition(window.transition)
+    except KeyError:
+        return None
+    recorded = (complaint.details or {}).get(transition.name)
+    if complaint.status != transition.to or not isinstance(recorded, Mapping):
+        return None
+    reason = recorded.get("reason")
+    return reason if isinstance(reason, str) and reason else None
+
+
+async def submitted_page(request: web.Request) -> web.Response:
+    """``GET /submitted/{token}``: the tracking number, or "being processed"."""
+    runtime = get_runtime(request)
+    profile = runtime.profile
+    token = request.match_info["token"]
+    if not is_token(token):
+        return not_found(request, page_language(request))
+    async with runtime.sessions() as session:
+        message = await session.scalar(
+            select(Message).where(
+                Message.channel == ChannelName.WEB.value,
+                Message.external_id == token,
+                Message.direction == "in",
+            )
+        )
+        if message is None:
+            if await limits.used_nonce(session, token) == limits.NONCE_HONEYPOT:
+                # What a stored form without a complaint shows; nothing was kept.
+                lang = page_language(request)
+                return render_page(
+                    request,
+                    "submitted.html",
+                    lang,
+                    title=t(lang, "Your message has been received"),
+                    complaint=None,
+                    processing=False,
+                    refresh=None,
+                    changed=False,
+                )
+            return not_found(request, page_language(request))
+        complaint = (
+            await session.get(Complaint, message.complaint_id)
+            if message.complaint_id is not None
+            else None
+        )
+    lang = page_language(request, message.language)
+    changed = request.query.get("changed") == "1"
+    if complaint is None:
+        processing = message.processed_at is None
+        return render_page(
+            request,
+            "submitted.html",
+            lang,
+            title=t(lang, "Your complaint is being processed")
+            if processing
+            else t(lang, "Your message has been received"),
+            complaint=None,
+            processing=processing,
+            refresh=REFRESH_SECONDS if processing else None,
+            changed=changed,
+        )
+    show_details = utcnow() - message.created_at <= SUMMARY_WINDOW
+    email_on = ChannelName.EMAIL.value in runtime.channels
+    track_url = (
+        request.app.router["track"]
+        .url_for()
+        .with_query({"number": complaint.tracking_number, "lang": lang})
+    )
+    rejection = rejection_reason(profile, complaint)
+    common: dict[str, Any] = {
+        "complaint": complaint,
+        "processing": False,
+        "refresh": None,
+        "changed": changed,
+        "tracking": complaint.tracking_number,
+        "received": local_datetime(complaint.received_at, profile.office.timezone, lang),
+        "rows": _recorded(profile, complaint, message, lang) if show_details else [],
+        "show_details": show_details,
+        "rejection": rejection,
+        "track_url": str(track_url),
+    }
+    if rejection is not None:
+        return render_page(
+            request,
+            "submitted.html",
+            lang,
+            title=t(lang, "Complaint not accepted: {tracking}", tracking=complaint.tracking_number),
+            notified=complaint_route(complaint, runtime.channels.keys()) is not None,
+            **common,
+        )
+    return render_page(
+        request,
+        "submitted.html",
+        lang,
+        title=t(lang, "Complaint received: {tracking}", tracking=complaint.tracking_number),
+        follow_up=profile.follow_up_standard.describe(lang),
+        email_note=email_on and "@" in message.sender,
+        **common,
+    )

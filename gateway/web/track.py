@@ -1,0 +1,337 @@
+"""``GET /track`` and ``POST /track``: a complaint's status (see :mod:`gateway.web.public`).
+
+Shown only with the email or phone used to file it; an unknown number and a
+known number with another contact get the same answer through the same code
+(docs/web-form.md, "/track"). Lookups are counted per client address.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from channels.base import ChannelName
+from gateway.addresses import AddressError, normalise_email, normalise_phone
+from gateway.app import get_runtime
+from gateway.i18n import normalise_language, t
+from gateway.runtime import Runtime
+from gateway.web import guard as guards
+from gateway.web.form import (
+    LANGUAGE_FIELD,
+    clean_input,
+)
+from gateway.web.guard import client_address, public_guard
+from gateway.web.pages import (
+    N_,
+    FieldView,
+    FormRejected,
+    SummaryError,
+    local_datetime,
+    page_language,
+    read_form,
+    rejected,
+    render_page,
+    too_many,
+)
+from gateway.web.submitted import form_contacts
+from handlers.appeals import appeal_progress, describe_progress
+from handlers.intake import STATUS_NAMES
+from handlers.intake.commands import tracking_pattern
+from handlers.profile import Profile
+from storage.models import Complaint, ComplaintEvent, ComplaintStatus, ContactAddress, Message
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+TRACK_LIMIT_TEXT = N_(
+    "Too many tracking requests have been sent from your connection. "
+    "Please try again in {minutes} minutes."
+)
+
+#: Largest ``POST /track`` body, in bytes.
+TRACK_BODY_LIMIT = 4 * 1024
+
+#: Longest tracking-form contact input, in characters.
+TRACK_CONTACT_MAX = 320
+
+#: What each complaint status means for the complainant (tracking page).
+STATUS_EXPLANATIONS: Mapping[ComplaintStatus, str] = {
+    ComplaintStatus.RECEIVED: N_(
+        "Your complaint has been recorded and will be checked by an officer."
+    ),
+    ComplaintStatus.VERIFIED: N_(
+        "An officer has checked your complaint and it is being assigned for follow-up."
+    ),
+    ComplaintStatus.REJECTED: N_(
+        "Your complaint could not be accepted. "
+        "The officer's explanation is sent to you on the contact you gave."
+    ),
+    ComplaintStatus.IN_FOLLOW_UP: N_("An officer is working on your complaint."),
+    ComplaintStatus.CAPA_RECORDED: N_(
+        "The cause has been found and corrective action has been recorded."
+    ),
+    ComplaintStatus.RESULT_VERIFIED: N_("The result of the follow-up has been checked."),
+    ComplaintStatus.CLOSED: N_("Handling of your complaint is finished."),
+    ComplaintStatus.ARCHIVED: N_(
+        "Handling of your complaint is finished and the record is archived."
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrackResult:
+    """What the tracking page shows for a matching complaint."""
+
+    tracking: str
+    status: str
+    explanation: str | None
+    received: str
+    updated: str
+    next_expected: str | None = None
+    #: Where an appeal stands, and when its current step is due (PR-LS-8.1.4).
+    appeal: str | None = None
+    appeal_expected: str | None = None
+
+
+def example_tracking_number(profile: Profile) -> str:
+    """A made-up tracking number of this year for hints, e.g. ``ADU-2026-00042``."""
+    year = utcnow().astimezone(ZoneInfo(profile.office.timezone)).year
+    return f"{profile.tracking_prefix}-{year}-00042"
+
+
+def normalise_tracking(value: str) -> str:
+    """Upper-case and strip spaces: `` adu-2026-00042 `` → ``ADU-2026-00042``."""
+    return re.sub(r"\s+", "", value).upper()
+
+
+def normalise_contact(value: str) -> str:
+    """An email (has ``@``) or phone as typed, normalised; raises :class:`AddressError`."""
+    value = value.strip()
+    if "@" in value:
+        return normalise_email(value)
+    return normalise_phone(value)
+
+
+#: Stands in for a complaint that does not exist, so that an unknown number
+#: costs the same queries as a known one (no id is ever below 1).
+_NO_ID = 0
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two addresses."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+async def find_complaint(runtime: Runtime, tracking: str, address: str) -> Complaint | None:
+    """The complaint ``tracking`` when ``address`` (normalised) belongs to its complainant.
+
+    The address matches when it is one of the complaint contact's addresses
+    (email or phone), the complaint's own contact address, or the other
+    address given on the web form that filed it. Returns ``None`` both for an
+    unknown number and for a wrong contact, so callers cannot tell them apart,
+    and does the same work for both: the same three queries in the same order
+    (against a non-existent id for an unknown number) and constant-time
+    comparisons, so the answer's timing does not tell either.
+    """
+    async with runtime.sessions() as session:
+        complaint = await session.scalar(
+            select(Complaint).where(Complaint.tracking_number == tracking)
+        )
+        complaint_id = complaint.id if complaint is not None else _NO_ID
+        contact_id = complaint.contact_id if complaint is not None else _NO_ID
+        owned = await session.scalar(
+            select(ContactAddress.id)
+            .where(
+                ContactAddress.contact_id == contact_id,
+                ContactAddress.kind.in_(("email", "phone")),
+                ContactAddress.address == address,
+            )
+            .limit(1)
+        )
+        raws = list(
+            await session.scalars(
+                select(Message.raw).where(
+                    Message.complaint_id == complaint_id,
+                    Message.channel == ChannelName.WEB.value,
+                    Message.direction == "in",
+                )
+            )
+        )
+    matched = _same(complaint.contact_address if complaint is not None else "", address)
+    matched = (owned is not None) | matched
+    for raw in raws:
+        for given in form_contacts(raw):
+            matched = _same(given, address) | matched
+    return complaint if complaint is not None and matched else None
+
+
+async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> TrackResult:
+    zone = runtime.profile.office.timezone
+    async with runtime.sessions() as session:
+        last_event = await session.scalar(
+            select(func.max(ComplaintEvent.at)).where(ComplaintEvent.complaint_id == complaint.id)
+        )
+        progress = await appeal_progress(session, profile=runtime.profile, complaint=complaint)
+    updated = max(d for d in (complaint.updated_at, last_event) if d is not None)
+    try:
+        status = ComplaintStatus(complaint.status)
+    except ValueError:
+        name = complaint.status
+        explanation = None
+    else:
+        name = t(lang, STATUS_NAMES.get(status, complaint.status))
+        text = STATUS_EXPLANATIONS.get(status)
+        explanation = t(lang, text) if text else None
+    workflow = runtime.profile.workflow
+    if workflow is not None and complaint.status in workflow.states:
+        # The office's own name for its step (its SOP profile).
+        name = workflow.states[complaint.status].label.get(lang)
+    return TrackResult(
+        tracking=complaint.tracking_number,
+        status=name,
+        explanation=explanation,
+        received=local_datetime(complaint.received_at, zone, lang),
+        updated=local_datetime(updated, zone, lang),
+        next_expected=(
+            local_datetime(complaint.step_due_at, zone, lang)
+            if complaint.step_due_at is not None
+            and not (
+                workflow is not None
+                and complaint.status in workflow.states
+                and workflow.states[complaint.status].final
+            )
+            else None
+        ),
+        appeal=describe_progress(progress, lang) if progress is not None else None,
+        appeal_expected=(
+            local_datetime(progress.due_at, zone, lang)
+            if progress is not None and progress.due_at is not None
+            else None
+        ),
+    )
+
+
+def _render_track(
+    request: web.Request,
+    lang: str,
+    *,
+    number: str,
+    contact: str,
+    errors: Mapping[str, str],
+    status: int = 200,
+    result: TrackResult | None = None,
+    not_found: bool = False,
+) -> web.Response:
+    example = example_tracking_number(get_runtime(request).profile)
+    number_field = FieldView(
+        name="number",
+        label=t(lang, "Tracking number"),
+        hint=t(
+            lang, "As shown when you filed the complaint, for example {example}.", example=example
+        ),
+        value=number,
+        error=errors.get("number"),
+        required=True,
+        autocomplete="off",
+        verbatim=True,
+    )
+    contact_field = FieldView(
+        name="contact",
+        label=t(lang, "Email address or phone number"),
+        hint=t(lang, "The one you gave when you filed the complaint."),
+        value=contact,
+        error=errors.get("contact"),
+        required=True,
+        autocomplete="off",
+        verbatim=True,
+    )
+    summary = [SummaryError(name, message) for name, message in errors.items()]
+    title = t(lang, "Track your complaint")
+    if summary:
+        title = t(lang, "Error: {title}", title=title)
+    return render_page(
+        request,
+        "track.html",
+        lang,
+        status=status,
+        nav="track",
+        title=title,
+        fields=[number_field, contact_field],
+        summary=summary,
+        result=result,
+        not_found=not_found,
+        lang_field=LANGUAGE_FIELD,
+    )
+
+
+async def track_page(request: web.Request) -> web.Response:
+    """``GET /track``: the tracking form (``?number=`` fills in the number)."""
+    lang = page_language(request)
+    number = clean_input(request.query.get("number", ""))[:60]
+    return _render_track(request, lang, number=number, contact="", errors={})
+
+
+async def track(request: web.Request) -> web.Response:
+    """``POST /track``: look a complaint up by number and contact.
+
+    Field format errors (not a tracking number, not an email or phone) get 422
+    with the form; a well-formed query counts against the client address's
+    lookup limit (429 with ``Retry-After`` beyond it); one that matches
+    nothing, or matches a complaint filed from another contact, gets the same
+    "not found" text through the same code path (:func:`find_complaint`).
+    """
+    runtime = get_runtime(request)
+    try:
+        form = await read_form(request, TRACK_BODY_LIMIT)
+    except FormRejected as exc:
+        return rejected(request, page_language(request), exc)
+    lang = normalise_language(form.get(LANGUAGE_FIELD) or request.query.get("lang"))
+    number = clean_input(form.get("number", "")).strip()
+    contact = clean_input(form.get("contact", "")).strip()
+    errors: dict[str, str] = {}
+    tracking = normalise_tracking(number)
+    prefix = runtime.profile.tracking_prefix
+    if not tracking_pattern(prefix).fullmatch(tracking):
+        errors["number"] = t(
+            lang,
+            "Enter the tracking number as it was given to you, for example {example}.",
+            example=example_tracking_number(runtime.profile),
+        )
+    address: str | None = None
+    if not contact:
+        errors["contact"] = t(
+            lang, "Enter the email address or phone number you used to file the complaint."
+        )
+    elif len(contact) > TRACK_CONTACT_MAX:
+        errors["contact"] = t(lang, "Enter an email address or a phone number.")
+    else:
+        try:
+            address = normalise_contact(contact)
+        except AddressError:
+            errors["contact"] = t(lang, "Enter an email address or a phone number.")
+    if errors or address is None:
+        return _render_track(
+            request, lang, number=number, contact=contact, errors=errors, status=422
+        )
+    guard = public_guard(request, runtime.settings)
+    verdict = await guard.count(
+        runtime.sessions, guards.TRACK_KIND, client_address(request), guard.track_limits
+    )
+    if not verdict.allowed:
+        log.info("tracking: lookup over the per-address limit refused")
+        return too_many(request, lang, verdict, TRACK_LIMIT_TEXT)
+    complaint = await find_complaint(runtime, tracking, address)
+    if complaint is None:
+        return _render_track(
+            request, lang, number=number, contact=contact, errors={}, not_found=True
+        )
+    result = await _track_result(runtime, complaint, lang)
+    return _render_track(request, lang, number=number, contact=contact, errors={}, result=result)
