@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     imap_security: Security = Security.SSL
     imap_mailbox: str = "INBOX"
     imap_poll_seconds: float = Field(60.0, gt=0)
+    imap_trusted_authserv_id: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[^\s;()\"]+$",
+        description="authserv-id (RFC 8601) of the office's receiving server; its "
+        "Authentication-Results are read, all others ignored.",
+    )
 
     smtp_host: str | None = None
     smtp_port: int | None = Field(None, ge=1, le=65535)
@@ -87,6 +94,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Security = Security.STARTTLS
     email_from: str | None = None
+    email_max_body_chars: int = Field(
+        100_000,
+        ge=1000,
+        le=10_000_000,
+        description="An email's text is cut here; the whole body is kept as an attachment.",
+    )
+    reply_cap_per_hour: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        description="Automatic replies to one address per hour; 0 turns the cap off.",
+    )
 
     webhook_secret: SecretStr | None = Field(
         None, description="Shared secret for the signed JSON webhook /webhooks/api."
