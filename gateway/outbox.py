@@ -53,6 +53,12 @@ so the caller can request sending once the transaction has committed."""
 REPLY_CAP_CODE = "reply_cap"
 """``error_code`` of an automatic reply held back by the reply loop guard."""
 
+REPLY_CAP_ERROR = (
+    "not sent: too many automatic replies to this address in the last hour "
+    "(reply loop guard, ADUAN_REPLY_CAP_PER_HOUR); a reply written by staff still goes out"
+)
+"""``last_error`` of such a row (the inbox shows it translated)."""
+
 ExternalIdFactory = Callable[[str, str], str | None]
 """(channel, idempotency_key) → the outbound message's external id, if known upfront."""
 
@@ -379,12 +385,7 @@ class Dispatcher:
                     Message.automatic.is_(True),
                 )
             )
-        if int(sent or 0) < cap:
-            return None
-        return (
-            f"not sent: {cap} automatic replies to this address in the last hour "
-            "(reply loop guard, ADUAN_REPLY_CAP_PER_HOUR); a staff reply is still possible"
-        )
+        return None if int(sent or 0) < cap else REPLY_CAP_ERROR
 
     async def _mark_sent(self, row: OutboxMessage, provider_id: str | None) -> None:
         async with self._sessions() as session, session.begin():

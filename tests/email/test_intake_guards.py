@@ -19,7 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 import channels.email.imap as imap_module
-from gateway.outbox import REPLY_CAP_CODE, Draft
+from gateway.inbox.complaint_texts import delivery_text
+from gateway.inbox.thread import Delivery
+from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR, Draft
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound
@@ -202,9 +204,20 @@ async def test_auto_responder_gets_at_most_the_cap_of_replies_and_staff_still_re
         held = list(await s.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")))
         contact_id = await s.scalar(select(Contact.id))
     assert len(held) == total - CAP
-    assert all(
-        r.error_code == REPLY_CAP_CODE and "reply loop guard" in (r.last_error or "") for r in held
+    assert all(r.error_code == REPLY_CAP_CODE and r.last_error == REPLY_CAP_ERROR for r in held)
+    # Staff read why in the thread, Indonesian first.
+    shown = delivery_text(
+        "id",
+        Delivery(
+            status="failed",
+            delivery_status=None,
+            sent_as=None,
+            error=held[0].last_error,
+            channel="email",
+            recipient=robot,
+        ),
     )
+    assert shown.startswith("Tidak terkirim: terlalu banyak balasan otomatis")
 
     # A message written by staff is never held back.
     assert contact_id is not None
