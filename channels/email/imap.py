@@ -269,7 +269,8 @@ class ImapPoller:
             attempts = self._store_failures.get(key, 0) + 1
             if is_transient(exc) and attempts < self._store_attempts:
                 self._store_failures[key] = attempts
-                self._last_error = f"accept failed at UID {uid}: {error}"
+                # The exception's text may quote the message's values: only its type.
+                self._last_error = f"accept failed at UID {uid}: {type(exc).__name__}"
                 log.error("imap %s: %s; will retry", self.mailbox_key, self._last_error)
                 return False
             self._store_failures.pop(key, None)
