@@ -15,10 +15,10 @@ Delivery is at-least-once; ``idempotency_key`` travels with the send. Rows to
 one recipient go out in order: a row waits while an earlier row to the same
 recipient is unsent.
 
-Reply loop guard (docs/email.md "Reply loop guard"): an automatic reply (the
-row's message is ``automatic``) to an address that already received
-``reply_cap_per_hour`` automatic replies on that channel in the last hour is
-not sent: the row is ``failed`` with error code ``reply_cap`` and the reason,
+Reply loop guard (docs/email.md "Reply loop guard"): on a channel that is not
+a chat (email), an automatic reply (the row's message is ``automatic``) to an
+address that already received ``reply_cap_per_hour`` automatic replies on that
+channel in the last hour is not sent: the row is ``failed`` with error code ``reply_cap`` and the reason,
 and a ``delivery_failed`` event tells staff on the complaint. Staff-written
 messages and staff emails are never held.
 """
@@ -179,8 +179,8 @@ class Dispatcher:
     pending (retried every ``channel_off_retry`` seconds) with the reason in
     ``last_error``, so configuring the channel later delivers it.
     ``reply_cap_per_hour`` (``ADUAN_REPLY_CAP_PER_HOUR``; 0 = no cap) bounds
-    automatic replies to one address per channel in any hour (the module's
-    "reply loop guard").
+    automatic replies to one address on a non-chat channel in any hour (the
+    module's "reply loop guard").
     """
 
     def __init__(
@@ -361,10 +361,13 @@ class Dispatcher:
 
         Counts rows to the same channel and recipient sent in the last hour
         whose message is automatic; staff-written rows (message not automatic)
-        and staff emails (no message) are never capped.
+        and staff emails (no message) are never capped, nor are chat channels
+        (``Channel.interactive``: one question per message, so a person
+        answering gets many replies in an hour by design).
         """
         cap = self.reply_cap_per_hour
-        if cap <= 0 or row.message_id is None:
+        channel = self._channels.get(row.channel)
+        if cap <= 0 or row.message_id is None or channel is None or channel.interactive:
             return None
         async with self._sessions() as session:
             automatic = await session.scalar(
