@@ -82,8 +82,6 @@ class Settings(BaseSettings):
     imap_poll_seconds: float = Field(60.0, gt=0)
     imap_trusted_authserv_id: str | None = Field(
         None,
-        max_length=255,
-        pattern=r"^[^\s;()\"]+$",
         description="authserv-id (RFC 8601) of the office's receiving server; its "
         "Authentication-Results are read, all others ignored.",
     )
@@ -104,7 +102,7 @@ class Settings(BaseSettings):
         10,
         ge=0,
         le=1000,
-        description="Automatic replies to one address per hour; 0 turns the cap off.",
+        description="Automatic emails to one address per hour; 0 turns the cap off.",
     )
 
     webhook_secret: SecretStr | None = Field(
@@ -157,6 +155,19 @@ class Settings(BaseSettings):
         if not value.startswith(allowed):
             raise ValueError(
                 "must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
+
+    @field_validator("imap_trusted_authserv_id")
+    @classmethod
+    def _authserv_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if len(value) > 255 or any(c.isspace() or c in ';()"' for c in value):
+            raise ValueError(
+                "must be the authserv-id alone, such as mx.kantor.go.id: the first word of "
+                "the Authentication-Results header the office's receiving server writes"
             )
         return value
 

@@ -43,6 +43,7 @@ from storage.models import Message as MessageRow
 __all__ = [
     "BODY_FILENAME",
     "RAW_COPY_MAX_BYTES",
+    "RAW_HEADERS_MAX_CHARS",
     "RAW_HEADER_MAX_CHARS",
     "authentication_failure",
     "parse_email",
@@ -54,6 +55,9 @@ RAW_COPY_MAX_BYTES = 1024 * 1024
 #: Each header value kept in ``raw["headers"]`` is cut to this many characters
 #: (the whole message stays in ``rfc822_b64`` under 1 MiB, and in the mailbox).
 RAW_HEADER_MAX_CHARS = 4000
+#: ...and all of them together to this many (the headers after it are left out,
+#: ``raw["headers_cut"]`` is set).
+RAW_HEADERS_MAX_CHARS = 64_000
 _MAX_RAW_HEADERS = 500
 
 #: Name of the attachment that keeps a body longer than ``max_body_chars`` whole
@@ -397,11 +401,19 @@ def _attachments(msg: EmailMessage, body: Message | None, max_bytes: int) -> tup
 
 
 def _raw(msg: Message, raw: bytes, automatic_reason: str | None) -> dict[str, Any]:
-    headers = [
-        [_clean(k)[:RAW_HEADER_MAX_CHARS], _one_line(str(v))[:RAW_HEADER_MAX_CHARS]]
-        for k, v in list(msg.raw_items())[:_MAX_RAW_HEADERS]
-    ]
+    headers: list[list[str]] = []
+    budget = RAW_HEADERS_MAX_CHARS
+    items = list(msg.raw_items())
+    for key, value in items:
+        text = _one_line(str(value)[: 4 * RAW_HEADER_MAX_CHARS])[:RAW_HEADER_MAX_CHARS]
+        pair = [_clean(key)[:RAW_HEADER_MAX_CHARS], text]
+        budget -= len(pair[0]) + len(pair[1])
+        if budget < 0 or len(headers) >= _MAX_RAW_HEADERS:
+            break
+        headers.append(pair)
     result: dict[str, Any] = {"headers": headers, "size": len(raw)}
+    if len(headers) < len(items):
+        result["headers_cut"] = True
     if len(raw) < RAW_COPY_MAX_BYTES:
         result["rfc822_b64"] = base64.b64encode(raw).decode("ascii")
     if automatic_reason is not None:
@@ -490,7 +502,7 @@ def parse_email(
         Date header (UTC; now when missing or invalid); ``raw`` =
         ``{"headers": [[name, value], ...], "size": bytes, "rfc822_b64": ...}``
         (the copy only under 1 MiB; each header value cut to 4,000
-        characters) plus ``automatic_reason`` when automatic. Every string is
+        characters, 64,000 in all, then ``headers_cut``) plus ``automatic_reason`` when automatic. Every string is
         storable on PostgreSQL: no NUL, no lone surrogate, within its column
         (an invalid or over-long attachment content type becomes
         ``application/octet-stream``).

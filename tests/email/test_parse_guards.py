@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from channels.email.authresults import AuthResults, failure, parse_header, trusted_results
-from channels.email.parse import BODY_FILENAME, authentication_failure, parse_email
+from channels.email.parse import (
+    BODY_FILENAME,
+    RAW_HEADER_MAX_CHARS,
+    RAW_HEADERS_MAX_CHARS,
+    authentication_failure,
+    parse_email,
+)
 from gateway.runtime import email_config
 from storage.models import Attachment, Complaint, Message
 from tests.email.test_never_blocks import mail_date
@@ -116,6 +122,23 @@ async def test_the_staff_page_of_a_complaint_sent_with_a_huge_body_stays_small(s
     assert len(html) < 1_000_000
     assert f"/inbox/attachments/{kept.id}".encode() in html
     assert (BODY_FILENAME + ".txt").encode() in html
+
+
+def test_huge_headers_are_kept_within_their_budget() -> None:
+    raw = (
+        "From: Budi Santoso <budi@example.com>\r\n"
+        + "".join(f"X-Trace-{i}: {'t' * 3000}\r\n" for i in range(60))
+        + "Subject: "
+        + "keluhan " * 10_000
+        + "\r\n\r\nisi\r\n"
+    ).encode()
+    message = parse_email(raw, own_addresses=(), max_attachment_bytes=1000)
+    headers = message.raw["headers"]
+    assert message.raw["headers_cut"] is True
+    assert sum(len(k) + len(v) for k, v in headers) <= RAW_HEADERS_MAX_CHARS
+    assert all(len(v) <= RAW_HEADER_MAX_CHARS for _k, v in headers)
+    assert message.subject is not None and len(message.subject) == 500
+    assert base64.b64decode(message.raw["rfc822_b64"]) == raw  # the original, whole
 
 
 # -- Authentication-Results (RFC 8601) ---------------------------------------------
