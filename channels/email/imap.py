@@ -137,7 +137,7 @@ class ImapPoller:
         store_attempts: int = 3,
     ) -> None:
         if not (settings.imap_host and settings.imap_user and settings.imap_password):
-            raise ValueError("IMAP needs ADUAN_IMAP_HOST, ADUAN_IMAP_USER and ADUAN_IMAP_PASSWORD")
+            raise ValueError("IMAP needs imap_host, imap_user and imap_password")
         self._settings = settings
         self._sessions = sessions
         self._accept = accept

@@ -89,9 +89,13 @@ async def count(runtime: Runtime, model: type, *where: object) -> int:
 async def test_unstorable_mail_is_quarantined_and_the_next_mail_gets_its_reply(
     live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What the parser produced before its guards: a 320-character content type
-    # (varchar(200)) with a byte no UTF-8 driver stores.
-    monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v + "\udcff"))
+    # What the parser produced before its guards: a 320-character content type,
+    # refused by PostgreSQL's varchar(200); SQLite ignores lengths, so there it
+    # also carries a lone surrogate that no UTF-8 driver stores.
+    if live.engine.dialect.name == "postgresql":
+        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v))
+    else:
+        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v + "\udcff"))
     first = await mailbox.append(with_attachment("long-type@example.com", LONG_TYPE))
     await mailbox.append(plain("normal@example.com"))
 
