@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     imap_security: Security = Security.SSL
     imap_mailbox: str = "INBOX"
     imap_poll_seconds: float = Field(60.0, gt=0)
+    imap_trusted_authserv_id: str | None = Field(
+        None,
+        description="authserv-id (RFC 8601) of the office's receiving server; its "
+        "Authentication-Results are read, all others ignored.",
+    )
 
     smtp_host: str | None = None
     smtp_port: int | None = Field(None, ge=1, le=65535)
@@ -109,6 +114,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Security = Security.STARTTLS
     email_from: str | None = None
+    email_max_body_chars: int = Field(
+        100_000,
+        ge=1000,
+        le=10_000_000,
+        description="An email's text is cut here; the whole body is kept as an attachment.",
+    )
+    reply_cap_per_hour: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        description="Automatic emails to one address per hour; 0 turns the cap off.",
+    )
 
     webhook_secret: SecretStr | None = Field(
         None, description="Shared secret for the signed JSON webhook /webhooks/api."
@@ -177,6 +194,19 @@ class Settings(BaseSettings):
         if not value.startswith(allowed):
             raise ValueError(
                 "must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
+
+    @field_validator("imap_trusted_authserv_id")
+    @classmethod
+    def _authserv_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if len(value) > 255 or any(c.isspace() or c in ';()"' for c in value):
+            raise ValueError(
+                "must be the authserv-id alone, such as mx.kantor.go.id: the first word of "
+                "the Authentication-Results header the office's receiving server writes"
             )
         return value
 

@@ -14,6 +14,13 @@ due rows, sends them through their channel and records the outcome:
 Delivery is at-least-once; ``idempotency_key`` travels with the send. Rows to
 one recipient go out in order: a row waits while an earlier row to the same
 recipient is unsent.
+
+Reply loop guard (docs/email.md "Reply loop guard"): on a channel that is not
+a chat (email), an automatic reply (the row's message is ``automatic``) to an
+address that already received ``reply_cap_per_hour`` automatic replies on that
+channel in the last hour is not sent: the row is ``failed`` with error code ``reply_cap`` and the reason,
+and a ``delivery_failed`` event tells staff on the complaint. Staff-written
+messages and staff emails are never held.
 """
 
 from __future__ import annotations
@@ -42,6 +49,15 @@ log = logging.getLogger(__name__)
 OUTBOX_IDS_KEY = "aduan.outbox_ids"
 """``session.info`` key listing (outbox id, idempotency key) staged in the session,
 so the caller can request sending once the transaction has committed."""
+
+REPLY_CAP_CODE = "reply_cap"
+"""``error_code`` of an automatic reply held back by the reply loop guard."""
+
+REPLY_CAP_ERROR = (
+    "not sent: too many automatic replies to this address in the last hour "
+    "(reply loop guard, ADUAN_REPLY_CAP_PER_HOUR); a reply written by staff still goes out"
+)
+"""``last_error`` of such a row (the inbox shows it translated)."""
 
 ExternalIdFactory = Callable[[str, str], str | None]
 """(channel, idempotency_key) → the outbound message's external id, if known upfront."""
@@ -162,6 +178,9 @@ class Dispatcher:
     ``channels`` maps channel name → channel; a row whose channel is off stays
     pending (retried every ``channel_off_retry`` seconds) with the reason in
     ``last_error``, so configuring the channel later delivers it.
+    ``reply_cap_per_hour`` (``ADUAN_REPLY_CAP_PER_HOUR``; 0 = no cap) bounds
+    automatic replies to one address on a non-chat channel in any hour (the
+    module's "reply loop guard").
     """
 
     def __init__(
@@ -174,8 +193,10 @@ class Dispatcher:
         concurrency: int = 8,
         channel_off_retry: float = 600.0,
         window: WindowPolicy | None = None,
+        reply_cap_per_hour: int = 10,
     ) -> None:
         self._sessions = sessions
+        self.reply_cap_per_hour = reply_cap_per_hour
         self._channels = channels
         self._window = window
         self.max_attempts = max_attempts
@@ -297,6 +318,10 @@ class Dispatcher:
                 if plan.sent_as != (row.sent_as or "text") or plan.channel != row.channel:
                     await record_plan(self._sessions, row, plan)
                     row.channel, row.recipient = plan.channel, plan.recipient
+            capped = await self._over_reply_cap(row)
+            if capped is not None:
+                await self._fail(row, capped, REPLY_CAP_CODE)
+                return True
             channel = self._channels.get(row.channel)
             if channel is None:
                 await self._retry_later(
@@ -330,6 +355,40 @@ class Dispatcher:
             else:
                 await self._mark_sent(row, result.provider_id)
             return True
+
+    async def _over_reply_cap(self, row: OutboxMessage) -> str | None:
+        """The reason ``row`` must not go out (an automatic reply over the hourly cap), or None.
+
+        Counts rows to the same channel and recipient sent in the last hour
+        whose message is automatic; staff-written rows (message not automatic)
+        and staff emails (no message) are never capped, nor are chat channels
+        (``Channel.interactive``: one question per message, so a person
+        answering gets many replies in an hour by design).
+        """
+        cap = self.reply_cap_per_hour
+        channel = self._channels.get(row.channel)
+        if cap <= 0 or row.message_id is None or channel is None or channel.interactive:
+            return None
+        async with self._sessions() as session:
+            automatic = await session.scalar(
+                select(Message.automatic).where(Message.id == row.message_id)
+            )
+            if not automatic:
+                return None
+            sent = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .join(Message, Message.id == OutboxMessage.message_id)
+                .where(
+                    OutboxMessage.channel == row.channel,
+                    OutboxMessage.recipient == row.recipient,
+                    OutboxMessage.status == OutboxStatus.SENT.value,
+                    OutboxMessage.sent_at >= utcnow() - timedelta(hours=1),
+                    OutboxMessage.id != row.id,
+                    Message.automatic.is_(True),
+                )
+            )
+        return None if int(sent or 0) < cap else REPLY_CAP_ERROR
 
     async def _mark_sent(self, row: OutboxMessage, provider_id: str | None) -> None:
         async with self._sessions() as session, session.begin():

@@ -35,6 +35,7 @@ from storage.db import SessionFactory, create_engine, session_factory
 from storage.models import Complaint
 
 if TYPE_CHECKING:
+    from channels.email.config import EmailConfig
     from gateway.staff import StaffService
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,35 @@ class Runtime:
             self.embedded_lock.release()
 
 
+def email_config(settings: Settings) -> EmailConfig:
+    """The email channel's configuration from the application's settings.
+
+    Ports are resolved (``imap_effective_port``, ``smtp_effective_port``) and
+    passwords unwrapped; ``ADUAN_EMAIL_MAX_BODY_CHARS`` and
+    ``ADUAN_IMAP_TRUSTED_AUTHSERV_ID`` are passed on (README "Configuration").
+    """
+    from channels.email.config import EmailConfig, Security
+
+    return EmailConfig(
+        imap_host=settings.imap_host,
+        imap_port=settings.imap_effective_port,
+        imap_user=settings.imap_user,
+        imap_password=settings.imap_password.get_secret_value() if settings.imap_password else None,
+        imap_security=Security(settings.imap_security.value),
+        imap_mailbox=settings.imap_mailbox,
+        imap_poll_seconds=settings.imap_poll_seconds,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_effective_port,
+        smtp_user=settings.smtp_user,
+        smtp_password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        smtp_security=Security(settings.smtp_security.value),
+        email_from=settings.email_from,
+        attachment_max_bytes=settings.attachment_max_bytes,
+        max_body_chars=settings.email_max_body_chars,
+        trusted_authserv_id=settings.imap_trusted_authserv_id,
+    )
+
+
 def _build_channels(runtime: Runtime) -> None:
     settings = runtime.settings
     enabled = {s.name for s in channel_states(settings) if s.enabled}
@@ -176,7 +206,7 @@ def _build_channels(runtime: Runtime) -> None:
         from channels.email import EmailChannel
 
         runtime.channels[ChannelName.EMAIL.value] = EmailChannel(
-            settings, runtime.sessions, runtime.accept, holder=runtime.holder
+            email_config(settings), runtime.sessions, runtime.accept, holder=runtime.holder
         )
     if "sms" in enabled:
         from channels.twilio import TwilioChannel
@@ -259,6 +289,7 @@ async def build_runtime(
         sessions,
         runtime.channels,
         window=WindowPolicy(sessions, profile, runtime.channels.keys()),
+        reply_cap_per_hour=settings.reply_cap_per_hour,
     )
     redis_mode = bool(settings.redis_url) if use_redis is None else use_redis
 

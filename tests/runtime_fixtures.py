@@ -38,12 +38,9 @@ class Harness:
 async def make_harness(tmp_path: Path, **settings: object) -> Harness:
     email = RecordingChannel(ChannelName.EMAIL, interactive=False)
     sms = RecordingChannel(ChannelName.SMS)
+    settings.setdefault("database_url", f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
     runtime = await build_runtime(
-        load_settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}",
-            data_dir=tmp_path,
-            **settings,
-        ),
+        load_settings(data_dir=tmp_path, **settings),
         use_redis=False,
         extra_channels={"email": email, "sms": sms},
     )

@@ -1,7 +1,12 @@
 """The email channel: IMAP in, SMTP out (DESIGN.md "Channel facts: Email", rules 2, 5, 6).
 
+The channel knows nothing of the application: it is configured with an
+:class:`EmailConfig` that the application builds from its settings.
+
 Modules, one job each:
 
+* :mod:`.config` — :class:`EmailConfig` and :class:`Security`;
+* :mod:`.authresults` — ``Authentication-Results`` of the trusted server (RFC 8601);
 * :mod:`.parse` — bytes of one message → :class:`InboundMessage` (pure);
 * :mod:`.automatic` — is it machine-sent (rule 6);
 * :mod:`.quotes` / :mod:`.html` — the new text of a reply;
@@ -20,16 +25,18 @@ from typing import Any, ClassVar
 
 from channels.base import Channel, ChannelName, InboundMessage, OutboundMessage, SendResult
 from channels.email.automatic import is_automatic
+from channels.email.config import EmailConfig, Security
 from channels.email.imap import Accept, ImapPoller, mailbox_key_for
 from channels.email.parse import parse_email
 from channels.email.quotes import strip_quotes
 from channels.email.smtp import SmtpSender, message_id_for
-from gateway.config import Settings
 from storage.db import SessionFactory
 
 __all__ = [
     "EmailChannel",
+    "EmailConfig",
     "ImapPoller",
+    "Security",
     "SmtpSender",
     "is_automatic",
     "message_id_for",
@@ -42,7 +49,7 @@ class EmailChannel(Channel):
     """Email adapter: parses fetched mail, sends by SMTP, runs the IMAP poller.
 
     Args:
-        settings: ``imap_*``, ``smtp_*``, ``email_from``, ``attachment_max_bytes``.
+        config: the channel's :class:`EmailConfig`.
         sessions: database session factory (poller checkpoints, lease, quarantine).
         accept: commits one inbound message (``gateway.ingest.ingest`` bound to
             the session factory); raises on failure so the UID is retried.
@@ -57,27 +64,26 @@ class EmailChannel(Channel):
 
     def __init__(
         self,
-        settings: Settings,
+        config: EmailConfig,
         sessions: SessionFactory,
         accept: Accept,
         *,
         holder: str,
         poller_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self._settings = settings
+        self._settings = config
         self._sessions = sessions
         self._accept = accept
         self._holder = holder
         self._poller_options = dict(poller_options or {})
-        self._sender = SmtpSender(settings)
+        self._sender = SmtpSender(config)
         self._poller: ImapPoller | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def imap_configured(self) -> bool:
         """True when host, user and password for IMAP are all set."""
-        s = self._settings
-        return bool(s.imap_host and s.imap_user and s.imap_password)
+        return self._settings.imap_configured
 
     @property
     def poller(self) -> ImapPoller | None:
@@ -94,7 +100,11 @@ class EmailChannel(Channel):
             raw = raw.encode("utf-8", "surrogateescape")
         own = [self._settings.email_from] if self._settings.email_from else []
         return parse_email(
-            raw, own_addresses=own, max_attachment_bytes=self._settings.attachment_max_bytes
+            raw,
+            own_addresses=own,
+            max_attachment_bytes=self._settings.attachment_max_bytes,
+            max_body_chars=self._settings.max_body_chars,
+            trusted_authserv_id=self._settings.trusted_authserv_id,
         )
 
     async def send(self, message: OutboundMessage) -> SendResult:
@@ -132,9 +142,7 @@ class EmailChannel(Channel):
         s = self._settings
         result: dict[str, Any] = {
             "email_from": s.email_from,
-            "smtp": f"{s.smtp_host}:{s.smtp_effective_port} ({s.smtp_security})"
-            if s.smtp_host
-            else None,
+            "smtp": f"{s.smtp_host}:{s.smtp_port} ({s.smtp_security})" if s.smtp_host else None,
             "smtp_login": bool(s.smtp_user),
             "imap": f"{mailbox_key_for(s)} ({s.imap_security})" if self.imap_configured else None,
         }

@@ -5,9 +5,11 @@ stored checkpoint (a change means rescan from UID 1 and let Message-ID dedupe
 drop what is already stored), ``UID SEARCH`` for UIDs above the checkpoint,
 then for each UID in ascending order fetch it with ``BODY.PEEK[]``, parse it and
 hand it to ``accept`` (which commits it), and only then advance the checkpoint.
-Mail that cannot be parsed is quarantined and passed; if ``accept`` fails the
-round stops at that UID and it is retried. Nothing is ever deleted, moved or
-flagged.
+Mail that cannot be parsed or stored, or that failed SPF/DMARC at the trusted
+receiving server, is quarantined with the reason and passed, so one message
+never blocks the mailbox; only a transient store failure (database
+unreachable) stops the round at that UID for a retry, a few times at most.
+Nothing is ever deleted, moved or flagged.
 
 ``run()`` holds a database lease per mailbox, so with several gateway processes
 exactly one polls a given mailbox; it waits with IDLE (re-issued before 29
@@ -25,7 +27,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from channels.base import InboundMessage
+from channels.email.config import EmailConfig
 from channels.email.imap_client import IDLE_MAX_SECONDS, ImapConnection, ImapError
 from channels.email.mailbox_store import (
     advance_checkpoint,
@@ -33,13 +38,20 @@ from channels.email.mailbox_store import (
     quarantine,
     reset_checkpoint,
 )
-from channels.email.parse import parse_email
-from gateway.config import Settings
+from channels.email.parse import authentication_failure, parse_email
 from storage import leases
 from storage.db import SessionFactory
 from storage.types import utcnow
 
-__all__ = ["Accept", "ImapError", "ImapPoller", "LeaseLost", "lease_name_for", "mailbox_key_for"]
+__all__ = [
+    "Accept",
+    "ImapError",
+    "ImapPoller",
+    "LeaseLost",
+    "is_transient",
+    "lease_name_for",
+    "mailbox_key_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +61,28 @@ _LEASE_NAME_MAX = 200
 Accept = Callable[[InboundMessage], Awaitable[object]]
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure to store a message may pass on its own if retried.
+
+    True for a lost or refused database connection, a timeout, a deadlock or
+    serialisation failure (SQLAlchemy ``OperationalError``/``InterfaceError``,
+    a DBAPI error that invalidated its connection, ``OSError``,
+    ``TimeoutError``); False for everything else — a value the database
+    refuses (``DataError``, ``IntegrityError``, ``StatementError``), or a bug —
+    which will fail the same way every time.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
 class LeaseLost(Exception):
     """Another process took over this mailbox's lease; this poller stops polling it."""
 
 
-def mailbox_key_for(settings: Settings) -> str:
+def mailbox_key_for(settings: EmailConfig) -> str:
     """``"{user}@{host}:{port}/{mailbox}"``: the checkpoint and lease key of the mailbox."""
-    return (
-        f"{settings.imap_user}@{settings.imap_host}:{settings.imap_effective_port}"
-        f"/{settings.imap_mailbox}"
-    )
+    return f"{settings.imap_user}@{settings.imap_host}:{settings.imap_port}/{settings.imap_mailbox}"
 
 
 def lease_name_for(mailbox_key: str) -> str:
@@ -87,6 +111,8 @@ class ImapPoller:
             ``max_backoff_seconds``.
         timeout_seconds: bound on each IMAP command.
         ssl_context: TLS context for ``ssl``/``starttls`` (default: system CAs).
+        store_attempts: rounds a message whose store failed transiently is
+            retried before it is quarantined (at least 1).
 
     Raises:
         ValueError: IMAP host, user or password is not configured.
@@ -97,7 +123,7 @@ class ImapPoller:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: EmailConfig,
         sessions: SessionFactory,
         accept: Accept,
         *,
@@ -108,9 +134,10 @@ class ImapPoller:
         max_backoff_seconds: float = 300.0,
         timeout_seconds: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        store_attempts: int = 3,
     ) -> None:
         if not (settings.imap_host and settings.imap_user and settings.imap_password):
-            raise ValueError("IMAP needs ADUAN_IMAP_HOST, ADUAN_IMAP_USER and ADUAN_IMAP_PASSWORD")
+            raise ValueError("IMAP needs imap_host, imap_user and imap_password")
         self._settings = settings
         self._sessions = sessions
         self._accept = accept
@@ -121,6 +148,8 @@ class ImapPoller:
         self._max_backoff = max_backoff_seconds
         self._timeout = timeout_seconds
         self._ssl_context = ssl_context
+        self._store_attempts = max(1, store_attempts)
+        self._store_failures: dict[tuple[int, int], int] = {}
         self.mailbox_key = mailbox_key_for(settings)
         self.lease_name = lease_name_for(self.mailbox_key)
         self._own = [settings.email_from] if settings.email_from else []
@@ -141,10 +170,10 @@ class ImapPoller:
         assert settings.imap_host and settings.imap_user and settings.imap_password
         conn = await ImapConnection.open(
             host=settings.imap_host,
-            port=settings.imap_effective_port,
+            port=settings.imap_port,
             security=settings.imap_security,
             user=settings.imap_user,
-            password=settings.imap_password.get_secret_value(),
+            password=settings.imap_password,
             command_timeout=self._timeout,
             ssl_context=self._ssl_context,
         )
@@ -204,7 +233,15 @@ class ImapPoller:
         return handled
 
     async def _handle(self, conn: ImapConnection, uidvalidity: int, uid: int) -> bool:
-        """Fetch, parse and accept one UID; True when the checkpoint moved past it."""
+        """Fetch, parse and accept one UID; True when the checkpoint moved past it.
+
+        Never blocks the mailbox (docs/email.md "Mail that cannot be taken in"):
+        mail that cannot be parsed, that failed SPF/DMARC at the trusted
+        server, or whose store transaction raised is quarantined with the
+        reason and passed. Only a store failure that may pass on its own (the
+        database unreachable, a timeout: :func:`is_transient`) is retried, up to
+        ``store_attempts`` rounds, before the mail is quarantined too.
+        """
         raw = await conn.fetch(uid)
         if raw is None:  # expunged since the search: nothing left to handle
             await advance_checkpoint(self._sessions, self.mailbox_key, uidvalidity, uid)
@@ -214,31 +251,54 @@ class ImapPoller:
                 raw,
                 own_addresses=self._own,
                 max_attachment_bytes=self._settings.attachment_max_bytes,
+                max_body_chars=self._settings.max_body_chars,
+                trusted_authserv_id=self._settings.trusted_authserv_id,
             )
         except Exception as exc:  # anything unparseable is quarantined
-            error = f"{type(exc).__name__}: {exc}"
-            await quarantine(
-                self._sessions,
-                mailbox_key=self.mailbox_key,
-                uidvalidity=uidvalidity,
-                uid=uid,
-                raw=raw,
-                error=error,
-            )
-            log.warning("imap %s: UID %s quarantined: %s", self.mailbox_key, uid, error)
+            await self._quarantine(uidvalidity, uid, raw, f"{type(exc).__name__}: {exc}")
             return True
+        failed = authentication_failure(message)
+        if failed is not None:
+            await self._quarantine(uidvalidity, uid, raw, failed)
+            return True
+        key = (uidvalidity, uid)
         try:
             await self._accept(message)
-        except Exception as exc:  # retried next round, never skipped
-            self._last_error = f"accept failed at UID {uid}: {type(exc).__name__}: {exc}"
-            log.error("imap %s: %s; will retry", self.mailbox_key, self._last_error)
-            return False
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            attempts = self._store_failures.get(key, 0) + 1
+            if is_transient(exc) and attempts < self._store_attempts:
+                self._store_failures[key] = attempts
+                # The exception's text may quote the message's values: only its type.
+                self._last_error = f"accept failed at UID {uid}: {type(exc).__name__}"
+                log.error("imap %s: %s; will retry", self.mailbox_key, self._last_error)
+                return False
+            self._store_failures.pop(key, None)
+            await self._quarantine(uidvalidity, uid, raw, f"could not be stored: {error}")
+            return True
+        self._store_failures.pop(key, None)
         await advance_checkpoint(self._sessions, self.mailbox_key, uidvalidity, uid)
         return True
 
+    async def _quarantine(self, uidvalidity: int, uid: int, raw: bytes, error: str) -> None:
+        """Keep UID ``uid`` aside with ``error`` and move the checkpoint past it.
+
+        The reason is logged without the mail's content (personal data).
+        """
+        await quarantine(
+            self._sessions,
+            mailbox_key=self.mailbox_key,
+            uidvalidity=uidvalidity,
+            uid=uid,
+            raw=raw,
+            error=error,
+        )
+        log.warning(
+            "imap %s: UID %s quarantined (%s)", self.mailbox_key, uid, error.split(":", 1)[0]
+        )
+
     def _redact(self, text: str) -> str:
-        secret = self._settings.imap_password
-        value = secret.get_secret_value() if secret else ""
+        value = self._settings.imap_password or ""
         return text.replace(value, "***") if value else text
 
     # -- the long-running loop ----------------------------------------------

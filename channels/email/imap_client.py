@@ -19,7 +19,7 @@ from typing import Any
 
 import aioimaplib
 
-from gateway.config import Security
+from channels.email.config import Security
 
 __all__ = [
     "IDLE_MAX_SECONDS",

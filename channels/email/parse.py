@@ -4,6 +4,12 @@ Sources: DESIGN.md reliability rules 2 (dedupe on ``Message-ID``, a header hash
 when absent), 5 (unparseable mail is quarantined by the caller: this module
 raises :class:`InboundParseError`) and 6 (automatic mail), and "Channel facts:
 Email" (threading headers, quoted text stripped).
+
+Every value returned is storable as it is (docs/email.md "Mail that cannot be
+taken in"): strings carry no NUL and no lone surrogate, and each is cut to the
+length of its column in :mod:`storage.models`; a body longer than
+``max_body_chars`` is cut and kept whole as an attachment; the sender's
+address is checked against the trusted server's ``Authentication-Results``.
 """
 
 from __future__ import annotations
@@ -20,27 +26,65 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+from sqlalchemy import String
+from sqlalchemy.orm import InstrumentedAttribute
+
 from channels.base import Attachment, ChannelName, InboundMessage
+from channels.email import authresults
 from channels.email.automatic import is_automatic
+from channels.email.config import DEFAULT_MAX_BODY_CHARS
 from channels.email.html import html_to_text
 from channels.email.quotes import strip_quotes
 from channels.errors import InboundParseError
 from gateway.addresses import AddressError, normalise_email
+from storage.models import Attachment as AttachmentRow
+from storage.models import Message as MessageRow
 
-__all__ = ["RAW_COPY_MAX_BYTES", "parse_email"]
+__all__ = [
+    "BODY_FILENAME",
+    "RAW_COPY_MAX_BYTES",
+    "RAW_HEADERS_MAX_CHARS",
+    "RAW_HEADER_MAX_CHARS",
+    "authentication_failure",
+    "parse_email",
+]
 
 #: Messages smaller than this keep a base64 copy of their bytes in ``raw``.
 RAW_COPY_MAX_BYTES = 1024 * 1024
 
-# Column limits of ``messages`` / ``attachments`` (storage/models.py): values are
-# cut to fit so that a long header never makes a message impossible to store
-# (which would block the mailbox, rule 5).
-_MAX_EXTERNAL_ID = 255
-_MAX_SENDER = 320
-_MAX_SENDER_NAME = 200
-_MAX_SUBJECT = 500
-_MAX_FILENAME = 300
+#: Each header value kept in ``raw["headers"]`` is cut to this many characters
+#: (the whole message stays in ``rfc822_b64`` under 1 MiB, and in the mailbox).
+RAW_HEADER_MAX_CHARS = 4000
+#: ...and all of them together to this many (the headers after it are left out,
+#: ``raw["headers_cut"]`` is set).
+RAW_HEADERS_MAX_CHARS = 64_000
+_MAX_RAW_HEADERS = 500
+
+#: Name of the attachment that keeps a body longer than ``max_body_chars`` whole
+#: (``.html`` instead of ``.txt`` for an HTML-only mail).
+BODY_FILENAME = "email-body-full"
+
+
+def _column_length(column: InstrumentedAttribute[Any]) -> int:
+    """The declared length of a ``String(n)`` column of :mod:`storage.models`."""
+    kind = column.property.columns[0].type
+    assert isinstance(kind, String) and kind.length is not None
+    return int(kind.length)
+
+
+# Column limits of ``messages`` / ``attachments``: values are cut to fit so that a
+# long header never makes a message impossible to store (which would block the
+# mailbox).
+_MAX_EXTERNAL_ID = min(255, _column_length(MessageRow.external_id))
+_MAX_SENDER = _column_length(MessageRow.sender)
+_MAX_SENDER_NAME = _column_length(MessageRow.sender_name)
+_MAX_SUBJECT = _column_length(MessageRow.subject)
+_MAX_FILENAME = _column_length(AttachmentRow.filename)
+_MAX_CONTENT_TYPE = _column_length(AttachmentRow.content_type)
+_MAX_SKIPPED_REASON = _column_length(AttachmentRow.skipped_reason)
 _MAX_THREAD_REFS = 100
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_FALLBACK_CONTENT_TYPE = "application/octet-stream"
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
@@ -50,13 +94,33 @@ _NOT_ATTACHMENT_TYPES = frozenset(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clean(value: str) -> str:
-    """Make header/text strings storable: undo surrogate escapes as UTF-8 (with replacement)."""
+    """Make a string storable: undecodable bytes the email package kept as surrogate
+    escapes are decoded as UTF-8 (U+FFFD where invalid), any other lone surrogate
+    becomes U+FFFD, and NUL is removed (PostgreSQL refuses it in text and JSON)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        try:
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate outside the escape range
+            pass
+        value = _SURROGATE.sub("\ufffd", value)
     return value.replace("\x00", "")
+
+
+def _storable(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with every string cleaned."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_clean(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _one_line(value: str) -> str:
@@ -207,13 +271,28 @@ def _body_part(msg: EmailMessage) -> MIMEPart | None:
         return None
 
 
-def _text(part: MIMEPart | None) -> str:
+def _text(part: MIMEPart | None, max_chars: int) -> tuple[str, Attachment | None, int]:
+    """The new text of the body part, the whole body as an attachment when it is
+    longer than ``max_chars`` (then cut there before any further reading), and the
+    body's length in characters."""
     if part is None:
-        return ""
+        return "", None, 0
     content = _clean(_decode_payload(part))
-    if part.get_content_subtype() == "html":
+    length = len(content)
+    html = part.get_content_subtype() == "html"
+    whole: Attachment | None = None
+    if length > max_chars:
+        data = content.encode("utf-8")
+        whole = Attachment(
+            filename=BODY_FILENAME + (".html" if html else ".txt"),
+            content_type="text/html" if html else "text/plain",
+            content=data,
+            size=len(data),
+        )
+        content = content[:max_chars]
+    if html:
         content = html_to_text(content)
-    return strip_quotes(content)
+    return strip_quotes(content)[:max_chars], whole, length
 
 
 def _leaves(part: Message) -> Iterator[Message]:
@@ -259,6 +338,19 @@ def _content(part: Message) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
+def _content_type(part: Message) -> str:
+    """The part's ``type/subtype``, lower-case, when it is a valid token pair that fits
+    its column; otherwise ``application/octet-stream`` (the original header stays
+    in the raw copy)."""
+    try:
+        value = _clean(part.get_content_type())
+    except Exception:
+        return _FALLBACK_CONTENT_TYPE
+    if len(value) > _MAX_CONTENT_TYPE or not _CONTENT_TYPE.match(value):
+        return _FALLBACK_CONTENT_TYPE
+    return value
+
+
 def _is_attachment(part: Message, body: Message | None) -> bool:
     if part is body:
         return False
@@ -283,13 +375,13 @@ def _attachments(msg: EmailMessage, body: Message | None, max_bytes: int) -> tup
             wanted = True
         if not wanted:
             continue
-        content_type = part.get_content_type()
+        content_type = _content_type(part)
         index = len(found) + 1
         filename = _filename(part, index, content_type)
         try:
             content = _content(part)
         except Exception as exc:  # a broken part; the raw copy still has it
-            reason = f"unreadable: {type(exc).__name__}: {exc}"[:_MAX_FILENAME]
+            reason = _clean(f"unreadable: {type(exc).__name__}: {exc}")[:_MAX_SKIPPED_REASON]
             found.append(Attachment(filename, content_type, b"", 0, reason))
             continue
         size = len(content)
@@ -309,8 +401,19 @@ def _attachments(msg: EmailMessage, body: Message | None, max_bytes: int) -> tup
 
 
 def _raw(msg: Message, raw: bytes, automatic_reason: str | None) -> dict[str, Any]:
-    headers = [[_clean(k), _one_line(str(v))] for k, v in msg.raw_items()]
+    headers: list[list[str]] = []
+    budget = RAW_HEADERS_MAX_CHARS
+    items = list(msg.raw_items())
+    for key, value in items:
+        text = _one_line(str(value)[: 4 * RAW_HEADER_MAX_CHARS])[:RAW_HEADER_MAX_CHARS]
+        pair = [_clean(key)[:RAW_HEADER_MAX_CHARS], text]
+        budget -= len(pair[0]) + len(pair[1])
+        if budget < 0 or len(headers) >= _MAX_RAW_HEADERS:
+            break
+        headers.append(pair)
     result: dict[str, Any] = {"headers": headers, "size": len(raw)}
+    if len(headers) < len(items):
+        result["headers_cut"] = True
     if len(raw) < RAW_COPY_MAX_BYTES:
         result["rfc822_b64"] = base64.b64encode(raw).decode("ascii")
     if automatic_reason is not None:
@@ -334,8 +437,43 @@ def _parse_message(raw: bytes) -> EmailMessage:
     return msg
 
 
+def _authentication(msg: Message, authserv_id: str | None) -> dict[str, Any] | None:
+    """``raw["authentication"]``: the trusted server's results and, if any, the failure."""
+    if not authserv_id:
+        return None
+    values = [
+        _one_line(str(v)) for k, v in msg.raw_items() if k.lower() == "authentication-results"
+    ]
+    found = authresults.trusted_results(values, authserv_id)
+    if found is None:
+        return None
+    result: dict[str, Any] = {
+        "authserv_id": found.authserv_id,
+        "results": {k: list(v) for k, v in found.results.items()},
+    }
+    failed = authresults.failure(found)
+    if failed is not None:
+        result["failed"] = failed
+    return result
+
+
+def authentication_failure(message: InboundMessage) -> str | None:
+    """Why ``message``'s sender is not to be believed, from :func:`parse_email`'s
+    ``raw["authentication"]``, e.g. ``"authentication failed at mx.kantor.go.id:
+    spf=fail, dmarc=fail"``; None when it passed or nothing was checked."""
+    auth = message.raw.get("authentication")
+    if not isinstance(auth, dict) or not auth.get("failed"):
+        return None
+    return f"authentication failed at {auth.get('authserv_id')}: {auth['failed']}"
+
+
 def parse_email(
-    raw: bytes, *, own_addresses: Collection[str], max_attachment_bytes: int
+    raw: bytes,
+    *,
+    own_addresses: Collection[str],
+    max_attachment_bytes: int,
+    max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+    trusted_authserv_id: str | None = None,
 ) -> InboundMessage:
     """Parse one RFC 5322 message (the bytes as fetched from IMAP) into an InboundMessage.
 
@@ -344,6 +482,15 @@ def parse_email(
         own_addresses: our sending addresses; mail from them is automatic (rule 6).
         max_attachment_bytes: per-attachment limit in bytes; a larger file is
             kept as metadata only (``content`` empty, ``skipped_reason`` set).
+        max_body_chars: the text is cut to this many characters; a longer body
+            is kept whole as the last attachment, ``email-body-full.txt`` (or
+            ``.html``), within ``max_attachment_bytes`` like any file, and
+            ``raw["body_cut"] = {"chars": length, "kept": max_body_chars}``.
+        trusted_authserv_id: authserv-id of the office's receiving server;
+            its topmost ``Authentication-Results`` is recorded as
+            ``raw["authentication"] = {"authserv_id", "results": {method:
+            [result, ...]}, "failed": "spf=fail, dmarc=fail"}`` (``failed``
+            only on failure, see :func:`authentication_failure`). None: not read.
 
     Returns:
         An InboundMessage with ``channel=email``; ``external_id`` = the
@@ -354,16 +501,29 @@ def parse_email(
         In-Reply-To then References newest first; ``received_at`` from the
         Date header (UTC; now when missing or invalid); ``raw`` =
         ``{"headers": [[name, value], ...], "size": bytes, "rfc822_b64": ...}``
-        (the copy only under 1 MiB) plus ``automatic_reason`` when automatic.
+        (the copy only under 1 MiB; each header value cut to 4,000
+        characters, 64,000 in all, then ``headers_cut``) plus ``automatic_reason`` when automatic. Every string is
+        storable on PostgreSQL: no NUL, no lone surrogate, within its column
+        (an invalid or over-long attachment content type becomes
+        ``application/octet-stream``).
 
     Raises:
         InboundParseError: the bytes are not an email (no header fields, no or
             unparseable From address). The IMAP poller quarantines such mail
             (rule 5).
     """
+    if max_body_chars < 1:
+        raise ValueError("max_body_chars must be at least 1")
     msg = _parse_message(raw)
     try:
-        return _build(msg, bytes(raw), own_addresses, max_attachment_bytes)
+        return _build(
+            msg,
+            bytes(raw),
+            own_addresses,
+            max_attachment_bytes,
+            max_body_chars,
+            trusted_authserv_id,
+        )
     except InboundParseError:
         raise
     except Exception as exc:  # a bug or an email-package corner case: still "unparseable"
@@ -371,22 +531,44 @@ def parse_email(
 
 
 def _build(
-    msg: EmailMessage, data: bytes, own_addresses: Collection[str], max_attachment_bytes: int
+    msg: EmailMessage,
+    data: bytes,
+    own_addresses: Collection[str],
+    max_attachment_bytes: int,
+    max_body_chars: int,
+    trusted_authserv_id: str | None,
 ) -> InboundMessage:
     sender, sender_name = _sender(msg)
     subject = _header(msg, "Subject")
     reason = is_automatic(msg, own_addresses)
     body = _body_part(msg)
+    text, whole, length = _text(body, max_body_chars)
+    attachments = _attachments(msg, body, max_attachment_bytes)
+    raw = _raw(msg, data, reason)
+    if whole is not None:
+        raw["body_cut"] = {"chars": length, "kept": max_body_chars}
+        if whole.size > max_attachment_bytes:
+            whole = Attachment(
+                whole.filename,
+                whole.content_type,
+                b"",
+                whole.size,
+                f"too large: {whole.size} bytes, limit {max_attachment_bytes} bytes",
+            )
+        attachments = (*attachments, whole)
+    authentication = _authentication(msg, trusted_authserv_id)
+    if authentication is not None:
+        raw["authentication"] = authentication
     return InboundMessage(
         channel=ChannelName.EMAIL,
-        external_id=_external_id(msg, data),
+        external_id=_clean(_external_id(msg, data)),
         sender=sender,
-        text=_text(body),
+        text=text,
         received_at=_received_at(msg),
         sender_name=sender_name,
         subject=subject[:_MAX_SUBJECT] if subject else None,
         thread_refs=_thread_refs(msg),
         automatic=reason is not None,
-        attachments=_attachments(msg, body, max_attachment_bytes),
-        raw=_raw(msg, data, reason),
+        attachments=attachments,
+        raw=_storable(raw),
     )

@@ -18,9 +18,9 @@ from urllib.parse import quote
 import aiosmtplib
 
 from channels.base import OutboundMessage, SendResult
+from channels.email.config import EmailConfig, Security
 from channels.errors import ChannelError, PermanentError, TemporaryError
 from gateway.addresses import AddressError, normalise_email
-from gateway.config import Security, Settings
 
 __all__ = [
     "DEFAULT_DISPLAY_NAME",
@@ -151,13 +151,13 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
 class SmtpSender:
     """Sends :class:`OutboundMessage` rows through the configured SMTP server.
 
-    Uses ``settings.smtp_host``/``smtp_effective_port``/``smtp_security`` (ssl,
+    Uses ``config.smtp_host``/``smtp_port``/``smtp_security`` (ssl,
     starttls or none) and logs in when ``smtp_user`` is set. One connection
     per message (outbox volumes are small; nothing is held open between sends).
     """
 
-    def __init__(self, settings: Settings, *, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
-        self._settings = settings
+    def __init__(self, config: EmailConfig, *, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+        self._settings = config
         self._timeout = timeout
 
     async def send(self, msg: OutboundMessage) -> SendResult:
@@ -176,10 +176,10 @@ class SmtpSender:
         message = build_message(msg, settings.email_from)
         _display, from_addr = _from_parts(settings.email_from)
         security = settings.smtp_security
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        password = settings.smtp_password or None
         client = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
-            port=settings.smtp_effective_port,
+            port=settings.smtp_port,
             username=settings.smtp_user or None,
             password=password if settings.smtp_user else None,
             use_tls=security is Security.SSL,
@@ -197,7 +197,7 @@ class SmtpSender:
                 "smtp send failed: key=%s host=%s:%s code=%s error=%s",
                 msg.idempotency_key,
                 settings.smtp_host,
-                settings.smtp_effective_port,
+                settings.smtp_port,
                 error.code,
                 error,
             )

@@ -13,12 +13,14 @@ def add_routes(app: web.Application) -> None:
     from gateway.inbox.intake import add_routes as add_intake
     from gateway.inbox.live import add_routes as add_live
     from gateway.inbox.pages import add_routes as add_pages
+    from gateway.inbox.quarantine import add_routes as add_quarantine
     from gateway.inbox.reports import add_routes as add_reports
 
     add_auth(app)
     add_live(app)
     add_pages(app)
     add_reports(app)
+    add_quarantine(app)
     add_complaint(app)
     add_contacts(app)
     add_intake(app)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from gateway.i18n import t
 from gateway.inbox.pages import channel_label
 from gateway.inbox.thread import Delivery
+from gateway.outbox import REPLY_CAP_ERROR
 from handlers.workflow import CAPA_FIELDS
 
 
@@ -84,7 +85,15 @@ def actor_text(lang: str, actor: str, staff_names: Mapping[str, str]) -> str:
 def delivery_text(lang: str, delivery: Delivery) -> str:
     """What became of an outbound message, in one line."""
     parts: list[str] = []
-    if delivery.status == "failed":
+    if delivery.status == "failed" and delivery.error == REPLY_CAP_ERROR:
+        parts.append(
+            t(
+                lang,
+                "Not sent: too many automatic replies to this address in the last hour"
+                " (reply loop guard); a reply written by staff still goes out",
+            )
+        )
+    elif delivery.status == "failed":
         parts.append(t(lang, "Not sent: {error}", error=delivery.error or "-"))
     elif delivery.delivery_status in ("delivered",):
         parts.append(t(lang, "Delivered"))

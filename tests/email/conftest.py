@@ -30,6 +30,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy.exc import OperationalError
 
 from channels.base import InboundMessage
 from gateway.config import Security, Settings
@@ -322,7 +323,8 @@ async def mailbox(dovecot: DovecotServer) -> AsyncIterator[Mailbox]:
 
 @dataclass
 class RecordingAccept:
-    """A fake ``accept``: records messages; raises for external ids in ``fail_ids``."""
+    """A fake ``accept``: records messages; for external ids in ``fail_ids`` raises what a
+    lost database connection raises (a transient failure, retried)."""
 
     calls: list[InboundMessage] = field(default_factory=list)
     fail_ids: set[str] = field(default_factory=set)
@@ -330,7 +332,9 @@ class RecordingAccept:
 
     async def __call__(self, message: InboundMessage) -> object:
         if message.external_id in self.fail_ids:
-            raise RuntimeError(f"database unavailable for {message.external_id}")
+            raise OperationalError(
+                "INSERT INTO messages", None, ConnectionRefusedError("database unavailable")
+            )
         self.calls.append(message)
         self.event.set()
         return None

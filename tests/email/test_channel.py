@@ -10,6 +10,7 @@ from channels.base import Channel, ChannelName, OutboundMessage
 from channels.email import EmailChannel
 from channels.errors import InboundParseError
 from gateway.config import Security, Settings
+from gateway.runtime import email_config
 from storage.db import SessionFactory
 from storage.models import Lease
 from tests.email.conftest import (
@@ -44,7 +45,7 @@ def test_class_attributes() -> None:
 
 
 def test_parse_uses_settings(sessions: SessionFactory, recording_accept: RecordingAccept) -> None:
-    channel = EmailChannel(offline_settings(), sessions, recording_accept, holder="h")
+    channel = EmailChannel(email_config(offline_settings()), sessions, recording_accept, holder="h")
     own = channel.parse(sample("own_address.eml"))
     assert own.automatic  # ADUAN_EMAIL_FROM is our own address
     big = channel.parse(sample("attachments.eml"))
@@ -57,7 +58,7 @@ def test_parse_uses_settings(sessions: SessionFactory, recording_accept: Recordi
 
 
 def test_status_has_no_secrets(sessions: SessionFactory, recording_accept: RecordingAccept) -> None:
-    channel = EmailChannel(offline_settings(), sessions, recording_accept, holder="h")
+    channel = EmailChannel(email_config(offline_settings()), sessions, recording_accept, holder="h")
     status = channel.status()
     text = repr(status)
     assert "rahasia" not in text
@@ -70,7 +71,7 @@ async def test_start_without_imap_settings_does_nothing(
     sessions: SessionFactory, recording_accept: RecordingAccept
 ) -> None:
     settings = Settings(_env_file=None, email_from=EMAIL_FROM)
-    channel = EmailChannel(settings, sessions, recording_accept, holder="h")
+    channel = EmailChannel(email_config(settings), sessions, recording_accept, holder="h")
     await channel.start()
     assert channel.poller is None
     assert channel.status()["imap"] is None
@@ -82,7 +83,7 @@ async def test_start_polls_and_stop_releases_the_lease(
     mailbox: Mailbox, sessions: SessionFactory, recording_accept: RecordingAccept
 ) -> None:
     channel = EmailChannel(
-        mailbox.settings(imap_poll_seconds=120.0),
+        email_config(mailbox.settings(imap_poll_seconds=120.0)),
         sessions,
         recording_accept,
         holder="gateway-1",
@@ -110,7 +111,7 @@ async def test_start_polls_and_stop_releases_the_lease(
 async def test_stop_right_after_start(
     mailbox: Mailbox, sessions: SessionFactory, recording_accept: RecordingAccept
 ) -> None:
-    channel = EmailChannel(mailbox.settings(), sessions, recording_accept, holder="h")
+    channel = EmailChannel(email_config(mailbox.settings()), sessions, recording_accept, holder="h")
     await channel.start()
     await asyncio.wait_for(channel.stop(), 5)
 
@@ -125,7 +126,7 @@ async def test_send_goes_through_smtp(
         smtp_port=smtp_sink.port,
         smtp_security=Security.NONE,
     )
-    channel = EmailChannel(settings, sessions, recording_accept, holder="h")
+    channel = EmailChannel(email_config(settings), sessions, recording_accept, holder="h")
     result = await channel.send(
         OutboundMessage(
             idempotency_key="outbox-7",

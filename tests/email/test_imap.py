@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import func, select
 
+from channels.email.config import Security as WireSecurity
 from channels.email.imap import ImapPoller, mailbox_key_for
 from channels.email.imap_client import (
     IDLE_MAX_SECONDS,
@@ -20,6 +21,7 @@ from channels.email.imap_client import (
 from channels.email.mailbox_store import load_checkpoint
 from gateway.config import Security
 from gateway.ingest import ingest
+from gateway.runtime import email_config
 from storage.db import SessionFactory
 from storage.models import Lease, Message, QuarantinedInbound
 from tests.email.conftest import IMAP_PASSWORD, Mailbox, RecordingAccept, free_port, sample
@@ -39,7 +41,7 @@ def poller(
     settings_overrides = options.pop("settings", {})
     assert isinstance(settings_overrides, dict)
     return ImapPoller(
-        mailbox.settings(**settings_overrides),
+        email_config(mailbox.settings(**settings_overrides)),
         sessions,
         accept,
         holder=holder,
@@ -98,7 +100,7 @@ async def test_poll_once_ingests_each_message_once_and_keeps_flags(
 
 async def test_mailbox_key_shape(mailbox: Mailbox) -> None:
     settings = mailbox.settings()
-    assert mailbox_key_for(settings) == (
+    assert mailbox_key_for(email_config(settings)) == (
         f"pengaduan@bspji.test@127.0.0.1:{mailbox.server.port}/{mailbox.name}"
     )
 
@@ -421,7 +423,7 @@ async def test_idle_wakes_on_new_mail_times_out_and_stops(mailbox: Mailbox) -> N
     conn = await ImapConnection.open(
         host=mailbox.server.host,
         port=mailbox.server.port,
-        security=Security.NONE,
+        security=WireSecurity.NONE,
         user=mailbox.settings().imap_user or "",
         password=IMAP_PASSWORD,
         command_timeout=5.0,

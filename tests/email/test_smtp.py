@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 
 from channels.base import ChannelName, OutboundMessage
+from channels.email.config import EmailConfig
 from channels.email.smtp import SmtpSender, build_message, message_id_for
 from channels.errors import PermanentError, TemporaryError
 from gateway.config import Security, Settings
+from gateway.runtime import email_config
 from tests.email.conftest import EMAIL_FROM, SmtpSink, free_port
 
 
-def smtp_settings(sink: SmtpSink | None = None, **overrides: Any) -> Settings:
+def smtp_settings(sink: SmtpSink | None = None, **overrides: Any) -> EmailConfig:
     values: dict[str, Any] = {
         "smtp_host": sink.host if sink else "127.0.0.1",
         "smtp_port": sink.port if sink else free_port(),
@@ -25,7 +27,7 @@ def smtp_settings(sink: SmtpSink | None = None, **overrides: Any) -> Settings:
         "email_from": EMAIL_FROM,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return email_config(Settings(_env_file=None, **values))
 
 
 def outbound(**overrides: Any) -> OutboundMessage:
@@ -157,7 +159,7 @@ async def test_invalid_recipient_is_permanent_without_connecting() -> None:
 async def test_unconfigured_smtp_is_temporary() -> None:
     settings = Settings(_env_file=None, email_from=EMAIL_FROM)
     with pytest.raises(TemporaryError) as info:
-        await SmtpSender(settings).send(outbound())
+        await SmtpSender(email_config(settings)).send(outbound())
     assert info.value.code == "config"
 
 

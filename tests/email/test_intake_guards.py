@@ -1,0 +1,245 @@
+"""Email intake guards on a real Dovecot, through the whole runtime, on SQLite and PostgreSQL.
+
+* a mail that cannot be stored is quarantined with its reason; the next one is answered;
+* a mail failing SPF/DMARC at the office's own server never reaches a complaint;
+* an auto-responder without the usual headers gets at most the hourly cap of replies,
+  while a staff reply still goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import channels.email.imap as imap_module
+from gateway.inbox.complaint_texts import delivery_text
+from gateway.inbox.thread import Delivery
+from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR, Draft
+from gateway.runtime import Runtime, build_runtime
+from storage.migrate import upgrade
+from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound
+from tests.conftest import _postgres_engine
+from tests.email.conftest import Mailbox, SmtpSink
+from tests.email.test_never_blocks import LONG_TYPE, mail_date, plain, unguarded, with_attachment
+from tests.services import POSTGRES_URL
+
+pytestmark = pytest.mark.imap
+
+TRUSTED = "mx.bspji.go.id"
+CAP = 4
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def live(
+    request: pytest.FixtureRequest, mailbox: Mailbox, smtp_sink: SmtpSink, tmp_path: Path
+) -> AsyncIterator[Runtime]:
+    """The whole gateway on the test mailbox and SMTP sink, on SQLite then PostgreSQL."""
+    database = f"sqlite+aiosqlite:///{tmp_path / 'guards.sqlite3'}"
+    if request.param == "postgresql":
+        engine = await _postgres_engine()  # a fresh schema (skips when PostgreSQL is absent)
+        await engine.dispose()
+        database = POSTGRES_URL
+    settings = mailbox.settings(
+        smtp_port=smtp_sink.port,
+        database_url=database,
+        data_dir=tmp_path,
+        imap_trusted_authserv_id=TRUSTED,
+        reply_cap_per_hour=CAP,
+    )
+    runtime = await build_runtime(settings, use_redis=False)
+    await upgrade(runtime.engine)
+    await runtime.start()
+    yield runtime
+    await runtime.close()
+
+
+def received(sink: SmtpSink) -> list[EmailMessage]:
+    out = []
+    for envelope in sink.handler.envelopes:
+        parsed = email.message_from_bytes(
+            envelope.original_content or b"", policy=email.policy.default
+        )
+        assert isinstance(parsed, EmailMessage)
+        out.append(parsed)
+    return out
+
+
+async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def count(runtime: Runtime, model: type, *where: object) -> int:
+    async with runtime.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+
+
+async def test_unstorable_mail_is_quarantined_and_the_next_mail_gets_its_reply(
+    live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the parser produced before its guards: a 320-character content type,
+    # refused by PostgreSQL's varchar(200); SQLite ignores lengths, so there it
+    # also carries a lone surrogate that no UTF-8 driver stores.
+    if live.engine.dialect.name == "postgresql":
+        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v))
+    else:
+        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v + "\udcff"))
+    first = await mailbox.append(with_attachment("long-type@example.com", LONG_TYPE))
+    await mailbox.append(plain("normal@example.com"))
+
+    async def answered() -> bool:
+        return len(smtp_sink.handler.envelopes) >= 1
+
+    await wait_for(answered)
+    [reply] = received(smtp_sink)
+    assert reply["In-Reply-To"] == "<normal@example.com>"
+    async with live.sessions() as s:
+        [kept] = list(await s.scalars(select(QuarantinedInbound)))
+    assert kept.source_ref.endswith(f":{first}") and kept.channel == "email"
+    assert kept.error.startswith("could not be stored: ")
+    assert LONG_TYPE.encode() in kept.raw
+    assert await count(live, Message, Message.external_id == "long-type@example.com") == 0
+
+
+async def test_long_content_type_is_stored_and_both_mails_are_answered(
+    live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
+    await mailbox.append(with_attachment("long-type@example.com", LONG_TYPE))
+    await mailbox.append(plain("normal@example.com"))
+
+    async def answered() -> bool:
+        return len(smtp_sink.handler.envelopes) >= 2
+
+    await wait_for(answered)
+    assert sorted(m["In-Reply-To"] for m in received(smtp_sink)) == [
+        "<long-type@example.com>",
+        "<normal@example.com>",
+    ]
+    assert await count(live, QuarantinedInbound) == 0
+
+
+def authenticated(message_id: str, text: str, *results: str) -> bytes:
+    """A mail from budi@example.com carrying ``Authentication-Results`` lines, topmost first."""
+    headers = "".join(f"Authentication-Results: {r}\r\n" for r in results)
+    return (
+        headers + "From: Budi Santoso <budi@example.com>\r\n"
+        "To: pengaduan@bspji.go.id\r\n"
+        "Subject: Re: [ADU-2026-00001] Keluhan\r\n"
+        f"Message-ID: <{message_id}>\r\n"
+        f"Date: {mail_date()}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{text}\r\n"
+    ).encode()
+
+
+async def test_mail_failing_dmarc_at_our_server_never_acts_for_the_complainant(
+    live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
+    forged = await mailbox.append(
+        authenticated(
+            "forged@attacker.example",
+            "BANDING ADU-2026-00001 hasil tidak sesuai",
+            f"{TRUSTED}; spf=fail smtp.mailfrom=attacker.example; dmarc=fail (p=reject)"
+            " header.from=example.com",
+            # Written by the sender: another authserv-id is never believed.
+            "mx.example.com; spf=pass; dmarc=pass header.from=example.com",
+        )
+    )
+    await mailbox.append(
+        authenticated(
+            "genuine@example.com",
+            "STATUS ADU-2026-00001",
+            f"{TRUSTED}; spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com;"
+            " dmarc=pass header.from=example.com",
+            # A forged failure claiming to be ours, below our server's own header.
+            f"{TRUSTED}; dmarc=fail",
+        )
+    )
+
+    async def answered() -> bool:
+        return len(smtp_sink.handler.envelopes) >= 1
+
+    await wait_for(answered)
+    await asyncio.sleep(1.0)  # give a wrong reply time to appear
+    assert [m["In-Reply-To"] for m in received(smtp_sink)] == ["<genuine@example.com>"]
+    async with live.sessions() as s:
+        [kept] = list(await s.scalars(select(QuarantinedInbound)))
+        [stored] = list(await s.scalars(select(Message).where(Message.direction == "in")))
+    assert kept.source_ref.endswith(f":{forged}")
+    assert kept.error == f"authentication failed at {TRUSTED}: spf=fail, dmarc=fail"
+    assert stored.external_id == "genuine@example.com"
+    assert stored.raw["authentication"]["results"]["dmarc"] == ["pass"]
+
+
+async def test_auto_responder_gets_at_most_the_cap_of_replies_and_staff_still_reach_it(
+    live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink
+) -> None:
+    robot = "noreply-robot@example.net"
+    total = 30
+    for i in range(total):
+        # No Auto-Submitted, Precedence or List-* header: nothing marks it automatic.
+        await mailbox.append(
+            plain(
+                f"robot-{i}@example.net", sender=robot, text="Terima kasih, email Anda kami terima."
+            )
+        )
+
+    async def settled() -> bool:
+        done = await count(live, OutboxMessage, OutboxMessage.status.in_(["sent", "failed"]))
+        return done >= total
+
+    await wait_for(settled, timeout=60.0)
+    assert len(smtp_sink.handler.envelopes) == CAP
+    assert await count(live, OutboxMessage, OutboxMessage.status == "sent") == CAP
+    async with live.sessions() as s:
+        held = list(await s.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")))
+        contact_id = await s.scalar(select(Contact.id))
+    assert len(held) == total - CAP
+    assert all(r.error_code == REPLY_CAP_CODE and r.last_error == REPLY_CAP_ERROR for r in held)
+    # Staff read why in the thread, Indonesian first.
+    shown = delivery_text(
+        "id",
+        Delivery(
+            status="failed",
+            delivery_status=None,
+            sent_as=None,
+            error=held[0].last_error,
+            channel="email",
+            recipient=robot,
+        ),
+    )
+    assert shown.startswith("Tidak terkirim: terlalu banyak balasan otomatis")
+
+    # A message written by staff is never held back.
+    assert contact_id is not None
+    async with live.work() as session:
+        await live.writer.add(
+            session,
+            Draft(
+                channel="email",
+                recipient=robot,
+                text="Mohon hentikan balasan otomatis ke alamat ini.",
+                contact_id=contact_id,
+                automatic=False,
+                sender="staff:sri",
+            ),
+        )
+
+    async def staff_sent() -> bool:
+        return len(smtp_sink.handler.envelopes) == CAP + 1
+
+    await wait_for(staff_sent)
+    assert received(smtp_sink)[-1].get_content().startswith("Mohon hentikan")
