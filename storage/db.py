@@ -37,7 +37,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     For SQLite the parent directory is created and WAL mode switched on.
     Statement parameters never appear in errors or logs
     (``hide_parameters``): they carry complainants' phone numbers, names and
-    messages (docs/security.md, "Logs").
+    messages (docs/staff-access.md, "Logs").
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
