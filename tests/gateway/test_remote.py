@@ -90,5 +90,5 @@ def test_the_setting_takes_addresses_and_networks_and_names_a_bad_one() -> None:
         "::1/128",
     ]
     assert load_settings().trusted_proxy_networks == ()
-    with pytest.raises(ConfigError, match="ADUAN_TRUSTED_PROXIES: .*'nginx' is not an IP address"):
+    with pytest.raises(ConfigError, match=r"ADUAN_TRUSTED_PROXIES: .*'nginx' is not an IP address"):
         load_settings(trusted_proxies="10.0.0.5, nginx")
