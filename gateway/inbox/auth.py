@@ -200,14 +200,18 @@ def _office(request: web.Request, lang: str) -> str:
 
 
 async def _csrf_ok(request: web.Request, expected: str) -> bool:
+    """Whether the request carries the session's CSRF token (header or form field).
+
+    A form body is read here even when the header is sent, so a body that
+    cannot be parsed is refused (:class:`UnreadableForm`) before any handler
+    runs; handlers then get aiohttp's cached copy.
+    """
     sent = request.headers.get("X-CSRF-Token")
-    if sent is None and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await read_form(request)
         value = form.get("csrf")
-        sent = value if isinstance(value, str) else None
+        if sent is None:
+            sent = value if isinstance(value, str) else None
     return bool(sent) and hmac.compare_digest(str(sent), expected)
 
 
