@@ -308,3 +308,21 @@ def test_login_page_texts_name_the_wait() -> None:
     assert auth.wait_text(now + timedelta(seconds=29.2), now, "id") == "30 detik"
     assert auth.wait_text(now + timedelta(seconds=61), now, "en") == "2 minutes"
     assert re.fullmatch(r"15 menit", auth.wait_text(now + timedelta(minutes=15), now, "id"))
+
+
+async def test_forty_concurrent_reservations_allow_at_most_the_budget(
+    any_engine: AsyncEngine,
+) -> None:
+    # On PostgreSQL each transaction has its own connection: the row lock serialises them.
+    sessions = session_factory(any_engine)
+    now = utcnow()
+
+    async def attempt(n: int) -> Any:
+        async with sessions() as s, s.begin():
+            return await reserve(s, "sri", f"203.0.113.{n}", policy=POLICY, now=now)
+
+    results = await asyncio.gather(*(attempt(n) for n in range(40)))
+    assert sum(r is None for r in results) == POLICY.user_free
+    async with sessions() as s:
+        row = await s.get(LoginThrottle, "user:sri")
+        assert row is not None and row.failures == POLICY.user_free
