@@ -8,6 +8,7 @@ raises :class:`ConfigError` naming the variable and what is wrong.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     public_url: str | None = Field(None, description="URL the outside world reaches us at.")
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-* "
+        "headers are honoured (docs/staff-access.md); empty: none.",
+    )
     sop_profile: str = Field("default", description="Profile name or path to a YAML file.")
     form_secret: SecretStr | None = Field(
         None,
@@ -185,6 +191,22 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        networks = []
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or CIDR network such as 10.0.0.5 or "
+                    "10.0.0.0/24 (comma-separated)"
+                ) from None
+        return ",".join(networks)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -250,6 +272,11 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """``public_url`` or, when unset, the local listening address."""
         return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``ADUAN_TRUSTED_PROXIES`` parsed (a single address is a /32 or /128 network)."""
+        return tuple(ipaddress.ip_network(n) for n in self.trusted_proxies.split(",") if n)
 
     @property
     def imap_effective_port(self) -> int:

@@ -1,4 +1,4 @@
-"""Engine and session factory: one engine per process (DESIGN.md, "Style to follow")."""
+"""Engine and session factory: one engine per process."""
 
 from __future__ import annotations
 
@@ -35,9 +35,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
 
     For SQLite the parent directory is created and WAL mode switched on.
+    Statement parameters never appear in errors or logs
+    (``hide_parameters``): they carry complainants' phone numbers, names and
+    messages (docs/staff-access.md, "Logs").
     """
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":

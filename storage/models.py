@@ -457,9 +457,12 @@ class StaffSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per key (``user:<name>`` or ``ip:<address>``) in a window.
+    """Sign-in attempts per key (``user:<name>`` or ``ip:<address>``).
 
-    After too many failures the key is locked until ``locked_until``.
+    ``failures``: attempts counted (before the password check) and not given
+    back by a success; ``window_start``: the latest counted attempt;
+    ``locked_until``: no attempt on this key before then. The rule is
+    :mod:`gateway.inbox.throttle` (docs/staff-access.md).
     """
 
     __tablename__ = "login_throttle"

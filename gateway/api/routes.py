@@ -6,7 +6,12 @@ routes and writes the OpenAPI document (:mod:`gateway.api.openapi`), so the
 two cannot drift apart.
 
 Each request carries ``Authorization: Bearer <token>`` (``aduan token
-create``) and acts with the token owner's role. Writes go through
+create``) and acts with the token owner's role and sees what the staff inbox
+shows that person (:mod:`gateway.visibility`): the list holds only the
+complaints they may see, and every operation on ``{tracking}`` answers 404
+``not_found`` — exactly as for an unknown tracking number — for a complaint
+they may not see, before its body is read and before anything changes
+(docs/staff-access.md). Writes go through
 :class:`gateway.staff.StaffService` — the layer the staff inbox uses too —
 so the API enforces exactly the SOP profile's rules. Errors are RFC 9457
 problem documents with a machine-readable ``code``; a refused action
@@ -28,6 +33,12 @@ from gateway.api import schemas as s
 from gateway.api.tokens import authenticate
 from gateway.runtime import Runtime
 from gateway.staff import AppealView, load_appeal, load_complaint
+from gateway.visibility import (
+    VisibilityRule,
+    load_visible_complaint,
+    visibility_for,
+    visible_clause,
+)
 from handlers.appeals import AppealRefused
 from handlers.profile import Profile
 from handlers.records import current_capa
@@ -61,6 +72,8 @@ class Call:
     request: web.Request
     runtime: Runtime
     user: StaffUser
+    #: What the staff member may see (:func:`gateway.visibility.visibility_for`).
+    visible: VisibilityRule | None
     body: Any
     query: Any
 
@@ -295,7 +308,12 @@ async def get_workflow(call: Call) -> s.Workflow:
 async def list_complaints(call: Call) -> s.ComplaintPage:
     """Complaints, newest first, filtered; keyset pagination on the id."""
     q: s.ComplaintQuery = call.query
-    query = select(Complaint).order_by(Complaint.id.desc()).limit(q.limit + 1)
+    query = (
+        select(Complaint)
+        .where(*visible_clause(call.visible))
+        .order_by(Complaint.id.desc())
+        .limit(q.limit + 1)
+    )
     if q.status:
         query = query.where(Complaint.status == q.status)
     if q.category:
@@ -463,6 +481,18 @@ async def _user(runtime: Runtime, request: web.Request) -> StaffUser:
     return user
 
 
+async def _visibility(
+    runtime: Runtime, request: web.Request, user: StaffUser
+) -> VisibilityRule | None:
+    """``user``'s rule; for a route on ``{tracking}``, ``LookupError`` unless they may see it."""
+    async with runtime.sessions() as session:
+        rule = await visibility_for(session, user)
+        tracking = request.match_info.get("tracking")
+        if tracking is not None:
+            await load_visible_complaint(session, rule, tracking)
+    return rule
+
+
 def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
@@ -497,6 +527,7 @@ def _wrap(
         runtime = runtime_of(request)
         try:
             user = await _user(runtime, request)
+            visible = await _visibility(runtime, request, user)
             body = await _body(request, operation.body) if operation.body else None
             query = None
             if operation.query is not None:
@@ -506,7 +537,7 @@ def _wrap(
                     raise ApiError(
                         422, "invalid_query", "invalid query parameters", _validation_errors(exc)
                     ) from None
-            result = await operation.handler(Call(request, runtime, user, body, query))
+            result = await operation.handler(Call(request, runtime, user, visible, body, query))
         except ApiError as exc:
             return problem(exc.status, exc.code, exc.detail, exc.errors)
         except LookupError as exc:

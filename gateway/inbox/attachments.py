@@ -4,10 +4,12 @@
 :mod:`gateway.inbox.auth`):
 
 * only to staff who may see the message: a viewer limited to their team's
-  complaints (:mod:`gateway.inbox.access`) must see a complaint of the
-  message's contact — the thread on a complaint page shows every message of
-  its contact (:mod:`gateway.inbox.thread`); otherwise 404, as for an
-  unknown id or an attachment that was not stored (too large, unreadable);
+  complaints (:mod:`gateway.visibility`) must see the complaint the message
+  belongs to — the same rule as the thread on a complaint page
+  (:mod:`gateway.inbox.thread`), so another team's complaint of the same
+  person, or a message outside any complaint, is not served; otherwise 404,
+  as for an unknown id or an attachment that was not stored (too large,
+  unreadable);
 * a PNG, JPEG, GIF or WebP image goes inline with its stored type (for the
   preview on the page); anything else — HTML, SVG, PDF, executables — as
   ``application/octet-stream`` with ``Content-Disposition: attachment``, so
@@ -21,13 +23,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from gateway.app import get_runtime
-from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import current
 from gateway.inbox.thread import PREVIEW_TYPES
-from storage.models import Attachment, Complaint, Message
+from gateway.visibility import visibility_for, visible_complaint_ids
+from storage.models import Attachment, Message
 
 #: The policy of every attachment response: nothing may run or load.
 ATTACHMENT_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
@@ -55,29 +57,14 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     runtime = get_runtime(request)
     user = current(request).user
     async with runtime.sessions() as session:
-        row = (
-            await session.execute(
-                select(Attachment, Message.contact_id)
-                .join(Message, Message.id == Attachment.message_id)
-                .where(Attachment.id == attachment_id)
+        query = select(Attachment).where(Attachment.id == attachment_id)
+        allowed = visible_complaint_ids(await visibility_for(session, user))
+        if allowed is not None:
+            query = query.join(Message, Message.id == Attachment.message_id).where(
+                Message.complaint_id.in_(allowed)
             )
-        ).first()
-        if row is None:
-            raise web.HTTPNotFound()
-        found, contact_id = row
-        rule = await visibility_for(session, user)
-        if rule is not None and rule.assignee_in is not None:
-            allowed = await session.scalar(
-                select(
-                    exists().where(
-                        Complaint.contact_id == contact_id,
-                        Complaint.assignee.in_(sorted(rule.assignee_in)),
-                    )
-                )
-            )
-            if not allowed:
-                raise web.HTTPNotFound()
-    if found.skipped_reason is not None:
+        found = await session.scalar(query)
+    if found is None or found.skipped_reason is not None:
         raise web.HTTPNotFound()
     stored_type = found.content_type.lower().strip()
     image = stored_type in PREVIEW_TYPES

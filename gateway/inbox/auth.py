@@ -5,14 +5,19 @@
   page and anything else is refused (401).
 * Every state-changing request (POST, PUT, PATCH, DELETE) must carry the
   session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``) and, if
-  the browser sends ``Origin``, come from this site; otherwise it is refused
-  with 403 and nothing changes. The sign-in and first-run forms, which have no
-  session yet, use a double-submit cookie instead.
+  the browser sends ``Origin``, come from this site — the host of
+  ``ADUAN_PUBLIC_URL``, or the request's host as a trusted proxy forwards it
+  (:mod:`gateway.remote`); otherwise it is refused with 403 and nothing
+  changes. The sign-in and first-run forms, which have no session yet, use a
+  double-submit cookie instead. A form body that cannot be read (malformed
+  multipart, unknown charset) is answered 400 and changes nothing.
 * Cookies: ``HttpOnly``, ``SameSite=Lax``, path ``/inbox``, and ``Secure``
-  when ``ADUAN_PUBLIC_URL`` is https.
-* Sign-in failures are throttled per account and per address
-  (:mod:`gateway.inbox.throttle`); an unknown account costs the same argon2
-  verification as a known one.
+  when ``ADUAN_PUBLIC_URL`` is https or a trusted proxy says the client used
+  https.
+* Sign-in attempts are reserved per account and per client address before
+  the password is checked (:mod:`gateway.inbox.throttle`): a locked key never
+  reaches argon2; an unknown account costs the same argon2 verification as a
+  known one.
 * First run: while no staff account exists, ``aduan serve`` writes a one-time
   token to ``<data_dir>/setup-token`` and prints ``/inbox/setup?token=…``,
   where the first administrator account is created.
@@ -22,14 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from babel.dates import format_timedelta
+from multidict import MultiDictProxy
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -42,11 +51,13 @@ from gateway.inbox.sessions import (
     load_session,
     start_session,
 )
-from gateway.inbox.throttle import ThrottlePolicy, locked_until, record_failure, record_success
+from gateway.inbox.throttle import ThrottlePolicy, record_success, reserve
 from gateway.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from gateway.remote import client_address, remote
 from gateway.runtime import Runtime
 from gateway.web.templating import render
 from storage.models import StaffUser
+from storage.types import utcnow
 
 PREFIX = "/inbox"
 SESSION_COOKIE = "aduan_session"
@@ -73,12 +84,13 @@ def session_policy(runtime: Runtime) -> SessionPolicy:
     )
 
 
-def _secure(runtime: Runtime) -> bool:
-    return runtime.settings.effective_public_url.startswith("https://")
+def _secure(request: web.Request) -> bool:
+    public = get_runtime(request).settings.effective_public_url
+    return public.startswith("https://") or remote(request).scheme == "https"
 
 
 def set_cookie(
-    response: web.StreamResponse, runtime: Runtime, name: str, value: str, **kw: Any
+    response: web.StreamResponse, request: web.Request, name: str, value: str, **kw: Any
 ) -> None:
     """Set a staff cookie with the flags of the module docstring."""
     response.set_cookie(
@@ -87,14 +99,14 @@ def set_cookie(
         path=PREFIX,
         httponly=True,
         samesite="Lax",
-        secure=_secure(runtime),
+        secure=_secure(request),
         **kw,
     )
 
 
 def client_ip(request: web.Request) -> str | None:
-    """The peer address (the reverse proxy must not be trusted blindly, so no X-Forwarded-For)."""
-    return request.remote
+    """The client's address through trusted proxies (:func:`gateway.remote.client_address`)."""
+    return client_address(request) or None
 
 
 def staff_language(request: web.Request) -> str:
@@ -118,10 +130,53 @@ def safe_next(target: str | None) -> str:
 
 
 def _same_origin(request: web.Request) -> bool:
+    """No ``Origin`` (an old browser), or one naming this site's host.
+
+    This site: the host of ``ADUAN_PUBLIC_URL``, or the request's host (as a
+    trusted proxy forwards it, :mod:`gateway.remote`). Behind nginx with a
+    plain ``proxy_pass`` the request's own host is the upstream's, so the
+    public URL is what matches.
+    """
     origin = request.headers.get("Origin")
     if not origin or origin == "null":
         return origin is None
-    return urlsplit(origin).netloc == request.host
+    sent = urlsplit(origin).netloc.lower()
+    public = urlsplit(get_runtime(request).settings.effective_public_url).netloc.lower()
+    return bool(sent) and sent in (public, remote(request).host.lower())
+
+
+class UnreadableForm(Exception):
+    """The request body is not a form we can read (answered 400, nothing changed)."""
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form; raises :class:`UnreadableForm` for a body that cannot be parsed.
+
+    aiohttp raises ``ValueError`` (missing boundary, truncated body),
+    ``LookupError`` (unknown charset), ``RuntimeError`` (unknown transfer
+    encoding) or ``HttpProcessingError`` (bad part headers) for a malformed
+    body; a body over the size limit still raises its own 413.
+    """
+    try:
+        return await request.post()
+    except (ValueError, LookupError, RuntimeError, HttpProcessingError):
+        raise UnreadableForm() from None
+
+
+def unreadable(request: web.Request) -> web.Response:
+    """400 page: the form could not be read and nothing changed."""
+    lang = staff_language(request)
+    return web.Response(
+        text=render(
+            "inbox/refused.html",
+            lang,
+            title="400",
+            reason="unreadable",
+            office_name=_office(request, lang),
+        ),
+        status=400,
+        content_type="text/html",
+    )
 
 
 def forbidden(request: web.Request, reason: str) -> web.Response:
@@ -145,14 +200,18 @@ def _office(request: web.Request, lang: str) -> str:
 
 
 async def _csrf_ok(request: web.Request, expected: str) -> bool:
+    """Whether the request carries the session's CSRF token (header or form field).
+
+    A form body is read here even when the header is sent, so a body that
+    cannot be parsed is refused (:class:`UnreadableForm`) before any handler
+    runs; handlers then get aiohttp's cached copy.
+    """
     sent = request.headers.get("X-CSRF-Token")
-    if sent is None and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
-        form = await request.post()
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await read_form(request)
         value = form.get("csrf")
-        sent = value if isinstance(value, str) else None
+        if sent is None:
+            sent = value if isinstance(value, str) else None
     return bool(sent) and hmac.compare_digest(str(sent), expected)
 
 
@@ -179,8 +238,11 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     if request.method in UNSAFE_METHODS:
         if not _same_origin(request):
             return forbidden(request, "origin")
-        if not await _csrf_ok(request, active.csrf_token):
-            return forbidden(request, "csrf")
+        try:
+            if not await _csrf_ok(request, active.csrf_token):
+                return forbidden(request, "csrf")
+        except UnreadableForm:
+            return unreadable(request)
     return await _respond(request, handler)
 
 
@@ -196,9 +258,7 @@ async def _respond(request: web.Request, handler: Handler) -> web.StreamResponse
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     )
     if "lang" in request.query and not response.prepared:
-        set_cookie(
-            response, get_runtime(request), LANG_COOKIE, request[LANG_KEY], max_age=365 * 86400
-        )
+        set_cookie(response, request, LANG_COOKIE, request[LANG_KEY], max_age=365 * 86400)
     return response
 
 
@@ -230,7 +290,7 @@ def _public_page(
         status=status,
         content_type="text/html",
     )
-    set_cookie(response, runtime, LOGIN_CSRF_COOKIE, csrf)
+    set_cookie(response, request, LOGIN_CSRF_COOKIE, csrf)
     return response
 
 
@@ -241,6 +301,7 @@ def _login_page(
     error: str | None = None,
     username: str = "",
     status: int = 200,
+    wait: str = "",
 ) -> web.Response:
     return _public_page(
         request,
@@ -249,8 +310,18 @@ def _login_page(
         status=status,
         error=error,
         username=username,
+        wait=wait,
         next=safe_next(request.query.get("next")),
     )
+
+
+def wait_text(until: datetime, now: datetime, lang: str) -> str:
+    """How long until ``until``, rounded up to a whole second, or minute past one
+    minute ("30 detik", "2 menit"), in ``lang``."""
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    if seconds > 60:
+        seconds = math.ceil(seconds / 60) * 60
+    return format_timedelta(timedelta(seconds=seconds), locale=lang, threshold=1)
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -271,19 +342,37 @@ def _login_csrf_ok(request: web.Request, form: Any) -> bool:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """``POST /inbox/login``: check the password, throttle failures, open a session."""
+    """``POST /inbox/login``: reserve the attempt, check the password, open a session.
+
+    The attempt is counted (:func:`gateway.inbox.throttle.reserve`, committed)
+    before argon2 runs; a locked account or address is answered 429 with the
+    time left, without a password check.
+    """
     runtime = get_runtime(request)
-    form = await request.post()
+    try:
+        form = await read_form(request)
+    except UnreadableForm:
+        return unreadable(request)
     if not _login_csrf_ok(request, form) or not _same_origin(request):
         return forbidden(request, "csrf")
     username = str(form.get("username") or "").strip()[:100]
     password = str(form.get("password") or "")
     ip = client_ip(request)
     fresh_csrf = secrets.token_urlsafe(32)
+    now = utcnow()
     async with runtime.sessions() as session, session.begin():
-        until = await locked_until(session, username, ip)
+        until = await reserve(session, username, ip, policy=THROTTLE, now=now)
     if until is not None:
-        return _login_page(request, csrf=fresh_csrf, error="locked", username=username, status=429)
+        response = _login_page(
+            request,
+            csrf=fresh_csrf,
+            error="locked",
+            username=username,
+            status=429,
+            wait=wait_text(until, now, request[LANG_KEY]),
+        )
+        response.headers["Retry-After"] = str(max(1, math.ceil((until - now).total_seconds())))
+        return response
     async with runtime.sessions() as session, session.begin():
         user = await session.scalar(
             select(StaffUser).where(StaffUser.username == username, StaffUser.active.is_(True))
@@ -292,13 +381,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     valid = await asyncio.to_thread(
         verify_password, user.password_hash if user else _DUMMY_HASH, password
     )
+    if user is None or not valid:  # already counted by the reservation
+        return _login_page(request, csrf=fresh_csrf, error="invalid", username=username, status=401)
     async with runtime.sessions() as session, session.begin():
-        if user is None or not valid:
-            await record_failure(session, username, ip, policy=THROTTLE)
-            return _login_page(
-                request, csrf=fresh_csrf, error="invalid", username=username, status=401
-            )
-        await record_success(session, username)
+        await record_success(session, username, ip, policy=THROTTLE)
         token, _active = await start_session(
             session,
             user,
@@ -307,7 +393,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             user_agent=request.headers.get("User-Agent"),
         )
     response = web.HTTPSeeOther(safe_next(str(form.get("next") or "")))
-    set_cookie(response, runtime, SESSION_COOKIE, token)
+    set_cookie(response, request, SESSION_COOKIE, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
     raise response
 
@@ -385,7 +471,10 @@ async def setup(request: web.Request) -> web.StreamResponse:
     runtime = get_runtime(request)
     if not await _setup_allowed(request, request.query.get("token", "")):
         raise web.HTTPNotFound()
-    form = await request.post()
+    try:
+        form = await read_form(request)
+    except UnreadableForm:
+        return unreadable(request)
     if not _login_csrf_ok(request, form) or not _same_origin(request):
         return forbidden(request, "csrf")
     values = {k: str(form.get(k) or "").strip() for k in ("username", "full_name", "email")}
@@ -428,7 +517,7 @@ async def setup(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound() from None
     setup_token_path(runtime).unlink(missing_ok=True)
     response = web.HTTPSeeOther(PREFIX)
-    set_cookie(response, runtime, SESSION_COOKIE, token)
+    set_cookie(response, request, SESSION_COOKIE, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
     raise response
 

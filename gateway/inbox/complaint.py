@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.app import get_runtime
 from gateway.i18n import t
-from gateway.inbox.access import may_see, visibility_for
+from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.complaint_texts import capa_labels
 from gateway.inbox.complaint_view import (
@@ -41,7 +41,8 @@ from gateway.inbox.reads import mark_read
 from gateway.inbox.render import staff_page
 from gateway.inbox.reply_route import reply_route
 from gateway.inbox.thread import load_thread
-from gateway.staff import MESSAGE_LIMIT, load_appeal, load_complaint
+from gateway.staff import MESSAGE_LIMIT, load_appeal
+from gateway.visibility import load_visible_complaint
 from handlers.appeals import appeal_progress
 from handlers.field_edits import may_edit_fields
 from handlers.records import NOTE_LIMIT, current_capa, may_manage
@@ -63,11 +64,9 @@ def complaint_url(tracking: str) -> str:
 async def load_visible(session: AsyncSession, user: StaffUser, tracking: str) -> Complaint | None:
     """Complaint ``tracking`` if it exists and ``user`` may see it, else ``None``."""
     try:
-        complaint = await load_complaint(session, tracking)
+        return await load_visible_complaint(session, await visibility_for(session, user), tracking)
     except LookupError:
         return None
-    rule = await visibility_for(session, user)
-    return complaint if may_see(rule, complaint) else None
 
 
 def not_found(request: web.Request) -> web.Response:
@@ -92,10 +91,12 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
     zone = profile.office.timezone
     now = utcnow()
     async with runtime.sessions() as session:
-        complaint = await load_visible(session, user, request.match_info["tracking"])
-        if complaint is None:
+        rule = await visibility_for(session, user)
+        try:
+            complaint = await load_visible_complaint(session, rule, request.match_info["tracking"])
+        except LookupError:
             return not_found(request)
-        thread = await load_thread(session, complaint.contact_id)
+        thread = await load_thread(session, complaint.contact_id, visible=rule)
         events = list(
             await session.scalars(
                 select(ComplaintEvent)

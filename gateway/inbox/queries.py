@@ -62,6 +62,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.inbox.cursor import Cursor
 from gateway.inbox.search import QUERY_LIMIT, search_condition
+from gateway.visibility import VisibilityRule as VisibilityRule
+from gateway.visibility import visible_clause
 from handlers.profile import Profile
 from handlers.workflow import reminder_lead
 from storage.models import Complaint, ComplaintRead, Contact, StaffUser
@@ -139,18 +141,6 @@ class InboxFilters(BaseModel):
         if self.received_from and self.received_to and self.received_from > self.received_to:
             raise ValueError("received_from is after received_to")
         return self
-
-
-@dataclass(frozen=True, slots=True)
-class VisibilityRule:
-    """What a viewer may see, decided by the web layer per role.
-
-    ``assignee_in``: only complaints assigned to one of these usernames (an
-    empty set: none); ``None``: every complaint. Drafts have no assignee, so
-    a viewer limited by ``assignee_in`` sees none.
-    """
-
-    assignee_in: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +227,7 @@ def _conditions(
 ) -> list[ColumnElement[bool]]:
     c = Complaint
     where: list[ColumnElement[bool]] = []
-    if visible is not None and visible.assignee_in is not None:
-        where.append(c.assignee.in_(sorted(visible.assignee_in)))
+    where.extend(visible_clause(visible))
     for column, value in (
         (c.channel, filters.channel),
         (c.status, filters.status),

@@ -4,9 +4,13 @@ One contact is one person however many channels they use (WhatsApp and SMS
 share a phone number; staff merge a WhatsApp and an email contact), so the
 thread is every :class:`storage.models.Message` with the complaint's
 ``contact_id`` — every channel, every conversation and complaint — inbound
-and outbound, oldest first. Outbound messages carry their delivery from the
-outbox row written with them (DESIGN.md rule 4); attachments are listed
-without their bytes, which only :mod:`gateway.inbox.attachments` serves.
+and outbound, oldest first, as far as the viewer may see it: a viewer limited
+to their team's complaints (:mod:`gateway.visibility`) gets only the
+messages of complaints they may see, never another team's complaint of the
+same person nor messages outside any complaint (docs/staff-access.md).
+Outbound messages carry their delivery from the outbox row written with
+them; attachments are listed without their bytes, which only
+:mod:`gateway.inbox.attachments` serves.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy.orm import defer
 
 from channels.base import ChannelName
 from gateway.inbox.email_html import safe_email_html
+from gateway.visibility import VisibilityRule, visible_complaint_ids
 from storage.models import Attachment, Complaint, Direction, Message, OutboxMessage
 
 #: Most messages shown; older ones are counted, not shown.
@@ -188,20 +193,32 @@ async def _trackings(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 
 
 async def load_thread(
-    session: AsyncSession, contact_id: int, *, limit: int = THREAD_LIMIT
+    session: AsyncSession,
+    contact_id: int,
+    *,
+    visible: VisibilityRule | None = None,
+    limit: int = THREAD_LIMIT,
 ) -> Thread:
     """The thread of contact ``contact_id``: its newest ``limit`` messages, oldest first.
+
+    ``visible``: the viewer's rule (:func:`gateway.visibility.visibility_for`);
+    a limited viewer gets only messages of complaints the rule allows, and
+    ``hidden`` counts only those too. ``None``: every message.
 
     A handful of queries whatever the thread's length: the messages (without
     their raw payloads), their attachments' metadata, the outbox rows of the
     outbound ones, the kept copies of inbound emails, and the tracking
     numbers of the complaints they belong to.
     """
+    where = [Message.contact_id == contact_id]
+    allowed = visible_complaint_ids(visible)
+    if allowed is not None:
+        where.append(Message.complaint_id.in_(allowed))
     rows = list(
         await session.scalars(
             select(Message)
             .options(defer(Message.raw))
-            .where(Message.contact_id == contact_id)
+            .where(*where)
             .order_by(Message.id.desc())
             .limit(limit + 1)
         )
@@ -209,9 +226,7 @@ async def load_thread(
     hidden = 0
     if len(rows) > limit:
         rows = rows[:limit]
-        total = await session.scalar(
-            select(func.count()).select_from(Message).where(Message.contact_id == contact_id)
-        )
+        total = await session.scalar(select(func.count()).select_from(Message).where(*where))
         hidden = int(total or 0) - limit
     rows.reverse()
     ids = [m.id for m in rows]

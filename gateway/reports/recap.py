@@ -35,9 +35,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from gateway.inbox.queries import VisibilityRule
 from gateway.reports.period import Period
-from gateway.reports.register import closing_times, received_in, visible_clause
+from gateway.reports.register import closing_times, received_in
+from gateway.visibility import VisibilityRule, visible_clause
 from handlers.profile import Profile
 from handlers.timestandards import WorkingCalendar
 from handlers.workflow_spec import CATEGORIES, WorkflowSpec

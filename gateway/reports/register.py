@@ -19,9 +19,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.inbox.queries import VisibilityRule
 from gateway.register import COLUMNS
 from gateway.reports.period import Period
+from gateway.visibility import VisibilityRule, visible_clause
 from handlers.profile import Profile
 from storage.models import Complaint, ComplaintEvent
 
@@ -71,13 +71,6 @@ def closing_times(profile: Profile) -> Select[int, datetime]:
         )
         .group_by(ComplaintEvent.complaint_id)
     )
-
-
-def visible_clause(visible: VisibilityRule | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses limiting complaints to what a viewer under ``visible`` may see."""
-    if visible is None or visible.assignee_in is None:
-        return []
-    return [Complaint.assignee.in_(sorted(visible.assignee_in))]
 
 
 def received_in(period: Period) -> list[ColumnElement[bool]]:

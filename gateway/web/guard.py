@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from gateway import remote
 from gateway.app import RUNTIME
 from gateway.config import Settings
 from gateway.web.token import FormTokens, load_form_secret
@@ -38,11 +39,12 @@ _GUARD_KEY = web.AppKey("public_guard", dict)
 
 
 def client_address(request: web.Request) -> str:
-    """The address of the client sending ``request`` (``request.remote``).
+    """The address of the client sending ``request``, read through trusted
+    proxies (:func:`gateway.remote.client_address`, ``ADUAN_TRUSTED_PROXIES``).
 
     ``"unknown"`` when the transport does not say (a Unix socket).
     """
-    return request.remote or "unknown"
+    return remote.client_address(request) or "unknown"
 
 
 def address_bucket(address: str) -> str:

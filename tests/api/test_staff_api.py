@@ -57,8 +57,9 @@ async def test_a_complaint_worked_from_receipt_to_closing_through_the_api(api: A
         "Budi",
     )
     assert names(body) == ["verify", "reject"]
-    _, as_officer = await api.call("GET", f"/complaints/{tracking.lower()}", "tono")
-    assert names(as_officer) == []
+    # Not yet assigned to the officers' team: for an officer it does not exist.
+    status, as_officer = await api.call("GET", f"/complaints/{tracking.lower()}", "tono")
+    assert (status, as_officer["code"]) == (404, "not_found")
 
     status, body = await api.call(
         "POST", f"/complaints/{tracking}/transitions", json={"name": "verify"}
@@ -168,9 +169,13 @@ async def test_refusals_answer_with_a_code_and_change_nothing(api: Api) -> None:
     )
     assert (got, body["code"]) == (404, "not_found")
     got, body = await api.call(
-        "PUT", f"/complaints/{tracking}/assignment", "tono", json={"assignee": "tono"}
+        "PUT", f"/complaints/{tracking}/assignment", "ani", json={"assignee": "tono"}
     )
     assert (got, body["code"]) == (403, "forbidden")
+    got, body = await api.call(  # not the officers' team's complaint: not found for them
+        "PUT", f"/complaints/{tracking}/assignment", "tono", json={"assignee": "tono"}
+    )
+    assert (got, body["code"]) == (404, "not_found")
     got, body = await api.call(
         "PUT", f"/complaints/{tracking}/assignment", "sri", json={"assignee": "ghost"}
     )
