@@ -145,6 +145,16 @@ ACTION_CORRECT = "correct"
 RETENTION_ACTOR = "retention"
 
 
+#: Roles that may export or erase a contact's personal data in the inbox: the
+#: administrator only (docs/privacy.md).
+PERSONAL_DATA_ROLES = frozenset({"admin"})
+
+
+def may_handle_personal_data(role: str) -> bool:
+    """Whether staff with ``role`` may export or erase a contact's personal data."""
+    return role in PERSONAL_DATA_ROLES
+
+
 class CorrectionError(ValueError):
     """A correction was refused (an address of another contact, an unknown
     address to remove, an empty name); nothing was changed."""
