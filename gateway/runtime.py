@@ -27,6 +27,7 @@ from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.notifications import notify_complainant
+from handlers.privacy import NOTICE_PATH
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
 from storage import leases
@@ -245,7 +246,11 @@ async def build_runtime(
     writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
     runtime.writer = writer
     intake = IntakeEngine(
-        profile, writer, default_route(frozenset(runtime.channels)), runtime.channels.keys()
+        profile,
+        writer,
+        default_route(frozenset(runtime.channels)),
+        runtime.channels.keys(),
+        privacy_url=settings.effective_public_url.rstrip("/") + NOTICE_PATH,
     )
     dispatcher = Dispatcher(
         sessions,

@@ -130,6 +130,9 @@ STRUCTURAL_KEYS = frozenset(
     }
 )
 
+#: Path of the public privacy notice page (UU PDP art. 16(2); docs/privacy.md).
+NOTICE_PATH = "/privasi"
+
 #: The version of the export document's layout.
 EXPORT_FORMAT = "aduan-personal-data-export/1"
 
