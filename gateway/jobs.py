@@ -2,7 +2,8 @@
 
 Both runners offer the same three requests, each taking ids, never objects:
 process a contact's pending messages, send outbox rows, and the periodic
-sweeps (stale inbound messages, due outbox rows, expired drafts). The
+sweeps (stale inbound messages, due outbox rows, expired drafts; hourly, the
+profile's retention policy, docs/privacy.md). The
 database stays the source of truth; Redis only carries the requests, and the
 sweeps catch anything a lost request left behind (DESIGN.md, "Embedded
 default, and scale-out").
