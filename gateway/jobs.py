@@ -26,6 +26,9 @@ SWEEP_SECONDS = 5.0
 #: How often the retention policy is applied (docs/privacy.md), in seconds:
 #: its periods are days and years, so hourly is plenty.
 RETENTION_SWEEP_SECONDS = 3600.0
+#: The first retention pass waits this long after start, in seconds, so a
+#: start-up catches up on messages first.
+RETENTION_FIRST_DELAY_SECONDS = 60.0
 
 
 class Jobs(Protocol):
@@ -70,7 +73,9 @@ class InProcessJobs:
 
     Requests for one contact are coalesced: while its task runs, a new request
     only marks it dirty and the task goes round again, so messages of one
-    sender are handled in order by one task.
+    sender are handled in order by one task. The sweep runs every
+    ``sweep_seconds``; the retention policy every ``retention_seconds`` (the
+    first time after at most :data:`RETENTION_FIRST_DELAY_SECONDS`).
     """
 
     def __init__(
@@ -150,7 +155,7 @@ class InProcessJobs:
     async def _sweep_loop(self) -> None:
         first = True
         loop = asyncio.get_running_loop()
-        retention_due = loop.time()
+        retention_due = loop.time() + min(self.retention_seconds, RETENTION_FIRST_DELAY_SECONDS)
         while not self._stopping:
             try:
                 stale = 0.0 if first else self.sweep_seconds

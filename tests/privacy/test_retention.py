@@ -5,13 +5,14 @@ Dates are computed relative to the current time, never fixed.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from gateway.jobs import sweep_once
+from gateway.jobs import InProcessJobs, sweep_once
 from handlers.privacy import PLACEHOLDER, apply_retention, years_before
 from handlers.profile import ProfileError, load_profile
 from storage.models import (
@@ -23,6 +24,7 @@ from storage.models import (
 )
 from storage.types import utcnow
 from tests.privacy.conftest import PROBLEM, WA_PROBLEM, Filed, personal_data_left
+from tests.runtime_fixtures import Harness
 
 
 async def test_sweep_clears_raw_deletes_quarantine_and_erases_old_closed_complaints(
@@ -135,3 +137,30 @@ def test_a_bad_retention_policy_names_the_key(tmp_path: Path, retention: str, me
     assert message in str(raised.value)
     assert str(path) in str(raised.value)
     assert source.retention.raw_payload_days == 90
+
+
+async def test_the_in_process_sweep_loop_applies_the_policy(harness: Harness) -> None:
+    processor, dispatcher = harness.runtime.processor, harness.runtime.dispatcher
+    assert processor is not None and dispatcher is not None
+    async with harness.runtime.work() as session:
+        session.add(
+            QuarantinedInbound(
+                channel="email",
+                source_ref="box#9",
+                raw=b"From: z\r\n\r\nold",
+                error="unreadable",
+                created_at=utcnow() - timedelta(days=31),
+            )
+        )
+    jobs = InProcessJobs(processor, dispatcher, sweep_seconds=0.05, retention_seconds=0.05)
+    await jobs.start()
+    try:
+        for _ in range(200):
+            async with harness.runtime.sessions() as session:
+                if await session.scalar(select(QuarantinedInbound.id)) is None:
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the sweep loop did not apply the retention policy")
+    finally:
+        await jobs.stop()
