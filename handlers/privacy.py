@@ -62,7 +62,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, Text, case, cast, delete, inspect, null, or_, select, update
+from sqlalchemy import (
+    Select,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    inspect,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -375,14 +387,14 @@ def _if_set(column: Any) -> Any:
     return case((column.is_(None), null()), else_=PLACEHOLDER)
 
 
-def cast_result(result: Any) -> CursorResult[Any]:
+def _cursor(result: Any) -> CursorResult[Any]:
     """``result`` typed as the cursor result a bulk ``UPDATE``/``DELETE`` gives."""
     return result  # type: ignore[no-any-return]
 
 
 async def _execute(session: AsyncSession, statement: Any) -> int:
     result = await session.execute(statement.execution_options(synchronize_session=False))
-    return int(cast_result(result).rowcount or 0)
+    return int(_cursor(result).rowcount or 0)
 
 
 async def _erase_complaints(
@@ -571,8 +583,6 @@ async def erasure_preview(session: AsyncSession, contact_id: int) -> dict[str, i
     """What an erasure of ``contact_id`` would touch, without changing anything:
     ``{"contacts", "contact_addresses", "complaints", "conversations", "messages",
     "attachments", "outbox"}`` row counts. Raises ``LookupError`` for an unknown contact."""
-    from sqlalchemy import func
-
     ids = await _contact_ids(session, contact_id)
 
     async def count(statement: Any) -> int:
@@ -753,9 +763,7 @@ async def _delete_quarantine(sessions: SessionFactory, cutoff: datetime, batch: 
     return total
 
 
-async def _contact_is_done(
-    session: AsyncSession, contact_id: int, cutoff: datetime, closed_states: Sequence[str]
-) -> bool:
+async def _contact_is_done(session: AsyncSession, contact_id: int, cutoff: datetime) -> bool:
     """Whether nothing of the contact is newer than ``cutoff`` or still open:
     every complaint erased, no open draft, no message since."""
     ids = await _contact_ids(session, contact_id)
@@ -819,7 +827,7 @@ async def _erase_closed(
                 contact = await session.get(Contact, contact_id)
                 if contact is None or contact.erased_at is not None:
                     continue
-                if await _contact_is_done(session, contact_id, cutoff, retention.closed_states):
+                if await _contact_is_done(session, contact_id, cutoff):
                     await erase_contact(session, contact_id, actor=RETENTION_ACTOR, now=now)
                     contacts += 1
         complaints += len(rows)
