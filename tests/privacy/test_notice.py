@@ -44,7 +44,9 @@ async def test_privacy_page_shows_purpose_retention_and_contact(
         form = await (await client.get("/")).text()
         assert 'href="/privasi?lang=id"' in form
         assert "Data Anda hanya kami gunakan untuk menangani pengaduan ini." in form
-        assert form.index("/privasi") < form.index('type="submit"')
+        # Right after the submit button, inside the form (the button stays next in tab order).
+        submit = form.index('type="submit"')
+        assert submit < form.index("/privasi") < form.index("</form>")
     finally:
         await h.runtime.close()
 
