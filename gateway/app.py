@@ -56,10 +56,12 @@ def create_app(
     from channels.api import add_routes as add_api_routes
     from gateway.api import add_routes as add_staff_api
     from gateway.inbox import add_routes as add_inbox
+    from gateway.web.privacy import add_routes as add_privacy_routes
     from gateway.web.public import add_routes as add_public_routes
 
     add_inbox(app)
     add_public_routes(app)
+    add_privacy_routes(app)
     add_staff_api(app, get_runtime)
     add_api_routes(app)
     twilio.add_routes(app)

@@ -1,5 +1,6 @@
 """The ``aduan`` command line: serve, worker, db upgrade, user add, token
-create/list/revoke, check-config, complaints export (issue 2, item 10)."""
+create/list/revoke, check-config, complaints export (issue 2, item 10),
+contact export/erase/correct (docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -451,6 +452,196 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor() -> str:
+    """``cli:<operating-system user>``, the actor of a command-line action in audits."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def parse_address(text: str) -> tuple[str, str]:
+    """``(kind, address)`` for an address typed by an operator: ``telegram:<chat id>``,
+    an email address (lower-cased) or a phone number in any form (E.164).
+
+    Raises:
+        gateway.addresses.AddressError: when it is none of these.
+    """
+    from gateway.addresses import AddressError, normalise_email, normalise_phone
+
+    value = text.strip()
+    if value.lower().startswith("telegram:"):
+        chat = value.split(":", 1)[1].strip()
+        if not chat.lstrip("-").isdigit():
+            raise AddressError(f"not a Telegram chat id: {value!r}")
+        return "telegram", chat
+    if "@" in value:
+        return "email", normalise_email(value)
+    return "phone", normalise_phone(value)
+
+
+async def resolve_contact(session: Any, ref: str) -> int:
+    """The contact id ``ref`` names: ``12`` or ``#12`` (the id), or one of its
+    addresses (:func:`parse_address`).
+
+    Raises:
+        LookupError: with what was looked for, when no contact matches.
+    """
+    from sqlalchemy import select
+
+    from gateway.addresses import AddressError
+    from storage.models import Contact, ContactAddress
+
+    number = ref.strip().removeprefix("#")
+    if number.isdigit() and len(number) <= 9:
+        if await session.get(Contact, int(number)) is None:
+            raise LookupError(f"no contact #{number}")
+        return int(number)
+    try:
+        kind, address = parse_address(ref)
+    except AddressError as exc:
+        raise LookupError(f"{exc}; give a contact number, phone number or email address") from None
+    found = await session.scalar(
+        select(ContactAddress.contact_id).where(
+            ContactAddress.kind == kind, ContactAddress.address == address
+        )
+    )
+    if found is None:
+        raise LookupError(f"no contact has that {kind} address")
+    return int(found)
+
+
+def _contact_work(settings: Settings, ref: str, work: Any, *, pause: bool = False) -> Any:
+    """Resolve ``ref`` and run ``work(session, contact_id)`` in one committed
+    transaction; with ``pause`` the contact's message processing waits
+    (:func:`handlers.contacts.processing_paused`). ``LookupError`` and the
+    work's own errors propagate, with nothing committed."""
+    from handlers.contacts import processing_paused
+    from storage.db import create_engine, session_factory
+
+    async def run() -> Any:
+        engine = create_engine(settings.effective_database_url)
+        sessions = session_factory(engine)
+        try:
+            async with sessions() as session:
+                contact_id = await resolve_contact(session, ref)
+            if not pause:
+                async with sessions() as session, session.begin():
+                    return await work(session, contact_id)
+            async with processing_paused(sessions, (contact_id,), holder=_cli_actor()):
+                async with sessions() as session, session.begin():
+                    return await work(session, contact_id)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_contact_export(args: argparse.Namespace) -> int:
+    """Write everything held about a contact as a ZIP or JSON (docs/privacy.md)."""
+    settings = _settings()
+    from handlers.privacy import export_contact, export_json, export_zip
+
+    if args.format == "zip" and not args.output and sys.stdout.isatty():
+        print("aduan: a ZIP is binary; give --output FILE (or --format json)", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def work(session: Any, contact_id: int) -> tuple[int, bytes, dict[str, int]]:
+        export = await export_contact(session, contact_id, actor=_cli_actor())
+        data = export_zip(export) if args.format == "zip" else export_json(export)
+        return contact_id, data, export.counts()
+
+    try:
+        contact_id, data, counts = _contact_work(settings, args.contact, work)
+    except LookupError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    summary = ", ".join(f"{key} {value}" for key, value in counts.items() if value)
+    where = f" to {args.output}" if args.output else ""
+    print(f"contact #{contact_id} exported{where} ({summary})", file=sys.stderr)
+    return 0
+
+
+def cmd_contact_erase(args: argparse.Namespace) -> int:
+    """Erase a contact's personal data, after confirmation unless ``--yes`` (docs/privacy.md)."""
+    settings = _settings()
+    from handlers.privacy import erase_contact, erasure_preview
+
+    async def preview(session: Any, contact_id: int) -> tuple[int, dict[str, int]]:
+        return contact_id, await erasure_preview(session, contact_id)
+
+    try:
+        contact_id, counts = _contact_work(settings, args.contact, preview)
+    except LookupError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
+    if not args.yes:
+        summary = ", ".join(f"{key} {value}" for key, value in counts.items())
+        print(
+            f"Erase the personal data of contact #{contact_id} ({summary})? "
+            "Names, addresses, messages and attachments are replaced for good; "
+            "the complaint register keeps its rows.",
+            file=sys.stderr,
+        )
+        answer = input(f"Type {contact_id} to erase: ").strip()
+        if answer != str(contact_id):
+            print("aduan: not confirmed; nothing was changed", file=sys.stderr)
+            return 1
+
+    async def erase(session: Any, found: int) -> dict[str, int]:
+        return await erase_contact(session, found, actor=_cli_actor())
+
+    try:
+        erased = _contact_work(settings, f"#{contact_id}", erase, pause=True)
+    except LookupError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return 1
+    summary = ", ".join(f"{key} {value}" for key, value in erased.items() if value)
+    print(f"contact #{contact_id}: personal data erased ({summary or 'nothing left to erase'})")
+    return 0
+
+
+def cmd_contact_correct(args: argparse.Namespace) -> int:
+    """Correct a contact's name and addresses (docs/privacy.md)."""
+    settings = _settings()
+    from gateway.addresses import AddressError
+    from handlers.privacy import Correction, CorrectionError, correct_contact
+
+    if args.name is None and not args.add and not args.remove:
+        print("aduan: give --name, --add or --remove", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        correction = Correction(
+            name=args.name,
+            add=tuple(parse_address(a) for a in args.add),
+            remove=tuple(parse_address(a) for a in args.remove),
+        )
+    except AddressError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def work(session: Any, contact_id: int) -> tuple[int, dict[str, int]]:
+        return contact_id, await correct_contact(
+            session, contact_id, correction, actor=_cli_actor()
+        )
+
+    try:
+        contact_id, counts = _contact_work(settings, args.contact, work)
+    except (LookupError, CorrectionError) as exc:
+        print(f"aduan: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+    print(
+        f"contact #{contact_id} corrected: name {'changed' if counts['name'] else 'unchanged'}, "
+        f"{counts['added']} address(es) added, {counts['removed']} removed"
+    )
+    return 0
+
+
 def cmd_telegram_set_webhook(_args: argparse.Namespace) -> int:
     """Register ADUAN_PUBLIC_URL/webhooks/telegram with the bot, with the secret token."""
     settings = _settings()
@@ -535,6 +726,31 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
+
+    contact = sub.add_parser(
+        "contact", help="a complainant's personal data: export, erase, correct (UU PDP)"
+    )
+    ct_sub = contact.add_subparsers(dest="contact_command", required=True)
+    ref_help = "contact number (12 or #12), phone number or email address"
+    ct_export = ct_sub.add_parser("export", help="everything held about a contact")
+    ct_export.add_argument("contact", help=ref_help)
+    ct_export.add_argument("--format", choices=("zip", "json"), default="zip")
+    ct_export.add_argument("--output", help="file to write (default: standard output)")
+    ct_export.set_defaults(func=cmd_contact_export)
+    ct_erase = ct_sub.add_parser("erase", help="erase a contact's personal data")
+    ct_erase.add_argument("contact", help=ref_help)
+    ct_erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    ct_erase.set_defaults(func=cmd_contact_erase)
+    ct_correct = ct_sub.add_parser("correct", help="correct a contact's name or addresses")
+    ct_correct.add_argument("contact", help=ref_help)
+    ct_correct.add_argument("--name", help="the corrected name")
+    ct_correct.add_argument(
+        "--add", action="append", default=[], help="an address to add (repeatable)"
+    )
+    ct_correct.add_argument(
+        "--remove", action="append", default=[], help="an address to remove (repeatable)"
+    )
+    ct_correct.set_defaults(func=cmd_contact_correct)
     return parser
 
 

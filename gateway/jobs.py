@@ -2,7 +2,8 @@
 
 Both runners offer the same three requests, each taking ids, never objects:
 process a contact's pending messages, send outbox rows, and the periodic
-sweeps (stale inbound messages, due outbox rows, expired drafts). The
+sweeps (stale inbound messages, due outbox rows, expired drafts; hourly, the
+profile's retention policy, docs/privacy.md). The
 database stays the source of truth; Redis only carries the requests, and the
 sweeps catch anything a lost request left behind (DESIGN.md, "Embedded
 default, and scale-out").
@@ -22,6 +23,12 @@ from gateway.processor import Processor
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
+#: How often the retention policy is applied (docs/privacy.md), in seconds:
+#: its periods are days and years, so hourly is plenty.
+RETENTION_SWEEP_SECONDS = 3600.0
+#: The first retention pass waits this long after start, in seconds, so a
+#: start-up catches up on messages first.
+RETENTION_FIRST_DELAY_SECONDS = 60.0
 
 
 class Jobs(Protocol):
@@ -47,15 +54,18 @@ class Jobs(Protocol):
 async def sweep_once(
     processor: Processor, dispatcher: Dispatcher, *, stale_seconds: float
 ) -> dict[str, int]:
-    """One pass of every periodic job; returns counts per job (for logs and tests)."""
+    """One pass of every periodic job; returns counts per job (for logs and tests):
+    ``processed``, ``expired``, ``sent`` and the retention policy's counts
+    (:func:`handlers.privacy.apply_retention`)."""
     contacts = await processor.pending_contacts(older_than_seconds=stale_seconds)
     processed = 0
     for contact_id in contacts:
         processed += await processor.process_contact(contact_id)
     expired = await processor.expire_conversations()
     await processor.sweep_time_standards()
+    retention = await processor.sweep_retention()
     sent = await dispatcher.dispatch_due()
-    return {"processed": processed, "expired": expired, "sent": sent}
+    return {"processed": processed, "expired": expired, "sent": sent, **retention}
 
 
 class InProcessJobs:
@@ -63,7 +73,9 @@ class InProcessJobs:
 
     Requests for one contact are coalesced: while its task runs, a new request
     only marks it dirty and the task goes round again, so messages of one
-    sender are handled in order by one task.
+    sender are handled in order by one task. The sweep runs every
+    ``sweep_seconds``; the retention policy every ``retention_seconds`` (the
+    first time after at most :data:`RETENTION_FIRST_DELAY_SECONDS`).
     """
 
     def __init__(
@@ -73,6 +85,7 @@ class InProcessJobs:
         *,
         sweep_seconds: float = SWEEP_SECONDS,
         processing_concurrency: int = 1,
+        retention_seconds: float = RETENTION_SWEEP_SECONDS,
     ) -> None:
         self.processor = processor
         # Few contacts at a time: processing yields the database and the CPU to
@@ -80,6 +93,7 @@ class InProcessJobs:
         self._processing_slots = asyncio.Semaphore(processing_concurrency)
         self.dispatcher = dispatcher
         self.sweep_seconds = sweep_seconds
+        self.retention_seconds = retention_seconds
         self._dirty: set[int] = set()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._later: dict[int, asyncio.TimerHandle] = {}
@@ -140,6 +154,8 @@ class InProcessJobs:
 
     async def _sweep_loop(self) -> None:
         first = True
+        loop = asyncio.get_running_loop()
+        retention_due = loop.time() + min(self.retention_seconds, RETENTION_FIRST_DELAY_SECONDS)
         while not self._stopping:
             try:
                 stale = 0.0 if first else self.sweep_seconds
@@ -148,6 +164,11 @@ class InProcessJobs:
                     self.request_processing(contact_id)
                 await self.processor.expire_conversations()
                 await self.processor.sweep_time_standards()
+                if loop.time() >= retention_due:
+                    retention_due = loop.time() + self.retention_seconds
+                    counts = await self.processor.sweep_retention()
+                    if any(counts.values()):
+                        log.info("retention policy applied: %s", counts)
                 first = False
             except Exception:
                 log.exception("sweep failed")

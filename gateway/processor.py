@@ -299,6 +299,13 @@ class Processor:
             self._notify(staged)
         return {**counts, **{f"appeal_{key}": value for key, value in appeals.items()}}
 
+    async def sweep_retention(self) -> dict[str, int]:
+        """Apply the profile's retention policy once (:func:`handlers.privacy.apply_retention`,
+        docs/privacy.md); returns its counts."""
+        from handlers.privacy import apply_retention
+
+        return await apply_retention(self._sessions, self.engine.profile.retention)
+
     async def expire_conversations(self, limit: int = 200) -> int:
         """Expire open drafts whose ``expires_at`` has passed (reliability rule 7); returns how many."""
         now = utcnow()

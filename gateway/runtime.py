@@ -28,6 +28,7 @@ from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.intake.form_ack import WebAckPolicy
 from handlers.notifications import notify_complainant
+from handlers.privacy import NOTICE_PATH
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
 from storage import leases
@@ -284,6 +285,7 @@ async def build_runtime(
             track_url=f"{settings.effective_public_url}/track",
             per_recipient_day=settings.form_acks_per_recipient_day,
         ),
+        privacy_url=settings.effective_public_url.rstrip("/") + NOTICE_PATH,
     )
     dispatcher = Dispatcher(
         sessions,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from handlers.texts import Duration, Text
 from handlers.timestandards import WorkingCalendar
 from handlers.workflow_spec import AppealSpec, WorkflowSpec
+from storage.models import ComplaintStatus
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -148,6 +149,55 @@ class Intake(BaseModel):
         return self
 
 
+class Retention(BaseModel):
+    """How long personal data is kept (UU PDP, Law 27/2022, art. 43-44: data
+    no longer needed for its purpose is erased; docs/privacy.md).
+
+    Applied by the periodic sweep (:func:`handlers.privacy.apply_retention`):
+    ``raw_payload_days`` after receipt a message's raw provider payload or raw
+    email is cleared (its text stays on the thread); ``quarantine_days`` after
+    it was set aside, unreadable inbound mail is deleted;
+    ``closed_complaint_personal_data_years`` after the last activity on a
+    complaint in one of ``closed_states``, its personal data is erased (the
+    register keeps the row, dates, status and step history).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    raw_payload_days: int = Field(90, ge=1, le=3650)
+    quarantine_days: int = Field(30, ge=1, le=3650)
+    closed_complaint_personal_data_years: int = Field(5, ge=1, le=100)
+    closed_states: tuple[str, ...] = Field(("closed", "archived", "rejected"), min_length=1)
+
+
+class PrivacyNotice(BaseModel):
+    """The privacy notice (UU PDP art. 16(2), 20-21: purpose, retention, whom to
+    ask), shown at ``/privasi``, on the web form and in the first chat reply.
+
+    ``purpose``: why the data is collected and what it is used for;
+    ``contact``: how to ask for a copy, a correction or erasure. The retention
+    periods come from :class:`Retention`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    purpose: Text = Text(
+        id=(
+            "Nama, alamat kontak, dan isi pengaduan Anda kami gunakan hanya untuk "
+            "mencatat, menindaklanjuti, dan menjawab pengaduan Anda, serta untuk "
+            "laporan pengaduan kantor ini."
+        ),
+        en=(
+            "Your name, contact address and complaint are used only to record, "
+            "follow up and answer your complaint, and for this office's complaint reports."
+        ),
+    )
+    contact: Text = Text(
+        id="Hubungi petugas pengaduan kantor ini melalui saluran yang Anda gunakan.",
+        en="Contact this office's complaints desk on the channel you used.",
+    )
+
+
 class WhatsAppTemplate(BaseModel):
     """The approved WhatsApp template used outside the 24-hour window (issue 3, item 5).
 
@@ -233,6 +283,10 @@ class Profile(BaseModel):
     appeal: AppealSpec | None = None
     #: When complaints are served at all (SOP-7.9-1 item 3); ``None``: always.
     acceptance_window: AcceptanceWindow | None = None
+    #: How long personal data is kept (docs/privacy.md).
+    retention: Retention = Retention()
+    #: The privacy notice's own texts (docs/privacy.md).
+    privacy: PrivacyNotice = PrivacyNotice()
 
     @model_validator(mode="after")
     def _workflow_roles(self) -> Profile:
@@ -254,6 +308,23 @@ class Profile(BaseModel):
                 raise ValueError(
                     f"workflow uses roles not declared under roles: {', '.join(unknown)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _retention_states(self) -> Profile:
+        """``retention.closed_states`` are states of the workflow (or of the
+        built-in lifecycle without one)."""
+        known = (
+            set(self.workflow.states)
+            if self.workflow is not None
+            else {s.value for s in ComplaintStatus}
+        )
+        unknown = [s for s in self.retention.closed_states if s not in known]
+        if unknown:
+            raise ValueError(
+                f"retention.closed_states names unknown states: {', '.join(unknown)}; "
+                f"states: {', '.join(sorted(known))}"
+            )
         return self
 
     @model_validator(mode="after")

@@ -106,6 +106,10 @@ class Contact(Base):
     #: (:class:`ContactMerge`). No foreign key: adding one would rebuild this
     #: table on SQLite, which other tables reference (as ``conversations.complaint_id``).
     merged_into_id: Mapped[int | None] = mapped_column(Integer)
+    #: When the contact's personal data was erased (UU PDP Law 27/2022, art. 8
+    #: and 43; docs/privacy.md): its name and addresses are gone, its rows keep
+    #: only placeholders; ``None`` while the data is held.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     addresses: Mapped[list[ContactAddress]] = relationship(
         back_populates="contact", lazy="selectin"
@@ -298,12 +302,37 @@ class Complaint(Base):
     #: Newest inbound message linked to the complaint: "unread" compares it
     #: with the viewer's :class:`ComplaintRead` (storage/activity.py).
     last_inbound_at: Mapped[datetime | None] = mapped_column()
+    #: When the complainant's personal data on this complaint was erased (on
+    #: request or by the profile's retention policy, docs/privacy.md); the
+    #: register keeps the row, its dates, status and step history.
+    personal_data_erased_at: Mapped[datetime | None] = mapped_column()
 
 
 #: Objects migrations create on PostgreSQL only, which the models do not
 #: declare: the generated full-text column ``complaints.search_vector`` and its
 #: GIN index (revision 0008). Alembic's autogenerate leaves them alone.
 POSTGRES_ONLY_OBJECTS = frozenset({"search_vector", "ix_complaints_search"})
+
+
+class PersonalDataAudit(Base):
+    """One export, erasure or correction of a contact's personal data (docs/privacy.md).
+
+    ``action`` is ``export``, ``erase`` or ``correct``; ``actor`` is
+    ``staff:<username>``, ``cli:<os user>`` or ``retention`` (the sweep);
+    ``counts`` holds only numbers of rows by table (``{"messages": 4}``) and,
+    for a correction, the names of what changed — never personal data.
+    ``complaint_id`` is set when the retention policy erased one complaint.
+    """
+
+    __tablename__ = "personal_data_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ComplaintRead(Base):

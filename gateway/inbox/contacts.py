@@ -19,7 +19,16 @@ Routes:
     Undo a merge (:func:`handlers.contacts.undo_merge`), then the target
     contact with ``?done=undone``; refused (409) when already undone.
 
-Both actions: 403 and nothing changed for a role that may not; the session
+``POST /inbox/contacts/{id}/export`` (admin only)
+    Everything held about the contact as a ZIP download
+    (:func:`handlers.privacy.export_contact`, audited; docs/privacy.md).
+``GET``/``POST /inbox/contacts/{id}/erase`` (admin only)
+    The confirmation page (what will be erased, row counts), then the
+    erasure (:func:`handlers.privacy.erase_contact`, audited) once the form's
+    ``confirm`` field repeats the contact number — otherwise the page again
+    (400) and nothing changed; then the contact with ``?done=erased``.
+
+Every action: 403 and nothing changed for a role that may not; the session
 middleware refuses them without the CSRF token. While a merge runs, the
 two contacts' message processing is paused (:func:`handlers.contacts.processing_paused`);
 messages moved to the target unprocessed are processed after the commit.
@@ -48,6 +57,7 @@ from gateway.inbox.pages import channel_label, local_time
 from gateway.inbox.queries import VisibilityRule
 from gateway.inbox.render import staff_page
 from gateway.runtime import Runtime
+from handlers import privacy
 from handlers.contacts import (
     MergeRefusal,
     MergeRefused,
@@ -438,6 +448,7 @@ async def _contact_response(
         error=error,
         done=request.query.get("done", "") if request.method == "GET" else "",
         can_merge=can_merge,
+        can_handle_personal_data=privacy.may_handle_personal_data(user.role),
         q=query,
         candidates=candidates,
         **context,
@@ -538,9 +549,107 @@ async def undo(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=undone")
 
 
+async def export(request: web.Request) -> web.StreamResponse:
+    """``POST /inbox/contacts/{id}/export``: the contact's personal data as a ZIP (admin)."""
+    runtime = get_runtime(request)
+    user = current(request).user
+    if not privacy.may_handle_personal_data(user.role):
+        return forbidden(request, "role")
+    contact_id = _id(request, "id")
+    try:
+        async with runtime.work() as session:
+            found = await privacy.export_contact(
+                session, contact_id, actor=f"staff:{user.username}"
+            )
+    except LookupError:
+        raise web.HTTPNotFound() from None
+    return web.Response(
+        body=privacy.export_zip(found),
+        content_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="kontak-{contact_id}.zip"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def erasure_rows(lang: str, counts: dict[str, int]) -> list[tuple[str, int]]:
+    """What an erasure touches, as ``(label, rows)`` for the confirmation page."""
+    labels = {
+        "contact_addresses": t(lang, "Addresses"),
+        "complaints": t(lang, "Complaints"),
+        "conversations": t(lang, "Intake conversations"),
+        "messages": t(lang, "Messages"),
+        "attachments": t(lang, "Attachments"),
+        "outbox": t(lang, "Outgoing messages"),
+    }
+    return [(label, counts.get(key, 0)) for key, label in labels.items()]
+
+
+async def _erase_page(
+    request: web.Request, contact_id: int, *, error: str | None = None, status: int = 200
+) -> web.Response:
+    runtime = get_runtime(request)
+    lang = request[LANG_KEY]
+    async with runtime.sessions() as session:
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            raise web.HTTPNotFound()
+        counts = await privacy.erasure_preview(session, contact_id)
+    return staff_page(
+        request,
+        "contact_erase.html",
+        title=t(lang, "Erase personal data of contact #{id}", id=contact_id),
+        nav="contacts",
+        status=status,
+        contact=contact,
+        rows=erasure_rows(lang, counts),
+        error=error,
+    )
+
+
+async def erase_page(request: web.Request) -> web.Response:
+    """``GET /inbox/contacts/{id}/erase``: confirm the erasure (admin)."""
+    if not privacy.may_handle_personal_data(current(request).user.role):
+        return forbidden(request, "role")
+    return await _erase_page(request, _id(request, "id"))
+
+
+async def erase(request: web.Request) -> web.StreamResponse:
+    """``POST /inbox/contacts/{id}/erase``: erase the contact's personal data (admin)."""
+    runtime = get_runtime(request)
+    lang = request[LANG_KEY]
+    user = current(request).user
+    if not privacy.may_handle_personal_data(user.role):
+        return forbidden(request, "role")
+    contact_id = _id(request, "id")
+    if not await _exists(runtime, contact_id):
+        raise web.HTTPNotFound()
+    raw = (await request.post()).get("confirm")
+    typed = raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+    if typed != str(contact_id):
+        return await _erase_page(
+            request,
+            contact_id,
+            error=t(lang, "Type the contact number {id} to confirm the erasure.", id=contact_id),
+            status=400,
+        )
+    try:
+        async with processing_paused(runtime.sessions, (contact_id,), holder=runtime.holder):
+            async with runtime.work() as session:
+                await privacy.erase_contact(session, contact_id, actor=f"staff:{user.username}")
+    except MergeRefused as refused:
+        return await _erase_page(request, contact_id, error=refusal_text(lang, refused), status=409)
+    raise web.HTTPSeeOther(f"/inbox/contacts/{contact_id}?done=erased")
+
+
 def add_routes(app: web.Application) -> None:
     """Register the contact pages and the merge actions."""
     app.router.add_get("/inbox/contacts", contacts_page)
     app.router.add_get("/inbox/contacts/{id}", contact_page)
     app.router.add_post("/inbox/contacts/{id}/merge", merge)
     app.router.add_post("/inbox/contact-merges/{id}/undo", undo)
+    app.router.add_post("/inbox/contacts/{id}/export", export)
+    app.router.add_get("/inbox/contacts/{id}/erase", erase_page)
+    app.router.add_post("/inbox/contacts/{id}/erase", erase)

@@ -160,6 +160,8 @@ class IntakeEngine:
         route: RouteFinder,
         enabled_channels: Collection[str] = (),
         web_acks: WebAckPolicy | None = None,
+        *,
+        privacy_url: str | None = None,
     ) -> None:
         self.profile = profile
         self.writer = writer
@@ -167,6 +169,9 @@ class IntakeEngine:
         self.enabled_channels = enabled_channels
         #: How web-form complaints are acknowledged; ``None``: like any other.
         self.web_acks = web_acks
+        #: The public privacy notice (``…/privasi``), linked in a conversation's
+        #: first chat answer (docs/privacy.md); ``None``: no link.
+        self.privacy_url = privacy_url
         workflow = profile.workflow
         #: States in which a complaint no longer takes the complainant's messages.
         self.finished_states = (
@@ -707,6 +712,8 @@ class IntakeEngine:
                 conv.state = ConversationState.CONFIRMING.value
                 conv.asked = []
                 parts = [note] if note else []
+                if first and self.privacy_url:
+                    parts.append(replies.privacy_line(language, self.privacy_url))
                 parts.append(replies.confirm_text(self.profile, conv.fields or {}, language))
                 await self._reply(turn, "\n\n".join(parts), conversation=conv)
             else:
@@ -720,6 +727,8 @@ class IntakeEngine:
             parts = []
             if first:
                 parts.append(replies.welcome(self.profile, language))
+                if self.privacy_url:
+                    parts.append(replies.privacy_line(language, self.privacy_url))
             if note:
                 parts.append(note)
             if item.key in errors:

@@ -92,6 +92,12 @@ def welcome(profile: Profile, language: str) -> str:
     )
 
 
+def privacy_line(language: str, url: str) -> str:
+    """The one-line privacy notice of a conversation's first chat answer, with
+    the link to the full notice (UU PDP art. 16(2); docs/privacy.md)."""
+    return t(language, "How we protect your personal data: {url}", url=url)
+
+
 def corrected(language: str) -> str:
     """Said before the question or summary that follows a correction."""
     return t(language, "Noted, we have corrected it.")
