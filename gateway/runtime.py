@@ -194,9 +194,14 @@ def _build_channels(runtime: Runtime) -> None:
             )
     if "telegram" in enabled:
         from channels.telegram import TelegramChannel
+        from gateway.webhooks import polling_accept, polling_quarantine
 
         runtime.channels[ChannelName.TELEGRAM.value] = TelegramChannel(
-            settings, runtime.sessions, runtime.accept, holder=runtime.holder
+            settings,
+            runtime.sessions,
+            polling_accept(runtime),
+            holder=runtime.holder,
+            quarantine=polling_quarantine(runtime, ChannelName.TELEGRAM),
         )
 
 

@@ -4,7 +4,7 @@ Only ``telegram.Bot`` and the ``telegram`` types are used, never
 ``telegram.ext.Application``: conversation state lives in our database so any
 number of gateway processes can run (DESIGN.md "Channel facts: Telegram").
 
-Inbound arrives either by webhook (:mod:`channels.telegram.webhook`) or, with
+Inbound arrives either by webhook (``gateway/webhooks.py``) or, with
 ``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:
 
 * one poller per bot across all processes, by the database lease
@@ -13,7 +13,9 @@ Inbound arrives either by webhook (:mod:`channels.telegram.webhook`) or, with
   update in order: parse, download its files, ``accept`` (commits, reliability
   rule 1), and only then move the offset past it — an update whose
   ``accept`` fails is fetched again and retried, never skipped; an update
-  that cannot be parsed is logged and passed;
+  that cannot be parsed is handed to ``quarantine`` with the reason and
+  passed (the gateway's ``accept`` quarantines what cannot be stored), so one
+  bad update never stops the offset;
 * the offset lives in memory. A new poller (restart, or another process taking
   the lease over) starts without an offset: Telegram then returns every update
   it has not seen confirmed (an update is confirmed only by a later
@@ -78,6 +80,7 @@ from storage.models import Message
 
 __all__ = [
     "ALLOWED_UPDATES",
+    "SECRET_HEADER",
     "WEBHOOK_PATH",
     "Accept",
     "TelegramChannel",
@@ -102,9 +105,13 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
 
 #: Commits one inbound message (``Runtime.accept``); raises when it could not.
 Accept = Callable[[InboundMessage], Awaitable[object]]
+#: Keeps an update that cannot be parsed: ``(source_ref, raw bytes, reason)``.
+Quarantine = Callable[[str, bytes, str], Awaitable[object]]
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 WEBHOOK_PATH = "/webhooks/telegram"
+#: Header carrying the ``secret_token`` given to ``setWebhook``.
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 #: Update kinds we ask Telegram for (webhook and polling alike).
 ALLOWED_UPDATES = ("message",)
 
@@ -197,6 +204,9 @@ class TelegramChannel(Channel):
             ``telegram_api_base``, ``attachment_max_bytes``.
         sessions: database session factory (polling lease, stored-update check).
         accept: commits one inbound message (``Runtime.accept``); raises on failure.
+        quarantine: keeps an update that cannot be parsed, with the reason
+            (``(source_ref, raw bytes, reason)``); without it such an update
+            is only logged. Either way the offset moves past it.
         holder: this process's lease holder id (``storage.leases.new_holder_id()``).
         poll_timeout: long-poll ``timeout`` for ``getUpdates``, seconds.
         lease_ttl_seconds: polling lease lifetime; renewed every third of it.
@@ -220,6 +230,7 @@ class TelegramChannel(Channel):
         accept: Accept,
         *,
         holder: str,
+        quarantine: Quarantine | None = None,
         poll_timeout: int = 25,
         lease_ttl_seconds: float = 60.0,
         retry_seconds: float = 1.0,
@@ -231,6 +242,7 @@ class TelegramChannel(Channel):
         self._token = _token(settings)
         self._sessions = sessions
         self._accept = accept
+        self._quarantine = quarantine
         self._holder = holder
         self._poll_timeout = poll_timeout
         self._lease_ttl = lease_ttl_seconds
@@ -444,13 +456,15 @@ class TelegramChannel(Channel):
                 update_id = raw.get("update_id") if isinstance(raw, dict) else None
                 if not isinstance(update_id, int) or isinstance(update_id, bool):
                     log.warning("telegram: getUpdates returned an update without update_id")
+                    await self._keep_aside(raw, None, "update without an integer update_id")
                     continue
                 if self._offset is not None and update_id < self._offset:
                     continue  # already handled; Telegram should not resend it
                 try:
                     message = self.parse(raw)
                 except InboundParseError as exc:
-                    log.warning("telegram update %s skipped: %s", update_id, exc)
+                    log.warning("telegram update %s cannot be parsed; quarantined", update_id)
+                    await self._keep_aside(raw, update_id, str(exc))
                     message = None
                 if message is not None:
                     try:
@@ -465,6 +479,18 @@ class TelegramChannel(Channel):
                 handled += 1
             self._handled_total += handled
             return handled
+
+    async def _keep_aside(self, raw: Any, update_id: int | None, reason: str) -> None:
+        """Hand an unparseable update to ``quarantine`` (JSON bytes, ASCII-escaped)."""
+        if self._quarantine is None:
+            return
+        data = json.dumps(raw, ensure_ascii=True, default=str).encode()
+        ref = (
+            f"telegram-poll#update#{update_id}"
+            if update_id is not None
+            else "telegram-poll#" + hashlib.sha256(data).hexdigest()
+        )
+        await self._quarantine(ref, data, reason)
 
     async def _sleep(self, seconds: float) -> None:
         try:

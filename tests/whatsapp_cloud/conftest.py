@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
-import sys
 import time
-import types
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,33 +118,11 @@ class Gateway:
 MakeGateway = Callable[..., Any]
 
 
-def _stub_unfinished_channels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let ``create_app`` build while a channel written in parallel is unfinished.
-
-    ``create_app`` registers the Twilio and Telegram routes too; while either
-    module fails to import or has no ``add_routes`` yet, a stub without routes
-    stands in for it (for this test only). Once both are done this does nothing.
-    """
-    import channels
-
-    for name in ("twilio", "telegram"):
-        try:
-            ready = hasattr(importlib.import_module(f"channels.{name}"), "add_routes")
-        except Exception:
-            ready = False
-        if not ready:
-            stub = types.ModuleType(f"channels.{name}")
-            stub.add_routes = lambda app: None  # type: ignore[attr-defined]
-            monkeypatch.setitem(sys.modules, f"channels.{name}", stub)
-            monkeypatch.setattr(channels, name, stub, raising=False)
-
-
 @pytest.fixture
 def make_gateway(
     tmp_path: Path, graph: FakeGraph, aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Any]:
     """``await make_gateway(pacer=None, **settings)`` → a started :class:`Gateway`."""
-    _stub_unfinished_channels(monkeypatch)
 
     async def make(*, pacer: Pacer | None = None, **overrides: Any) -> Gateway:
         settings = make_settings(tmp_path, graph.base_url, **overrides)

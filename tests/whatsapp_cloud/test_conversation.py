@@ -21,7 +21,6 @@ from storage.models import Complaint, DeliveryStatus, OutboxMessage
 from tests.whatsapp_cloud.conftest import (
     TOKEN,
     Gateway,
-    _stub_unfinished_channels,
     make_settings,
     payload,
 )
@@ -55,7 +54,6 @@ async def test_complete_conversation(
     aiohttp_client: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _stub_unfinished_channels(monkeypatch)
     settings = make_settings(tmp_path, graph.base_url)
     channel = WhatsAppCloudChannel(settings)  # default pacing: 1/s per recipient
     runtime = await build_runtime(settings, use_redis=False, extra_channels={"whatsapp": channel})
