@@ -116,6 +116,15 @@ BODY_CAPS: Final[Mapping[tuple[str, str], int]] = {
     ("POST", "/track"): SMALL_FORM_CAP,
 }
 
+#: A body up to this size (declared ``Content-Length``) is read without
+#: further ado: every small-capped route stays below it.
+SMALL_BODY: Final = 64 * KIB
+#: Bytes that bodies over :data:`SMALL_BODY` (or without a declared length on
+#: a route whose cap is larger) may hold in memory together, per process. A
+#: request that would exceed it is answered 503 with ``Retry-After`` (the
+#: providers retry); real webhook bodies are a few KB and never draw on it.
+LARGE_BODY_BUDGET: Final = 16 * MIB
+
 #: Deepest JSON nesting accepted (objects and arrays). The deepest documented
 #: payload (a WhatsApp interactive reply) is 8 levels.
 JSON_MAX_DEPTH: Final = 32
@@ -138,6 +147,33 @@ def _too_large(request: web.Request, cap: int) -> web.Response:
     return web.Response(status=413, text=text, content_type="text/plain")
 
 
+class _Budget:
+    """Bytes still free for large bodies; taken and given back around a request."""
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+
+    def take(self, amount: int) -> bool:
+        if amount > self.free:
+            return False
+        self.free -= amount
+        return True
+
+    def give(self, amount: int) -> None:
+        self.free += amount
+
+
+_LARGE_BODIES = _Budget(LARGE_BODY_BUDGET)
+
+
+def _busy(request: web.Request) -> web.Response:
+    text = "too many large requests at once, retry later"
+    headers = {"Retry-After": "1"}
+    if request.path.startswith("/webhooks/"):
+        return web.json_response({"error": text}, status=503, headers=headers)
+    return web.Response(status=503, text=text, content_type="text/plain", headers=headers)
+
+
 @web.middleware
 async def body_caps(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -147,13 +183,25 @@ async def body_caps(
     A declared ``Content-Length`` over the cap is answered 413 at once; the
     handler then sees a request whose reads stop with 413 as soon as more than
     the cap arrived (chunked bodies), so at most the cap is ever buffered.
+    A body that may exceed :data:`SMALL_BODY` first reserves its size (its
+    cap when undeclared) from :data:`LARGE_BODY_BUDGET`, or gets 503.
     """
     cap = body_cap(request)
     if cap is None:
         return await handler(request)
-    if request.content_length is not None and request.content_length > cap:
+    declared = request.content_length
+    if declared is not None and declared > cap:
         return _too_large(request, cap)
-    return await handler(request.clone(client_max_size=cap))
+    size = cap if declared is None else declared
+    if size <= SMALL_BODY:
+        return await handler(request.clone(client_max_size=cap))
+    if not _LARGE_BODIES.take(size):
+        log.warning("large-body budget exhausted: %s answered 503", request.path)
+        return _busy(request)
+    try:
+        return await handler(request.clone(client_max_size=cap))
+    finally:
+        _LARGE_BODIES.give(size)
 
 
 async def read_body(request: web.Request) -> bytes | web.Response:
