@@ -21,7 +21,8 @@ word boundaries and sent in order; WhatsApp templates go as ``ContentSid`` +
 (see :func:`classify`).
 
 SMS and WhatsApp are two channels (``sms``, ``whatsapp``) served by one class,
-one instance per kind: ``TwilioChannel(settings, kind=ChannelName.SMS)``.
+one instance per kind: ``TwilioChannel(config, kind=ChannelName.SMS)``, the
+:class:`TwilioConfig` built by the gateway from its settings.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 from twilio.base import exceptions as twilio_exceptions  # type: ignore[import-untyped]
 from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
 from twilio.http.response import Response as TwilioResponse  # type: ignore[import-untyped]
@@ -58,6 +61,7 @@ from channels.base import (
     normalise_status,
 )
 from channels.errors import (
+    ChannelConfigError,
     ChannelError,
     InboundParseError,
     PermanentError,
@@ -67,7 +71,6 @@ from channels.errors import (
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
-from gateway.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,28 @@ _API_ERRORS: tuple[type[Exception], ...] = tuple(
 _RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar(
     "twilio_response_headers", default=None
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioConfig:
+    """What the Twilio channels need, built by the gateway from its settings.
+
+    Field names are those of the ``ADUAN_*`` settings they come from
+    (README, "Configuration"). ``public_url`` set means status callbacks are
+    asked for at ``effective_public_url`` + :data:`STATUS_PATH`;
+    ``attachment_max_bytes`` limits each media download; the auth token is a
+    ``SecretStr`` and left out of ``repr``.
+    """
+
+    twilio_account_sid: str | None
+    twilio_auth_token: SecretStr | None = field(default=None, repr=False)
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base: str | None = None
+    twilio_sms_per_second: float = 1.0
+    public_url: str | None = None
+    effective_public_url: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
 
 def basic_auth(login: str, password: str) -> str:
@@ -366,39 +391,33 @@ def classify(
     return TemporaryError(f"Twilio HTTP {status} ({label}): {detail}", code=label)
 
 
-def _is_configured(settings: Settings) -> bool:
-    return bool(settings.twilio_account_sid and settings.twilio_auth_token)
-
-
 class TwilioChannel(Channel):
     """SMS or WhatsApp through Twilio; one instance per kind.
 
-    ``TwilioChannel(settings, kind=ChannelName.SMS)`` sends from
+    ``TwilioChannel(config, kind=ChannelName.SMS)`` sends from
     ``ADUAN_TWILIO_SMS_FROM`` (a number, or a Messaging Service SID ``MG…``);
     ``kind=ChannelName.WHATSAPP`` from ``ADUAN_TWILIO_WHATSAPP_FROM``. SMS sends
     are paced to ``ADUAN_TWILIO_SMS_PER_SECOND`` per sender.
 
     Raises:
-        ConfigError: kind is neither SMS nor WhatsApp, or the account SID,
-            auth token or the kind's sender is missing.
+        ChannelConfigError: kind is neither SMS nor WhatsApp, or the account
+            SID, auth token or the kind's sender is missing.
     """
 
     interactive = True
 
-    def __init__(self, settings: Settings, *, kind: ChannelName) -> None:
+    def __init__(self, config: TwilioConfig, *, kind: ChannelName) -> None:
         if kind not in (ChannelName.SMS, ChannelName.WHATSAPP):
-            raise ConfigError(f"a Twilio channel is sms or whatsapp, not {kind}")
+            raise ChannelConfigError(f"a Twilio channel is sms or whatsapp, not {kind}")
         # One class serves two channel names; ``name`` is per instance here.
         self.name = kind  # type: ignore[misc]
-        self._settings = settings
-        sender = (
-            settings.twilio_sms_from if kind is ChannelName.SMS else settings.twilio_whatsapp_from
-        )
+        self._config = config
+        sender = config.twilio_sms_from if kind is ChannelName.SMS else config.twilio_whatsapp_from
         missing = [
             var
             for var, value in (
-                ("ADUAN_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
-                ("ADUAN_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+                ("ADUAN_TWILIO_ACCOUNT_SID", config.twilio_account_sid),
+                ("ADUAN_TWILIO_AUTH_TOKEN", config.twilio_auth_token),
                 (
                     "ADUAN_TWILIO_SMS_FROM"
                     if kind is ChannelName.SMS
@@ -409,7 +428,7 @@ class TwilioChannel(Channel):
             if not value
         ]
         if missing:
-            raise ConfigError(f"Twilio {kind} needs " + ", ".join(missing))
+            raise ChannelConfigError(f"Twilio {kind} needs " + ", ".join(missing))
         assert sender is not None
         sender = sender.strip()
         self._sender: dict[str, str]
@@ -423,7 +442,7 @@ class TwilioChannel(Channel):
             self._sender = {"from_": sender}
         self._sender_key = sender
         self._pacer = (
-            Pacer(per_key=None, overall=settings.twilio_sms_per_second)
+            Pacer(per_key=None, overall=config.twilio_sms_per_second)
             if kind is ChannelName.SMS
             else None
         )
@@ -445,23 +464,23 @@ class TwilioChannel(Channel):
             "provider": "twilio",
             "kind": str(self.name),
             "from": self._sender_key,
-            "api_base": self._settings.twilio_api_base or "https://api.twilio.com",
+            "api_base": self._config.twilio_api_base or "https://api.twilio.com",
         }
 
     def _api(self) -> Any:
         """The twilio ``Client``, created on first use (needs a running loop)."""
         if self._client is None:
-            settings = self._settings
-            assert settings.twilio_auth_token is not None
+            config = self._config
+            assert config.twilio_auth_token is not None
             self._http = _HttpClient(timeout=SEND_TIMEOUT_SECONDS)
             client = Client(
-                settings.twilio_account_sid,
-                settings.twilio_auth_token.get_secret_value(),
+                config.twilio_account_sid,
+                config.twilio_auth_token.get_secret_value(),
                 http_client=self._http,
             )
-            if settings.twilio_api_base:
+            if config.twilio_api_base:
                 # Domain.absolute_url() joins base_url and the versioned path.
-                client.api.base_url = settings.twilio_api_base.rstrip("/")
+                client.api.base_url = config.twilio_api_base.rstrip("/")
             self._client = client
         return self._client
 
@@ -523,8 +542,8 @@ class TwilioChannel(Channel):
             "to": WHATSAPP_PREFIX + number if whatsapp else number,
             **self._sender,
         }
-        if self._settings.public_url:
-            common["status_callback"] = self._settings.effective_public_url + STATUS_PATH
+        if self._config.public_url:
+            common["status_callback"] = self._config.effective_public_url + STATUS_PATH
         parts: list[dict[str, Any]]
         if whatsapp and message.template is not None:
             template = message.template
@@ -637,7 +656,7 @@ async def fetch_media(
 
 
 async def download_media(
-    session: aiohttp.ClientSession, form: Mapping[str, str], settings: Settings
+    session: aiohttp.ClientSession, form: Mapping[str, str], settings: TwilioConfig
 ) -> tuple[Attachment, ...]:
     """Download every ``MediaUrl{N}`` of an inbound form concurrently, within
     :data:`MEDIA_BUDGET_SECONDS` altogether and ``attachment_max_bytes`` each."""

@@ -53,6 +53,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 
 from channels.base import (
     Attachment,
@@ -76,7 +77,6 @@ from channels.errors import (
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
-from gateway.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -564,10 +564,28 @@ def classify_error(status: int, body: Any, headers: Mapping[str, str]) -> Channe
 # -------------------------------------------------------------------- channel
 
 
+@dataclass(frozen=True, slots=True)
+class WhatsAppCloudConfig:
+    """What the Cloud API channel needs, built by the gateway from its settings.
+
+    Field names are those of the ``ADUAN_*`` settings they come from (README,
+    "Configuration"); secrets are ``SecretStr`` and left out of ``repr``;
+    ``attachment_max_bytes`` limits each media download.
+    """
+
+    whatsapp_token: SecretStr | None = field(default=None, repr=False)
+    whatsapp_app_secret: SecretStr | None = field(default=None, repr=False)
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    attachment_max_bytes: int = 10 * 1024 * 1024
+
+
 class WhatsAppCloudChannel(Channel):
     """The WhatsApp Cloud API channel (Meta Graph API), chat-like.
 
-    One :class:`aiohttp.ClientSession` per channel, created by :meth:`start`
+    ``config`` is the :class:`WhatsAppCloudConfig`. One
+    :class:`aiohttp.ClientSession` per channel, created by :meth:`start`
     or on first use and closed by :meth:`stop`. ``pacer`` replaces the default
     pacing (1/s per recipient, 80/s overall), e.g. in tests.
     """
@@ -575,8 +593,8 @@ class WhatsAppCloudChannel(Channel):
     name = ChannelName.WHATSAPP
     interactive = True
 
-    def __init__(self, settings: Settings, *, pacer: Pacer | None = None) -> None:
-        self.settings = settings
+    def __init__(self, config: WhatsAppCloudConfig, *, pacer: Pacer | None = None) -> None:
+        self.config = config
         self.pacer = pacer or Pacer(per_key=PER_RECIPIENT_PER_SECOND, overall=OVERALL_PER_SECOND)
         self._session: aiohttp.ClientSession | None = None
 
@@ -585,14 +603,14 @@ class WhatsAppCloudChannel(Channel):
     @property
     def configured(self) -> bool:
         """Token, app secret and phone number id are set (webhooks and sends work)."""
-        s = self.settings
+        s = self.config
         return bool(s.whatsapp_token and s.whatsapp_app_secret and s.whatsapp_phone_number_id)
 
     @property
     def api_root(self) -> str:
         """``{whatsapp_api_base}/{whatsapp_api_version}`` without a trailing slash."""
-        base = self.settings.whatsapp_api_base.rstrip("/")
-        return f"{base}/{self.settings.whatsapp_api_version.strip('/')}"
+        base = self.config.whatsapp_api_base.rstrip("/")
+        return f"{base}/{self.config.whatsapp_api_version.strip('/')}"
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -600,7 +618,7 @@ class WhatsAppCloudChannel(Channel):
         return self._session
 
     def _auth(self) -> dict[str, str]:
-        token = self.settings.whatsapp_token
+        token = self.config.whatsapp_token
         if token is None:
             raise PermanentError("WhatsApp Cloud API is not configured (ADUAN_WHATSAPP_TOKEN)")
         return {"Authorization": f"Bearer {token.get_secret_value()}"}
@@ -619,7 +637,7 @@ class WhatsAppCloudChannel(Channel):
         """Non-secret facts for ``check-config``."""
         return {
             "configured": self.configured,
-            "phone_number_id": self.settings.whatsapp_phone_number_id,
+            "phone_number_id": self.config.whatsapp_phone_number_id,
             "api": self.api_root,
         }
 
@@ -655,7 +673,7 @@ class WhatsAppCloudChannel(Channel):
         or a connection error give an attachment with ``skipped_reason``.
         """
         filename = _default_filename(ref)
-        limit = self.settings.attachment_max_bytes
+        limit = self.config.attachment_max_bytes
 
         def skipped(reason: str, size: int = 0, mime: str = ref.mime_type) -> Attachment:
             log.warning("whatsapp media %s skipped: %s", ref.media_id, reason)
@@ -724,8 +742,8 @@ class WhatsAppCloudChannel(Channel):
             timeouts and connection errors are temporary; a missing setting is
             permanent.
         """
-        phone_number_id = self.settings.whatsapp_phone_number_id
-        if not phone_number_id or self.settings.whatsapp_token is None:
+        phone_number_id = self.config.whatsapp_phone_number_id
+        if not phone_number_id or self.config.whatsapp_token is None:
             raise PermanentError(
                 "WhatsApp Cloud API is not configured "
                 "(ADUAN_WHATSAPP_TOKEN, ADUAN_WHATSAPP_PHONE_NUMBER_ID)"

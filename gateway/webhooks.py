@@ -59,6 +59,7 @@ from channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from channels.telegram import TelegramChannel, verify_secret
 from gateway.config import TelegramMode
 from gateway.delivery import record_delivery_status
+from gateway.runtime import twilio_config
 from storage.db import SessionFactory
 from storage.models import Attachment as AttachmentRow
 from storage.models import (
@@ -669,7 +670,8 @@ async def twilio_inbound(request: web.Request) -> web.Response:
         return _twiml()
     session = request.app.get(_MEDIA_SESSION)
     if session is not None and twilio.media_items(message.raw):
-        attachments = await twilio.download_media(session, message.raw, runtime.settings)
+        config = twilio_config(runtime.settings)
+        attachments = await twilio.download_media(session, message.raw, config)
         message = dataclasses.replace(message, attachments=attachments)
     result = await store_message(runtime, message, source=twilio.INBOUND_PATH)
     if result is not None:
@@ -764,7 +766,7 @@ async def whatsapp_receive(request: web.Request) -> web.Response:
     "quarantined", "error": reason}`` for JSON that is not a webhook body.
     """
     channel = _whatsapp_channel(request)
-    secret = channel.settings.whatsapp_app_secret if channel else None
+    secret = channel.config.whatsapp_app_secret if channel else None
     if channel is None or secret is None:
         raise web.HTTPNotFound()
     raw = await read_body(request)

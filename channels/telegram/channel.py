@@ -45,10 +45,11 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from telegram import Bot
 from telegram.error import TelegramError
@@ -73,7 +74,6 @@ from channels.ratelimit import Pacer
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
 from channels.text import split_text as split_any
-from gateway.config import Settings, TelegramMode
 from storage import leases
 from storage.db import SessionFactory
 from storage.models import Message
@@ -84,6 +84,7 @@ __all__ = [
     "WEBHOOK_PATH",
     "Accept",
     "TelegramChannel",
+    "TelegramConfig",
     "api_bases",
     "lease_name_for",
     "make_bot",
@@ -115,6 +116,27 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 #: Update kinds we ask Telegram for (webhook and polling alike).
 ALLOWED_UPDATES = ("message",)
 
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """What the Telegram channel needs, built by the gateway from its settings.
+
+    Field names are those of the ``ADUAN_*`` settings they come from (README,
+    "Configuration"); ``telegram_mode`` is ``"webhook"`` or ``"polling"``;
+    secrets are ``SecretStr`` and left out of ``repr``; ``public_url`` and
+    ``effective_public_url`` are for :func:`set_webhook`;
+    ``attachment_max_bytes`` limits each file download.
+    """
+
+    telegram_token: SecretStr | None = field(default=None, repr=False)
+    telegram_webhook_secret: SecretStr | None = field(default=None, repr=False)
+    telegram_mode: str = "webhook"
+    telegram_api_base: str | None = None
+    public_url: str | None = None
+    effective_public_url: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
+
+
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN_LOGGERS = ("httpx", "httpcore", "telegram")
 
@@ -135,7 +157,7 @@ def quiet_token_loggers() -> None:
 quiet_token_loggers()
 
 
-def api_bases(settings: Settings) -> tuple[str, str]:
+def api_bases(settings: TelegramConfig) -> tuple[str, str]:
     """``(base_url, base_file_url)`` for ``telegram.Bot``.
 
     ``ADUAN_TELEGRAM_API_BASE`` overrides ``https://api.telegram.org/bot``; the
@@ -148,13 +170,13 @@ def api_bases(settings: Settings) -> tuple[str, str]:
     return base, base + "/file"
 
 
-def _token(settings: Settings) -> str:
+def _token(settings: TelegramConfig) -> str:
     if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
         raise ValueError("ADUAN_TELEGRAM_TOKEN is not set")
     return settings.telegram_token.get_secret_value()
 
 
-def make_bot(settings: Settings, *, pool_size: int = 8) -> Bot:
+def make_bot(settings: TelegramConfig, *, pool_size: int = 8) -> Bot:
     """A ``telegram.Bot`` for ``settings`` with short timeouts (seconds).
 
     Requests: connect 5, read/write 10, pool 10, ``pool_size`` connections.
@@ -200,7 +222,7 @@ class TelegramChannel(Channel):
     """Telegram Bot API adapter: parse updates, poll (optional), send, download files.
 
     Args:
-        settings: ``telegram_token`` (required), ``telegram_mode``,
+        settings: the :class:`TelegramConfig`: ``telegram_token`` (required), ``telegram_mode``,
             ``telegram_api_base``, ``attachment_max_bytes``.
         sessions: database session factory (polling lease, stored-update check).
         accept: commits one inbound message (``Runtime.accept``); raises on failure.
@@ -225,7 +247,7 @@ class TelegramChannel(Channel):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: TelegramConfig,
         sessions: SessionFactory,
         accept: Accept,
         *,
@@ -570,7 +592,7 @@ class TelegramChannel(Channel):
         except ChannelError as exc:
             self._last_error = str(exc)
             log.error("telegram: bot not ready: %s", exc)
-        if self._settings.telegram_mode is TelegramMode.POLLING and self._task is None:
+        if self._settings.telegram_mode == "polling" and self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self._run(), name="telegram-poller")
 
@@ -652,7 +674,7 @@ class TelegramChannel(Channel):
         except RuntimeError:  # not initialised yet
             pass
         return {
-            "mode": str(self._settings.telegram_mode),
+            "mode": self._settings.telegram_mode,
             "bot": bot_user,
             "polling": self._task is not None and not self._task.done(),
             "holds_lease": self._holds_lease,
@@ -662,7 +684,7 @@ class TelegramChannel(Channel):
         }
 
 
-async def set_webhook(settings: Settings) -> str:
+async def set_webhook(settings: TelegramConfig) -> str:
     """Register ``<public_url>/webhooks/telegram`` as the bot's webhook.
 
     Sends ``setWebhook`` with ``secret_token=ADUAN_TELEGRAM_WEBHOOK_SECRET``

@@ -19,7 +19,7 @@ from channels.whatsapp_cloud import SIGNATURE_HEADER, WhatsAppCloudChannel
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime, build_runtime, whatsapp_config
 from storage.migrate import upgrade
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 
@@ -86,7 +86,7 @@ def settings(tmp_path: Path, graph: FakeGraph) -> Settings:
 
 @pytest.fixture
 async def channel(settings: Settings) -> AsyncIterator[WhatsAppCloudChannel]:
-    ch = WhatsAppCloudChannel(settings, pacer=fast_pacer())
+    ch = WhatsAppCloudChannel(whatsapp_config(settings), pacer=fast_pacer())
     await ch.start()
     yield ch
     await ch.stop()
@@ -126,7 +126,7 @@ def make_gateway(
 
     async def make(*, pacer: Pacer | None = None, **overrides: Any) -> Gateway:
         settings = make_settings(tmp_path, graph.base_url, **overrides)
-        channel = WhatsAppCloudChannel(settings, pacer=pacer or fast_pacer())
+        channel = WhatsAppCloudChannel(whatsapp_config(settings), pacer=pacer or fast_pacer())
         runtime = await build_runtime(
             settings, use_redis=False, extra_channels={"whatsapp": channel}
         )

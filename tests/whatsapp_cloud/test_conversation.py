@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from channels.whatsapp_cloud import WhatsAppCloudChannel
 from gateway.app import create_app
-from gateway.runtime import build_runtime
+from gateway.runtime import build_runtime, whatsapp_config
 from storage.migrate import upgrade
 from storage.models import Complaint, DeliveryStatus, OutboxMessage
 from tests.whatsapp_cloud.conftest import (
@@ -55,7 +55,7 @@ async def test_complete_conversation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = make_settings(tmp_path, graph.base_url)
-    channel = WhatsAppCloudChannel(settings)  # default pacing: 1/s per recipient
+    channel = WhatsAppCloudChannel(whatsapp_config(settings))  # default pacing: 1/s per recipient
     runtime = await build_runtime(settings, use_redis=False, extra_channels={"whatsapp": channel})
     await upgrade(runtime.engine)
     await runtime.start(run_channels=False)
