@@ -218,6 +218,15 @@ def verify_secret(expected: str, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
+def _describe(exc: BaseException) -> str:
+    """An error for the log and ``status()``: the text of network and channel
+    errors, only the class of anything else (a database error's text carries
+    the statement's parameters: phone numbers, names, message text)."""
+    if isinstance(exc, ChannelError | OSError | TelegramError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
 class TelegramChannel(Channel):
     """Telegram Bot API adapter: parse updates, poll (optional), send, download files.
 
@@ -492,8 +501,10 @@ class TelegramChannel(Channel):
                     try:
                         await self._accept(await self.prepare(message))
                     except Exception as exc:
-                        self._last_error = self._redact(
-                            f"accept failed at update {update_id}: {type(exc).__name__}: {exc}"
+                        # The class only: a database error's text carries the
+                        # statement's parameters (phone, name, message text).
+                        self._last_error = (
+                            f"accept failed at update {update_id}: {type(exc).__name__}"
                         )
                         log.error("telegram: %s; will retry", self._last_error)
                         raise
@@ -563,7 +574,7 @@ class TelegramChannel(Channel):
                     log.warning("telegram: %s", exc)
                     await self._sleep(max(exc.retry_after, self._retry))
                 except Exception as exc:  # network, Telegram or database: retry later
-                    self._last_error = self._redact(f"{type(exc).__name__}: {exc}")
+                    self._last_error = self._redact(_describe(exc))
                     log.warning(
                         "telegram polling: %s; retrying in %.2f s", self._last_error, backoff
                     )

@@ -262,3 +262,23 @@ async def test_gateway_poller_quarantines_what_it_cannot_parse_and_cleans_what_i
         assert not [r for r in caplog.records if r.exc_info]
     finally:
         await runtime.close()
+
+
+async def test_a_database_error_text_never_reaches_the_log(
+    polling: Stack, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SQLAlchemy puts the statement's parameters in its error text.
+    leaky = "(sqlite3.OperationalError) disk I/O error [parameters: ('+6281234567890', 'Siti')]"
+
+    async def failing(message: InboundMessage) -> object:
+        raise RuntimeError(leaky)
+
+    channel = polling.new_channel("h-leak")
+    channel._accept = failing
+    await fake.push(text_update(600, "rahasia"))
+    with pytest.raises(RuntimeError):
+        await channel.poll_once()
+    assert channel.offset is None  # not past the update: it is retried
+    assert "+6281234567890" not in caplog.text and "Siti" not in caplog.text
+    assert "+6281234567890" not in str(channel.status())
+    await channel.stop()
