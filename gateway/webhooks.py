@@ -59,6 +59,7 @@ from channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from channels.telegram import TelegramChannel, verify_secret
 from gateway.config import TelegramMode
 from gateway.delivery import record_delivery_status
+from gateway.i18n import t
 from gateway.runtime import twilio_config
 from storage.db import SessionFactory
 from storage.models import Attachment as AttachmentRow
@@ -141,11 +142,21 @@ def body_cap(request: web.Request) -> int | None:
     return BODY_CAPS.get((request.method, resource.canonical))
 
 
+#: What people read when a page's form is refused (Indonesian, then English,
+#: through the catalogue ``web.po``).
+TOO_LARGE: Final = "The form is too large to accept."
+BUSY: Final = "Too many large requests at once. Try again in a moment."
+
+
+def _both(message_id: str) -> str:
+    return f"{t('id', message_id)}\n{t('en', message_id)}\n"
+
+
 def _too_large(request: web.Request, cap: int) -> web.Response:
-    text = f"request body too large (limit {cap} bytes)"
     if request.path.startswith("/webhooks/"):
+        text = f"request body too large (limit {cap} bytes)"
         return web.json_response({"error": text}, status=413)
-    return web.Response(status=413, text=text, content_type="text/plain")
+    return web.Response(status=413, text=_both(TOO_LARGE), content_type="text/plain")
 
 
 class _Budget:
@@ -168,11 +179,11 @@ _LARGE_BODIES = _Budget(LARGE_BODY_BUDGET)
 
 
 def _busy(request: web.Request) -> web.Response:
-    text = "too many large requests at once, retry later"
     headers = {"Retry-After": "1"}
     if request.path.startswith("/webhooks/"):
+        text = "too many large requests at once, retry later"
         return web.json_response({"error": text}, status=503, headers=headers)
-    return web.Response(status=503, text=text, content_type="text/plain", headers=headers)
+    return web.Response(status=503, text=_both(BUSY), content_type="text/plain", headers=headers)
 
 
 @web.middleware

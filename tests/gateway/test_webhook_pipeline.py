@@ -29,7 +29,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.runtime import Runtime, build_runtime
-from gateway.webhooks import LIMITS
+from gateway.webhooks import BODY_CAPS, LIMITS
 from storage.migrate import upgrade
 from storage.models import Contact, DeliveryStatus, Message, QuarantinedInbound
 from tests.conftest import _postgres_engine
@@ -368,3 +368,23 @@ async def test_api_dates_out_of_range_or_far_ahead(
     resp = await gw.api(b"[" * 100_000)
     assert resp.status == 400
     assert_no_traceback(caplog)
+
+
+# ---------------------------------------------------------------- size caps
+
+
+async def test_caps_answer_before_reading_in_the_reader_s_language(gw: Gateway) -> None:
+    big = b"a" * (BODY_CAPS[("POST", "/inbox/login")] + 1)
+    resp = await gw.client.post(
+        "/inbox/login", data=big, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert resp.status == 413
+    assert (await resp.text()).splitlines() == [
+        "Formulir terlalu besar untuk kami terima.",
+        "The form is too large to accept.",
+    ]
+    over = BODY_CAPS[("POST", "/webhooks/twilio")] + 1
+    resp = await gw.client.post("/webhooks/twilio", data=b"a" * over)
+    assert resp.status == 413
+    assert "too large" in (await resp.json())["error"]
+    assert await gw.count(Message) == 0 and await gw.count(QuarantinedInbound) == 0
