@@ -142,21 +142,33 @@ def body_cap(request: web.Request) -> int | None:
     return BODY_CAPS.get((request.method, resource.canonical))
 
 
-#: What people read when a page's form is refused (Indonesian, then English,
-#: through the catalogue ``web.po``).
-TOO_LARGE: Final = "The form is too large to accept."
-BUSY: Final = "Too many large requests at once. Try again in a moment."
+def _too_large_text() -> str:
+    """The refusal people read (Indonesian, then English; ``aduan.po``)."""
+    return "\n".join(
+        (
+            t("id", "The request is too large to accept."),
+            t("en", "The request is too large to accept."),
+            "",
+        )
+    )
 
 
-def _both(message_id: str) -> str:
-    return f"{t('id', message_id)}\n{t('en', message_id)}\n"
+def _busy_text() -> str:
+    """The 503 people read (Indonesian, then English; ``aduan.po``)."""
+    return "\n".join(
+        (
+            t("id", "Too many large requests at once. Try again in a moment."),
+            t("en", "Too many large requests at once. Try again in a moment."),
+            "",
+        )
+    )
 
 
 def _too_large(request: web.Request, cap: int) -> web.Response:
     if request.path.startswith("/webhooks/"):
         text = f"request body too large (limit {cap} bytes)"
         return web.json_response({"error": text}, status=413)
-    return web.Response(status=413, text=_both(TOO_LARGE), content_type="text/plain")
+    return web.Response(status=413, text=_too_large_text(), content_type="text/plain")
 
 
 class _Budget:
@@ -183,7 +195,7 @@ def _busy(request: web.Request) -> web.Response:
     if request.path.startswith("/webhooks/"):
         text = "too many large requests at once, retry later"
         return web.json_response({"error": text}, status=503, headers=headers)
-    return web.Response(status=503, text=_both(BUSY), content_type="text/plain", headers=headers)
+    return web.Response(status=503, text=_busy_text(), content_type="text/plain", headers=headers)
 
 
 @web.middleware

@@ -380,8 +380,8 @@ async def test_caps_answer_before_reading_in_the_reader_s_language(gw: Gateway) 
     )
     assert resp.status == 413
     assert (await resp.text()).splitlines() == [
-        "Formulir terlalu besar untuk kami terima.",
-        "The form is too large to accept.",
+        "Kiriman terlalu besar untuk kami terima.",
+        "The request is too large to accept.",
     ]
     over = BODY_CAPS[("POST", "/webhooks/twilio")] + 1
     resp = await gw.client.post("/webhooks/twilio", data=b"a" * over)
