@@ -127,8 +127,9 @@ SMALL_BODY: Final = 64 * KIB
 #: providers retry); real webhook bodies are a few KB and never draw on it.
 LARGE_BODY_BUDGET: Final = 16 * MIB
 
-#: Deepest JSON nesting accepted (objects and arrays). The deepest documented
-#: payload (a WhatsApp interactive reply) is 8 levels.
+#: Deepest JSON nesting accepted (objects and arrays). Real payloads nest
+#: about 10 levels (a WhatsApp interactive reply: body, entry, change, value,
+#: message, interactive, reply; a Telegram reply with entities).
 JSON_MAX_DEPTH: Final = 32
 #: Most fields accepted in one Twilio form (a real one has about 40).
 TWILIO_MAX_FIELDS: Final = 200
