@@ -4,7 +4,9 @@ Offices already run websites and service portals (e.g. SIPTENAN in the
 BBSPJIKFK SOP) that take complaints; they forward each one here. The body is
 signed like Meta's webhooks: ``X-Aduan-Signature: sha256=<hex HMAC-SHA256 of the
 raw body with ADUAN_WEBHOOK_SECRET>``. A bad signature gets 403 and nothing is
-stored; a malformed body 400 with a JSON reason (DESIGN.md reliability rule 8).
+stored; a body that is not JSON gets 400, one that is JSON but not a valid
+message 200 ``{"status": "quarantined", "error": reason}`` (kept for staff;
+the route is ``gateway/webhooks.py``, docs/webhooks.md).
 
 Body (JSON object)::
 
@@ -29,8 +31,6 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
-
-from aiohttp import web
 
 from channels.base import Channel, ChannelName, InboundMessage, OutboundMessage, SendResult
 from channels.errors import InboundParseError, PermanentError
@@ -77,100 +77,82 @@ class ApiChannel(Channel):
         """Parse the raw JSON body (bytes) into an inbound message.
 
         Raises:
-            InboundParseError: not JSON, not an object, or a field missing or
-                of the wrong type (the message says which).
+            InboundParseError: not JSON, or as :func:`parse_body`.
         """
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InboundParseError(f"body is not JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise InboundParseError("body must be a JSON object")
-        external_id = _text(data.get("id"), "id", required=True, limit=200) or ""
-        if not external_id.strip():
-            raise InboundParseError("id must not be empty")
-        sender_data = data.get("from")
-        if not isinstance(sender_data, dict):
-            raise InboundParseError("from must be an object with email or phone")
-        email = _text(sender_data.get("email"), "from.email", limit=320)
-        phone = _text(sender_data.get("phone"), "from.phone", limit=40)
-        try:
-            if email:
-                sender = normalise_email(email)
-            elif phone:
-                sender = normalise_phone(phone)
-            else:
-                raise InboundParseError("from needs email or phone")
-        except AddressError as exc:
-            raise InboundParseError(str(exc)) from None
-        fields = data.get("fields") or {}
-        if not isinstance(fields, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
-        ):
-            raise InboundParseError("fields must be an object of strings")
-        refs = data.get("in_reply_to") or []
-        if isinstance(refs, str):
-            refs = [refs]
-        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-            raise InboundParseError("in_reply_to must be a string or a list of strings")
-        received_at = datetime.now(UTC)
-        if data.get("received_at") is not None:
-            stamp = _text(data.get("received_at"), "received_at", limit=64) or ""
-            try:
-                received_at = datetime.fromisoformat(stamp)
-            except ValueError:
-                raise InboundParseError("received_at must be ISO 8601") from None
-            if received_at.tzinfo is None:
-                raise InboundParseError("received_at needs a time zone offset")
-            received_at = received_at.astimezone(UTC)
-        language = _text(data.get("language"), "language", limit=8)
-        if language not in (None, "id", "en"):
-            raise InboundParseError("language must be id or en")
-        return InboundMessage(
-            channel=ChannelName.API,
-            external_id=external_id.strip(),
-            sender=sender,
-            text=_text(data.get("text"), "text") or "",
-            received_at=received_at,
-            sender_name=_text(sender_data.get("name"), "from.name", limit=200),
-            subject=_text(data.get("subject"), "subject", limit=500),
-            fields=dict(fields),
-            thread_refs=tuple(refs),
-            language=language,
-            raw=data,
-        )
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise InboundParseError(f"body is not JSON: {type(exc).__name__}") from None
+        return parse_body(data)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """The API channel is inbound only; replies go by the contact's email or phone."""
         raise PermanentError("the API channel has no outbound route")
 
 
-async def receive(request: web.Request) -> web.Response:
-    """``POST /webhooks/api``: verify, parse, commit, then answer 200."""
-    from gateway.app import get_runtime
+def parse_body(data: Any) -> InboundMessage:
+    """Turn the decoded JSON body into an inbound message (pure).
 
-    runtime = get_runtime(request)
-    secret = runtime.settings.webhook_secret
-    if secret is None:
-        raise web.HTTPNotFound()
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return web.json_response({"error": "body too large"}, status=413)
-    body = await request.read()
-    if len(body) > MAX_BODY_BYTES:
-        return web.json_response({"error": "body too large"}, status=413)
-    if not verify(secret.get_secret_value(), body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("api webhook: bad signature from %s", request.remote)
-        return web.json_response({"error": "invalid signature"}, status=403)
+    Raises:
+        InboundParseError: not an object, or a field missing or of the wrong
+            type, a ``received_at`` that is not ISO 8601 with an offset or
+            outside the years 1-9999 in UTC (the message says which).
+    """
+    if not isinstance(data, dict):
+        raise InboundParseError("body must be a JSON object")
+    external_id = _text(data.get("id"), "id", required=True, limit=200) or ""
+    if not external_id.strip():
+        raise InboundParseError("id must not be empty")
+    sender_data = data.get("from")
+    if not isinstance(sender_data, dict):
+        raise InboundParseError("from must be an object with email or phone")
+    email = _text(sender_data.get("email"), "from.email", limit=320)
+    phone = _text(sender_data.get("phone"), "from.phone", limit=40)
     try:
-        message = ApiChannel().parse(body)
-    except InboundParseError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    result = await runtime.accept(message)
-    return web.json_response(
-        {"status": "accepted", "message_id": result.message_id, "duplicate": result.duplicate}
+        if email:
+            sender = normalise_email(email)
+        elif phone:
+            sender = normalise_phone(phone)
+        else:
+            raise InboundParseError("from needs email or phone")
+    except AddressError as exc:
+        raise InboundParseError(str(exc)) from None
+    fields = data.get("fields") or {}
+    if not isinstance(fields, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+    ):
+        raise InboundParseError("fields must be an object of strings")
+    refs = data.get("in_reply_to") or []
+    if isinstance(refs, str):
+        refs = [refs]
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise InboundParseError("in_reply_to must be a string or a list of strings")
+    received_at = datetime.now(UTC)
+    if data.get("received_at") is not None:
+        stamp = _text(data.get("received_at"), "received_at", limit=64) or ""
+        try:
+            received_at = datetime.fromisoformat(stamp)
+        except ValueError:
+            raise InboundParseError("received_at must be ISO 8601") from None
+        if received_at.tzinfo is None:
+            raise InboundParseError("received_at needs a time zone offset")
+        try:
+            received_at = received_at.astimezone(UTC)
+        except OverflowError:
+            raise InboundParseError("received_at is out of range") from None
+    language = _text(data.get("language"), "language", limit=8)
+    if language not in (None, "id", "en"):
+        raise InboundParseError("language must be id or en")
+    return InboundMessage(
+        channel=ChannelName.API,
+        external_id=external_id.strip(),
+        sender=sender,
+        text=_text(data.get("text"), "text") or "",
+        received_at=received_at,
+        sender_name=_text(sender_data.get("name"), "from.name", limit=200),
+        subject=_text(data.get("subject"), "subject", limit=500),
+        fields=dict(fields),
+        thread_refs=tuple(refs),
+        language=language,
+        raw=data,
     )
-
-
-def add_routes(app: web.Application) -> None:
-    """Register ``POST /webhooks/api``."""
-    app.router.add_post("/webhooks/api", receive)

@@ -80,6 +80,59 @@ class InboundMessage:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
+class DeliveryState(enum.StrEnum):
+    """Normalised delivery states, in the order a message goes through them."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    READ = "read"
+
+
+#: Provider status words → normalised state (Twilio ``MessageStatus``, Meta
+#: ``statuses[].status``; Telegram has none).
+PROVIDER_STATUS: Mapping[str, DeliveryState] = {
+    "accepted": DeliveryState.QUEUED,
+    "scheduled": DeliveryState.QUEUED,
+    "queued": DeliveryState.QUEUED,
+    "sending": DeliveryState.QUEUED,
+    "sent": DeliveryState.SENT,
+    "failed": DeliveryState.FAILED,
+    "undelivered": DeliveryState.FAILED,
+    "canceled": DeliveryState.FAILED,
+    "delivered": DeliveryState.DELIVERED,
+    "read": DeliveryState.READ,
+}
+
+
+def normalise_status(word: str) -> DeliveryState | None:
+    """Map a provider's status word to :class:`DeliveryState`; ``None`` if unknown."""
+    return PROVIDER_STATUS.get(word.strip().lower())
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """One delivery report from a provider about a message we sent.
+
+    Attributes:
+        channel: the channel the message went out on.
+        provider_id: the provider's message id (``outbox.provider_id``).
+        status: the normalised state.
+        error_code: the provider's error code for failures, as text.
+        occurred_at: the provider's timestamp (aware UTC), ``None`` when it
+            gives none (Twilio): then the time of receipt is recorded.
+        raw: the report as received, JSON-serialisable, kept for audit.
+    """
+
+    channel: ChannelName
+    provider_id: str
+    status: DeliveryState
+    error_code: str | None = None
+    occurred_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     """An approved WhatsApp message template, for sending outside the 24-hour window.

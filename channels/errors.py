@@ -40,6 +40,11 @@ class PermanentError(ChannelError):
     """A failure that will not succeed on retry (invalid address, SMTP 5xx)."""
 
 
+class ChannelConfigError(ValueError):
+    """A channel was built with a configuration it cannot work with; the
+    message names what is missing or wrong."""
+
+
 class InboundParseError(ChannelError):
     """A provider payload that cannot be turned into an inbound message.
 

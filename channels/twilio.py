@@ -1,18 +1,18 @@
-"""Twilio SMS and WhatsApp (issue 3): webhooks in, Programmable Messaging out.
+"""Twilio SMS and WhatsApp: webhook forms in, Programmable Messaging out.
 
-Inbound (DESIGN.md, "Channel facts: Twilio"): Twilio POSTs form-encoded
+Inbound: Twilio POSTs form-encoded
 parameters (``MessageSid``, ``From``, ``To``, ``Body``, ``NumMedia``,
 ``MediaUrl{N}``, ``MediaContentType{N}``, ``ProfileName`` for WhatsApp) to
 ``POST /webhooks/twilio``, and delivery reports (``MessageSid``,
 ``MessageStatus``, ``ErrorCode``) to ``POST /webhooks/twilio/status``. Both are
 signed: ``X-Twilio-Signature`` is checked with the twilio library's
 ``RequestValidator`` against the *public* URL Twilio called
-(``ADUAN_PUBLIC_URL`` + path and query), never the internal one. A bad
-signature gets 403 and nothing is stored; a malformed form 400 with a JSON
-reason (reliability rule 8). An inbound message is committed before the 200
-(rule 1), and the answer is an empty TwiML document: replies go out through
-the outbox, never inline. Twilio waits at most 15 s, so media downloads share
-a budget of :data:`MEDIA_BUDGET_SECONDS`.
+(``ADUAN_PUBLIC_URL`` + path and query), never the internal one
+(:func:`verify`). This module parses the forms (:func:`parse_form`,
+:func:`parse_status_form`); the routes, size caps and storing are
+``gateway/webhooks.py`` (docs/webhooks.md). The answer is an empty TwiML
+document: replies go out through the outbox, never inline. Twilio waits at
+most 15 s, so media downloads share a budget of :data:`MEDIA_BUDGET_SECONDS`.
 
 Outbound: ``messages.create`` through the library's ``AsyncTwilioHttpClient``;
 text longer than :data:`MAX_BODY_UNITS` is split at paragraph, sentence or
@@ -21,14 +21,14 @@ word boundaries and sent in order; WhatsApp templates go as ``ContentSid`` +
 (see :func:`classify`).
 
 SMS and WhatsApp are two channels (``sms``, ``whatsapp``) served by one class,
-one instance per kind: ``TwilioChannel(settings, kind=ChannelName.SMS)``.
+one instance per kind: ``TwilioChannel(config, kind=ChannelName.SMS)``, the
+:class:`TwilioConfig` built by the gateway from its settings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import email.utils
 import json
 import logging
@@ -36,13 +36,14 @@ import mimetypes
 import random
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
+from pydantic import SecretStr
 from twilio.base import exceptions as twilio_exceptions  # type: ignore[import-untyped]
 from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
 from twilio.http.response import Response as TwilioResponse  # type: ignore[import-untyped]
@@ -53,11 +54,14 @@ from channels.base import (
     Attachment,
     Channel,
     ChannelName,
+    DeliveryReport,
     InboundMessage,
     OutboundMessage,
     SendResult,
+    normalise_status,
 )
 from channels.errors import (
+    ChannelConfigError,
     ChannelError,
     InboundParseError,
     PermanentError,
@@ -67,7 +71,6 @@ from channels.errors import (
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
-from gateway.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,28 @@ _API_ERRORS: tuple[type[Exception], ...] = tuple(
 _RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar(
     "twilio_response_headers", default=None
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioConfig:
+    """What the Twilio channels need, built by the gateway from its settings.
+
+    Field names are those of the ``ADUAN_*`` settings they come from
+    (README, "Configuration"). ``public_url`` set means status callbacks are
+    asked for at ``effective_public_url`` + :data:`STATUS_PATH`;
+    ``attachment_max_bytes`` limits each media download; the auth token is a
+    ``SecretStr`` and left out of ``repr``.
+    """
+
+    twilio_account_sid: str | None
+    twilio_auth_token: SecretStr | None = field(default=None, repr=False)
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base: str | None = None
+    twilio_sms_per_second: float = 1.0
+    public_url: str | None = None
+    effective_public_url: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
 
 def basic_auth(login: str, password: str) -> str:
@@ -242,6 +267,69 @@ def parse_form(form: Mapping[str, str]) -> InboundMessage | None:
     )
 
 
+def verify(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
+    """True when ``signature`` (``X-Twilio-Signature``) signs ``params`` posted to ``url``.
+
+    ``url`` is the *public* URL Twilio called (base URL + path + query);
+    ``params`` the decoded form, a multi-dict when a key repeats (Twilio signs
+    every value). Checked by the twilio library's ``RequestValidator``; a
+    missing signature or one the library cannot compute over these values
+    (it raises on unencodable text) is False.
+    """
+    if not signature:
+        return False
+    try:
+        return bool(RequestValidator(auth_token).validate(url, params, signature))
+    except (ValueError, TypeError, UnicodeError):
+        return False
+
+
+def single_values(form: Mapping[str, str]) -> dict[str, str]:
+    """A webhook form as a plain dict, refusing a key given twice.
+
+    ``form`` may be a multi-dict (``items()`` lists every pair).
+
+    Raises:
+        InboundParseError: a key appears more than once.
+    """
+    out: dict[str, str] = {}
+    for key, value in form.items():
+        if key in out:
+            raise InboundParseError(f"{key} given twice")
+        out[key] = value
+    return out
+
+
+def parse_status_form(form: Mapping[str, str]) -> DeliveryReport | None:
+    """Turn a status-callback form into a :class:`DeliveryReport` (pure).
+
+    ``MessageSid`` (or ``SmsSid``) is the provider id, ``MessageStatus`` (or
+    ``SmsStatus``) the state, ``ErrorCode`` the error; the channel is
+    ``whatsapp`` or ``sms`` as in :func:`kind_of`. Twilio's callback carries
+    no timestamp (``occurred_at`` is ``None``). Returns ``None`` for a status
+    word the gateway does not track.
+
+    Raises:
+        InboundParseError: ``MessageSid`` or ``MessageStatus`` missing.
+    """
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    word = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
+    if not sid:
+        raise InboundParseError("MessageSid is required")
+    if not word:
+        raise InboundParseError("MessageStatus is required")
+    status = normalise_status(word)
+    if status is None:
+        return None
+    return DeliveryReport(
+        channel=kind_of(form),
+        provider_id=sid,
+        status=status,
+        error_code=form.get("ErrorCode", "").strip() or None,
+        raw=dict(form),
+    )
+
+
 # --------------------------------------------------------------------------- sending
 
 
@@ -303,39 +391,33 @@ def classify(
     return TemporaryError(f"Twilio HTTP {status} ({label}): {detail}", code=label)
 
 
-def _is_configured(settings: Settings) -> bool:
-    return bool(settings.twilio_account_sid and settings.twilio_auth_token)
-
-
 class TwilioChannel(Channel):
     """SMS or WhatsApp through Twilio; one instance per kind.
 
-    ``TwilioChannel(settings, kind=ChannelName.SMS)`` sends from
+    ``TwilioChannel(config, kind=ChannelName.SMS)`` sends from
     ``ADUAN_TWILIO_SMS_FROM`` (a number, or a Messaging Service SID ``MG…``);
     ``kind=ChannelName.WHATSAPP`` from ``ADUAN_TWILIO_WHATSAPP_FROM``. SMS sends
     are paced to ``ADUAN_TWILIO_SMS_PER_SECOND`` per sender.
 
     Raises:
-        ConfigError: kind is neither SMS nor WhatsApp, or the account SID,
-            auth token or the kind's sender is missing.
+        ChannelConfigError: kind is neither SMS nor WhatsApp, or the account
+            SID, auth token or the kind's sender is missing.
     """
 
     interactive = True
 
-    def __init__(self, settings: Settings, *, kind: ChannelName) -> None:
+    def __init__(self, config: TwilioConfig, *, kind: ChannelName) -> None:
         if kind not in (ChannelName.SMS, ChannelName.WHATSAPP):
-            raise ConfigError(f"a Twilio channel is sms or whatsapp, not {kind}")
+            raise ChannelConfigError(f"a Twilio channel is sms or whatsapp, not {kind}")
         # One class serves two channel names; ``name`` is per instance here.
         self.name = kind  # type: ignore[misc]
-        self._settings = settings
-        sender = (
-            settings.twilio_sms_from if kind is ChannelName.SMS else settings.twilio_whatsapp_from
-        )
+        self._config = config
+        sender = config.twilio_sms_from if kind is ChannelName.SMS else config.twilio_whatsapp_from
         missing = [
             var
             for var, value in (
-                ("ADUAN_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
-                ("ADUAN_TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+                ("ADUAN_TWILIO_ACCOUNT_SID", config.twilio_account_sid),
+                ("ADUAN_TWILIO_AUTH_TOKEN", config.twilio_auth_token),
                 (
                     "ADUAN_TWILIO_SMS_FROM"
                     if kind is ChannelName.SMS
@@ -346,7 +428,7 @@ class TwilioChannel(Channel):
             if not value
         ]
         if missing:
-            raise ConfigError(f"Twilio {kind} needs " + ", ".join(missing))
+            raise ChannelConfigError(f"Twilio {kind} needs " + ", ".join(missing))
         assert sender is not None
         sender = sender.strip()
         self._sender: dict[str, str]
@@ -360,7 +442,7 @@ class TwilioChannel(Channel):
             self._sender = {"from_": sender}
         self._sender_key = sender
         self._pacer = (
-            Pacer(per_key=None, overall=settings.twilio_sms_per_second)
+            Pacer(per_key=None, overall=config.twilio_sms_per_second)
             if kind is ChannelName.SMS
             else None
         )
@@ -382,23 +464,23 @@ class TwilioChannel(Channel):
             "provider": "twilio",
             "kind": str(self.name),
             "from": self._sender_key,
-            "api_base": self._settings.twilio_api_base or "https://api.twilio.com",
+            "api_base": self._config.twilio_api_base or "https://api.twilio.com",
         }
 
     def _api(self) -> Any:
         """The twilio ``Client``, created on first use (needs a running loop)."""
         if self._client is None:
-            settings = self._settings
-            assert settings.twilio_auth_token is not None
+            config = self._config
+            assert config.twilio_auth_token is not None
             self._http = _HttpClient(timeout=SEND_TIMEOUT_SECONDS)
             client = Client(
-                settings.twilio_account_sid,
-                settings.twilio_auth_token.get_secret_value(),
+                config.twilio_account_sid,
+                config.twilio_auth_token.get_secret_value(),
                 http_client=self._http,
             )
-            if settings.twilio_api_base:
+            if config.twilio_api_base:
                 # Domain.absolute_url() joins base_url and the versioned path.
-                client.api.base_url = settings.twilio_api_base.rstrip("/")
+                client.api.base_url = config.twilio_api_base.rstrip("/")
             self._client = client
         return self._client
 
@@ -460,8 +542,8 @@ class TwilioChannel(Channel):
             "to": WHATSAPP_PREFIX + number if whatsapp else number,
             **self._sender,
         }
-        if self._settings.public_url:
-            common["status_callback"] = self._settings.effective_public_url + STATUS_PATH
+        if self._config.public_url:
+            common["status_callback"] = self._config.effective_public_url + STATUS_PATH
         parts: list[dict[str, Any]]
         if whatsapp and message.template is not None:
             template = message.template
@@ -574,7 +656,7 @@ async def fetch_media(
 
 
 async def download_media(
-    session: aiohttp.ClientSession, form: Mapping[str, str], settings: Settings
+    session: aiohttp.ClientSession, form: Mapping[str, str], settings: TwilioConfig
 ) -> tuple[Attachment, ...]:
     """Download every ``MediaUrl{N}`` of an inbound form concurrently, within
     :data:`MEDIA_BUDGET_SECONDS` altogether and ``attachment_max_bytes`` each."""
@@ -601,131 +683,3 @@ async def download_media(
             )
         )
     )
-
-
-# --------------------------------------------------------------------------- webhooks
-
-_SESSION = web.AppKey("twilio_media_session", aiohttp.ClientSession)
-
-
-def signed_url(settings: Settings, request: web.Request) -> str:
-    """The URL Twilio signed: the public base URL plus the request's path and query."""
-    return settings.effective_public_url + request.path_qs
-
-
-async def _signed_form(request: web.Request) -> dict[str, str] | web.Response:
-    """The form of a request with a valid Twilio signature, or the error answer.
-
-    404 when Twilio is not configured, 403 for a bad or missing signature,
-    400 for a body that is not a plain form.
-    """
-    from gateway.app import get_runtime
-
-    settings = get_runtime(request).settings
-    if not _is_configured(settings):
-        raise web.HTTPNotFound()
-    assert settings.twilio_auth_token is not None
-    try:
-        form = await request.post()
-    except ValueError as exc:
-        return web.json_response({"error": f"body is not a form: {exc}"}, status=400)
-    for key, value in form.items():
-        if not isinstance(value, str):
-            return web.json_response({"error": f"{key} must be a text field"}, status=400)
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
-    if not signature or not validator.validate(signed_url(settings, request), form, signature):
-        log.warning(
-            "twilio webhook %s: %s signature from %s",
-            request.path,
-            "bad" if signature else "missing",
-            request.remote,
-        )
-        return web.json_response({"error": "invalid signature"}, status=403)
-    out: dict[str, str] = {}
-    for key, value in form.items():
-        if key in out:
-            return web.json_response({"error": f"{key} given twice"}, status=400)
-        out[key] = str(value)
-    return out
-
-
-def _twiml() -> web.Response:
-    return web.Response(text=EMPTY_TWIML, content_type="text/xml", charset="utf-8")
-
-
-async def receive(request: web.Request) -> web.Response:
-    """``POST /webhooks/twilio``: verify, parse, download media, commit, then 200 TwiML."""
-    from gateway.app import get_runtime
-
-    runtime = get_runtime(request)
-    form = await _signed_form(request)
-    if isinstance(form, web.Response):
-        return form
-    try:
-        message = parse_form(form)
-    except InboundParseError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    if message is None:
-        return _twiml()
-    session = request.app.get(_SESSION)
-    if media_items(form) and session is not None:
-        attachments = await download_media(session, form, runtime.settings)
-        message = dataclasses.replace(message, attachments=attachments)
-    result = await runtime.accept(message)
-    log.info(
-        "twilio %s message %s stored as %s%s",
-        message.channel,
-        message.external_id,
-        result.message_id,
-        " (duplicate)" if result.duplicate else "",
-    )
-    return _twiml()
-
-
-async def receive_status(request: web.Request) -> web.Response:
-    """``POST /webhooks/twilio/status``: record a delivery report, then 200.
-
-    Reports only move the outbox row forward (see :mod:`gateway.delivery`);
-    an unknown ``MessageStatus`` word is acknowledged and ignored.
-    """
-    from gateway.app import get_runtime
-    from gateway.delivery import normalise_status, record_delivery_status
-
-    runtime = get_runtime(request)
-    form = await _signed_form(request)
-    if isinstance(form, web.Response):
-        return form
-    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
-    word = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
-    if not sid:
-        return web.json_response({"error": "MessageSid is required"}, status=400)
-    if not word:
-        return web.json_response({"error": "MessageStatus is required"}, status=400)
-    status = normalise_status(word)
-    if status is None:
-        log.info("twilio status %r for %s ignored", word, sid)
-        return web.Response(status=200)
-    await record_delivery_status(
-        runtime.sessions,
-        channel=kind_of(form).value,
-        provider_id=sid,
-        status=status,
-        error_code=form.get("ErrorCode", "").strip() or None,
-        raw=dict(form),
-    )
-    return web.Response(status=200)
-
-
-async def _media_session(app: web.Application) -> AsyncIterator[None]:
-    """One HTTP session per application for media downloads."""
-    async with aiohttp.ClientSession() as session:
-        app[_SESSION] = session
-        yield
-
-
-def add_routes(app: web.Application) -> None:
-    """Register ``POST /webhooks/twilio`` and ``POST /webhooks/twilio/status``."""
-    app.cleanup_ctx.append(_media_session)
-    app.router.add_post(INBOUND_PATH, receive)
-    app.router.add_post(STATUS_PATH, receive_status)

@@ -1,6 +1,7 @@
-"""WhatsApp Cloud API (Meta) channel: webhooks in, Graph API messages out (issue 3).
+"""WhatsApp Cloud API (Meta) channel: webhooks in, Graph API messages out.
 
-Inbound (DESIGN.md, "Channel facts: WhatsApp Cloud API"):
+Inbound (the routes, caps and storing are ``gateway/webhooks.py``,
+docs/webhooks.md; this module verifies and parses):
 
 * ``GET /webhooks/whatsapp`` — Meta's subscription handshake: ``hub.mode=subscribe``
   and ``hub.verify_token`` equal to ``ADUAN_WHATSAPP_VERIFY_TOKEN`` → 200 with
@@ -20,15 +21,11 @@ Inbound (DESIGN.md, "Channel facts: WhatsApp Cloud API"):
                          "errors": [{"code": 131047, "title": "…"}]}]}}]}]}
 
   signed with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw
-  body)>``, verified over the raw bytes before anything is parsed. A bad or
-  missing signature → 403 and nothing stored; a body that is not JSON or not
-  this shape → 400 ``{"error": reason}`` (reliability rule 8). Each message's
-  media is downloaded (two Graph requests, size-limited, short timeouts; a
-  failure becomes an :class:`~channels.base.Attachment` with ``skipped_reason``,
-  never a 5xx), the message committed with ``runtime.accept`` and each status
-  recorded with :func:`gateway.delivery.record_delivery_status`; only then is
-  200 answered (rule 1). Meta redelivers and reorders: the database absorbs
-  repeats (rule 2) and delivery states only move forward.
+  body)>``, verified over the raw bytes before anything is parsed
+  (:func:`verify_signature`), then split into messages and statuses by
+  :func:`parse_payload`. Each message's media is downloaded (two Graph
+  requests, size-limited, short timeouts; a failure becomes an
+  :class:`~channels.base.Attachment` with ``skipped_reason``, never a 5xx).
 
 Outbound: ``POST {base}/{version}/{phone_number_id}/messages`` with the access
 token as a Bearer token; free-form text (split at 4096 characters) inside the
@@ -56,17 +53,19 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from sqlalchemy import select
+from pydantic import SecretStr
 
 from channels.base import (
     Attachment,
     Channel,
     ChannelName,
+    DeliveryReport,
+    DeliveryState,
     InboundMessage,
     OutboundMessage,
     SendResult,
     Template,
+    normalise_status,
 )
 from channels.errors import (
     ChannelError,
@@ -78,8 +77,6 @@ from channels.errors import (
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
-from gateway.config import Settings
-from gateway.delivery import Delivery, normalise_status, record_delivery_status
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +145,18 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
+def verify_handshake(verify_token: str, query: Mapping[str, str]) -> bool:
+    """True for Meta's subscription handshake with the right token.
+
+    ``query`` holds ``hub.mode`` (must be ``subscribe``), ``hub.verify_token``
+    (compared in constant time with ``verify_token``) and a non-empty
+    ``hub.challenge`` (echoed by the route).
+    """
+    token = query.get("hub.verify_token", "")
+    good = hmac.compare_digest(token.encode(), verify_token.encode())
+    return query.get("hub.mode", "") == "subscribe" and good and bool(query.get("hub.challenge"))
+
+
 # -------------------------------------------------------------------- parsing
 
 
@@ -165,11 +174,23 @@ class StatusReport:
     """
 
     provider_id: str
-    status: Delivery
+    status: DeliveryState
     error_code: str | None
     occurred_at: datetime
     recipient: str | None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+def delivery_report(report: StatusReport) -> DeliveryReport:
+    """The channel-neutral :class:`~channels.base.DeliveryReport` of a status."""
+    return DeliveryReport(
+        channel=ChannelName.WHATSAPP,
+        provider_id=report.provider_id,
+        status=report.status,
+        error_code=report.error_code,
+        occurred_at=report.occurred_at,
+        raw=report.raw,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,10 +564,28 @@ def classify_error(status: int, body: Any, headers: Mapping[str, str]) -> Channe
 # -------------------------------------------------------------------- channel
 
 
+@dataclass(frozen=True, slots=True)
+class WhatsAppCloudConfig:
+    """What the Cloud API channel needs, built by the gateway from its settings.
+
+    Field names are those of the ``ADUAN_*`` settings they come from (README,
+    "Configuration"); secrets are ``SecretStr`` and left out of ``repr``;
+    ``attachment_max_bytes`` limits each media download.
+    """
+
+    whatsapp_token: SecretStr | None = field(default=None, repr=False)
+    whatsapp_app_secret: SecretStr | None = field(default=None, repr=False)
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    attachment_max_bytes: int = 10 * 1024 * 1024
+
+
 class WhatsAppCloudChannel(Channel):
     """The WhatsApp Cloud API channel (Meta Graph API), chat-like.
 
-    One :class:`aiohttp.ClientSession` per channel, created by :meth:`start`
+    ``config`` is the :class:`WhatsAppCloudConfig`. One
+    :class:`aiohttp.ClientSession` per channel, created by :meth:`start`
     or on first use and closed by :meth:`stop`. ``pacer`` replaces the default
     pacing (1/s per recipient, 80/s overall), e.g. in tests.
     """
@@ -554,8 +593,8 @@ class WhatsAppCloudChannel(Channel):
     name = ChannelName.WHATSAPP
     interactive = True
 
-    def __init__(self, settings: Settings, *, pacer: Pacer | None = None) -> None:
-        self.settings = settings
+    def __init__(self, config: WhatsAppCloudConfig, *, pacer: Pacer | None = None) -> None:
+        self.config = config
         self.pacer = pacer or Pacer(per_key=PER_RECIPIENT_PER_SECOND, overall=OVERALL_PER_SECOND)
         self._session: aiohttp.ClientSession | None = None
 
@@ -564,14 +603,14 @@ class WhatsAppCloudChannel(Channel):
     @property
     def configured(self) -> bool:
         """Token, app secret and phone number id are set (webhooks and sends work)."""
-        s = self.settings
+        s = self.config
         return bool(s.whatsapp_token and s.whatsapp_app_secret and s.whatsapp_phone_number_id)
 
     @property
     def api_root(self) -> str:
         """``{whatsapp_api_base}/{whatsapp_api_version}`` without a trailing slash."""
-        base = self.settings.whatsapp_api_base.rstrip("/")
-        return f"{base}/{self.settings.whatsapp_api_version.strip('/')}"
+        base = self.config.whatsapp_api_base.rstrip("/")
+        return f"{base}/{self.config.whatsapp_api_version.strip('/')}"
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -579,7 +618,7 @@ class WhatsAppCloudChannel(Channel):
         return self._session
 
     def _auth(self) -> dict[str, str]:
-        token = self.settings.whatsapp_token
+        token = self.config.whatsapp_token
         if token is None:
             raise PermanentError("WhatsApp Cloud API is not configured (ADUAN_WHATSAPP_TOKEN)")
         return {"Authorization": f"Bearer {token.get_secret_value()}"}
@@ -598,7 +637,7 @@ class WhatsAppCloudChannel(Channel):
         """Non-secret facts for ``check-config``."""
         return {
             "configured": self.configured,
-            "phone_number_id": self.settings.whatsapp_phone_number_id,
+            "phone_number_id": self.config.whatsapp_phone_number_id,
             "api": self.api_root,
         }
 
@@ -634,7 +673,7 @@ class WhatsAppCloudChannel(Channel):
         or a connection error give an attachment with ``skipped_reason``.
         """
         filename = _default_filename(ref)
-        limit = self.settings.attachment_max_bytes
+        limit = self.config.attachment_max_bytes
 
         def skipped(reason: str, size: int = 0, mime: str = ref.mime_type) -> Attachment:
             log.warning("whatsapp media %s skipped: %s", ref.media_id, reason)
@@ -703,8 +742,8 @@ class WhatsAppCloudChannel(Channel):
             timeouts and connection errors are temporary; a missing setting is
             permanent.
         """
-        phone_number_id = self.settings.whatsapp_phone_number_id
-        if not phone_number_id or self.settings.whatsapp_token is None:
+        phone_number_id = self.config.whatsapp_phone_number_id
+        if not phone_number_id or self.config.whatsapp_token is None:
             raise PermanentError(
                 "WhatsApp Cloud API is not configured "
                 "(ADUAN_WHATSAPP_TOKEN, ADUAN_WHATSAPP_PHONE_NUMBER_ID)"
@@ -749,128 +788,3 @@ class WhatsAppCloudChannel(Channel):
                 return wamid
         log.warning("whatsapp send accepted without a message id (HTTP %s)", resp.status)
         return None
-
-
-# ------------------------------------------------------------------- webhooks
-
-
-def _channel(request: web.Request) -> WhatsAppCloudChannel | None:
-    from gateway.app import get_runtime
-
-    channel = get_runtime(request).channels.get(ChannelName.WHATSAPP.value)
-    if isinstance(channel, WhatsAppCloudChannel) and channel.configured:
-        return channel
-    return None
-
-
-async def verify_subscription(request: web.Request) -> web.Response:
-    """``GET /webhooks/whatsapp``: Meta's subscription handshake.
-
-    ``hub.mode=subscribe`` and ``hub.verify_token`` equal to the configured
-    verify token (constant-time) → 200 with ``hub.challenge`` as text/plain;
-    otherwise 403; 404 when no verify token is configured.
-    """
-    from gateway.app import get_runtime
-
-    expected = get_runtime(request).settings.whatsapp_verify_token
-    if expected is None:
-        raise web.HTTPNotFound()
-    mode = request.query.get("hub.mode", "")
-    token = request.query.get("hub.verify_token", "")
-    challenge = request.query.get("hub.challenge", "")
-    good = hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
-    if mode != "subscribe" or not good or not challenge:
-        log.warning("whatsapp verification refused (mode %r) from %s", mode, request.remote)
-        return web.Response(status=403, text="forbidden", content_type="text/plain")
-    return web.Response(text=challenge, content_type="text/plain")
-
-
-async def _already_stored(request: web.Request, external_id: str) -> bool:
-    """Whether a message is stored already (skips re-downloading a redelivery's
-    media; the unique constraint still decides what is a duplicate)."""
-    from gateway.app import get_runtime
-    from storage.models import Message
-
-    async with get_runtime(request).sessions() as session:
-        found = await session.scalar(
-            select(Message.id).where(
-                Message.channel == ChannelName.WHATSAPP.value,
-                Message.external_id == external_id,
-            )
-        )
-    return found is not None
-
-
-async def receive(request: web.Request) -> web.Response:
-    """``POST /webhooks/whatsapp``: verify, parse, download media, commit, answer 200.
-
-    Answers: 404 channel off; 413 body too large; 403 bad signature (nothing
-    stored); 400 ``{"error": reason}`` malformed; 200 ``{"status": "accepted",
-    "messages": n, "duplicates": d, "statuses": s}`` after every message and
-    status is committed (reliability rules 1, 2 and 8).
-    """
-    from gateway.app import get_runtime
-
-    channel = _channel(request)
-    secret = channel.settings.whatsapp_app_secret if channel else None
-    if channel is None or secret is None:
-        raise web.HTTPNotFound()
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return web.json_response({"error": "body too large"}, status=413)
-    raw = await request.read()
-    if len(raw) > MAX_BODY_BYTES:
-        return web.json_response({"error": "body too large"}, status=413)
-    if not verify_signature(secret.get_secret_value(), raw, request.headers.get(SIGNATURE_HEADER)):
-        log.warning(
-            "whatsapp webhook: %s signature from %s",
-            "bad" if request.headers.get(SIGNATURE_HEADER) else "missing",
-            request.remote,
-        )
-        return web.json_response({"error": "invalid signature"}, status=403)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return web.json_response({"error": f"body is not JSON: {exc}"}, status=400)
-    try:
-        messages, statuses = parse_payload(body)
-    except InboundParseError as exc:
-        log.warning("whatsapp webhook: malformed body: %s", exc)
-        return web.json_response({"error": str(exc)}, status=400)
-    runtime = get_runtime(request)
-
-    async def prepare(message: InboundMessage) -> InboundMessage:
-        if media_refs(message) and not await _already_stored(request, message.external_id):
-            return await channel.with_attachments(message)
-        return message
-
-    # Downloads run side by side (Meta waits for this answer); messages are
-    # then committed one by one, in the order Meta sent them (rule 3).
-    prepared = await asyncio.gather(*(prepare(m) for m in messages))
-    duplicates = 0
-    for message in prepared:
-        result = await runtime.accept(message)
-        duplicates += result.duplicate
-    for report in statuses:
-        await record_delivery_status(
-            runtime.sessions,
-            channel=ChannelName.WHATSAPP.value,
-            provider_id=report.provider_id,
-            status=report.status,
-            error_code=report.error_code,
-            occurred_at=report.occurred_at,
-            raw=dict(report.raw),
-        )
-    return web.json_response(
-        {
-            "status": "accepted",
-            "messages": len(messages),
-            "duplicates": duplicates,
-            "statuses": len(statuses),
-        }
-    )
-
-
-def add_routes(app: web.Application) -> None:
-    """Register ``GET``/``POST /webhooks/whatsapp`` (handshake and receiver)."""
-    app.router.add_get(WEBHOOK_PATH, verify_subscription)
-    app.router.add_post(WEBHOOK_PATH, receive)

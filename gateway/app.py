@@ -37,8 +37,16 @@ def create_app(
     settings: Settings, *, runtime: Runtime | None = None, run_channels: bool = True
 ) -> web.Application:
     """Build the application. With ``runtime`` given (tests), it is used as is and
-    started/closed with the app; otherwise one is built from ``settings``."""
-    app = web.Application(client_max_size=25 * 1024 * 1024)
+    started/closed with the app; otherwise one is built from ``settings``.
+
+    Every unauthenticated POST route but the public complaint form has its own
+    body cap (``gateway.webhooks.BODY_CAPS``, enforced by the ``body_caps``
+    middleware before anything is read); the application-wide limit is for
+    the form, which carries attachments.
+    """
+    from gateway.webhooks import body_caps
+
+    app = web.Application(client_max_size=25 * 1024 * 1024, middlewares=[body_caps])
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         rt = runtime or await build_runtime(settings)
@@ -52,19 +60,15 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", health)
 
-    from channels import telegram, twilio, whatsapp_cloud
-    from channels.api import add_routes as add_api_routes
     from gateway.api import add_routes as add_staff_api
     from gateway.inbox import add_routes as add_inbox
     from gateway.web.privacy import add_routes as add_privacy_routes
     from gateway.web.public import add_routes as add_public_routes
+    from gateway.webhooks import add_routes as add_webhooks
 
     add_inbox(app)
     add_public_routes(app)
     add_privacy_routes(app)
     add_staff_api(app, get_runtime)
-    add_api_routes(app)
-    twilio.add_routes(app)
-    whatsapp_cloud.add_routes(app)
-    telegram.add_routes(app)
+    add_webhooks(app)
     return app

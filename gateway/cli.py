@@ -647,9 +647,10 @@ def cmd_telegram_set_webhook(_args: argparse.Namespace) -> int:
     settings = _settings()
     from channels.errors import ChannelError
     from channels.telegram import set_webhook
+    from gateway.runtime import telegram_config
 
     try:
-        url = asyncio.run(set_webhook(settings))
+        url = asyncio.run(set_webhook(telegram_config(settings)))
     except (ValueError, ChannelError) as exc:
         print(f"aduan: {exc}", file=sys.stderr)
         return EXIT_CONFIG

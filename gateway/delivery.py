@@ -1,4 +1,4 @@
-"""Delivery statuses reported by providers (issue 3, item 6).
+"""Delivery statuses reported by providers.
 
 Each report is stored once (unique on channel, provider id, status) and
 moves the matching outbox row's ``delivery_status`` forward only: reports
@@ -8,42 +8,27 @@ arrive late, twice and out of order (Meta redelivers for days), and a late
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from channels.base import PROVIDER_STATUS, DeliveryState, normalise_status
 from storage.db import SessionFactory
 from storage.models import ComplaintEvent, DeliveryStatus, OutboxMessage
 from storage.types import utcnow
 
+__all__ = [
+    "PROVIDER_STATUS",
+    "RANK",
+    "Delivery",
+    "normalise_status",
+    "record_delivery_status",
+]
 
-class Delivery(enum.StrEnum):
-    """Normalised delivery states, in the order a message goes through them."""
-
-    QUEUED = "queued"
-    SENT = "sent"
-    FAILED = "failed"
-    DELIVERED = "delivered"
-    READ = "read"
-
-
-#: Provider status words → normalised state (Twilio ``MessageStatus``, Meta
-#: ``statuses[].status``, Telegram has none).
-PROVIDER_STATUS = {
-    "accepted": Delivery.QUEUED,
-    "scheduled": Delivery.QUEUED,
-    "queued": Delivery.QUEUED,
-    "sending": Delivery.QUEUED,
-    "sent": Delivery.SENT,
-    "failed": Delivery.FAILED,
-    "undelivered": Delivery.FAILED,
-    "canceled": Delivery.FAILED,
-    "delivered": Delivery.DELIVERED,
-    "read": Delivery.READ,
-}
+#: Normalised delivery states (defined with the channels, which report them).
+Delivery = DeliveryState
 
 #: Rank: a status only replaces one of lower rank. A failure outranks
 #: queued/sent but not delivered/read (a late failure report for a message
@@ -55,11 +40,6 @@ RANK = {
     Delivery.DELIVERED: 3,
     Delivery.READ: 4,
 }
-
-
-def normalise_status(word: str) -> Delivery | None:
-    """Map a provider's status word to :class:`Delivery`; ``None`` if unknown."""
-    return PROVIDER_STATUS.get(word.strip().lower())
 
 
 async def record_delivery_status(

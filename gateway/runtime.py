@@ -37,6 +37,9 @@ from storage.models import Complaint
 
 if TYPE_CHECKING:
     from channels.email.config import EmailConfig
+    from channels.telegram import TelegramConfig
+    from channels.twilio import TwilioConfig
+    from channels.whatsapp_cloud import WhatsAppCloudConfig
     from gateway.staff import StaffService
 
 log = logging.getLogger(__name__)
@@ -200,6 +203,52 @@ def email_config(settings: Settings) -> EmailConfig:
     )
 
 
+def twilio_config(settings: Settings) -> TwilioConfig:
+    """The Twilio channels' configuration from the settings."""
+    from channels.twilio import TwilioConfig
+
+    return TwilioConfig(
+        twilio_account_sid=settings.twilio_account_sid,
+        twilio_auth_token=settings.twilio_auth_token,
+        twilio_sms_from=settings.twilio_sms_from,
+        twilio_whatsapp_from=settings.twilio_whatsapp_from,
+        twilio_api_base=settings.twilio_api_base,
+        twilio_sms_per_second=settings.twilio_sms_per_second,
+        public_url=settings.public_url,
+        effective_public_url=settings.effective_public_url,
+        attachment_max_bytes=settings.attachment_max_bytes,
+    )
+
+
+def whatsapp_config(settings: Settings) -> WhatsAppCloudConfig:
+    """The WhatsApp Cloud API channel's configuration from the settings."""
+    from channels.whatsapp_cloud import WhatsAppCloudConfig
+
+    return WhatsAppCloudConfig(
+        whatsapp_token=settings.whatsapp_token,
+        whatsapp_app_secret=settings.whatsapp_app_secret,
+        whatsapp_phone_number_id=settings.whatsapp_phone_number_id,
+        whatsapp_api_base=settings.whatsapp_api_base,
+        whatsapp_api_version=settings.whatsapp_api_version,
+        attachment_max_bytes=settings.attachment_max_bytes,
+    )
+
+
+def telegram_config(settings: Settings) -> TelegramConfig:
+    """The Telegram channel's configuration from the settings."""
+    from channels.telegram import TelegramConfig
+
+    return TelegramConfig(
+        telegram_token=settings.telegram_token,
+        telegram_webhook_secret=settings.telegram_webhook_secret,
+        telegram_mode=settings.telegram_mode.value,
+        telegram_api_base=settings.telegram_api_base,
+        public_url=settings.public_url,
+        effective_public_url=settings.effective_public_url,
+        attachment_max_bytes=settings.attachment_max_bytes,
+    )
+
+
 def _build_channels(runtime: Runtime) -> None:
     settings = runtime.settings
     enabled = {s.name for s in channel_states(settings) if s.enabled}
@@ -212,23 +261,32 @@ def _build_channels(runtime: Runtime) -> None:
     if "sms" in enabled:
         from channels.twilio import TwilioChannel
 
-        runtime.channels[ChannelName.SMS.value] = TwilioChannel(settings, kind=ChannelName.SMS)
+        runtime.channels[ChannelName.SMS.value] = TwilioChannel(
+            twilio_config(settings), kind=ChannelName.SMS
+        )
     if "whatsapp" in enabled:
         if settings.whatsapp_phone_number_id and settings.whatsapp_token:
             from channels.whatsapp_cloud import WhatsAppCloudChannel
 
-            runtime.channels[ChannelName.WHATSAPP.value] = WhatsAppCloudChannel(settings)
+            runtime.channels[ChannelName.WHATSAPP.value] = WhatsAppCloudChannel(
+                whatsapp_config(settings)
+            )
         else:
             from channels.twilio import TwilioChannel
 
             runtime.channels[ChannelName.WHATSAPP.value] = TwilioChannel(
-                settings, kind=ChannelName.WHATSAPP
+                twilio_config(settings), kind=ChannelName.WHATSAPP
             )
     if "telegram" in enabled:
         from channels.telegram import TelegramChannel
+        from gateway.webhooks import polling_accept, polling_quarantine
 
         runtime.channels[ChannelName.TELEGRAM.value] = TelegramChannel(
-            settings, runtime.sessions, runtime.accept, holder=runtime.holder
+            telegram_config(settings),
+            runtime.sessions,
+            polling_accept(runtime),
+            holder=runtime.holder,
+            quarantine=polling_quarantine(runtime, ChannelName.TELEGRAM),
         )
 
 

@@ -1,21 +1,25 @@
-"""The Telegram channel (DESIGN.md "Channel facts: Telegram"; issue 3).
+"""The Telegram channel.
 
 Modules, one job each:
 
 * :mod:`.parse` — Update JSON → :class:`InboundMessage`, file references (pure);
 * :mod:`.errors` — python-telegram-bot exceptions → our error classes;
 * :mod:`.channel` — :class:`TelegramChannel` (send, download, long polling
-  with a lease) and :func:`set_webhook`;
-* :mod:`.webhook` — ``POST /webhooks/telegram``.
+  with a lease), :func:`verify_secret` and :func:`set_webhook`.
+
+The webhook route ``POST /webhooks/telegram`` is ``gateway/webhooks.py``
+(docs/webhooks.md).
 """
 
 from __future__ import annotations
 
 from channels.telegram.channel import (
     ALLOWED_UPDATES,
+    SECRET_HEADER,
     WEBHOOK_PATH,
     Accept,
     TelegramChannel,
+    TelegramConfig,
     api_bases,
     lease_name_for,
     make_bot,
@@ -25,7 +29,6 @@ from channels.telegram.channel import (
 )
 from channels.telegram.errors import classify
 from channels.telegram.parse import FileRef, file_refs, parse_update
-from channels.telegram.webhook import SECRET_HEADER, add_routes
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -34,7 +37,7 @@ __all__ = [
     "Accept",
     "FileRef",
     "TelegramChannel",
-    "add_routes",
+    "TelegramConfig",
     "api_bases",
     "classify",
     "file_refs",

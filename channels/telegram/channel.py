@@ -4,7 +4,7 @@ Only ``telegram.Bot`` and the ``telegram`` types are used, never
 ``telegram.ext.Application``: conversation state lives in our database so any
 number of gateway processes can run (DESIGN.md "Channel facts: Telegram").
 
-Inbound arrives either by webhook (:mod:`channels.telegram.webhook`) or, with
+Inbound arrives either by webhook (``gateway/webhooks.py``) or, with
 ``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:
 
 * one poller per bot across all processes, by the database lease
@@ -13,7 +13,9 @@ Inbound arrives either by webhook (:mod:`channels.telegram.webhook`) or, with
   update in order: parse, download its files, ``accept`` (commits, reliability
   rule 1), and only then move the offset past it — an update whose
   ``accept`` fails is fetched again and retried, never skipped; an update
-  that cannot be parsed is logged and passed;
+  that cannot be parsed is handed to ``quarantine`` with the reason and
+  passed (the gateway's ``accept`` quarantines what cannot be stored), so one
+  bad update never stops the offset;
 * the offset lives in memory. A new poller (restart, or another process taking
   the lease over) starts without an offset: Telegram then returns every update
   it has not seen confirmed (an update is confirmed only by a later
@@ -43,10 +45,11 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from telegram import Bot
 from telegram.error import TelegramError
@@ -71,16 +74,17 @@ from channels.ratelimit import Pacer
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
 from channels.text import split_text as split_any
-from gateway.config import Settings, TelegramMode
 from storage import leases
 from storage.db import SessionFactory
 from storage.models import Message
 
 __all__ = [
     "ALLOWED_UPDATES",
+    "SECRET_HEADER",
     "WEBHOOK_PATH",
     "Accept",
     "TelegramChannel",
+    "TelegramConfig",
     "api_bases",
     "lease_name_for",
     "make_bot",
@@ -102,11 +106,36 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
 
 #: Commits one inbound message (``Runtime.accept``); raises when it could not.
 Accept = Callable[[InboundMessage], Awaitable[object]]
+#: Keeps an update that cannot be parsed: ``(source_ref, raw bytes, reason)``.
+Quarantine = Callable[[str, bytes, str], Awaitable[object]]
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 WEBHOOK_PATH = "/webhooks/telegram"
+#: Header carrying the ``secret_token`` given to ``setWebhook``.
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 #: Update kinds we ask Telegram for (webhook and polling alike).
 ALLOWED_UPDATES = ("message",)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """What the Telegram channel needs, built by the gateway from its settings.
+
+    Field names are those of the ``ADUAN_*`` settings they come from (README,
+    "Configuration"); ``telegram_mode`` is ``"webhook"`` or ``"polling"``;
+    secrets are ``SecretStr`` and left out of ``repr``; ``public_url`` and
+    ``effective_public_url`` are for :func:`set_webhook`;
+    ``attachment_max_bytes`` limits each file download.
+    """
+
+    telegram_token: SecretStr | None = field(default=None, repr=False)
+    telegram_webhook_secret: SecretStr | None = field(default=None, repr=False)
+    telegram_mode: str = "webhook"
+    telegram_api_base: str | None = None
+    public_url: str | None = None
+    effective_public_url: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
+
 
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN_LOGGERS = ("httpx", "httpcore", "telegram")
@@ -128,7 +157,7 @@ def quiet_token_loggers() -> None:
 quiet_token_loggers()
 
 
-def api_bases(settings: Settings) -> tuple[str, str]:
+def api_bases(settings: TelegramConfig) -> tuple[str, str]:
     """``(base_url, base_file_url)`` for ``telegram.Bot``.
 
     ``ADUAN_TELEGRAM_API_BASE`` overrides ``https://api.telegram.org/bot``; the
@@ -141,13 +170,13 @@ def api_bases(settings: Settings) -> tuple[str, str]:
     return base, base + "/file"
 
 
-def _token(settings: Settings) -> str:
+def _token(settings: TelegramConfig) -> str:
     if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
         raise ValueError("ADUAN_TELEGRAM_TOKEN is not set")
     return settings.telegram_token.get_secret_value()
 
 
-def make_bot(settings: Settings, *, pool_size: int = 8) -> Bot:
+def make_bot(settings: TelegramConfig, *, pool_size: int = 8) -> Bot:
     """A ``telegram.Bot`` for ``settings`` with short timeouts (seconds).
 
     Requests: connect 5, read/write 10, pool 10, ``pool_size`` connections.
@@ -189,14 +218,26 @@ def verify_secret(expected: str, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
+def _describe(exc: BaseException) -> str:
+    """An error for the log and ``status()``: the text of network and channel
+    errors, only the class of anything else (a database error's text carries
+    the statement's parameters: phone numbers, names, message text)."""
+    if isinstance(exc, ChannelError | OSError | TelegramError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
 class TelegramChannel(Channel):
     """Telegram Bot API adapter: parse updates, poll (optional), send, download files.
 
     Args:
-        settings: ``telegram_token`` (required), ``telegram_mode``,
+        settings: the :class:`TelegramConfig`: ``telegram_token`` (required), ``telegram_mode``,
             ``telegram_api_base``, ``attachment_max_bytes``.
         sessions: database session factory (polling lease, stored-update check).
         accept: commits one inbound message (``Runtime.accept``); raises on failure.
+        quarantine: keeps an update that cannot be parsed, with the reason
+            (``(source_ref, raw bytes, reason)``); without it such an update
+            is only logged. Either way the offset moves past it.
         holder: this process's lease holder id (``storage.leases.new_holder_id()``).
         poll_timeout: long-poll ``timeout`` for ``getUpdates``, seconds.
         lease_ttl_seconds: polling lease lifetime; renewed every third of it.
@@ -215,11 +256,12 @@ class TelegramChannel(Channel):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: TelegramConfig,
         sessions: SessionFactory,
         accept: Accept,
         *,
         holder: str,
+        quarantine: Quarantine | None = None,
         poll_timeout: int = 25,
         lease_ttl_seconds: float = 60.0,
         retry_seconds: float = 1.0,
@@ -231,6 +273,7 @@ class TelegramChannel(Channel):
         self._token = _token(settings)
         self._sessions = sessions
         self._accept = accept
+        self._quarantine = quarantine
         self._holder = holder
         self._poll_timeout = poll_timeout
         self._lease_ttl = lease_ttl_seconds
@@ -444,20 +487,24 @@ class TelegramChannel(Channel):
                 update_id = raw.get("update_id") if isinstance(raw, dict) else None
                 if not isinstance(update_id, int) or isinstance(update_id, bool):
                     log.warning("telegram: getUpdates returned an update without update_id")
+                    await self._keep_aside(raw, None, "update without an integer update_id")
                     continue
                 if self._offset is not None and update_id < self._offset:
                     continue  # already handled; Telegram should not resend it
                 try:
                     message = self.parse(raw)
                 except InboundParseError as exc:
-                    log.warning("telegram update %s skipped: %s", update_id, exc)
+                    log.warning("telegram update %s cannot be parsed; quarantined", update_id)
+                    await self._keep_aside(raw, update_id, str(exc))
                     message = None
                 if message is not None:
                     try:
                         await self._accept(await self.prepare(message))
                     except Exception as exc:
-                        self._last_error = self._redact(
-                            f"accept failed at update {update_id}: {type(exc).__name__}: {exc}"
+                        # The class only: a database error's text carries the
+                        # statement's parameters (phone, name, message text).
+                        self._last_error = (
+                            f"accept failed at update {update_id}: {type(exc).__name__}"
                         )
                         log.error("telegram: %s; will retry", self._last_error)
                         raise
@@ -465,6 +512,18 @@ class TelegramChannel(Channel):
                 handled += 1
             self._handled_total += handled
             return handled
+
+    async def _keep_aside(self, raw: Any, update_id: int | None, reason: str) -> None:
+        """Hand an unparseable update to ``quarantine`` (JSON bytes, ASCII-escaped)."""
+        if self._quarantine is None:
+            return
+        data = json.dumps(raw, ensure_ascii=True, default=str).encode()
+        ref = (
+            f"telegram-poll#update#{update_id}"
+            if update_id is not None
+            else "telegram-poll#" + hashlib.sha256(data).hexdigest()
+        )
+        await self._quarantine(ref, data, reason)
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -515,7 +574,7 @@ class TelegramChannel(Channel):
                     log.warning("telegram: %s", exc)
                     await self._sleep(max(exc.retry_after, self._retry))
                 except Exception as exc:  # network, Telegram or database: retry later
-                    self._last_error = self._redact(f"{type(exc).__name__}: {exc}")
+                    self._last_error = self._redact(_describe(exc))
                     log.warning(
                         "telegram polling: %s; retrying in %.2f s", self._last_error, backoff
                     )
@@ -544,7 +603,7 @@ class TelegramChannel(Channel):
         except ChannelError as exc:
             self._last_error = str(exc)
             log.error("telegram: bot not ready: %s", exc)
-        if self._settings.telegram_mode is TelegramMode.POLLING and self._task is None:
+        if self._settings.telegram_mode == "polling" and self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self._run(), name="telegram-poller")
 
@@ -626,7 +685,7 @@ class TelegramChannel(Channel):
         except RuntimeError:  # not initialised yet
             pass
         return {
-            "mode": str(self._settings.telegram_mode),
+            "mode": self._settings.telegram_mode,
             "bot": bot_user,
             "polling": self._task is not None and not self._task.done(),
             "holds_lease": self._holds_lease,
@@ -636,7 +695,7 @@ class TelegramChannel(Channel):
         }
 
 
-async def set_webhook(settings: Settings) -> str:
+async def set_webhook(settings: TelegramConfig) -> str:
     """Register ``<public_url>/webhooks/telegram`` as the bot's webhook.
 
     Sends ``setWebhook`` with ``secret_token=ADUAN_TELEGRAM_WEBHOOK_SECRET``

@@ -117,21 +117,40 @@ def parse_update(data: Any) -> InboundMessage | None:
         message (they are acknowledged and ignored).
 
     Raises:
-        InboundParseError: not an object, or ``update_id``, ``message_id``,
-            ``date``, ``chat.id`` missing or of the wrong type.
+        InboundParseError: not an object, ``update_id``, ``message_id``,
+            ``date``, ``chat.id`` missing or of the wrong type, or any other
+            field the Bot API types cannot be built from (the only exception
+            raised, whatever the input).
     """
     if _validate(data) is None:
         return None
     try:
-        update = Update.de_json(dict(data))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InboundParseError(f"not a Telegram update: {type(exc).__name__}: {exc}") from None
+        return _build(data)
+    except InboundParseError:
+        raise
+    except Exception as exc:
+        # python-telegram-bot builds its objects without checking field types:
+        # a wrong type anywhere in an Update raises whatever the conversion
+        # hits (TypeError, ValueError, OverflowError for a date out of range,
+        # AttributeError …). Every one of them means "not a valid Update".
+        raise InboundParseError(f"not a Telegram update: {type(exc).__name__}") from None
+
+
+def _name_part(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _build(data: Mapping[str, Any]) -> InboundMessage | None:
+    update = Update.de_json(dict(data))
     message: Message | None = update.message
     if message is None or message.chat.type != "private":
         return None
     user = message.from_user
-    name = " ".join(p for p in (user.first_name, user.last_name) if p).strip() if user else ""
+    name = ""
+    if user is not None:
+        name = " ".join(p for p in (_name_part(user.first_name), _name_part(user.last_name)) if p)
     text = message.text if message.text is not None else (message.caption or "")
+    code = user.language_code if user is not None else None
     return InboundMessage(
         channel=ChannelName.TELEGRAM,
         external_id=str(update.update_id),
@@ -139,7 +158,7 @@ def parse_update(data: Any) -> InboundMessage | None:
         text=normalise_command(text),
         received_at=message.date,
         sender_name=name or None,
-        language=language_of(user.language_code if user else None),
+        language=language_of(code if isinstance(code, str) else None),
         raw=dict(data),
     )
 
@@ -147,6 +166,11 @@ def parse_update(data: Any) -> InboundMessage | None:
 def _size(obj: Mapping[str, Any]) -> int | None:
     size = obj.get("file_size")
     return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _int(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _str(obj: Mapping[str, Any], key: str) -> str | None:
@@ -172,10 +196,7 @@ def file_refs(update: Mapping[str, Any]) -> tuple[FileRef, ...]:
         if sizes:
             best = max(
                 sizes,
-                key=lambda p: (
-                    _size(p) or 0,
-                    int(p.get("width") or 0) * int(p.get("height") or 0),
-                ),
+                key=lambda p: (_size(p) or 0, _int(p, "width") * _int(p, "height")),
             )
             unique = _str(best, "file_unique_id") or "photo"
             refs.append(FileRef(best["file_id"], f"photo-{unique}.jpg", "image/jpeg", _size(best)))

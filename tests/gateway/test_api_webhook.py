@@ -1,4 +1,4 @@
-"""The signed JSON webhook: 403 on a bad signature, 400 with a reason, dedupe."""
+"""The signed JSON webhook: 403 on a bad signature, 400 or quarantine with a reason, dedupe."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from channels.api import SIGNATURE_HEADER, sign
 from gateway.app import create_app
-from storage.models import Complaint, Message
+from storage.models import Complaint, Message, QuarantinedInbound
 from tests.runtime_fixtures import make_harness
 
 SECRET = "s3cret-for-tests"
@@ -55,10 +55,16 @@ async def test_bad_signature_is_refused_and_nothing_stored(
     assert await messages(h) == 0
 
 
-async def test_malformed_body_gets_400_with_a_reason(aiohttp_client: Any, tmp_path: Path) -> None:
+async def test_malformed_body_gets_400_or_is_quarantined_with_a_reason(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
     client, h = await client_for(aiohttp_client, tmp_path)
+    resp = await client.post(
+        "/webhooks/api", data=b"not json", headers={SIGNATURE_HEADER: sign(SECRET, b"not json")}
+    )
+    assert resp.status == 400
+    assert "body is not JSON" in (await resp.json())["error"]
     cases = {
-        b"not json": "body is not JSON",
         b"[1]": "body must be a JSON object",
         json.dumps({"from": {"email": "a@b.co"}}).encode(): "id is required",
         json.dumps({"id": "x", "from": {}}).encode(): "from needs email or phone",
@@ -68,9 +74,13 @@ async def test_malformed_body_gets_400_with_a_reason(aiohttp_client: Any, tmp_pa
         resp = await client.post(
             "/webhooks/api", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)}
         )
-        assert resp.status == 400, raw
-        assert reason in (await resp.json())["error"]
+        assert resp.status == 200, raw
+        answer = await resp.json()
+        assert answer["status"] == "quarantined" and reason in answer["error"]
     assert await messages(h) == 0
+    async with h.runtime.sessions() as s:
+        rows = list(await s.scalars(select(QuarantinedInbound)))
+    assert sorted(r.raw for r in rows) == sorted(cases)
 
 
 async def test_three_deliveries_give_one_message_and_one_complaint(

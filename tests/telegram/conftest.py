@@ -16,7 +16,7 @@ from sqlalchemy import select
 from channels.telegram import TelegramChannel
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime, build_runtime, telegram_config
 from storage.migrate import upgrade
 from storage.models import Message
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -101,7 +101,7 @@ class Stack:
     def new_channel(self, holder: str, **options: Any) -> TelegramChannel:
         """Another channel on the same database (as another process would run)."""
         return TelegramChannel(
-            self.runtime.settings,
+            telegram_config(self.runtime.settings),
             self.runtime.sessions,
             self.runtime.accept,
             holder=holder,
@@ -119,7 +119,7 @@ async def make_stack(
     """Build, migrate and start a runtime with the Telegram channel in ``runtime.channels``."""
     runtime = await build_runtime(make_settings(tmp_path, fake, **settings), use_redis=False)
     channel = TelegramChannel(
-        runtime.settings,
+        telegram_config(runtime.settings),
         runtime.sessions,
         runtime.accept,
         holder="t",

@@ -14,6 +14,7 @@ from channels.telegram import api_bases, file_refs, lease_name_for, parse_update
 from channels.telegram.parse import language_of, normalise_command
 from channels.text import utf16_length
 from gateway.config import load_settings
+from gateway.runtime import telegram_config
 from tests.telegram.conftest import CHAT, sample
 
 
@@ -190,9 +191,12 @@ def test_lease_name_never_holds_the_token() -> None:
 
 def test_api_bases() -> None:
     default = load_settings(telegram_token="1:x")
-    assert api_bases(default) == (
+    assert api_bases(telegram_config(default)) == (
         "https://api.telegram.org/bot",
         "https://api.telegram.org/file/bot",
     )
     local = load_settings(telegram_token="1:x", telegram_api_base="http://127.0.0.1:9/bot/")
-    assert api_bases(local) == ("http://127.0.0.1:9/bot", "http://127.0.0.1:9/file/bot")
+    assert api_bases(telegram_config(local)) == (
+        "http://127.0.0.1:9/bot",
+        "http://127.0.0.1:9/file/bot",
+    )

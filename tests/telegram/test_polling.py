@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from channels.base import InboundMessage
 from channels.errors import RateLimited, TemporaryError
 from channels.ratelimit import Pacer
 from channels.telegram import TelegramChannel
 from gateway.config import TelegramMode
+from gateway.runtime import build_runtime
 from storage import leases
-from tests.telegram.conftest import Stack, make_stack, sample, text_update
+from storage.migrate import upgrade
+from storage.models import Message, QuarantinedInbound
+from tests.telegram.conftest import Stack, make_settings, make_stack, sample, text_update
 from tests.telegram.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.filterwarnings(
@@ -212,3 +217,68 @@ async def test_polling_starts_from_the_channel_start(tmp_path: Path, fake: FakeB
     finally:
         await stack.runtime.close()
     assert not stack.channel.status()["polling"]
+
+
+async def test_gateway_poller_quarantines_what_it_cannot_parse_and_cleans_what_it_stores(
+    tmp_path: Path, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The channel as the gateway builds it (gateway/runtime.py): the pipeline's
+    # accept (sanitise, quarantine what cannot be stored) and quarantine.
+    runtime = await build_runtime(
+        make_settings(tmp_path, fake, telegram_mode=TelegramMode.POLLING), use_redis=False
+    )
+    await upgrade(runtime.engine)
+    await runtime.start(run_channels=False)
+    channel = runtime.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    overflow = text_update(500, "x")
+    overflow["message"]["date"] = 10**20  # OverflowError inside python-telegram-bot
+    wrong_type = text_update(501, "y")
+    wrong_type["message"]["entities"] = "bold"
+    dirty = text_update(502, "tolong\x00\ud800 dibantu")
+    dirty["message"]["from"]["first_name"] = "N" * 300
+    await fake.push(overflow, wrong_type, dirty, text_update(503, "biasa"))
+    try:
+        assert await channel.poll_once() == 4
+        assert channel.offset == 504
+        async with runtime.sessions() as s:
+            rows = list(await s.scalars(select(QuarantinedInbound).order_by(QuarantinedInbound.id)))
+            stored = list(
+                await s.scalars(
+                    select(Message).where(Message.direction == "in").order_by(Message.id)
+                )
+            )
+        assert [r.source_ref for r in rows] == [
+            "telegram-poll#update#500",
+            "telegram-poll#update#501",
+        ]
+        assert rows[0].error == "not a Telegram update: OverflowError"
+        assert json.loads(rows[1].raw)["message"]["entities"] == "bold"
+        assert [m.external_id for m in stored] == ["502", "503"]
+        assert stored[0].text == "tolong dibantu"
+        assert stored[0].sender_name == "N" * 200
+        # Telegram's next getUpdates confirms all four: nothing is asked again.
+        assert await channel.poll_once() == 0
+        assert not [r for r in caplog.records if r.exc_info]
+    finally:
+        await runtime.close()
+
+
+async def test_a_database_error_text_never_reaches_the_log(
+    polling: Stack, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SQLAlchemy puts the statement's parameters in its error text.
+    leaky = "(sqlite3.OperationalError) disk I/O error [parameters: ('+6281234567890', 'Siti')]"
+
+    async def failing(message: InboundMessage) -> object:
+        raise RuntimeError(leaky)
+
+    channel = polling.new_channel("h-leak")
+    channel._accept = failing
+    await fake.push(text_update(600, "rahasia"))
+    with pytest.raises(RuntimeError):
+        await channel.poll_once()
+    assert channel.offset is None  # not past the update: it is retried
+    assert "+6281234567890" not in caplog.text and "Siti" not in caplog.text
+    assert "+6281234567890" not in str(channel.status())
+    await channel.stop()

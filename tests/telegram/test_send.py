@@ -13,6 +13,7 @@ from channels.base import ChannelName, OutboundMessage, Template
 from channels.errors import PermanentError, RateLimited, TemporaryError
 from channels.ratelimit import Pacer
 from channels.telegram import TelegramChannel, set_webhook
+from gateway.runtime import telegram_config
 from storage.db import SessionFactory
 from tests.telegram.conftest import CHAT, TOKEN, make_settings
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -34,7 +35,11 @@ def make_channel(
 ) -> TelegramChannel:
     settings = options.pop("settings", {})
     return TelegramChannel(
-        make_settings(tmp_path, fake, **settings), sessions, _nothing, holder="t", **options
+        telegram_config(make_settings(tmp_path, fake, **settings)),
+        sessions,
+        _nothing,
+        holder="t",
+        **options,
     )
 
 
@@ -209,7 +214,7 @@ async def test_network_errors_are_temporary(tmp_path: Path, sessions: SessionFac
 
 
 async def test_set_webhook_registers_url_and_secret(tmp_path: Path, fake: FakeBotApi) -> None:
-    url = await set_webhook(make_settings(tmp_path, fake))
+    url = await set_webhook(telegram_config(make_settings(tmp_path, fake)))
     assert url == "https://aduan.example.go.id/webhooks/telegram"
     assert fake.webhook == {
         "url": url,
@@ -232,5 +237,5 @@ async def test_set_webhook_refuses_bad_settings(
     tmp_path: Path, fake: FakeBotApi, overrides: dict[str, Any], problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):
-        await set_webhook(make_settings(tmp_path, fake, **overrides))
+        await set_webhook(telegram_config(make_settings(tmp_path, fake, **overrides)))
     assert fake.calls == []

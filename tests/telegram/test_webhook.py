@@ -13,7 +13,7 @@ from channels.ratelimit import Pacer
 from channels.telegram import SECRET_HEADER
 from gateway.app import create_app
 from gateway.config import TelegramMode
-from storage.models import Attachment, Complaint, Message
+from storage.models import Attachment, Complaint, Message, QuarantinedInbound
 from tests.telegram.conftest import (
     CHAT,
     SECRET,
@@ -63,21 +63,27 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
     assert SECRET not in caplog.text
 
 
-async def test_malformed_body_gets_400_with_a_reason(
+async def test_malformed_body_gets_400_or_is_quarantined_with_a_reason(
     aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
 ) -> None:
     client, stack = await client_for(aiohttp_client, tmp_path, fake)
+    resp = await post(client, b"not json")
+    assert resp.status == 400
+    assert "body is not JSON" in (await resp.json())["error"]
     cases = {
-        b"not json": "body is not JSON",
         b"[1]": "update must be a JSON object",
         json.dumps({"update_id": "x"}).encode(): "update_id must be an integer",
         json.dumps({"update_id": 1, "message": {"message_id": 1}}).encode(): "message.date",
     }
     for raw, reason in cases.items():
         resp = await post(client, raw)
-        assert resp.status == 400, raw
-        assert reason in (await resp.json())["error"]
+        assert resp.status == 200, raw
+        answer = await resp.json()
+        assert answer["status"] == "quarantined" and reason in answer["error"]
     assert await stack.inbound() == []
+    async with stack.runtime.sessions() as s:
+        rows = list(await s.scalars(select(QuarantinedInbound)))
+    assert sorted(r.raw for r in rows) == sorted(cases)
 
 
 async def test_off_when_not_configured_or_polling(

@@ -21,7 +21,7 @@ from channels.twilio import SIGNATURE_HEADER, TwilioChannel
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime, build_runtime, twilio_config
 from storage.migrate import upgrade
 from storage.models import Message
 from tests.twilio.fake_twilio import FakeTwilio
@@ -122,8 +122,8 @@ async def make_gateway(
         channels: dict[str, Channel] = {}
         if settings.twilio_account_sid and settings.twilio_auth_token:
             channels = {
-                "sms": TwilioChannel(settings, kind=ChannelName.SMS),
-                "whatsapp": TwilioChannel(settings, kind=ChannelName.WHATSAPP),
+                "sms": TwilioChannel(twilio_config(settings), kind=ChannelName.SMS),
+                "whatsapp": TwilioChannel(twilio_config(settings), kind=ChannelName.WHATSAPP),
             }
         runtime = await build_runtime(
             settings,

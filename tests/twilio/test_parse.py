@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from channels.base import ChannelName
-from channels.errors import InboundParseError, PermanentError, RateLimited, TemporaryError
+from channels.errors import (
+    ChannelConfigError,
+    InboundParseError,
+    PermanentError,
+    RateLimited,
+    TemporaryError,
+)
 from channels.twilio import (
     MAX_BODY_UNITS,
     TwilioChannel,
@@ -15,7 +21,8 @@ from channels.twilio import (
     parse_form,
     split_text,
 )
-from gateway.config import ConfigError, load_settings
+from gateway.config import load_settings
+from gateway.runtime import twilio_config
 from tests.twilio.conftest import ACCOUNT_SID, AUTH_TOKEN, load_form
 
 
@@ -106,17 +113,17 @@ def test_channel_construction_and_parse() -> None:
         twilio_auth_token=AUTH_TOKEN,
         twilio_sms_from="+62211234567",
     )
-    sms = TwilioChannel(settings, kind=ChannelName.SMS)
+    sms = TwilioChannel(twilio_config(settings), kind=ChannelName.SMS)
     assert sms.name is ChannelName.SMS and sms.interactive
     msg = sms.parse(load_form("sms_inbound.form"))
     assert msg is not None and msg.channel is ChannelName.SMS
     with pytest.raises(InboundParseError):
         sms.parse(b"not a form")
     assert AUTH_TOKEN not in repr(sms.status())
-    with pytest.raises(ConfigError, match="ADUAN_TWILIO_WHATSAPP_FROM"):
-        TwilioChannel(settings, kind=ChannelName.WHATSAPP)
-    with pytest.raises(ConfigError):
-        TwilioChannel(settings, kind=ChannelName.EMAIL)
+    with pytest.raises(ChannelConfigError, match="ADUAN_TWILIO_WHATSAPP_FROM"):
+        TwilioChannel(twilio_config(settings), kind=ChannelName.WHATSAPP)
+    with pytest.raises(ChannelConfigError):
+        TwilioChannel(twilio_config(settings), kind=ChannelName.EMAIL)
 
 
 # ----------------------------------------------------------------------- splitting

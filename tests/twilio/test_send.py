@@ -13,6 +13,7 @@ import pytest
 from channels.base import ChannelName, OutboundMessage, Template
 from channels.errors import PermanentError, RateLimited, TemporaryError
 from channels.twilio import TwilioChannel
+from gateway.runtime import twilio_config
 from tests.twilio.conftest import ACCOUNT_SID, PUBLIC_URL, twilio_settings
 from tests.twilio.fake_twilio import FakeTwilio
 
@@ -25,7 +26,9 @@ async def make_channel(fake: FakeTwilio, tmp_path: Path) -> AsyncIterator[Channe
     made: list[TwilioChannel] = []
 
     async def build(kind: ChannelName = ChannelName.SMS, **overrides: Any) -> TwilioChannel:
-        channel = TwilioChannel(twilio_settings(tmp_path, fake, **overrides), kind=kind)
+        channel = TwilioChannel(
+            twilio_config(twilio_settings(tmp_path, fake, **overrides)), kind=kind
+        )
         made.append(channel)
         return channel
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
-import sys
 import time
-import types
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +19,7 @@ from channels.whatsapp_cloud import SIGNATURE_HEADER, WhatsAppCloudChannel
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime, build_runtime, whatsapp_config
 from storage.migrate import upgrade
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 
@@ -89,7 +86,7 @@ def settings(tmp_path: Path, graph: FakeGraph) -> Settings:
 
 @pytest.fixture
 async def channel(settings: Settings) -> AsyncIterator[WhatsAppCloudChannel]:
-    ch = WhatsAppCloudChannel(settings, pacer=fast_pacer())
+    ch = WhatsAppCloudChannel(whatsapp_config(settings), pacer=fast_pacer())
     await ch.start()
     yield ch
     await ch.stop()
@@ -121,37 +118,15 @@ class Gateway:
 MakeGateway = Callable[..., Any]
 
 
-def _stub_unfinished_channels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let ``create_app`` build while a channel written in parallel is unfinished.
-
-    ``create_app`` registers the Twilio and Telegram routes too; while either
-    module fails to import or has no ``add_routes`` yet, a stub without routes
-    stands in for it (for this test only). Once both are done this does nothing.
-    """
-    import channels
-
-    for name in ("twilio", "telegram"):
-        try:
-            ready = hasattr(importlib.import_module(f"channels.{name}"), "add_routes")
-        except Exception:
-            ready = False
-        if not ready:
-            stub = types.ModuleType(f"channels.{name}")
-            stub.add_routes = lambda app: None  # type: ignore[attr-defined]
-            monkeypatch.setitem(sys.modules, f"channels.{name}", stub)
-            monkeypatch.setattr(channels, name, stub, raising=False)
-
-
 @pytest.fixture
 def make_gateway(
     tmp_path: Path, graph: FakeGraph, aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Any]:
     """``await make_gateway(pacer=None, **settings)`` → a started :class:`Gateway`."""
-    _stub_unfinished_channels(monkeypatch)
 
     async def make(*, pacer: Pacer | None = None, **overrides: Any) -> Gateway:
         settings = make_settings(tmp_path, graph.base_url, **overrides)
-        channel = WhatsAppCloudChannel(settings, pacer=pacer or fast_pacer())
+        channel = WhatsAppCloudChannel(whatsapp_config(settings), pacer=pacer or fast_pacer())
         runtime = await build_runtime(
             settings, use_redis=False, extra_channels={"whatsapp": channel}
         )

@@ -15,13 +15,12 @@ from sqlalchemy import select
 
 from channels.whatsapp_cloud import WhatsAppCloudChannel
 from gateway.app import create_app
-from gateway.runtime import build_runtime
+from gateway.runtime import build_runtime, whatsapp_config
 from storage.migrate import upgrade
 from storage.models import Complaint, DeliveryStatus, OutboxMessage
 from tests.whatsapp_cloud.conftest import (
     TOKEN,
     Gateway,
-    _stub_unfinished_channels,
     make_settings,
     payload,
 )
@@ -55,9 +54,8 @@ async def test_complete_conversation(
     aiohttp_client: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _stub_unfinished_channels(monkeypatch)
     settings = make_settings(tmp_path, graph.base_url)
-    channel = WhatsAppCloudChannel(settings)  # default pacing: 1/s per recipient
+    channel = WhatsAppCloudChannel(whatsapp_config(settings))  # default pacing: 1/s per recipient
     runtime = await build_runtime(settings, use_redis=False, extra_channels={"whatsapp": channel})
     await upgrade(runtime.engine)
     await runtime.start(run_channels=False)

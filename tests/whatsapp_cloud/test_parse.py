@@ -19,6 +19,7 @@ from channels.whatsapp_cloud import (
 )
 from gateway.config import load_settings
 from gateway.delivery import Delivery
+from gateway.runtime import whatsapp_config
 from tests.whatsapp_cloud.conftest import DATA, payload, signature
 
 SENDER = "+6281234567890"
@@ -184,7 +185,7 @@ def test_malformed_bodies_raise_with_a_reason(body: Any, reason: str) -> None:
 
 
 def test_channel_parse_returns_first_message_or_none() -> None:
-    ch = WhatsAppCloudChannel(load_settings())
+    ch = WhatsAppCloudChannel(whatsapp_config(load_settings()))
     raw = (DATA / "text.json").read_bytes()
     msg = ch.parse(raw)
     assert msg is not None and msg.text.startswith("Halo")

@@ -17,6 +17,7 @@ from channels.whatsapp_cloud import (
     split_text,
 )
 from gateway.config import Settings
+from gateway.runtime import whatsapp_config
 from tests.whatsapp_cloud.conftest import PHONE_NUMBER_ID, TOKEN, make_settings
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 
@@ -187,7 +188,9 @@ async def test_bare_500_is_temporary(channel: WhatsAppCloudChannel, graph: FakeG
 
 
 async def test_wrong_token_is_permanent(graph: FakeGraph, tmp_path: Path) -> None:
-    ch = WhatsAppCloudChannel(make_settings(tmp_path, graph.base_url, whatsapp_token="expired"))
+    ch = WhatsAppCloudChannel(
+        whatsapp_config(make_settings(tmp_path, graph.base_url, whatsapp_token="expired"))
+    )
     try:
         with pytest.raises(PermanentError) as info:
             await ch.send(out())
@@ -198,7 +201,9 @@ async def test_wrong_token_is_permanent(graph: FakeGraph, tmp_path: Path) -> Non
 
 
 async def test_connection_error_is_temporary(tmp_path: Path, unused_tcp_port: int) -> None:
-    ch = WhatsAppCloudChannel(make_settings(tmp_path, f"http://127.0.0.1:{unused_tcp_port}"))
+    ch = WhatsAppCloudChannel(
+        whatsapp_config(make_settings(tmp_path, f"http://127.0.0.1:{unused_tcp_port}"))
+    )
     try:
         with pytest.raises(TemporaryError, match="unreachable"):
             await ch.send(out())
@@ -210,7 +215,7 @@ async def test_not_configured_or_bad_recipient_is_permanent(
     channel: WhatsAppCloudChannel, tmp_path: Path, graph: FakeGraph
 ) -> None:
     ch = WhatsAppCloudChannel(
-        make_settings(tmp_path, graph.base_url, whatsapp_phone_number_id=None)
+        whatsapp_config(make_settings(tmp_path, graph.base_url, whatsapp_phone_number_id=None))
     )
     with pytest.raises(PermanentError, match="not configured"):
         await ch.send(out())
@@ -233,7 +238,7 @@ def test_retry_after_http_date_and_default() -> None:
 async def test_default_pacing_is_one_per_second_per_recipient(
     settings: Settings, graph: FakeGraph
 ) -> None:
-    ch = WhatsAppCloudChannel(settings)
+    ch = WhatsAppCloudChannel(whatsapp_config(settings))
     try:
         started = time.monotonic()
         await ch.send(out("satu"))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage
+from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage, QuarantinedInbound
 from tests.whatsapp_cloud.conftest import (
     APP_SECRET,
     TOKEN,
@@ -114,14 +114,19 @@ async def test_good_signature_is_accepted(make_gateway: MakeGateway) -> None:
         "messages": 1,
         "duplicates": 0,
         "statuses": 0,
+        "quarantined": 0,
     }
     assert await count(gw, Message, Message.direction == "in") == 1
 
 
-async def test_malformed_bodies_get_400_with_a_reason(make_gateway: MakeGateway) -> None:
+async def test_malformed_bodies_get_400_or_are_quarantined_with_a_reason(
+    make_gateway: MakeGateway,
+) -> None:
     gw: Gateway = await make_gateway()
+    resp = await gw.post(b"not json")
+    assert resp.status == 400
+    assert "body is not JSON" in (await resp.json())["error"]
     cases: dict[bytes, str] = {
-        b"not json": "body is not JSON",
         b"[]": "body must be an object",
         json.dumps({"object": "whatsapp_business_account"}).encode(): "no entry",
         json.dumps({"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]}).encode(): (
@@ -130,9 +135,11 @@ async def test_malformed_bodies_get_400_with_a_reason(make_gateway: MakeGateway)
     }
     for raw, reason in cases.items():
         resp = await gw.post(raw)
-        assert resp.status == 400, raw
-        assert reason in (await resp.json())["error"]
+        assert resp.status == 200, raw
+        answer = await resp.json()
+        assert answer["status"] == "quarantined" and reason in answer["error"]
     assert await count(gw, Message) == 0
+    assert await count(gw, QuarantinedInbound) == len(cases)
 
 
 # ---------------------------------------------------------------------- dedupe
@@ -308,6 +315,7 @@ async def test_batch_with_messages_and_statuses(make_gateway: MakeGateway) -> No
         "messages": 2,
         "duplicates": 0,
         "statuses": 1,
+        "quarantined": 0,
     }
     async with gw.runtime.sessions() as s:
         texts = list(
