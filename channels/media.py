@@ -133,7 +133,9 @@ def address_refusal(address: str | IPAddress) -> str | None:
     """
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     if isinstance(ip, ipaddress.IPv6Address):
-        inner: ipaddress.IPv4Address | None = ip.ipv4_mapped or ip.sixtofour
+        if ip.ipv4_mapped is not None:  # the socket connects to the IPv4 address itself
+            return address_refusal(ip.ipv4_mapped)
+        inner: ipaddress.IPv4Address | None = ip.sixtofour
         if inner is None and ip.teredo is not None:
             inner = ip.teredo[1]
         if inner is None and (ip in _NAT64 or (ip in _COMPATIBLE and int(ip) > 1)):
@@ -316,6 +318,8 @@ def _parse_url(text: str) -> URL:
         url = URL(text.strip())
     except (ValueError, TypeError):
         raise MediaRefused("refused: not a URL") from None
+    if url.scheme and url.scheme.lower() not in _DEFAULT_PORTS:
+        raise MediaRefused("refused: a file on a URL that is not http(s)")
     if not url.is_absolute():
         raise MediaRefused("refused: not an absolute URL")
     return url
