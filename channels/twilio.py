@@ -41,6 +41,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import SecretStr
@@ -68,6 +69,7 @@ from channels.errors import (
     RateLimited,
     TemporaryError,
 )
+from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
@@ -600,66 +602,85 @@ def _filename(url: str, content_type: str, index: int) -> str:
     return stem + ext
 
 
+#: Where Twilio serves media (Messaging "Media subresource": ``MediaUrl{N}`` is
+#: ``https://api.twilio.com/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}/Media/{MediaSid}``,
+#: read with HTTP basic auth), and the CDN it redirects the bytes to
+#: (``mms.twiliocdn.com``, ``media.twiliocdn.com``), reached without credentials.
+MEDIA_HOSTS = frozenset({"api.twilio.com"})
+MEDIA_REDIRECT_HOSTS = frozenset({"api.twilio.com", "*.twiliocdn.com"})
+_MEDIA_PATH = re.compile(
+    r"/2010-04-01/Accounts/(?P<account>AC[0-9a-fA-F]{32})/Messages/[A-Z]{2}[0-9a-fA-F]{32}"
+    r"/Media/ME[0-9a-fA-F]{32}"
+)
+
+
+def media_policy(settings: TwilioConfig) -> MediaPolicy:
+    """The fetch rules for Twilio media (docs/attachments.md): a ``MediaUrl`` on
+    ``api.twilio.com`` or the configured ``ADUAN_TWILIO_API_BASE``, redirects to
+    Twilio's CDN, :data:`MEDIA_BUDGET_SECONDS` and ``attachment_max_bytes``."""
+    return MediaPolicy(
+        provider="Twilio",
+        base_url=settings.twilio_api_base or "https://api.twilio.com",
+        hosts=MEDIA_HOSTS,
+        redirect_hosts=MEDIA_REDIRECT_HOSTS,
+        credential_hosts=MEDIA_HOSTS,
+        max_bytes=settings.attachment_max_bytes,
+        timeout=MEDIA_BUDGET_SECONDS,
+    )
+
+
+def media_url_refusal(url: str, account_sid: str) -> str | None:
+    """Why ``url`` is not a ``MediaUrl`` of this account's messages, or ``None``.
+
+    The path must end in ``/2010-04-01/Accounts/{account_sid}/Messages/{Sid}/Media/{MediaSid}``
+    (SIDs: two letters and 32 hex digits), with no query or fragment; the host
+    is checked by :func:`media_policy`.
+    """
+    try:
+        parsed = urlsplit(url.strip())
+    except ValueError:
+        return "refused: MediaUrl is not a URL"
+    found = _MEDIA_PATH.search(parsed.path)
+    if found is None or found.end() != len(parsed.path) or parsed.query or parsed.fragment:
+        return "refused: MediaUrl is not a Twilio media path"
+    if found.group("account") != account_sid:
+        return "refused: MediaUrl belongs to another Twilio account"
+    return None
+
+
 async def fetch_media(
-    session: aiohttp.ClientSession,
+    fetcher: MediaFetcher,
     url: str,
     content_type: str,
     *,
     index: int,
+    account_sid: str,
     authorization: str,
-    max_bytes: int,
-    timeout: float,  # noqa: ASYNC109 - a per-download budget, passed to aiohttp
 ) -> Attachment:
     """Download one ``MediaUrl`` with HTTP basic auth (account SID, auth token).
 
-    ``authorization`` is the header value (see :func:`basic_auth`); aiohttp
-    drops it when a redirect leaves the origin (Twilio redirects media to a
-    signed CDN URL).
+    ``authorization`` is the header value (see :func:`basic_auth`); the
+    fetcher sends it to ``api.twilio.com`` (or the configured base) only, not
+    along Twilio's redirect to its CDN.
 
     Never raises for a failed download: the attachment then has empty content
-    and ``skipped_reason`` says why (HTTP status, timeout, over ``max_bytes``).
+    and ``skipped_reason`` says why (not this account's media path, a host or
+    address refused by :func:`media_policy`, HTTP status, timeout, over
+    ``attachment_max_bytes``).
     """
     name = _filename(url, content_type, index)
-    try:
-        async with session.get(
-            url,
-            headers={"Authorization": authorization},
-            timeout=aiohttp.ClientTimeout(total=max(timeout, 0.1)),
-        ) as resp:
-            if resp.status != 200:
-                return Attachment(
-                    name, content_type, skipped_reason=f"download failed: HTTP {resp.status}"
-                )
-            declared = resp.content_length
-            if declared is not None and declared > max_bytes:
-                return Attachment(
-                    name,
-                    content_type,
-                    size=declared,
-                    skipped_reason=f"too large: {declared} bytes, limit {max_bytes}",
-                )
-            data = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                data.extend(chunk)
-                if len(data) > max_bytes:
-                    return Attachment(
-                        name,
-                        content_type,
-                        size=len(data),
-                        skipped_reason=f"too large: over {max_bytes} bytes",
-                    )
-            return Attachment(name, content_type, content=bytes(data), size=len(data))
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return Attachment(
-            name, content_type, skipped_reason=f"download failed: {type(exc).__name__}"
-        )
+    refusal = media_url_refusal(url, account_sid)
+    if refusal is not None:
+        return skipped("Twilio", name, content_type, MediaRefused(refusal))
+    return await fetcher.attachment(
+        url, filename=name, content_type=content_type, credentials={"Authorization": authorization}
+    )
 
 
-async def download_media(
-    session: aiohttp.ClientSession, form: Mapping[str, str], settings: TwilioConfig
-) -> tuple[Attachment, ...]:
+async def download_media(form: Mapping[str, str], settings: TwilioConfig) -> tuple[Attachment, ...]:
     """Download every ``MediaUrl{N}`` of an inbound form concurrently, within
-    :data:`MEDIA_BUDGET_SECONDS` altogether and ``attachment_max_bytes`` each."""
+    :data:`MEDIA_BUDGET_SECONDS` and ``attachment_max_bytes`` each, through
+    :class:`channels.media.MediaFetcher` under :func:`media_policy`."""
     items = media_items(form)
     if not items:
         return ()
@@ -667,19 +688,19 @@ async def download_media(
     authorization = basic_auth(
         settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()
     )
-    return tuple(
-        await asyncio.gather(
-            *(
-                fetch_media(
-                    session,
-                    url,
-                    ctype,
-                    index=i,
-                    authorization=authorization,
-                    max_bytes=settings.attachment_max_bytes,
-                    timeout=MEDIA_BUDGET_SECONDS,
+    async with MediaFetcher(media_policy(settings)) as fetcher:
+        return tuple(
+            await asyncio.gather(
+                *(
+                    fetch_media(
+                        fetcher,
+                        url,
+                        ctype,
+                        index=i,
+                        account_sid=settings.twilio_account_sid,
+                        authorization=authorization,
+                    )
+                    for i, (url, ctype) in enumerate(items)
                 )
-                for i, (url, ctype) in enumerate(items)
             )
         )
-    )

@@ -74,6 +74,7 @@ from channels.errors import (
     RateLimited,
     TemporaryError,
 )
+from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
 from gateway.addresses import AddressError, normalise_phone
@@ -100,6 +101,13 @@ MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3, sock_read=5)
 
 #: Message types whose payload object carries a downloadable media ``id``.
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+#: A Cloud API media id (Graph object id): digits only.
+MEDIA_ID = re.compile(r"[0-9]{1,32}")
+#: Where Graph media live: the lookup on the Graph API, the bytes on the
+#: ``lookaside.fbsbx.com`` URL it answers (both read with the access token,
+#: Cloud API "Media" reference); Meta's CDN hosts only by redirect, without it.
+MEDIA_HOSTS = frozenset({"graph.facebook.com", "lookaside.fbsbx.com"})
+MEDIA_REDIRECT_HOSTS = frozenset({"*.fbsbx.com", "*.fbcdn.net"})
 
 # Graph error codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
 PAIR_RATE_LIMIT = 131056
@@ -434,6 +442,21 @@ def _default_filename(ref: MediaRef) -> str:
     return f"{ref.kind}-{ref.media_id}{ext or ''}"
 
 
+def media_policy(settings: WhatsAppCloudConfig) -> MediaPolicy:
+    """The fetch rules for Cloud API media (docs/attachments.md): the configured
+    ``ADUAN_WHATSAPP_API_BASE`` and :data:`MEDIA_HOSTS`, redirects to
+    :data:`MEDIA_REDIRECT_HOSTS`, ``MEDIA_TIMEOUT`` and ``attachment_max_bytes``."""
+    return MediaPolicy(
+        provider="WhatsApp",
+        base_url=settings.whatsapp_api_base,
+        hosts=MEDIA_HOSTS,
+        redirect_hosts=MEDIA_REDIRECT_HOSTS,
+        credential_hosts=MEDIA_HOSTS,
+        max_bytes=settings.attachment_max_bytes,
+        timeout=float(MEDIA_TIMEOUT.total or 10),
+    )
+
+
 # -------------------------------------------------------------------- sending
 
 
@@ -666,59 +689,51 @@ class WhatsAppCloudChannel(Channel):
     async def download_media(self, ref: MediaRef) -> Attachment:
         """Fetch one media object; never raises for provider trouble.
 
-        Two requests, both with the Bearer token: ``GET {root}/{media_id}`` →
-        ``{"url": …, "mime_type": …, "file_size": …}``, then ``GET url`` for the
-        bytes. Larger than ``attachment_max_bytes`` (checked on the announced
-        size, ``Content-Length`` and while reading), an error answer, a timeout
-        or a connection error give an attachment with ``skipped_reason``.
+        The media id must be digits only (:data:`MEDIA_ID`), else nothing is
+        requested. Two requests through :class:`channels.media.MediaFetcher`
+        under :func:`media_policy`, both with the Bearer token:
+        ``GET {root}/{media_id}`` → ``{"url": …, "mime_type": …, "file_size": …}``,
+        then ``GET url`` for the bytes (https on ``lookaside.fbsbx.com``, or
+        the configured base). Larger than ``attachment_max_bytes`` (checked on
+        the announced size, ``Content-Length`` and while reading), a refused
+        host or address, an error answer, a timeout or a connection error give
+        an attachment with ``skipped_reason``.
         """
         filename = _default_filename(ref)
         limit = self.config.attachment_max_bytes
 
-        def skipped(reason: str, size: int = 0, mime: str = ref.mime_type) -> Attachment:
-            log.warning("whatsapp media %s skipped: %s", ref.media_id, reason)
-            return Attachment(filename, mime, b"", size, skipped_reason=reason)
+        def refused(reason: str, size: int = 0, mime: str = ref.mime_type) -> Attachment:
+            return skipped("WhatsApp", filename, mime, MediaRefused(reason, size))
 
         if limit <= 0:
-            return skipped("attachments are disabled (ADUAN_ATTACHMENT_MAX_BYTES=0)")
+            return refused("attachments are disabled (ADUAN_ATTACHMENT_MAX_BYTES=0)")
+        if not MEDIA_ID.fullmatch(ref.media_id):
+            return refused("refused: the media id is not a number")
         try:
-            headers = self._auth()
+            credentials = self._auth()
         except PermanentError as exc:
-            return skipped(str(exc))
-        session = self._client()
-        try:
-            async with session.get(
-                f"{self.api_root}/{ref.media_id}", headers=headers, timeout=MEDIA_TIMEOUT
-            ) as resp:
-                if resp.status != 200:
-                    return skipped(f"media lookup failed: HTTP {resp.status}")
-                info = await resp.json(content_type=None)
-            if not isinstance(info, Mapping) or not isinstance(info.get("url"), str):
-                return skipped("media lookup answer has no url")
-            url: str = info["url"]
-            mime = _opt_str(info.get("mime_type")) or ref.mime_type
-            announced = info.get("file_size")
-            if isinstance(announced, int | str) and str(announced).isdigit():
-                if int(announced) > limit:
-                    return skipped(f"larger than {limit} bytes", int(announced), mime)
-            if not url.startswith(("https://", "http://")):
-                return skipped("media url is not http(s)")
-            async with session.get(url, headers=headers, timeout=MEDIA_TIMEOUT) as resp:
-                if resp.status != 200:
-                    return skipped(f"media download failed: HTTP {resp.status}", mime=mime)
-                if resp.content_length is not None and resp.content_length > limit:
-                    return skipped(f"larger than {limit} bytes", resp.content_length, mime)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > limit:
-                        return skipped(f"larger than {limit} bytes", size, mime)
-                    chunks.append(chunk)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            return skipped(f"media download failed: {type(exc).__name__}")
-        content = b"".join(chunks)
-        return Attachment(filename, mime, content, len(content))
+            return refused(str(exc))
+        mime = ref.mime_type
+        async with MediaFetcher(media_policy(self.config)) as fetcher:
+            try:
+                info = await fetcher.get_json(
+                    f"{self.api_root}/{ref.media_id}", credentials=credentials, what="media lookup"
+                )
+                if not isinstance(info, Mapping) or not isinstance(info.get("url"), str):
+                    return refused("media lookup answer has no url")
+                mime = _opt_str(info.get("mime_type")) or ref.mime_type
+                announced = info.get("file_size")
+                if isinstance(announced, int | str) and str(announced).isdigit():
+                    if int(announced) > limit:
+                        return refused(
+                            f"too large: {announced} bytes, limit {limit} bytes",
+                            int(announced),
+                            mime,
+                        )
+                fetched = await fetcher.get(info["url"], credentials=credentials)
+            except MediaRefused as exc:
+                return refused(exc.reason, exc.size, mime)
+        return Attachment(filename, mime, fetched.content, len(fetched.content))
 
     async def with_attachments(self, message: InboundMessage) -> InboundMessage:
         """``message`` with its media downloaded into ``attachments``."""

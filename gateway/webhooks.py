@@ -36,12 +36,11 @@ import json
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
-import aiohttp
 from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy import exc as sa_exc
@@ -636,9 +635,6 @@ def _quarantined_json(reason: str) -> web.Response:
 
 # -------------------------------------------------------------------- Twilio
 
-_MEDIA_SESSION = web.AppKey("webhook_media_session", aiohttp.ClientSession)
-
-
 async def _twilio_form(
     request: web.Request, route: str
 ) -> tuple[MultiDict[str], bytes] | web.Response:
@@ -693,10 +689,9 @@ async def twilio_inbound(request: web.Request) -> web.Response:
         return _twiml()
     if message is None:
         return _twiml()
-    session = request.app.get(_MEDIA_SESSION)
-    if session is not None and twilio.media_items(message.raw):
+    if twilio.media_items(message.raw):
         config = twilio_config(runtime.settings)
-        attachments = await twilio.download_media(session, message.raw, config)
+        attachments = await twilio.download_media(message.raw, config)
         message = dataclasses.replace(message, attachments=attachments)
     result = await store_message(runtime, message, source=twilio.INBOUND_PATH)
     if result is not None:
@@ -731,13 +726,6 @@ async def twilio_status(request: web.Request) -> web.Response:
     if report is not None:
         await store_report(runtime, report, source=twilio.STATUS_PATH)
     return web.Response(status=200)
-
-
-async def _media_session(app: web.Application) -> AsyncIterator[None]:
-    """One HTTP session per application for media downloads."""
-    async with aiohttp.ClientSession() as session:
-        app[_MEDIA_SESSION] = session
-        yield
 
 
 # ---------------------------------------------------------- WhatsApp Cloud
@@ -968,11 +956,10 @@ async def api_receive(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register every provider route and the media-download HTTP session.
+    """Register every provider route.
 
     The :func:`body_caps` middleware is installed by ``gateway.app``.
     """
-    app.cleanup_ctx.append(_media_session)
     app.router.add_post(twilio.INBOUND_PATH, twilio_inbound)
     app.router.add_post(twilio.STATUS_PATH, twilio_status)
     app.router.add_get(whatsapp.WEBHOOK_PATH, whatsapp_handshake)

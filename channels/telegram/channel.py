@@ -70,6 +70,7 @@ from channels.errors import (
     RateLimited,
     TemporaryError,
 )
+from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
@@ -168,6 +169,33 @@ def api_bases(settings: TelegramConfig) -> tuple[str, str]:
     if base.endswith("/bot"):
         return base, base[: -len("/bot")] + "/file/bot"
     return base, base + "/file"
+
+
+#: A Bot API ``file_id``: URL-safe base64 characters (Bot API "File").
+FILE_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: A ``file_path`` from ``getFile``: relative, segments of ``A-Z a-z 0-9 _ . -``
+#: ("photos/file_1.jpg"), no ``.`` or ``..`` segment.
+FILE_PATH = re.compile(r"[A-Za-z0-9_.-]{1,128}(?:/[A-Za-z0-9_.-]{1,128}){0,7}")
+
+
+def _file_path_ok(path: str) -> bool:
+    return bool(FILE_PATH.fullmatch(path)) and not any(
+        part in (".", "..") for part in path.split("/")
+    )
+
+
+def media_policy(settings: TelegramConfig, *, timeout: float = 15.0) -> MediaPolicy:
+    """The fetch rules for Telegram files (docs/attachments.md): the configured
+    Bot API base only (``api.telegram.org`` by default; the token is in the
+    URL), no other host, ``timeout`` seconds and ``attachment_max_bytes``."""
+    base_url, _file_url = api_bases(settings)
+    return MediaPolicy(
+        provider="Telegram",
+        base_url=base_url,
+        hosts=frozenset(),
+        max_bytes=settings.attachment_max_bytes,
+        timeout=timeout,
+    )
 
 
 def _token(settings: TelegramConfig) -> str:
@@ -370,33 +398,44 @@ class TelegramChannel(Channel):
         return found is not None
 
     async def _fetch(self, ref: FileRef) -> Attachment:
+        """One file: ``getFile`` then its bytes, through :class:`channels.media.MediaFetcher`.
+
+        The ``file_id`` and the ``file_path`` Telegram answers are checked by
+        format first (:data:`FILE_ID`, :data:`FILE_PATH`); both requests go only
+        to the configured Bot API base (the token is in their URLs) and follow
+        no redirect to another host. Never raises for the fetch: a refusal or
+        failure becomes an attachment with ``skipped_reason``.
+        """
         limit = self._settings.attachment_max_bytes
+
+        def refused(reason: str, size: int = 0) -> Attachment:
+            return skipped("Telegram", ref.filename, ref.content_type, MediaRefused(reason, size))
+
         if ref.size is not None and ref.size > limit:
-            return Attachment(
-                ref.filename,
-                ref.content_type,
-                size=ref.size,
-                skipped_reason=f"too large ({ref.size} bytes, limit {limit})",
-            )
-        bot = await self.ready()
-        async with asyncio.timeout(self._download_timeout):
-            file = await bot.get_file(ref.file_id)
-            if file.file_size is not None and file.file_size > limit:
-                return Attachment(
-                    ref.filename,
-                    ref.content_type,
-                    size=file.file_size,
-                    skipped_reason=f"too large ({file.file_size} bytes, limit {limit})",
+            return refused(f"too large: {ref.size} bytes, limit {limit} bytes", ref.size)
+        if not FILE_ID.fullmatch(ref.file_id):
+            return refused("refused: the file_id is not a Telegram file id")
+        base_url, base_file_url = api_bases(self._settings)
+        policy = media_policy(self._settings, timeout=self._download_timeout)
+        async with MediaFetcher(policy) as fetcher:
+            try:
+                answer = await fetcher.get_json(
+                    f"{base_url}{self._token}/getFile?{urlencode({'file_id': ref.file_id})}",
+                    what="download",
                 )
-            content = bytes(await file.download_as_bytearray())
-        if len(content) > limit:
-            return Attachment(
-                ref.filename,
-                ref.content_type,
-                size=len(content),
-                skipped_reason=f"too large ({len(content)} bytes, limit {limit})",
-            )
-        return Attachment(ref.filename, ref.content_type, content=content, size=len(content))
+                result = answer.get("result") if isinstance(answer, Mapping) else None
+                path = result.get("file_path") if isinstance(result, Mapping) else None
+                if not isinstance(path, str) or not _file_path_ok(path):
+                    return refused("refused: getFile answered no usable file_path")
+                size = result.get("file_size") if isinstance(result, Mapping) else None
+                if isinstance(size, int) and size > limit:
+                    return refused(f"too large: {size} bytes, limit {limit} bytes", size)
+                fetched = await fetcher.get(f"{base_file_url}{self._token}/{path}")
+            except MediaRefused as exc:
+                return refused(self._redact(exc.reason), exc.size)
+        return Attachment(
+            ref.filename, ref.content_type, content=fetched.content, size=len(fetched.content)
+        )
 
     async def download(self, message: InboundMessage) -> InboundMessage:
         """``message`` with the files of its update downloaded as attachments.

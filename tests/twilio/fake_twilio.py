@@ -55,6 +55,9 @@ class FakeTwilio:
     errors: list[ProgrammedError | None] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     media_requests: list[str | None] = field(default_factory=list)
+    #: Media path → ``Location`` answered with 302 instead of the bytes (as
+    #: Twilio redirects media to its CDN).
+    media_redirects: dict[str, str] = field(default_factory=dict)
     server: TestServer | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -183,6 +186,10 @@ class FakeTwilio:
         self.media_requests.append(request.headers.get("Authorization"))
         if not self._authorised(request):
             return web.Response(status=401, text="Unauthorized")
+        if request.path in self.media_redirects:
+            return web.Response(
+                status=302, headers={"Location": self.media_redirects[request.path]}
+            )
         found = self.media.get(request.path)
         if found is None:
             return web.Response(status=404)

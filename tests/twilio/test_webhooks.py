@@ -159,21 +159,21 @@ async def test_oversized_media_is_skipped_with_a_reason(make_gateway: GatewayFac
 
 async def test_failed_media_download_never_fails_the_webhook(gateway: Gateway) -> None:
     form = load_form("whatsapp_image.form")
-    # Not stored on the fake: 404; and a second item on a closed port.
-    form["MediaUrl0"] = (
-        f"{gateway.fake.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MMx/Media/MEgone"
-    )
+    # Not stored on the fake: 404; and a second item on another local port,
+    # which is not the configured API base: refused without a request.
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{'0' * 32}/Media/ME{'1' * 32}"
+    form["MediaUrl0"] = gateway.fake.url + path
     form.update(
         NumMedia="2",
-        MediaUrl1="http://127.0.0.1:9/Media/MEclosed",
+        MediaUrl1="http://127.0.0.1:9" + path,
         MediaContentType1="application/pdf",
     )
     resp = await gateway.post(INBOUND_PATH, form)
     assert resp.status == 200
     first, second = await attachments(gateway)
     assert first.skipped_reason == "download failed: HTTP 404"
-    assert second.skipped_reason is not None and second.skipped_reason.startswith("download failed")
-    assert second.filename == "MEclosed.pdf"
+    assert second.skipped_reason == "refused: a file on 127.0.0.1, a loopback address"
+    assert second.filename == f"ME{'1' * 32}.pdf"
     assert await gateway.inbound_count() == 1
 
 

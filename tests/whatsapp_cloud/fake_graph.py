@@ -60,6 +60,8 @@ class FakeGraph:
         self.media_lookup_failures: set[str] = set()
         #: Leave ``file_size`` out of media lookups (the download must check).
         self.hide_media_size = False
+        #: Media id → the ``url`` its lookup answers instead of the fake's own.
+        self.media_urls: dict[str, str] = {}
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/{version}/{phone_id}/messages", self._messages)
@@ -185,7 +187,7 @@ class FakeGraph:
         )
         info: dict[str, Any] = {
             "messaging_product": "whatsapp",
-            "url": str(url),
+            "url": self.media_urls.get(media_id, str(url)),
             "mime_type": mime,
             "sha256": hashlib.sha256(content).hexdigest(),
             "file_size": len(content),

@@ -280,7 +280,7 @@ async def test_oversize_media_without_announced_size_is_caught_on_download(
     gw.graph.add_media("1003383421387256", b"\xff\xd8" + b"x" * 4000, "image/jpeg")
     assert (await gw.post(payload("image", live=True))).status == 200
     [att] = await attachments(gw)
-    assert att.content == b"" and att.skipped_reason == "larger than 1000 bytes"
+    assert att.content == b"" and att.skipped_reason == "too large: 4002 bytes, limit 1000 bytes"
     assert any(r.path.startswith("/whatsapp_business") for r in gw.graph.requests)
 
 
