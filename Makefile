@@ -25,15 +25,17 @@ run: $(STAMP)
 	$(BIN)/aduan db upgrade
 	$(BIN)/aduan serve
 
-## test: set up with the test extras and run lint, type checks and the whole suite
+## test: set up with the test extras and run lint, the layer contract, type checks and the whole suite
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy

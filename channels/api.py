@@ -32,9 +32,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import Channel, ChannelName, InboundMessage, OutboundMessage, SendResult
 from channels.errors import InboundParseError, PermanentError
-from gateway.addresses import AddressError, normalise_email, normalise_phone
 
 log = logging.getLogger(__name__)
 

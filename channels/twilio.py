@@ -51,6 +51,7 @@ from twilio.http.response import Response as TwilioResponse  # type: ignore[impo
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
+from channels.addresses import AddressError, normalise_phone
 from channels.base import (
     Attachment,
     Channel,
@@ -72,7 +73,6 @@ from channels.errors import (
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
-from gateway.addresses import AddressError, normalise_phone
 
 log = logging.getLogger(__name__)
 

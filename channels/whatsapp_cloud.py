@@ -55,6 +55,7 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from channels.addresses import AddressError, normalise_phone
 from channels.base import (
     Attachment,
     Channel,
@@ -77,7 +78,6 @@ from channels.errors import (
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer
 from channels.text import split_text as split_any
-from gateway.addresses import AddressError, normalise_phone
 
 log = logging.getLogger(__name__)
 

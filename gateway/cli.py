@@ -465,9 +465,9 @@ def parse_address(text: str) -> tuple[str, str]:
     an email address (lower-cased) or a phone number in any form (E.164).
 
     Raises:
-        gateway.addresses.AddressError: when it is none of these.
+        channels.addresses.AddressError: when it is none of these.
     """
-    from gateway.addresses import AddressError, normalise_email, normalise_phone
+    from channels.addresses import AddressError, normalise_email, normalise_phone
 
     value = text.strip()
     if value.lower().startswith("telegram:"):
@@ -489,7 +489,7 @@ async def resolve_contact(session: Any, ref: str) -> int:
     """
     from sqlalchemy import select
 
-    from gateway.addresses import AddressError
+    from channels.addresses import AddressError
     from storage.models import Contact, ContactAddress
 
     number = ref.strip().removeprefix("#")
@@ -609,7 +609,7 @@ def cmd_contact_erase(args: argparse.Namespace) -> int:
 def cmd_contact_correct(args: argparse.Namespace) -> int:
     """Correct a contact's name and addresses (docs/privacy.md)."""
     settings = _settings()
-    from gateway.addresses import AddressError
+    from channels.addresses import AddressError
     from handlers.privacy import Correction, CorrectionError, correct_contact
 
     if args.name is None and not args.add and not args.remove:

@@ -16,11 +16,10 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.addresses import address_kind
 from channels.base import InboundMessage
-from gateway.addresses import address_kind
 from storage.db import SessionFactory
 from storage.models import Attachment, Contact, ContactAddress, Direction, Message
 from storage.types import utcnow
@@ -44,41 +43,6 @@ class IngestResult:
 def _insert(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-async def resolve_contact(
-    session: AsyncSession, channel: str, address: str, display_name: str | None
-) -> int:
-    """Return the contact id for ``address`` on ``channel``, creating it if new.
-
-    Safe under concurrency: a losing racer's insert fails on the unique
-    (kind, address) constraint inside a savepoint and the winner's row is read.
-    """
-    kind = address_kind(channel, address)
-    found = await session.scalar(
-        select(ContactAddress.contact_id).where(
-            ContactAddress.kind == kind, ContactAddress.address == address
-        )
-    )
-    if found is not None:
-        return found
-    try:
-        async with session.begin_nested():
-            contact = Contact(display_name=display_name)
-            session.add(contact)
-            await session.flush()
-            session.add(ContactAddress(contact_id=contact.id, kind=kind, address=address))
-            await session.flush()
-            return contact.id
-    except IntegrityError:
-        found = await session.scalar(
-            select(ContactAddress.contact_id).where(
-                ContactAddress.kind == kind, ContactAddress.address == address
-            )
-        )
-        if found is None:  # pragma: no cover - constraint fired for another reason
-            raise
-        return found
 
 
 def message_values(message: InboundMessage, contact_id: int) -> dict[str, Any]:

@@ -28,27 +28,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from channels.base import Channel, ChannelName, OutboundMessage
 from channels.errors import PermanentError, RateLimited, TemporaryError
 from gateway.window import WindowPolicy, record_plan
 from storage.db import SessionFactory
-from storage.models import ComplaintEvent, Direction, Message, OutboxMessage, OutboxStatus
+from storage.models import ComplaintEvent, Message, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-OUTBOX_IDS_KEY = "aduan.outbox_ids"
-"""``session.info`` key listing (outbox id, idempotency key) staged in the session,
-so the caller can request sending once the transaction has committed."""
 
 REPLY_CAP_CODE = "reply_cap"
 """``error_code`` of an automatic reply held back by the reply loop guard."""
@@ -58,112 +51,6 @@ REPLY_CAP_ERROR = (
     "(reply loop guard, ADUAN_REPLY_CAP_PER_HOUR); a reply written by staff still goes out"
 )
 """``last_error`` of such a row (the inbox shows it translated)."""
-
-ExternalIdFactory = Callable[[str, str], str | None]
-"""(channel, idempotency_key) → the outbound message's external id, if known upfront."""
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """An outgoing message to add to the outbox.
-
-    ``thread_refs`` are email Message-IDs this message replies to, newest
-    first. ``automatic`` marks messages the system writes by itself (they carry
-    ``Auto-Submitted: auto-replied`` on email).
-    """
-
-    channel: str
-    recipient: str
-    text: str
-    contact_id: int
-    subject: str | None = None
-    thread_refs: tuple[str, ...] = ()
-    language: str = "id"
-    complaint_id: int | None = None
-    conversation_id: int | None = None
-    automatic: bool = True
-    sender: str = "aduan"
-
-
-class OutboxWriter:
-    """Adds drafts to the outbox and to the message history, in the caller's transaction."""
-
-    def __init__(self, external_id_for: ExternalIdFactory | None = None) -> None:
-        self._external_id_for = external_id_for or (lambda _c, _k: None)
-
-    async def add(self, session: AsyncSession, draft: Draft) -> OutboxMessage:
-        """Stage ``draft``; returns the (flushed) outbox row. Nothing is sent here."""
-        key = uuid.uuid4().hex
-        message = Message(
-            channel=draft.channel,
-            external_id=self._external_id_for(draft.channel, key),
-            direction=Direction.OUT.value,
-            contact_id=draft.contact_id,
-            conversation_id=draft.conversation_id,
-            complaint_id=draft.complaint_id,
-            sender=draft.sender,
-            recipient=draft.recipient,
-            subject=draft.subject,
-            text=draft.text,
-            thread_refs=list(draft.thread_refs),
-            automatic=draft.automatic,
-            language=draft.language,
-            processed_at=utcnow(),
-        )
-        session.add(message)
-        await session.flush()
-        row = OutboxMessage(
-            idempotency_key=key,
-            message_id=message.id,
-            contact_id=draft.contact_id,
-            complaint_id=draft.complaint_id,
-            channel=draft.channel,
-            recipient=draft.recipient,
-            subject=draft.subject,
-            body=draft.text,
-            thread_refs=list(draft.thread_refs),
-            language=draft.language,
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=utcnow(),
-        )
-        session.add(row)
-        await session.flush()
-        session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
-        return row
-
-    async def add_staff_email(
-        self,
-        session: AsyncSession,
-        *,
-        recipient: str,
-        subject: str,
-        text: str,
-        complaint_id: int | None = None,
-    ) -> OutboxMessage:
-        """Stage an email to a staff member (reminders, escalations).
-
-        Not part of any complainant's conversation: no message history row
-        and no contact; sent, retried and recorded like every outbox row.
-        """
-        key = uuid.uuid4().hex
-        row = OutboxMessage(
-            idempotency_key=key,
-            complaint_id=complaint_id,
-            channel="email",
-            recipient=recipient,
-            subject=subject,
-            body=text,
-            thread_refs=[],
-            language="id",
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=utcnow(),
-        )
-        session.add(row)
-        await session.flush()
-        session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
-        return row
 
 
 def backoff_seconds(attempts: int, *, base: float = 5.0, cap: float = 3600.0) -> float:

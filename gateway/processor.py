@@ -22,10 +22,10 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from gateway.outbox import OUTBOX_IDS_KEY
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.intake import IntakeEngine, expire_conversation
 from handlers.intake.turns import plan_turn
+from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.workflow import sweep_time_standards
 from storage import leases
 from storage.db import SessionFactory

@@ -21,13 +21,14 @@ from gateway.config import Settings, channel_states
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
-from gateway.outbox import OUTBOX_IDS_KEY, Dispatcher, OutboxWriter
+from gateway.outbox import Dispatcher
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.web.form import check_profile as check_form_fields
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.intake.form_ack import WebAckPolicy
 from handlers.notifications import notify_complainant
+from handlers.outbox import OUTBOX_IDS_KEY, OutboxWriter
 from handlers.privacy import NOTICE_PATH
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor

@@ -58,9 +58,9 @@ from channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from channels.telegram import TelegramChannel, verify_secret
 from gateway.config import TelegramMode
 from gateway.delivery import record_delivery_status
-from gateway.i18n import t
 from gateway.remote import client_address
 from gateway.runtime import twilio_config
+from handlers.i18n import t
 from storage.db import SessionFactory
 from storage.models import Attachment as AttachmentRow
 from storage.models import (
@@ -635,6 +635,7 @@ def _quarantined_json(reason: str) -> web.Response:
 
 # -------------------------------------------------------------------- Twilio
 
+
 async def _twilio_form(
     request: web.Request, route: str
 ) -> tuple[MultiDict[str], bytes] | web.Response:
@@ -788,7 +789,9 @@ async def whatsapp_receive(request: web.Request) -> web.Response:
     header = request.headers.get(whatsapp.SIGNATURE_HEADER)
     if not whatsapp.verify_signature(secret.get_secret_value(), raw, header):
         log.warning(
-            "whatsapp webhook: %s signature from %s", "bad" if header else "missing", client_address(request)
+            "whatsapp webhook: %s signature from %s",
+            "bad" if header else "missing",
+            client_address(request),
         )
         return web.json_response({"error": "invalid signature"}, status=403)
     try:

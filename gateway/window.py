@@ -16,9 +16,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from channels.addresses import address_kind
 from channels.base import ChannelName, Template
 from channels.errors import PermanentError
-from gateway.addresses import address_kind
 from handlers.profile import Profile
 from storage.db import SessionFactory
 from storage.models import Complaint, ComplaintEvent, ContactAddress, Message, OutboxMessage

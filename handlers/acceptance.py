@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.outbox import OutboxWriter
 from handlers.dates import format_day
+from handlers.outbox import OutboxWriter
 from handlers.profile import AcceptanceWindow, Profile
 from handlers.workflow import Actor, apply_transition
 from storage.models import Complaint, ComplaintEvent

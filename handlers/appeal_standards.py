@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.outbox import OutboxWriter
 from handlers.appeals import AppealStep, appeal_step
 from handlers.dates import format_moment
+from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.workflow import reminder_lead

@@ -33,9 +33,9 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.i18n import t
-from gateway.outbox import OutboxWriter
+from handlers.i18n import t
 from handlers.notifications import notify_complainant
+from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.workflow_spec import AppealSpec
 from storage.models import (

@@ -47,13 +47,13 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName
-from gateway.addresses import AddressError, normalise_email, normalise_phone
-from gateway.i18n import normalise_language, t
-from gateway.ingest import resolve_contact
-from gateway.outbox import OutboxWriter
+from handlers.contact_lookup import resolve_contact
 from handlers.dates import office_today, parse_informal_date
+from handlers.i18n import normalise_language, t
 from handlers.notifications import notify_complainant
+from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.registration import acknowledgement_text, initial_status, register_complaint
 from handlers.validation import check_value, clean_input, is_token
@@ -340,7 +340,7 @@ async def find_or_create_contact(
     (two contacts become one only by an explicit merge,
     :mod:`handlers.contacts`). Without any address a new contact is created
     (an anonymous suggestion-box complaint). Concurrency-safe like
-    :func:`gateway.ingest.resolve_contact` (unique ``(kind, address)``).
+    :func:`handlers.contact_lookup.resolve_contact` (unique ``(kind, address)``).
     """
     wanted = [(kind, address) for kind, address in (("email", email), ("phone", phone)) if address]
     if not wanted:

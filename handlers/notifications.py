@@ -14,7 +14,7 @@ from collections.abc import Collection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from gateway.outbox import Draft, OutboxWriter
+from handlers.outbox import Draft, OutboxWriter
 from storage.models import Complaint, ComplaintEvent, OutboxMessage
 
 #: Channels whose address can carry a message back.

@@ -17,9 +17,9 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.i18n import t
-from gateway.outbox import OutboxWriter
 from handlers.acceptance import enforce_acceptance_window
+from handlers.i18n import t
+from handlers.outbox import OutboxWriter
 from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
 from handlers.validation import display_value
 from handlers.workflow import start_first_step

@@ -22,8 +22,8 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.i18n import t
-from gateway.outbox import OutboxWriter
+from handlers.i18n import t
+from handlers.outbox import OutboxWriter
 from storage.models import StaffUser
 
 REMINDER_SUBJECT = "[{tracking}] Reminder: due {due}"

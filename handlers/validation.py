@@ -8,9 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from gateway.addresses import AddressError, normalise_email, normalise_phone
-from gateway.i18n import t
+from channels.addresses import AddressError, normalise_email, normalise_phone
 from handlers.dates import format_day, office_today, parse_informal_date
+from handlers.i18n import t
 from handlers.profile import FieldKind, IntakeField
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)

@@ -28,9 +28,9 @@ from babel.dates import format_datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.i18n import t
-from gateway.outbox import OutboxWriter
+from handlers.i18n import t
 from handlers.notifications import notify_complainant
+from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.workflow_spec import CATEGORIES as CATEGORIES

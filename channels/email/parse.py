@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import String
 from sqlalchemy.orm import InstrumentedAttribute
 
+from channels.addresses import AddressError, normalise_email
 from channels.base import Attachment, ChannelName, InboundMessage
 from channels.email import authresults
 from channels.email.automatic import is_automatic
@@ -36,7 +37,6 @@ from channels.email.config import DEFAULT_MAX_BODY_CHARS
 from channels.email.html import html_to_text
 from channels.email.quotes import strip_quotes
 from channels.errors import InboundParseError
-from gateway.addresses import AddressError, normalise_email
 from storage.models import Attachment as AttachmentRow
 from storage.models import Message as MessageRow
 

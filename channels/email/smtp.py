@@ -17,10 +17,10 @@ from urllib.parse import quote
 
 import aiosmtplib
 
+from channels.addresses import AddressError, normalise_email
 from channels.base import OutboundMessage, SendResult
 from channels.email.config import EmailConfig, Security
 from channels.errors import ChannelError, PermanentError, TemporaryError
-from gateway.addresses import AddressError, normalise_email
 
 __all__ = [
     "DEFAULT_DISPLAY_NAME",

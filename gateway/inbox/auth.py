@@ -43,7 +43,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.app import get_runtime
-from gateway.i18n import normalise_language
 from gateway.inbox.sessions import (
     ActiveSession,
     SessionPolicy,
@@ -56,6 +55,7 @@ from gateway.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_passwor
 from gateway.remote import client_address, remote
 from gateway.runtime import Runtime
 from gateway.web.templating import render
+from handlers.i18n import normalise_language
 from storage.models import StaffUser
 from storage.types import utcnow
 

@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.complaint_texts import capa_labels
@@ -45,6 +44,7 @@ from gateway.staff import MESSAGE_LIMIT, load_appeal
 from gateway.visibility import load_visible_complaint
 from handlers.appeals import appeal_progress
 from handlers.field_edits import may_edit_fields
+from handlers.i18n import t
 from handlers.records import NOTE_LIMIT, current_capa, may_manage
 from handlers.workflow import CAPA_REQUIRED, Actor, allowed_transitions
 from storage.models import Complaint, ComplaintEvent, Contact, StaffUser

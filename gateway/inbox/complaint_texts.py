@@ -3,7 +3,7 @@
 Readable names for complaint event kinds, actors, delivery states, the CAPA
 form's fields, and the one-time result of an action (``?done=…`` /
 ``?refused=…`` after a form is posted). Every text goes through the staff
-catalogues (``gateway/locale/id/LC_MESSAGES/inbox*.po``); English is the
+catalogues (``handlers/locale/id/LC_MESSAGES/inbox*.po``); English is the
 message id.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.i18n import t
 from gateway.inbox.pages import channel_label
 from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_ERROR
+from handlers.i18n import t
 from handlers.workflow import CAPA_FIELDS
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from aiohttp import web
 from babel.numbers import format_decimal
 
-from gateway.i18n import t
 from gateway.inbox.complaint_texts import (
     actor_text,
     capa_labels,
@@ -33,6 +32,7 @@ from gateway.inbox.thread import ThreadAttachment, ThreadMessage
 from gateway.staff import AppealView
 from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value
+from handlers.i18n import t
 from handlers.profile import FieldKind, Profile
 from handlers.registration import TITLE_KEY, shown_value
 from handlers.workflow import Actor

@@ -48,9 +48,8 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from gateway.addresses import AddressError, normalise_phone
+from channels.addresses import AddressError, normalise_phone
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.pages import channel_label, local_time
@@ -66,6 +65,7 @@ from handlers.contacts import (
     processing_paused,
     undo_merge,
 )
+from handlers.i18n import t
 from storage.models import (
     Complaint,
     Contact,

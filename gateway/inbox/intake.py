@@ -26,11 +26,11 @@ from typing import Any
 from aiohttp import web
 
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.render import staff_page
 from gateway.web.public import FieldView, SummaryError
 from handlers.dates import office_today
+from handlers.i18n import t
 from handlers.manual_intake import (
     EMAIL_FIELD,
     LANGUAGE_FIELD,

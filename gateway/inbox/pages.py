@@ -23,13 +23,13 @@ from sqlalchemy import select
 
 from channels.base import ChannelName
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.drafts import list_in_progress
 from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
 from gateway.web.templating import render
+from handlers.i18n import t
 from handlers.workflow import CATEGORIES
 from storage.models import StaffUser
 from storage.types import utcnow

@@ -23,12 +23,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.inbox.access import may_report
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.pages import channel_label
 from gateway.inbox.render import staff_page
 from gateway.inbox.report_texts import when_text
+from handlers.i18n import t
 from storage.models import QuarantinedInbound
 
 __all__ = ["PAGE_ROWS", "add_routes", "claimed_headers", "reason_text"]

@@ -20,8 +20,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.addresses import address_kind
 from channels.base import ChannelName
-from gateway.addresses import address_kind
 from gateway.window import MARGIN, WINDOW
 from handlers.notifications import complaint_route
 from handlers.profile import Profile

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-from gateway.i18n import t
 from gateway.inbox.pages import CATEGORY_NAMES, channel_label
+from handlers.i18n import t
 from handlers.profile import Profile
 
 

@@ -34,7 +34,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.inbox.access import may_report, may_see, visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.pages import channel_label
@@ -62,6 +61,7 @@ from gateway.reports.register import (
 )
 from gateway.reports.tables import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Cell, Table, to_csv, to_xlsx
 from gateway.staff import load_complaint
+from handlers.i18n import t
 from handlers.profile import Profile
 from storage.models import ComplaintEvent, StaffUser
 from storage.types import utcnow

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal_column, not_, or_
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from gateway.addresses import AddressError, normalise_phone
+from channels.addresses import AddressError, normalise_phone
 from storage.models import Complaint
 
 #: Longest search text accepted, in characters.

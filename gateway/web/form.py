@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName, InboundMessage
 from channels.errors import InboundParseError
-from gateway.addresses import AddressError, normalise_email, normalise_phone
-from gateway.i18n import normalise_language, t
+from handlers.i18n import normalise_language, t
 from handlers.profile import Profile, ProfileError
 from handlers.validation import check_value, clean_input, is_token, new_token
 from storage.types import utcnow
@@ -233,8 +233,8 @@ def validate(form: Mapping[str, str], profile: Profile, language: str) -> FormRe
     office's time zone —, pattern; SOP-7.9-1 item 2 for the mandated identity
     fields); an optional field left
     empty is skipped. At least one of email and phone is required; the email is
-    lower-cased (:func:`gateway.addresses.normalise_email`), the phone normalised
-    to E.164 with region ID (:func:`gateway.addresses.normalise_phone`, so
+    lower-cased (:func:`channels.addresses.normalise_email`), the phone normalised
+    to E.164 with region ID (:func:`channels.addresses.normalise_phone`, so
     ``0812…``, ``+62 812…`` and ``62812…`` are one number). The token must be
     present (its signature and age are the route's to check). A filled-in
     honeypot is reported in :attr:`FormResult.honeypot`, not as an error.

@@ -23,8 +23,8 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from gateway.app import get_runtime
-from gateway.i18n import normalise_language, t
 from gateway.web.templating import render
+from handlers.i18n import normalise_language, t
 from storage.limits import Verdict
 
 log = logging.getLogger(__name__)

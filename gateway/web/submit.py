@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import ChannelName
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.runtime import Runtime
 from gateway.web import guard as guards
 from gateway.web.form import (
@@ -47,6 +46,7 @@ from gateway.web.pages import (
     too_many,
 )
 from gateway.web.token import TokenCheck, TokenState
+from handlers.i18n import t
 from handlers.profile import FieldKind, IntakeField, Profile
 from storage import limits
 from storage.models import Message

@@ -11,16 +11,16 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName
-from gateway.addresses import AddressError, normalise_email, normalise_phone
 from gateway.app import get_runtime
-from gateway.i18n import t
 from gateway.web.form import (
     EMAIL_FIELD,
     PHONE_FIELD,
     is_token,
 )
 from gateway.web.pages import local_datetime, not_found, page_language, render_page
+from handlers.i18n import t
 from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, Profile
 from handlers.registration import initial_status

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from gateway.i18n import normalise_language, t
+from handlers.i18n import normalise_language, t
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"

@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import func, select
 
+from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName
-from gateway.addresses import AddressError, normalise_email, normalise_phone
 from gateway.app import get_runtime
-from gateway.i18n import normalise_language, t
 from gateway.runtime import Runtime
 from gateway.web import guard as guards
 from gateway.web.form import (
@@ -42,6 +41,7 @@ from gateway.web.pages import (
 )
 from gateway.web.submitted import form_contacts
 from handlers.appeals import appeal_progress, describe_progress
+from handlers.i18n import normalise_language, t
 from handlers.intake import STATUS_NAMES
 from handlers.intake.commands import tracking_pattern
 from handlers.profile import Profile

@@ -39,10 +39,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from gateway.i18n import normalise_language
-from gateway.outbox import OutboxWriter
 from handlers.appeals import appeal_progress, open_appeal
 from handlers.dates import office_today
+from handlers.i18n import normalise_language
 from handlers.intake import replies
 from handlers.intake.aftercare import record_follow_up, record_rating
 from handlers.intake.answers import Answer, is_yes, read_answer
@@ -57,6 +56,7 @@ from handlers.intake.reading import OpeningKind, Reading, read_text
 from handlers.intake.sender import person_from_display_name
 from handlers.intake.targets import INTERACTIVE, find_target
 from handlers.language import detect_language
+from handlers.outbox import OutboxWriter
 from handlers.profile import IntakeField, Profile
 from handlers.registration import (
     TITLE_KEY,

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
 from channels.email.threading import reply_subject
-from gateway.i18n import t
-from gateway.outbox import Draft, OutboxWriter
+from handlers.i18n import t
 from handlers.notifications import REPLYABLE
+from handlers.outbox import Draft, OutboxWriter
 from storage.models import Complaint, Conversation, Message
 from storage.types import utcnow
 

@@ -1,7 +1,7 @@
 """What the intake bot says: questions, the summary to confirm, status answers.
 
 Texts are English message ids translated through the gettext catalogue
-(``gateway/locale/id/LC_MESSAGES/aduan.po``, Indonesian first); the texts an
+(``handlers/locale/id/LC_MESSAGES/aduan.po``, Indonesian first); the texts an
 office words itself — field prompts, the office's name — come from its SOP
 profile.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from gateway.i18n import t
 from handlers.appeals import AppealProgress, describe_progress
 from handlers.dates import format_moment
+from handlers.i18n import t
 from handlers.profile import IntakeField, Profile
 from handlers.registration import shown_value
 from storage.models import Complaint, ComplaintStatus

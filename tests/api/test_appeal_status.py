@@ -5,7 +5,7 @@ channel and the tracking page give the appeal's step and when it is due
 from __future__ import annotations
 
 from channels.base import ChannelName
-from gateway.i18n import t
+from handlers.i18n import t
 from tests.api.conftest import Api
 from tests.fakes import inbound
 

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 import channels.email.imap as imap_module
 from gateway.inbox.complaint_texts import delivery_text
 from gateway.inbox.thread import Delivery
-from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR, Draft
+from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR
 from gateway.runtime import Runtime, build_runtime
+from handlers.outbox import Draft
 from storage.migrate import upgrade
 from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound
 from tests.conftest import _postgres_engine

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 EMAIL = Path(__file__).resolve().parents[2] / "channels" / "email"
-ALLOWED = {"gateway.addresses"}
+ALLOWED = {"channels.addresses"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 
 from channels.base import ChannelName
 from channels.errors import PermanentError, RateLimited, TemporaryError
-from gateway.outbox import Dispatcher, Draft, OutboxWriter, backoff_seconds
+from gateway.outbox import Dispatcher, backoff_seconds
+from handlers.outbox import Draft, OutboxWriter
 from storage.db import SessionFactory
 from storage.models import Complaint, ComplaintEvent, Contact, Message, OutboxMessage, OutboxStatus
 from storage.types import utcnow

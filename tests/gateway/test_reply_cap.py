@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.ingest import resolve_contact
-from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR, Draft
+from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR
+from handlers.contact_lookup import resolve_contact
+from handlers.outbox import Draft
 from storage.models import OutboxMessage
 from tests.runtime_fixtures import Harness
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from channels.base import ChannelName
 from gateway.config import load_settings
 from gateway.ingest import ingest
-from gateway.outbox import Draft, OutboxWriter
 from gateway.runtime import Runtime, build_runtime
 from gateway.window import template_variable
+from handlers.outbox import Draft, OutboxWriter
 from handlers.profile import PROFILES_DIR
 from storage.migrate import upgrade
 from storage.models import ComplaintEvent, OutboxMessage, OutboxStatus

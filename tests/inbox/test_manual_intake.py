@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.base import ChannelName
-from gateway.outbox import OutboxWriter
 from handlers.dates import office_today
 from handlers.manual_intake import (
     AlreadyRegistered,
@@ -21,6 +20,7 @@ from handlers.manual_intake import (
     Source,
     register_manual,
 )
+from handlers.outbox import OutboxWriter
 from handlers.profile import Profile, load_profile
 from storage.db import SessionFactory
 from storage.models import (

@@ -29,8 +29,8 @@ from gateway.inbox.queries import (
 )
 from gateway.inbox.reads import mark_read
 from gateway.ingest import store_inbound
-from gateway.outbox import Draft, OutboxWriter
 from handlers.appeal_standards import ESCALATION_EVENT, REMINDER_EVENT
+from handlers.outbox import Draft, OutboxWriter
 from handlers.profile import Profile
 from handlers.workflow import Actor
 from storage.activity import QUIET_EVENT_KINDS

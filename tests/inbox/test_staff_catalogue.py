@@ -9,9 +9,9 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from jinja2.ext import extract_from_ast
 
-from gateway.i18n import LOCALE_DIR, catalogue
 from gateway.inbox.pages import CATEGORY_NAMES, CHANNEL_NAMES, TIME_STATES
 from gateway.web.templating import TEMPLATES_DIR, environment
+from handlers.i18n import LOCALE_DIR, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 STAFF_TEMPLATES = TEMPLATES_DIR / "inbox"

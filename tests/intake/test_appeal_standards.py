@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, update
 
 from channels.base import ChannelName
-from gateway.outbox import OUTBOX_IDS_KEY
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.appeals import add_panel_member, appeal_progress, decide_appeal
+from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
 from storage.db import SessionFactory

@@ -80,7 +80,7 @@ async def decide(h: Harness, complaint: Complaint, chair: str) -> None:
                 chair=chair,
                 enabled_channels=h.runtime.channels.keys(),
             )
-        from gateway.outbox import OUTBOX_IDS_KEY
+        from handlers.outbox import OUTBOX_IDS_KEY
 
         h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
     await h.settle()

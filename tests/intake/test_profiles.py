@@ -19,8 +19,8 @@ import yaml
 from sqlalchemy import select
 
 from channels.base import ChannelName
-from gateway.outbox import OUTBOX_IDS_KEY
 from gateway.web.form import check_profile
+from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.profile import PROFILES_DIR, Profile, ProfileError, load_profile
 from handlers.workflow import Actor, Refusal, TransitionRefused
 from handlers.workflow_spec import DATA_KEYS

@@ -10,8 +10,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from jinja2.ext import extract_from_ast
 
-from gateway.i18n import LOCALE_DIR
 from gateway.web.templating import STATIC_DIR, TEMPLATES_DIR, environment
+from handlers.i18n import LOCALE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_SOURCES = tuple(

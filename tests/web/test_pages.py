@@ -11,10 +11,10 @@ from markupsafe import escape
 from sqlalchemy import func, select, update
 
 from channels.base import ChannelName
-from gateway.i18n import t
 from gateway.ingest import ingest
 from gateway.runtime import Runtime
 from gateway.web.form import WebForm
+from handlers.i18n import t
 from storage.models import Complaint, ComplaintStatus, Message
 from tests.web.conftest import Page, fresh_token, nonce_of, valid_form
 
