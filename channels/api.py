@@ -6,7 +6,7 @@ signed like Meta's webhooks: ``X-Aduan-Signature: sha256=<hex HMAC-SHA256 of the
 raw body with ADUAN_WEBHOOK_SECRET>``. A bad signature gets 403 and nothing is
 stored; a body that is not JSON gets 400, one that is JSON but not a valid
 message 200 ``{"status": "quarantined", "error": reason}`` (kept for staff;
-the route is ``gateway/webhooks.py``, docs/webhooks.md).
+the route is ``gateway/webhooks/``, docs/webhooks.md).
 
 Body (JSON object)::
 

@@ -10,7 +10,7 @@ signed: ``X-Twilio-Signature`` is checked with the twilio library's
 (``ADUAN_PUBLIC_URL`` + path and query), never the internal one
 (:func:`verify`). This module parses the forms (:func:`parse_form`,
 :func:`parse_status_form`); the routes, size caps and storing are
-``gateway/webhooks.py`` (docs/webhooks.md). The answer is an empty TwiML
+``gateway/webhooks/`` (docs/webhooks.md). The answer is an empty TwiML
 document: replies go out through the outbox, never inline. Twilio waits at
 most 15 s, so media downloads share a budget of :data:`MEDIA_BUDGET_SECONDS`.
 

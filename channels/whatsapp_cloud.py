@@ -1,6 +1,6 @@
 """WhatsApp Cloud API (Meta) channel: webhooks in, Graph API messages out.
 
-Inbound (the routes, caps and storing are ``gateway/webhooks.py``,
+Inbound (the routes, caps and storing are ``gateway/webhooks/``,
 docs/webhooks.md; this module verifies and parses):
 
 * ``GET /webhooks/whatsapp`` — Meta's subscription handshake: ``hub.mode=subscribe``

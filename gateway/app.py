@@ -40,11 +40,11 @@ def create_app(
     started/closed with the app; otherwise one is built from ``settings``.
 
     Every unauthenticated POST route but the public complaint form has its own
-    body cap (``gateway.webhooks.BODY_CAPS``, enforced by the ``body_caps``
+    body cap (``gateway.webhooks.caps.BODY_CAPS``, enforced by the ``body_caps``
     middleware before anything is read); the application-wide limit is for
     the form, which carries attachments.
     """
-    from gateway.webhooks import body_caps
+    from gateway.webhooks.caps import body_caps
 
     app = web.Application(client_max_size=25 * 1024 * 1024, middlewares=[body_caps])
 
@@ -64,7 +64,7 @@ def create_app(
     from gateway.inbox import add_routes as add_inbox
     from gateway.web.privacy import add_routes as add_privacy_routes
     from gateway.web.public import add_routes as add_public_routes
-    from gateway.webhooks import add_routes as add_webhooks
+    from gateway.webhooks.routes import add_routes as add_webhooks
 
     add_inbox(app)
     add_public_routes(app)

@@ -280,7 +280,7 @@ def _build_channels(runtime: Runtime) -> None:
             )
     if "telegram" in enabled:
         from channels.telegram import TelegramChannel
-        from gateway.webhooks import polling_accept, polling_quarantine
+        from gateway.webhooks.store import polling_accept, polling_quarantine
 
         runtime.channels[ChannelName.TELEGRAM.value] = TelegramChannel(
             telegram_config(settings),

@@ -7,7 +7,7 @@ Modules, one job each:
 * :mod:`.channel` — :class:`TelegramChannel` (send, download, long polling
   with a lease), :func:`verify_secret` and :func:`set_webhook`.
 
-The webhook route ``POST /webhooks/telegram`` is ``gateway/webhooks.py``
+The webhook route ``POST /webhooks/telegram`` is ``gateway/webhooks/``
 (docs/webhooks.md).
 """
 

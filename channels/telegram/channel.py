@@ -4,7 +4,7 @@ Only ``telegram.Bot`` and the ``telegram`` types are used, never
 ``telegram.ext.Application``: conversation state lives in our database so any
 number of gateway processes can run (DESIGN.md "Channel facts: Telegram").
 
-Inbound arrives either by webhook (``gateway/webhooks.py``) or, with
+Inbound arrives either by webhook (``gateway/webhooks/``) or, with
 ``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:
 
 * one poller per bot across all processes, by the database lease

@@ -23,7 +23,7 @@ from channels.api import parse_body
 from channels.errors import InboundParseError
 from channels.telegram import file_refs, parse_update
 from channels.whatsapp_cloud import delivery_report, parse_payload
-from gateway import webhooks
+from gateway.webhooks import decode, sanitise
 from tests.fuzz.strategies import (
     FUZZ,
     TESTS,
@@ -67,7 +67,7 @@ def test_twilio_inbound_form(form: dict[str, str]) -> None:
     except InboundParseError:
         return
     if message is not None:
-        assert_storable_message(webhooks.sanitise_message(message))
+        assert_storable_message(sanitise.sanitise_message(message))
         twilio.media_items(message.raw)  # the pipeline calls it after parsing
 
 
@@ -79,7 +79,7 @@ def test_twilio_status_form(form: dict[str, str]) -> None:
     except InboundParseError:
         return
     if report is not None:
-        assert_storable_report(webhooks.sanitise_report(report))
+        assert_storable_report(sanitise.sanitise_report(report))
 
 
 @FUZZ
@@ -90,12 +90,12 @@ def test_twilio_status_form(form: dict[str, str]) -> None:
 )
 def test_twilio_raw_body(raw: bytes) -> None:
     try:
-        form = twilio.single_values(webhooks.parse_form_body(raw))
+        form = twilio.single_values(decode.parse_form_body(raw))
         message = twilio.parse_form(form)
     except InboundParseError:
         return
     if message is not None:
-        assert_storable_message(webhooks.sanitise_message(message))
+        assert_storable_message(sanitise.sanitise_message(message))
 
 
 # -------------------------------------------------------------------- WhatsApp
@@ -114,9 +114,9 @@ def test_whatsapp_payload(body: Any) -> None:
     except InboundParseError:
         return
     for message in messages:
-        assert_storable_message(webhooks.sanitise_message(message))
+        assert_storable_message(sanitise.sanitise_message(message))
     for status in statuses:
-        assert_storable_report(webhooks.sanitise_report(delivery_report(status)))
+        assert_storable_report(sanitise.sanitise_report(delivery_report(status)))
 
 
 # -------------------------------------------------------------------- Telegram
@@ -146,7 +146,7 @@ def test_telegram_update(update: Any) -> None:
     except InboundParseError:
         return
     if message is not None:
-        assert_storable_message(webhooks.sanitise_message(message))
+        assert_storable_message(sanitise.sanitise_message(message))
         for ref in file_refs(message.raw):
             assert isinstance(ref.file_id, str)
 
@@ -182,7 +182,7 @@ def test_api_body(body: Any) -> None:
         message = parse_body(body)
     except InboundParseError:
         return
-    assert_storable_message(webhooks.sanitise_message(message))
+    assert_storable_message(sanitise.sanitise_message(message))
 
 
 # ------------------------------------------------------------------ JSON bodies
@@ -199,7 +199,7 @@ def test_api_body(body: Any) -> None:
 )
 def test_json_bodies_decode_or_refuse(raw: bytes) -> None:
     try:
-        value = webhooks.load_json(raw)
+        value = decode.load_json(raw)
     except InboundParseError:
         return
-    assert webhooks.json_depth_within(value, webhooks.JSON_MAX_DEPTH)
+    assert decode.json_depth_within(value, decode.JSON_MAX_DEPTH)

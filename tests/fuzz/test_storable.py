@@ -24,7 +24,7 @@ from channels.telegram import parse_update
 from channels.whatsapp_cloud import delivery_report, parse_payload
 from gateway.delivery import record_delivery_status
 from gateway.ingest import ingest
-from gateway.webhooks import sanitise_message, sanitise_report
+from gateway.webhooks.sanitise import sanitise_message, sanitise_report
 from storage.db import SessionFactory
 from storage.models import DeliveryStatus, Message
 from tests.fuzz.strategies import FUZZ, hostile, mutated, nasty_text

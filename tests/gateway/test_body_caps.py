@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.webhooks import BODY_CAPS
+from gateway.webhooks.caps import BODY_CAPS
 
 ATTACK_BYTES = 24 * 1024 * 1024
 CONCURRENT = 20

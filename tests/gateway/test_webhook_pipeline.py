@@ -29,7 +29,8 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.runtime import Runtime, build_runtime
-from gateway.webhooks import BODY_CAPS, LIMITS
+from gateway.webhooks.caps import BODY_CAPS
+from gateway.webhooks.sanitise import LIMITS
 from storage.migrate import upgrade
 from storage.models import Contact, DeliveryStatus, Message, QuarantinedInbound
 from tests.conftest import _postgres_engine
