@@ -1,11 +1,14 @@
-"""Mail kept aside (``quarantined_inbound``), for staff to read (docs/email.md).
+"""Messages kept aside (``quarantined_inbound``), for staff to read
+(docs/email.md, docs/webhooks.md).
 
 * ``GET /inbox/quarantine`` — the newest :data:`PAGE_ROWS` rows: when, channel,
-  the sender and subject as the mail claims them, why it was kept aside
-  (unreadable, refused by the database, failed SPF/DMARC at the office's
-  server), its size;
+  for mail the sender and subject as the mail claims them, why it was kept
+  aside (unreadable, refused by the database, failed SPF/DMARC at the
+  office's server; a provider's payload that could not be read or stored),
+  its size;
 * ``GET /inbox/quarantine/{id}.eml`` — the bytes as received, as a download
-  (``application/octet-stream``, ``nosniff``: never rendered by the browser).
+  (``application/octet-stream``, ``nosniff``: never rendered by the browser;
+  named ``.eml`` for mail, ``.txt`` for a provider's payload).
 
 Open to the roles that read the reports (:func:`gateway.inbox.access.may_report`:
 the secretariat, the quality manager, ``admin`` and the escalation roles);
@@ -59,19 +62,26 @@ def claimed_headers(raw: bytes) -> tuple[str, str]:
     return found[0], found[1]
 
 
-def reason_text(lang: str, error: str) -> str:
-    """Why a row was kept aside, in ``lang``, with the technical detail after it."""
+def reason_text(lang: str, error: str, channel: str = "email") -> str:
+    """Why a row was kept aside, in ``lang``, with the technical detail after it.
+
+    ``channel`` is the row's channel: mail has its own reasons (the sender
+    check); a provider's payload was either unreadable or not storable
+    (``not storable: …`` from :mod:`gateway.webhooks.store`).
+    """
     if error.startswith("authentication failed"):
         summary = t(lang, "Failed the sender check (SPF/DMARC) at the office's mail server")
-    elif error.startswith("could not be stored"):
+    elif error.startswith(("could not be stored", "not storable")):
         summary = t(lang, "Could not be stored")
-    else:
+    elif channel == "email":
         summary = t(lang, "Could not be read as an email")
+    else:
+        summary = t(lang, "Could not be read from the provider")
     return f"{summary} — {error[:500]}"
 
 
 async def quarantine_page(request: web.Request) -> web.StreamResponse:
-    """``GET /inbox/quarantine``: the mail kept aside, newest first."""
+    """``GET /inbox/quarantine``: the messages kept aside, newest first."""
     runtime = get_runtime(request)
     if not may_report(runtime.profile, current(request).user.role):
         return forbidden(request, "role")
@@ -95,7 +105,8 @@ async def quarantine_page(request: web.Request) -> web.StreamResponse:
         ).all()
     rows: list[dict[str, Any]] = []
     for row in found:
-        sender, subject = claimed_headers(bytes(row.head or b""))
+        is_mail = row.channel == "email"
+        sender, subject = claimed_headers(bytes(row.head or b"")) if is_mail else ("", "")
         rows.append(
             {
                 "id": row.id,
@@ -103,14 +114,14 @@ async def quarantine_page(request: web.Request) -> web.StreamResponse:
                 "channel": channel_label(lang, row.channel),
                 "sender": sender,
                 "subject": subject,
-                "reason": reason_text(lang, row.error),
+                "reason": reason_text(lang, row.error, row.channel),
                 "size": int(row.size or 0),
             }
         )
     return staff_page(
         request,
         "quarantine.html",
-        title=t(lang, "Mail kept aside"),
+        title=t(lang, "Messages kept aside"),
         nav="quarantine",
         rows=rows,
         total=total,
@@ -124,16 +135,22 @@ async def quarantine_raw(request: web.Request) -> web.StreamResponse:
         return forbidden(request, "role")
     row_id = int(request.match_info["id"])
     async with runtime.sessions() as session:
-        raw = await session.scalar(
-            select(QuarantinedInbound.raw).where(QuarantinedInbound.id == row_id)
-        )
-    if raw is None:
+        found = (
+            await session.execute(
+                select(QuarantinedInbound.raw, QuarantinedInbound.channel).where(
+                    QuarantinedInbound.id == row_id
+                )
+            )
+        ).first()
+    if found is None:
         raise web.HTTPNotFound()
+    raw, channel = found
+    suffix = "eml" if channel == "email" else "txt"
     return web.Response(
         body=bytes(raw),
         content_type="application/octet-stream",
         headers={
-            "Content-Disposition": f'attachment; filename="kept-aside-{row_id}.eml"',
+            "Content-Disposition": f'attachment; filename="kept-aside-{row_id}.{suffix}"',
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
         },
@@ -141,6 +158,6 @@ async def quarantine_raw(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register the page of mail kept aside and its downloads."""
+    """Register the page of messages kept aside and its downloads."""
     app.router.add_get("/inbox/quarantine", quarantine_page)
     app.router.add_get("/inbox/quarantine/{id:\\d+}.eml", quarantine_raw)

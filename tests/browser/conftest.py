@@ -42,6 +42,8 @@ can work side by side; the labels are whatever the sign-in page shows)::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import socket
@@ -242,12 +244,54 @@ class PageProblems:
 
 
 @dataclass
+class Screenshots:
+    """Saves a full-page PNG of every page a test loads, to look at afterwards.
+
+    Each load of a page (navigation, form post, redirect) is shot once it has
+    loaded, and every page once more as the test leaves it, as
+    ``<folder>/<nn>-<path>.png``. The folder is ``ADUAN_SCREENSHOTS/<test>``
+    when that variable is set, else ``screenshots/`` in the test's tmp_path.
+    A shot that fails (the page navigated away meanwhile) is skipped.
+    """
+
+    folder: Path
+    count: int = 0
+    pending: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def _path(self, page: Page) -> Path:
+        self.count += 1
+        where = page.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", where).strip("-") or "home"
+        return self.folder / f"{self.count:02d}-{slug[:60]}.png"
+
+    async def shoot(self, page: Page) -> None:
+        """One full-page screenshot of ``page`` as it is now."""
+        if page.is_closed():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(PlaywrightError):
+            await page.screenshot(path=str(self._path(page)), full_page=True)
+
+    def watch(self, page: Page) -> None:
+        """Shoot ``page`` after each load."""
+        page.on("load", lambda loaded: self.pending.append(asyncio.create_task(self.shoot(loaded))))
+
+    async def finish(self, pages: list[Page]) -> None:
+        """Wait for the shots in flight, then shoot every page as it is left."""
+        await asyncio.gather(*self.pending, return_exceptions=True)
+        self.pending.clear()
+        for page in pages:
+            await self.shoot(page)
+
+
+@dataclass
 class OpenPage:
     """Opens pages on the live server in new Chromium contexts (see the module docstring)."""
 
     browser: Browser
     server: LiveServer
     problems: PageProblems
+    screenshots: Screenshots | None = None
     contexts: list[BrowserContext] = field(default_factory=list)
 
     async def __call__(
@@ -271,8 +315,12 @@ class OpenPage:
         context.set_default_timeout(TIMEOUT_MS)
         # Every page of the context is watched: this one and any it opens.
         context.on("page", self.problems.watch)
+        if self.screenshots is not None:
+            context.on("page", self.screenshots.watch)
         page = await context.new_page()
         self.problems.watch(page)
+        if self.screenshots is not None:
+            self.screenshots.watch(page)
         if path is not None:
             await page.goto(path)
         return page
@@ -286,16 +334,33 @@ class OpenPage:
         self.problems.allowed.extend(re.compile(p) if isinstance(p, str) else p for p in patterns)
 
     async def close(self) -> None:
+        if self.screenshots is not None:
+            await self.screenshots.finish([p for c in self.contexts for p in c.pages])
         for context in self.contexts:
             await context.close()
         self.contexts.clear()
 
 
+def screenshot_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where one test's screenshots go (see :class:`Screenshots`)."""
+    root = os.environ.get("ADUAN_SCREENSHOTS")
+    if not root:
+        return tmp_path / "screenshots"
+    return Path(root) / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+
+
 @pytest.fixture
-async def open_page(chromium: Browser, live_server: LiveServer) -> AsyncIterator[OpenPage]:
-    """Page factory; fails the test if a page logged a console error or threw."""
+async def open_page(
+    chromium: Browser, live_server: LiveServer, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[OpenPage]:
+    """Page factory; fails the test if a page logged a console error or threw.
+
+    Every page it opens is photographed (:class:`Screenshots`).
+    """
     problems = PageProblems()
-    opener = OpenPage(chromium, live_server, problems)
+    opener = OpenPage(
+        chromium, live_server, problems, Screenshots(screenshot_folder(request, tmp_path))
+    )
     try:
         yield opener
     finally:

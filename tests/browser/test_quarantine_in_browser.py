@@ -40,8 +40,8 @@ async def test_the_secretariat_reads_mail_kept_aside_on_a_phone(
     await page.get_by_label("Nama pengguna").fill("sri")
     await page.get_by_label("Kata sandi").fill(PASSWORD)
     await page.get_by_role("button", name="Masuk").click()
-    await page.get_by_role("link", name="Surel yang disisihkan").click()
-    await expect(page.get_by_role("heading", level=1, name="Surel yang disisihkan")).to_be_visible()
+    await page.get_by_role("link", name="Pesan yang disisihkan").click()
+    await expect(page.get_by_role("heading", level=1, name="Pesan yang disisihkan")).to_be_visible()
     await expect(page.get_by_text("Gagal pemeriksaan pengirim (SPF/DMARC)")).to_be_visible()
     await assert_no_horizontal_scroll(page)
     async with page.expect_download() as info:

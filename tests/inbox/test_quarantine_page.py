@@ -39,7 +39,7 @@ async def test_the_secretariat_sees_why_mail_was_kept_aside(site: Site) -> None:
     page = await site.client.get("/inbox/quarantine")
     assert page.status == 200
     html = await page.text()
-    assert "Surel yang disisihkan" in html
+    assert "Pesan yang disisihkan" in html
     assert "Gagal pemeriksaan pengirim (SPF/DMARC) di server surel kantor" in html
     assert f"authentication failed at {TRUSTED}: spf=fail, dmarc=fail" in html
     assert "Tidak dapat dibaca sebagai surel" in html
@@ -63,3 +63,27 @@ async def test_an_officer_may_not_read_mail_kept_aside(site: Site) -> None:
     assert (await site.client.get("/inbox/quarantine/1.eml")).status == 403
     home = await site.client.get("/inbox")
     assert 'href="/inbox/quarantine"' not in await home.text()
+
+
+async def test_a_provider_payload_kept_aside_is_shown_as_one(site: Site) -> None:
+    """A signed webhook body that could not be read sits beside the mail, named for
+    what it is: no mail headers read from it, the provider's reason, a ``.txt``."""
+    from gateway.webhooks.store import quarantine
+
+    body = b'{"update_id": 7, "message": {"from": "From: Palsu <x@example.com>"}}'
+    await quarantine(
+        site.h.runtime.sessions,
+        channel="telegram",
+        source_ref="telegram#update#7",
+        raw=body,
+        error="update is not a Telegram Update: bad type",
+    )
+    assert (await site.sign_in("sri")).status == 303
+    html = await (await site.client.get("/inbox/quarantine")).text()
+    assert "Tidak dapat dibaca dari penyedia layanan" in html
+    assert "Telegram" in html
+    assert "Palsu" not in html  # a payload's text is not read as mail headers
+
+    download = await site.client.get("/inbox/quarantine/1.eml")
+    assert await download.read() == body
+    assert download.headers["Content-Disposition"] == 'attachment; filename="kept-aside-1.txt"'
