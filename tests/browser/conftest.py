@@ -257,6 +257,7 @@ class Screenshots:
     folder: Path
     count: int = 0
     pending: list[asyncio.Task[None]] = field(default_factory=list)
+    watched: list[Page] = field(default_factory=list)
 
     def _path(self, page: Page) -> Path:
         self.count += 1
@@ -273,7 +274,10 @@ class Screenshots:
             await page.screenshot(path=str(self._path(page)), full_page=True)
 
     def watch(self, page: Page) -> None:
-        """Shoot ``page`` after each load."""
+        """Shoot ``page`` after each load (once per page, however often it is watched)."""
+        if any(page is seen for seen in self.watched):
+            return
+        self.watched.append(page)
         page.on("load", lambda loaded: self.pending.append(asyncio.create_task(self.shoot(loaded))))
 
     async def finish(self, pages: list[Page]) -> None:
