@@ -632,7 +632,7 @@ def media_policy(settings: TwilioConfig) -> MediaPolicy:
 def media_url_refusal(url: str, account_sid: str) -> str | None:
     """Why ``url`` is not a ``MediaUrl`` of this account's messages, or ``None``.
 
-    The path must end in ``/2010-04-01/Accounts/{account_sid}/Messages/{Sid}/Media/{MediaSid}``
+    The path must be ``/2010-04-01/Accounts/{account_sid}/Messages/{Sid}/Media/{MediaSid}``
     (SIDs: two letters and 32 hex digits), with no query or fragment; the host
     is checked by :func:`media_policy`.
     """
@@ -640,8 +640,8 @@ def media_url_refusal(url: str, account_sid: str) -> str | None:
         parsed = urlsplit(url.strip())
     except ValueError:
         return "refused: MediaUrl is not a URL"
-    found = _MEDIA_PATH.search(parsed.path)
-    if found is None or found.end() != len(parsed.path) or parsed.query or parsed.fragment:
+    found = _MEDIA_PATH.fullmatch(parsed.path)
+    if found is None or parsed.query or parsed.fragment:
         return "refused: MediaUrl is not a Twilio media path"
     if found.group("account") != account_sid:
         return "refused: MediaUrl belongs to another Twilio account"

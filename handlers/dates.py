@@ -36,6 +36,9 @@ from storage.types import utcnow
 
 #: Languages dates are read in (Indonesian first).
 DATE_LANGUAGES = ("id", "en")
+#: Longest text read for a date (characters): a date answer is a few words or
+#: a short sentence; longer text gives no date rather than a slow search.
+MAX_DATE_TEXT = 500
 #: Earlier dates are typing mistakes ("1/1/0001"), not dates anyone received a report on.
 EARLIEST = date(1900, 1, 1)
 
@@ -106,8 +109,11 @@ def parse_informal_date(text: str, today: date) -> date | None:
     ``today`` is the office-local date relative words count from ("kemarin"
     is ``today`` minus one day). The result may lie in the future ("20
     November 2026" written on 18 November 2026); refusing that is the
-    caller's rule; a date before :data:`EARLIEST` is ``None``. Never raises on input.
+    caller's rule; a date before :data:`EARLIEST` is ``None``, and so is a
+    text longer than :data:`MAX_DATE_TEXT` characters. Never raises on input.
     """
+    if len(text) > MAX_DATE_TEXT:
+        return None  # a letter, not a date answer; dateparser's time grows with length
     cleaned = text
     for pattern, replacement in _SPELLINGS:
         cleaned = pattern.sub(replacement, cleaned)

@@ -187,7 +187,7 @@ def _file_path_ok(path: str) -> bool:
 def media_policy(settings: TelegramConfig, *, timeout: float = 15.0) -> MediaPolicy:
     """The fetch rules for Telegram files (docs/attachments.md): the configured
     Bot API base only (``api.telegram.org`` by default; the token is in the
-    URL), no other host, ``timeout`` seconds and ``attachment_max_bytes``."""
+    URL), no other host, ``timeout`` seconds a request and ``attachment_max_bytes``."""
     base_url, _file_url = api_bases(settings)
     return MediaPolicy(
         provider="Telegram",
@@ -416,7 +416,8 @@ class TelegramChannel(Channel):
         if not FILE_ID.fullmatch(ref.file_id):
             return refused("refused: the file_id is not a Telegram file id")
         base_url, base_file_url = api_bases(self._settings)
-        policy = media_policy(self._settings, timeout=self._download_timeout)
+        # Two requests share the download timeout.
+        policy = media_policy(self._settings, timeout=self._download_timeout / 2)
         async with MediaFetcher(policy) as fetcher:
             try:
                 answer = await fetcher.get_json(

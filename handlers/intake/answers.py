@@ -30,7 +30,7 @@ from handlers.intake.phrases import (
     vocative_length,
 )
 from handlers.intake.reading import read_text
-from handlers.intake.segments import clauses, join_kept
+from handlers.intake.segments import clauses, join_kept, storable
 from handlers.profile import IntakeField
 
 
@@ -302,6 +302,7 @@ def read_answer(
     (a "ya" takes it). Fields other than the mandated three get the answer stripped of greetings and
     particles.
     """
+    text = storable(text)
     if key == "complainant_name":
         return _answer_name(text, suggestion)
     if key == "customer_name":

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
+from handlers.intake.segments import storable
+
 
 class CommandKind(enum.StrEnum):
     """What the complainant asked for."""
@@ -118,6 +120,7 @@ def parse_command(text: str, tracking_prefix: str) -> Command | None:
     kontrak" is a complaint, not a command. ``status``, ``cek`` or ``track``
     followed by a tracking number is a status request.
     """
+    text = storable(text)
     first = next((line for line in text.splitlines() if line.strip()), "")
     found = _command_word(first)
     if found is not None:

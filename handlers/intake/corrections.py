@@ -26,6 +26,7 @@ from rapidfuzz import fuzz
 
 from handlers.intake.names import looks_like_name_word
 from handlers.intake.organisations import find_organisation, starts_with_head
+from handlers.intake.segments import storable
 
 _FIELD_WORDS = {
     "customer_name": (
@@ -170,7 +171,7 @@ def find_correction(
     while a question is open, where "PT Maju" alone is an answer, not a
     correction.
     """
-    text = text.strip()
+    text = storable(text).strip()
     if not text or ("\n" in text.strip() and len(text) > 400):
         return None
     match = _FIELD_NOT_X_BUT_Y.match(text)
@@ -228,6 +229,7 @@ def find_corrections(
 ) -> list[Correction]:
     """Every correction ``text`` makes: one, or several when each part names its
     field ("Nama saya Yosef Bria, perusahaannya CV Flobamora Kriya")."""
+    text = storable(text)
     whole = find_correction(text, values, explicit_only=explicit_only)
     starts = [m.end() for m in _FIELD_START.finditer(text)]
     if len(starts) >= 2:

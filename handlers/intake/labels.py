@@ -22,7 +22,7 @@ from handlers.profile import IntakeField
 
 #: Label, separator (":" "=" or a dash with spaces), value.
 _LINE = re.compile(
-    r"^\s*[-*•>]?\s*(?P<label>[A-Za-z][A-Za-z./ _-]{0,38}?)\s*(?::|=|\s-\s)\s*(?P<value>.*)$"
+    r"^\s*+[-*•>]?\s*+(?P<label>[A-Za-z][A-Za-z./ _-]{0,38}?)\s*(?::|=|\s-\s)\s*(?P<value>.*)$"
 )
 _SLASH_PART = re.compile(r"\s+/\s+|\s*\|\s*|;\s+")
 

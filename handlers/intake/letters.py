@@ -42,7 +42,7 @@ class Letter:
 
 
 _SIGN_OFF = re.compile(
-    rf"^\s*[-–—~]*\s*(?:{alternation(SIGN_OFFS)})(?:\s*(?:saya|kami|hangat|dari\s+kami|"
+    rf"^\s*+[-–—~]*+\s*+(?:{alternation(SIGN_OFFS)})(?:\s*(?:saya|kami|hangat|dari\s+kami|"
     rf"(?:and|&|dan)\s*(?:thanks|regards|best\s+regards|kind\s+regards|salam|terima\s+kasih)|"
     rf"wr\.?\s*wb\.?|ya|min|pak|bu|kak|bu/pak|pak/bu|"
     rf"bapak/ibu|ibu/bapak|bapak|ibu|banyak|sebelumnya|atas\s+perhatiannya|atas\s+perhatian\s+\w+))*"
@@ -183,7 +183,7 @@ _ROLE_PREFIX = re.compile(
 #: An address line: a place kind, then a comma ("Dusun Gintungan, Bandungan"),
 #: or a postcode.
 _ADDRESS = re.compile(
-    r"^\s*(?:(?:dusun|desa|kelurahan|kel\.|kecamatan|kec\.|kabupaten|kab\.|kota|kampung|"
+    r"^\s*+(?:(?:dusun|desa|kelurahan|kel\.|kecamatan|kec\.|kabupaten|kab\.|kota|kampung|"
     r"perumahan|perum|komplek|kompleks|gedung|blok|rt|rw|gg\.?|gang)\b[^,]*,|.*\b\d{5}\b)",
     re.IGNORECASE,
 )

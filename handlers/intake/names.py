@@ -25,6 +25,7 @@ from handlers.intake.lexicon import (
     ROLE_WORDS,
     VERB_PREFIXES,
 )
+from handlers.intake.segments import storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,11 @@ class PersonName:
 
 
 _PHONE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)")
-_EMAIL = re.compile(r"\S+@\S+")
+#: Longest title kept (characters): ``complaints.complainant_title`` is a
+#: String(100) in storage/models.py, and titles are stored without validation.
+TITLE_MAX = 100
+#: Starts only where a word starts, so a long run without "@" is read once.
+_EMAIL = re.compile(r"(?<!\S)\S+@\S+")
 _NOT_NAME_CHARS = re.compile(r"[^\w\s.'`’\-,]", re.UNICODE)
 _SUFFIX = re.compile(rf"^(?:{DOTTED_TITLE})$")
 _TOKEN = re.compile(r"[^\s,]+")
@@ -105,9 +110,10 @@ def clean_person(raw: str) -> PersonName | None:
     """Split ``raw`` (a name as typed, maybe with titles) into name and title.
 
     Returns ``None`` when nothing name-like is left (only titles, digits,
-    an email address, fewer than two letters).
+    an email address, fewer than two letters). A title longer than
+    :data:`TITLE_MAX` keeps only its leading titles that fit.
     """
-    text = _EMAIL.sub(" ", raw)
+    text = _EMAIL.sub(" ", storable(raw))
     text = _PHONE.sub(" ", text)
     text = _NOT_NAME_CHARS.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip(" ,-'`’")
@@ -139,7 +145,15 @@ def clean_person(raw: str) -> PersonName | None:
     if suffix:
         suffix_text = ", ".join(suffix)
         title_parts = f"{title_parts}, {suffix_text}" if title_parts else suffix_text
-    return PersonName(fix_case(name), title_parts or None)
+    return PersonName(fix_case(name), _bounded_title(title_parts))
+
+
+def _bounded_title(titles: str) -> str | None:
+    """``titles``, or as many of its leading titles as fit :data:`TITLE_MAX` characters."""
+    if len(titles) <= TITLE_MAX:
+        return titles or None
+    cut = titles[: TITLE_MAX + 1]
+    return cut[: max(cut.rfind(" "), 0)].rstrip(" ,") or None
 
 
 def honorific_only(title: str | None) -> bool:

@@ -24,7 +24,9 @@ from handlers.intake.lexicon import (
 _END = r"(?=$|[\s,.;:!?)\-–—~/]|\W)"
 _PARTICLES = r"(?:nih|nh|ni|ya|yah|yaa|dong|deh|sih|kok|lho|loh|ah|aja|saja|kak|ka|min|pak|bu|gan|sis|mas|mbak|bang|dulu|sebentar|bentar|dikit|sedikit|please|pls|plz)"
 _EMOJI = r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]"
-_PUNCT_TAIL = rf"(?:[\s,.;:!?~)\-–—]|{_EMOJI}|\^_?\^|:\)|:D|🙏)*"
+#: Possessive: ":)" and "🙏" match two ways, and a long run of them must not be
+#: tried every way (it is always at the end of a pattern, so nothing is lost).
+_PUNCT_TAIL = rf"(?:[\s,.;:!?~)\-–—]|{_EMOJI}|\^_?\^|:\)|:D|🙏)*+"
 
 _GREETING = re.compile(
     rf"^\s*(?:{alternation(GREETINGS)}){_END}"
@@ -125,7 +127,7 @@ _CLOSING = re.compile(
 )
 _CLOSING_START = re.compile(rf"^\s*(?:{alternation(CLOSING_STARTS)}){_END}", re.IGNORECASE)
 _ONLY_PARTICLES = re.compile(
-    rf"^\s*(?:(?:{_PARTICLES}|{alternation(VOCATIVES)})\s*)*{_PUNCT_TAIL}$", re.IGNORECASE
+    rf"^\s*+(?:(?:{_PARTICLES}|{alternation(VOCATIVES)})\s*+)*{_PUNCT_TAIL}$", re.IGNORECASE
 )
 
 

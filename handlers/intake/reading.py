@@ -59,7 +59,7 @@ from handlers.intake.phrases import (
     vocative_length,
 )
 from handlers.intake.predicates import is_vague, says_something_happened, topic_only
-from handlers.intake.segments import Clause, clauses, join_kept
+from handlers.intake.segments import Clause, clauses, join_kept, storable
 from handlers.profile import IntakeField
 
 #: Characters of a text that are read (a longer mail is read from its start;
@@ -494,7 +494,7 @@ def read_text(text: str, fields: Sequence[IntakeField], *, letter: bool = False)
     """
     reading = Reading()
     keys = {f.key for f in fields}
-    text = text[:READ_LIMIT]
+    text = storable(text[:READ_LIMIT])
     if not letter:
         text = _rejoin(text)
     labelled = labelled_values(text, fields)

@@ -31,6 +31,21 @@ _ABBREVIATIONS = frozenset(
     """.split()
 )
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every reader works on it: NUL characters removed, and lone
+    surrogates (text decoded with ``surrogateescape``, a broken JSON escape)
+    replaced by U+FFFD, so whatever a reader returns can be stored as UTF-8
+    text on PostgreSQL and SQLite (docs/intake.md, "what reading returns")."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return _SURROGATE.sub("\ufffd", text)
+
+
+#: Characters around a full stop read to tell an abbreviation from a sentence end.
+_WINDOW = 100
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 #: Words that start a sentence, not a name, after a capital letter and a full stop.
 COMMON_WORDS = frozenset(
@@ -57,7 +72,9 @@ class Clause:
 
 def _is_abbreviation(text: str, dot: int) -> bool:
     """Whether the full stop at ``dot`` belongs to an abbreviation or a number."""
-    before = text[:dot]
+    # Only the word just before and after is looked at: a bounded window keeps
+    # a text made of thousands of "Dr. " linear.
+    before = text[max(0, dot - _WINDOW) : dot]
     after = text[dot + 1 : dot + 3]
     if after[:1] and not after[:1].isspace() and after[:1] not in "\"')]":
         return True  # "Ph.D", "1.500", "budi.s@mail.id": no space, no sentence end
@@ -74,7 +91,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
         return True
     if len(word) == 1 and word.isupper():
         # An initial ("M. Rizki") unless a common word follows ("… N, P dan K. Saya …").
-        following = re.match(r"\s+([A-Za-z]+)", text[dot + 1 :])
+        following = re.match(r"\s+([A-Za-z]+)", text[dot + 1 : dot + 1 + _WINDOW])
         return not (following and following.group(1).lower() in COMMON_WORDS)
     return False
 
