@@ -19,7 +19,11 @@ from handlers.staff_alerts import (
 from handlers.workflow import SATISFACTION_QUESTION
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted((ROOT / "handlers").rglob("*.py")) + sorted((ROOT / "gateway").glob("*.py"))
+SOURCES = (
+    sorted((ROOT / "handlers").rglob("*.py"))
+    + sorted((ROOT / "gateway").glob("*.py"))
+    + sorted((ROOT / "gateway" / "webhooks").glob("*.py"))
+)
 ADUAN_PO = LOCALE_DIR / "id" / "LC_MESSAGES" / "aduan.po"
 
 
