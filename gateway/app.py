@@ -7,17 +7,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from gateway.app_runtime import RUNTIME, get_runtime
 from gateway.config import Settings
 from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
-
-RUNTIME = web.AppKey("runtime", Runtime)
-
-
-def get_runtime(request: web.Request) -> Runtime:
-    """The process runtime from a request's application."""
-    return request.app[RUNTIME]
 
 
 async def health(request: web.Request) -> web.Response:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import current
 from gateway.inbox.thread import PREVIEW_TYPES
 from gateway.visibility import visibility_for, visible_complaint_ids

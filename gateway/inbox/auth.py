@@ -42,7 +42,7 @@ from multidict import MultiDictProxy
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.sessions import (
     ActiveSession,
     SessionPolicy,

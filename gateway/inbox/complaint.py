@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.complaint_texts import capa_labels

@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.complaint import PREFIX, TRACKING, complaint_url, load_visible, not_found
 from gateway.runtime import Runtime

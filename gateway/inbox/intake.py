@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.render import staff_page
 from gateway.web.public import FieldView, SummaryError

@@ -19,7 +19,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import func, select
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from storage.db import SessionFactory
 from storage.models import ComplaintEvent, Message
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from channels.base import ChannelName
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.drafts import list_in_progress

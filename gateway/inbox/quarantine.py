@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.pages import channel_label

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.web.templating import render

@@ -19,7 +19,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from gateway import remote
-from gateway.app import RUNTIME
+from gateway.app_runtime import RUNTIME
 from gateway.config import Settings
 from gateway.web.token import FormTokens, load_form_secret
 from storage import limits

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_datetime
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.web.templating import render
 from handlers.i18n import normalise_language, t
 from storage.limits import Verdict

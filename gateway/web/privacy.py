@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.web.pages import page_language, render_page
 from handlers.i18n import t
 from handlers.privacy import NOTICE_PATH

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import ChannelName
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.runtime import Runtime
 from gateway.web import guard as guards
 from gateway.web.form import (

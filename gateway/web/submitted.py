@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.web.form import (
     EMAIL_FIELD,
     PHONE_FIELD,

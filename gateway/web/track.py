@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName
-from gateway.app import get_runtime
+from gateway.app_runtime import get_runtime
 from gateway.runtime import Runtime
 from gateway.web import guard as guards
 from gateway.web.form import (

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 def _runtime(request: web.Request) -> Runtime:
-    from gateway.app import get_runtime
+    from gateway.app_runtime import get_runtime
 
     return get_runtime(request)
 

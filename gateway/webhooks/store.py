@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,9 +30,20 @@ from storage.types import utcnow
 
 if TYPE_CHECKING:
     from gateway.ingest import IngestResult
-    from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+class Receiver(Protocol):
+    """What storing needs of the process runtime (:class:`gateway.runtime.Runtime`
+    is one): the database and the ingest entry point."""
+
+    @property
+    def sessions(self) -> SessionFactory:
+        """Session factory of the database."""
+
+    async def accept(self, message: InboundMessage) -> IngestResult:
+        """Store ``message`` durably, exactly once (:func:`gateway.ingest.ingest`)."""
 
 
 #: Errors meaning the database could not be reached: the request fails (5xx)
@@ -98,7 +109,7 @@ def _reason(exc: BaseException) -> str:
 
 
 async def store_message(
-    runtime: Runtime, message: InboundMessage, *, source: str
+    runtime: Receiver, message: InboundMessage, *, source: str
 ) -> IngestResult | None:
     """Sanitise and commit one message; quarantine it when it cannot be stored.
 
@@ -125,7 +136,7 @@ async def store_message(
         return None
 
 
-async def store_report(runtime: Runtime, report: DeliveryReport, *, source: str) -> bool:
+async def store_report(runtime: Receiver, report: DeliveryReport, *, source: str) -> bool:
     """Sanitise and record one delivery report; quarantine it when not storable.
 
     Returns True when stored (new or repeat), False when quarantined.
@@ -158,7 +169,7 @@ async def store_report(runtime: Runtime, report: DeliveryReport, *, source: str)
     return True
 
 
-def polling_accept(runtime: Runtime) -> Callable[[InboundMessage], Awaitable[Any]]:
+def polling_accept(runtime: Receiver) -> Callable[[InboundMessage], Awaitable[Any]]:
     """The ``accept`` for a polling channel: :func:`store_message` for it."""
 
     async def accept(message: InboundMessage) -> IngestResult | None:
@@ -168,7 +179,7 @@ def polling_accept(runtime: Runtime) -> Callable[[InboundMessage], Awaitable[Any
 
 
 def polling_quarantine(
-    runtime: Runtime, channel: ChannelName
+    runtime: Receiver, channel: ChannelName
 ) -> Callable[[str, bytes, str], Awaitable[Any]]:
     """The ``quarantine`` for a polling channel: ``(source_ref, raw, reason)``."""
 
