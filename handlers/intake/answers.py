@@ -45,7 +45,7 @@ class Answer:
 
 
 _TRAILING_WORDS = re.compile(
-    rf"(?:[\s,.!]+(?:{alternation(VOCATIVES)}|ya|yah|yaa|nih|dong|deh|aja|saja|sj|kok|sih|"
+    rf"(?<![\s,.!])(?:[\s,.!]++(?:{alternation(VOCATIVES)}|ya|yah|yaa|nih|dong|deh|aja|saja|sj|kok|sih|"
     r"terima\s+kasih|makasih|thanks|thank\s+you|please|pls|bro|sist?|hehe|hehehe|wkwk|🙏|😊|🙂|🙏🏻))+[\s.!,]*$",
     re.IGNORECASE,
 )
@@ -59,7 +59,7 @@ _NAME_LEAD = re.compile(
     re.IGNORECASE,
 )
 _SPLIT_ORG = re.compile(
-    rf"\s*(?:,|;|\s[-–—/|]\s|[(]|\s(?=(?:{alternation(ORG_LINKS)})\s)|\s(?=(?:{alternation(ROLE_WORDS)})\s))\s*",
+    rf"(?<!\s)\s*(?:,|;|\s[-–—/|]\s|[(]|\s(?=(?:{alternation(ORG_LINKS)})\s)|\s(?=(?:{alternation(ROLE_WORDS)})\s))\s*",
     re.IGNORECASE,
 )
 _CUSTOMER_LEAD = re.compile(

@@ -127,7 +127,7 @@ def parse_command(text: str, tracking_prefix: str) -> Command | None:
         kind, language = found
         return Command(kind, language=language)
     tracking = tracking_pattern(tracking_prefix).pattern
-    appeal = re.match(rf"^\s*([A-Za-z]+)\s*:?\s*{tracking}[\s,.:;-]*", text, re.IGNORECASE)
+    appeal = re.match(rf"^\s*+([A-Za-z]+)\s*+:?\s*+{tracking}[\s,.:;-]*", text, re.IGNORECASE)
     if appeal:
         word = appeal.group(1)
         appeal_language = next((lang for w, lang in _APPEAL_WORDS.items() if near(word, w)), None)
@@ -138,7 +138,7 @@ def parse_command(text: str, tracking_prefix: str) -> Command | None:
                 language=appeal_language,
                 detail=text[appeal.end() :].strip(),
             )
-    status = re.match(rf"^\s*([A-Za-z]+)\s*:?\s*{tracking}\s*[.!?]*\s*$", first, re.IGNORECASE)
+    status = re.match(rf"^\s*+([A-Za-z]+)\s*+:?\s*+{tracking}\s*+[.!?]*+\s*$", first, re.IGNORECASE)
     if status:
         word = status.group(1)
         for target, status_language in _STATUS_WORDS.items():

@@ -106,7 +106,9 @@ _BUT = (
     r"seharusnya|mestinya)[\s:,]+)+"
 )
 #: The new value, to the end of the message.
-_NEW = r"(?P<value>\S.*?)\s*!*\s*$"
+#: (It ends in a character that is not a space or "!", so reading a long run of
+#: spaces inside it does not start over at every character.)
+_NEW = r"(?P<value>\S(?:.*[^\s!])?)[\s!]*$"
 _EXPLICIT = re.compile(
     rf"^\s*{_LEAD}(?:bukan\s+|not\s+)?(?:{_field_pattern()})\b[\s,.:;-]*{_EARLIER}(?:{_WRONG}[\s,.:;!-]*)?"
     rf"(?:(?:{_RIGHT})\b[\s,.:;-]*|:\s*){_NEW}",
@@ -118,7 +120,7 @@ _EXPLICIT_WRONG_ONLY = re.compile(
 )
 #: "instansinya bukan RSUD Soedarso, yang benar RSUD Sultan …"
 _FIELD_NOT_X_BUT_Y = re.compile(
-    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,:]*{_NOT}\s+(?P<old>[^,;]+?)[\s,;]+{_BUT}{_NEW}",
+    rf"^\s*{_LEAD}(?:{_field_pattern()})\b[\s,:]*{_NOT}\s+(?P<old>[^,;]*?[^\s,;])[\s,;]+{_BUT}{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 #: At the summary: "bukan, nama saya Agus Salimin", "no, the company is …" without "should be".
@@ -128,12 +130,12 @@ _FIELD_VALUE = re.compile(
 )
 _NOT_X_BUT_Y = re.compile(
     r"^\s*(?:(?:eh|oh|maaf|sorry|ralat|koreksi|no|tidak|salah|keliru)[\s,.:!-]+)*"
-    rf"{_NOT}\s+(?P<old>[^,;]+?)[\s,;]+{_BUT}{_NEW}",
+    rf"{_NOT}\s+(?P<old>[^,;]*?[^\s,;])[\s,;]+{_BUT}{_NEW}",
     re.IGNORECASE | re.DOTALL,
 )
 _Y_NOT_X = re.compile(
-    rf"^\s*{_LEAD}(?:(?:{_field_pattern()})\b\s*(?:(?:nya|saya)\s+)?)?(?P<value>[^,;]+?)[\s,;]+"
-    r"(?:bukan|bkn|not|sanes|dudu|mboten)\s+(?P<old>[^,;.]+?)\s*[.!]*\s*$",
+    rf"^\s*{_LEAD}(?:(?:{_field_pattern()})\b\s*(?:(?:nya|saya)\s+)?)?(?P<value>[^,;]*?[^\s,;])[\s,;]+"
+    r"(?:bukan|bkn|not|sanes|dudu|mboten)\s+(?P<old>[^,;.]*?[^\s,;.!])[\s.!]*$",
     re.IGNORECASE | re.DOTALL,
 )
 _RIGHT_ONLY = re.compile(

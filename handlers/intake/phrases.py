@@ -195,7 +195,7 @@ def undersigned_length(clause: str) -> int:
 
 
 _TRAILING_CLOSING = re.compile(
-    rf"[\s,.;!]+(?:{alternation(CLOSINGS)})(?:\s+(?:{alternation(VOCATIVES)}|{_PARTICLES}|banyak|byk|"
+    rf"(?<![\s,.;!])[\s,.;!]++(?:{alternation(CLOSINGS)})(?:\s+(?:{alternation(VOCATIVES)}|{_PARTICLES}|banyak|byk|"
     r"sebelumnya|atas\s+\w+(?:\s+\w+){0,3}))*\s*[.!~]*\s*$",
     re.IGNORECASE,
 )
