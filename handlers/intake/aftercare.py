@@ -19,7 +19,17 @@ from handlers.profile import Profile
 from storage.models import Complaint, ComplaintEvent, Message
 from storage.types import utcnow
 
-_RATING = re.compile(r"\s*([1-5])\s*[.!]?\s*")
+#: A satisfaction score: one digit 1–5, blanks and a closing "." or "!" around
+#: it. Possessive, so a long run of blanks is read in linear time.
+_RATING = re.compile(r"\s*+([1-5])\s*+[.!]?+\s*+")
+
+
+def read_rating(text: str) -> int | None:
+    """The 1–5 score ``text`` is, or ``None`` when it is anything else ("4", " 5!")."""
+    match = _RATING.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
 #: A score is taken for a complaint closed at most this long ago.
 RATING_WINDOW = timedelta(days=30)
 
@@ -34,9 +44,9 @@ async def record_rating(
     contact's most recent complaint that was asked and not yet rated, closed
     at most :data:`RATING_WINDOW` ago. A complaint is rated once.
     """
-    match = _RATING.fullmatch(msg.text or "")
+    score = read_rating(msg.text or "")
     workflow = profile.workflow
-    if match is None or workflow is None:
+    if score is None or workflow is None:
         return None
     if complaint is None or complaint.status not in workflow.satisfaction_after:
         complaint = await session.scalar(
@@ -52,7 +62,6 @@ async def record_rating(
         )
     if complaint is None or complaint.satisfaction is not None:
         return None
-    score = int(match.group(1))
     complaint.satisfaction = score
     complaint.satisfaction_at = utcnow()
     msg.complaint_id = complaint.id

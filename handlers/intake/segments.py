@@ -34,13 +34,24 @@ _ABBREVIATIONS = frozenset(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+#: A run of blanks (spaces, tabs, no-break spaces) or of line breaks long enough
+#: to carry no meaning: a letter aligns its labels with far fewer. Such runs are
+#: shortened before reading, so no reader spends more than linear time on them.
+_LONG_BLANK = re.compile(r"[^\S\n]{32,}")
+_LONG_BREAK = re.compile(r"(?:[^\S\n]*\n){8,}")
+
+
 def storable(text: str) -> str:
-    """``text`` as every reader works on it: NUL characters removed, and lone
+    """``text`` as every reader works on it: NUL characters removed, lone
     surrogates (text decoded with ``surrogateescape``, a broken JSON escape)
     replaced by U+FFFD, so whatever a reader returns can be stored as UTF-8
-    text on PostgreSQL and SQLite (docs/intake.md, "what reading returns")."""
+    text on PostgreSQL and SQLite; runs of 32 or more blanks become one space
+    and of 8 or more line breaks one blank line, so reading time stays linear
+    in the length of the text (docs/intake.md, "what reading returns")."""
     if "\x00" in text:
         text = text.replace("\x00", "")
+    text = _LONG_BLANK.sub(" ", text)
+    text = _LONG_BREAK.sub("\n\n", text)
     return _SURROGATE.sub("\ufffd", text)
 
 

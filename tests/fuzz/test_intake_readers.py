@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import String
 
 from handlers.dates import EARLIEST, parse_informal_date
+from handlers.intake.aftercare import read_rating
 from handlers.intake.answers import Answer, is_yes, read_answer
 from handlers.intake.commands import parse_command
 from handlers.intake.corrections import Correction, find_correction, find_corrections
@@ -233,6 +234,13 @@ LONG_TEXTS = {
     "addresses": "a@b.co " * (N // 7),
     "phones": "+62 812 " * (N // 8),
     "spaces then a word": " " * (N - 4) + "Budi",
+    "a word, spaces, a word": "Budi" + " " * (N - 8) + "Budi",
+    "organisation split by spaces": "PT" + " " * (N - 6) + "Maju",
+    "rating split by spaces": "nilai" + " " * (N - 6) + "5",
+    "a score, then spaces": "5" + " " * (N - 2) + "x",
+    "organisation split by blanks": "PT" + "\t \u00a0" * ((N - 6) // 3) + "Maju",
+    "organisation split by line breaks": "PT" + "\n" * (N - 6) + "Maju",
+    "runs just short of a gap": "PT" + (" " * 31 + "x") * (N // 32 - 1) + "Maju",
     "story": ("Saya Budi Santoso dari PT Maju Jaya, sertifikat belum keluar. " * 400)[:N],
     "letter": ("Dengan hormat,\nSaya Budi\nHormat kami,\nBudi Santoso\nPT Maju\n" * 400)[:N],
     "labels": ("Nama: Budi\nPerusahaan: PT Maju\n" * 700)[:N],
@@ -252,6 +260,7 @@ READERS = {
     "profile name": person_from_profile,
     "display name": person_from_display_name,
     "date": lambda t: parse_informal_date(t, TODAY),
+    "rating": read_rating,
 }
 #: CPU seconds one reader may take on one 20,000-character text. Reading takes
 #: milliseconds; a quadratic regex takes minutes on these inputs. CPU time, not
