@@ -89,6 +89,7 @@ texts = free_text | worded_text
 PROPERTIES = settings(
     max_examples=150,
     deadline=None,
+    derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
