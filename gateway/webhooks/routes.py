@@ -20,6 +20,7 @@ from channels.errors import InboundParseError
 from channels.telegram import SECRET_HEADER as TELEGRAM_SECRET_HEADER
 from channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from channels.telegram import TelegramChannel, verify_secret
+from gateway.app_runtime import get_runtime
 from gateway.config import TelegramMode
 from gateway.remote import client_address
 from gateway.runtime import twilio_config
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 
 def _runtime(request: web.Request) -> Runtime:
-    from gateway.app_runtime import get_runtime
-
     return get_runtime(request)
 
 
