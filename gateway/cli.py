@@ -647,7 +647,7 @@ def cmd_telegram_set_webhook(_args: argparse.Namespace) -> int:
     settings = _settings()
     from channels.errors import ChannelError
     from channels.telegram import set_webhook
-    from gateway.runtime import telegram_config
+    from gateway.channel_configs import telegram_config
 
     try:
         url = asyncio.run(set_webhook(telegram_config(settings)))

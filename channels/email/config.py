@@ -1,7 +1,7 @@
 """What the email channel needs to know, and nothing of the application (docs/email.md).
 
 The application builds one :class:`EmailConfig` from its settings
-(``gateway.runtime.email_config``); the channel's modules read only this.
+(``gateway.channel_configs.email_config``); the channel's modules read only this.
 """
 
 from __future__ import annotations

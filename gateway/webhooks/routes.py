@@ -21,13 +21,13 @@ from channels.telegram import SECRET_HEADER as TELEGRAM_SECRET_HEADER
 from channels.telegram import WEBHOOK_PATH as TELEGRAM_PATH
 from channels.telegram import TelegramChannel, verify_secret
 from gateway.app_runtime import get_runtime
+from gateway.channel_configs import twilio_config
 from gateway.config import TelegramMode
 from gateway.remote import client_address
-from gateway.runtime import twilio_config
 from gateway.webhooks.caps import API_PATH, read_body
 from gateway.webhooks.decode import load_json, parse_form_body
 from gateway.webhooks.sanitise import LIMITS, clean_text, cut_key
-from gateway.webhooks.store import body_ref, quarantine, store_message, store_report
+from gateway.webhooks.store import keep_unparsed, store_message, store_report
 from storage.models import (
     Message,
 )
@@ -97,13 +97,7 @@ async def twilio_inbound(request: web.Request) -> web.Response:
     try:
         message = twilio.parse_form(twilio.single_values(form))
     except InboundParseError as exc:
-        await quarantine(
-            runtime.sessions,
-            channel="twilio",
-            source_ref=body_ref(twilio.INBOUND_PATH, raw),
-            raw=raw,
-            error=str(exc),
-        )
+        await keep_unparsed(runtime.sessions, "twilio", twilio.INBOUND_PATH, raw, exc)
         return _twiml()
     if message is None:
         return _twiml()
@@ -133,13 +127,7 @@ async def twilio_status(request: web.Request) -> web.Response:
     try:
         report = twilio.parse_status_form(twilio.single_values(form))
     except InboundParseError as exc:
-        await quarantine(
-            runtime.sessions,
-            channel="twilio",
-            source_ref=body_ref(twilio.STATUS_PATH, raw),
-            raw=raw,
-            error=str(exc),
-        )
+        await keep_unparsed(runtime.sessions, "twilio", twilio.STATUS_PATH, raw, exc)
         return web.Response(status=200)
     if report is not None:
         await store_report(runtime, report, source=twilio.STATUS_PATH)
@@ -219,12 +207,8 @@ async def whatsapp_receive(request: web.Request) -> web.Response:
     try:
         messages, statuses = whatsapp.parse_payload(body)
     except InboundParseError as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=ChannelName.WHATSAPP.value,
-            source_ref=body_ref(whatsapp.WEBHOOK_PATH, raw),
-            raw=raw,
-            error=str(exc),
+        await keep_unparsed(
+            runtime.sessions, ChannelName.WHATSAPP.value, whatsapp.WEBHOOK_PATH, raw, exc
         )
         return _quarantined_json(str(exc))
 
@@ -306,13 +290,7 @@ async def telegram_receive(request: web.Request) -> web.Response:
     try:
         message = channel.parse(data)
     except InboundParseError as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=ChannelName.TELEGRAM.value,
-            source_ref=body_ref(TELEGRAM_PATH, raw),
-            raw=raw,
-            error=str(exc),
-        )
+        await keep_unparsed(runtime.sessions, ChannelName.TELEGRAM.value, TELEGRAM_PATH, raw, exc)
         return _quarantined_json(str(exc))
     if message is None:
         return web.json_response({"status": "ignored"})
@@ -356,13 +334,7 @@ async def api_receive(request: web.Request) -> web.Response:
     try:
         message = api_channel.parse_body(data)
     except InboundParseError as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=ChannelName.API.value,
-            source_ref=body_ref(API_PATH, raw),
-            raw=raw,
-            error=str(exc),
-        )
+        await keep_unparsed(runtime.sessions, ChannelName.API.value, API_PATH, raw, exc)
         return _quarantined_json(str(exc))
     result = await store_message(runtime, message, source=API_PATH)
     if result is None:

@@ -93,6 +93,16 @@ async def quarantine(
     return new_id is not None
 
 
+async def keep_unparsed(
+    sessions: SessionFactory, channel: str, route: str, raw: bytes, error: Exception
+) -> None:
+    """Quarantine a signed body of ``route`` that its channel could not parse:
+    :func:`quarantine` under :func:`body_ref`, the parse error as the reason."""
+    await quarantine(
+        sessions, channel=channel, source_ref=body_ref(route, raw), raw=raw, error=str(error)
+    )
+
+
 def body_ref(route: str, raw: bytes) -> str:
     """The quarantine ``source_ref`` of a whole request body: route and SHA-256."""
     return f"{route}#{hashlib.sha256(raw).hexdigest()}"

@@ -9,8 +9,8 @@ import pytest
 from channels.base import Channel, ChannelName, OutboundMessage
 from channels.email import EmailChannel
 from channels.errors import InboundParseError
+from gateway.channel_configs import email_config
 from gateway.config import Security, Settings
-from gateway.runtime import email_config
 from storage.db import SessionFactory
 from storage.models import Lease
 from tests.email.conftest import (

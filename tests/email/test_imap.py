@@ -19,9 +19,9 @@ from channels.email.imap_client import (
     encode_mailbox_name,
 )
 from channels.email.mailbox_store import load_checkpoint
+from gateway.channel_configs import email_config
 from gateway.config import Security
 from gateway.ingest import ingest
-from gateway.runtime import email_config
 from storage.db import SessionFactory
 from storage.models import Lease, Message, QuarantinedInbound
 from tests.email.conftest import IMAP_PASSWORD, Mailbox, RecordingAccept, free_port, sample
@@ -297,6 +297,9 @@ async def test_run_reconnects_with_backoff_and_never_logs_the_password(
 ) -> None:
     """Each attempt logs in (sending the password) and then fails on a missing mailbox."""
     caplog.set_level(logging.DEBUG)  # aioimaplib logs every command at DEBUG
+    # ...unless the application's logging set it quieter (gateway/logs.py) in an
+    # earlier test of this process: its own level is set here too, and restored.
+    caplog.set_level(logging.DEBUG, logger="aioimaplib")
     p = poller(mailbox, sessions, recording_accept, settings={"imap_mailbox": "Belum Ada"})
     task = asyncio.create_task(p.run())
     try:

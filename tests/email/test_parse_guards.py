@@ -17,7 +17,7 @@ from channels.email.parse import (
     authentication_failure,
     parse_email,
 )
-from gateway.runtime import email_config
+from gateway.channel_configs import email_config
 from storage.models import Attachment, Complaint, Message
 from tests.email.test_never_blocks import mail_date
 from tests.inbox.conftest import Site

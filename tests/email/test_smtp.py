@@ -14,8 +14,8 @@ from channels.base import ChannelName, OutboundMessage
 from channels.email.config import EmailConfig
 from channels.email.smtp import SmtpSender, build_message, message_id_for
 from channels.errors import PermanentError, TemporaryError
+from gateway.channel_configs import email_config
 from gateway.config import Security, Settings
-from gateway.runtime import email_config
 from tests.email.conftest import EMAIL_FROM, SmtpSink, free_port
 
 

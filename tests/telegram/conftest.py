@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from channels.telegram import TelegramChannel
+from gateway.channel_configs import telegram_config
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime, telegram_config
+from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Message
 from tests.telegram.fake_bot_api import FakeBotApi

@@ -13,8 +13,8 @@ from channels.errors import InboundParseError
 from channels.telegram import api_bases, file_refs, lease_name_for, parse_update, split_text
 from channels.telegram.parse import language_of, normalise_command
 from channels.text import utf16_length
+from gateway.channel_configs import telegram_config
 from gateway.config import load_settings
-from gateway.runtime import telegram_config
 from tests.telegram.conftest import CHAT, sample
 
 

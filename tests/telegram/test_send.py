@@ -13,7 +13,7 @@ from channels.base import ChannelName, OutboundMessage, Template
 from channels.errors import PermanentError, RateLimited, TemporaryError
 from channels.ratelimit import Pacer
 from channels.telegram import TelegramChannel, set_webhook
-from gateway.runtime import telegram_config
+from gateway.channel_configs import telegram_config
 from storage.db import SessionFactory
 from tests.telegram.conftest import CHAT, TOKEN, make_settings
 from tests.telegram.fake_bot_api import FakeBotApi

@@ -19,9 +19,10 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from channels.base import Channel, ChannelName
 from channels.twilio import SIGNATURE_HEADER, TwilioChannel
 from gateway.app import create_app
+from gateway.channel_configs import twilio_config
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime, twilio_config
+from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Message
 from tests.twilio.fake_twilio import FakeTwilio

@@ -21,8 +21,8 @@ from channels.twilio import (
     parse_form,
     split_text,
 )
+from gateway.channel_configs import twilio_config
 from gateway.config import load_settings
-from gateway.runtime import twilio_config
 from tests.twilio.conftest import ACCOUNT_SID, AUTH_TOKEN, load_form
 
 

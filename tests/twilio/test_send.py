@@ -13,7 +13,7 @@ import pytest
 from channels.base import ChannelName, OutboundMessage, Template
 from channels.errors import PermanentError, RateLimited, TemporaryError
 from channels.twilio import TwilioChannel
-from gateway.runtime import twilio_config
+from gateway.channel_configs import twilio_config
 from tests.twilio.conftest import ACCOUNT_SID, PUBLIC_URL, twilio_settings
 from tests.twilio.fake_twilio import FakeTwilio
 

@@ -17,9 +17,10 @@ import pytest
 from channels.ratelimit import Pacer
 from channels.whatsapp_cloud import SIGNATURE_HEADER, WhatsAppCloudChannel
 from gateway.app import create_app
+from gateway.channel_configs import whatsapp_config
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.runtime import Runtime, build_runtime, whatsapp_config
+from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from channels.whatsapp_cloud import WhatsAppCloudChannel
 from gateway.app import create_app
-from gateway.runtime import build_runtime, whatsapp_config
+from gateway.channel_configs import whatsapp_config
+from gateway.runtime import build_runtime
 from storage.migrate import upgrade
 from storage.models import Complaint, DeliveryStatus, OutboxMessage
 from tests.whatsapp_cloud.conftest import (

@@ -17,9 +17,9 @@ from channels.whatsapp_cloud import (
     sign,
     verify_signature,
 )
+from gateway.channel_configs import whatsapp_config
 from gateway.config import load_settings
 from gateway.delivery import Delivery
-from gateway.runtime import whatsapp_config
 from tests.whatsapp_cloud.conftest import DATA, payload, signature
 
 SENDER = "+6281234567890"

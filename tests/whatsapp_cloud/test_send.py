@@ -16,8 +16,8 @@ from channels.whatsapp_cloud import (
     clean_template_parameter,
     split_text,
 )
+from gateway.channel_configs import whatsapp_config
 from gateway.config import Settings
-from gateway.runtime import whatsapp_config
 from tests.whatsapp_cloud.conftest import PHONE_NUMBER_ID, TOKEN, make_settings
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 
