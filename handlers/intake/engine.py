@@ -170,7 +170,7 @@ class IntakeEngine:
         #: How web-form complaints are acknowledged; ``None``: like any other.
         self.web_acks = web_acks
         #: The public privacy notice (``…/privasi``), linked in a conversation's
-        #: first chat answer (docs/privacy.md); ``None``: no link.
+        #: first answer on any channel (docs/privacy.md); ``None``: no link.
         self.privacy_url = privacy_url
         workflow = profile.workflow
         #: States in which a complaint no longer takes the complainant's messages.
@@ -717,7 +717,7 @@ class IntakeEngine:
                 parts.append(replies.confirm_text(self.profile, conv.fields or {}, language))
                 await self._reply(turn, "\n\n".join(parts), conversation=conv)
             else:
-                await self._register(turn, conv)
+                await self._register(turn, conv, first=first)
             return
 
         conv.state = ConversationState.COLLECTING.value
@@ -740,6 +740,8 @@ class IntakeEngine:
         text = replies.email_request(self.profile, missing, errors, language)
         if VAGUE_KEY in (conv.suggestions or {}):
             text += "\n\n" + replies.clarify_prompt(language)
+        if first and self.privacy_url:
+            text += "\n\n" + replies.privacy_line(language, self.privacy_url)
         await self._reply(turn, text, conversation=conv)
 
     async def _not_text(self, turn: Turn, conv: Conversation, asked: list[str]) -> None:
@@ -806,7 +808,10 @@ class IntakeEngine:
 
     # ------------------------------------------------------------ registering
 
-    async def _register(self, turn: Turn, conv: Conversation) -> None:
+    async def _register(self, turn: Turn, conv: Conversation, *, first: bool = False) -> None:
+        """Register the complaint and acknowledge it; ``first``: this answers the
+        conversation's first message (a mail or form that said everything), so the
+        acknowledgement carries the privacy line (docs/privacy.md)."""
         session, msg = turn.session, turn.last
         language = conv.language
         received_at = await session.scalar(
@@ -880,6 +885,8 @@ class IntakeEngine:
             if title:
                 shown[TITLE_KEY] = title
             text = acknowledgement_text(self.profile, complaint, shown, language)
+        if first and self.privacy_url:
+            text += "\n\n" + replies.privacy_line(language, self.privacy_url)
         await self._reply(turn, text, conversation=conv, complaint=complaint)
 
     # ---------------------------------------------------------------- replies

@@ -93,8 +93,8 @@ def welcome(profile: Profile, language: str) -> str:
 
 
 def privacy_line(language: str, url: str) -> str:
-    """The one-line privacy notice of a conversation's first chat answer, with
-    the link to the full notice (UU PDP art. 16(2); docs/privacy.md)."""
+    """The one-line privacy notice of a conversation's first answer on any
+    channel, with the link to the full notice (UU PDP art. 16(2); docs/privacy.md)."""
     return t(language, "How we protect your personal data: {url}", url=url)
 
 

@@ -72,3 +72,48 @@ async def test_everything_in_the_first_message_still_gets_the_notice(harness: Ha
     await harness.settle()
     [summary] = harness.sms.texts()
     assert "/privasi" in summary and "Balas YA" in summary
+
+
+async def test_a_mail_gets_the_notice_in_its_first_answer_only(harness: Harness) -> None:
+    """Email: the mail listing what is missing carries the line; the acknowledgement
+    that follows in the same conversation does not repeat it."""
+    address = "budi.santoso@example.com"
+    await harness.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "<m1@example.com>",
+            address,
+            "Laporan hasil uji kami terlambat dua minggu.",
+            subject="Pengaduan",
+        )
+    )
+    await harness.settle()
+    [request] = harness.email.texts()
+    assert "Cara kami melindungi data pribadi Anda:" in request and "/privasi" in request
+    await harness.runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "<m2@example.com>",
+            address,
+            "Nama pengadu: Budi Santoso\nNama pelanggan/peserta: PT Sinar Jaya",
+            subject="Re: Pengaduan",
+            thread_refs=("<m1@example.com>",),
+        )
+    )
+    await harness.settle()
+    texts = harness.email.texts()
+    assert len(texts) == 2
+    assert "ADU-" in texts[1] and "/privasi" not in texts[1]
+
+
+async def test_a_complete_letter_is_acknowledged_with_the_notice(harness: Harness) -> None:
+    letter = (
+        "Dengan hormat,\n\nNama: Budi Santoso\nPelanggan: PT Sinar Jaya\n"
+        "Masalah: laporan hasil uji terlambat dua minggu.\n\nHormat kami,\nBudi Santoso"
+    )
+    await harness.runtime.accept(
+        inbound(ChannelName.EMAIL, "<l1@example.com>", "budi@example.com", letter, subject="Aduan")
+    )
+    await harness.settle()
+    [acknowledgement] = harness.email.texts()
+    assert "ADU-" in acknowledgement and "/privasi" in acknowledgement
