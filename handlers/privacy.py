@@ -92,6 +92,7 @@ from storage.models import (
     Conversation,
     ConversationState,
     DeliveryStatus,
+    LoginThrottle,
     Message,
     OutboxMessage,
     OutboxStatus,
@@ -763,6 +764,24 @@ async def _delete_quarantine(sessions: SessionFactory, cutoff: datetime, batch: 
     return total
 
 
+#: Sign-in throttle rows (a user name as typed, a client address) are kept this
+#: long after their latest attempt or lock: the throttle forgets a key after
+#: minutes of quiet (docs/staff-access.md), so a day is far beyond any use.
+THROTTLE_KEEP = timedelta(days=1)
+
+
+async def _delete_throttle_keys(sessions: SessionFactory, cutoff: datetime) -> int:
+    """Delete sign-in throttle keys quiet since before ``cutoff``; returns how many."""
+    async with sessions() as session, session.begin():
+        return await _execute(
+            session,
+            delete(LoginThrottle).where(
+                LoginThrottle.window_start < cutoff,
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < cutoff),
+            ),
+        )
+
+
 async def _contact_is_done(session: AsyncSession, contact_id: int, cutoff: datetime) -> bool:
     """Whether nothing of the contact is newer than ``cutoff`` or still open:
     every complaint erased, no open draft, no message since."""
@@ -853,8 +872,10 @@ async def apply_retention(
     complaints in ``closed_states`` without activity for
     ``closed_complaint_personal_data_years`` are erased one by one (audited as
     ``retention``), and their contact too once nothing of it is newer or
-    still open. Returns ``{"raw_cleared", "quarantine_deleted",
-    "complaints_erased", "contacts_erased"}``.
+    still open; sign-in throttle keys quiet for :data:`THROTTLE_KEEP` are
+    deleted (they hold user names as typed and client addresses). Returns
+    ``{"raw_cleared", "quarantine_deleted", "complaints_erased",
+    "contacts_erased", "sign_in_keys_deleted"}``.
     """
     when = now or utcnow()
     raw = await _clear_raw(sessions, when - timedelta(days=retention.raw_payload_days), batch)
@@ -868,9 +889,11 @@ async def apply_retention(
         batch,
         when,
     )
+    throttle = await _delete_throttle_keys(sessions, when - THROTTLE_KEEP)
     return {
         "raw_cleared": raw,
         "quarantine_deleted": quarantine,
         "complaints_erased": complaints,
         "contacts_erased": contacts,
+        "sign_in_keys_deleted": throttle,
     }

@@ -18,6 +18,7 @@ from handlers.profile import ProfileError, load_profile
 from storage.models import (
     Complaint,
     ContactAddress,
+    LoginThrottle,
     Message,
     PersonalDataAudit,
     QuarantinedInbound,
@@ -107,6 +108,7 @@ async def test_sweep_clears_raw_deletes_quarantine_and_erases_old_closed_complai
         "quarantine_deleted": 0,
         "complaints_erased": 0,
         "contacts_erased": 0,
+        "sign_in_keys_deleted": 0,
     }
 
 
@@ -164,3 +166,30 @@ async def test_the_in_process_sweep_loop_applies_the_policy(harness: Harness) ->
             pytest.fail("the sweep loop did not apply the retention policy")
     finally:
         await jobs.stop()
+
+
+async def test_sign_in_throttle_keys_are_kept_a_day(harness: Harness) -> None:
+    """Keys hold user names as typed and client addresses: gone a day after their
+    latest attempt or lock, kept while recent or still locked."""
+    now = utcnow()
+    async with harness.runtime.work() as session:
+        session.add_all(
+            [
+                LoginThrottle(key="user:tebakan", failures=3, window_start=now - timedelta(days=2)),
+                LoginThrottle(
+                    key="ip:203.0.113.9", failures=1, window_start=now - timedelta(hours=2)
+                ),
+                LoginThrottle(
+                    key="user:sri",
+                    failures=9,
+                    window_start=now - timedelta(days=2),
+                    locked_until=now + timedelta(minutes=5),
+                ),
+            ]
+        )
+    retention = load_profile("default").retention
+    counts = await apply_retention(harness.runtime.sessions, retention, now=now)
+    assert counts["sign_in_keys_deleted"] == 1
+    async with harness.runtime.sessions() as session:
+        left = set(await session.scalars(select(LoginThrottle.key)))
+    assert left == {"ip:203.0.113.9", "user:sri"}
