@@ -14,7 +14,10 @@ from tests.inbox.conftest import Site
 from tests.inbox.reports_seed import CAPA, seed_november
 
 _OBJECT = re.compile(rb"(\d+) 0 obj(.*?)endobj", re.S)
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+#: Where a stream's bytes begin; exactly ``/Length`` of them follow. (Compressed
+#: bytes may end in a carriage return: a pattern up to "endstream" would eat it.)
+_STREAM = re.compile(rb"stream\r?\n")
+_LENGTH = re.compile(rb"/Length (\d+)")
 _TOKENS = re.compile(rb"/(F\d+)\s+[\d.]+\s+Tf|\(((?:\\.|[^\\)])*)\)\s*Tj", re.S)
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
@@ -51,7 +54,9 @@ def pdf_text(data: bytes) -> str:
     def stream(body: bytes) -> bytes:
         found = _STREAM.search(body)
         assert found is not None
-        raw = found.group(1)
+        length = _LENGTH.search(body, 0, found.start())
+        assert length is not None
+        raw = body[found.end() : found.end() + int(length.group(1))]
         return zlib.decompress(raw) if b"/FlateDecode" in body[: found.start()] else raw
 
     fonts: dict[bytes, dict[int, str]] = {}
