@@ -9,10 +9,7 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -28,6 +25,7 @@ from storage.migrate import upgrade
 from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound
 from tests.conftest import _postgres_engine
 from tests.email.conftest import Mailbox, SmtpSink
+from tests.email.test_end_to_end import received, wait_for
 from tests.email.test_never_blocks import LONG_TYPE, mail_date, plain, unguarded, with_attachment
 from tests.services import POSTGRES_URL
 
@@ -61,27 +59,6 @@ async def live(
     await runtime.close()
 
 
-def received(sink: SmtpSink) -> list[EmailMessage]:
-    out = []
-    for envelope in sink.handler.envelopes:
-        parsed = email.message_from_bytes(
-            envelope.original_content or b"", policy=email.policy.default
-        )
-        assert isinstance(parsed, EmailMessage)
-        out.append(parsed)
-    return out
-
-
-async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 async def count(runtime: Runtime, model: type, *where: object) -> int:
     async with runtime.sessions() as s:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
@@ -103,7 +80,7 @@ async def test_unstorable_mail_is_quarantined_and_the_next_mail_gets_its_reply(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 1
 
-    await wait_for(answered)
+    await wait_for(answered, timeout=20.0)
     [reply] = received(smtp_sink)
     assert reply["In-Reply-To"] == "<normal@example.com>"
     async with live.sessions() as s:
@@ -123,7 +100,7 @@ async def test_long_content_type_is_stored_and_both_mails_are_answered(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 2
 
-    await wait_for(answered)
+    await wait_for(answered, timeout=20.0)
     assert sorted(m["In-Reply-To"] for m in received(smtp_sink)) == [
         "<long-type@example.com>",
         "<normal@example.com>",
@@ -173,7 +150,7 @@ async def test_mail_failing_dmarc_at_our_server_never_acts_for_the_complainant(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 1
 
-    await wait_for(answered)
+    await wait_for(answered, timeout=20.0)
     await asyncio.sleep(1.0)  # give a wrong reply time to appear
     assert [m["In-Reply-To"] for m in received(smtp_sink)] == ["<genuine@example.com>"]
     async with live.sessions() as s:
@@ -242,5 +219,5 @@ async def test_auto_responder_gets_at_most_the_cap_of_replies_and_staff_still_re
     async def staff_sent() -> bool:
         return len(smtp_sink.handler.envelopes) == CAP + 1
 
-    await wait_for(staff_sent)
+    await wait_for(staff_sent, timeout=20.0)
     assert received(smtp_sink)[-1].get_content().startswith("Mohon hentikan")
