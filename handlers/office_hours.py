@@ -34,11 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 #: Weekday keys in ``office.hours``, Monday (``date.weekday() == 0``) first.
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
 def parse_clock(value: Any) -> time:
-    """A time of day from ``"HH:MM"`` (24-hour clock) or a :class:`datetime.time`.
+    """A time of day from ``"HH:MM"`` or ``"HH:MM:SS"`` (24-hour clock; the
+    latter is what a dumped profile holds) or a :class:`datetime.time`.
 
     Raises ``ValueError`` with a message saying how to write it for anything
     else, including the integers YAML makes of unquoted ``12:00``.
@@ -48,7 +49,7 @@ def parse_clock(value: Any) -> time:
     if isinstance(value, str):
         match = _CLOCK.match(value.strip())
         if match:
-            return time(int(match.group(1)), int(match.group(2)))
+            return time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
     raise ValueError(f'write a time of day as "HH:MM" in quotes (e.g. "07:30"), not {value!r}')
 
 

@@ -418,3 +418,9 @@ def test_an_office_may_give_its_own_hours(tmp_path: Path) -> None:
     assert calendar.is_working_day(date(2026, 11, 21))  # Saturday is open here
     assert not calendar.is_working_day(date(2026, 11, 24))  # Tuesday is not
     assert calendar.next_opening(wib(2026, 11, 23, 16)) == wib(2026, 11, 28, 8)
+
+
+def test_a_dumped_profile_loads_again() -> None:
+    profile = load_profile("bbspjikfk")
+    again = Profile.model_validate(profile.model_dump(mode="json"))
+    assert again.office.hours == profile.office.hours
