@@ -69,14 +69,15 @@ from handlers.workflow import reminder_lead
 from storage.models import Complaint, ComplaintRead, Contact, StaffUser
 from storage.types import UTCDateTime, utcnow
 
-#: A step is "due soon" when due before this time on the next working day
-#: (in office time: from Friday 15:00 that is Monday 15:00; from Saturday
-#: 00:30 it is Tuesday at opening), or within the workflow's
-#: ``remind_before`` when that reaches further. The shipped profiles remind
-#: minutes ahead — too short for a list read a few times a day — so a step
-#: due by this time next working day shows as due soon (a 15-minute intake
-#: step always does until it is overdue: it is work for today). Without a
-#: workflow's office calendar the window is this fixed 24 hours.
+#: A step is "due soon" when due within this long, or within the workflow's
+#: ``remind_before`` counted in office time when that reaches further (as the
+#: reminders: :func:`handlers.workflow.reminder_lead`). The shipped profiles
+#: remind minutes ahead — too short for a list read a few times a day — so a
+#: step due before this time tomorrow shows as due soon (a 15-minute intake
+#: step always does until it is overdue: it is work for today). While the
+#: office is closed the lead reaches past the next opening, so on Friday
+#: evening what is due at Monday's opening shows as due soon, and a
+#: complaint received on Saturday night is not due soon before Monday.
 DUE_SOON = timedelta(hours=24)
 
 #: Largest page, in rows.
@@ -183,19 +184,10 @@ class InboxPage:
 
 
 def due_soon_window(profile: Profile, now: datetime) -> timedelta:
-    """How far ahead of ``now`` a due time counts as "due soon" (see :data:`DUE_SOON`).
-
-    Counted on the office calendar, like the time standards and the
-    reminders (:func:`handlers.workflow.reminder_lead`): up to the same time
-    of day on the next working day after the next opening, or the reminder
-    lead when longer.
-    """
+    """How far ahead of ``now`` a due time counts as "due soon" (see :data:`DUE_SOON`)."""
     if profile.workflow is None:
         return DUE_SOON
-    calendar = profile.office.calendar()
-    opened = calendar.next_opening(now)
-    next_day = calendar.clamp_to_hours(calendar.working_days_after(opened.date(), 1), opened.time())
-    return max(next_day - now, reminder_lead(profile, now))
+    return max(DUE_SOON, reminder_lead(profile, now))
 
 
 def time_state(step_due_at: datetime | None, now: datetime, window: timedelta) -> TimeState:

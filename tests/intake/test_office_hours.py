@@ -316,17 +316,18 @@ def test_inbox_due_soon_agrees_with_office_time() -> None:
     saturday_night = datetime.combine(SATURDAY, time(0, 43), tzinfo=WIB)
     monday_due = datetime.combine(SATURDAY + timedelta(days=2), time(7, 45), tzinfo=WIB)
     window = due_soon_window(profile, saturday_night)
-    # Not overdue over the weekend; due soon, being Monday's first work.
-    assert time_state(monday_due, saturday_night, window) is TimeState.DUE_SOON
-    # From Friday 15:00 a step due Monday at 08:00 is within one working day.
-    friday = wib(2026, 11, 20, 15)
-    assert time_state(wib(2026, 11, 23, 8), friday, due_soon_window(profile, friday)) is (
-        TimeState.DUE_SOON
-    )
-    # ... and one due Tuesday at 10:00 is not.
-    assert time_state(wib(2026, 11, 24, 10), friday, due_soon_window(profile, friday)) is (
-        TimeState.ON_TIME
-    )
+    # Neither overdue nor due soon over the weekend: it is Monday's work.
+    assert time_state(monday_due, saturday_night, window) is TimeState.ON_TIME
+    # On Friday after closing, a step due at Monday's opening is within the
+    # office-time reminder lead (5 minutes of office time reach Monday 07:35).
+    friday = wib(2026, 11, 20, 17)
+    window = due_soon_window(profile, friday)
+    assert friday + window == wib(2026, 11, 23, 7, 35)
+    assert time_state(wib(2026, 11, 23, 7, 33), friday, window) is TimeState.DUE_SOON
+    assert time_state(wib(2026, 11, 23, 9), friday, window) is TimeState.ON_TIME
+    # In office hours the 24-hour window is the longer one.
+    tuesday = wib(2026, 11, 24, 10)
+    assert due_soon_window(profile, tuesday) == timedelta(hours=24)
 
 
 # ------------------------------------------------------------------ recap, acknowledgement
