@@ -21,14 +21,16 @@ from sqlalchemy import select
 from gateway.inbox.queries import TimeState, due_soon_window, time_state
 from gateway.reports.period import Period
 from gateway.reports.recap import Move, step_timings
+from handlers.appeal_standards import sweep_appeal_standards
 from handlers.office_hours import DEFAULT_HOURS, OfficeHours
 from handlers.profile import PROFILES_DIR, Profile, ProfileError, load_profile
-from handlers.registration import acknowledgement_text
+from handlers.registration import acknowledgement_text, register_complaint
 from handlers.texts import Duration
 from handlers.timestandards import DayCount, Unit, WorkingCalendar, due_at
 from handlers.workflow import reminder_lead, start_first_step, sweep_time_standards
 from storage.db import SessionFactory
 from storage.models import Complaint, ComplaintEvent, Contact
+from tests.intake.test_appeal_standards import open_appeal_row
 
 WIB = ZoneInfo("Asia/Jakarta")
 WITA = ZoneInfo("Asia/Makassar")
@@ -425,3 +427,53 @@ def test_a_dumped_profile_loads_again() -> None:
     profile = load_profile("bbspjikfk")
     again = Profile.model_validate(profile.model_dump(mode="json"))
     assert again.office.hours == profile.office.hours
+
+
+async def test_registration_sets_the_office_due_time(sessions: SessionFactory) -> None:
+    """What ``/track`` and the inbox show is the stored due time of the step."""
+    profile = load_profile("default")
+    received = datetime.combine(SATURDAY, time(0, 30), tzinfo=WIB)
+    async with sessions() as s, s.begin():
+        contact = Contact()
+        s.add(contact)
+        await s.flush()
+        complaint = await register_complaint(
+            s,
+            profile=profile,
+            contact_id=contact.id,
+            channel="email",
+            contact_address="budi@example.com",
+            values={
+                "complainant_name": "Budi",
+                "customer_name": "PT Sinar Jaya",
+                "problem": "Laporan hasil uji terlambat",
+            },
+            received_at=received,
+            received_by="channel:email",
+            language="id",
+        )
+    monday = SATURDAY + timedelta(days=2)
+    assert complaint.step_started_at == received
+    assert complaint.step_due_at == datetime.combine(monday, time(7, 45), tzinfo=WIB)
+
+
+async def test_the_appeal_sweep_waits_for_the_office_to_open(sessions: SessionFactory) -> None:
+    profile = load_profile("bspji_pontianak")
+    zone = ZoneInfo("Asia/Pontianak")
+    due = datetime(2026, 11, 20, 16, 0, tzinfo=zone)  # Friday, before closing
+    await open_appeal_row(sessions, due)
+
+    async def sweep(at: datetime) -> dict[str, int]:
+        async with sessions() as s, s.begin():
+            return await sweep_appeal_standards(s, profile=profile, now=at)
+
+    for at in (
+        datetime(2026, 11, 20, 17, 0, tzinfo=zone),  # Friday after closing
+        datetime(2026, 11, 21, 10, 0, tzinfo=zone),  # Saturday
+        datetime(2026, 11, 23, 7, 0, tzinfo=zone),  # Monday before opening
+    ):
+        assert await sweep(at) == {"reminded": 0, "escalated": 0}, at
+    assert await sweep(datetime(2026, 11, 23, 7, 30, tzinfo=zone)) == {
+        "reminded": 0,
+        "escalated": 1,
+    }
