@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -280,20 +280,26 @@ class Processor:
             )
             return list(rows)
 
-    async def sweep_time_standards(self) -> dict[str, int]:
+    async def sweep_time_standards(self, now: datetime | None = None) -> dict[str, int]:
         """Reminders and escalations of overdue SOP steps, complaints and appeals.
 
         Returns ``{"reminded", "escalated"}`` for complaint steps
         (:mod:`handlers.workflow`) and ``{"appeal_reminded", "appeal_escalated"}``
         for appeal steps (:mod:`handlers.appeal_standards`, PR-LS-8.1.4 steps 4-5).
         The staff concerned are emailed (:mod:`handlers.staff_alerts`); the
-        emails are sent once the sweep has committed.
+        emails are sent once the sweep has committed. ``now`` (default: the
+        current time) is when the sweep runs; nothing goes out while the office
+        is closed then.
         """
         profile, writer = self.engine.profile, self.engine.writer
         async with self._sessions() as session:
             async with session.begin():
-                counts = await sweep_time_standards(session, profile=profile, writer=writer)
-                appeals = await sweep_appeal_standards(session, profile=profile, writer=writer)
+                counts = await sweep_time_standards(
+                    session, profile=profile, writer=writer, now=now
+                )
+                appeals = await sweep_appeal_standards(
+                    session, profile=profile, writer=writer, now=now
+                )
             staged = list(session.info.get(OUTBOX_IDS_KEY, []))
         if staged:
             self._notify(staged)

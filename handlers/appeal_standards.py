@@ -23,7 +23,7 @@ from handlers.dates import format_moment
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.staff_alerts import AlertKind, alert_staff
-from handlers.workflow import reminder_lead
+from handlers.workflow import office_open, reminder_lead
 from storage.models import Appeal, AppealPanelMember, AppealStatus, Complaint, ComplaintEvent
 from storage.types import utcnow
 
@@ -66,7 +66,9 @@ async def sweep_appeal_standards(
     seated, else the appeal roles; for an escalation the escalation roles.
 
     Does nothing (zero counts) when the profile has no appeals or no appeal
-    time standards (PR-LS-8.1.4 steps 4-5). Runs in the caller's transaction.
+    time standards (PR-LS-8.1.4 steps 4-5), or while the office is closed
+    (queued to the first sweep after the next opening). Runs in the
+    caller's transaction.
     """
     counts = {"reminded": 0, "escalated": 0}
     spec = profile.appeal
@@ -77,6 +79,8 @@ async def sweep_appeal_standards(
     if all(standard is None for standard in standards.values()):
         return counts
     now = now or utcnow()
+    if not office_open(profile, now):
+        return counts
     lead = reminder_lead(profile, now)
     escalate_to = spec.escalate_to if spec.escalate_to is not None else workflow.escalate_to
     for kind, column, when in (

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from handlers.office_hours import DEFAULT_HOURS, OfficeHours
 from handlers.texts import Duration, Text
-from handlers.timestandards import WorkingCalendar
+from handlers.timestandards import DayCount, WorkingCalendar
 from handlers.workflow_spec import AppealSpec, WorkflowSpec
 from storage.models import ComplaintStatus
 
@@ -89,7 +90,15 @@ class IntakeField(BaseModel):
 
 
 class Office(BaseModel):
-    """Who runs the intake: shown on the web form and signed under replies."""
+    """Who runs the intake (shown on the web form and signed under replies) and
+    when it works.
+
+    ``hours``: open hours per weekday with breaks (:mod:`handlers.office_hours`;
+    default: Indonesian government office hours); ``day_count``: how the
+    profile's "N hari" (unit ``days``) is counted, ``working_days`` or
+    ``calendar_days`` (:func:`handlers.timestandards.due_at`); each shipped
+    profile states the SOP clause behind its choice.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -100,6 +109,10 @@ class Office(BaseModel):
     leave_days: tuple[date, ...] = ()
     #: Whether the national collective leave days (cuti bersama) are days off.
     observe_joint_holidays: bool = True
+    #: Open hours per weekday, breaks excluded (docs/time-standards.md).
+    hours: OfficeHours = DEFAULT_HOURS
+    #: How "N hari" (unit ``days``) is counted.
+    day_count: DayCount = DayCount.WORKING_DAYS
 
     @field_validator("timezone")
     @classmethod
@@ -113,7 +126,11 @@ class Office(BaseModel):
     def calendar(self) -> WorkingCalendar:
         """The office's working-day calendar (:mod:`handlers.timestandards`)."""
         return WorkingCalendar(
-            self.timezone, frozenset(self.leave_days), self.observe_joint_holidays
+            self.timezone,
+            frozenset(self.leave_days),
+            self.observe_joint_holidays,
+            self.hours,
+            self.day_count,
         )
 
 

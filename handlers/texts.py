@@ -25,15 +25,25 @@ class Text(BaseModel):
 
 
 class Duration(BaseModel):
-    """A time standard: an amount of minutes, hours, days or working days."""
+    """A time standard: an amount of minutes, hours, days, working days or calendar days.
+
+    Minutes and hours are office time; days follow the office's
+    ``day_count``; working days end at the end of the last one; calendar
+    days are elapsed time
+    (:func:`handlers.timestandards.due_at`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     amount: int = Field(ge=0)
-    unit: str = Field(pattern=r"^(minutes|hours|days|working_days)$")
+    unit: str = Field(pattern=r"^(minutes|hours|days|working_days|calendar_days)$")
 
     def due(self, start: datetime, calendar: WorkingCalendar) -> datetime:
-        """When a step started at ``start`` under this standard is due (:func:`due_at`)."""
+        """When a step started at ``start`` under this standard is due (:func:`due_at`).
+
+        ``start`` must be aware; the result is aware, in the office zone.
+        Raises ``ValueError`` for a naive ``start``.
+        """
         return due_at(start, self.amount, self.unit, calendar)
 
     def describe(self, language: str) -> str:
@@ -44,12 +54,14 @@ class Duration(BaseModel):
                 "hours": "jam",
                 "days": "hari",
                 "working_days": "hari kerja",
+                "calendar_days": "hari",
             },
             "en": {
                 "minutes": "minutes",
                 "hours": "hours",
                 "days": "days",
                 "working_days": "working days",
+                "calendar_days": "days",
             },
         }
         lang = "en" if language == "en" else "id"

@@ -12,7 +12,10 @@ to the complainant on their channel (:mod:`handlers.notifications`).
 
 Periodic :func:`sweep_time_standards` records for each step one reminder
 to its owners before it is due and one escalation to the supervisors once it
-is overdue (issue 4, item 3), never one per sweep.
+is overdue, never one per sweep. Time standards count office time
+(:mod:`handlers.timestandards`), and nothing goes out while the office is
+closed: what falls due then is reminded or escalated by the first sweep after
+the next opening.
 """
 
 from __future__ import annotations
@@ -346,12 +349,21 @@ async def apply_transition(
     return event
 
 
-def reminder_lead(profile: Profile, now: datetime) -> timedelta:
-    """How long before a due time its owners are reminded, counted from ``now``.
+def office_open(profile: Profile, now: datetime) -> bool:
+    """True while the profile's office is open at ``now`` (reminders may go out)."""
+    return profile.office.calendar().is_open(now)
 
-    The workflow's ``remind_before`` on the office calendar (a working-day
-    lead skips days off); never negative, zero without a workflow. Used by
-    the complaint and appeal sweeps and by the inbox's "due soon".
+
+def reminder_lead(profile: Profile, now: datetime) -> timedelta:
+    """How far ahead of ``now`` a due time is close enough to remind its owners.
+
+    The workflow's ``remind_before`` counted in office time from ``now``
+    (:meth:`handlers.texts.Duration.due`): "5 minutes" at 11:58 before a
+    12:00-13:00 rest reaches 13:03, so a step due at 13:02 (4 office minutes
+    left) is reminded. ``now + lead`` is that moment; a due time at or
+    before it has at most ``remind_before`` of office time left. Never
+    negative; zero without a workflow. Used by the complaint and appeal
+    sweeps and by the inbox's "due soon".
     """
     if profile.workflow is None:
         return timedelta(0)
@@ -360,7 +372,11 @@ def reminder_lead(profile: Profile, now: datetime) -> timedelta:
 
 
 def start_first_step(profile: Profile, complaint: Complaint, now: datetime) -> None:
-    """Set the time standard of the workflow's initial step on a new complaint."""
+    """Set the time standard of the workflow's initial step on a new complaint.
+
+    The due time counts office time from ``now`` (a complaint received while
+    the office is closed starts its clock at the next opening).
+    """
     if profile.workflow is None:
         return
     state = profile.workflow.states[profile.workflow.initial]
@@ -385,11 +401,17 @@ async def sweep_time_standards(
     the roles concerned and the assignee (shown to staff in the inbox); with
     ``writer``, the people concerned are also emailed
     (:func:`handlers.staff_alerts.alert_staff`) in the same transaction.
+
+    While the office is closed (:meth:`~handlers.timestandards.WorkingCalendar.is_open`)
+    the sweep does nothing: reminders and escalations are queued to the first
+    sweep after the next opening.
     """
     if profile.workflow is None:
         return {"reminded": 0, "escalated": 0}
     spec = profile.workflow
     now = now or utcnow()
+    if not office_open(profile, now):
+        return {"reminded": 0, "escalated": 0}
     lead = reminder_lead(profile, now)
     counts = {"reminded": 0, "escalated": 0}
     for kind, column, when in (

@@ -70,10 +70,14 @@ from storage.models import Complaint, ComplaintRead, Contact, StaffUser
 from storage.types import UTCDateTime, utcnow
 
 #: A step is "due soon" when due within this long, or within the workflow's
-#: ``remind_before`` when that is longer. The shipped profiles remind minutes
-#: ahead — too short for a list read a few times a day — so a step due before
-#: this time tomorrow shows as due soon (a 15-minute intake step always does
-#: until it is overdue: it is work for today).
+#: ``remind_before`` counted in office time when that reaches further (as the
+#: reminders: :func:`handlers.workflow.reminder_lead`). The shipped profiles
+#: remind minutes ahead — too short for a list read a few times a day — so a
+#: step due before this time tomorrow shows as due soon (a 15-minute intake
+#: step always does until it is overdue: it is work for today). While the
+#: office is closed the lead reaches past the next opening, so on Friday
+#: evening what is due at Monday's opening shows as due soon, and a
+#: complaint received on Saturday night is not due soon before Monday.
 DUE_SOON = timedelta(hours=24)
 
 #: Largest page, in rows.
@@ -180,7 +184,7 @@ class InboxPage:
 
 
 def due_soon_window(profile: Profile, now: datetime) -> timedelta:
-    """How far ahead a due time counts as "due soon" (see :data:`DUE_SOON`)."""
+    """How far ahead of ``now`` a due time counts as "due soon" (see :data:`DUE_SOON`)."""
     if profile.workflow is None:
         return DUE_SOON
     return max(DUE_SOON, reminder_lead(profile, now))

@@ -11,7 +11,9 @@ what the recap holds:
   ``from_status`` the step) counts once; the step started at the previous
   transition of that complaint, or at its receipt for the first step
   (:func:`handlers.workflow.start_first_step` starts it there); it was on
-  time when left no later than ``state.standard.due(start, office calendar)``.
+  time when left no later than ``state.standard.due(start, office calendar)``,
+  the same office-time clock as the reminders (docs/time-standards.md: a step
+  left on Monday morning after a weekend receipt is on time).
   Steps without a time standard are not counted;
 * **time to close** for the complaints closed in the period — closed meaning
   the first move into a final state of the workflow

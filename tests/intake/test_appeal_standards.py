@@ -29,8 +29,8 @@ from storage.models import (
     Contact,
     StaffUser,
 )
-from storage.types import utcnow
 from tests.fakes import inbound
+from tests.office_clock import office_after, office_before
 from tests.runtime_fixtures import Harness, make_harness
 
 PONTIANAK = "bspji_pontianak"
@@ -176,18 +176,21 @@ async def step_events(sessions: SessionFactory) -> list[ComplaintEvent]:
         )
 
 
-def test_pontianak_gives_each_appeal_step_one_calendar_day() -> None:
-    """PR-LS-8.1.4 steps 4-5 say "1 hari", read like the profile's other "hari":
-    a day of elapsed time, so a panel formed from a Friday afternoon is due on
-    Saturday at the same time, not at the end of the next working day."""
+def test_pontianak_gives_each_appeal_step_one_working_day() -> None:
+    """PR-LS-8.1.4 steps 4-5 say "1 hari", read like the profile's other "hari"
+    (``office.day_count: working_days``): a panel formed from a Friday
+    morning is due on Monday at the same time; one started after Friday's
+    closing counts from Monday's opening."""
     profile = load_profile(PONTIANAK)
     assert profile.appeal is not None
     panel, decision = profile.appeal.panel_standard, profile.appeal.decision_standard
     assert panel is not None and decision is not None
     assert (panel.amount, panel.unit) == (decision.amount, decision.unit) == (1, "days")
-    friday = datetime(2026, 5, 8, 16, 30, tzinfo=ZONE)
-    due = panel.due(friday, profile.office.calendar())
-    assert due == datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    calendar = profile.office.calendar()
+    friday = datetime(2026, 5, 8, 10, 15, tzinfo=ZONE)
+    assert panel.due(friday, calendar) == datetime(2026, 5, 11, 10, 15, tzinfo=ZONE)
+    evening = datetime(2026, 5, 8, 16, 30, tzinfo=ZONE)
+    assert panel.due(evening, calendar) == datetime(2026, 5, 12, 7, 30, tzinfo=ZONE)
 
 
 async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_step(
@@ -198,10 +201,13 @@ async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_ste
     complaint = await closed_complaint(h)
     appeal = await appeal_by_email(h, complaint)
     opened = appeal.opened_at
-    # Step 4: the panel is due one day (24 hours, same clock time) after opening.
-    assert appeal.step_due_at == opened + timedelta(days=1)
+    calendar = profile.office.calendar()
+    assert profile.appeal is not None and profile.appeal.panel_standard is not None
+    one_day = profile.appeal.panel_standard
+    # Step 4: the panel is due one working day after opening (office time).
+    assert appeal.step_due_at == one_day.due(opened, calendar)
     assert appeal.step_due_at is not None
-    assert appeal.step_due_at.astimezone(ZONE).time() == opened.astimezone(ZONE).time()
+    assert calendar.office_time_between(opened, appeal.step_due_at) > timedelta(0)
     assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
     async with h.runtime.sessions() as s:
         fresh = await s.get(Complaint, complaint.id)
@@ -210,18 +216,18 @@ async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_ste
     assert progress is not None
     assert (progress.step, progress.due_at, progress.chair) == (
         "panel",
-        opened + timedelta(days=1),
+        one_day.due(opened, calendar),
         None,
     )
 
     # Two seats do not complete the panel: still step 4, same due time.
     appeal = await seat(h, "ani", opened + timedelta(hours=2), chair=True)
     appeal = await seat(h, "dedi", opened + timedelta(hours=3))
-    assert appeal.step_due_at == opened + timedelta(days=1)
+    assert appeal.step_due_at == one_day.due(opened, calendar)
     # The seat completing the panel starts step 5: due one day after it.
     completed = opened + timedelta(hours=5, minutes=17)
     appeal = await seat(h, "eka", completed)
-    assert appeal.step_due_at == completed + timedelta(days=1)
+    assert appeal.step_due_at == one_day.due(completed, calendar)
     assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
     async with h.runtime.sessions() as s:
         fresh = await s.get(Complaint, complaint.id)
@@ -230,7 +236,7 @@ async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_ste
     assert progress is not None
     assert (progress.step, progress.due_at, progress.chair) == (
         "decision",
-        completed + timedelta(days=1),
+        one_day.due(completed, calendar),
         "ani",
     )
 
@@ -253,19 +259,27 @@ async def test_each_step_gets_one_reminder_and_one_escalation(pontianak: Harness
     appeal = await appeal_by_email(h, complaint)
     due = appeal.step_due_at
     assert due is not None
-    # remind_before is 10 minutes in this profile.
-    assert await sweep(sessions, profile, due - timedelta(minutes=11)) == {
+    calendar = profile.office.calendar()
+
+    def before(minutes: int) -> datetime:
+        return office_before(calendar, due, timedelta(minutes=minutes))
+
+    def after(minutes: int) -> datetime:
+        return office_after(calendar, due, timedelta(minutes=minutes))
+
+    # remind_before is 10 minutes (of office time) in this profile.
+    assert await sweep(sessions, profile, before(11)) == {
         "reminded": 0,
         "escalated": 0,
     }
     assert await step_events(sessions) == []
-    reminded = [await sweep(sessions, profile, due - timedelta(minutes=m)) for m in (9, 5, 1)]
+    reminded = [await sweep(sessions, profile, before(m)) for m in (9, 5, 1)]
     assert reminded == [
         {"reminded": 1, "escalated": 0},
         {"reminded": 0, "escalated": 0},
         {"reminded": 0, "escalated": 0},
     ]
-    escalated = [await sweep(sessions, profile, due + timedelta(minutes=m)) for m in (1, 2, 600)]
+    escalated = [await sweep(sessions, profile, after(m)) for m in (1, 2, 600)]
     assert escalated == [
         {"reminded": 0, "escalated": 1},
         {"reminded": 0, "escalated": 0},
@@ -277,7 +291,7 @@ async def test_each_step_gets_one_reminder_and_one_escalation(pontianak: Harness
         "appeal_step_overdue_escalated",
     )
     assert reminder.complaint_id == escalation.complaint_id == complaint.id
-    assert reminder.at == due - timedelta(minutes=9) and escalation.at == due + timedelta(minutes=1)
+    assert reminder.at == before(9) and escalation.at == after(1)
     assert reminder.data == {
         "appeal_id": appeal.id,
         "step": "panel",
@@ -295,15 +309,18 @@ async def test_each_step_gets_one_reminder_and_one_escalation(pontianak: Harness
     await seat(h, "dedi", completed - timedelta(minutes=30))
     appeal = await seat(h, "eka", completed)
     decision_due = appeal.step_due_at
-    assert decision_due == completed + timedelta(days=1)
+    assert profile.appeal.decision_standard is not None
+    assert decision_due == profile.appeal.decision_standard.due(completed, calendar)
     assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
     assert decision_due is not None
-    assert await sweep(sessions, profile, decision_due + timedelta(minutes=5)) == {
+    later = office_after(calendar, decision_due, timedelta(minutes=5))
+    assert await sweep(sessions, profile, later) == {
         "reminded": 0,
         "escalated": 1,
     }
     for minutes in (6, 60, 6000):
-        assert await sweep(sessions, profile, decision_due + timedelta(minutes=minutes)) == {
+        at = office_after(calendar, decision_due, timedelta(minutes=minutes))
+        assert await sweep(sessions, profile, at) == {
             "reminded": 0,
             "escalated": 0,
         }
@@ -348,15 +365,17 @@ async def test_the_processor_sweep_merges_appeal_counts(pontianak: Harness) -> N
     assert processor is not None
     complaint = await closed_complaint(h)
     await appeal_by_email(h, complaint)
+    # A sweep in office hours (Monday 10:00) after the step fell due.
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=ZONE)
     async with h.runtime.sessions() as s, s.begin():
-        await s.execute(update(Appeal).values(step_due_at=utcnow() - timedelta(minutes=1)))
-    assert await processor.sweep_time_standards() == {
+        await s.execute(update(Appeal).values(step_due_at=monday - timedelta(minutes=1)))
+    assert await processor.sweep_time_standards(now=monday) == {
         "reminded": 0,
         "escalated": 0,
         "appeal_reminded": 0,
         "appeal_escalated": 1,
     }
-    assert (await processor.sweep_time_standards())["appeal_escalated"] == 0
+    assert (await processor.sweep_time_standards(now=monday))["appeal_escalated"] == 0
     [event] = await step_events(h.runtime.sessions)
     assert event.kind == "appeal_step_overdue_escalated" and event.complaint_id == complaint.id
 
@@ -399,7 +418,7 @@ async def open_appeal_row(sessions: SessionFactory, due: datetime) -> int:
 
 async def test_concurrent_sweeps_record_each_mark_once(any_sessions: SessionFactory) -> None:
     profile = load_profile(PONTIANAK)
-    due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    due = datetime(2026, 5, 8, 10, 30, tzinfo=ZONE)  # a Friday, in office hours
     appeal_id = await open_appeal_row(any_sessions, due)
 
     async def rounds(at: datetime) -> list[dict[str, int]]:
@@ -424,7 +443,7 @@ async def test_appeal_escalate_to_overrides_the_workflows(sessions: SessionFacto
     profile = shipped.model_copy(
         update={"appeal": shipped.appeal.model_copy(update={"escalate_to": ("appeal_panel",)})}
     )
-    due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    due = datetime(2026, 5, 8, 10, 30, tzinfo=ZONE)  # a Friday, in office hours
     await open_appeal_row(sessions, due)
     assert await sweep(sessions, profile, due + timedelta(seconds=1)) == {
         "reminded": 0,
@@ -441,7 +460,7 @@ async def test_profiles_without_appeal_standards_sweep_nothing(
     appeal row is then not acted on."""
     profile = load_profile("bbspjikfk")
     assert profile.appeal is not None and profile.appeal.panel_standard is None
-    due = datetime(2026, 5, 9, 16, 30, tzinfo=ZONE)
+    due = datetime(2026, 5, 8, 10, 30, tzinfo=ZONE)  # a Friday, in office hours
     await open_appeal_row(sessions, due)
     result: dict[str, Any] = await sweep(sessions, profile, due + timedelta(days=2))
     assert result == {"reminded": 0, "escalated": 0}

@@ -17,6 +17,7 @@ from storage.models import Complaint, StaffUser
 from tests.fakes import inbound
 from tests.intake.test_appeal_standards import STAFF as PONTIANAK_STAFF
 from tests.intake.test_appeal_standards import appeal_by_email, closed_complaint, seat
+from tests.office_clock import office_after, office_before
 from tests.runtime_fixtures import Harness, make_harness
 
 #: username → (role, email); bayu has no address and only sees the inbox.
@@ -41,12 +42,20 @@ async def staff_emails(h: Harness) -> list[tuple[str, str]]:
 
 
 async def sweep(h: Harness, when_offset: timedelta, due_of: Complaint) -> dict[str, int]:
+    """Sweep ``when_offset`` of office time after (or, negative, before) the due time."""
     assert due_of.step_due_at is not None
+    calendar = h.runtime.profile.office.calendar()
+    due = due_of.step_due_at
+    when = (
+        office_after(calendar, due, when_offset)
+        if when_offset >= timedelta(0)
+        else office_before(calendar, due, -when_offset)
+    )
     async with h.runtime.work() as session:
         counts = await sweep_time_standards(
             session,
             profile=h.runtime.profile,
-            now=due_of.step_due_at + when_offset,
+            now=when,
             writer=h.runtime.writer,
         )
     await h.settle()
@@ -137,12 +146,13 @@ async def test_an_overdue_appeal_decision_reminds_the_chair(tmp_path: Path) -> N
         await seat(h, "dedi", completed)
         appeal = await seat(h, "eka", completed)
         assert appeal.step_due_at is not None
-        for offset in (timedelta(minutes=-5), timedelta(minutes=-1)):
+        calendar = h.runtime.profile.office.calendar()
+        for left in (timedelta(minutes=5), timedelta(minutes=1)):
             async with h.runtime.work() as session:
                 await sweep_appeal_standards(
                     session,
                     profile=h.runtime.profile,
-                    now=appeal.step_due_at + offset,
+                    now=office_before(calendar, appeal.step_due_at, left),
                     writer=h.runtime.writer,
                 )
             await h.settle()

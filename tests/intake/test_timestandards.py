@@ -66,11 +66,16 @@ def test_office_time_zone_decides_the_local_day() -> None:
     assert due_at(start, 1, Unit.WORKING_DAYS, makassar).date() == date(2026, 11, 23)
 
 
-def test_minutes_hours_and_days_are_elapsed_time() -> None:
-    start = wib(2026, 11, 20, 16, 50)
-    assert due_at(start, 15, "minutes", JAKARTA) == wib(2026, 11, 20, 17, 5)
-    assert due_at(start, 2, Unit.HOURS, JAKARTA) == wib(2026, 11, 20, 18, 50)
-    assert due_at(start, 3, Unit.DAYS, JAKARTA) == wib(2026, 11, 23, 16, 50)
+def test_minutes_hours_and_days_count_office_time() -> None:
+    # Friday 20 November 2026, 16:20 WIB: the office closes at 16:30.
+    start = wib(2026, 11, 20, 16, 20)
+    assert due_at(start, 15, "minutes", JAKARTA) == wib(2026, 11, 23, 7, 35)
+    assert due_at(start, 2, Unit.HOURS, JAKARTA) == wib(2026, 11, 23, 9, 20)
+    # Three working days at the same time of day, moved into Wednesday's
+    # hours (it closes at 16:00).
+    assert due_at(start, 3, Unit.DAYS, JAKARTA) == wib(2026, 11, 25, 16, 0)
+    # Calendar days are elapsed time whatever the hours.
+    assert due_at(start, 3, Unit.CALENDAR_DAYS, JAKARTA) == wib(2026, 11, 23, 16, 20)
 
 
 def test_sop_7_9_1_acceptance_window() -> None:

@@ -3,7 +3,7 @@ time standards, reminders and escalations (issue 4, items 1, 3 and 4)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from handlers.workflow import (
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
 from tests.fakes import inbound
+from tests.office_clock import office_after, office_before
 from tests.runtime_fixtures import Harness
 
 SRI = Actor("sri", "secretariat")
@@ -68,7 +69,11 @@ async def test_happy_path_with_the_complainant_told_at_each_notified_step(harnes
     h = harness
     complaint = await filed(h)
     assert complaint.status == "received"
-    assert complaint.step_due_at == complaint.received_at + timedelta(minutes=15)
+    calendar = harness.runtime.profile.office.calendar()
+    # 15 minutes of office time (from the next opening when received outside hours).
+    assert complaint.step_due_at == calendar.add_office_time(
+        complaint.received_at, timedelta(minutes=15)
+    )
     sent_before = len(h.email.sent)
 
     c = await act(h, complaint.id, "verify", SRI)
@@ -184,12 +189,20 @@ async def test_overdue_step_gets_one_reminder_and_one_escalation(harness: Harnes
         async with h.runtime.sessions() as s, s.begin():
             return await sweep_time_standards(s, profile=profile, now=at)
 
-    assert await sweep(due - timedelta(minutes=10)) == {"reminded": 0, "escalated": 0}
-    assert await sweep(due - timedelta(minutes=4)) == {"reminded": 1, "escalated": 0}
-    assert await sweep(due - timedelta(minutes=2)) == {"reminded": 0, "escalated": 0}
-    assert await sweep(due + timedelta(minutes=1)) == {"reminded": 0, "escalated": 1}
+    calendar = profile.office.calendar()
+
+    def before(minutes: int) -> datetime:
+        return office_before(calendar, due, timedelta(minutes=minutes))
+
+    def after(minutes: int) -> datetime:
+        return office_after(calendar, due, timedelta(minutes=minutes))
+
+    assert await sweep(before(10)) == {"reminded": 0, "escalated": 0}
+    assert await sweep(before(4)) == {"reminded": 1, "escalated": 0}
+    assert await sweep(before(2)) == {"reminded": 0, "escalated": 0}
+    assert await sweep(after(1)) == {"reminded": 0, "escalated": 1}
     for minutes in (2, 30, 600):
-        assert await sweep(due + timedelta(minutes=minutes)) == {"reminded": 0, "escalated": 0}
+        assert await sweep(after(minutes)) == {"reminded": 0, "escalated": 0}
     async with h.runtime.sessions() as s:
         kinds = list(await s.scalars(select(ComplaintEvent.kind).order_by(ComplaintEvent.id)))
     assert kinds == ["registered", "step_reminder", "step_overdue_escalated"]
