@@ -60,6 +60,7 @@ async def pontianak(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def the_appeal(h: Harness) -> Appeal:
+    """The only appeal in the database."""
     async with h.runtime.sessions() as s:
         appeal = await s.scalar(select(Appeal))
     assert appeal is not None
@@ -354,3 +355,73 @@ def test_bad_appeal_options_are_refused_naming_the_problem(
     with pytest.raises(ProfileError) as error:
         load_profile(str(_broken(tmp_path, change)))
     assert message in str(error.value) and "appeal" in str(error.value)
+
+
+async def test_an_appeal_by_sms_asks_for_the_decision_the_reason_and_the_name(
+    tmp_path: Path,
+) -> None:
+    """On a chat channel (here SMS, listed in a copy of the profile) the wish
+    to appeal starts the appeal questions, one at a time; the answer to the
+    last is the acknowledgement with the reference."""
+    data = yaml.safe_load((PROFILES_DIR / "bspji_pontianak.yaml").read_text(encoding="utf-8"))
+    data["channels"] = [*data["channels"], "sms"]
+    path = tmp_path / "ptk-sms.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    h = await make_harness(tmp_path, sop_profile=str(path))
+    phone = "+6281298765432"
+    try:
+        for index, text in enumerate(("mau banding", DECISION, "x", REASON, "Sinta Dewi")):
+            await h.runtime.accept(inbound(ChannelName.SMS, f"s{index}", phone, text))
+            await h.settle()
+        texts = h.sms.texts()
+        assert "keputusan mana" in texts[0].lower()
+        assert "alasan" in texts[1].lower()
+        assert "antara 5 dan 5000" in texts[2] and "alasan" in texts[2].lower()  # too short
+        assert "nama lengkap" in texts[3].lower()
+        appeal = await the_appeal(h)
+        assert appeal.reference is not None and appeal.reference in texts[4]
+        assert (appeal.channel, appeal.address, appeal.appellant_name) == (
+            "sms",
+            phone,
+            "Sinta Dewi",
+        )
+        assert appeal.contested_decision == DECISION and appeal.reason == REASON
+        assert all(m.recipient == phone for m in h.sms.sent)
+    finally:
+        await h.runtime.close()
+
+
+async def test_steps_of_a_standalone_appeal_are_reminded_and_escalated(
+    pontianak: Harness,
+) -> None:
+    """PR-LS-8.1.4 step 1 (60 menit): the identify step's owners are reminded
+    once before it is due and the escalation roles told once after; the
+    entries go to the appeal's own history (there is no complaint)."""
+    from handlers.appeal_standards import ESCALATION_EVENT, REMINDER_EVENT, sweep_appeal_standards
+
+    h = pontianak
+    appeal = await appeal_by_email(h)
+    due = appeal.step_due_at
+    assert due is not None
+    profile = h.runtime.profile
+    for at, expected in (
+        (due - timedelta(minutes=11), {"reminded": 0, "escalated": 0}),
+        (due - timedelta(minutes=5), {"reminded": 1, "escalated": 0}),
+        (due - timedelta(minutes=1), {"reminded": 0, "escalated": 0}),
+        (due + timedelta(minutes=1), {"reminded": 0, "escalated": 1}),
+        (due + timedelta(hours=3), {"reminded": 0, "escalated": 0}),
+    ):
+        async with h.runtime.sessions() as s, s.begin():
+            assert await sweep_appeal_standards(s, profile=profile, now=at) == expected, at
+    async with h.runtime.sessions() as s:
+        marks = list(
+            await s.scalars(
+                select(AppealEvent)
+                .where(AppealEvent.kind.in_((REMINDER_EVENT, ESCALATION_EVENT)))
+                .order_by(AppealEvent.id)
+            )
+        )
+    assert [(e.kind, e.data["step"], e.data["roles"]) for e in marks] == [
+        (REMINDER_EVENT, "identify", ["customer_service"]),
+        (ESCALATION_EVENT, "identify", ["head_of_office"]),
+    ]
