@@ -364,7 +364,9 @@ def appeal_view(
             for m in view.panel
         ],
         "size": spec.panel_size,
-        "may_seat": may_form and progress.step == "panel",
+        # With a competence rule (PR-LS-8.1.4 step 4) the panel is seated on
+        # the appeal's own page, which offers only competent staff.
+        "may_seat": may_form and progress.step == "panel" and not spec.subjects,
         "has_chair": progress.chair is not None,
         "seat_choices": [
             (u, actor_text(lang, f"staff:{u}", names)) for u in choices if u not in seated

@@ -313,7 +313,7 @@ class IntakeEngine:
         if decision:
             fields["contested_decision"] = decision
         conv.suggestions = {**notes, APPEAL_KEY: True}
-        await self._appeal_ask_or_open(turn, conv, fields, note=None)
+        await self._appeal_ask_or_open(turn, conv, fields, note=None, first=True)
         return True
 
     async def _appeal_answer(self, turn: Turn, conv: Conversation) -> None:
@@ -333,16 +333,31 @@ class IntakeEngine:
         await self._appeal_ask_or_open(turn, conv, fields, note=None)
 
     async def _appeal_ask_or_open(
-        self, turn: Turn, conv: Conversation, fields: dict[str, object], *, note: str | None
+        self,
+        turn: Turn,
+        conv: Conversation,
+        fields: dict[str, object],
+        *,
+        note: str | None,
+        first: bool = False,
     ) -> None:
-        """Ask the next appeal question, or record the appeal and acknowledge it."""
+        """Ask the next appeal question, or record the appeal and acknowledge it.
+
+        The draft's first answer carries the privacy line, as a complaint's does.
+        """
         conv.fields = fields
         key = appeal_next_question(fields)
+        privacy = (
+            "\n\n" + replies.privacy_line(conv.language, self.privacy_url)
+            if first and self.privacy_url
+            else ""
+        )
         if key is not None:
             conv.asked = [key]
             conv.expires_at = utcnow() + self.ttl
             text = appeal_question(key, conv.language)
-            await self._reply(turn, f"{note}\n\n{text}" if note else text, conversation=conv)
+            text = f"{note}\n\n{text}" if note else text
+            await self._reply(turn, text + privacy, conversation=conv)
             return
         appeal = await open_standalone_appeal(
             turn.session,
@@ -364,7 +379,9 @@ class IntakeEngine:
         conv.closed_at = utcnow()
         conv.expires_at = None
         conv.suggestions = {**(conv.suggestions or {}), "appeal_reference": appeal.reference}
-        await self._reply(turn, appeal_acknowledgement(self.profile, appeal), conversation=conv)
+        await self._reply(
+            turn, appeal_acknowledgement(self.profile, appeal) + privacy, conversation=conv
+        )
 
     async def _step_follow_up(self, turn: Turn) -> bool:
         complaint = turn.complaint

@@ -375,6 +375,7 @@ async def test_an_appeal_by_sms_asks_for_the_decision_the_reason_and_the_name(
             await h.settle()
         texts = h.sms.texts()
         assert "keputusan mana" in texts[0].lower()
+        assert "/privasi" in texts[0] and "/privasi" not in texts[1]  # first answer only
         assert "alasan" in texts[1].lower()
         assert "antara 5 dan 5000" in texts[2] and "alasan" in texts[2].lower()  # too short
         assert "nama lengkap" in texts[3].lower()
