@@ -1,8 +1,11 @@
-"""Reminders and escalations of the appeal steps (BSPJI Pontianak PR-LS-8.1.4 steps 4-5).
+"""Reminders and escalations of the appeal steps (BSPJI Pontianak PR-LS-8.1.4 steps 1-5).
 
 An open appeal is in one timed step at a time (:func:`handlers.appeals.appeal_step`):
-forming the Tim Penyelesaian Banding (step 4, "1 hari") and then the panel's
-decision (step 5, "1 hari"). :mod:`handlers.appeals` keeps ``Appeal.step_due_at``
+the profile's steps before the panel (identify, 60 menit; record the type,
+120 menit; pass on — PR-LS-8.1.4 steps 1-2, owners reminded), forming the
+Tim Penyelesaian Banding (step 4, "1 hari") and then the panel's decision
+(step 5, "1 hari"). A standalone appeal's entries go to its own history
+only, and no staff email is sent for it (the alert mail is about a complaint). :mod:`handlers.appeals` keeps ``Appeal.step_due_at``
 for the current step; :func:`sweep_appeal_standards` records, like the complaint
 sweep of :func:`handlers.workflow.sweep_time_standards`, one reminder to the
 appeal roles the workflow's ``remind_before`` ahead of the due time and one
@@ -18,13 +21,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.appeal_notices import record_appeal_event
 from handlers.appeals import AppealStep, appeal_step
 from handlers.dates import format_moment
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.staff_alerts import AlertKind, alert_staff
+from handlers.texts import Duration
 from handlers.workflow import office_open, reminder_lead
-from storage.models import Appeal, AppealPanelMember, AppealStatus, Complaint, ComplaintEvent
+from storage.models import Appeal, AppealPanelMember, AppealStatus, Complaint
 from storage.types import utcnow
 
 #: Complaint event kinds recorded by the sweep.
@@ -33,6 +38,9 @@ ESCALATION_EVENT = "appeal_step_overdue_escalated"
 
 #: How the steps are named in the events' notes (the SOP's own words).
 STEP_NAMES: dict[AppealStep, str] = {
+    "identify": "Identifikasi isi pokok dan kebenaran banding (PR-LS-8.1.4 langkah 1)",
+    "record_type": "Dokumentasi jenis banding (PR-LS-8.1.4 langkah 2)",
+    "pass_on": "Meneruskan banding untuk pembentukan tim (PR-LS-8.1.4 langkah 2)",
     "panel": "Pembentukan Tim Penyelesaian Banding (PR-LS-8.1.4 langkah 4)",
     "decision": "Keputusan Tim Penyelesaian Banding (PR-LS-8.1.4 langkah 5)",
 }
@@ -75,7 +83,12 @@ async def sweep_appeal_standards(
     workflow = profile.workflow
     if spec is None or workflow is None:
         return counts
-    standards = {"panel": spec.panel_standard, "decision": spec.decision_standard}
+    standards: dict[str, Duration | None] = {
+        "panel": spec.panel_standard,
+        "decision": spec.decision_standard,
+        **{step.name: step.standard for step in spec.steps},
+    }
+    owners: dict[str, tuple[str, ...]] = {step.name: step.owners for step in spec.steps}
     if all(standard is None for standard in standards.values()):
         return counts
     now = now or utcnow()
@@ -109,7 +122,7 @@ async def sweep_appeal_standards(
                 )
             )
             step = appeal_step(appeal, members, panel_size=spec.panel_size)
-            if step == "decided" or standards[step] is None:
+            if step == "decided" or standards.get(step) is None:
                 continue
             values: dict[str, Any] = {column.key: now}
             if kind == "escalated":
@@ -127,25 +140,28 @@ async def sweep_appeal_standards(
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 continue
-            roles = escalate_to if kind == "escalated" else spec.roles
+            roles = escalate_to if kind == "escalated" else owners.get(step, spec.roles)
             chair = next((m.username for m in members if m.is_chair), None)
-            session.add(
-                ComplaintEvent(
-                    complaint_id=appeal.complaint_id,
-                    at=now,
-                    actor="system",
-                    kind=ESCALATION_EVENT if kind == "escalated" else REMINDER_EVENT,
-                    note=f"{STEP_NAMES[step]} — due {format_moment(due, profile.office.timezone)}",
-                    data={
-                        "appeal_id": appeal.id,
-                        "step": step,
-                        "roles": list(roles),
-                        "chair": chair,
-                        "due_at": due.isoformat(),
-                    },
-                )
+            record_appeal_event(
+                session,
+                appeal,
+                at=now,
+                actor="system",
+                kind=ESCALATION_EVENT if kind == "escalated" else REMINDER_EVENT,
+                note=f"{STEP_NAMES[step]} — due {format_moment(due, profile.office.timezone)}",
+                data={
+                    "appeal_id": appeal.id,
+                    "step": step,
+                    "roles": list(roles),
+                    "chair": chair,
+                    "due_at": due.isoformat(),
+                },
             )
-            complaint = await session.get(Complaint, appeal.complaint_id)
+            complaint = (
+                await session.get(Complaint, appeal.complaint_id)
+                if appeal.complaint_id is not None
+                else None
+            )
             if writer is not None and complaint is not None:
                 await alert_staff(
                     session,

@@ -1,13 +1,21 @@
-"""Appeals (banding) and the appeal panel (issue 4, item 2).
+"""Appeals (banding) and the appeal panel.
 
 Rules, from the profile's :class:`~handlers.workflow_spec.AppealSpec`:
 
 * an appeal is opened on any channel (``banding ADU-…``) or by staff, only
-  once the complainant has the result (the ``after`` states) and within the
-  window after they received it (BBSPJIKFK 5.1.11 step 6: 15 days); outside
-  it the complainant is told why it is refused, and the refusal is recorded;
+  once the complainant has been given the result — a transition into one of
+  the ``after`` states, found in the complaint's events, whatever its later
+  state (BBSPJIKFK 5.1.11 step 6 informs and archives together) — and, when
+  the profile has a ``window``, within it, counted from that moment
+  (BBSPJIKFK 5.1.11 step 6: 15 days; PR-LS-8.1.4 sets none); otherwise the
+  complainant is told the true reason and the refusal is recorded;
+* appeals not tied to a complaint (``standalone``, PR-LS-8.1.4 step 1) are
+  opened by :mod:`handlers.standalone_appeals`;
+* a profile's ``steps`` (identify, record the type, pass on; PR-LS-8.1.4
+  steps 1-2) come before the panel: :mod:`handlers.appeal_steps`;
 * the appeal panel (PR-LS-8.1.4 step 4) has exactly ``panel_size`` members
-  including one chair, each with a recorded impartiality declaration, and
+  including one chair, each with a recorded impartiality declaration, each
+  holding a role the profile marks competent for the appeal's subject, and
   nobody who handled the complaint may sit on it;
 * the panel's decision, recorded by its chair, is final (step 5) and is
   communicated to the complainant;
@@ -33,6 +41,8 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.appeal_notices import notify_appellant, record_appeal_event
+from handlers.dates import format_moment
 from handlers.i18n import t
 from handlers.notifications import notify_complainant
 from handlers.outbox import OutboxWriter
@@ -68,6 +78,11 @@ class AppealRefusal(enum.StrEnum):
     NOT_CHAIR = "not_chair"
     FORBIDDEN = "forbidden"
     MISSING_DATA = "missing_data"
+    NOT_STANDALONE = "not_standalone"
+    STEPS_PENDING = "steps_pending"
+    WRONG_STEP = "wrong_step"
+    NOT_COMPETENT = "not_competent"
+    NO_SUBJECT = "no_subject"
 
 
 class AppealRefused(Exception):
@@ -78,9 +93,16 @@ class AppealRefused(Exception):
         self.code = code
 
 
-AppealStep = Literal["panel", "decision", "decided"]
-"""Where an appeal stands: forming its panel (PR-LS-8.1.4 step 4), waiting
+AppealStep = Literal["identify", "record_type", "pass_on", "panel", "decision", "decided"]
+"""Where an appeal stands: a step before the panel (identify, record the
+type, pass on; PR-LS-8.1.4 steps 1-2), forming its panel (step 4), waiting
 for the panel's decision (step 5), or decided (final)."""
+
+_PRE_PANEL: dict[str, AppealStep] = {
+    "identify": "identify",
+    "record_type": "record_type",
+    "pass_on": "pass_on",
+}
 
 
 def appeal_step(
@@ -88,12 +110,15 @@ def appeal_step(
 ) -> AppealStep:
     """The step ``appeal`` is in, from its status and its seated ``members``.
 
-    ``"decided"`` once the decision is recorded; ``"decision"`` when the panel
+    ``"decided"`` once the decision is recorded; the pre-panel step in
+    ``Appeal.step`` while there is one; ``"decision"`` when the panel
     has ``panel_size`` members including exactly one chair (PR-LS-8.1.4 step
     4 done); ``"panel"`` otherwise. Pure: reads only its arguments.
     """
     if appeal.status == AppealStatus.DECIDED:
         return "decided"
+    if appeal.step in _PRE_PANEL:
+        return _PRE_PANEL[appeal.step]
     seated = list(members)
     chairs = sum(1 for m in seated if m.is_chair)
     if len(seated) >= panel_size and chairs == 1:
@@ -151,6 +176,8 @@ def describe_progress(progress: AppealProgress, language: str) -> str:
     The panel being formed (PR-LS-8.1.4 step 4), the panel examining the
     appeal (step 5), or the final decision; the due time is told separately.
     """
+    if progress.step in _PRE_PANEL:
+        return t(language, "Appeal: your appeal is being identified and recorded.")
     if progress.step == "panel":
         return t(language, "Appeal: the appeal panel is being formed.")
     if progress.step == "decision":
@@ -180,7 +207,12 @@ def _spec(profile: Profile) -> AppealSpec:
 async def result_received_at(
     session: AsyncSession, complaint: Complaint, spec: AppealSpec
 ) -> datetime | None:
-    """When the complaint last entered a state in which the result was given."""
+    """When the result was last given: the latest transition into an ``after`` state.
+
+    Read from the complaint's events, so it holds whatever the complaint's
+    later state (archived after being informed: BBSPJIKFK 5.1.11 step 6).
+    ``None`` when the result was never given.
+    """
     found: datetime | None = await session.scalar(
         select(func.max(ComplaintEvent.at)).where(
             ComplaintEvent.complaint_id == complaint.id,
@@ -205,11 +237,15 @@ async def open_appeal(
     """Open an appeal on ``complaint``, or refuse it and tell the complainant why.
 
     Raises :class:`AppealRefused` (nothing changed) when the profile has no
-    appeals or the reason is empty. Other refusals (no result yet, already
-    appealed, window passed) are recorded as an ``appeal_refused`` event,
-    sent to the complainant, and returned. An opened appeal starts the panel
-    step: ``step_due_at`` is ``panel_standard`` after ``now`` on the office
-    calendar (PR-LS-8.1.4 step 4), ``None`` without a standard.
+    appeals or the reason is empty. Other refusals (no result ever given,
+    already appealed, window passed on <date>) are recorded as an
+    ``appeal_refused`` event, sent to the complainant, and returned. The
+    result counts as given from the latest transition into an ``after``
+    state (:func:`result_received_at`), whatever the complaint's state now
+    (BBSPJIKFK 5.1.11 step 6). An opened appeal starts its first step
+    (:func:`handlers.appeal_steps.start_first_step`): the first pre-panel step
+    when the profile has ``steps`` (PR-LS-8.1.4 steps 1-2), else the panel
+    step (step 4), with ``step_due_at`` from that step's standard.
     """
     spec = _spec(profile)
     if not reason.strip():
@@ -226,22 +262,23 @@ async def open_appeal(
             if language == "id"
             else "an appeal was already made; the appeal panel's decision is final",
         )
-    elif complaint.status not in spec.after or received is None:
+    elif received is None:
         refusal = (
             AppealRefusal.NO_RESULT_YET,
             "hasil penanganan belum disampaikan"
             if language == "id"
             else "no result has been given yet",
         )
-    else:
+    elif spec.window is not None:
         deadline = spec.window.due(received, profile.office.calendar())
         if now > deadline:
             window = spec.window.describe(language)
+            day = format_moment(deadline, profile.office.timezone)
             refusal = (
                 AppealRefusal.WINDOW_PASSED,
-                f"batas waktu banding {window} sejak hasil diterima telah lewat"
+                f"batas waktu banding {window} sejak hasil diterima telah lewat pada {day}"
                 if language == "id"
-                else f"the appeal period of {window} after receiving the result has passed",
+                else f"the appeal period of {window} after receiving the result passed on {day}",
             )
     if refusal is not None:
         code, why = refusal
@@ -270,23 +307,19 @@ async def open_appeal(
         opened_by=opened_by,
         reason=reason.strip(),
         status=AppealStatus.OPEN.value,
-        step_due_at=(
-            spec.panel_standard.due(now, profile.office.calendar())
-            if spec.panel_standard is not None
-            else None
-        ),
+        language=language,
     )
+    start_first_step(appeal, profile, now)
     session.add(appeal)
     await session.flush()
-    session.add(
-        ComplaintEvent(
-            complaint_id=complaint.id,
-            at=now,
-            actor=opened_by,
-            kind="appeal_opened",
-            note=reason.strip(),
-            data={"appeal_id": appeal.id},
-        )
+    record_appeal_event(
+        session,
+        appeal,
+        at=now,
+        actor=opened_by,
+        kind="appeal_opened",
+        note=reason.strip(),
+        data={"appeal_id": appeal.id, "step": appeal.step},
     )
     await notify_complainant(
         session,
@@ -297,6 +330,27 @@ async def open_appeal(
         enabled=enabled_channels,
     )
     return OpenResult(appeal)
+
+
+def start_first_step(appeal: Appeal, profile: Profile, now: datetime) -> None:
+    """Put a newly opened ``appeal`` in its first step and set when it is due.
+
+    The profile's first pre-panel step (PR-LS-8.1.4 step 1: identify, 60
+    minutes) when it has ``steps``, else the panel step (step 4); the due
+    time is the step's standard after ``now`` on the office calendar, or
+    ``None`` without one.
+    """
+    spec = _spec(profile)
+    calendar = profile.office.calendar()
+    if spec.steps:
+        first = spec.steps[0]
+        appeal.step = first.name
+        appeal.step_due_at = first.standard.due(now, calendar) if first.standard else None
+    else:
+        appeal.step = None
+        appeal.step_due_at = (
+            spec.panel_standard.due(now, calendar) if spec.panel_standard is not None else None
+        )
 
 
 async def _involved(session: AsyncSession, complaint: Complaint) -> set[str]:
@@ -315,7 +369,7 @@ async def add_panel_member(
     *,
     profile: Profile,
     appeal: Appeal,
-    complaint: Complaint,
+    complaint: Complaint | None,
     username: str,
     is_chair: bool,
     declaration: str,
@@ -325,11 +379,15 @@ async def add_panel_member(
 ) -> AppealPanelMember:
     """Seat ``username`` on the panel of ``appeal`` (PR-LS-8.1.4 step 4).
 
-    Raises :class:`AppealRefused` when the actor may not form panels, the
-    appeal is decided, the panel is full, a second chair is named, the last
-    seat is not the chair while none is seated, the member handled the
-    complaint, is unknown or already seated, or gave no impartiality
-    declaration. The seat that completes the panel (``panel_size`` members
+    ``complaint`` is ``None`` for a standalone appeal. Raises
+    :class:`AppealRefused` (nothing changed) when the actor may not form
+    panels, the appeal is decided or still in a step before the panel
+    (``steps_pending``, PR-LS-8.1.4 steps 1-2), the panel is full, a second
+    chair is named, the last seat is not the chair while none is seated, the
+    member handled the complaint, is unknown or already seated, holds no role
+    the profile marks competent for the appeal's subject (``not_competent``;
+    ``no_subject`` when none was recorded; PR-LS-8.1.4 step 4 "kompetensi
+    sesuai dengan materi banding"), or gave no impartiality declaration. The seat that completes the panel (``panel_size`` members
     with one chair) ends step 4 and starts the decision step: ``step_due_at``
     becomes ``decision_standard`` after ``now`` (PR-LS-8.1.4 step 5; ``None``
     without a standard) and the step's reminder and escalation marks are
@@ -342,6 +400,12 @@ async def add_panel_member(
         )
     if appeal.status != AppealStatus.OPEN:
         raise AppealRefused(AppealRefusal.NOT_OPEN, "the appeal is decided; its panel is closed")
+    if appeal.step is not None:
+        raise AppealRefused(
+            AppealRefusal.STEPS_PENDING,
+            f"the appeal is still at step {appeal.step}; it must be passed on before "
+            "its panel is formed",
+        )
     members = list(
         await session.scalars(
             select(AppealPanelMember).where(AppealPanelMember.appeal_id == appeal.id)
@@ -363,7 +427,20 @@ async def add_panel_member(
     )
     if user is None:
         raise AppealRefused(AppealRefusal.UNKNOWN_STAFF, f"no active staff user {username!r}")
-    if username in await _involved(session, complaint):
+    if spec.subjects:
+        subject = spec.subjects.get(appeal.subject or "")
+        if subject is None:
+            raise AppealRefused(
+                AppealRefusal.NO_SUBJECT,
+                "the appeal's subject is not recorded; the panel's competence cannot be checked",
+            )
+        if user.role not in subject.competent:
+            raise AppealRefused(
+                AppealRefusal.NOT_COMPETENT,
+                f"{username} (role {user.role}) is not competent for the appeal's subject "
+                f"{appeal.subject}; competent roles: {', '.join(subject.competent)}",
+            )
+    if complaint is not None and username in await _involved(session, complaint):
         raise AppealRefused(
             AppealRefusal.INVOLVED,
             f"{username} handled this complaint and may not sit on its appeal panel",
@@ -390,15 +467,14 @@ async def add_panel_member(
         )
         appeal.reminded_at = None
         appeal.escalated_at = None
-    session.add(
-        ComplaintEvent(
-            complaint_id=complaint.id,
-            at=now,
-            actor=actor,
-            kind="appeal_panel_member_added",
-            note=username,
-            data={"appeal_id": appeal.id, "username": username, "chair": is_chair},
-        )
+    record_appeal_event(
+        session,
+        appeal,
+        at=now,
+        actor=actor,
+        kind="appeal_panel_member_added",
+        note=username,
+        data={"appeal_id": appeal.id, "username": username, "chair": is_chair},
     )
     await session.flush()
     return member
@@ -410,7 +486,7 @@ async def decide_appeal(
     profile: Profile,
     writer: OutboxWriter,
     appeal: Appeal,
-    complaint: Complaint,
+    complaint: Complaint | None,
     decision: str,
     chair: str,
     enabled_channels: Collection[str],
@@ -421,7 +497,9 @@ async def decide_appeal(
     Raises :class:`AppealRefused` when the appeal is already decided, the
     panel is not complete (size, one chair, all declarations), ``chair`` is
     not its chair, or the decision is empty. The decision ends the appeal's
-    last timed step (``step_due_at`` cleared).
+    last timed step (``step_due_at`` cleared). ``complaint`` is ``None`` for
+    a standalone appeal: the appellant is told on their own channel
+    (:func:`handlers.appeal_notices.notify_appellant`).
     """
     spec = _spec(profile)
     if appeal.status != AppealStatus.OPEN:
@@ -448,25 +526,37 @@ async def decide_appeal(
     appeal.decided_at = now
     appeal.decided_by = f"staff:{chair}"
     appeal.step_due_at = None
-    session.add(
-        ComplaintEvent(
-            complaint_id=complaint.id,
-            at=now,
-            actor=f"staff:{chair}",
-            kind="appeal_decided",
-            note=appeal.decision,
-            data={"appeal_id": appeal.id, "panel": sorted(m.username for m in members)},
-        )
-    )
-    await notify_complainant(
+    record_appeal_event(
         session,
-        writer,
-        complaint,
-        spec.decided.get(complaint.language).format(
-            tracking=complaint.tracking_number, decision=appeal.decision
-        ),
+        appeal,
+        at=now,
         actor=f"staff:{chair}",
-        enabled=enabled_channels,
+        kind="appeal_decided",
+        note=appeal.decision,
+        data={"appeal_id": appeal.id, "panel": sorted(m.username for m in members)},
     )
+    if complaint is None:
+        language = appeal.language or "id"
+        await notify_appellant(
+            session,
+            writer,
+            appeal,
+            spec.decided.get(language).format(
+                tracking=appeal.reference or "-", decision=appeal.decision
+            ),
+            actor=f"staff:{chair}",
+            enabled=enabled_channels,
+        )
+    else:
+        await notify_complainant(
+            session,
+            writer,
+            complaint,
+            spec.decided.get(complaint.language).format(
+                tracking=complaint.tracking_number, decision=appeal.decision
+            ),
+            actor=f"staff:{chair}",
+            enabled=enabled_channels,
+        )
     await session.flush()
     return appeal

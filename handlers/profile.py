@@ -313,7 +313,7 @@ class Profile(BaseModel):
             unknown_states = [a for a in self.appeal.after if a not in self.workflow.states]
             if unknown_states:
                 raise ValueError(f"appeal.after names unknown states: {', '.join(unknown_states)}")
-            used_roles = set(self.appeal.roles) | set(self.appeal.escalate_to or ())
+            used_roles = self.appeal.roles_used()
             unknown_roles = sorted(used_roles - set(self.roles) - {"admin"})
             if unknown_roles:
                 raise ValueError(

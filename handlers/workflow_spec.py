@@ -9,6 +9,7 @@ this; nothing office-specific lives in code.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -148,6 +149,45 @@ class WorkflowSpec(BaseModel):
         return used
 
 
+#: The appeal steps before the panel, in SOP order (PR-LS-8.1.4 steps 1-2):
+#: identify the substance and validity, record the appeal's type (and
+#: subject), pass it on to those who form the panel.
+APPEAL_STEP_ORDER: tuple[str, ...] = ("identify", "record_type", "pass_on")
+
+
+class AppealStepSpec(BaseModel):
+    """One appeal step before the panel (PR-LS-8.1.4 steps 1-2).
+
+    ``name`` is one of :data:`APPEAL_STEP_ORDER`; ``owners`` the roles that
+    record it; ``standard`` its time, counted from the end of the previous
+    step (or the appeal's opening); ``None`` where the SOP gives none. ``to``
+    (``pass_on`` only): the roles the appeal is passed on to.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["identify", "record_type", "pass_on"]
+    label: Text
+    owners: tuple[str, ...] = Field(min_length=1)
+    standard: Duration | None = None
+    to: tuple[str, ...] = ()
+    source: str | None = None
+
+
+class AppealSubjectSpec(BaseModel):
+    """An appeal subject ("materi banding") and the roles competent for it.
+
+    PR-LS-8.1.4 step 4: the panel "memiliki kompetensi sesuai dengan materi
+    banding"; only staff holding one of ``competent`` may sit on the panel of
+    an appeal with this subject.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: Text
+    competent: tuple[str, ...] = Field(min_length=1)
+
+
 class AppealSpec(BaseModel):
     """Appeals (banding) of a profile.
 
@@ -172,7 +212,8 @@ class AppealSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window: Duration = Duration(amount=15, unit="days")
+    #: ``None`` (or absent): the SOP sets no window (PR-LS-8.1.4).
+    window: Duration | None = None
     after: tuple[str, ...] = ("closed",)
     panel_size: int = Field(3, ge=1, le=15)
     roles: tuple[str, ...] = ("secretariat", "manager")
@@ -182,7 +223,65 @@ class AppealSpec(BaseModel):
     decision_standard: Duration | None = None
     #: Roles told when an appeal step is overdue; ``None``: the workflow's.
     escalate_to: tuple[str, ...] | None = None
+    #: Appeals against a decision not tied to a complaint, with their own
+    #: intake (PR-LS-8.1.4 step 1: "keluhan dan banding yang diajukan oleh
+    #: klien atau pemohon").
+    standalone: bool = False
+    #: Steps before the panel (PR-LS-8.1.4 steps 1-3 apply to appeals too).
+    steps: tuple[AppealStepSpec, ...] = ()
+    #: Appeal types recorded by the ``record_type`` step (PR-LS-8.1.4 step 2).
+    types: dict[str, Text] = {}
+    #: Appeal subjects and the roles competent for each (PR-LS-8.1.4 step 4:
+    #: "kompetensi sesuai dengan materi banding"); empty: no competence check.
+    subjects: dict[str, AppealSubjectSpec] = {}
     opened: Text
+    #: The acknowledgement of a standalone appeal (``{reference}``).
+    opened_standalone: Text | None = None
     refused: Text
     decided: Text
     source: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppealSpec:
+        names = [step.name for step in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"appeal.steps repeats a step: {', '.join(names)}")
+        if names != [n for n in APPEAL_STEP_ORDER if n in names]:
+            raise ValueError(
+                f"appeal.steps must keep the order {' -> '.join(APPEAL_STEP_ORDER)}: "
+                + ", ".join(names)
+            )
+        for step in self.steps:
+            if step.to and step.name != "pass_on":
+                raise ValueError(f"appeal.steps {step.name}: only pass_on takes 'to'")
+            if step.name == "pass_on" and not step.to:
+                raise ValueError("appeal.steps pass_on needs 'to' (the panel-forming roles)")
+        if "record_type" in names and not self.types:
+            raise ValueError("appeal.steps record_type needs appeal.types")
+        if (self.types or self.subjects) and "record_type" not in names:
+            raise ValueError(
+                "appeal.types and appeal.subjects are recorded by a record_type step; add one"
+            )
+        bad = [k for k in (*self.types, *self.subjects) if not _STATE_ID.fullmatch(k)]
+        if bad:
+            raise ValueError(
+                "appeal type and subject keys must be lower-case letters, digits and _ "
+                f"(at most 30): {', '.join(bad)}"
+            )
+        if self.standalone and self.opened_standalone is None:
+            raise ValueError("appeal.standalone needs opened_standalone (the acknowledgement)")
+        return self
+
+    def step(self, name: str) -> AppealStepSpec | None:
+        """The pre-panel step ``name``, or ``None`` when the profile has none such."""
+        return next((step for step in self.steps if step.name == name), None)
+
+    def roles_used(self) -> set[str]:
+        """Every role the appeal section names (checked against the profile's roles)."""
+        used = set(self.roles) | set(self.escalate_to or ())
+        for step in self.steps:
+            used.update(step.owners)
+            used.update(step.to)
+        for subject in self.subjects.values():
+            used.update(subject.competent)
+        return used

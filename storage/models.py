@@ -592,15 +592,33 @@ class AppealStatus(enum.StrEnum):
 
 
 class Appeal(Base):
-    """An appeal (banding) against the result of a complaint (PR-LS-8.1.4).
+    """An appeal (banding) against the result of a complaint, or against a
+    decision of the office not tied to a complaint (PR-LS-8.1.4 step 1).
 
-    ``opened_by`` is ``complainant:<channel>`` or ``staff:<username>``.
+    ``opened_by`` is ``complainant:<channel>`` or ``staff:<username>``. A
+    standalone appeal has no ``complaint_id``; it has its own ``reference``,
+    the appellant's ``contact_id``, ``channel`` and ``address`` (where the
+    answers go), ``appellant_name`` and the ``contested_decision`` as the
+    appellant describes it (what, by whom, when). ``step`` is the current
+    step before the panel (``identify``, ``record_type``, ``pass_on``;
+    PR-LS-8.1.4 steps 1-2), ``None`` once passed on (or without such steps);
+    ``appeal_type`` and ``subject`` are recorded by ``record_type``.
     """
 
     __tablename__ = "appeals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(40), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str | None] = mapped_column(String(8))
+    appellant_name: Mapped[str | None] = mapped_column(String(200))
+    contested_decision: Mapped[str | None] = mapped_column(Text)
+    step: Mapped[str | None] = mapped_column(String(20))
+    appeal_type: Mapped[str | None] = mapped_column(String(30))
+    subject: Mapped[str | None] = mapped_column(String(30))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
@@ -629,3 +647,21 @@ class AppealPanelMember(Base):
     declaration: Mapped[str] = mapped_column(Text)
     declared_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_by: Mapped[str] = mapped_column(String(200))
+
+
+class AppealEvent(Base):
+    """One entry of an appeal's own history (steps, seats, notices, decision).
+
+    Kept for every appeal, with or without a complaint (PR-LS-8.1.4 step 2:
+    Rekaman Keluhan dan Banding).
+    """
+
+    __tablename__ = "appeal_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -139,6 +139,10 @@ _REFUSAL_STATUS = {
     "involved": 409,
     "already_member": 409,
     "panel_incomplete": 409,
+    "steps_pending": 409,
+    "wrong_step": 409,
+    "not_competent": 409,
+    "no_subject": 409,
 }
 
 

@@ -201,7 +201,7 @@ class AppealInfo(_Out):
     opened_at: datetime
     opened_by: str
     reason: str
-    step: Literal["panel", "decision", "decided"]
+    step: Literal["identify", "record_type", "pass_on", "panel", "decision", "decided"]
     step_due_at: datetime | None
     decision: str | None
     decided_at: datetime | None

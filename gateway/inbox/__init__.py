@@ -7,6 +7,7 @@ from aiohttp import web
 
 def add_routes(app: web.Application) -> None:
     """Register every staff page, the event stream and the session middleware."""
+    from gateway.inbox.appeals import add_routes as add_appeals
     from gateway.inbox.auth import add_routes as add_auth
     from gateway.inbox.complaint import add_routes as add_complaint
     from gateway.inbox.contacts import add_routes as add_contacts
@@ -24,3 +25,4 @@ def add_routes(app: web.Application) -> None:
     add_complaint(app)
     add_contacts(app)
     add_intake(app)
+    add_appeals(app)

@@ -322,11 +322,24 @@ def appeal_view(
         return None
     may_form = actor.role == "admin" or actor.role in spec.roles
     if view is None or progress is None:
-        if not (may_form and complaint.status in spec.after):
+        # The result may have been given before a later state (archived:
+        # BBSPJIKFK 5.1.11 step 6); the rules answer with the true reason.
+        final = profile.workflow is not None and any(
+            name == complaint.status and state.final
+            for name, state in profile.workflow.states.items()
+        )
+        if not (may_form and (complaint.status in spec.after or final)):
             return None
-        return {"open": False, "may_open": True, "window": spec.window.describe(lang)}
+        return {
+            "open": False,
+            "may_open": True,
+            "window": spec.window.describe(lang) if spec.window is not None else None,
+        }
     seated = {m.username for m in view.panel}
     step_labels = {
+        "identify": t(lang, "Identifying the appeal"),
+        "record_type": t(lang, "Recording the appeal's type"),
+        "pass_on": t(lang, "Passing the appeal on"),
         "panel": t(lang, "Forming the appeal panel"),
         "decision": t(lang, "Waiting for the panel's decision"),
         "decided": t(lang, "Decided (final)"),
@@ -351,12 +364,15 @@ def appeal_view(
             for m in view.panel
         ],
         "size": spec.panel_size,
-        "may_seat": may_form and progress.step == "panel",
+        # With a competence rule (PR-LS-8.1.4 step 4) the panel is seated on
+        # the appeal's own page, which offers only competent staff.
+        "may_seat": may_form and progress.step == "panel" and not spec.subjects,
         "has_chair": progress.chair is not None,
         "seat_choices": [
             (u, actor_text(lang, f"staff:{u}", names)) for u in choices if u not in seated
         ],
         "may_decide": progress.step == "decision" and progress.chair == actor.username,
+        "appeal_id": view.appeal.id,
     }
 
 

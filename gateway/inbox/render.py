@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report
+from gateway.inbox.appeal_access import may_see_appeals
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.web.templating import render
 from handlers.manual_intake import manual_intake_enabled, may_register
@@ -45,6 +46,7 @@ def staff_page(
     links = {
         "intake": manual_intake_enabled(profile) and may_register(profile, active.user.role),
         "reports": may_report(profile, active.user.role),
+        "appeals": may_see_appeals(profile, active.user.role),
     }
     html = render(
         f"inbox/{template}",

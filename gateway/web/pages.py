@@ -149,6 +149,7 @@ def render_page(
         switch_lang=other,
         switch_label="English" if other == "en" else "Bahasa Indonesia",
         nav=nav,
+        appeal_form=runtime.profile.appeal is not None and runtime.profile.appeal.standalone,
         **context,
     )
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

@@ -32,6 +32,9 @@ Routes (registered by :func:`add_routes`; every page is Indonesian unless
     email or phone given matches the complainant's; otherwise one generic
     "not found" answer, reached by the same queries and template whether the
     number exists or not. Lookups are counted per client address (429).
+``GET /banding``, ``POST /banding``
+    The appeal form, for profiles that take appeals not tied to a complaint
+    (:mod:`gateway.web.appeal`; 404 otherwise).
 ``GET /static/…``
     The stylesheet.
 
@@ -46,6 +49,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.web import guard as guards
+from gateway.web.appeal import add_appeal_routes
 from gateway.web.pages import FieldView, SummaryError
 from gateway.web.submit import form_page, submit
 from gateway.web.submitted import submitted_page
@@ -63,4 +67,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/submitted/{token}", submitted_page, name="submitted")
     app.router.add_get("/track", track_page, name="track")
     app.router.add_post("/track", track)
+    add_appeal_routes(app)
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="static", append_version=False)

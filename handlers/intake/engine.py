@@ -11,6 +11,9 @@ until one of them handles the turn:
 2. ``automatic``: an automatic mail (reliability rule 6) is linked, never answered;
 3. ``satisfaction``: a lone 1–5 answers the closing notice's question;
 4. ``command``: BATAL, BANTUAN, STATUS, BARU, BANDING (typos tolerated);
+4a. ``appeal``: a standalone appeal draft — the wish to appeal without a
+   tracking number, under a profile that takes such appeals
+   (:mod:`handlers.intake.appeal_intake`, PR-LS-8.1.4 step 1);
 5. ``follow_up``: a message about a registered complaint is added to it;
 6. ``open``: a new draft — the opening is read (:mod:`handlers.intake.reading`);
 7. ``continue``: the answer to the open question, a correction, or the
@@ -45,6 +48,10 @@ from handlers.i18n import normalise_language
 from handlers.intake import replies
 from handlers.intake.aftercare import record_follow_up, record_rating
 from handlers.intake.answers import Answer, is_yes, read_answer
+from handlers.intake.appeal_intake import APPEAL_KEY, appeal_intent, checked
+from handlers.intake.appeal_intake import invalid as appeal_invalid
+from handlers.intake.appeal_intake import next_question as appeal_next_question
+from handlers.intake.appeal_intake import question as appeal_question
 from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.intake.corrections import find_correction, find_corrections
 from handlers.intake.form_ack import WebAckPolicy, wrote_before
@@ -65,6 +72,8 @@ from handlers.registration import (
     register_complaint,
     short_acknowledgement_text,
 )
+from handlers.standalone_appeals import acknowledgement as appeal_acknowledgement
+from handlers.standalone_appeals import open_standalone_appeal
 from handlers.validation import check_value
 from storage.models import (
     Complaint,
@@ -148,6 +157,7 @@ class IntakeEngine:
         "automatic",
         "satisfaction",
         "command",
+        "appeal",
         "follow_up",
         "open",
         "continue",
@@ -186,6 +196,7 @@ class IntakeEngine:
             "automatic": self._step_automatic,
             "satisfaction": self._step_satisfaction,
             "command": self._step_command,
+            "appeal": self._step_appeal,
             "follow_up": self._step_follow_up,
             "open": self._step_open,
             "continue": self._step_continue,
@@ -266,6 +277,111 @@ class IntakeEngine:
             return True
         await self._command(turn, command, language)
         return True
+
+    async def _step_appeal(self, turn: Turn) -> bool:
+        """Start or continue a standalone appeal draft (PR-LS-8.1.4 step 1).
+
+        Only under a profile with ``appeal.standalone`` and never for the web
+        form (it has its own appeal form). A turn in a complaint draft is
+        left to the complaint draft.
+        """
+        spec = self.profile.appeal
+        if spec is None or not spec.standalone or turn.channel == ChannelName.WEB:
+            return False
+        conv = turn.conversation
+        if conv is not None:
+            if not (conv.suggestions or {}).get(APPEAL_KEY):
+                return False
+            await self._appeal_answer(turn, conv)
+            return True
+        intent = appeal_intent(turn.text, None if turn.chat else turn.first.subject)
+        if intent is None:
+            return False
+        turn.complaint = None
+        for message in turn.messages:
+            message.complaint_id = None
+        conv = await self._new_conversation(turn, intent.language)
+        notes = dict(conv.suggestions or {})
+        fields: dict[str, object] = {}
+        name = notes.get("complainant_name")
+        if not name and not turn.chat:
+            person = person_from_display_name(turn.first.sender_name)
+            name = person.name if person is not None else None
+        if name and checked("appellant_name", str(name)):
+            fields["appellant_name"] = str(name)
+        decision = checked("contested_decision", intent.decision)
+        if decision:
+            fields["contested_decision"] = decision
+        conv.suggestions = {**notes, APPEAL_KEY: True}
+        await self._appeal_ask_or_open(turn, conv, fields, note=None, first=True)
+        return True
+
+    async def _appeal_answer(self, turn: Turn, conv: Conversation) -> None:
+        """The answer to the appeal draft's open question, checked against its limits."""
+        fields = dict(conv.fields or {})
+        asked = [k for k in (conv.asked or []) if isinstance(k, str)]
+        key = asked[0] if asked else appeal_next_question(fields)
+        if key is None:
+            await self._appeal_ask_or_open(turn, conv, fields, note=None)
+            return
+        value = checked(key, turn.text)
+        if value is None:
+            note = appeal_invalid(key, conv.language)
+            await self._appeal_ask_or_open(turn, conv, fields, note=note)
+            return
+        fields[key] = value
+        await self._appeal_ask_or_open(turn, conv, fields, note=None)
+
+    async def _appeal_ask_or_open(
+        self,
+        turn: Turn,
+        conv: Conversation,
+        fields: dict[str, object],
+        *,
+        note: str | None,
+        first: bool = False,
+    ) -> None:
+        """Ask the next appeal question, or record the appeal and acknowledge it.
+
+        The draft's first answer carries the privacy line, as a complaint's does.
+        """
+        conv.fields = fields
+        key = appeal_next_question(fields)
+        privacy = (
+            "\n\n" + replies.privacy_line(conv.language, self.privacy_url)
+            if first and self.privacy_url
+            else ""
+        )
+        if key is not None:
+            conv.asked = [key]
+            conv.expires_at = utcnow() + self.ttl
+            text = appeal_question(key, conv.language)
+            text = f"{note}\n\n{text}" if note else text
+            await self._reply(turn, text + privacy, conversation=conv)
+            return
+        appeal = await open_standalone_appeal(
+            turn.session,
+            profile=self.profile,
+            writer=self.writer,
+            contact_id=turn.first.contact_id,
+            channel=turn.channel,
+            address=turn.first.sender,
+            language=conv.language,
+            appellant_name=str(fields["appellant_name"]),
+            contested_decision=str(fields["contested_decision"]),
+            reason=str(fields["reason"]),
+            opened_by=f"complainant:{turn.channel}",
+            enabled_channels=self.enabled_channels,
+            notify=False,
+        )
+        conv.asked = []
+        conv.state = ConversationState.REGISTERED.value
+        conv.closed_at = utcnow()
+        conv.expires_at = None
+        conv.suggestions = {**(conv.suggestions or {}), "appeal_reference": appeal.reference}
+        await self._reply(
+            turn, appeal_acknowledgement(self.profile, appeal) + privacy, conversation=conv
+        )
 
     async def _step_follow_up(self, turn: Turn) -> bool:
         complaint = turn.complaint

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from channels.base import ChannelName
 from handlers.appeal_standards import sweep_appeal_standards
+from handlers.appeal_steps import complete_step
 from handlers.appeals import add_panel_member, appeal_progress, decide_appeal
 from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.profile import Profile, load_profile
@@ -105,6 +106,32 @@ async def appeal_by_email(h: Harness, complaint: Complaint) -> Appeal:
         )
     )
     await h.settle()
+    opened = await current_appeal(h)
+    return await through_pre_panel_steps(h, opened.opened_at)
+
+
+async def through_pre_panel_steps(h: Harness, at: datetime) -> Appeal:
+    """PR-LS-8.1.4 steps 1-2 on the appeal, all at ``at``: identify, record its
+    type and subject (testing: the panel members' role is competent), pass on."""
+    cs = ("staff:customer_service", "customer_service")
+    for step, data in (
+        ("identify", {"note": "Banding atas hasil uji ulang; data klien cocok."}),
+        ("record_type", {"appeal_type": "testing_result", "subject": "testing"}),
+        ("pass_on", {"passed_to": "head_of_office"}),
+    ):
+        async with h.runtime.sessions() as s, s.begin():
+            appeal = await s.scalar(select(Appeal))
+            assert appeal is not None
+            await complete_step(
+                s,
+                profile=h.runtime.profile,
+                appeal=appeal,
+                step=step,
+                actor=cs[0],
+                actor_role=cs[1],
+                now=at,
+                **data,
+            )
     return await current_appeal(h)
 
 

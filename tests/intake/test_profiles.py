@@ -262,11 +262,15 @@ def test_office_workflow_is_complete_and_cited(name: str) -> None:
 
 def test_appeals_where_the_sop_has_them() -> None:
     kfk = load_profile("bbspjikfk").appeal
-    assert kfk is not None and (kfk.window.amount, kfk.window.unit) == (15, "calendar_days")
+    assert kfk is not None and kfk.window is not None
+    assert (kfk.window.amount, kfk.window.unit) == (15, "calendar_days") and not kfk.standalone
     ptk = load_profile("bspji_pontianak").appeal
     assert ptk is not None and ptk.panel_size == 3 and "appeal_panel" in ptk.roles
     assert "keputusan akhir" in ptk.decided.id
-    assert ptk.source is not None and "15 days default" in ptk.source
+    # PR-LS-8.1.4: no window, appeals not tied to a complaint, steps 1-2 first.
+    assert ptk.window is None and ptk.standalone
+    assert [s.name for s in ptk.steps] == ["identify", "record_type", "pass_on"]
+    assert ptk.source is not None and "no appeal window" in ptk.source
     for name in ("bbspjikkp", "kecamatan_bandungan", "its"):
         assert load_profile(name).appeal is None
 
@@ -473,6 +477,7 @@ async def test_appeal_path_after_closing(office: Harness, name: str) -> None:
     """After the result, BANDING on the complainant's channel: a panel of
     independent members with one chair decides, finally; offices whose SOP has
     no appeal say so."""
+    from handlers.appeal_steps import complete_step
     from handlers.appeals import add_panel_member, decide_appeal
     from storage.models import Appeal
 
@@ -494,9 +499,28 @@ async def test_appeal_path_after_closing(office: Harness, name: str) -> None:
         assert "Banding tidak dilayani melalui layanan ini" in h.email.sent[-1].text
         return
     assert complaint.tracking_number in h.email.sent[-1].text
+    spec = profile.appeal
+    # PR-LS-8.1.4 steps 1-2 before the panel where the profile has them.
+    for step in spec.steps:
+        async with h.runtime.sessions() as s, s.begin():
+            appeal = await s.scalar(select(Appeal))
+            assert appeal is not None
+            await complete_step(
+                s,
+                profile=profile,
+                appeal=appeal,
+                step=step.name,
+                actor=f"staff:{step.owners[0]}",
+                actor_role=step.owners[0],
+                note="Isi pokok dan kebenaran banding diidentifikasi.",
+                appeal_type=next(iter(spec.types), None),
+                subject=next(iter(spec.subjects), None),
+            )
+    # Members hold a role competent for the subject where the profile says which.
+    role = next(iter(spec.subjects.values())).competent[0] if spec.subjects else "panel"
     async with h.runtime.sessions() as s, s.begin():
         for member in ("panel_a", "panel_b", "panel_c"):
-            s.add(StaffUser(username=member, full_name=member, role="panel", password_hash="x"))
+            s.add(StaffUser(username=member, full_name=member, role=role, password_hash="x"))
     organiser = profile.appeal.roles[0]
     async with h.runtime.sessions() as s:
         async with s.begin():

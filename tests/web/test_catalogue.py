@@ -16,7 +16,7 @@ from handlers.i18n import LOCALE_DIR
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_SOURCES = tuple(
     ROOT / "gateway" / "web" / f"{name}.py"
-    for name in ("form", "pages", "public", "submit", "submitted", "track")
+    for name in ("appeal", "form", "pages", "public", "submit", "submitted", "track")
 )
 WEB_PO = LOCALE_DIR / "id" / "LC_MESSAGES" / "web.po"
 
