@@ -75,6 +75,13 @@
     helpButton.addEventListener("click", showHelp);
   }
 
+  // Enter opens the current row only when nothing else has the focus (a
+  // focused link, button or summary keeps its own Enter).
+  function onPage() {
+    var active = document.activeElement;
+    return !active || active === document.body || active.id === "main";
+  }
+
   if (list) {
     list.addEventListener("focusin", function (event) {
       var row = event.target.closest ? event.target.closest("tr[data-row]") : null;
@@ -91,7 +98,7 @@
       } else if (key === "k" || (key === "ArrowUp" && inList)) {
         event.preventDefault();
         move(-1);
-      } else if (key === "Enter" && !inList && currentHref) {
+      } else if (key === "Enter" && currentHref && onPage()) {
         event.preventDefault();
         window.location.href = currentHref;
       } else if (key === "/") {
