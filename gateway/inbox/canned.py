@@ -10,7 +10,7 @@ without a reload. An unknown ``reply`` id changes nothing but says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from handlers.canned_replies import VARIABLES, complaint_values, fill
 from handlers.i18n import t
@@ -20,12 +20,15 @@ from storage.models import Complaint
 
 @dataclass(frozen=True, slots=True)
 class CannedChoice:
-    """One option of the picker: ``id``, ``label`` (staff language) and the
-    ``text`` filled for this complaint (the complainant's language)."""
+    """One option of the picker: ``id``, ``label`` (staff language), the
+    ``text`` filled for this complaint (the complainant's language) and
+    ``missing``: the sentence asking staff to write in what the complaint has
+    no value for (empty when every variable was filled)."""
 
     id: str
     label: str
     text: str
+    missing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +37,16 @@ class CannedView:
 
     ``choices``: every reply of the profile (empty: no picker); ``picked``:
     the id asked for with ``?reply=`` when it exists; ``text``: the reply
-    box's starting text (empty unless one was picked); ``missing``: labels
-    (staff language) of the variables the complaint has no value for;
+    box's starting text (empty unless one was picked); ``missing``: the
+    picked reply's sentence naming (staff language) the variables the
+    complaint has no value for, empty when none;
     ``error``: a sentence when ``?reply=`` named no reply of the profile.
     """
 
     choices: tuple[CannedChoice, ...] = ()
     picked: str | None = None
     text: str = ""
-    missing: tuple[str, ...] = field(default=())
+    missing: str = ""
     error: str | None = None
 
 
@@ -61,13 +65,21 @@ def canned_view(
     choices = []
     picked: str | None = None
     text = ""
-    missing: tuple[str, ...] = ()
+    missing = ""
     for reply in profile.canned_replies:
         filled = fill(reply, language, values)
-        choices.append(CannedChoice(reply.id, reply.label.get(lang), filled.text))
+        unknown = (
+            t(
+                lang,
+                "Not known for this complaint, write it in before sending: {items}.",
+                items=", ".join(VARIABLES[name].get(lang) for name in filled.missing),
+            )
+            if filled.missing
+            else ""
+        )
+        choices.append(CannedChoice(reply.id, reply.label.get(lang), filled.text, unknown))
         if reply.id == requested:
-            picked, text = reply.id, filled.text
-            missing = tuple(VARIABLES[name].get(lang) for name in filled.missing)
+            picked, text, missing = reply.id, filled.text, unknown
     error = None
     if requested and picked is None:
         error = t(

@@ -165,7 +165,10 @@
       }
       lastInserted = box.value;
       var missing = document.querySelector("[data-canned-missing]");
-      if (missing) { missing.remove(); }
+      if (missing) {
+        missing.textContent = option.getAttribute("data-missing") || "";
+        missing.hidden = !missing.textContent;
+      }
       box.rows = Math.max(box.rows, 8);
       box.focus();
     };

@@ -249,6 +249,21 @@ async def test_a_canned_reply_picked_on_a_phone(
     picker = await page.locator(".canned-row select").bounding_box()
     assert picker is not None and picker["height"] >= 44
 
+    # A reply naming a due date the complaint lacks: the clerk is told to write it in.
+    async with live_server.runtime.sessions() as s, s.begin():
+        stored = await s.scalar(select(Complaint).where(Complaint.tracking_number == tracking))
+        assert stored is not None
+        stored.step_due_at = None
+    await page.reload()
+    warning = page.locator("[data-canned-missing]")
+    await expect(warning).to_be_hidden()
+    await page.get_by_label("Balasan siap pakai").select_option("progress")
+    await expect(box).to_have_value(re.compile(r"paling lambat \[tanggal tenggat\]"))
+    await expect(warning).to_be_visible()
+    await expect(warning).to_contain_text("isi sendiri sebelum mengirim: tanggal tenggat")
+    await page.get_by_label("Balasan siap pakai").select_option("received")
+    await expect(warning).to_be_hidden()
+
     # Without it (the server fills the box): the same text.
     await page.goto(f"/inbox/complaints/{tracking}?reply=received#reply")
     await expect(box).to_have_value(re.compile(f"^Yth. Siti Aminah, keluhan Anda .*{tracking}"))

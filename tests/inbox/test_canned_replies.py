@@ -185,6 +185,7 @@ async def test_reply_parameter_fills_the_reply_box_on_the_server(site: Site) -> 
         f"Terima kasih.\n{office}"
     )
     assert '<option value="received" data-text=' in page and " selected>" in page
+    assert '<p class="cp-warn" data-canned-missing hidden></p>' in page
 
 
 async def test_a_due_date_unknown_for_the_complaint_is_pointed_out(site: Site) -> None:
