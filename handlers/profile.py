@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from handlers.canned_replies import CannedReplies
 from handlers.office_hours import DEFAULT_HOURS, OfficeHours
 from handlers.texts import Duration, Text
 from handlers.timestandards import DayCount, WorkingCalendar
@@ -304,6 +305,8 @@ class Profile(BaseModel):
     retention: Retention = Retention()
     #: The privacy notice's own texts (docs/privacy.md).
     privacy: PrivacyNotice = PrivacyNotice()
+    #: Ready-made replies staff pick in the reply box (:mod:`handlers.canned_replies`).
+    canned_replies: CannedReplies = ()
 
     @model_validator(mode="after")
     def _workflow_roles(self) -> Profile:

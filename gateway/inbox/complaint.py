@@ -5,7 +5,8 @@ assignee, the current step's time standard, channel, received at and by),
 the identity fields of SOP-7.9-1 item 2 and the profile's other fields, the
 thread of every message of the complainant's contact on every channel
 (:mod:`gateway.inbox.thread`), the reply box (:mod:`gateway.inbox.reply_route`
-says where it goes), internal notes, the transitions the viewer's role may
+says where it goes; ``?reply=<id>`` fills it with a canned reply,
+:mod:`gateway.inbox.canned`), internal notes, the transitions the viewer's role may
 take now, assignment, the CAPA form, the appeal and its panel, and the event
 history. The forms post to :mod:`gateway.inbox.complaint_actions`.
 
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
+from gateway.inbox.canned import canned_view
 from gateway.inbox.complaint_texts import capa_labels
 from gateway.inbox.complaint_view import (
     appeal_view,
@@ -135,6 +137,7 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         hidden_messages=thread.hidden,
         route=route_view(route, lang, zone),
         message_limit=MESSAGE_LIMIT,
+        canned=canned_view(profile, complaint, lang, request.query.get("reply")),
         note_limit=NOTE_LIMIT,
         transitions=[
             transition_view(tr, profile, complaint, lang)

@@ -1,4 +1,4 @@
-"""The inbox list page, ``GET /inbox`` (issue 5, item 2).
+"""The inbox list page, ``GET /inbox``.
 
 Every complaint from every channel, newest activity first, with filters,
 search and keyset pages (:mod:`gateway.inbox.queries`); citizens still in the
@@ -6,6 +6,9 @@ intake conversation are listed above as "in progress"
 (:mod:`gateway.inbox.drafts`). The list refreshes itself when activity
 arrives (:mod:`gateway.inbox.live`): the page script asks for the same URL
 with ``X-Fragment: list`` and gets only the list, rendered on the server.
+The filter bar folds away (on phones it starts folded and shows the active
+filters as chips, :mod:`gateway.inbox.filter_chips`); the page script adds
+keyboard navigation of the rows (``gateway/static/inbox.js``, docs/inbox.md).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.drafts import list_in_progress
+from gateway.inbox.filter_chips import filter_chips
 from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
 from gateway.web.templating import render
@@ -90,7 +94,9 @@ def _filters(request: web.Request) -> tuple[InboxFilters, str | None]:
         return InboxFilters(), ", ".join(fields)
 
 
-def _row_view(row: InboxRow, lang: str, zone: str, labels: dict[str, str]) -> dict[str, Any]:
+def _row_view(
+    row: InboxRow, lang: str, zone: str, labels: dict[str, str], final: frozenset[str]
+) -> dict[str, Any]:
     return {
         "tracking_number": row.tracking_number,
         "channel_label": channel_label(lang, row.channel),
@@ -98,6 +104,7 @@ def _row_view(row: InboxRow, lang: str, zone: str, labels: dict[str, str]) -> di
         "customer_name": row.customer_name,
         "excerpt": row.excerpt,
         "status_label": labels.get(row.status, row.status),
+        "final": row.status in final,
         "assignee": row.assignee,
         "due_state": row.time_state.value,
         "due_label": t(lang, TIME_STATES[row.time_state]),
@@ -150,9 +157,14 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         if profile.workflow
         else {}
     )
+    final = (
+        frozenset(name for name, state in profile.workflow.states.items() if state.final)
+        if profile.workflow
+        else frozenset()
+    )
     params = {k: v for k, v in request.query.items() if k not in ("cursor", "lang") and v}
     context: dict[str, Any] = {
-        "rows": [_row_view(r, lang, zone, labels) for r in page.rows],
+        "rows": [_row_view(r, lang, zone, labels, final) for r in page.rows],
         "drafts": [
             {
                 "channel_label": channel_label(lang, d.channel),
@@ -169,6 +181,9 @@ async def inbox(request: web.Request) -> web.StreamResponse:
     if request.headers.get("X-Fragment") == "list":
         html = render("inbox/_list.html", lang, **context)
         return web.Response(text=html, content_type="text/html")
+    channels = {c: channel_label(lang, c) for c in CHANNEL_NAMES}
+    categories = {c: t(lang, CATEGORY_NAMES.get(c, c)) for c in CATEGORIES}
+    assignees = {s.username: f"{s.full_name} ({s.username})" for s in staff}
     return staff_page(
         request,
         "home.html",
@@ -179,10 +194,19 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         if error
         else None,
         reload_url=f"/inbox?{urlencode(params)}" if params else "/inbox",
-        channels=[(c, channel_label(lang, c)) for c in CHANNEL_NAMES],
+        channels=list(channels.items()),
         statuses=list(labels.items()),
-        categories=[(c, t(lang, CATEGORY_NAMES.get(c, c))) for c in CATEGORIES],
-        assignees=[(s.username, f"{s.full_name} ({s.username})") for s in staff],
+        categories=list(categories.items()),
+        assignees=list(assignees.items()),
+        chips=filter_chips(
+            filters,
+            lang,
+            channels=channels,
+            statuses=labels,
+            categories=categories,
+            assignees=assignees,
+        ),
+        filters_open=error is not None,
         **context,
     )
 
