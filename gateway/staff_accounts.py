@@ -147,19 +147,26 @@ async def load_user(session: AsyncSession, user_id: int, *, lock: bool = False) 
     return user
 
 
-async def _other_active_admins(session: AsyncSession, user: StaffUser) -> int:
-    """Active admins other than ``user``, their rows locked on PostgreSQL so two
-    administrators demoting each other at once cannot both succeed."""
-    ids = await session.scalars(
-        select(StaffUser.id)
-        .where(StaffUser.role == ADMIN, StaffUser.active.is_(True), StaffUser.id != user.id)
-        .with_for_update()
+async def _lock_admins(session: AsyncSession) -> list[int]:
+    """The ids of the active admins, their rows locked (PostgreSQL) in id order.
+
+    Taken first by every change that may remove an admin, so two
+    administrators demoting or deactivating each other at once are
+    serialised (always the same lock order: no deadlock) and the second sees
+    the first's result.
+    """
+    return list(
+        await session.scalars(
+            select(StaffUser.id)
+            .where(StaffUser.role == ADMIN, StaffUser.active.is_(True))
+            .order_by(StaffUser.id)
+            .with_for_update()
+        )
     )
-    return len(list(ids))
 
 
-async def _keep_an_admin(session: AsyncSession, user: StaffUser) -> None:
-    if user.role == ADMIN and user.active and not await _other_active_admins(session, user):
+def _keep_an_admin(user: StaffUser, admins: list[int]) -> None:
+    if user.role == ADMIN and user.active and not [i for i in admins if i != user.id]:
         raise AccountRefused(
             Refusal.LAST_ADMIN, f"{user.username} is the last active administrator"
         )
@@ -233,11 +240,11 @@ async def change_role(
     _require_admin(actor)
     if role not in assignable_roles(profile):
         raise AccountRefused(Refusal.UNKNOWN_ROLE, f"{role!r} is not a role of the profile")
+    admins = await _lock_admins(session)
     user = await load_user(session, user_id, lock=True)
     if user.role == role:
         return AccountResult(user)
-    if user.role == ADMIN:
-        await _keep_an_admin(session, user)
+    _keep_an_admin(user, admins)
     before = user.role
     user.role = role
     _audit(session, user, Action.ROLE_CHANGED, actor, {"role": before}, {"role": role})
@@ -250,11 +257,12 @@ async def set_active(
     """Deactivate (ending every session) or reactivate the account; the last active admin
     stays active. No change records nothing."""
     _require_admin(actor)
+    admins = await _lock_admins(session)
     user = await load_user(session, user_id, lock=True)
     if user.active == active:
         return AccountResult(user)
     if not active:
-        await _keep_an_admin(session, user)
+        _keep_an_admin(user, admins)
     user.active = active
     ended = 0 if active else await end_user_sessions(session, user.id)
     _audit(
