@@ -195,9 +195,10 @@ async def notify_new_complaint(
         if not (complaint.received_by.startswith("staff:") and u.username == recorder)
     ]
     step = spec.states[spec.initial].label.id if spec is not None else "-"
+    # No personal data in the row: the customer's name is read from the
+    # complaint when shown, so an erasure (UU PDP) reaches it there.
     params = {
         "tracking": complaint.tracking_number,
-        "customer": complaint.customer_name,
         "step": step,
         "state": spec.initial if spec is not None else "",
     }
@@ -220,6 +221,7 @@ async def notify_new_complaint(
             complaint_id=complaint.id,
             values={
                 **params,
+                "customer": complaint.customer_name,
                 "link": complaint_link(public_url, complaint.tracking_number),
             },
         )
@@ -254,11 +256,7 @@ async def notify_assignment(
     actor_name = await session.scalar(
         select(StaffUser.full_name).where(StaffUser.username == actor_username)
     )
-    params = {
-        "tracking": complaint.tracking_number,
-        "customer": complaint.customer_name,
-        "actor": actor_name or actor_username,
-    }
+    params = {"tracking": complaint.tracking_number, "actor": actor_name or actor_username}
     key = assigned_key(event_id)
     told = await _stage(
         session,
@@ -278,6 +276,7 @@ async def notify_assignment(
             complaint_id=complaint.id,
             values={
                 **params,
+                "customer": complaint.customer_name,
                 "link": complaint_link(public_url, complaint.tracking_number),
             },
         )

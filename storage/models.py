@@ -492,8 +492,9 @@ class StaffNotification(Base):
     ``assigned`` (to the new assignee). ``event_key`` names the event that
     caused it (``registered:<complaint id>``, ``assigned:<event id>``): one
     notice per staff member and event, however often the event is processed.
-    ``params`` holds the values of the notice's text (tracking number,
-    customer, who assigned). ``read_at`` is set when the staff member marks
+    ``params`` holds the values of the notice's text (tracking number, the
+    step, who assigned); no personal data: the customer's name is read from
+    the complaint when shown. ``read_at`` is set when the staff member marks
     it read.
     """
 

@@ -30,7 +30,7 @@ from handlers.i18n import t
 from handlers.profile import Profile
 from handlers.staff_notices import NoticeKind
 from storage.db import SessionFactory
-from storage.models import StaffNotification
+from storage.models import Complaint, StaffNotification
 from storage.types import utcnow
 
 PATH = PREFIX + "/notifications"
@@ -63,7 +63,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         active is not None
         and request.method == "GET"
         and not request.headers.get("X-Fragment")
-        and request.path != PREFIX + "/events"
+        and request.path not in (PREFIX + "/events", PATH + "/count")
+        and not request.path.startswith(PREFIX + "/attachments/")
     ):
         request[NOTICE_COUNT_KEY] = await unread_count(
             get_runtime(request).sessions, active.user.id
@@ -71,14 +72,16 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-def notice_text(lang: str, kind: str, params: dict[str, Any], profile: Profile) -> str:
+def notice_text(
+    lang: str, kind: str, params: dict[str, Any], profile: Profile, customer: str
+) -> str:
     """The notice in ``lang``: what happened to which complaint (the step named by the
-    profile in ``lang``)."""
+    profile in ``lang``; ``customer`` as the complaint holds it now)."""
     spec = profile.workflow
     state = spec.states.get(str(params.get("state", ""))) if spec is not None else None
     values = {
         "tracking": str(params.get("tracking", "")),
-        "customer": str(params.get("customer", "")),
+        "customer": customer,
         "step": state.label.get(lang) if state is not None else str(params.get("step", "")),
         "actor": str(params.get("actor", "")),
     }
@@ -94,14 +97,15 @@ async def notifications_page(request: web.Request) -> web.StreamResponse:
     user = current(request).user
     zone = runtime.profile.office.timezone
     async with runtime.sessions() as session:
-        found = list(
-            await session.scalars(
-                select(StaffNotification)
+        found = (
+            await session.execute(
+                select(StaffNotification, Complaint.customer_name, Complaint.tracking_number)
+                .outerjoin(Complaint, Complaint.id == StaffNotification.complaint_id)
                 .where(StaffNotification.staff_user_id == user.id)
                 .order_by(StaffNotification.created_at.desc(), StaffNotification.id.desc())
                 .limit(PAGE_ROWS)
             )
-        )
+        ).all()
     rows = [
         {
             "id": n.id,
@@ -109,12 +113,12 @@ async def notifications_page(request: web.Request) -> web.StreamResponse:
             "kind_label": t(lang, "Assigned to you")
             if n.kind == NoticeKind.ASSIGNED
             else t(lang, "New complaint"),
-            "text": notice_text(lang, n.kind, n.params or {}, runtime.profile),
-            "tracking": str((n.params or {}).get("tracking", "")),
+            "text": notice_text(lang, n.kind, n.params or {}, runtime.profile, customer or ""),
+            "tracking": tracking or str((n.params or {}).get("tracking", "")),
             "when": local_time(n.created_at, zone, lang),
             "unread": n.read_at is None,
         }
-        for n in found
+        for n, customer, tracking in found
     ]
     return staff_page(
         request,

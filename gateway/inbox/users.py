@@ -306,10 +306,10 @@ async def change_user(request: web.Request) -> web.StreamResponse:
         if exc.code is Refusal.UNKNOWN_USER:
             raise web.HTTPNotFound() from None
         return await _user_page(request, user_id, error=refusal_text(lang, exc.code), status=400)
+    if result.generated_password:  # shown once, even when one's own session just ended
+        return await _user_page(request, user_id, done=done, result=result)
     if result.user.id == current(request).user.id and result.sessions_ended:
         raise web.HTTPSeeOther(PREFIX + "/login")  # one's own sessions ended too
-    if result.generated_password:
-        return await _user_page(request, user_id, done=done, result=result)
     raise web.HTTPSeeOther(f"{PATH}/{user_id}?done={done}")
 
 

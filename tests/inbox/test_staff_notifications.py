@@ -254,3 +254,19 @@ async def test_no_email_without_email_and_admins_when_nobody_owns_the_first_step
         )
     assert [n.kind for n in told] == ["new_complaint"]
     assert len(await staff_mails(site)) == 1
+
+
+async def test_a_notice_keeps_no_personal_data_after_an_erasure(site: Site) -> None:
+    from handlers.privacy import erase_contact
+
+    tracking = await file_complaint(site, ChannelName.EMAIL, "budi@example.com")
+    complaint = await load(site, tracking)
+    async with site.h.runtime.sessions() as s:
+        [params] = list(await s.scalars(select(StaffNotification.params)))
+    assert "PT Sinar Jaya" not in str(params) and "Budi" not in str(params)
+    await site.sign_in("sri")
+    assert "PT Sinar Jaya" in await (await site.client.get("/inbox/notifications")).text()
+    async with site.h.runtime.sessions() as s, s.begin():
+        await erase_contact(s, complaint.contact_id, actor="staff:ana")
+    page = await (await site.client.get("/inbox/notifications")).text()
+    assert tracking in page and "PT Sinar Jaya" not in page

@@ -272,3 +272,17 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(site: Site) -> Non
     assert response.status == 403
     assert await accounts(site) == before
     assert (await site.client.get("/inbox/users/99999")).status == 404
+
+
+async def test_an_admin_resetting_their_own_password_sees_it_once_and_signs_in_again(
+    site: Site,
+) -> None:
+    await admin_site(site)
+    ana = await user_id(site, "ana")
+    response = await send(site, f"/inbox/users/{ana}/password", {"password": ""})
+    assert response.status == 200
+    found = GENERATED_RE.search(await response.text())
+    assert found is not None
+    response = await site.client.get("/inbox", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"].startswith("/inbox/login")
+    assert (await site.sign_in("ana", found.group(1))).status == 303
