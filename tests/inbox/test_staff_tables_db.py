@@ -134,3 +134,44 @@ async def test_two_admins_demoting_each_other_at_once_leave_one(tmp_path: Path) 
         assert admins == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_complaint_refused_by_the_acceptance_window_is_not_announced(
+    engine: AsyncEngine,
+) -> None:
+    """BBSPJIKKP SOP-7.9-1 item 3: a complaint made more than 3 working days after the
+    final report is registered and rejected at once: nothing waits in the first step."""
+    profile = load_profile("bbspjikkp")
+    sessions = session_factory(engine)
+    writer = OutboxWriter()
+    async with sessions() as s, s.begin():
+        s.add(StaffUser(username="sri", full_name="Sri", role="secretariat", password_hash="x"))
+        contact = Contact(display_name="Budi")
+        s.add(contact)
+        await s.flush()
+        registered = {}
+        for name, reported in (("late", "2026-01-05"), ("in_time", "2026-11-20")):
+            complaint = await register_complaint(
+                s,
+                profile=profile,
+                contact_id=contact.id,
+                channel="email",
+                contact_address="budi@example.com",
+                values={
+                    "complainant_name": "Budi",
+                    "customer_name": "PT Sinar Jaya",
+                    "problem": "nilai z-score kami salah dihitung",
+                    "final_report_date": reported,
+                },
+                received_at=RECEIVED,
+                received_by="channel:email",
+                language="id",
+                writer=writer,
+                enabled_channels=("email",),
+            )
+            registered[name] = complaint
+    assert registered["late"].status == "rejected"
+    assert registered["in_time"].status == "received"
+    async with sessions() as s:
+        told = list(await s.scalars(select(StaffNotification.complaint_id)))
+    assert told == [registered["in_time"].id]
