@@ -139,8 +139,11 @@ def _admin(request: web.Request) -> Actor | None:
 
 
 def _roles(request: web.Request) -> list[tuple[str, str]]:
-    profile = get_runtime(request).profile
-    return [(role, role_label(request, role)) for role in assignable_roles(profile)]
+    """(role, label) for the role choices: the profile's roles first, ``admin`` last, so
+    that a new account is not an administrator unless chosen."""
+    roles = assignable_roles(get_runtime(request).profile)
+    ordered = [r for r in roles if r != ADMIN] + [ADMIN]
+    return [(role, role_label(request, role)) for role in ordered]
 
 
 async def _list_page(

@@ -51,6 +51,10 @@ async def test_the_admin_changes_a_role_and_the_audit_shows_it(
         await expect(audit).to_contain_text("Petugas yang berkompeten → Ketua Tim Kerja Teknis")
         await expect(audit).to_contain_text("ana")
         await assert_no_horizontal_scroll(page)
+        if viewport is PHONE:  # the account's own page on a phone
+            await page.get_by_role("link", name="tono").click()
+            await expect(page.locator("tr.audit-line")).to_have_count(1)
+            await assert_no_horizontal_scroll(page)
 
 
 async def test_a_new_complaint_notice_is_read_and_marked(
