@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import staff_accounts
 from gateway.runtime import Runtime
-from handlers import appeals, field_edits, records
+from handlers import appeals, field_edits, records, staff_notices
 from handlers.notifications import notify_complainant
 from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
 from storage.models import Appeal, AppealPanelMember, Complaint, ComplaintEvent
@@ -89,11 +90,14 @@ class StaffService:
         Commits the move, its event and any notice, then asks for sending.
         The complaint row is locked for the transaction on PostgreSQL, so two
         staff acting at once are serialised and the second sees the first's
-        result. Returns the updated complaint.
+        result. A transition that changes the assignee (e.g. ``route``)
+        notifies the new assignee in the same transaction
+        (:mod:`handlers.staff_notices`). Returns the updated complaint.
         """
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref, lock=True)
-            await apply_transition(
+            before = complaint.assignee
+            event = await apply_transition(
                 session,
                 profile=self.runtime.profile,
                 writer=self.runtime.writer,
@@ -103,15 +107,38 @@ class StaffService:
                 data=data,
                 enabled_channels=self._enabled,
             )
+            if complaint.assignee != before:
+                await self._notify_assignment(session, complaint, event, actor)
         return complaint
+
+    async def _notify_assignment(
+        self, session: AsyncSession, complaint: Complaint, event: ComplaintEvent, actor: Actor
+    ) -> None:
+        """Stage the assignee's notice in the assignment's transaction
+        (:func:`handlers.staff_notices.notify_assignment`)."""
+        await session.flush()
+        await staff_notices.notify_assignment(
+            session,
+            complaint=complaint,
+            event_id=event.id,
+            actor_username=actor.username,
+            writer=self.runtime.writer,
+            email_enabled="email" in self.runtime.channels,
+            public_url=self.runtime.settings.effective_public_url,
+        )
 
     async def assign(
         self, ref: ComplaintRef, assignee: str, actor: Actor, note: str | None = None
     ) -> Complaint:
-        """Assign a competent officer (:func:`handlers.records.assign`)."""
+        """Assign a competent officer (:func:`handlers.records.assign`).
+
+        A new assignee other than ``actor`` gets a notice in the same
+        transaction (:mod:`handlers.staff_notices`; SOP-7.9-1 items 6-8).
+        """
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref, lock=True)
-            await records.assign(
+            before = complaint.assignee
+            event = await records.assign(
                 session,
                 profile=self.runtime.profile,
                 complaint=complaint,
@@ -119,6 +146,8 @@ class StaffService:
                 actor=actor,
                 note=note,
             )
+            if complaint.assignee != before:
+                await self._notify_assignment(session, complaint, event, actor)
         return complaint
 
     async def record_capa(
@@ -261,4 +290,61 @@ class StaffService:
                 decision=decision,
                 chair=actor.username,
                 enabled_channels=self._enabled,
+            )
+
+    # --- staff accounts (admin only; gateway/staff_accounts.py) ------------------
+
+    async def create_account(
+        self,
+        actor: Actor,
+        *,
+        username: str,
+        full_name: str,
+        email: str,
+        role: str,
+        password: str,
+    ) -> staff_accounts.AccountResult:
+        """Add a staff account (:func:`gateway.staff_accounts.create_account`), audited.
+
+        Raises :class:`gateway.staff_accounts.AccountRefused`; nothing changes then.
+        """
+        async with self.runtime.work() as session:
+            return await staff_accounts.create_account(
+                session,
+                profile=self.runtime.profile,
+                actor=actor,
+                username=username,
+                full_name=full_name,
+                email=email,
+                role=role,
+                password=password,
+            )
+
+    async def change_role(
+        self, actor: Actor, user_id: int, role: str
+    ) -> staff_accounts.AccountResult:
+        """Change an account's role (:func:`gateway.staff_accounts.change_role`), audited."""
+        async with self.runtime.work() as session:
+            return await staff_accounts.change_role(
+                session, profile=self.runtime.profile, actor=actor, user_id=user_id, role=role
+            )
+
+    async def set_active(
+        self, actor: Actor, user_id: int, active: bool
+    ) -> staff_accounts.AccountResult:
+        """Deactivate (ending its sessions) or reactivate an account, audited
+        (:func:`gateway.staff_accounts.set_active`)."""
+        async with self.runtime.work() as session:
+            return await staff_accounts.set_active(
+                session, actor=actor, user_id=user_id, active=active
+            )
+
+    async def reset_password(
+        self, actor: Actor, user_id: int, password: str
+    ) -> staff_accounts.AccountResult:
+        """Set a temporary password (generated when empty) and end the account's
+        sessions, audited (:func:`gateway.staff_accounts.reset_password`)."""
+        async with self.runtime.work() as session:
+            return await staff_accounts.reset_password(
+                session, actor=actor, user_id=user_id, password=password
             )

@@ -21,6 +21,7 @@ from handlers.acceptance import enforce_acceptance_window
 from handlers.i18n import t
 from handlers.outbox import OutboxWriter
 from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
+from handlers.staff_notices import notify_new_complaint
 from handlers.validation import display_value
 from handlers.workflow import start_first_step
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
@@ -135,6 +136,13 @@ async def register_complaint(
             complaint=complaint,
             enabled_channels=enabled_channels,
         )
+    await notify_new_complaint(
+        session,
+        profile=profile,
+        complaint=complaint,
+        writer=writer,
+        email_enabled="email" in enabled_channels,
+    )
     return complaint
 
 

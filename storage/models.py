@@ -485,6 +485,57 @@ class StaffSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
+class StaffNotification(Base):
+    """A notice to one staff member, shown in the inbox (docs/staff-access.md, "Notifications").
+
+    ``kind``: ``new_complaint`` (to the owners of the workflow's first step),
+    ``assigned`` (to the new assignee). ``event_key`` names the event that
+    caused it (``registered:<complaint id>``, ``assigned:<event id>``): one
+    notice per staff member and event, however often the event is processed.
+    ``params`` holds the values of the notice's text (tracking number, the
+    step, who assigned); no personal data: the customer's name is read from
+    the complaint when shown. ``read_at`` is set when the staff member marks
+    it read.
+    """
+
+    __tablename__ = "staff_notifications"
+    __table_args__ = (
+        UniqueConstraint("staff_user_id", "event_key"),
+        # The header count and the page: one staff member's notices, unread first.
+        Index("ix_staff_notifications_unread", "staff_user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    event_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StaffUserAudit(Base):
+    """One change to a staff account made in the inbox: who, when, what, before/after.
+
+    ``action``: ``created``, ``role_changed``, ``deactivated``,
+    ``reactivated``, ``password_reset``. ``before``/``after`` hold the changed
+    attributes (role, active, full name, email); a password is never recorded,
+    only that it was reset.
+    """
+
+    __tablename__ = "staff_user_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class LoginThrottle(Base):
     """Sign-in attempts per key (``user:<name>`` or ``ip:<address>``).
 

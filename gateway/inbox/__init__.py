@@ -13,9 +13,11 @@ def add_routes(app: web.Application) -> None:
     from gateway.inbox.contacts import add_routes as add_contacts
     from gateway.inbox.intake import add_routes as add_intake
     from gateway.inbox.live import add_routes as add_live
+    from gateway.inbox.notifications import add_routes as add_notifications
     from gateway.inbox.pages import add_routes as add_pages
     from gateway.inbox.quarantine import add_routes as add_quarantine
     from gateway.inbox.reports import add_routes as add_reports
+    from gateway.inbox.users import add_routes as add_users
 
     add_auth(app)
     add_live(app)
@@ -26,3 +28,5 @@ def add_routes(app: web.Application) -> None:
     add_contacts(app)
     add_intake(app)
     add_appeals(app)
+    add_notifications(app)
+    add_users(app)

@@ -18,6 +18,9 @@ from gateway.inbox.auth import LANG_KEY, current
 from gateway.web.templating import render
 from handlers.manual_intake import manual_intake_enabled, may_register
 
+#: The signed-in member's unread notices, set by :mod:`gateway.inbox.notifications`.
+NOTICE_COUNT_KEY = web.RequestKey("staff_notice_count", int)
+
 
 def role_label(request: web.Request, role: str) -> str:
     """The profile's name for ``role`` in the page language (``admin`` as is)."""
@@ -37,8 +40,9 @@ def staff_page(
     """Render ``inbox/<template>`` for the signed-in staff member.
 
     Adds ``office_name``, ``staff`` (the :class:`storage.models.StaffUser`),
-    ``role_label``, ``csrf`` (for every form), ``page_title`` and ``links``
-    (which navigation links the role may use).
+    ``role_label``, ``csrf`` (for every form), ``page_title``, ``links``
+    (which navigation links the role may use) and ``notice_count`` (unread
+    notifications, :mod:`gateway.inbox.notifications`).
     """
     lang = request[LANG_KEY]
     active = current(request)
@@ -58,6 +62,7 @@ def staff_page(
         role_label=role_label(request, active.user.role),
         csrf=active.csrf_token,
         links=links,
+        notice_count=request.get(NOTICE_COUNT_KEY, 0),
         **context,
     )
     return web.Response(text=html, status=status, content_type="text/html")
