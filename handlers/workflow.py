@@ -32,6 +32,7 @@ from handlers.i18n import t
 from handlers.notifications import notify_complainant
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
+from handlers.receipt import record_receiving_officer
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.workflow_spec import CATEGORIES as CATEGORIES
 from handlers.workflow_spec import TransitionSpec, WorkflowSpec
@@ -297,6 +298,8 @@ async def apply_transition(
     )
     complaint.reminded_at = None
     complaint.escalated_at = None
+    # SOP-7.9-1 item 2: whoever takes the first step receives an online complaint.
+    await record_receiving_officer(session, complaint, actor.username)
     if "category" in clean:
         complaint.category = clean["category"]
     if "assignee" in clean:

@@ -48,6 +48,7 @@ from gateway.web.pages import (
 from gateway.web.token import TokenCheck, TokenState
 from handlers.i18n import t
 from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.registration import follow_up_promise
 from storage import limits
 from storage.models import Message
 from storage.types import utcnow
@@ -193,7 +194,8 @@ def _render_form(
         token_field=TOKEN_FIELD,
         honeypot_field=HONEYPOT_FIELD,
         lang_field=LANGUAGE_FIELD,
-        follow_up=profile.follow_up_standard.describe(lang),
+        follow_up=follow_up_promise(profile, lang),
+        follow_up_note=profile.follow_up.note.get(lang) if profile.follow_up.note else None,
     )
 
 
