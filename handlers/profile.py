@@ -313,6 +313,20 @@ class Reports(BaseModel):
     source: str | None = None
 
 
+class CapaMonitoring(BaseModel):
+    """Monitoring of the corrective programme (PM-BAPKM.AP.1-24 step f,
+    "melakukan pemantauan program perbaikan").
+
+    Staff add dated monitoring entries to a complaint's CAPA while it is in
+    one of ``states`` (:mod:`handlers.capa_monitoring`); empty: not kept.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    states: tuple[str, ...] = ()
+    source: str | None = None
+
+
 class Profile(BaseModel):
     """A whole SOP profile (see ``handlers/profiles/default.yaml``)."""
 
@@ -333,6 +347,8 @@ class Profile(BaseModel):
     complaint_types: tuple[ComplaintType, ...] = ()
     #: Who may read the register and recap besides ``admin``.
     reports: Reports = Reports()
+    #: Dated monitoring entries on the corrective programme (ITS step f).
+    capa_monitoring: CapaMonitoring = CapaMonitoring()
     channels: tuple[str, ...] = ("web", "email", "whatsapp", "sms", "telegram", "api", "manual")
     whatsapp_template: WhatsAppTemplate | None = None
     #: Role id → name; staff accounts carry one of these (``admin`` may do anything).
@@ -413,6 +429,19 @@ class Profile(BaseModel):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate complaint_types ids: {', '.join(dupes)}")
+        if self.workflow is not None and not self.complaint_types:
+            asking = [t.name for t in self.workflow.transitions if "complaint_type" in t.requires]
+            if asking:
+                raise ValueError(
+                    f"transitions {', '.join(asking)} require complaint_type but the "
+                    "profile lists no complaint_types"
+                )
+        states = set(self.workflow.states) if self.workflow is not None else set()
+        unknown_states = [s for s in self.capa_monitoring.states if s not in states]
+        if unknown_states:
+            raise ValueError(
+                f"capa_monitoring.states names unknown states: {', '.join(unknown_states)}"
+            )
         unknown = sorted(set(self.reports.roles) - set(self.roles) - {"admin"})
         if unknown:
             raise ValueError(f"reports.roles names undeclared roles: {', '.join(unknown)}")

@@ -121,6 +121,23 @@ def clean_capa(
     return {f: merged[f] for f in CAPA_FIELDS if merged.get(f)}
 
 
+def check_complaint_type(profile: Profile, value: object) -> str:
+    """``value`` as a complaint type id of the profile (PR-LS-8.1.4 step 2:
+    "mendokumentasikan rincian data tentang jenis keluhan").
+
+    Raises :class:`TransitionRefused` (``invalid_data``) when the profile
+    lists no such type.
+    """
+    type_id = str(value or "").strip()
+    known = [kind.id for kind in profile.complaint_types]
+    if type_id not in known:
+        raise TransitionRefused(
+            Refusal.INVALID_DATA,
+            f"complaint_type must be one of {', '.join(known) or '(none listed)'}",
+        )
+    return type_id
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts: a staff username and role (``admin`` may do anything)."""
@@ -286,6 +303,8 @@ async def apply_transition(
         )
     _check_category(transition, complaint, data)
     clean = await _check_data(session, transition, data)
+    if "complaint_type" in clean:
+        clean["complaint_type"] = check_complaint_type(profile, clean["complaint_type"])
     now = now or utcnow()
     before = complaint.status
     target = spec.states[transition.to]
@@ -304,6 +323,8 @@ async def apply_transition(
         complaint.category = clean["category"]
     if "assignee" in clean:
         complaint.assignee = clean["assignee"]
+    if "complaint_type" in clean:
+        complaint.complaint_type = clean["complaint_type"]
     details = dict(complaint.details or {})
     details[transition.name] = {**clean, "by": actor.username, "at": now.isoformat()}
     complaint.details = details

@@ -37,6 +37,7 @@ def register_headers(lang: str) -> dict[str, str]:
         "closed_at": t(lang, "Closing date"),
         "complaint_type": t(lang, "Complaint type"),
         "rejection_reason": t(lang, "Rejection reason"),
+        "capa_monitoring": t(lang, "Monitoring of the corrective programme"),
     }
 
 

@@ -71,7 +71,7 @@ from storage.types import utcnow
 REGISTER_PAGE_ROWS = 500
 FORMATS = ("csv", "xlsx")
 #: Column widths (characters) of the register's XLSX sheet, in REPORT_COLUMNS order.
-REGISTER_WIDTHS = (17, 12, 22, 26, 50, 17, 24, 24, 18, 14, 20, 17, 20, 40)
+REGISTER_WIDTHS = (17, 12, 22, 26, 50, 17, 24, 24, 18, 14, 20, 17, 20, 40, 40)
 
 
 def _period(request: web.Request, zone: str) -> tuple[Period, str | None]:
@@ -157,6 +157,7 @@ def register_cells(
         entry.closed_at.astimezone(zone) if entry.closed_at else None,
         profile.complaint_type_label(entry.complaint_type, lang),
         entry.rejection_reason,
+        "\n".join(f"{m.on.isoformat()}: {m.text}" for m in entry.capa_monitoring) or None,
         *(_extra_cell(entry, f.key) for f in extra_columns(profile)),
     )
 

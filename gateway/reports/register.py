@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.register import COLUMNS
 from gateway.reports.period import Period
 from gateway.visibility import VisibilityRule, visible_clause
+from handlers.capa_monitoring import MonitoringEntry, monitoring_entries
 from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
 from handlers.receipt import receiving_officer_label
 from storage.models import Complaint, ComplaintEvent
@@ -35,7 +36,14 @@ from storage.models import Complaint, ComplaintEvent
 #: The register's columns: the CLI register's, then assignee, closing date,
 #: complaint type and rejection reason; the profile's further intake fields
 #: follow (:func:`extra_columns`).
-REPORT_COLUMNS = (*COLUMNS, "assignee", "closed_at", "complaint_type", "rejection_reason")
+REPORT_COLUMNS = (
+    *COLUMNS,
+    "assignee",
+    "closed_at",
+    "complaint_type",
+    "rejection_reason",
+    "capa_monitoring",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +53,9 @@ class RegisterEntry:
     ``received_by`` is ``channel:<name>`` or ``staff:<username>``;
     ``closed_at`` is ``None`` while the complaint is open;
     ``complaint_type`` a profile ``complaint_types`` id; ``rejection_reason``
-    the reason given when it was rejected (:func:`rejection_reason`).
+    the reason given when it was rejected (:func:`rejection_reason`);
+    ``capa_monitoring`` the corrective programme's monitoring entries
+    (PM-BAPKM.AP.1-24 step f), oldest first.
     Not columns themselves: ``receiving_officer`` (``Full Name (username)``,
     ``""`` until a staff member received it) and ``extra_fields`` (the
     further intake fields, key → value).
@@ -65,6 +75,7 @@ class RegisterEntry:
     closed_at: datetime | None
     complaint_type: str | None = None
     rejection_reason: str | None = None
+    capa_monitoring: tuple[MonitoringEntry, ...] = ()
     receiving_officer: str = ""
     extra_fields: Mapping[str, Any] = field(default_factory=dict)
 
@@ -136,7 +147,8 @@ async def register_entries(
     )
     if limit is not None:
         query = query.limit(limit)
-    result = await session.execute(query)
+    result = list(await session.execute(query))
+    monitored = await monitoring_entries(session, [c.id for c, _ in result])
     return [
         RegisterEntry(
             tracking_number=c.tracking_number,
@@ -153,6 +165,7 @@ async def register_entries(
             closed_at=closed_at,
             complaint_type=c.complaint_type,
             rejection_reason=rejection_reason(profile, c),
+            capa_monitoring=tuple(monitored.get(c.id, ())),
             receiving_officer=receiving_officer_label(c),
             extra_fields=dict(c.extra_fields or {}),
         )

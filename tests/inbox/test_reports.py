@@ -35,7 +35,13 @@ HEADERS = [
 def test_register_lines_have_the_cli_columns_then_assignee_and_closing() -> None:
     fields = tuple(RegisterEntry.__dataclass_fields__)
     assert fields == (*REPORT_COLUMNS, "receiving_officer", "extra_fields")
-    assert REPORT_COLUMNS[-4:] == ("assignee", "closed_at", "complaint_type", "rejection_reason")
+    assert REPORT_COLUMNS[-5:] == (
+        "assignee",
+        "closed_at",
+        "complaint_type",
+        "rejection_reason",
+        "capa_monitoring",
+    )
 
 
 async def test_the_register_lists_the_complaints_received_in_the_period(site: Site) -> None:
@@ -73,7 +79,12 @@ async def test_the_register_downloads_as_csv_without_formulas(site: Site) -> Non
     raw = await response.read()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads Indonesian text right
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == [*HEADERS, "Jenis keluhan", "Alasan penolakan"]
+    assert rows[0] == [
+        *HEADERS,
+        "Jenis keluhan",
+        "Alasan penolakan",
+        "Pemantauan program perbaikan",
+    ]
     assert [r[0] for r in rows[1:]] == [seeded.a, seeded.b, seeded.c]
     a, b, c = rows[1:]
     assert c[13] == "Di luar layanan kami." and a[13] == ""  # the rejection reason

@@ -149,7 +149,7 @@ WALKS = {
                 "customer_service",
                 "in_follow_up",
                 3 * DAYS,
-                {"assignee": "technical_in_charge"},
+                {"complaint_type": "testing", "assignee": "technical_in_charge"},
             ),
             Step(
                 "report_nonconformity",

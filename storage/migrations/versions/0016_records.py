@@ -35,7 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('complaints', schema=None) as batch_op:
+    with op.batch_alter_table('complaints', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('complaint_type')
         batch_op.drop_column('receiving_officer_name')
         batch_op.drop_column('receiving_officer')
