@@ -50,7 +50,12 @@ from handlers.intake.aftercare import record_follow_up, record_rating
 from handlers.intake.answers import Answer, is_yes, read_answer
 from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.intake.corrections import find_correction, find_corrections
-from handlers.intake.form_ack import WebAckPolicy, wrote_before
+from handlers.intake.form_ack import (
+    WebAckPolicy,
+    acknowledge_by_phone,
+    is_phone_only,
+    wrote_before,
+)
 from handlers.intake.labels import labelled_values
 from handlers.intake.names import PersonName, clean_person, person_from_profile
 from handlers.intake.outbound import RouteFinder, stage_reply
@@ -909,6 +914,11 @@ class IntakeEngine:
             text = acknowledgement_text(self.profile, complaint, shown, language)
         if first and self.privacy_url:
             text += "\n\n" + replies.privacy_line(language, self.privacy_url)
+        if web_acks is not None and is_phone_only(msg.sender):
+            await acknowledge_by_phone(
+                session, self.writer, complaint, text, enabled=self.enabled_channels
+            )
+            return
         await self._reply(turn, text, conversation=conv, complaint=complaint)
 
     # ---------------------------------------------------------------- replies
