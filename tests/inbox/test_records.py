@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from gateway.inbox.access import may_report
 from handlers.capa_monitoring import add_monitoring_entry, monitoring_entries
 from handlers.profile import PROFILES_DIR, load_profile
 from handlers.workflow import Actor, Refusal, TransitionRefused
-from storage.models import Complaint, ComplaintEvent
+from storage.models import Complaint, ComplaintEvent, Contact
 from tests.fakes import inbound
 from tests.inbox.conftest import Site, add_staff
 from tests.inbox.reports_seed import CAPA
@@ -329,3 +329,45 @@ async def test_its_answers_a_complaint_without_nonconformity(its: Site) -> None:
     assert "answered" in profile.retention.closed_states
     await site.h.runtime.transition(complaint.id, "archive", staff, {})
     assert (await reload(site, complaint.id)).status == "archived"
+
+
+# --- the register exports every profile field -------------------------------------
+
+
+async def test_the_register_exports_every_intake_field_and_the_rejection_reason(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    site = await office_site(aiohttp_client, tmp_path, "bbspjikkp")
+    try:
+        async with site.h.runtime.sessions() as s, s.begin():
+            contact = Contact(display_name="Budi")
+            s.add(contact)
+            await s.flush()
+            late = Complaint(
+                tracking_number="KKP-2026-00001",
+                contact_id=contact.id,
+                channel="email",
+                contact_address="budi@example.com",
+                complainant_name="Budi Santoso",
+                customer_name="Laboratorium Uji Sinar",
+                problem="Nilai z kami dihitung dengan nilai acuan yang salah.",
+                extra_fields={"final_report_date": "2026-11-02"},
+                received_at=datetime(2026, 11, 16, 2, 0, tzinfo=UTC),
+                received_by="channel:email",
+                status="rejected",
+                details={"reject": {"reason": "diajukan lebih dari 3 hari kerja", "by": "system"}},
+            )
+            s.add(late)
+        await site.sign_in("secretariat")
+        response = await site.client.get(
+            "/inbox/reports/register", params={**NOVEMBER, "format": "csv"}
+        )
+        assert response.status == 200
+        rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+        header, row = rows[0], rows[1]
+        label = site.h.runtime.profile.field("final_report_date").label.id
+        assert header[-1] == label and row[-1] == "2026-11-02"
+        assert row[header.index("Alasan penolakan")] == "diajukan lebih dari 3 hari kerja"
+        assert row[header.index("Penerima pengaduan")] == "Penerimaan otomatis (Email)"
+    finally:
+        await site.h.runtime.close()
