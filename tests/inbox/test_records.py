@@ -206,6 +206,19 @@ async def test_the_refer_form_offers_the_profile_types(pontianak: Site) -> None:
     assert 'name="complaint_type"' in page
     for kind in site.h.runtime.profile.complaint_types:
         assert f'<option value="{kind.id}">' in page
+    url = f"/inbox/complaints/{complaint.tracking_number}"
+    response = await site.client.post(
+        f"{url}/transition",
+        data={
+            "csrf": await site.csrf(url),
+            "name": "refer",
+            "complaint_type": "testing",
+            "assignee": "technical_in_charge",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303 and "done=transition" in response.headers["Location"]
+    assert (await reload(site, complaint.id)).complaint_type == "testing"
 
 
 # --- ITS: monitoring (step f) and the answer without nonconformity (c, e) ---------
