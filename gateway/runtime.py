@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from channels.base import Channel, ChannelName, InboundMessage
+from gateway.channel_addresses import channel_addresses
 from gateway.channel_configs import email_config, telegram_config, twilio_config, whatsapp_config
 from gateway.config import Settings, channel_states
 from gateway.embedded import EmbeddedLock
@@ -267,6 +268,7 @@ async def build_runtime(
             per_recipient_day=settings.form_acks_per_recipient_day,
         ),
         privacy_url=settings.effective_public_url.rstrip("/") + NOTICE_PATH,
+        channel_addresses=channel_addresses(settings),
     )
     dispatcher = Dispatcher(
         sessions,

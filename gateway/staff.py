@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import staff_accounts
 from gateway.runtime import Runtime
-from handlers import appeals, field_edits, records, staff_notices
+from handlers import appeals, capa_monitoring, field_edits, records, staff_notices
+from handlers.dates import office_today
 from handlers.notifications import notify_complainant
 from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
 from storage.models import Appeal, AppealPanelMember, Complaint, ComplaintEvent
@@ -180,6 +182,24 @@ class StaffService:
                 values=values,
                 actor=actor,
                 language=language,
+            )
+
+    async def add_monitoring(
+        self, ref: ComplaintRef, on: date, text: str, actor: Actor
+    ) -> ComplaintEvent:
+        """A dated monitoring entry on the corrective programme
+        (:func:`handlers.capa_monitoring.add_monitoring_entry`; PM-BAPKM.AP.1-24 step f)."""
+        profile = self.runtime.profile
+        async with self.runtime.work() as session:
+            complaint = await load_complaint(session, ref, lock=True)
+            return await capa_monitoring.add_monitoring_entry(
+                session,
+                profile=profile,
+                complaint=complaint,
+                on=on,
+                text=text,
+                actor=actor,
+                today=office_today(profile.office.timezone),
             )
 
     async def add_note(self, ref: ComplaintRef, text: str, actor: Actor) -> ComplaintEvent:

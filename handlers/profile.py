@@ -281,6 +281,70 @@ class AcceptanceWindow(BaseModel):
         return value
 
 
+class FollowUp(BaseModel):
+    """What the acknowledgement promises about the follow-up, and how it is tracked.
+
+    ``states``: the workflow states whose time standards (:class:`StateSpec`
+    ``standard``) together make up the promised ``follow_up_standard``; the
+    promise is the sum of those steps (all in one unit), so every promise is a
+    tracked step of the workflow (ISO 10002 8.3: no commitment the office
+    does not track). ``note``: what the complainant is told instead of a
+    deadline when the SOP sets none (e.g. SOP-7.9-1 item 10, progress is
+    reported by the secretariat); ``None`` says nothing. ``source`` names the
+    clause.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    states: tuple[str, ...] = ()
+    note: Text | None = None
+    source: str | None = None
+
+
+class ComplaintType(BaseModel):
+    """One complaint type staff record on a complaint (PR-LS-8.1.4 step 2,
+    "mendokumentasikan rincian data tentang jenis keluhan").
+
+    ``id`` is stored on the complaint (``complaints.complaint_type``); ``label``
+    is what staff and exports show.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    label: Text
+    source: str | None = None
+
+
+class Reports(BaseModel):
+    """Who reads the complaint register and the recap.
+
+    ``roles``: profile roles allowed besides ``admin`` (who may always); the
+    clause that charges them with the records goes in ``source`` (e.g.
+    BBSPJIKFK 5.1.11 step 6, "Arsip dan Rekapitulasi Keluhan" by Staff PJTK).
+    Empty: the built-in rule of :func:`gateway.inbox.access.may_report`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: tuple[str, ...] = ()
+    source: str | None = None
+
+
+class CapaMonitoring(BaseModel):
+    """Monitoring of the corrective programme (PM-BAPKM.AP.1-24 step f,
+    "melakukan pemantauan program perbaikan").
+
+    Staff add dated monitoring entries to a complaint's CAPA while it is in
+    one of ``states`` (:mod:`handlers.capa_monitoring`); empty: not kept.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    states: tuple[str, ...] = ()
+    source: str | None = None
+
+
 class Profile(BaseModel):
     """A whole SOP profile (see ``handlers/profiles/default.yaml``)."""
 
@@ -292,7 +356,17 @@ class Profile(BaseModel):
     office: Office
     tracking_prefix: str = Field("ADU", pattern=r"^[A-Z]{2,8}$")
     intake: Intake
-    follow_up_standard: Duration
+    #: The follow-up time promised in the acknowledgement; ``None`` when the
+    #: SOP sets none (then nothing is promised). Must equal the standards of
+    #: ``follow_up.states`` (validated).
+    follow_up_standard: Duration | None = None
+    follow_up: FollowUp = FollowUp()
+    #: Complaint types staff choose from (PR-LS-8.1.4 step 2); empty: not recorded.
+    complaint_types: tuple[ComplaintType, ...] = ()
+    #: Who may read the register and recap besides ``admin``.
+    reports: Reports = Reports()
+    #: Dated monitoring entries on the corrective programme (ITS step f).
+    capa_monitoring: CapaMonitoring = CapaMonitoring()
     channels: tuple[str, ...] = ("web", "email", "whatsapp", "sms", "telegram", "api", "manual")
     whatsapp_template: WhatsAppTemplate | None = None
     #: Role id → name; staff accounts carry one of these (``admin`` may do anything).
@@ -329,6 +403,79 @@ class Profile(BaseModel):
                     f"workflow uses roles not declared under roles: {', '.join(unknown)}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _follow_up_tracked(self) -> Profile:
+        """A promised follow-up time is the sum of named workflow steps' standards.
+
+        Raises ``ValueError`` when a promise names no step, names unknown
+        states or steps without a standard, mixes units, or does not add up.
+        """
+        standard = self.follow_up_standard
+        states = self.follow_up.states
+        if standard is None:
+            if states:
+                raise ValueError("follow_up.states given without a follow_up_standard")
+            return self
+        if self.workflow is None or not states:
+            raise ValueError(
+                "follow_up_standard is promised to complainants, so it must be tracked: "
+                "name the workflow states whose standards make it up under follow_up.states"
+            )
+        total = 0
+        for name in states:
+            spec = self.workflow.states.get(name)
+            if spec is None:
+                raise ValueError(f"follow_up.states names unknown state {name!r}")
+            if spec.standard is None:
+                raise ValueError(f"follow_up.states: state {name!r} has no standard")
+            if spec.standard.unit != standard.unit:
+                raise ValueError(
+                    f"follow_up.states: state {name!r} counts {spec.standard.unit}, "
+                    f"the promise counts {standard.unit}"
+                )
+            total += spec.standard.amount
+        if total != standard.amount:
+            raise ValueError(
+                f"follow_up_standard promises {standard.amount} {standard.unit} but the "
+                f"steps {', '.join(states)} track {total}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _types_and_report_roles(self) -> Profile:
+        """Complaint type ids are unique; report roles are declared roles."""
+        ids = [c.id for c in self.complaint_types]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate complaint_types ids: {', '.join(dupes)}")
+        if self.workflow is not None and not self.complaint_types:
+            asking = [t.name for t in self.workflow.transitions if "complaint_type" in t.requires]
+            if asking:
+                raise ValueError(
+                    f"transitions {', '.join(asking)} require complaint_type but the "
+                    "profile lists no complaint_types"
+                )
+        states = set(self.workflow.states) if self.workflow is not None else set()
+        unknown_states = [s for s in self.capa_monitoring.states if s not in states]
+        if unknown_states:
+            raise ValueError(
+                f"capa_monitoring.states names unknown states: {', '.join(unknown_states)}"
+            )
+        unknown = sorted(set(self.reports.roles) - set(self.roles) - {"admin"})
+        if unknown:
+            raise ValueError(f"reports.roles names undeclared roles: {', '.join(unknown)}")
+        return self
+
+    def complaint_type_label(self, type_id: str | None, language: str) -> str:
+        """The label of complaint type ``type_id`` (the id itself when the profile
+        no longer lists it; ``""`` for ``None``)."""
+        if not type_id:
+            return ""
+        for kind in self.complaint_types:
+            if kind.id == type_id:
+                return kind.label.get(language)
+        return type_id
 
     @model_validator(mode="after")
     def _retention_states(self) -> Profile:

@@ -21,6 +21,7 @@ from handlers.acceptance import enforce_acceptance_window
 from handlers.i18n import t
 from handlers.outbox import OutboxWriter
 from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
+from handlers.receipt import STAFF_PREFIX, record_receiving_officer
 from handlers.staff_notices import notify_new_complaint
 from handlers.validation import display_value
 from handlers.workflow import start_first_step
@@ -116,6 +117,9 @@ async def register_complaint(
         language=language,
         thread_key=thread_key,
     )
+    if received_by.startswith(STAFF_PREFIX):
+        # Manual intake: the entering officer received it (SOP-7.9-1 item 2).
+        await record_receiving_officer(session, complaint, received_by.removeprefix(STAFF_PREFIX))
     start_first_step(profile, complaint, received_at)
     session.add(complaint)
     await session.flush()
@@ -173,8 +177,9 @@ def acknowledgement_text(
     The same text as the intake conversation's (:mod:`handlers.intake`): the
     tracking number, what was recorded (``values`` in profile order, dates as
     ``12 November 2026``, the name with any ``complainant_title`` value), the follow-up time standard and its due day
-    counted from ``complaint.received_at`` on the office calendar, and how to
-    ask for the progress.
+    counted from ``complaint.received_at`` on the office calendar — or, when
+    the SOP sets no follow-up time, the profile's ``follow_up.note`` (or
+    nothing) — and how to ask for the progress.
     """
     summary = "\n".join(
         f"- {f.label.get(language)}: {shown_value(f, values, language)}"
@@ -182,17 +187,51 @@ def acknowledgement_text(
         if values.get(f.key)
     )
     standard = profile.follow_up_standard
-    due = standard.due(complaint.received_at, profile.office.calendar())
+    if standard is None:
+        return t(
+            language,
+            "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\n{follow_up}To ask about its progress, send: STATUS {tracking}",
+            tracking=complaint.tracking_number,
+            summary=summary,
+            follow_up=_note(profile, language),
+        )
     return t(
         language,
         "Your complaint has been registered with tracking number {tracking}.\n\n{summary}\n\nIt will be followed up within {standard}, by {due}. To ask about its progress, send: STATUS {tracking}",
         tracking=complaint.tracking_number,
         summary=summary,
         standard=standard.describe(language),
-        due=format_date(
-            due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
-        ),
+        due=follow_up_due_text(profile, complaint.received_at, language),
     )
+
+
+def follow_up_due_text(profile: Profile, received_at: datetime, language: str) -> str:
+    """The day the promised follow-up is due, in words (``Senin, 7 Desember 2026``).
+
+    Counted by :meth:`handlers.texts.Duration.due` from ``received_at`` on the
+    office calendar. Raises ``ValueError`` when the profile promises none
+    (``follow_up_standard`` is ``None``: the SOP sets no follow-up time).
+    """
+    standard = profile.follow_up_standard
+    if standard is None:
+        raise ValueError(f"profile {profile.id} promises no follow-up time")
+    due = standard.due(received_at, profile.office.calendar())
+    return format_date(
+        due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
+    )
+
+
+def follow_up_promise(profile: Profile, language: str) -> str | None:
+    """The follow-up time promised to complainants (``3 hari kerja``), or ``None``
+    when the SOP sets none (SOP-7.9-1, PM-BAPKM.AP.1-24: no time standard)."""
+    standard = profile.follow_up_standard
+    return standard.describe(language) if standard is not None else None
+
+
+def _note(profile: Profile, language: str) -> str:
+    """The profile's follow-up note and a paragraph break, or ``""``."""
+    note = profile.follow_up.note
+    return f"{note.get(language)}\n\n" if note is not None else ""
 
 
 def short_acknowledgement_text(
@@ -207,18 +246,24 @@ def short_acknowledgement_text(
     public form cannot be used to send anybody a text of one's choosing.
     """
     standard = profile.follow_up_standard
-    due = standard.due(complaint.received_at, profile.office.calendar())
-    parts = [
-        t(
+    if standard is None:
+        first = t(
             language,
-            "A complaint naming this address was registered on our web form with tracking number {tracking}. It will be followed up within {standard}, by {due}.",
+            "A complaint naming this address was registered on our web form with tracking number {tracking}.",
             tracking=complaint.tracking_number,
-            standard=standard.describe(language),
-            due=format_date(
-                due.astimezone(ZoneInfo(profile.office.timezone)), format="full", locale=language
-            ),
         )
-    ]
+        note = profile.follow_up.note
+        parts = [f"{first} {note.get(language)}" if note is not None else first]
+    else:
+        parts = [
+            t(
+                language,
+                "A complaint naming this address was registered on our web form with tracking number {tracking}. It will be followed up within {standard}, by {due}.",
+                tracking=complaint.tracking_number,
+                standard=standard.describe(language),
+                due=follow_up_due_text(profile, complaint.received_at, language),
+            )
+        ]
     if track_link:
         parts.append(
             t(

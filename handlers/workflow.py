@@ -35,6 +35,7 @@ from handlers.i18n import t
 from handlers.notifications import notify_complainant
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
+from handlers.receipt import record_receiving_officer
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.workflow_spec import CATEGORIES as CATEGORIES
 from handlers.workflow_spec import TransitionSpec, WorkflowSpec
@@ -121,6 +122,23 @@ def clean_capa(
     if missing:
         raise TransitionRefused(Refusal.MISSING_DATA, "the CAPA form needs " + ", ".join(missing))
     return {f: merged[f] for f in CAPA_FIELDS if merged.get(f)}
+
+
+def check_complaint_type(profile: Profile, value: object) -> str:
+    """``value`` as a complaint type id of the profile (PR-LS-8.1.4 step 2:
+    "mendokumentasikan rincian data tentang jenis keluhan").
+
+    Raises :class:`TransitionRefused` (``invalid_data``) when the profile
+    lists no such type.
+    """
+    type_id = str(value or "").strip()
+    known = [kind.id for kind in profile.complaint_types]
+    if type_id not in known:
+        raise TransitionRefused(
+            Refusal.INVALID_DATA,
+            f"complaint_type must be one of {', '.join(known) or '(none listed)'}",
+        )
+    return type_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +306,8 @@ async def apply_transition(
         )
     _check_category(transition, complaint, data)
     clean = await _check_data(session, transition, data)
+    if "complaint_type" in clean:
+        clean["complaint_type"] = check_complaint_type(profile, clean["complaint_type"])
     now = now or utcnow()
     before = complaint.status
     target = spec.states[transition.to]
@@ -300,10 +320,14 @@ async def apply_transition(
     )
     complaint.reminded_at = None
     complaint.escalated_at = None
+    # SOP-7.9-1 item 2: whoever takes the first step receives an online complaint.
+    await record_receiving_officer(session, complaint, actor.username)
     if "category" in clean:
         complaint.category = clean["category"]
     if "assignee" in clean:
         complaint.assignee = clean["assignee"]
+    if "complaint_type" in clean:
+        complaint.complaint_type = clean["complaint_type"]
     details = dict(complaint.details or {})
     details[transition.name] = {**clean, "by": actor.username, "at": now.isoformat()}
     complaint.details = details

@@ -32,6 +32,7 @@ DATA_KEYS = frozenset(
         "result",  # the answer given to the complainant
         "capa",  # corrective and preventive action (BBSPJIKFK CAPA form)
         "nonconformity",  # reference of the nonconformity report (ITS "LK")
+        "complaint_type",  # a profile complaint_types id (PR-LS-8.1.4 step 2, jenis keluhan)
     }
 )
 

@@ -306,6 +306,15 @@ class Complaint(Base):
     #: request or by the profile's retention policy, docs/privacy.md); the
     #: register keeps the row, its dates, status and step history.
     personal_data_erased_at: Mapped[datetime | None] = mapped_column()
+    #: The staff member who received the complaint (SOP-7.9-1 item 2):
+    #: ``staff:<username>``, set at manual intake or, for an online complaint,
+    #: by whoever takes its first workflow step; ``None`` until then. The
+    #: channel it came by stays in ``channel`` / ``received_by``.
+    receiving_officer: Mapped[str | None] = mapped_column(String(200))
+    #: That staff member's full name when they received it.
+    receiving_officer_name: Mapped[str | None] = mapped_column(String(200))
+    #: The complaint type id of the profile's ``complaint_types`` (PR-LS-8.1.4 step 2).
+    complaint_type: Mapped[str | None] = mapped_column(String(40))
 
 
 #: Objects migrations create on PostgreSQL only, which the models do not

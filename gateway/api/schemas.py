@@ -81,6 +81,11 @@ class TransitionRequest(_In):
     nonconformity: str | None = Field(
         None, max_length=5000, description="Reference of the nonconformity report (ITS 'LK')."
     )
+    complaint_type: str | None = Field(
+        None,
+        max_length=40,
+        description="A complaint type id of the profile (PR-LS-8.1.4 step 2, jenis keluhan).",
+    )
 
     def data(self) -> dict[str, Any]:
         """The transition data as :func:`handlers.workflow.apply_transition` takes it."""
@@ -240,6 +245,12 @@ class ComplaintDetail(ComplaintSummary):
     problem: str
     extra_fields: dict[str, Any]
     received_by: str
+    receiving_officer: str | None = Field(
+        description="staff:<username> of the staff member who received the complaint "
+        "(SOP-7.9-1 item 2); null until one takes its first step."
+    )
+    receiving_officer_name: str | None
+    complaint_type: str | None = Field(description="Complaint type id (PR-LS-8.1.4 step 2).")
     contact_address: str
     language: str
     step_started_at: datetime | None

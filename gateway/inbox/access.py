@@ -27,9 +27,16 @@ REPORT_ROLES = frozenset({"admin", "secretariat", "manager"})
 def may_report(profile: Profile, role: str) -> bool:
     """Whether ``role`` may read the register and the recap.
 
-    Issue 5, item 6: the secretariat keeps the register (SOP-7.9-1, Buku
-    Register Keluhan), the quality manager and the supervisors the workflow
-    escalates to review the recap; ``admin`` may do anything.
+    ``admin`` always may. Otherwise the profile's ``reports.roles`` decide,
+    each set from the SOP clause that charges those staff with the records
+    (e.g. BBSPJIKFK 5.1.11 step 6, Staff PJTK keep the "Arsip dan
+    Rekapitulasi Keluhan"; SOP-7.9-1 item 11, the secretariat keeps all
+    records). A profile naming none falls back to the secretariat, the
+    manager and the supervisors the workflow escalates to.
     """
+    if role == "admin":
+        return True
+    if profile.reports.roles:
+        return role in profile.reports.roles
     escalate_to = profile.workflow.escalate_to if profile.workflow else ()
     return role in REPORT_ROLES or role in escalate_to

@@ -41,10 +41,13 @@ from gateway.inbox.complaint_view import (
 from gateway.inbox.reads import mark_read
 from gateway.inbox.render import staff_page
 from gateway.inbox.reply_route import reply_route
+from gateway.inbox.report_texts import actor_text, day_text
 from gateway.inbox.thread import load_thread
 from gateway.staff import MESSAGE_LIMIT, load_appeal
 from gateway.visibility import load_visible_complaint
 from handlers.appeals import appeal_progress
+from handlers.capa_monitoring import may_monitor, monitoring_entries
+from handlers.dates import office_today
 from handlers.field_edits import may_edit_fields
 from handlers.i18n import t
 from handlers.records import NOTE_LIMIT, current_capa, may_manage
@@ -110,6 +113,7 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         contact = await session.get(Contact, complaint.contact_id)
         appeal = await load_appeal(session, complaint)
         progress = await appeal_progress(session, profile=profile, complaint=complaint)
+        monitored = (await monitoring_entries(session, [complaint.id])).get(complaint.id, [])
         route = await reply_route(
             session, profile=profile, complaint=complaint, enabled=runtime.channels.keys(), now=now
         )
@@ -151,6 +155,17 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         may_capa=manage,
         capa_labels=capa_labels(lang),
         capa_required=frozenset(CAPA_REQUIRED),
+        monitoring=[
+            {
+                "on": day_text(m.on, lang),
+                "on_iso": m.on.isoformat(),
+                "text": m.text,
+                "by": actor_text(lang, m.by, names),
+            }
+            for m in monitored
+        ],
+        may_monitor=may_monitor(profile, complaint, actor),
+        today=office_today(zone, now).isoformat(),
         appeal=appeal_view(
             profile, appeal, progress, complaint, actor, lang, zone, names, list(active)
         ),

@@ -12,6 +12,7 @@ the SOP profile's rules:
 ``transition``      a workflow step (only the data it ``requires``)
 ``assign``          the competent officer (SOP-7.9-1 item 8)
 ``capa``            the CAPA form (BBSPJIKFK 5.1.11)
+``capa/monitoring`` a dated monitoring entry (PM-BAPKM.AP.1-24 step f)
 ``fields``          corrections of the identity fields, each audited
 ``appeal``          open an appeal for the complainant
 ``appeal/panel``    seat a panel member (PR-LS-8.1.4 step 4)
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -169,6 +171,18 @@ async def capa(target: Target, form: Form) -> Outcome:
     return {"done": "capa"}
 
 
+async def monitoring(target: Target, form: Form) -> Outcome:
+    """Add a dated monitoring entry on the corrective programme (PM-BAPKM.AP.1-24 step f)."""
+    try:
+        on = date.fromisoformat(text(form, "on"))
+    except ValueError:
+        return {"refused": "invalid_data"}
+    await target.runtime.staff.add_monitoring(
+        target.complaint.id, on, text(form, "text"), target.actor
+    )
+    return {"done": "monitoring"}
+
+
 async def fields(target: Target, form: Form) -> Outcome:
     """Correct the identity fields; each changed one is recorded."""
     profile = target.runtime.profile
@@ -221,6 +235,7 @@ ACTIONS: dict[str, Action] = {
     "transition": transition,
     "assign": assign,
     "capa": capa,
+    "capa/monitoring": monitoring,
     "fields": fields,
     "appeal": open_appeal,
     "appeal/panel": seat,

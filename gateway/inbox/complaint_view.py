@@ -34,6 +34,7 @@ from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value
 from handlers.i18n import t
 from handlers.profile import FieldKind, Profile
+from handlers.receipt import receiving_officer_label
 from handlers.registration import TITLE_KEY, shown_value
 from handlers.workflow import Actor
 from handlers.workflow_spec import CATEGORIES, TransitionSpec
@@ -94,6 +95,8 @@ def header_view(
         "channel_label": channel_label(lang, complaint.channel),
         "received_text": local_time(complaint.received_at, zone, lang),
         "received_by": actor_text(lang, complaint.received_by, names),
+        "receiving_officer": receiving_officer_label(complaint),
+        "complaint_type": profile.complaint_type_label(complaint.complaint_type, lang),
         "contact_address": complaint.contact_address,
         "contact_name": contact.display_name if contact is not None else None,
         "other_addresses": [
@@ -301,6 +304,7 @@ def transition_view(
         "requires": [k for k in transition.requires if k != "category"],
         "ask_category": ask_category,
         "categories": [(c, t(lang, CATEGORY_NAMES.get(c, c))) for c in categories],
+        "complaint_types": [(k.id, k.label.get(lang)) for k in profile.complaint_types],
         "notifies": transition.notify is not None,
     }
 

@@ -46,7 +46,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from channels.addresses import AddressError, normalise_phone
 from gateway.app_runtime import get_runtime
@@ -56,7 +56,7 @@ from gateway.inbox.pages import channel_label, local_time
 from gateway.inbox.queries import VisibilityRule
 from gateway.inbox.render import staff_page
 from gateway.runtime import Runtime
-from handlers import privacy
+from handlers import channel_policy, privacy
 from handlers.contacts import (
     MergeRefusal,
     MergeRefused,
@@ -83,6 +83,10 @@ CANDIDATE_LIMIT = 20
 QUERY_LIMIT = 200
 #: Characters of a complaint's problem shown in the list.
 EXCERPT_CHARS = 120
+#: Messages tied to no complaint shown on the contact page, newest first.
+UNLINKED_LIMIT = 50
+#: Characters of each such message shown.
+UNLINKED_CHARS = 2000
 
 
 def channel_name(lang: str, channel: str) -> str:
@@ -338,6 +342,25 @@ async def _overview(
     counts = (
         await session.execute(messages_query.group_by(Message.channel).order_by(Message.channel))
     ).all()
+    # Messages tied to no complaint (e.g. on a channel the profile does not
+    # use: handlers.channel_policy): kept and shown to the unlimited roles.
+    unlinked = (
+        []
+        if allowed is not None
+        else list(
+            await session.scalars(
+                select(Message)
+                .options(defer(Message.raw))
+                .where(
+                    Message.contact_id == contact_id,
+                    Message.complaint_id.is_(None),
+                    Message.direction == "in",
+                )
+                .order_by(Message.id.desc())
+                .limit(UNLINKED_LIMIT)
+            )
+        )
+    )
 
     source, target = aliased(Contact), aliased(Contact)
     merges = (
@@ -390,6 +413,15 @@ async def _overview(
             for conversation, tracking in conversations
         ],
         "message_counts": [(channel_name(lang, channel), count) for channel, count in counts],
+        "unlinked": [
+            {
+                "channel_label": channel_name(lang, m.channel),
+                "received_text": local_time(m.received_at, zone, lang),
+                "text": (m.text or "")[:UNLINKED_CHARS],
+                "unused_channel": not channel_policy.accepts(profile, m.channel),
+            }
+            for m in unlinked
+        ],
         "merges": [
             {
                 "id": m.id,

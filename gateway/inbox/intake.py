@@ -47,6 +47,7 @@ from handlers.manual_intake import (
     register_manual,
 )
 from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.registration import follow_up_promise
 from handlers.validation import new_token
 
 PATH = "/inbox/intake"
@@ -192,7 +193,7 @@ def _form(
         language=typed.get(LANGUAGE_FIELD, "id"),
         token_field=TOKEN_FIELD,
         token=typed.get(TOKEN_FIELD) or new_token(),
-        follow_up=profile.follow_up_standard.describe(lang),
+        follow_up=follow_up_promise(profile, lang),
     )
 
 

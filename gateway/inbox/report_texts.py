@@ -35,6 +35,9 @@ def register_headers(lang: str) -> dict[str, str]:
         "category": t(lang, "Category"),
         "assignee": t(lang, "Assignee"),
         "closed_at": t(lang, "Closing date"),
+        "complaint_type": t(lang, "Complaint type"),
+        "rejection_reason": t(lang, "Rejection reason"),
+        "capa_monitoring": t(lang, "Monitoring of the corrective programme"),
     }
 
 

@@ -57,6 +57,7 @@ from gateway.reports.register import (
     REPORT_COLUMNS,
     RegisterEntry,
     count_entries,
+    extra_columns,
     register_entries,
 )
 from gateway.reports.tables import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Cell, Table, to_csv, to_xlsx
@@ -70,7 +71,7 @@ from storage.types import utcnow
 REGISTER_PAGE_ROWS = 500
 FORMATS = ("csv", "xlsx")
 #: Column widths (characters) of the register's XLSX sheet, in REPORT_COLUMNS order.
-REGISTER_WIDTHS = (17, 12, 22, 26, 50, 17, 24, 24, 18, 14, 20, 17)
+REGISTER_WIDTHS = (17, 12, 22, 26, 50, 17, 24, 24, 18, 14, 20, 17, 20, 40, 40)
 
 
 def _period(request: web.Request, zone: str) -> tuple[Period, str | None]:
@@ -133,7 +134,12 @@ def _refuse_unless_reporter(request: web.Request) -> web.Response | None:
 def register_cells(
     entry: RegisterEntry, lang: str, profile: Profile, names: dict[str, str]
 ) -> tuple[Cell, ...]:
-    """One register line as export cells, in :data:`REPORT_COLUMNS` order (office time)."""
+    """One register line as export cells, in :data:`REPORT_COLUMNS` order (office
+    time), then one cell per further intake field (:func:`extra_columns`).
+
+    The receiving officer is the staff member who received the complaint
+    (SOP-7.9-1 item 2), or how it arrived while nobody has taken it yet.
+    """
     zone = ZoneInfo(profile.office.timezone)
     labels = status_labels(profile, lang)
     return (
@@ -143,13 +149,22 @@ def register_cells(
         entry.customer_name,
         entry.problem,
         entry.received_at.astimezone(zone),
-        actor_text(lang, entry.received_by, names),
+        entry.receiving_officer or actor_text(lang, entry.received_by, names),
         entry.contact,
         labels.get(entry.status, entry.status),
         category_text(lang, entry.category),
         person(entry.assignee, names),
         entry.closed_at.astimezone(zone) if entry.closed_at else None,
+        profile.complaint_type_label(entry.complaint_type, lang),
+        entry.rejection_reason,
+        "\n".join(f"{m.on.isoformat()}: {m.text}" for m in entry.capa_monitoring) or None,
+        *(_extra_cell(entry, f.key) for f in extra_columns(profile)),
     )
+
+
+def _extra_cell(entry: RegisterEntry, key: str) -> Cell:
+    value = entry.extra_fields.get(key)
+    return None if value is None else str(value)
 
 
 async def register(request: web.Request) -> web.StreamResponse:
@@ -179,7 +194,10 @@ async def register(request: web.Request) -> web.StreamResponse:
     if fmt:
         table = Table(
             title,
-            tuple(headers[c] for c in REPORT_COLUMNS),
+            (
+                *(headers[c] for c in REPORT_COLUMNS),
+                *(f.label.get(lang) for f in extra_columns(profile)),
+            ),
             tuple(register_cells(e, lang, profile, names) for e in entries),
         )
         return await _download(
@@ -194,7 +212,9 @@ async def register(request: web.Request) -> web.StreamResponse:
             "complainant_name": e.complainant_name,
             "customer_name": e.customer_name,
             "problem": e.problem,
-            "received_by": actor_text(lang, e.received_by, names),
+            "received_by": e.receiving_officer or actor_text(lang, e.received_by, names),
+            "complaint_type": profile.complaint_type_label(e.complaint_type, lang),
+            "rejection_reason": e.rejection_reason or "",
             "contact": e.contact,
             "status": labels.get(e.status, e.status),
             "category": category_text(lang, e.category) if e.category else "",

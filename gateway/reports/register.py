@@ -4,7 +4,11 @@ One line per complaint received in the period, oldest first: the identity
 fields SOP-7.9-1 item 2 mandates (complainant, customer or participant, the
 problem, the complaint date, the receiving officer) and the columns of
 ``aduan complaints export`` (:data:`gateway.register.COLUMNS`), plus the
-assignee and the closing date (issue 5, item 6).
+assignee and the closing date, the complaint type (PR-LS-8.1.4 step 2), the
+rejection reason and every further intake field of the profile (e.g.
+SOP-7.9-1 item 3's ``final_report_date``). The receiving officer is the staff
+member who received the complaint (SOP-7.9-1 item 2;
+:mod:`handlers.receipt`), the channel its own column.
 
 The closing date is the first move into one of the workflow's final states
 (closed, rejected …; :func:`closing_times`), so archiving later does not
@@ -13,8 +17,10 @@ change it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,11 +28,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.register import COLUMNS
 from gateway.reports.period import Period
 from gateway.visibility import VisibilityRule, visible_clause
-from handlers.profile import Profile
+from handlers.capa_monitoring import MonitoringEntry, monitoring_entries
+from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
+from handlers.receipt import receiving_officer_label
 from storage.models import Complaint, ComplaintEvent
 
-#: The register's columns: the CLI register's, then assignee and closing date.
-REPORT_COLUMNS = (*COLUMNS, "assignee", "closed_at")
+#: The register's columns: the CLI register's, then assignee, closing date,
+#: complaint type and rejection reason; the profile's further intake fields
+#: follow (:func:`extra_columns`).
+REPORT_COLUMNS = (
+    *COLUMNS,
+    "assignee",
+    "closed_at",
+    "complaint_type",
+    "rejection_reason",
+    "capa_monitoring",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +51,14 @@ class RegisterEntry:
     """One register line; fields in :data:`REPORT_COLUMNS` order, times aware UTC.
 
     ``received_by`` is ``channel:<name>`` or ``staff:<username>``;
-    ``closed_at`` is ``None`` while the complaint is open.
+    ``closed_at`` is ``None`` while the complaint is open;
+    ``complaint_type`` a profile ``complaint_types`` id; ``rejection_reason``
+    the reason given when it was rejected (:func:`rejection_reason`);
+    ``capa_monitoring`` the corrective programme's monitoring entries
+    (PM-BAPKM.AP.1-24 step f), oldest first.
+    Not columns themselves: ``receiving_officer`` (``Full Name (username)``,
+    ``""`` until a staff member received it) and ``extra_fields`` (the
+    further intake fields, key → value).
     """
 
     tracking_number: str
@@ -49,6 +73,33 @@ class RegisterEntry:
     category: str | None
     assignee: str | None
     closed_at: datetime | None
+    complaint_type: str | None = None
+    rejection_reason: str | None = None
+    capa_monitoring: tuple[MonitoringEntry, ...] = ()
+    receiving_officer: str = ""
+    extra_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def extra_columns(profile: Profile) -> tuple[IntakeField, ...]:
+    """The profile's intake fields beyond the mandated identity fields, in order."""
+    return tuple(f for f in profile.intake.fields if f.key not in MANDATED_FIELDS)
+
+
+def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
+    """The reason recorded by the move into a ``rejected`` state (any final
+    state a transition requiring ``reason`` leads to), ``None`` when it was
+    never rejected."""
+    if profile.workflow is None:
+        return None
+    details = complaint.details or {}
+    for transition in profile.workflow.transitions:
+        target = profile.workflow.states.get(transition.to)
+        if target is None or not target.final or "reason" not in transition.requires:
+            continue
+        step = details.get(transition.name)
+        if isinstance(step, dict) and step.get("reason"):
+            return str(step["reason"])
+    return None
 
 
 def final_states(profile: Profile) -> tuple[str, ...]:
@@ -96,7 +147,8 @@ async def register_entries(
     )
     if limit is not None:
         query = query.limit(limit)
-    result = await session.execute(query)
+    result = list(await session.execute(query))
+    monitored = await monitoring_entries(session, [c.id for c, _ in result])
     return [
         RegisterEntry(
             tracking_number=c.tracking_number,
@@ -111,6 +163,11 @@ async def register_entries(
             category=c.category,
             assignee=c.assignee,
             closed_at=closed_at,
+            complaint_type=c.complaint_type,
+            rejection_reason=rejection_reason(profile, c),
+            capa_monitoring=tuple(monitored.get(c.id, ())),
+            receiving_officer=receiving_officer_label(c),
+            extra_fields=dict(c.extra_fields or {}),
         )
         for c, closed_at in result
     ]

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
+from gateway.channel_addresses import channel_addresses
 from gateway.runtime import Runtime
 from gateway.web import guard as guards
 from gateway.web.form import (
@@ -46,8 +47,10 @@ from gateway.web.pages import (
     too_many,
 )
 from gateway.web.token import TokenCheck, TokenState
+from handlers import channel_policy
 from handlers.i18n import t
 from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.registration import follow_up_promise
 from storage import limits
 from storage.models import Message
 from storage.types import utcnow
@@ -193,7 +196,8 @@ def _render_form(
         token_field=TOKEN_FIELD,
         honeypot_field=HONEYPOT_FIELD,
         lang_field=LANGUAGE_FIELD,
-        follow_up=profile.follow_up_standard.describe(lang),
+        follow_up=follow_up_promise(profile, lang),
+        follow_up_note=profile.follow_up.note.get(lang) if profile.follow_up.note else None,
     )
 
 
@@ -232,10 +236,33 @@ async def _wait_processed(runtime: Runtime, message_id: int, wait_seconds: float
 # ------------------------------------------------------------------- routes
 
 
+def form_closed(
+    request: web.Request, runtime: Runtime, lang: str, *, refused: bool
+) -> web.Response:
+    """The page of a profile without the ``web`` channel: the channels the office
+    takes complaints by (:func:`handlers.channel_policy.channels_text`); 403
+    for a refused submission, 200 for the page itself."""
+    profile = runtime.profile
+    return render_page(
+        request,
+        "form_closed.html",
+        lang,
+        status=403 if refused else 200,
+        nav="form",
+        cache=NO_STORE,
+        title=t(lang, "Complaints are not taken on this form"),
+        office=profile.office.name.get(lang),
+        channels=channel_policy.channels_text(profile, lang, channel_addresses(runtime.settings)),
+        refused=refused,
+    )
+
+
 async def form_page(request: web.Request) -> web.Response:
     """``GET /``: the empty form with a freshly issued, signed form token."""
     runtime = get_runtime(request)
     lang = page_language(request)
+    if not channel_policy.accepts(runtime.profile, ChannelName.WEB.value):
+        return form_closed(request, runtime, lang, refused=False)
     tokens = public_guard(request, runtime.settings).tokens
     return _render_form(
         request, runtime.profile, lang, token=tokens.issue(), typed={}, errors={}, status=200
@@ -289,6 +316,10 @@ async def submit(request: web.Request) -> web.StreamResponse:
     and redirect (303). See the module docstring for every answer."""
     runtime = get_runtime(request)
     profile = runtime.profile
+    if not channel_policy.accepts(profile, ChannelName.WEB.value):
+        # The SOP does not list the web form: nothing is stored (no message
+        # was sent to anybody); the page names the channels the office uses.
+        return form_closed(request, runtime, page_language(request), refused=True)
     try:
         form = await read_form(request, form_body_limit(profile))
     except FormRejected as exc:

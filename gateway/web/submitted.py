@@ -23,7 +23,7 @@ from gateway.web.pages import local_datetime, not_found, page_language, render_p
 from handlers.i18n import t
 from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, Profile
-from handlers.registration import initial_status
+from handlers.registration import follow_up_due_text, follow_up_promise, initial_status
 from handlers.validation import display_value
 from storage import limits
 from storage.models import Complaint, Message
@@ -201,7 +201,11 @@ async def submitted_page(request: web.Request) -> web.Response:
         "submitted.html",
         lang,
         title=t(lang, "Complaint received: {tracking}", tracking=complaint.tracking_number),
-        follow_up=profile.follow_up_standard.describe(lang),
+        follow_up=follow_up_promise(profile, lang),
+        follow_up_due=follow_up_due_text(profile, complaint.received_at, lang)
+        if profile.follow_up_standard is not None
+        else None,
+        follow_up_note=profile.follow_up.note.get(lang) if profile.follow_up.note else None,
         email_note=email_on and "@" in message.sender,
         **common,
     )

@@ -9,6 +9,8 @@ until one of them handles the turn:
    In-Reply-To/References or the tracking number in the subject; chat: the
    contact's open draft on that channel, else their open complaint);
 2. ``automatic``: an automatic mail (reliability rule 6) is linked, never answered;
+   ``channel``: a message on a channel the profile does not list is kept for
+   staff and the sender told the office's channels (:mod:`handlers.channel_policy`);
 3. ``satisfaction``: a lone 1–5 answers the closing notice's question;
 4. ``command``: BATAL, BANTUAN, STATUS, BARU, BANDING (typos tolerated);
 4a. ``appeal``: a standalone appeal draft — the wish to appeal without a
@@ -42,6 +44,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
+from handlers import channel_policy
 from handlers.appeals import appeal_progress, open_appeal
 from handlers.dates import office_today
 from handlers.i18n import normalise_language
@@ -54,7 +57,12 @@ from handlers.intake.appeal_intake import next_question as appeal_next_question
 from handlers.intake.appeal_intake import question as appeal_question
 from handlers.intake.commands import Command, CommandKind, parse_command, tracking_pattern
 from handlers.intake.corrections import find_correction, find_corrections
-from handlers.intake.form_ack import WebAckPolicy, wrote_before
+from handlers.intake.form_ack import (
+    WebAckPolicy,
+    acknowledge_by_phone,
+    is_phone_only,
+    wrote_before,
+)
 from handlers.intake.labels import labelled_values
 from handlers.intake.names import PersonName, clean_person, person_from_profile
 from handlers.intake.outbound import RouteFinder, stage_reply
@@ -155,6 +163,7 @@ class IntakeEngine:
     STEPS: tuple[str, ...] = (
         "link",
         "automatic",
+        "channel",
         "satisfaction",
         "command",
         "appeal",
@@ -172,8 +181,12 @@ class IntakeEngine:
         web_acks: WebAckPolicy | None = None,
         *,
         privacy_url: str | None = None,
+        channel_addresses: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
+        #: Channel → the office's address on it, listed to a sender on a
+        #: channel the profile does not use (:mod:`handlers.channel_policy`).
+        self.channel_addresses = dict(channel_addresses or {})
         self.writer = writer
         self.route = route
         self.enabled_channels = enabled_channels
@@ -194,6 +207,7 @@ class IntakeEngine:
         self._steps = {
             "link": self._step_link,
             "automatic": self._step_automatic,
+            "channel": self._step_channel,
             "satisfaction": self._step_satisfaction,
             "command": self._step_command,
             "appeal": self._step_appeal,
@@ -240,6 +254,19 @@ class IntakeEngine:
 
     async def _step_automatic(self, turn: Turn) -> bool:
         return bool(turn.first.automatic)
+
+    async def _step_channel(self, turn: Turn) -> bool:
+        """A channel the profile does not list: kept for staff, no conversation;
+        the sender is told the office's channels once per period."""
+        channel = turn.first.channel
+        if channel_policy.accepts(self.profile, channel):
+            return False
+        if await channel_policy.may_notify(turn.session, channel, turn.first.sender):
+            text = channel_policy.notice_text(
+                self.profile, channel, turn.language, self.channel_addresses
+            )
+            await self._reply(turn, text, complaint=turn.complaint)
+        return True
 
     async def _step_satisfaction(self, turn: Turn) -> bool:
         if turn.conversation is not None or len(turn.messages) != 1:
@@ -1003,6 +1030,11 @@ class IntakeEngine:
             text = acknowledgement_text(self.profile, complaint, shown, language)
         if first and self.privacy_url:
             text += "\n\n" + replies.privacy_line(language, self.privacy_url)
+        if web_acks is not None and is_phone_only(msg.sender):
+            await acknowledge_by_phone(
+                session, self.writer, complaint, text, enabled=self.enabled_channels
+            )
+            return
         await self._reply(turn, text, conversation=conv, complaint=complaint)
 
     # ---------------------------------------------------------------- replies

@@ -12,11 +12,17 @@ web-form complaint must not make the office a relay:
   gets the short acknowledgement:
   the tracking number, the follow-up time standard and the tracking link —
   never the text or the name as typed on the form
-  (:func:`handlers.registration.short_acknowledgement_text`).
+  (:func:`handlers.registration.short_acknowledgement_text`);
+* a complainant who gave only a phone number is acknowledged by WhatsApp or
+  SMS, whichever is on (:func:`acknowledge_by_phone`): WhatsApp outside the
+  24-hour window goes as the profile's approved template or by SMS
+  (:mod:`gateway.window`, ``whatsapp_template``); the message is in the
+  outbox and on the complaint's thread like any other notice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,8 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
+from handlers.notifications import notify_complainant
+from handlers.outbox import OutboxWriter
 from storage import limits
-from storage.models import Message
+from storage.models import Complaint, Message, OutboxMessage
 
 #: Rate-limit kind of acknowledgement recipients (:func:`storage.limits.limit_key`).
 ACK_KIND = "ack-recipient"
@@ -90,3 +98,29 @@ async def wrote_before(session: AsyncSession, address: str, before_message_id: i
         .limit(1)
     )
     return found is not None
+
+
+def is_phone_only(sender: str) -> bool:
+    """Whether a web-form sender is a phone number (the form gave no email)."""
+    return bool(sender) and "@" not in sender
+
+
+async def acknowledge_by_phone(
+    session: AsyncSession,
+    writer: OutboxWriter,
+    complaint: Complaint,
+    text: str,
+    *,
+    enabled: Collection[str],
+) -> OutboxMessage | None:
+    """Acknowledge a phone-only web-form complaint on the phone's channel.
+
+    Routed like every later notice (:func:`handlers.notifications.complaint_route`:
+    WhatsApp when on, else SMS) and recorded as a ``complainant_notified``
+    event; ``None`` (and a ``notification_unroutable`` event for staff)
+    when neither is on. The caller has already counted the recipient
+    against :attr:`WebAckPolicy.per_recipient_day`.
+    """
+    return await notify_complainant(
+        session, writer, complaint, text, actor="system", enabled=enabled
+    )

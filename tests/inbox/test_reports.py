@@ -33,8 +33,15 @@ HEADERS = [
 
 
 def test_register_lines_have_the_cli_columns_then_assignee_and_closing() -> None:
-    assert tuple(RegisterEntry.__dataclass_fields__) == REPORT_COLUMNS
-    assert REPORT_COLUMNS[-2:] == ("assignee", "closed_at")
+    fields = tuple(RegisterEntry.__dataclass_fields__)
+    assert fields == (*REPORT_COLUMNS, "receiving_officer", "extra_fields")
+    assert REPORT_COLUMNS[-5:] == (
+        "assignee",
+        "closed_at",
+        "complaint_type",
+        "rejection_reason",
+        "capa_monitoring",
+    )
 
 
 async def test_the_register_lists_the_complaints_received_in_the_period(site: Site) -> None:
@@ -46,7 +53,9 @@ async def test_the_register_lists_the_complaints_received_in_the_period(site: Si
     assert "Buku Register Keluhan" in body and "3 keluhan diterima pada periode ini." in body
     assert body.index(seeded.a) < body.index(seeded.b) < body.index(seeded.c)
     assert seeded.d not in body and seeded.e not in body
-    assert "Penerimaan otomatis (Email)" in body and "Tono (tono)" in body
+    # Online complaints are received by whoever took the first step (SOP-7.9-1 item 2).
+    assert "Penerimaan otomatis (Email)" not in body and "Sri (sri)" in body
+    assert "Tono (tono)" in body
     assert "4 Nov 2026 10.20" in body  # A's closing date, office time
     assert f"/inbox/complaints/{seeded.a}/form.pdf" in body
     assert "<script>alert(1)</script>" not in body  # complainant text is escaped
@@ -70,14 +79,20 @@ async def test_the_register_downloads_as_csv_without_formulas(site: Site) -> Non
     raw = await response.read()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads Indonesian text right
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == HEADERS
+    assert rows[0] == [
+        *HEADERS,
+        "Jenis keluhan",
+        "Alasan penolakan",
+        "Pemantauan program perbaikan",
+    ]
     assert [r[0] for r in rows[1:]] == [seeded.a, seeded.b, seeded.c]
     a, b, c = rows[1:]
+    assert c[13] == "Di luar layanan kami." and a[13] == ""  # the rejection reason
     assert a[2:4] == ["Ani Lestari", "'@PT Sinar Jaya"]  # formula injection neutralised
     assert c[4] == '\'=HYPERLINK("http://evil.example","klik") biaya salah'
     assert b[7] == "'+6281234567890"  # a phone number is text, not a formula
     assert a[5] == "2026-11-02 09:00" and a[11] == "2026-11-04 10:20"
-    assert a[6] == "Penerimaan otomatis (Email)" and b[1] == "WhatsApp"
+    assert a[6] == "Sri (sri)" and b[1] == "WhatsApp"  # received by the first step's taker
     assert a[8:11] == ["Selesai", "Teknis", "Tono (tono)"]
     assert c[8:12] == ["Ditolak", "Belum dikategorikan", "", "2026-11-20 14:05"]
 

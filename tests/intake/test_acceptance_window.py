@@ -374,7 +374,10 @@ async def test_chat_within_the_window_is_acknowledged_and_received(office: Offic
     assert complaint.status == "received"
     assert complaint.extra_fields == {"final_report_date": yesterday.isoformat()}
     assert complaint.tracking_number in ack
-    assert "Pengaduan Anda telah kami catat" in ack and "3 hari kerja" in ack
+    assert "Pengaduan Anda telah kami catat" in ack
+    # SOP-7.9-1 sets no follow-up time: none is promised, item 10's progress reports are.
+    assert "hari kerja" not in ack and "paling lambat" not in ack
+    assert "akan melaporkan perkembangan penanganannya kepada Anda" in ack
     assert [e.kind for e in events] == ["registered"]
     assert o.email.sent == []
 
@@ -512,18 +515,19 @@ async def test_the_form_asks_for_the_date_with_a_date_input(
     assert "Tanggal laporan akhir UP diterima" in page.text
 
 
-async def test_web_form_within_the_window_promises_the_follow_up(
+async def test_web_form_within_the_window_promises_no_deadline_the_sop_lacks(
     web: tuple[TestClient[Any, Any], Office],
 ) -> None:
     client, o = web
     page = await submit(client, local_today().isoformat())
     complaint, _ = await the_complaint(o)
     assert complaint.status == "received"
-    assert "Pengaduan diterima" in page.text and "akan ditindaklanjuti" in page.text
+    assert "Pengaduan diterima" in page.text and "akan ditindaklanjuti" not in page.text
+    assert "akan melaporkan perkembangan penanganannya kepada Anda" in page.text
     assert day_text(local_today()) in page.text
     await o.settle()
     [ack] = o.email.sent
-    assert complaint.tracking_number in ack.text and "3 hari kerja" in ack.text
+    assert complaint.tracking_number in ack.text and "hari kerja" not in ack.text
 
 
 async def test_web_form_outside_the_window_shows_the_rejection(

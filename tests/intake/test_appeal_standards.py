@@ -85,7 +85,7 @@ async def closed_complaint(h: Harness) -> Complaint:
     pjt = Actor("technical_in_charge", "technical_in_charge")
     for name, actor, data in (
         ("identify", cs, {"note": "Keluhan benar: laporan memakai data contoh lain."}),
-        ("refer", cs, {"assignee": "technical_in_charge"}),
+        ("refer", cs, {"complaint_type": "testing", "assignee": "technical_in_charge"}),
         ("report_nonconformity", pjt, {"nonconformity": "LK-2026-007", "capa": CAPA}),
         ("close", cs, {"result": "Pengujian diulang; laporan diterbitkan ulang."}),
     ):

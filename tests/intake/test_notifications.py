@@ -70,4 +70,11 @@ async def test_web_complaint_is_notified_by_the_phone_it_gave_or_flagged(harness
     assert await h.runtime.notify(complaint.id, "Lagi.", actor="staff:sri") is None
     async with h.runtime.sessions() as s:
         kinds = list(await s.scalars(select(ComplaintEvent.kind).order_by(ComplaintEvent.id)))
-    assert kinds == ["registered", "complainant_notified", "notification_unroutable"]
+    # The acknowledgement went by SMS too (a phone-only web complaint), then the notice.
+    assert kinds == [
+        "registered",
+        "complainant_notified",
+        "complainant_notified",
+        "notification_unroutable",
+    ]
+    assert complaint.tracking_number in h.sms.sent[0].text
