@@ -413,8 +413,8 @@ def test_a_good_reference_passes_and_the_helpers_agree() -> None:
     assert resolve_profile_key(data, "workflow.transitions.close.notify")
     assert resolve_profile_key(data, "intake.fields.customer_name.source")
     assert resolve_profile_key(data, "channels.api")
-    assert not resolve_profile_key(data, "channels.sms")
-    assert list(check_where("`channels.sms`", data)) == ["no profile key channels.sms"]
+    assert not resolve_profile_key(data, "channels.telegram")
+    assert list(check_where("`channels.telegram`", data)) == ["no profile key channels.telegram"]
     assert list(check_where("`channels.twilio.TwilioConfig`", data)) == []
     assert list(check_where("`channels.twilio.Nothing`", data)) == [
         "no Python name channels.twilio.Nothing"
