@@ -56,6 +56,7 @@ from storage import leases
 from storage.db import SessionFactory
 from storage.models import (
     OPEN_CONVERSATION_STATES,
+    Appeal,
     Base,
     Complaint,
     ComplaintEvent,
@@ -80,6 +81,7 @@ MOVED_TABLES: tuple[tuple[str, type[Base]], ...] = (
     ("messages", Message),
     ("complaints", Complaint),
     ("outbox", OutboxMessage),
+    ("appeals", Appeal),
 )
 
 #: Ids per ``UPDATE … WHERE id IN (…)`` when moving rows back (SQLite's

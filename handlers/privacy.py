@@ -82,6 +82,7 @@ from storage.db import SessionFactory
 from storage.models import (
     OPEN_CONVERSATION_STATES,
     Appeal,
+    AppealEvent,
     Attachment,
     Base,
     Complaint,
@@ -210,6 +211,39 @@ def _messages_of(contact_ids: Sequence[int]) -> Select[Any]:
     )
 
 
+def _appeals_of(contact_ids: Sequence[int], complaint_ids: Sequence[int]) -> Any:
+    """Appeals of these contacts: on one of their complaints, or made by them
+    without a complaint (PR-LS-8.1.4 step 1, the appellant's own contact)."""
+    return or_(Appeal.complaint_id.in_(complaint_ids), Appeal.contact_id.in_(contact_ids))
+
+
+async def _erase_standalone_appeals(session: AsyncSession, contact_ids: Sequence[int]) -> int:
+    """Erase what appeals made by these contacts hold about the appellant: name,
+    address, reason, contested decision, the panel's decision and the notes
+    and data of their history (appeals on a complaint are also erased with
+    it). Returns the appeals touched."""
+    appeal_ids = select(Appeal.id).where(Appeal.contact_id.in_(contact_ids))
+    events = list(
+        await session.scalars(select(AppealEvent).where(AppealEvent.appeal_id.in_(appeal_ids)))
+    )
+    for event in events:
+        if event.note is not None:
+            event.note = PLACEHOLDER
+        event.data = scrub(dict(event.data or {}))
+    return await _execute(
+        session,
+        update(Appeal)
+        .where(Appeal.contact_id.in_(contact_ids))
+        .values(
+            reason=PLACEHOLDER,
+            decision=_if_set(Appeal.decision),
+            appellant_name=_if_set(Appeal.appellant_name),
+            address=_if_set(Appeal.address),
+            contested_decision=_if_set(Appeal.contested_decision),
+        ),
+    )
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -317,7 +351,12 @@ async def export_contact(session: AsyncSession, contact_id: int, *, actor: str) 
         "complaint_events": await rows(
             ComplaintEvent, ComplaintEvent.complaint_id.in_(complaint_ids), order=ComplaintEvent.id
         ),
-        "appeals": await rows(Appeal, Appeal.complaint_id.in_(complaint_ids), order=Appeal.id),
+        "appeals": await rows(Appeal, _appeals_of(ids, complaint_ids), order=Appeal.id),
+        "appeal_events": await rows(
+            AppealEvent,
+            AppealEvent.appeal_id.in_(select(Appeal.id).where(_appeals_of(ids, complaint_ids))),
+            order=AppealEvent.id,
+        ),
         "outbox": await rows(
             OutboxMessage, OutboxMessage.contact_id.in_(ids), order=OutboxMessage.id
         ),
@@ -539,7 +578,13 @@ async def _erase(
     counts = await erasure_preview(session, contact_id)
     linked = await _erase_complaints(session, complaint_ids, now)
     counts["complaint_events"] = linked.get("complaint_events", 0)
-    counts["appeals"] = linked.get("appeals", 0)
+    await _erase_standalone_appeals(session, ids)
+    counts["appeals"] = int(
+        await session.scalar(
+            select(func.count()).select_from(Appeal).where(_appeals_of(ids, complaint_ids))
+        )
+        or 0
+    )
     await _erase_messages(session, select(Message.id).where(Message.contact_id.in_(ids)))
     await _erase_conversations(session, Conversation.contact_id.in_(ids), now)
     await _erase_outbox(session, OutboxMessage.contact_id.in_(ids))
