@@ -286,12 +286,15 @@ class Processor:
         Returns ``{"reminded", "escalated"}`` for complaint steps
         (:mod:`handlers.workflow`) and ``{"appeal_reminded", "appeal_escalated"}``
         for appeal steps (:mod:`handlers.appeal_standards`, PR-LS-8.1.4 steps 4-5).
-        The staff concerned are emailed (:mod:`handlers.staff_alerts`); the
-        emails are sent once the sweep has committed. ``now`` (default: the
+        The staff concerned are emailed (:mod:`handlers.staff_alerts`) when the
+        email channel is on; the emails are sent once the sweep has committed. ``now`` (default: the
         current time) is when the sweep runs; nothing goes out while the office
         is closed then.
         """
-        profile, writer = self.engine.profile, self.engine.writer
+        profile = self.engine.profile
+        # Staff are emailed only when email is on: a staged email with no
+        # channel to send it would be retried for ever.
+        writer = self.engine.writer if "email" in self.engine.enabled_channels else None
         async with self._sessions() as session:
             async with session.begin():
                 counts = await sweep_time_standards(

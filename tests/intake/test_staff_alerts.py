@@ -10,13 +10,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from channels.base import ChannelName
+from gateway.config import load_settings
+from gateway.runtime import build_runtime
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.i18n import t
 from handlers.profile import load_profile
 from handlers.staff_notices import ASSIGNED_SUBJECT, NEW_COMPLAINT_SUBJECT
 from handlers.workflow import Actor, sweep_time_standards
-from storage.models import Complaint, StaffUser
-from tests.fakes import inbound
+from storage.migrate import upgrade
+from storage.models import Complaint, ComplaintEvent, OutboxMessage, StaffUser
+from tests.fakes import RecordingChannel, inbound
 from tests.intake.test_appeal_standards import STAFF as PONTIANAK_STAFF
 from tests.intake.test_appeal_standards import appeal_by_email, closed_complaint, seat
 from tests.office_clock import office_after, office_before
@@ -175,3 +178,65 @@ async def test_an_overdue_appeal_decision_reminds_the_chair(tmp_path: Path) -> N
         assert "Keputusan Tim Penyelesaian Banding" in h.email.sent[-1].text
     finally:
         await h.runtime.close()
+
+
+async def test_without_email_reminders_are_recorded_and_no_staff_email_is_staged(
+    tmp_path: Path,
+) -> None:
+    """An office running SMS only: the sweep records the reminder and the
+    escalation on the complaint (the inbox shows them) and stages no staff
+    email, which no channel could send and the outbox would retry for ever."""
+    sms = RecordingChannel(ChannelName.SMS)
+    runtime = await build_runtime(
+        load_settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}"),
+        use_redis=False,
+        extra_channels={"sms": sms},
+    )
+    await upgrade(runtime.engine)
+    await runtime.start(run_channels=False)
+    try:
+        assert "email" not in runtime.channels
+        async with runtime.sessions() as s, s.begin():
+            for username, (role, email) in STAFF.items():
+                s.add(
+                    StaffUser(
+                        username=username,
+                        full_name=username,
+                        role=role,
+                        email=email,
+                        password_hash="x",
+                    )
+                )
+        await runtime.accept(
+            inbound(
+                ChannelName.SMS,
+                "s1",
+                "+6281234500001",
+                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+            )
+        )
+        assert runtime.jobs is not None and runtime.processor is not None
+        await runtime.jobs.idle()  # type: ignore[attr-defined]
+        await runtime.accept(inbound(ChannelName.SMS, "s2", "+6281234500001", "ya"))
+        await runtime.jobs.idle()  # type: ignore[attr-defined]
+        async with runtime.sessions() as s:
+            complaint = await s.scalar(select(Complaint))
+        assert complaint is not None and complaint.step_due_at is not None
+        calendar = runtime.profile.office.calendar()
+        for when in (
+            office_before(calendar, complaint.step_due_at, timedelta(minutes=4)),
+            office_after(calendar, complaint.step_due_at, timedelta(minutes=1)),
+        ):
+            counts = await runtime.processor.sweep_time_standards(now=when)
+            assert counts["reminded"] + counts["escalated"] == 1, counts
+        async with runtime.sessions() as s:
+            kinds = set(await s.scalars(select(ComplaintEvent.kind)))
+            staged = list(
+                await s.scalars(
+                    select(OutboxMessage.recipient).where(OutboxMessage.channel == "email")
+                )
+            )
+        assert {"step_reminder", "step_overdue_escalated"} <= kinds
+        assert staged == []
+    finally:
+        await runtime.close()
