@@ -420,24 +420,34 @@ def _change_user(
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the complaint register as JSON, CSV or XLSX."""
+    """Write the complaint register as JSON, CSV or XLSX: the inbox download's
+    columns and values (:mod:`gateway.register`), whole or ``--from``/``--to``."""
     settings = _settings()
-    from gateway.register import EXPORTERS, register_rows
+    from gateway.register import cli_period, export, register_rows, staff_names
+    from gateway.reports.period import PeriodError
     from storage.db import create_engine, session_factory
 
     try:
-        timezone = load_profile(settings.sop_profile).office.timezone
+        profile = load_profile(settings.sop_profile)
     except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        period = cli_period(args.date_from, args.date_to, profile.office.timezone)
+    except PeriodError as exc:
         print(f"aduan: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
     async def run() -> bytes:
         engine = create_engine(settings.effective_database_url)
         try:
-            rows = await register_rows(session_factory(engine), timezone)
+            sessions = session_factory(engine)
+            rows = await register_rows(sessions, profile, period)
+            async with sessions() as session:
+                names = await staff_names(session)
         finally:
             await engine.dispose()
-        return EXPORTERS[args.format](rows)
+        return export(rows, profile, args.format, lang=args.lang, names=names)
 
     data = asyncio.run(run())
     if args.output:
@@ -726,6 +736,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = c_sub.add_parser("export", help="export the complaint register")
     export.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
     export.add_argument("--output", help="file to write (default: standard output)")
+    export.add_argument(
+        "--from", dest="date_from", help="first day received, YYYY-MM-DD (office time)"
+    )
+    export.add_argument("--to", dest="date_to", help="last day received, YYYY-MM-DD (office time)")
+    export.add_argument(
+        "--lang", choices=("id", "en"), default="id", help="language of headers and labels"
+    )
     export.set_defaults(func=cmd_export)
 
     contact = sub.add_parser(

@@ -31,7 +31,6 @@ from aiohttp import web
 from babel.numbers import format_decimal
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report, may_see, visibility_for
@@ -49,29 +48,22 @@ from gateway.inbox.report_texts import (
     status_labels,
     when_text,
 )
+from gateway.register import REGISTER_WIDTHS, register_table, staff_names
 from gateway.reports.charts import Bar, bar_chart
 from gateway.reports.pdf import FontMissing, PrintedForm, render_pdf
 from gateway.reports.period import Period, PeriodError, month_of, parse_period
 from gateway.reports.recap import SCORES, Recap, Tally, build_recap
-from gateway.reports.register import (
-    REPORT_COLUMNS,
-    RegisterEntry,
-    count_entries,
-    extra_columns,
-    register_entries,
-)
+from gateway.reports.register import count_entries, register_entries
 from gateway.reports.tables import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Cell, Table, to_csv, to_xlsx
 from gateway.staff import load_complaint
 from handlers.i18n import t
 from handlers.profile import Profile
-from storage.models import ComplaintEvent, StaffUser
+from storage.models import ComplaintEvent
 from storage.types import utcnow
 
 #: Register lines shown on the page; the downloads hold every line.
 REGISTER_PAGE_ROWS = 500
 FORMATS = ("csv", "xlsx")
-#: Column widths (characters) of the register's XLSX sheet, in REPORT_COLUMNS order.
-REGISTER_WIDTHS = (17, 12, 22, 26, 50, 17, 24, 24, 18, 14, 20, 17, 20, 40, 40)
 
 
 def _period(request: web.Request, zone: str) -> tuple[Period, str | None]:
@@ -115,12 +107,6 @@ async def _download(tables: Sequence[Table], fmt: str, stem: str, **xlsx: Any) -
     )
 
 
-async def _staff_names(session: AsyncSession) -> dict[str, str]:
-    """Username → full name of every staff account (active or not: old records name them)."""
-    result = await session.execute(select(StaffUser.username, StaffUser.full_name))
-    return {username: name for username, name in result}
-
-
 def _refuse_unless_reporter(request: web.Request) -> web.Response | None:
     profile = get_runtime(request).profile
     if may_report(profile, current(request).user.role):
@@ -129,42 +115,6 @@ def _refuse_unless_reporter(request: web.Request) -> web.Response | None:
 
 
 # --- register -----------------------------------------------------------------
-
-
-def register_cells(
-    entry: RegisterEntry, lang: str, profile: Profile, names: dict[str, str]
-) -> tuple[Cell, ...]:
-    """One register line as export cells, in :data:`REPORT_COLUMNS` order (office
-    time), then one cell per further intake field (:func:`extra_columns`).
-
-    The receiving officer is the staff member who received the complaint
-    (SOP-7.9-1 item 2), or how it arrived while nobody has taken it yet.
-    """
-    zone = ZoneInfo(profile.office.timezone)
-    labels = status_labels(profile, lang)
-    return (
-        entry.tracking_number,
-        channel_label(lang, entry.channel),
-        entry.complainant_name,
-        entry.customer_name,
-        entry.problem,
-        entry.received_at.astimezone(zone),
-        entry.receiving_officer or actor_text(lang, entry.received_by, names),
-        entry.contact,
-        labels.get(entry.status, entry.status),
-        category_text(lang, entry.category),
-        person(entry.assignee, names),
-        entry.closed_at.astimezone(zone) if entry.closed_at else None,
-        profile.complaint_type_label(entry.complaint_type, lang),
-        entry.rejection_reason,
-        "\n".join(f"{m.on.isoformat()}: {m.text}" for m in entry.capa_monitoring) or None,
-        *(_extra_cell(entry, f.key) for f in extra_columns(profile)),
-    )
-
-
-def _extra_cell(entry: RegisterEntry, key: str) -> Cell:
-    value = entry.extra_fields.get(key)
-    return None if value is None else str(value)
 
 
 async def register(request: web.Request) -> web.StreamResponse:
@@ -180,7 +130,7 @@ async def register(request: web.Request) -> web.StreamResponse:
     fmt = _format(request)
     async with runtime.sessions() as session:
         visible = await visibility_for(session, current(request).user)
-        names = await _staff_names(session)
+        names = await staff_names(session)
         total = await count_entries(session, period=period, visible=visible)
         entries = await register_entries(
             session,
@@ -192,14 +142,7 @@ async def register(request: web.Request) -> web.StreamResponse:
     headers = register_headers(lang)
     title = t(lang, "Complaint register")
     if fmt:
-        table = Table(
-            title,
-            (
-                *(headers[c] for c in REPORT_COLUMNS),
-                *(f.label.get(lang) for f in extra_columns(profile)),
-            ),
-            tuple(register_cells(e, lang, profile, names) for e in entries),
-        )
+        table = register_table(entries, profile, lang, names)
         return await _download(
             [table], fmt, f"buku-register-keluhan_{period.slug}", widths=REGISTER_WIDTHS
         )
@@ -491,7 +434,7 @@ async def _printed(request: web.Request, kind: str) -> web.StreamResponse:
                 .order_by(ComplaintEvent.at, ComplaintEvent.id)
             )
         )
-        names = await _staff_names(session)
+        names = await staff_names(session)
     ctx = PrintContext(
         profile=runtime.profile, lang=lang, names=names, printed_by=user.full_name, now=utcnow()
     )

@@ -2,13 +2,15 @@
 
 One line per complaint received in the period, oldest first: the identity
 fields SOP-7.9-1 item 2 mandates (complainant, customer or participant, the
-problem, the complaint date, the receiving officer) and the columns of
-``aduan complaints export`` (:data:`gateway.register.COLUMNS`), plus the
-assignee and the closing date, the complaint type (PR-LS-8.1.4 step 2), the
+problem, the complaint date, the receiving officer), the channel, contact,
+status and category, the assignee and the closing date, the complaint type (PR-LS-8.1.4 step 2), the
 rejection reason and every further intake field of the profile (e.g.
 SOP-7.9-1 item 3's ``final_report_date``). The receiving officer is the staff
 member who received the complaint (SOP-7.9-1 item 2;
 :mod:`handlers.receipt`), the channel its own column.
+
+The same register, whole or for a period, is what ``aduan complaints export``
+writes (:mod:`gateway.register`).
 
 The closing date is the first move into one of the workflow's final states
 (closed, rejected …; :func:`closing_times`), so archiving later does not
@@ -25,7 +27,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.register import COLUMNS
 from gateway.reports.period import Period
 from gateway.visibility import VisibilityRule, visible_clause
 from handlers.capa_monitoring import MonitoringEntry, monitoring_entries
@@ -33,11 +34,22 @@ from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
 from handlers.receipt import receiving_officer_label
 from storage.models import Complaint, ComplaintEvent
 
-#: The register's columns: the CLI register's, then assignee, closing date,
-#: complaint type and rejection reason; the profile's further intake fields
-#: follow (:func:`extra_columns`).
+#: The register's columns, each a stable key (the JSON export's keys): the
+#: identity fields (SOP-7.9-1 item 2), contact, status, category, then
+#: assignee, closing date, complaint type (PR-LS-8.1.4 step 2), rejection
+#: reason and the corrective programme's monitoring (PM-BAPKM.AP.1-24 step f);
+#: the profile's further intake fields follow (:func:`extra_columns`).
 REPORT_COLUMNS = (
-    *COLUMNS,
+    "tracking_number",
+    "channel",
+    "complainant_name",
+    "customer_name",
+    "problem",
+    "received_at",
+    "received_by",
+    "contact",
+    "status",
+    "category",
     "assignee",
     "closed_at",
     "complaint_type",
@@ -133,16 +145,17 @@ async def register_entries(
     session: AsyncSession,
     *,
     profile: Profile,
-    period: Period,
+    period: Period | None,
     visible: VisibilityRule | None = None,
     limit: int | None = None,
 ) -> list[RegisterEntry]:
-    """The complaints received in ``period``, oldest first (at most ``limit``)."""
+    """The complaints received in ``period`` (``None``: every complaint), oldest
+    first (at most ``limit``), restricted to what ``visible`` lets one see."""
     closing = closing_times(profile).subquery()
     query = (
         select(Complaint, closing.c.closed_at)
         .outerjoin(closing, closing.c.complaint_id == Complaint.id)
-        .where(*received_in(period), *visible_clause(visible))
+        .where(*(received_in(period) if period else ()), *visible_clause(visible))
         .order_by(Complaint.received_at, Complaint.id)
     )
     if limit is not None:

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from channels.base import ChannelName
 from gateway.cli import main
 from gateway.config import load_settings
-from gateway.register import COLUMNS
+from gateway.reports.register import REPORT_COLUMNS
 from gateway.runtime import build_runtime
 from tests.fakes import inbound
 
@@ -57,16 +57,17 @@ def test_upgrade_then_export_every_format(
 
     assert main(["complaints", "export", "--format", "json"]) == 0
     [row] = json.loads(capsysbinary.readouterr().out)
-    assert list(row) == list(COLUMNS)
+    assert list(row) == list(REPORT_COLUMNS)  # the default profile asks no further field
     assert row["complainant_name"] == "Budi Santoso"
     assert row["customer_name"] == "PT Sinar Jaya"
     assert row["problem"] == "laporan hasil uji terlambat"
-    assert row["received_by"] == "channel:api" and row["contact"] == "budi@example.com"
-    assert row["received_at"].endswith("+07:00") and row["status"] == "received"
+    assert row["contact"] == "budi@example.com"
+    assert row["received_at"].endswith("+07:00") and row["status"] == "Diterima"
 
     assert main(["complaints", "export", "--format", "csv", "--output", "r.csv"]) == 0
     rows = list(csv.reader(io.StringIO((env / "r.csv").read_text("utf-8-sig"))))
-    assert rows[0] == list(COLUMNS) and rows[1][0] == row["tracking_number"]
+    assert rows[0][:2] == ["Nomor pengaduan", "Kanal"] and rows[1][0] == row["tracking_number"]
+    assert len(rows[0]) == len(REPORT_COLUMNS)
 
     assert main(["complaints", "export", "--format", "xlsx", "--output", "r.xlsx"]) == 0
     sheet = load_workbook(env / "r.xlsx").active

@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from gateway.register import RegisterRow, to_csv, to_xlsx
+from gateway.register import column_keys, export
 from gateway.reports import tables
 from gateway.reports.charts import Bar, bar_chart
 from gateway.reports.period import MAX_DAYS, PeriodError, month_of, parse_period
+from gateway.reports.register import REPORT_COLUMNS, RegisterEntry
+from handlers.profile import load_profile
 
 ZONE = "Asia/Jakarta"
 TODAY = date(2026, 2, 14)
@@ -71,24 +73,40 @@ def test_spreadsheet_cells_never_start_a_formula() -> None:
     assert sheet["A3"].value == "teks"  # a control character XLSX cannot hold is dropped
 
 
-def test_the_cli_register_keeps_its_columns_and_is_safe_too() -> None:
-    row = RegisterRow(
+def test_the_cli_register_has_the_inbox_columns_and_is_safe_too() -> None:
+    profile = load_profile("bbspjikkp")
+    entry = RegisterEntry(
         "ADU-2026-00001",
         "email",
         "=Budi",
         "PT Sinar Jaya",
         "laporan terlambat",
-        "2026-11-02T09:00:00+07:00",
+        datetime(2026, 11, 2, 2, 0, tzinfo=UTC),
         "channel:email",
         "budi@example.com",
-        "received",
+        "rejected",
         None,
+        None,
+        None,
+        rejection_reason="terlambat",
+        extra_fields={"final_report_date": "2026-10-20"},
     )
-    rows = list(csv.reader(io.StringIO(to_csv([row]).decode("utf-8-sig"))))
-    assert rows[0][0] == "tracking_number" and rows[1][2] == "'=Budi" and rows[1][9] == ""
-    sheet = load_workbook(io.BytesIO(to_xlsx([row]))).active
-    assert sheet is not None and sheet.title == "Register"
+    keys = column_keys(profile)
+    assert keys == (*REPORT_COLUMNS, "final_report_date")
+    rows = list(csv.reader(io.StringIO(export([entry], profile, "csv").decode("utf-8-sig"))))
+    assert rows[0][0] == "Nomor pengaduan" and len(rows[0]) == len(keys)
+    assert rows[1][2] == "'=Budi" and rows[1][5] == "2026-11-02 09:00"  # office time
+    assert rows[1][13] == "terlambat" and rows[1][-1] == "2026-10-20"
+    sheet = load_workbook(io.BytesIO(export([entry], profile, "xlsx"))).active
+    assert sheet is not None
     assert sheet["A1"].value == "Nomor pengaduan" and sheet["C2"].data_type == "s"
+    assert sheet["C2"].value == "=Budi" and sheet["C2"].quotePrefix
+    english = list(
+        csv.reader(io.StringIO(export([entry], profile, "csv", lang="en").decode("utf-8-sig")))
+    )
+    assert english[0][0] == "Tracking number" and english[0][-1] == "Date final PT report received"
+    with pytest.raises(ValueError):
+        export([entry], profile, "pdf")
 
 
 def test_a_chart_is_accessible_svg_with_escaped_labels() -> None:

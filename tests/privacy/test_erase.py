@@ -93,7 +93,7 @@ async def test_erase_leaves_no_personal_data_and_the_register_counts(filed: File
     assert await personal_data_left(h) == []
 
     # The register keeps both complaints: numbers, channels, dates, statuses.
-    rows = await register_rows(h.runtime.sessions)
+    rows = await register_rows(h.runtime.sessions, h.runtime.profile)
     assert len(rows) == 2
     assert {r.channel for r in rows} == {"email", "whatsapp"}
     assert {r.complainant_name for r in rows} == {PLACEHOLDER}
