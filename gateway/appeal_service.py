@@ -75,29 +75,74 @@ class AppealService:
         """Seat a panel member (:func:`handlers.appeals.add_panel_member`; PR-LS-8.1.4 step 4)."""
         async with self.runtime.work() as session:
             appeal, complaint = await self._load(session, appeal_id)
-            return await appeals.add_panel_member(
+            return await seat_member(
                 session,
-                profile=self.runtime.profile,
-                appeal=appeal,
-                complaint=complaint,
-                username=username.strip(),
-                is_chair=chair,
+                self.runtime,
+                appeal,
+                complaint,
+                username,
+                chair=chair,
                 declaration=declaration,
-                actor=actor.label,
-                actor_role=actor.role,
+                actor=actor,
             )
 
     async def decide(self, appeal_id: int, decision: str, actor: Actor) -> Appeal:
         """The chair records the panel's final decision, sent to the appellant (step 5)."""
         async with self.runtime.work() as session:
             appeal, complaint = await self._load(session, appeal_id)
-            return await appeals.decide_appeal(
-                session,
-                profile=self.runtime.profile,
-                writer=self.runtime.writer,
-                appeal=appeal,
-                complaint=complaint,
-                decision=decision,
-                chair=actor.username,
-                enabled_channels=list(self.runtime.channels.keys()),
-            )
+            return await record_decision(session, self.runtime, appeal, complaint, decision, actor)
+
+
+async def seat_member(
+    session: AsyncSession,
+    runtime: Runtime,
+    appeal: Appeal,
+    complaint: Complaint | None,
+    username: str,
+    *,
+    chair: bool,
+    declaration: str,
+    actor: Actor,
+) -> AppealPanelMember:
+    """Seat ``username`` (stripped) on ``appeal``'s panel in ``session`` (PR-LS-8.1.4 step 4).
+
+    The rules are :func:`handlers.appeals.add_panel_member`; ``appeal`` should
+    be locked for update. Raises :class:`handlers.appeals.AppealRefused`.
+    """
+    return await appeals.add_panel_member(
+        session,
+        profile=runtime.profile,
+        appeal=appeal,
+        complaint=complaint,
+        username=username.strip(),
+        is_chair=chair,
+        declaration=declaration,
+        actor=actor.label,
+        actor_role=actor.role,
+    )
+
+
+async def record_decision(
+    session: AsyncSession,
+    runtime: Runtime,
+    appeal: Appeal,
+    complaint: Complaint | None,
+    decision: str,
+    actor: Actor,
+) -> Appeal:
+    """Record the panel's final ``decision`` on ``appeal``, ``actor`` being its chair (step 5).
+
+    The rules are :func:`handlers.appeals.decide_appeal`; the decision is
+    staged to the appellant on the runtime's enabled channels. Raises
+    :class:`handlers.appeals.AppealRefused`.
+    """
+    return await appeals.decide_appeal(
+        session,
+        profile=runtime.profile,
+        writer=runtime.writer,
+        appeal=appeal,
+        complaint=complaint,
+        decision=decision,
+        chair=actor.username,
+        enabled_channels=list(runtime.channels),
+    )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import staff_accounts
+from gateway.appeal_service import record_decision, seat_member
 from gateway.runtime import Runtime
 from handlers import appeals, capa_monitoring, field_edits, records, staff_notices
 from handlers.dates import office_today
@@ -281,16 +282,15 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             complaint, appeal = await self._open_appeal_of(session, ref)
-            return await appeals.add_panel_member(
+            return await seat_member(
                 session,
-                profile=self.runtime.profile,
-                appeal=appeal,
-                complaint=complaint,
-                username=username.strip(),
-                is_chair=chair,
+                self.runtime,
+                appeal,
+                complaint,
+                username,
+                chair=chair,
                 declaration=declaration,
-                actor=actor.label,
-                actor_role=actor.role,
+                actor=actor,
             )
 
     async def decide_appeal(self, ref: ComplaintRef, decision: str, actor: Actor) -> Appeal:
@@ -301,16 +301,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             complaint, appeal = await self._open_appeal_of(session, ref)
-            return await appeals.decide_appeal(
-                session,
-                profile=self.runtime.profile,
-                writer=self.runtime.writer,
-                appeal=appeal,
-                complaint=complaint,
-                decision=decision,
-                chair=actor.username,
-                enabled_channels=self._enabled,
-            )
+            return await record_decision(session, self.runtime, appeal, complaint, decision, actor)
 
     # --- staff accounts (admin only; gateway/staff_accounts.py) ------------------
 

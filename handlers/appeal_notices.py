@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from handlers.notifications import REPLYABLE
+from handlers.notifications import address_route
 from handlers.outbox import Draft, OutboxWriter
 from storage.models import Appeal, AppealEvent, ComplaintEvent, OutboxMessage
 from storage.types import utcnow
@@ -66,14 +66,7 @@ def appellant_route(appeal: Appeal, enabled: Collection[str]) -> tuple[str, str]
     address = appeal.address
     if not address or appeal.channel is None:
         return None
-    if appeal.channel in REPLYABLE:
-        return appeal.channel, address
-    if "@" in address:
-        return (ChannelName.EMAIL.value, address) if ChannelName.EMAIL.value in enabled else None
-    for channel in (ChannelName.WHATSAPP, ChannelName.SMS):
-        if channel.value in enabled:
-            return channel.value, address
-    return None
+    return address_route(appeal.channel, address, enabled)
 
 
 async def notify_appellant(

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.appeal_notices import record_appeal_event
-from handlers.appeals import AppealRefusal, AppealRefused
+from handlers.appeals import AppealRefusal, AppealRefused, enter_step
 from handlers.profile import Profile
 from storage.models import Appeal, AppealStatus
 from storage.types import utcnow
@@ -113,15 +113,7 @@ async def complete_step(
         appeal.subject = subject if spec.subjects else None
     names: list[str] = [s.name for s in spec.steps]
     following = spec.steps[names.index(step) + 1] if names.index(step) + 1 < len(names) else None
-    calendar = profile.office.calendar()
-    if following is not None:
-        appeal.step = following.name
-        appeal.step_due_at = following.standard.due(now, calendar) if following.standard else None
-    else:
-        appeal.step = None
-        appeal.step_due_at = (
-            spec.panel_standard.due(now, calendar) if spec.panel_standard is not None else None
-        )
+    enter_step(appeal, profile, following, now)
     appeal.reminded_at = None
     appeal.escalated_at = None
     record_appeal_event(

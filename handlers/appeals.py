@@ -47,7 +47,7 @@ from handlers.i18n import t
 from handlers.notifications import notify_complainant
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
-from handlers.workflow_spec import AppealSpec
+from handlers.workflow_spec import AppealSpec, AppealStepSpec
 from storage.models import (
     Appeal,
     AppealPanelMember,
@@ -309,18 +309,7 @@ async def open_appeal(
         status=AppealStatus.OPEN.value,
         language=language,
     )
-    start_first_step(appeal, profile, now)
-    session.add(appeal)
-    await session.flush()
-    record_appeal_event(
-        session,
-        appeal,
-        at=now,
-        actor=opened_by,
-        kind="appeal_opened",
-        note=reason.strip(),
-        data={"appeal_id": appeal.id, "step": appeal.step},
-    )
+    await add_opened_appeal(session, profile, appeal, now)
     await notify_complainant(
         session,
         writer,
@@ -341,16 +330,58 @@ def start_first_step(appeal: Appeal, profile: Profile, now: datetime) -> None:
     ``None`` without one.
     """
     spec = _spec(profile)
+    enter_step(appeal, profile, spec.steps[0] if spec.steps else None, now)
+
+
+def enter_step(
+    appeal: Appeal, profile: Profile, step: AppealStepSpec | None, now: datetime
+) -> None:
+    """Put ``appeal`` at pre-panel ``step``, or at the panel step when ``None``.
+
+    The step's due time is its standard after ``now`` on the office calendar
+    (PR-LS-8.1.4 steps 1-2: 60 minutes each); the panel step's is the
+    profile's ``panel_standard`` (step 4), ``None`` without one. Raises
+    :class:`AppealRefused` (``no_appeals``) for a profile without appeals.
+    """
+    spec = _spec(profile)
     calendar = profile.office.calendar()
-    if spec.steps:
-        first = spec.steps[0]
-        appeal.step = first.name
-        appeal.step_due_at = first.standard.due(now, calendar) if first.standard else None
+    if step is not None:
+        appeal.step = step.name
+        appeal.step_due_at = step.standard.due(now, calendar) if step.standard else None
     else:
         appeal.step = None
         appeal.step_due_at = (
             spec.panel_standard.due(now, calendar) if spec.panel_standard is not None else None
         )
+
+
+async def add_opened_appeal(
+    session: AsyncSession,
+    profile: Profile,
+    appeal: Appeal,
+    now: datetime,
+    *,
+    data: dict[str, object] | None = None,
+) -> None:
+    """Add a newly built ``appeal`` at its first step, flush it and record ``appeal_opened``.
+
+    The history entry is by ``appeal.opened_by`` with ``appeal.reason`` as
+    its note and data ``{"appeal_id", **data, "step"}`` (PR-LS-8.1.4 step 2:
+    Rekaman Keluhan dan Banding). Raises :class:`AppealRefused`
+    (``no_appeals``) for a profile without appeals.
+    """
+    start_first_step(appeal, profile, now)
+    session.add(appeal)
+    await session.flush()
+    record_appeal_event(
+        session,
+        appeal,
+        at=now,
+        actor=appeal.opened_by,
+        kind="appeal_opened",
+        note=appeal.reason,
+        data={"appeal_id": appeal.id, **(data or {}), "step": appeal.step},
+    )
 
 
 async def _involved(session: AsyncSession, complaint: Complaint) -> set[str]:

@@ -35,13 +35,23 @@ def complaint_route(complaint: Complaint, enabled: Collection[str]) -> tuple[str
     address = complaint.contact_address
     if not address:  # anonymous (e.g. from the suggestion box): nobody to tell
         return None
-    if complaint.channel in REPLYABLE:
-        return complaint.channel, address
+    return address_route(complaint.channel, address, enabled)
+
+
+def address_route(channel: str, address: str, enabled: Collection[str]) -> tuple[str, str] | None:
+    """(channel, address) for answering on ``channel`` to a non-empty ``address``, or ``None``.
+
+    A chat or email channel (:data:`REPLYABLE`) answers on itself; otherwise
+    (web form, API, manual intake) an address with ``@`` is answered by email
+    when email is on, any other by WhatsApp or else SMS, whichever is on.
+    """
+    if channel in REPLYABLE:
+        return channel, address
     if "@" in address:
         return (ChannelName.EMAIL.value, address) if ChannelName.EMAIL.value in enabled else None
-    for channel in (ChannelName.WHATSAPP, ChannelName.SMS):
-        if channel.value in enabled:
-            return channel.value, address
+    for fallback in (ChannelName.WHATSAPP, ChannelName.SMS):
+        if fallback.value in enabled:
+            return fallback.value, address
     return None
 
 

@@ -18,8 +18,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.appeal_notices import notify_appellant, record_appeal_event
-from handlers.appeals import AppealRefusal, AppealRefused, start_first_step
+from handlers.appeal_notices import notify_appellant
+from handlers.appeals import AppealRefusal, AppealRefused, add_opened_appeal
 from handlers.i18n import normalise_language
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
@@ -125,22 +125,12 @@ async def open_standalone_appeal(
         opened_by=opened_by,
         status=AppealStatus.OPEN.value,
     )
-    start_first_step(appeal, profile, now)
-    session.add(appeal)
-    await session.flush()
-    record_appeal_event(
+    await add_opened_appeal(
         session,
+        profile,
         appeal,
-        at=now,
-        actor=opened_by,
-        kind="appeal_opened",
-        note=appeal.reason,
-        data={
-            "appeal_id": appeal.id,
-            "reference": reference,
-            "contested_decision": appeal.contested_decision,
-            "step": appeal.step,
-        },
+        now,
+        data={"reference": reference, "contested_decision": appeal.contested_decision},
     )
     if notify:
         await notify_appellant(

@@ -33,6 +33,7 @@ from sqlalchemy import case, select
 from gateway.app_runtime import get_runtime
 from gateway.appeal_service import AppealService
 from gateway.inbox.appeal_access import may_see_appeals
+from gateway.inbox.appeal_texts import step_label
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.complaint_texts import actor_text, refusal_text
 from gateway.inbox.pages import local_time
@@ -54,19 +55,6 @@ from storage.models import (
 PREFIX = "/inbox/banding"
 #: Refusal codes answered with the 403 page.
 FORBIDDEN_CODES = frozenset({"forbidden", "not_chair"})
-
-
-def step_label(lang: str, step: str) -> str:
-    """The name of an appeal step for staff."""
-    labels = {
-        "identify": t(lang, "Identifying the appeal"),
-        "record_type": t(lang, "Recording the appeal's type"),
-        "pass_on": t(lang, "Passing the appeal on"),
-        "panel": t(lang, "Forming the appeal panel"),
-        "decision": t(lang, "Waiting for the panel's decision"),
-        "decided": t(lang, "Decided (final)"),
-    }
-    return labels.get(step, step)
 
 
 def _refusal(lang: str, code: str) -> str:
@@ -91,15 +79,12 @@ async def _names(session: Any) -> dict[str, str]:
 
 async def appeals_list(request: web.Request) -> web.Response:
     """``GET /inbox/banding``: every appeal, open ones first by due time."""
+    spec = _spec_or_refusal(request)
+    if isinstance(spec, web.Response):
+        return spec
     runtime = get_runtime(request)
     lang = request[LANG_KEY]
     profile = runtime.profile
-    spec = profile.appeal
-    user = current(request).user
-    if spec is None:
-        return _not_found(request)
-    if not may_see_appeals(profile, user.role):
-        return forbidden(request, "role")
     zone = profile.office.timezone
     async with runtime.sessions() as session:
         rows = (
@@ -151,6 +136,20 @@ def _not_found(request: web.Request) -> web.Response:
     )
 
 
+def _spec_or_refusal(request: web.Request) -> AppealSpec | web.Response:
+    """The profile's appeal section, or the page refusing the request.
+
+    404 when the profile has no appeals, 403 for a role that may not see them
+    (PR-LS-8.1.4: the appeal roles and ``admin``).
+    """
+    profile = get_runtime(request).profile
+    if profile.appeal is None:
+        return _not_found(request)
+    if not may_see_appeals(profile, current(request).user.role):
+        return forbidden(request, "role")
+    return profile.appeal
+
+
 def _options(lang: str, table: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (key, value.get(lang) if hasattr(value, "get") else str(value))
@@ -160,15 +159,13 @@ def _options(lang: str, table: dict[str, Any]) -> list[tuple[str, str]]:
 
 async def appeal_page(request: web.Request) -> web.Response:
     """``GET /inbox/banding/{id}``: one appeal with the forms its current step allows."""
+    spec = _spec_or_refusal(request)
+    if isinstance(spec, web.Response):
+        return spec
     runtime = get_runtime(request)
     lang = request[LANG_KEY]
     profile = runtime.profile
-    spec = profile.appeal
     user = current(request).user
-    if spec is None:
-        return _not_found(request)
-    if not may_see_appeals(profile, user.role):
-        return forbidden(request, "role")
     zone = profile.office.timezone
     async with runtime.sessions() as session:
         appeal = await session.get(Appeal, int(request.match_info["id"]))
@@ -340,12 +337,11 @@ async def _decide(service: AppealService, appeal_id: int, actor: Actor, form: Fo
 
 def _handler(action: Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        refusal = _spec_or_refusal(request)
+        if isinstance(refusal, web.Response):
+            return refusal
         runtime = get_runtime(request)
         user = current(request).user
-        if runtime.profile.appeal is None:
-            return _not_found(request)
-        if not may_see_appeals(runtime.profile, user.role):
-            return forbidden(request, "role")
         appeal_id = int(request.match_info["id"])
         form = await request.post()
         actor = Actor(user.username, user.role)

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from babel.numbers import format_decimal
 
+from gateway.inbox.appeal_texts import step_label
 from gateway.inbox.complaint_texts import (
     actor_text,
     capa_labels,
@@ -340,21 +341,13 @@ def appeal_view(
             "window": spec.window.describe(lang) if spec.window is not None else None,
         }
     seated = {m.username for m in view.panel}
-    step_labels = {
-        "identify": t(lang, "Identifying the appeal"),
-        "record_type": t(lang, "Recording the appeal's type"),
-        "pass_on": t(lang, "Passing the appeal on"),
-        "panel": t(lang, "Forming the appeal panel"),
-        "decision": t(lang, "Waiting for the panel's decision"),
-        "decided": t(lang, "Decided (final)"),
-    }
     return {
         "open": True,
         "reason": view.appeal.reason,
         "opened": local_time(view.appeal.opened_at, zone, lang),
         "opened_by": actor_text(lang, view.appeal.opened_by, names),
         "step": progress.step,
-        "step_label": step_labels[progress.step],
+        "step_label": step_label(lang, progress.step),
         "due": local_time(progress.due_at, zone, lang),
         "decision": view.appeal.decision or "",
         "decided": local_time(view.appeal.decided_at, zone, lang),

@@ -113,25 +113,30 @@ async def appeal_by_email(h: Harness, complaint: Complaint) -> Appeal:
 async def through_pre_panel_steps(h: Harness, at: datetime) -> Appeal:
     """PR-LS-8.1.4 steps 1-2 on the appeal, all at ``at``: identify, record its
     type and subject (testing: the panel members' role is competent), pass on."""
-    cs = ("staff:customer_service", "customer_service")
     for step, data in (
         ("identify", {"note": "Banding atas hasil uji ulang; data klien cocok."}),
         ("record_type", {"appeal_type": "testing_result", "subject": "testing"}),
         ("pass_on", {"passed_to": "head_of_office"}),
     ):
-        async with h.runtime.sessions() as s, s.begin():
-            appeal = await s.scalar(select(Appeal))
-            assert appeal is not None
-            await complete_step(
-                s,
-                profile=h.runtime.profile,
-                appeal=appeal,
-                step=step,
-                actor=cs[0],
-                actor_role=cs[1],
-                now=at,
-                **data,
-            )
+        await record_step(h, step, "customer_service", at, **data)
+    return await current_appeal(h)
+
+
+async def record_step(h: Harness, name: str, role: str, at: datetime, **data: Any) -> Appeal:
+    """Record step ``name`` of the only appeal as ``staff:<role>`` at ``at``; the appeal after."""
+    async with h.runtime.sessions() as s, s.begin():
+        appeal = await s.scalar(select(Appeal))
+        assert appeal is not None
+        await complete_step(
+            s,
+            profile=h.runtime.profile,
+            appeal=appeal,
+            step=name,
+            actor=f"staff:{role}",
+            actor_role=role,
+            now=at,
+            **data,
+        )
     return await current_appeal(h)
 
 

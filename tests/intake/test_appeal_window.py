@@ -39,10 +39,8 @@ async def sms(h: Harness, external_id: str, text: str) -> None:
     await h.settle()
 
 
-async def result_given(h: Harness, *, archive: bool) -> tuple[Complaint, datetime]:
-    """A complaint filed by SMS and taken through 5.1.11 steps 2-6; with
-    ``archive`` also archived (step 6: inform and archive). Returns it and
-    the moment the result was given (the move into ``closed``)."""
+async def file_by_sms(h: Harness) -> Complaint | None:
+    """A complaint filed and confirmed by SMS (5.1.11 steps 1-2); the one in the database."""
     profile = h.runtime.profile
     values = {
         "complainant_name": "Budi Santoso",
@@ -52,7 +50,14 @@ async def result_given(h: Harness, *, archive: bool) -> tuple[Complaint, datetim
     await sms(h, "f1", "\n".join(f"{profile.field(k).label.id}: {v}" for k, v in values.items()))
     await sms(h, "f2", "ya")
     async with h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint))
+        return await s.scalar(select(Complaint))
+
+
+async def result_given(h: Harness, *, archive: bool) -> tuple[Complaint, datetime]:
+    """A complaint filed by SMS and taken through 5.1.11 steps 2-6; with
+    ``archive`` also archived (step 6: inform and archive). Returns it and
+    the moment the result was given (the move into ``closed``)."""
+    complaint = await file_by_sms(h)
     assert complaint is not None and complaint.channel == "sms"
     for step in WALKS["bbspjikfk"].steps:
         complaint = await act(h, complaint.id, step)
@@ -70,9 +75,11 @@ async def result_given(h: Harness, *, archive: bool) -> tuple[Complaint, datetim
     return complaint, given
 
 
-async def appeal_at(h: Harness, complaint: Complaint, now: datetime) -> OpenResult:
+async def appeal_at(
+    h: Harness, complaint: Complaint, now: datetime, *, opened_by: str = "complainant:sms"
+) -> OpenResult:
     """Open an appeal on ``complaint`` at ``now`` through the handler; its
-    notice goes through the outbox to the complainant's SMS."""
+    notice goes through the outbox to the complainant's channel (SMS here)."""
     async with h.runtime.sessions() as s:
         async with s.begin():
             fresh = await s.get(Complaint, complaint.id)
@@ -83,7 +90,7 @@ async def appeal_at(h: Harness, complaint: Complaint, now: datetime) -> OpenResu
                 writer=h.runtime.writer,
                 complaint=fresh,
                 reason="Hasil penyelesaian tidak sesuai dengan data kami.",
-                opened_by="complainant:sms",
+                opened_by=opened_by,
                 enabled_channels=h.runtime.channels.keys(),
                 now=now,
             )
@@ -164,16 +171,7 @@ async def test_no_result_ever_given_is_the_only_not_yet_reason(kfk: Harness) -> 
     """Rejected before any result: the reason is that no result was given,
     never that the window passed (and the other way round above)."""
     h = kfk
-    profile = h.runtime.profile
-    values = {
-        "complainant_name": "Budi Santoso",
-        "customer_name": "PT Sinar Jaya",
-        "problem": "Laporan hasil uji kadar air kami terlambat dua minggu dari jadwal.",
-    }
-    await sms(h, "f1", "\n".join(f"{profile.field(k).label.id}: {v}" for k, v in values.items()))
-    await sms(h, "f2", "ya")
-    async with h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint))
+    complaint = await file_by_sms(h)
     assert complaint is not None
     result = await appeal_at(h, complaint, complaint.received_at + timedelta(days=40))
     assert result.refusal is AppealRefusal.NO_RESULT_YET

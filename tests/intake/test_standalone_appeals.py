@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,12 @@ import yaml
 from sqlalchemy import func, select
 
 from channels.base import ChannelName
-from handlers.appeal_steps import complete_step
 from handlers.appeals import (
     AppealRefusal,
     AppealRefused,
     add_panel_member,
     appeal_step,
     decide_appeal,
-    open_appeal,
 )
 from handlers.intake.appeal_intake import appeal_intent
 from handlers.outbox import OUTBOX_IDS_KEY
@@ -37,7 +35,14 @@ from storage.models import (
     StaffUser,
 )
 from tests.fakes import inbound
-from tests.intake.test_appeal_standards import DECLARATION, STAFF, closed_complaint
+from tests.intake.test_appeal_standards import (
+    DECLARATION,
+    STAFF,
+    closed_complaint,
+    current_appeal,
+    record_step,
+)
+from tests.intake.test_appeal_window import appeal_at
 from tests.office_clock import office_after, office_before
 from tests.runtime_fixtures import Harness, make_harness
 
@@ -59,32 +64,6 @@ async def pontianak(tmp_path: Path) -> AsyncIterator[Harness]:
             s.add(StaffUser(username=username, full_name=username, role=role, password_hash="x"))
     yield h
     await h.runtime.close()
-
-
-async def the_appeal(h: Harness) -> Appeal:
-    """The only appeal in the database."""
-    async with h.runtime.sessions() as s:
-        appeal = await s.scalar(select(Appeal))
-    assert appeal is not None
-    return appeal
-
-
-async def step(h: Harness, name: str, role: str, at: datetime, **data: Any) -> Appeal:
-    """Record step ``name`` of the appeal as ``role`` at ``at``."""
-    async with h.runtime.sessions() as s, s.begin():
-        appeal = await s.scalar(select(Appeal))
-        assert appeal is not None
-        await complete_step(
-            s,
-            profile=h.runtime.profile,
-            appeal=appeal,
-            step=name,
-            actor=f"staff:{role}",
-            actor_role=role,
-            now=at,
-            **data,
-        )
-    return await the_appeal(h)
 
 
 async def seat(h: Harness, username: str, *, chair: bool = False) -> None:
@@ -120,7 +99,7 @@ async def appeal_by_email(h: Harness) -> Appeal:
     assert asked.recipient == BUDI and "alasan" in asked.text.lower()
     await h.runtime.accept(inbound(ChannelName.EMAIL, "a2@x", BUDI, REASON, thread_refs=("a1@x",)))
     await h.settle()
-    return await the_appeal(h)
+    return await current_appeal(h)
 
 
 async def events(h: Harness) -> list[str]:
@@ -151,26 +130,28 @@ async def test_an_appeal_with_no_complaint_runs_from_email_to_the_final_decision
     assert refused.value.code is AppealRefusal.STEPS_PENDING
     # Steps in order, each by its owner role.
     with pytest.raises(AppealRefused) as refused:
-        await step(h, "pass_on", "customer_service", opened)
+        await record_step(h, "pass_on", "customer_service", opened)
     assert refused.value.code is AppealRefusal.WRONG_STEP
     with pytest.raises(AppealRefused) as refused:
-        await step(h, "identify", "technical_in_charge", opened, note="x")
+        await record_step(h, "identify", "technical_in_charge", opened, note="x")
     assert refused.value.code is AppealRefusal.FORBIDDEN
     with pytest.raises(AppealRefused) as refused:
-        await step(h, "identify", "customer_service", opened, note="  ")
+        await record_step(h, "identify", "customer_service", opened, note="  ")
     assert refused.value.code is AppealRefusal.MISSING_DATA
 
     at = opened + timedelta(minutes=30)
-    appeal = await step(
+    appeal = await record_step(
         h, "identify", "customer_service", at, note="Banding atas keputusan sertifikasi; sah."
     )
     assert appeal.step == "record_type"
     assert appeal.step_due_at == Duration(amount=120, unit="minutes").due(at, calendar)
     with pytest.raises(AppealRefused) as refused:
-        await step(h, "record_type", "customer_service", at, appeal_type="x", subject="testing")
+        await record_step(
+            h, "record_type", "customer_service", at, appeal_type="x", subject="testing"
+        )
     assert refused.value.code is AppealRefusal.MISSING_DATA
     at += timedelta(minutes=40)
-    appeal = await step(
+    appeal = await record_step(
         h,
         "record_type",
         "customer_service",
@@ -181,7 +162,7 @@ async def test_an_appeal_with_no_complaint_runs_from_email_to_the_final_decision
     assert (appeal.appeal_type, appeal.subject) == ("certification_decision", "certification")
     assert appeal.step == "pass_on" and appeal.step_due_at is None  # no time of its own
     at += timedelta(minutes=10)
-    appeal = await step(h, "pass_on", "customer_service", at)
+    appeal = await record_step(h, "pass_on", "customer_service", at)
     assert appeal.step is None
     assert appeal.step_due_at == Duration(amount=1, unit="days").due(at, calendar)
     assert appeal_step(appeal, [], panel_size=3) == "panel"
@@ -194,7 +175,7 @@ async def test_an_appeal_with_no_complaint_runs_from_email_to_the_final_decision
     assert "not competent" in str(refused.value)
     async with h.runtime.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(AppealPanelMember)) == 0
-    assert await events(h) == before and (await the_appeal(h)).step_due_at == appeal.step_due_at
+    assert await events(h) == before and (await current_appeal(h)).step_due_at == appeal.step_due_at
 
     await seat(h, "ani", chair=True)
     await seat(h, "dedi")
@@ -218,7 +199,7 @@ async def test_an_appeal_with_no_complaint_runs_from_email_to_the_final_decision
     told = h.email.sent[-1]
     assert told.recipient == BUDI and appeal.reference in told.text
     assert "sertifikasi dinilai ulang" in told.text and "keputusan akhir" in told.text
-    decided = await the_appeal(h)
+    decided = await current_appeal(h)
     assert decided.status == AppealStatus.DECIDED and decided.step_due_at is None
     assert await events(h) == [
         "appeal_opened",
@@ -249,7 +230,7 @@ async def test_an_appeal_opening_without_the_decision_asks_for_it(pontianak: Har
         await h.settle()
     texts = h.email.texts()
     assert "keputusan mana" in texts[0].lower() and "alasan" in texts[1].lower()
-    appeal = await the_appeal(h)
+    appeal = await current_appeal(h)
     assert appeal.contested_decision == DECISION and appeal.reason == REASON
     assert appeal.reference is not None and appeal.reference in texts[2]
     async with h.runtime.sessions() as s:
@@ -261,20 +242,9 @@ async def test_no_window_applies_to_appeals_on_a_complaint(pontianak: Harness) -
     appeal is still accepted (and starts at step 1)."""
     h = pontianak
     complaint = await closed_complaint(h)
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            fresh = await s.get(Complaint, complaint.id)
-            assert fresh is not None
-            result = await open_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                complaint=fresh,
-                reason="Hasil ulang masih tidak sesuai.",
-                opened_by="complainant:email",
-                enabled_channels=h.runtime.channels.keys(),
-                now=complaint.received_at + timedelta(days=100),
-            )
+    result = await appeal_at(
+        h, complaint, complaint.received_at + timedelta(days=100), opened_by="complainant:email"
+    )
     assert result.appeal is not None and result.refusal is None
     assert result.appeal.step == "identify"
 
@@ -385,7 +355,7 @@ async def test_an_appeal_by_sms_asks_for_the_decision_the_reason_and_the_name(
         assert "alasan" in texts[1].lower()
         assert "antara 5 dan 5000" in texts[2] and "alasan" in texts[2].lower()  # too short
         assert "nama lengkap" in texts[3].lower()
-        appeal = await the_appeal(h)
+        appeal = await current_appeal(h)
         assert appeal.reference is not None and appeal.reference in texts[4]
         assert (appeal.channel, appeal.address, appeal.appellant_name) == (
             "sms",
