@@ -202,30 +202,18 @@ async def notify_new_complaint(
         "step": step,
         "state": spec.initial if spec is not None else "",
     }
-    key = registered_key(complaint.id)
-    told = await _stage(
+    return await _notify(
         session,
         users,
         kind=NoticeKind.NEW_COMPLAINT,
-        complaint_id=complaint.id,
-        event_key=key,
+        complaint=complaint,
+        event_key=registered_key(complaint.id),
         params=params,
+        writer=writer if email_enabled else None,
+        subject_id=NEW_COMPLAINT_SUBJECT,
+        text_id=NEW_COMPLAINT_TEXT,
+        public_url=public_url,
     )
-    if email_enabled and told:
-        await _email(
-            session,
-            writer,
-            told,
-            subject_id=NEW_COMPLAINT_SUBJECT,
-            text_id=NEW_COMPLAINT_TEXT,
-            complaint_id=complaint.id,
-            values={
-                **params,
-                "customer": complaint.customer_name,
-                "link": complaint_link(public_url, complaint.tracking_number),
-            },
-        )
-    return await _rows(session, key, [u.id for u in told])
 
 
 async def notify_assignment(
@@ -257,22 +245,51 @@ async def notify_assignment(
         select(StaffUser.full_name).where(StaffUser.username == actor_username)
     )
     params = {"tracking": complaint.tracking_number, "actor": actor_name or actor_username}
-    key = assigned_key(event_id)
-    told = await _stage(
+    return await _notify(
         session,
         [user],
         kind=NoticeKind.ASSIGNED,
+        complaint=complaint,
+        event_key=assigned_key(event_id),
+        params=params,
+        writer=writer if email_enabled else None,
+        subject_id=ASSIGNED_SUBJECT,
+        text_id=ASSIGNED_TEXT,
+        public_url=public_url,
+    )
+
+
+async def _notify(
+    session: AsyncSession,
+    users: Sequence[StaffUser],
+    *,
+    kind: NoticeKind,
+    complaint: Complaint,
+    event_key: str,
+    params: Mapping[str, str],
+    writer: OutboxWriter | None,
+    subject_id: str,
+    text_id: str,
+    public_url: str,
+) -> list[StaffNotification]:
+    """Stage one ``kind`` notice per user of ``users`` for ``event_key`` and, when
+    ``writer`` is given, email the users newly told (``params`` plus the customer's
+    name and the complaint's inbox link); returns the new notices."""
+    told = await _stage(
+        session,
+        users,
+        kind=kind,
         complaint_id=complaint.id,
-        event_key=key,
+        event_key=event_key,
         params=params,
     )
-    if email_enabled and told:
+    if writer is not None and told:
         await _email(
             session,
             writer,
             told,
-            subject_id=ASSIGNED_SUBJECT,
-            text_id=ASSIGNED_TEXT,
+            subject_id=subject_id,
+            text_id=text_id,
             complaint_id=complaint.id,
             values={
                 **params,
@@ -280,7 +297,7 @@ async def notify_assignment(
                 "link": complaint_link(public_url, complaint.tracking_number),
             },
         )
-    return await _rows(session, key, [u.id for u in told])
+    return await _rows(session, event_key, [u.id for u in told])
 
 
 async def _rows(session: AsyncSession, key: str, user_ids: list[int]) -> list[StaffNotification]:

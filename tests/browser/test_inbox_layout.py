@@ -59,6 +59,23 @@ async def sign_in(page: Page, username: str = "sri") -> None:
     await expect(page.get_by_role("heading", level=1, name="Kotak masuk")).to_be_visible()
 
 
+async def sri_and_complaints(server: LiveServer) -> list[str]:
+    """Sri of the secretariat (password ``PASSWORD``) and :func:`file_complaints`' three."""
+    await server.add_staff("sri", "secretariat", password=PASSWORD)
+    return await file_complaints(server)
+
+
+async def signed_in_list(
+    server: LiveServer, open_page: OpenPage, viewport: ViewportSize
+) -> tuple[Page, list[str]]:
+    """Sri signed in on ``viewport``, looking at the list of the three complaints;
+    returns the page and their tracking numbers."""
+    numbers = await sri_and_complaints(server)
+    page = await open_page("/inbox/login", viewport=viewport)
+    await sign_in(page)
+    return page, numbers
+
+
 async def filters_open(page: Page) -> bool:
     return bool(await page.locator("details.filters").evaluate("d => d.open"))
 
@@ -88,10 +105,7 @@ async def assert_headers_on_one_line(page: Page) -> None:
 async def test_the_list_on_a_phone_is_cards_under_a_folded_filter_bar(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:
-    await live_server.add_staff("sri", "secretariat", password=PASSWORD)
-    numbers = await file_complaints(live_server)
-    page = await open_page("/inbox/login", viewport=PHONE)
-    await sign_in(page)
+    page, numbers = await signed_in_list(live_server, open_page, PHONE)
     await expect(page.locator("table.inbox tbody tr")).to_have_count(3)
     assert not await filters_open(page)
     await expect(page.locator("#q")).to_be_hidden()
@@ -148,10 +162,7 @@ async def test_the_list_on_a_phone_is_cards_under_a_folded_filter_bar(
 async def test_the_list_on_a_desktop_has_whole_headers_and_keys(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:
-    await live_server.add_staff("sri", "secretariat", password=PASSWORD)
-    numbers = await file_complaints(live_server)
-    page = await open_page("/inbox/login", viewport=WIDE)
-    await sign_in(page)
+    page, numbers = await signed_in_list(live_server, open_page, WIDE)
     rows = page.locator("table.inbox tbody tr")
     await expect(rows).to_have_count(3)
     await expect(page.locator("#q")).to_be_visible()  # unfolded on a wide screen
@@ -221,9 +232,7 @@ async def test_the_list_on_a_desktop_has_whole_headers_and_keys(
 async def test_a_canned_reply_picked_on_a_phone(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:
-    await live_server.add_staff("sri", "secretariat", password=PASSWORD)
-    numbers = await file_complaints(live_server)
-    tracking = numbers[0]
+    tracking = (await sri_and_complaints(live_server))[0]
     page = await open_page(f"/inbox/complaints/{tracking}", viewport=PHONE)  # sign in first
     await page.get_by_label("Nama pengguna").fill("sri")
     await page.get_by_label("Kata sandi").fill(PASSWORD)

@@ -267,10 +267,9 @@ async def test_monitoring_entries_are_dated_shown_and_exported(its: Site) -> Non
     assert rows[1][column] == "2026-11-20: Legalisir kini selesai dalam 2 hari."
 
 
-async def test_monitoring_is_refused_outside_the_corrective_states(its: Site) -> None:
-    site = its
-    complaint = await file_by_email(site)
-    head = Actor("division_head", "division_head")
+async def monitoring_refusal(site: Site, complaint: Complaint, on: date, text: str) -> Refusal:
+    """The division head's monitoring entry (``on``, ``text``) on ``complaint`` is refused
+    (as of 21 November 2026); returns the refusal's code."""
     async with site.h.runtime.sessions() as s, s.begin():
         loaded = await s.get(Complaint, complaint.id)
         assert loaded is not None
@@ -279,36 +278,29 @@ async def test_monitoring_is_refused_outside_the_corrective_states(its: Site) ->
                 s,
                 profile=site.h.runtime.profile,
                 complaint=loaded,
-                on=date(2026, 11, 20),
-                text="Terlalu awal.",
-                actor=head,
+                on=on,
+                text=text,
+                actor=Actor("division_head", "division_head"),
                 today=date(2026, 11, 21),
             )
-    assert refused.value.code is Refusal.WRONG_STATE
+    return refused.value.code
+
+
+async def test_monitoring_is_refused_outside_the_corrective_states(its: Site) -> None:
+    site = its
+    complaint = await file_by_email(site)
+    code = await monitoring_refusal(site, complaint, date(2026, 11, 20), "Terlalu awal.")
+    assert code is Refusal.WRONG_STATE
 
 
 async def test_monitoring_refuses_a_future_day_and_an_empty_text(its: Site) -> None:
     site = its
     complaint = await to_corrective_programme(site)
-    head = Actor("division_head", "division_head")
     for on, text, code in (
         (date(2026, 11, 22), "Besok.", Refusal.INVALID_DATA),
         (date(2026, 11, 20), "   ", Refusal.MISSING_DATA),
     ):
-        async with site.h.runtime.sessions() as s, s.begin():
-            loaded = await s.get(Complaint, complaint.id)
-            assert loaded is not None
-            with pytest.raises(TransitionRefused) as refused:
-                await add_monitoring_entry(
-                    s,
-                    profile=site.h.runtime.profile,
-                    complaint=loaded,
-                    on=on,
-                    text=text,
-                    actor=head,
-                    today=date(2026, 11, 21),
-                )
-            assert refused.value.code is code
+        assert await monitoring_refusal(site, complaint, on, text) is code
     async with site.h.runtime.sessions() as s:
         kinds = list(
             await s.scalars(

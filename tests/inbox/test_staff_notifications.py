@@ -59,6 +59,20 @@ async def nav_count(site: Site, path: str = "/inbox") -> int:
     return int(found.group(2) or 0)
 
 
+async def announce(
+    site: Site, complaint: Complaint, *, email_enabled: bool
+) -> list[StaffNotification]:
+    """Run the registration's notices of ``complaint`` (again) in one transaction."""
+    async with site.h.runtime.work() as s:
+        return await staff_notices.notify_new_complaint(
+            s,
+            profile=site.h.runtime.profile,
+            complaint=complaint,
+            writer=site.h.runtime.writer,
+            email_enabled=email_enabled,
+        )
+
+
 async def test_a_new_complaint_notifies_the_first_steps_owners_in_the_inbox_and_by_email(
     site: Site,
 ) -> None:
@@ -146,14 +160,7 @@ async def test_the_same_event_processed_twice_notifies_once(site: Site) -> None:
         complaint = await s.scalar(select(Complaint))
     assert complaint is not None
     # Running the registration's and the assignment's notices again adds nothing.
-    async with site.h.runtime.work() as s:
-        again = await staff_notices.notify_new_complaint(
-            s,
-            profile=site.h.runtime.profile,
-            complaint=complaint,
-            writer=site.h.runtime.writer,
-            email_enabled=True,
-        )
+    again = await announce(site, complaint, email_enabled=True)
     assert again == []
     await site.h.runtime.staff.assign(complaint.tracking_number, "tono", SRI)
     [assigned] = await events_of(site, complaint.tracking_number, "assigned")
@@ -244,14 +251,7 @@ async def test_no_email_without_email_and_admins_when_nobody_owns_the_first_step
     # Email not configured: the notice is kept, no email is staged.
     async with site.h.runtime.sessions() as s, s.begin():
         await s.execute(delete(StaffNotification))
-    async with site.h.runtime.work() as s:
-        told = await staff_notices.notify_new_complaint(
-            s,
-            profile=site.h.runtime.profile,
-            complaint=complaint,
-            writer=site.h.runtime.writer,
-            email_enabled=False,
-        )
+    told = await announce(site, complaint, email_enabled=False)
     assert [n.kind for n in told] == ["new_complaint"]
     assert len(await staff_mails(site)) == 1
 

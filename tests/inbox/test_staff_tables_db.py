@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.staff_accounts import AccountRefused, Refusal, change_role
 from handlers.outbox import OutboxWriter
 from handlers.profile import load_profile
-from handlers.registration import register_complaint
 from handlers.staff_notices import notify_new_complaint
 from handlers.workflow import Actor
 from storage.db import session_factory
 from storage.models import Base, Contact, OutboxMessage, StaffNotification, StaffUser
 from tests.conftest import make_engine
+from tests.emailed_complaint import register_emailed
 
 RECEIVED = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday, 09.00 WIB
 MY_TABLES = {"staff_notifications", "staff_user_audit"}
@@ -63,22 +63,13 @@ async def test_a_registration_notifies_once_even_when_repeated(any_engine: Async
         contact = Contact(display_name="Budi")
         s.add(contact)
         await s.flush()
-        complaint = await register_complaint(
+        complaint = await register_emailed(
             s,
             profile=profile,
             contact_id=contact.id,
-            channel="email",
-            contact_address="budi@example.com",
-            values={
-                "complainant_name": "Budi",
-                "customer_name": "PT Sinar Jaya",
-                "problem": "laporan hasil uji terlambat",
-            },
+            problem="laporan hasil uji terlambat",
             received_at=RECEIVED,
-            received_by="channel:email",
-            language="id",
             writer=writer,
-            enabled_channels=("email",),
         )
     for _ in range(2):
         async with sessions() as s, s.begin():
@@ -151,23 +142,14 @@ async def test_a_complaint_refused_by_the_acceptance_window_is_not_announced(
         await s.flush()
         registered = {}
         for name, reported in (("late", "2026-01-05"), ("in_time", "2026-11-20")):
-            complaint = await register_complaint(
+            complaint = await register_emailed(
                 s,
                 profile=profile,
                 contact_id=contact.id,
-                channel="email",
-                contact_address="budi@example.com",
-                values={
-                    "complainant_name": "Budi",
-                    "customer_name": "PT Sinar Jaya",
-                    "problem": "nilai z-score kami salah dihitung",
-                    "final_report_date": reported,
-                },
+                problem="nilai z-score kami salah dihitung",
                 received_at=RECEIVED,
-                received_by="channel:email",
-                language="id",
+                extra={"final_report_date": reported},
                 writer=writer,
-                enabled_channels=("email",),
             )
             registered[name] = complaint
     assert registered["late"].status == "rejected"

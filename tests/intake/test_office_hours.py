@@ -24,12 +24,13 @@ from gateway.reports.recap import Move, step_timings
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.office_hours import DEFAULT_HOURS, OfficeHours
 from handlers.profile import PROFILES_DIR, Profile, ProfileError, load_profile
-from handlers.registration import acknowledgement_text, register_complaint
+from handlers.registration import acknowledgement_text
 from handlers.texts import Duration
 from handlers.timestandards import DayCount, Unit, WorkingCalendar, due_at
 from handlers.workflow import reminder_lead, start_first_step, sweep_time_standards
 from storage.db import SessionFactory
 from storage.models import Complaint, ComplaintEvent, Contact
+from tests.emailed_complaint import register_emailed
 from tests.intake.test_appeal_standards import open_appeal_row
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -437,20 +438,12 @@ async def test_registration_sets_the_office_due_time(sessions: SessionFactory) -
         contact = Contact()
         s.add(contact)
         await s.flush()
-        complaint = await register_complaint(
+        complaint = await register_emailed(
             s,
             profile=profile,
             contact_id=contact.id,
-            channel="email",
-            contact_address="budi@example.com",
-            values={
-                "complainant_name": "Budi",
-                "customer_name": "PT Sinar Jaya",
-                "problem": "Laporan hasil uji terlambat",
-            },
+            problem="Laporan hasil uji terlambat",
             received_at=received,
-            received_by="channel:email",
-            language="id",
         )
     monday = SATURDAY + timedelta(days=2)
     assert complaint.step_started_at == received
