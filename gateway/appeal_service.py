@@ -10,20 +10,45 @@ step 1). The rules are :mod:`handlers.appeal_steps` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.runtime import Runtime
 from handlers import appeals
 from handlers.appeal_steps import complete_step
+from handlers.outbox import OutboxWriter
+from handlers.profile import Profile
 from handlers.workflow import Actor
 from storage.models import Appeal, AppealPanelMember, Complaint
+
+
+class AppealRuntime(Protocol):
+    """What appeal actions need of :class:`gateway.runtime.Runtime` (named here,
+    not imported, so the runtime may build services that use this module)."""
+
+    @property
+    def profile(self) -> Profile:
+        """The office's SOP profile."""
+
+    @property
+    def writer(self) -> OutboxWriter:
+        """Stages outbound messages in the caller's transaction."""
+
+    @property
+    def channels(self) -> Mapping[str, Any]:
+        """The enabled channels by name."""
+
+    def work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """One committed unit of work."""
 
 
 class AppealService:
     """The appeal actions of :mod:`gateway.inbox.appeals` (and any other caller)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: AppealRuntime) -> None:
         self.runtime = runtime
 
     async def _load(self, session: AsyncSession, appeal_id: int) -> tuple[Appeal, Complaint | None]:
@@ -95,7 +120,7 @@ class AppealService:
 
 async def seat_member(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: AppealRuntime,
     appeal: Appeal,
     complaint: Complaint | None,
     username: str,
@@ -124,7 +149,7 @@ async def seat_member(
 
 async def record_decision(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: AppealRuntime,
     appeal: Appeal,
     complaint: Complaint | None,
     decision: str,

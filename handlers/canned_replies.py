@@ -14,7 +14,8 @@ Variables are written ``{name}`` and only those of :data:`VARIABLES` exist;
 a text using any other (or a malformed brace) is refused when the profile
 loads, naming the reply (:class:`handlers.profile.ProfileError`). A literal
 brace is written doubled (``{{``/``}}``), as in :meth:`str.format`.
-:func:`fill` is pure: values come in, text comes out.
+:func:`fill` is pure: values come in, text comes out; the values of one
+complaint come from :func:`handlers.canned_reply_values.complaint_values`.
 """
 
 from __future__ import annotations
@@ -22,16 +23,11 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from handlers.dates import format_moment
 from handlers.texts import Text
-
-if TYPE_CHECKING:
-    from handlers.profile import Profile
-    from storage.models import Complaint
 
 #: The variables a canned reply may use, with the label shown in its place
 #: (``[tanggal tenggat]``) when the complaint has no value for it.
@@ -134,25 +130,3 @@ def fill(reply: CannedReply, language: str, values: Mapping[str, str | None]) ->
             if name not in missing:
                 missing.append(name)
     return FilledReply(text.format_map(out), tuple(missing))
-
-
-def complaint_values(
-    profile: Profile, complaint: Complaint, language: str
-) -> dict[str, str | None]:
-    """The variables' values for ``complaint`` in ``language``.
-
-    ``tracking_number``; ``name``: the complainant's name; ``due_date``: the
-    current step's due moment in office time (:func:`handlers.dates.format_moment`,
-    e.g. ``30-12-2026 16:00 WIB``), ``None`` when the step has no time
-    standard; ``office``: the office's name; ``status``: the workflow state's
-    label (the raw status without a workflow).
-    """
-    state = profile.workflow.states.get(complaint.status) if profile.workflow else None
-    due = complaint.step_due_at
-    return {
-        "tracking_number": complaint.tracking_number,
-        "name": complaint.complainant_name or None,
-        "due_date": format_moment(due, profile.office.timezone) if due is not None else None,
-        "office": profile.office.name.get(language),
-        "status": state.label.get(language) if state is not None else complaint.status,
-    }

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.canned_replies import VARIABLES, complaint_values, fill
+from handlers.canned_replies import VARIABLES, fill
+from handlers.canned_reply_values import complaint_values
 from handlers.i18n import t
 from handlers.profile import Profile
 from storage.models import Complaint

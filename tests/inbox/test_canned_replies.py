@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from channels.base import ChannelName
-from handlers.canned_replies import CannedReply, complaint_values, fill, variables_in
+from handlers.canned_replies import CannedReply, fill, variables_in
+from handlers.canned_reply_values import complaint_values
 from handlers.profile import PROFILES_DIR, ProfileError, load_profile
 from handlers.texts import Text
 from storage.models import Complaint
