@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from channels.base import ChannelName
 from gateway.config import load_settings
 from gateway.ingest import ingest
-from gateway.processor import LeaseContactGuard, Processor
+from gateway.processor import LeaseContactGuard, LocalContactGuard, Processor
 from gateway.runtime import Runtime, build_runtime
 from storage.db import create_engine
 from storage.models import Complaint, Lease, Message, OutboxMessage
@@ -272,3 +272,44 @@ class _EngineWith:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
+
+
+async def test_without_any_lease_the_claim_alone_keeps_a_turn_once(pair: Pair) -> None:
+    """Two processors with no shared exclusion at all (each only guards its own
+    process): the conditional claim of the messages is what keeps the turn once."""
+    a_rt, b_rt = pair.runtimes
+    assert a_rt.processor is not None and b_rt.processor is not None
+    a = Processor(
+        a_rt.sessions,
+        a_rt.processor.engine,
+        guard=LocalContactGuard(),
+        notify_outbox=pair.notified["a"].append,
+    )
+    b = Processor(
+        b_rt.sessions,
+        b_rt.processor.engine,
+        guard=LocalContactGuard(),
+        notify_outbox=pair.notified["b"].append,
+    )
+    contact_id = await _store(pair)
+    entered, go = asyncio.Event(), asyncio.Event()
+    original = a.engine.handle_turn
+
+    async def stalled(session: AsyncSession, messages: Sequence[Message]) -> None:
+        entered.set()
+        await go.wait()
+        await original(session, messages)
+
+    a.engine = _EngineWith(a.engine, stalled)  # type: ignore[assignment]
+    task_a = asyncio.create_task(a.process_contact(contact_id))
+    await asyncio.wait_for(entered.wait(), PATIENCE)
+    task_b = asyncio.create_task(b.process_contact(contact_id))
+
+    async def b_waits_or_done() -> bool:
+        return task_b.done() or await pair.waiting_on_locks() >= 1
+
+    await until(b_waits_or_done, "B to finish or wait for A's claim")
+    go.set()
+    done = [await asyncio.wait_for(task_a, PATIENCE), await asyncio.wait_for(task_b, PATIENCE)]
+    await assert_exactly_once(pair, done)
+    assert done == [1, 0]
