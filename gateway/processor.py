@@ -176,7 +176,7 @@ class Outcome(enum.Enum):
     EMPTY = "empty"
     #: A chat turn still within its quiet gap; ``defer`` was asked to come back.
     WAITING = "waiting"
-    #: The turn raised; the failure was recorded (it may be set aside).
+    #: The turn raised; the attempt was recorded and the turn will be tried again.
     FAILED = "failed"
     #: The contact's hold was lost: nothing was committed, stop.
     LOST = "lost"
@@ -204,6 +204,7 @@ class _Hold:
             self._task = asyncio.create_task(self._renew(guard.renew_every))
 
     async def _renew(self, every: float) -> None:
+        failing = False
         while True:
             await asyncio.sleep(every)
             try:
@@ -211,8 +212,11 @@ class _Hold:
                     self.lost = True
                     log.warning("lost the processing lease of contact %s", self.contact_id)
                     return
+                failing = False
             except Exception as exc:  # the fence still guards the commit
-                log.warning("renewing the lease of contact %s failed: %r", self.contact_id, exc)
+                if not failing:  # once per run of failures, not every few seconds
+                    log.warning("renewing the lease of contact %s failed: %r", self.contact_id, exc)
+                failing = True
 
     async def stop(self) -> None:
         """Stop renewing (before the hold is released)."""
