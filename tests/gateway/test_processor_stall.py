@@ -35,6 +35,8 @@ from tests.services import POSTGRES_URL
 
 #: The contact lease in these tests, in seconds: short, so a stall outlives it.
 TTL = 1.0
+#: The lease when a test relies on its renewals, in seconds.
+RENEWING_TTL = 2.0
 #: Upper bound of every wait in these tests, in seconds (a hang fails, not blocks).
 PATIENCE = 20.0
 COMPLAINT = "Nama: Ani\nPelanggan: PT A\nMasalah: hasil uji salah ketik"
@@ -57,8 +59,13 @@ class Pair:
         self.runtimes = (a, b)
         self.locker = locker
         self.notified: dict[str, list[Sequence[tuple[int, str]]]] = {"a": [], "b": []}
-        self.guard_a = LeaseContactGuard(a.sessions, "proc-a", ttl_seconds=TTL)
-        self.guard_b = LeaseContactGuard(b.sessions, "proc-b", ttl_seconds=TTL)
+        self.use_ttl(TTL)
+
+    def use_ttl(self, ttl: float) -> None:
+        """(Re)build both processors with leases of ``ttl`` seconds."""
+        a, b = self.runtimes
+        self.guard_a = LeaseContactGuard(a.sessions, "proc-a", ttl_seconds=ttl)
+        self.guard_b = LeaseContactGuard(b.sessions, "proc-b", ttl_seconds=ttl)
         assert a.processor is not None and b.processor is not None
         self.a = Processor(
             a.sessions,
@@ -172,6 +179,10 @@ async def assert_exactly_once(pair: Pair, done: Sequence[int]) -> None:
 async def test_a_turn_blocked_on_a_lock_longer_than_the_lease_is_done_once(
     pair: Pair, renewing: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Renewals run every third of the lease: a longer lease when they are
+    # relied on leaves room for a loaded machine to run them late.
+    ttl = RENEWING_TTL if renewing else TTL
+    pair.use_ttl(ttl)
     contact_id = await _store(pair)
     resume = None if renewing else pause_renewals(pair.guard_a)
     async with pair.locker.connect() as blocker:
@@ -185,8 +196,9 @@ async def test_a_turn_blocked_on_a_lock_longer_than_the_lease_is_done_once(
 
         await until(a_waits, "A to wait on the lock")
         if renewing:
-            # Twice the lease passes while A waits; its renewals keep the contact.
-            await asyncio.sleep(2 * TTL)
+            # The lease's lifetime and a half passes while A waits; its
+            # renewals keep the contact.
+            await asyncio.sleep(1.5 * ttl)
             holder, expired = await pair.lease_holder(contact_id)
             assert holder is not None and holder.startswith("proc-a") and not expired
             assert await pair.b.process_contact(contact_id) == 0
