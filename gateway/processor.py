@@ -10,10 +10,20 @@ strictly in arrival order under a per-contact guard (in-process for the
 embedded default, database leases for scale-out), so any number of processes
 may run this safely. A turn still waiting for its gap is asked for again
 through ``defer`` once the gap has passed; the periodic sweep finds it too.
+
+With leases a turn is done exactly once even when it outlives its lease (a
+paused process, a lock wait, a slow database): the lease is renewed while
+turns run, the turn's transaction claims its messages with a conditional
+update (``… WHERE processed_at IS NULL``, every row or none) and is fenced by
+the lease just before it commits (docs/architecture.md, "Exactly-once
+processing").
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import enum
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,8 +31,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.appeal_standards import sweep_appeal_standards
+from handlers.contacts import lease_name
 from handlers.intake import IntakeEngine, expire_conversation
 from handlers.intake.turns import plan_turn
 from handlers.outbox import OUTBOX_IDS_KEY
@@ -44,6 +57,30 @@ Deferrer = Callable[[int, float], None]
 """Asks for a contact to be processed again after a delay in seconds."""
 
 
+async def _claim(session: AsyncSession, messages: Sequence[Message]) -> bool:
+    """Mark ``messages`` processed in the caller's transaction, only where
+    ``processed_at`` is still unset; True when every one was claimed.
+
+    On PostgreSQL the claimed rows stay locked until the transaction ends, so
+    a second claimant waits and then finds them taken (or free again after a
+    rollback). False: someone else processed one of them; roll back.
+    """
+    now = utcnow()
+    ids = [m.id for m in messages]
+    result = await session.execute(
+        update(Message)
+        .where(Message.id.in_(ids), Message.processed_at.is_(None))
+        .values(processed_at=now, process_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(ids):  # type: ignore[attr-defined]
+        return False
+    for message in messages:
+        set_committed_value(message, "processed_at", now)
+        set_committed_value(message, "process_error", None)
+    return True
+
+
 class ContactGuard(Protocol):
     """Mutual exclusion per contact, so one contact's messages are handled in order."""
 
@@ -51,11 +88,19 @@ class ContactGuard(Protocol):
     #: for messages they stored meanwhile (in-process arrivals are re-requested).
     shared: bool
 
+    #: Seconds between renewals while a contact is held; ``None``: a hold
+    #: never lapses, nothing to renew.
+    renew_every: float | None
+
     async def acquire(self, contact_id: int) -> str | None:
         """A token when the contact is now ours, ``None`` when someone holds it."""
 
-    async def renew(self, contact_id: int, token: str) -> None:
-        """Extend a long hold."""
+    async def renew(self, contact_id: int, token: str) -> bool:
+        """Extend a hold; False when it was lost meanwhile."""
+
+    async def fence(self, session: AsyncSession, contact_id: int, token: str) -> bool:
+        """Inside the transaction about to commit a turn: True if the hold is
+        still ours, and stays ours until that transaction ends; False: roll back."""
 
     async def release(self, contact_id: int, token: str) -> None:
         """Give the contact up."""
@@ -66,6 +111,7 @@ class LocalContactGuard:
     (:mod:`gateway.embedded`) guarantees that only one process runs jobs."""
 
     shared = False
+    renew_every: float | None = None
 
     def __init__(self) -> None:
         self._held: set[int] = set()
@@ -76,8 +122,11 @@ class LocalContactGuard:
         self._held.add(contact_id)
         return "local"
 
-    async def renew(self, contact_id: int, token: str) -> None:
-        return None
+    async def renew(self, contact_id: int, token: str) -> bool:
+        return True
+
+    async def fence(self, session: AsyncSession, contact_id: int, token: str) -> bool:
+        return True
 
     async def release(self, contact_id: int, token: str) -> None:
         self._held.discard(contact_id)
@@ -86,8 +135,12 @@ class LocalContactGuard:
 class LeaseContactGuard:
     """Exclusion across processes with database leases (scale-out).
 
-    Each hold has its own holder id, so two calls in one process exclude each
-    other too; a crashed holder's lease lapses after ``ttl_seconds``.
+    Each hold has its own holder id (the lease token), so two calls in one
+    process exclude each other too; a crashed holder's lease lapses after
+    ``ttl_seconds``. A hold is renewed every third of ``ttl_seconds`` while
+    its turns run, and every turn's transaction is fenced with
+    :func:`storage.leases.holds` (docs/architecture.md, "Exactly-once
+    processing").
     """
 
     shared = True
@@ -96,18 +149,81 @@ class LeaseContactGuard:
         self._sessions = sessions
         self._holder = holder
         self.ttl_seconds = ttl_seconds
+        self.renew_every: float | None = ttl_seconds / 3
 
     async def acquire(self, contact_id: int) -> str | None:
         token = f"{self._holder}:{uuid.uuid4().hex[:8]}"
-        if await leases.acquire(self._sessions, f"contact:{contact_id}", token, self.ttl_seconds):
+        if await leases.acquire(self._sessions, lease_name(contact_id), token, self.ttl_seconds):
             return token
         return None
 
-    async def renew(self, contact_id: int, token: str) -> None:
-        await leases.acquire(self._sessions, f"contact:{contact_id}", token, self.ttl_seconds)
+    async def renew(self, contact_id: int, token: str) -> bool:
+        return await leases.renew(self._sessions, lease_name(contact_id), token, self.ttl_seconds)
+
+    async def fence(self, session: AsyncSession, contact_id: int, token: str) -> bool:
+        return await leases.holds(session, lease_name(contact_id), token, self.ttl_seconds)
 
     async def release(self, contact_id: int, token: str) -> None:
-        await leases.release(self._sessions, f"contact:{contact_id}", token)
+        await leases.release(self._sessions, lease_name(contact_id), token)
+
+
+class Outcome(enum.Enum):
+    """What became of one attempt at a contact's next turn."""
+
+    #: The turn was committed.
+    DONE = "done"
+    #: Nothing pending (or someone else processed it meanwhile: look again).
+    EMPTY = "empty"
+    #: A chat turn still within its quiet gap; ``defer`` was asked to come back.
+    WAITING = "waiting"
+    #: The turn raised; the attempt was recorded and the turn will be tried again.
+    FAILED = "failed"
+    #: The contact's hold was lost: nothing was committed, stop.
+    LOST = "lost"
+
+
+class _Abandon(Exception):
+    """Raised inside a turn's transaction to roll it back with ``outcome``."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+
+
+class _Hold:
+    """A contact held while its turns run, renewed in the background when the
+    guard asks for it; ``lost`` once a renewal found the hold gone."""
+
+    def __init__(self, guard: ContactGuard, contact_id: int, token: str) -> None:
+        self.guard = guard
+        self.contact_id = contact_id
+        self.token = token
+        self.lost = False
+        self._task: asyncio.Task[None] | None = None
+        if guard.renew_every is not None:
+            self._task = asyncio.create_task(self._renew(guard.renew_every))
+
+    async def _renew(self, every: float) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if not await self.guard.renew(self.contact_id, self.token):
+                    self.lost = True
+                    log.warning("lost the processing lease of contact %s", self.contact_id)
+                    return
+                failing = False
+            except Exception as exc:  # the fence still guards the commit
+                if not failing:  # once per run of failures, not every few seconds
+                    log.warning("renewing the lease of contact %s failed: %r", self.contact_id, exc)
+                failing = True
+
+    async def stop(self) -> None:
+        """Stop renewing (before the hold is released)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class Processor:
@@ -148,21 +264,25 @@ class Processor:
         """Process every pending message of ``contact_id`` in order; returns how many.
 
         Returns 0 at once when someone else holds the contact (that holder, or
-        the next sweep, will do the work).
+        the next sweep, will do the work). A hold lost while a turn runs (a
+        stall longer than the lease) ends the call: that turn is rolled back,
+        the new holder does it.
         """
         total = 0
         while True:
             token = await self._guard.acquire(contact_id)
             if token is None:
                 return total
+            hold = _Hold(self._guard, contact_id, token)
             try:
-                done, blocked = await self._drain(contact_id, token)
+                done, stop = await self._drain(hold)
                 total += done
             finally:
+                await hold.stop()
                 await self._guard.release(contact_id, token)
             # A message that arrived while we held the contact, but after our
             # last look, was not processed by whoever stored it: look again.
-            if blocked or not self._guard.shared or not await self._pending(contact_id):
+            if stop or not self._guard.shared or not await self._pending(contact_id):
                 return total
 
     async def _pending(self, contact_id: int) -> bool:
@@ -178,26 +298,29 @@ class Processor:
             )
             return found is not None
 
-    async def _drain(self, contact_id: int, token: str) -> tuple[int, bool]:
+    async def _drain(self, hold: _Hold) -> tuple[int, bool]:
         """Process turns until none is left; returns (messages done, stopped early:
-        a turn failed, or waits for its quiet gap)."""
+        a turn failed, waits for its quiet gap, or the hold was lost)."""
         done = 0
-        while True:
-            ok, found = await self._process_next(contact_id)
-            if found == 0:
+        while not hold.lost:
+            outcome, count = await self._process_next(hold)
+            if outcome is Outcome.EMPTY:
                 return done, False
-            if not ok or found < 0:
+            if outcome is not Outcome.DONE:
                 return done, True
-            done += found
-            if done % 20 < found:
-                await self._guard.renew(contact_id, token)
+            done += count
+        return done, True
 
-    async def _process_next(self, contact_id: int) -> tuple[bool, int]:
-        """Process the contact's next turn; returns (succeeded, messages in it).
+    async def _process_next(self, hold: _Hold) -> tuple[Outcome, int]:
+        """Process the contact's next turn; returns what happened and the
+        number of messages committed.
 
-        0 messages: nothing pending; -1: a chat turn still within its quiet
-        gap (``defer`` is asked to come back when the gap has passed).
+        The turn's transaction claims its messages first (``processed_at`` set
+        only where still unset, every row or none) and is fenced by the hold
+        before it commits; outbox rows it staged are announced only after the
+        commit (docs/architecture.md, "Exactly-once processing").
         """
+        contact_id = hold.contact_id
         message_id: int | None = None
         try:
             async with self._sessions() as session:
@@ -215,7 +338,7 @@ class Processor:
                         )
                     )
                     if not pending:
-                        return True, 0
+                        return Outcome.EMPTY, 0
                     message_id = pending[0].id
                     plan = plan_turn(
                         pending,
@@ -227,30 +350,47 @@ class Processor:
                     if not plan.messages:
                         if self.defer is not None:
                             self.defer(contact_id, plan.wait_seconds)
-                        return True, -1
+                        return Outcome.WAITING, 0
+                    if not await _claim(session, plan.messages):
+                        raise _Abandon(Outcome.EMPTY)
                     await self.engine.handle_turn(session, plan.messages)
-                    now = utcnow()
-                    for message in plan.messages:
-                        message.processed_at = now
-                        message.process_error = None
+                    if not await self._guard.fence(session, contact_id, hold.token):
+                        raise _Abandon(Outcome.LOST)
                 staged = list(session.info.get(OUTBOX_IDS_KEY, []))
             if staged:
                 self._notify(staged)
-            return True, len(plan.messages)
+            return Outcome.DONE, len(plan.messages)
+        except _Abandon as abandon:
+            if abandon.outcome is Outcome.LOST:
+                hold.lost = True
+                log.warning(
+                    "contact %s was taken over while message %s was processed; rolled back",
+                    contact_id,
+                    message_id,
+                )
+            else:
+                log.info("message %s was processed elsewhere meanwhile", message_id)
+            return abandon.outcome, 0
         except Exception as exc:
             if message_id is None:
                 raise
             log.exception("processing message %s failed", message_id)
-            set_aside = await self._record_failure(message_id, exc)
+            outcome = await self._record_failure(hold, message_id, exc)
             # A message set aside no longer holds back the contact's later ones.
-            return set_aside, 1
+            return outcome, 1 if outcome is Outcome.DONE else 0
 
-    async def _record_failure(self, message_id: int, exc: Exception) -> bool:
-        """Count a failed attempt; True when the message is now set aside."""
+    async def _record_failure(self, hold: _Hold, message_id: int, exc: Exception) -> Outcome:
+        """Count a failed attempt under the hold: ``DONE`` when the message is
+        now set aside, ``FAILED`` when it will be tried again, ``EMPTY`` when
+        it was processed elsewhere meanwhile, ``LOST`` when the hold is gone
+        (nothing recorded: the new holder tries it)."""
         async with self._sessions() as session, session.begin():
-            message = await session.get(Message, message_id)
-            if message is None:  # pragma: no cover - deleted meanwhile
-                return True
+            message = await session.get(Message, message_id, with_for_update=True)
+            if message is None or message.processed_at is not None:  # pragma: no cover - raced
+                return Outcome.EMPTY
+            if not await self._guard.fence(session, hold.contact_id, hold.token):
+                hold.lost = True
+                return Outcome.LOST
             message.process_attempts = (message.process_attempts or 0) + 1
             message.process_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.process_attempts >= self.max_attempts:
@@ -258,8 +398,8 @@ class Processor:
                 log.error(
                     "message %s set aside after %s attempts", message_id, message.process_attempts
                 )
-                return True
-            return False
+                return Outcome.DONE
+            return Outcome.FAILED
 
     async def pending_contacts(
         self, older_than_seconds: float = 0.0, limit: int = 500
