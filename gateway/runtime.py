@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from channels.base import Channel, ChannelName, InboundMessage
 from gateway.channel_addresses import channel_addresses
 from gateway.channel_configs import email_config, telegram_config, twilio_config, whatsapp_config
-from gateway.config import Settings, channel_states
+from gateway.config import Settings, channel_states, db_deadlines
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
@@ -244,7 +244,7 @@ async def build_runtime(
     """
     profile = profile or load_profile(settings.sop_profile)
     check_form_fields(profile)
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, deadlines=db_deadlines(settings))
     sessions = session_factory(engine)
     runtime = Runtime(
         settings=settings,
