@@ -6,6 +6,11 @@ no more than ``overall`` per second (Telegram: about 1/s per chat and 30/s
 overall; WhatsApp Cloud API: 80/s per number). It only delays; the provider's
 own 429 answers are still honoured through
 :class:`channels.errors.RateLimited` by the outbox.
+
+A channel takes any :class:`RateGate`; the :class:`Pacer` is the in-process
+one, right for a single process (the embedded default). Several processes
+sending for the same sender share one gate instead, which the gateway builds
+on Redis or the database (docs/architecture.md, "Shared rate limits").
 """
 
 from __future__ import annotations
@@ -13,10 +18,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from typing import Protocol
+
+
+class RateGate(Protocol):
+    """Spaces sends: ``await gate.wait(key)`` returns when a message to ``key`` may go.
+
+    ``key`` is what the provider limits per (a chat, a recipient, a sender
+    number); the gate also applies its overall rate, if any. Returns the
+    seconds waited (0 when the send may go at once). Never raises for
+    pacing reasons; a provider's own 429 is still handled by the outbox.
+    """
+
+    async def wait(self, key: str) -> float:
+        """Wait for ``key``'s next slot; returns the seconds waited."""
+        ...
 
 
 class Pacer:
-    """Async pacing by minimum interval, per key and overall (rates in messages/s)."""
+    """Async pacing by minimum interval, per key and overall (rates in messages/s).
+
+    A :class:`RateGate` for one process: its slots live in memory.
+    """
 
     def __init__(
         self, *, per_key: float | None, overall: float | None, max_keys: int = 10000
