@@ -7,16 +7,19 @@ one place all processes see, and each send reserves a slot atomically
 (docs/architecture.md, "Shared rate limits"):
 
 - **Redis** (``ADUAN_REDIS_URL`` set): one Lua script reads and moves the
-  keys' next free times on Redis's own clock (:class:`RedisSlots`).
-- **The database** otherwise, and whenever Redis does not answer: a row per
-  key in the ``leases`` table, locked, read and moved in one transaction
-  (:class:`DatabaseSlots`); PostgreSQL's clock on PostgreSQL.
+  key's next free time and takes the grid slot, on Redis's own clock
+  (:class:`RedisSlots`).
+- **The database** otherwise, and whenever Redis does not answer: rows in
+  the ``leases`` table, one per key (locked, read and moved) and one per
+  taken grid slot, in one transaction (:class:`DatabaseSlots`);
+  PostgreSQL's clock on PostgreSQL.
 - **In process** on the embedded default (SQLite without Redis), where only
   one process runs: :class:`channels.ratelimit.Pacer`.
 
-A reservation returns the slot (:class:`Slot`); :class:`SharedGate` then
-sleeps until it, which is the :class:`channels.ratelimit.RateGate` the
-channels take.
+Slots are chosen as :mod:`channels.ratelimit` describes (a next free time
+per key, a grid of slots for the overall limit). A reservation returns the
+slot (:class:`Slot`); :class:`SharedGate` then sleeps until it, which is the
+:class:`channels.ratelimit.RateGate` the channels take.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,9 +48,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: ``(name, seconds)``: after a reservation, key ``name`` is free again this
-#: many seconds after the reserved slot.
-Spacing = Sequence[tuple[str, float]]
+
+@dataclass(frozen=True)
+class Request:
+    """What one send reserves: ``key``, a queue whose next free time moves
+    ``key_seconds`` past the slot, and ``grid``, the overall limit's slots
+    ``grid_seconds`` apart. A ``None`` name means no such limit."""
+
+    key: str | None
+    key_seconds: float
+    grid: str | None
+    grid_seconds: float
+
 
 #: Prefix of the gate rows in ``leases`` and of the keys in Redis.
 PREFIX = "rate:"
@@ -68,9 +80,9 @@ class Slot:
 class SlotBook(Protocol):
     """Where the next free send times live; shared by the processes using it."""
 
-    async def reserve(self, spacing: Spacing) -> Slot:
-        """Reserve the earliest slot free for every name in ``spacing`` and
-        move each name's next free time to the slot plus its seconds.
+    async def reserve(self, request: Request) -> Slot:
+        """Reserve the earliest slot at or after the key's next free time that
+        is a free grid slot; take it, and move the key's next free time on.
 
         Raises whatever the backend raises when it cannot be reached.
         """
@@ -88,24 +100,46 @@ def _row_name(name: str) -> str:
     return PREFIX + hashlib.sha256(name.encode()).hexdigest()
 
 
-# KEYS: the names; ARGV: each name's spacing in microseconds. Redis's TIME is
-# the one clock, so hosts with skewed clocks still agree. Values are Unix
-# microseconds; each key lapses a second after it is free again.
+# KEYS[1]: the key's next free time; KEYS[2]: the grid's prefix (a grid slot
+# is the key "<prefix>:<index>", set once). ARGV: key and grid spacing in
+# microseconds, 0 for none. Redis's TIME is the one clock, so hosts with
+# skewed clocks still agree. Times are Unix microseconds; every key lapses a
+# second after its time has passed.
 _RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local key_us = tonumber(ARGV[1])
+local grid_us = tonumber(ARGV[2])
 local slot = now
-for i = 1, #KEYS do
-  local v = tonumber(redis.call('GET', KEYS[i]) or '0')
+if key_us > 0 then
+  local v = tonumber(redis.call('GET', KEYS[1]) or '0')
   if v > slot then slot = v end
 end
-for i = 1, #KEYS do
-  local free = slot + tonumber(ARGV[i])
-  local ttl = math.ceil((free - now) / 1000) + 1000
-  redis.call('SET', KEYS[i], string.format('%.0f', free), 'PX', ttl)
+if grid_us > 0 then
+  local index = math.ceil(slot / grid_us)
+  while true do
+    local at = index * grid_us
+    local ttl = math.ceil((at - now) / 1000) + 1000
+    if redis.call('SET', KEYS[2] .. ':' .. string.format('%.0f', index), '1',
+                  'NX', 'PX', ttl) then
+      break
+    end
+    index = index + 1
+  end
+  if index * grid_us > slot then slot = index * grid_us end
+end
+if key_us > 0 then
+  local free = slot + key_us
+  redis.call('SET', KEYS[1], string.format('%.0f', free),
+             'PX', math.ceil((free - now) / 1000) + 1000)
 end
 return {string.format('%.0f', slot), string.format('%.0f', now)}
 """
+
+
+def _micros(seconds: float) -> int:
+    # Rounded up: a grid never runs faster than the provider's rate.
+    return max(0, math.ceil(seconds * 1_000_000))
 
 
 class RedisSlots:
@@ -121,11 +155,17 @@ class RedisSlots:
         self._namespace = namespace
         self._script = client.register_script(_RESERVE_LUA)
 
-    async def reserve(self, spacing: Spacing) -> Slot:
+    async def reserve(self, request: Request) -> Slot:
         """See :meth:`SlotBook.reserve`."""
-        keys = [self._namespace + _row_name(name) for name, _ in spacing]
-        micros = [str(max(0, round(seconds * 1_000_000))) for _, seconds in spacing]
-        slot, now = await self._script(keys=keys, args=micros)
+        keys = [
+            self._namespace + _row_name(request.key or "-"),
+            self._namespace + _row_name(request.grid or "-"),
+        ]
+        args = [
+            _micros(request.key_seconds) if request.key else 0,
+            _micros(request.grid_seconds) if request.grid else 0,
+        ]
+        slot, now = await self._script(keys=keys, args=args)
         at, at_now = int(slot), int(now)
         return Slot(at=at / 1_000_000, delay=(at - at_now) / 1_000_000)
 
@@ -135,12 +175,15 @@ class RedisSlots:
 
 
 class DatabaseSlots:
-    """Slots as rows of ``leases`` named ``rate:<name>`` whose ``expires_at`` is
-    the next free time (see the module text).
+    """Slots as rows of ``leases`` (see the module text): ``rate:<key>`` whose
+    ``expires_at`` is the key's next free time, and ``rate:<grid>@<index>``
+    for each taken grid slot, ``expires_at`` its time.
 
-    One transaction per reservation: the rows are created if missing, locked
-    in name order (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite has one
-    writer at a time), read and moved. Rows long past their time are deleted
+    One transaction per reservation: the key's row is created if missing and
+    locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite has one writer at a
+    time); grid rows are inserted from the first candidate on until one is
+    new (a concurrent insert of the same slot waits for the other
+    transaction, then finds it taken). Rows long past their time are deleted
     every ``prune_every`` reservations. Raises SQLAlchemy's errors (including
     the database deadlines' timeouts).
     """
@@ -150,31 +193,45 @@ class DatabaseSlots:
         self._prune_every = prune_every
         self._count = 0
 
-    async def reserve(self, spacing: Spacing) -> Slot:
+    async def reserve(self, request: Request) -> Slot:
         """See :meth:`SlotBook.reserve`."""
-        seconds = {_row_name(name): s for name, s in spacing}
-        names = sorted(seconds)
         async with self._sessions() as session, session.begin():
             postgres = session.get_bind().dialect.name == "postgresql"
             insert = postgres_insert if postgres else sqlite_insert
-            await session.execute(
-                insert(Lease)
-                .values([{"name": n, "holder": _HOLDER, "expires_at": _EPOCH} for n in names])
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
-            rows = await session.execute(
-                select(Lease.expires_at)
-                .where(Lease.name.in_(names))
-                .order_by(Lease.name)
-                .with_for_update()
-            )
+            key = _row_name(request.key) if request.key else None
+            if key is not None:  # the first statement writes: SQLite's lock is ours
+                await session.execute(
+                    insert(Lease)
+                    .values(name=key, holder=_HOLDER, expires_at=_EPOCH)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                row = await session.execute(
+                    select(Lease.expires_at).where(Lease.name == key).with_for_update()
+                )
+                key_free = row.scalar_one()
             now = await _database_now(session, postgres=postgres)
-            slot = max([now, *rows.scalars()])
-            for name in names:
+            slot = max(now, key_free) if key is not None else now
+            if request.grid:
+                grid_us = _micros(request.grid_seconds)
+                index = math.ceil(_epoch_micros(slot) / grid_us)
+                while True:
+                    at = _EPOCH + timedelta(microseconds=index * grid_us)
+                    taken = await session.execute(
+                        insert(Lease)
+                        .values(
+                            name=f"{_row_name(request.grid)}@{index}", holder=_HOLDER, expires_at=at
+                        )
+                        .on_conflict_do_nothing(index_elements=["name"])
+                    )
+                    if taken.rowcount:  # type: ignore[attr-defined]
+                        break
+                    index += 1
+                slot = max(slot, at)
+            if key is not None:
                 await session.execute(
                     update(Lease)
-                    .where(Lease.name == name)
-                    .values(expires_at=slot + timedelta(seconds=seconds[name]))
+                    .where(Lease.name == key)
+                    .values(expires_at=slot + timedelta(seconds=request.key_seconds))
                 )
         self._count += 1
         if self._count % self._prune_every == 0:
@@ -195,6 +252,11 @@ class DatabaseSlots:
 
     async def close(self) -> None:
         """Nothing to release: sessions come from the runtime's engine."""
+
+
+def _epoch_micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 async def _database_now(session: AsyncSession, *, postgres: bool) -> datetime:
@@ -234,11 +296,11 @@ class FallbackSlots:
         """True while reservations go to the database because Redis failed."""
         return self._down
 
-    async def reserve(self, spacing: Spacing) -> Slot:
+    async def reserve(self, request: Request) -> Slot:
         """See :meth:`SlotBook.reserve`; raises only what the database raises."""
         if time.monotonic() >= self._retry_at:
             try:
-                slot = await self._primary.reserve(spacing)
+                slot = await self._primary.reserve(request)
             except self._errors as exc:
                 if not self._down:
                     log.warning(
@@ -253,7 +315,7 @@ class FallbackSlots:
                     log.info("rate limits: Redis is back; sharing them through it again")
                     self._down = False
                 return slot
-        return await self._fallback.reserve(spacing)
+        return await self._fallback.reserve(request)
 
     async def close(self) -> None:
         """Close both backends."""
@@ -269,7 +331,7 @@ class SharedGate:
     ``name`` is the sender the limits belong to (``sms:+62…``,
     ``whatsapp:<phone number id>``, ``telegram``); ``per_key`` and ``overall``
     are messages per second (``None``: no such limit). A send to ``key``
-    reserves the names ``<name>:<key>`` and ``<name>``.
+    waits on the queue ``<name>:<key>`` and the grid ``<name>``.
     """
 
     def __init__(
@@ -282,14 +344,16 @@ class SharedGate:
 
     async def reserve(self, key: str) -> Slot:
         """Reserve the next slot for a message to ``key`` (does not wait)."""
-        spacing: list[tuple[str, float]] = []
-        if self._per_key is not None:
-            spacing.append((f"{self._name}:{key}", self._per_key))
-        if self._overall is not None:
-            spacing.append((self._name, self._overall))
-        if not spacing:
+        if self._per_key is None and self._overall is None:
             return Slot(at=time.time(), delay=0.0)
-        return await self._book.reserve(spacing)
+        return await self._book.reserve(
+            Request(
+                key=f"{self._name}:{key}" if self._per_key is not None else None,
+                key_seconds=self._per_key or 0.0,
+                grid=self._name if self._overall is not None else None,
+                grid_seconds=self._overall or 0.0,
+            )
+        )
 
     async def wait(self, key: str) -> float:
         """See :meth:`channels.ratelimit.RateGate.wait`."""
