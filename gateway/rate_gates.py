@@ -36,8 +36,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.errors import TemporaryError
 from channels.ratelimit import Pacer, RateGate
 from storage.db import SessionFactory
 from storage.models import Lease
@@ -356,8 +358,17 @@ class SharedGate:
         )
 
     async def wait(self, key: str) -> float:
-        """See :meth:`channels.ratelimit.RateGate.wait`."""
-        slot = await self.reserve(key)
+        """See :meth:`channels.ratelimit.RateGate.wait`.
+
+        Raises:
+            TemporaryError: no slot could be reserved (the database, and
+                Redis if configured, did not answer); the outbox retries the
+                send later, as after any temporary failure.
+        """
+        try:
+            slot = await self.reserve(key)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            raise TemporaryError(f"rate limit not reserved: {type(exc).__name__}") from exc
         if slot.delay > 0:
             await asyncio.sleep(slot.delay)
         return max(0.0, slot.delay)

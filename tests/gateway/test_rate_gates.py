@@ -13,6 +13,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.base import ChannelName, OutboundMessage
+from channels.errors import TemporaryError
 from channels.ratelimit import Pacer
 from channels.twilio import TwilioChannel
 from gateway.channel_configs import twilio_config
@@ -194,6 +195,16 @@ async def test_redis_is_used_again_once_it_returns(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("Redis unavailable" in m for m in messages) == 1
     assert sum("Redis is back" in m for m in messages) == 1
+
+
+async def test_a_gate_that_cannot_reserve_is_a_temporary_send_failure(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.sqlite3'}")
+    gate = SharedGate(DatabaseSlots(session_factory(engine)), "sms", per_key=1, overall=None)
+    try:
+        with pytest.raises(TemporaryError, match="rate limit not reserved: OperationalError"):
+            await gate.wait("+62211234567")  # no leases table: the database refuses
+    finally:
+        await engine.dispose()
 
 
 def test_backend_follows_the_deployment(sessions: SessionFactory) -> None:
