@@ -18,12 +18,13 @@ from gateway.app import create_app
 from gateway.config import db_deadlines, load_settings
 from gateway.runtime import build_runtime
 from storage.db import Deadlines, create_engine
-from tests.hung_server import hung_server
+from tests.hung_server import freezable_proxy, hung_server
 from tests.runtime_fixtures import Harness
 from tests.services import POSTGRES_URL, unavailable
 
-# Far beyond every deadline under test: reaching it means something hung.
-NEVER = 60.0
+# Far beyond every deadline under test, and below asyncpg's own 60 s connect
+# timeout: reaching it means a deadline was not applied.
+NEVER = 30.0
 
 
 async def finishes(awaitable: Awaitable[Any]) -> BaseException | None:
@@ -107,6 +108,30 @@ async def test_hung_database_connect_fails_within_the_connect_timeout() -> None:
 
             raised = await finishes(connect())
             assert isinstance(raised, TimeoutError)
+        finally:
+            await engine.dispose()
+
+
+async def test_postgres_that_stops_answering_mid_session_ends_the_wait() -> None:
+    real = make_url(POSTGRES_URL)
+    probe = create_engine(POSTGRES_URL)
+    await postgres_or_skip(probe)
+    await probe.dispose()
+    async with freezable_proxy(real.host or "127.0.0.1", real.port or 5432) as (port, proxy):
+        engine = create_engine(hung_url(port), deadlines=Deadlines(statement=0.3))
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))  # connected, answering
+                proxy.freeze()
+
+                async def query() -> None:
+                    await conn.execute(text("SELECT 1"))
+
+                raised = await finishes(query())
+                # The server cannot cancel what it never sees: the client-side
+                # bound (statement + 1 s) ends the wait.
+                assert isinstance(raised, TimeoutError)
+                await conn.invalidate()
         finally:
             await engine.dispose()
 
