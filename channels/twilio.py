@@ -71,7 +71,7 @@ from channels.errors import (
     TemporaryError,
 )
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
-from channels.ratelimit import Pacer
+from channels.ratelimit import Pacer, RateGate
 from channels.text import split_text as split_any
 
 log = logging.getLogger(__name__)
@@ -399,7 +399,9 @@ class TwilioChannel(Channel):
     ``TwilioChannel(config, kind=ChannelName.SMS)`` sends from
     ``ADUAN_TWILIO_SMS_FROM`` (a number, or a Messaging Service SID ``MG…``);
     ``kind=ChannelName.WHATSAPP`` from ``ADUAN_TWILIO_WHATSAPP_FROM``. SMS sends
-    are paced to ``ADUAN_TWILIO_SMS_PER_SECOND`` per sender.
+    are paced to ``ADUAN_TWILIO_SMS_PER_SECOND`` per sender: by ``pacer``
+    when given (keyed by the sender, so processes sharing the gate share the
+    rate), else by an in-process :class:`channels.ratelimit.Pacer`.
 
     Raises:
         ChannelConfigError: kind is neither SMS nor WhatsApp, or the account
@@ -408,7 +410,9 @@ class TwilioChannel(Channel):
 
     interactive = True
 
-    def __init__(self, config: TwilioConfig, *, kind: ChannelName) -> None:
+    def __init__(
+        self, config: TwilioConfig, *, kind: ChannelName, pacer: RateGate | None = None
+    ) -> None:
         if kind not in (ChannelName.SMS, ChannelName.WHATSAPP):
             raise ChannelConfigError(f"a Twilio channel is sms or whatsapp, not {kind}")
         # One class serves two channel names; ``name`` is per instance here.
@@ -443,11 +447,9 @@ class TwilioChannel(Channel):
         else:
             self._sender = {"from_": sender}
         self._sender_key = sender
-        self._pacer = (
-            Pacer(per_key=None, overall=config.twilio_sms_per_second)
-            if kind is ChannelName.SMS
-            else None
-        )
+        self._pacer: RateGate | None = None
+        if kind is ChannelName.SMS:
+            self._pacer = pacer or Pacer(per_key=config.twilio_sms_per_second, overall=None)
         self._client: Any = None
         self._http: _HttpClient | None = None
         # idempotency key → SIDs of the parts already sent, so a retry after a

@@ -76,7 +76,7 @@ from channels.errors import (
     TemporaryError,
 )
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
-from channels.ratelimit import Pacer
+from channels.ratelimit import Pacer, RateGate
 from channels.text import split_text as split_any
 
 log = logging.getLogger(__name__)
@@ -610,15 +610,18 @@ class WhatsAppCloudChannel(Channel):
     ``config`` is the :class:`WhatsAppCloudConfig`. One
     :class:`aiohttp.ClientSession` per channel, created by :meth:`start`
     or on first use and closed by :meth:`stop`. ``pacer`` replaces the default
-    pacing (1/s per recipient, 80/s overall), e.g. in tests.
+    in-process pacing (1/s per recipient, 80/s overall for the sending
+    number): a gate shared by several processes, or a fast one in tests.
     """
 
     name = ChannelName.WHATSAPP
     interactive = True
 
-    def __init__(self, config: WhatsAppCloudConfig, *, pacer: Pacer | None = None) -> None:
+    def __init__(self, config: WhatsAppCloudConfig, *, pacer: RateGate | None = None) -> None:
         self.config = config
-        self.pacer = pacer or Pacer(per_key=PER_RECIPIENT_PER_SECOND, overall=OVERALL_PER_SECOND)
+        self.pacer: RateGate = pacer or Pacer(
+            per_key=PER_RECIPIENT_PER_SECOND, overall=OVERALL_PER_SECOND
+        )
         self._session: aiohttp.ClientSession | None = None
 
     # ------------------------------------------------------------ lifecycle

@@ -9,22 +9,10 @@ from aiohttp import web
 
 from gateway.app_runtime import RUNTIME, get_runtime
 from gateway.config import Settings
+from gateway.health import add_routes as add_health
 from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
-
-
-async def health(request: web.Request) -> web.Response:
-    """``GET /healthz``: 200 with the database reachable, 503 otherwise."""
-    from sqlalchemy import text
-
-    runtime = get_runtime(request)
-    try:
-        async with runtime.sessions() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception as exc:
-        return web.json_response({"status": "error", "reason": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok"})
 
 
 def create_app(
@@ -52,7 +40,7 @@ def create_app(
             await rt.close()
 
     app.cleanup_ctx.append(lifecycle)
-    app.router.add_get("/healthz", health)
+    add_health(app)
 
     from gateway.api import add_routes as add_staff_api
     from gateway.inbox import add_routes as add_inbox

@@ -11,10 +11,13 @@ import enum
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from storage.db import Deadlines
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -163,6 +166,30 @@ class Settings(BaseSettings):
     telegram_mode: TelegramMode = TelegramMode.WEBHOOK
     telegram_api_base: str | None = Field(
         None, description="Override of https://api.telegram.org/bot (tests)."
+    )
+
+    # Deadlines (docs/architecture.md, "Deadlines"): every wait on the database
+    # is bounded, so a slow or hung database gives an error, never a hang.
+    db_connect_timeout: float = Field(
+        3.0, gt=0, le=60, description="Seconds to open a database connection."
+    )
+    db_statement_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Seconds one database statement may run or wait for a lock.",
+    )
+    db_pool_timeout: float = Field(
+        5.0, gt=0, le=600, description="Seconds to wait for a free pooled database connection."
+    )
+    db_idle_transaction_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL ends a session idle this long inside a transaction.",
+    )
+    healthz_timeout: float = Field(
+        2.0, gt=0, le=30, description="Seconds /healthz waits for the database before 503."
     )
 
     @field_validator("public_url")
@@ -416,3 +443,15 @@ def channel_states(settings: Settings) -> list[ChannelState]:
     else:
         states.append(ChannelState("api", False, "missing ADUAN_WEBHOOK_SECRET"))
     return states
+
+
+def db_deadlines(settings: Settings) -> Deadlines:
+    """The database deadlines of a serving process (``ADUAN_DB_*_TIMEOUT``)."""
+    from storage.db import Deadlines
+
+    return Deadlines(
+        connect=settings.db_connect_timeout,
+        pool=settings.db_pool_timeout,
+        statement=settings.db_statement_timeout,
+        idle_in_transaction=settings.db_idle_transaction_timeout,
+    )

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from channels.base import Channel, ChannelName, InboundMessage
 from gateway.channel_addresses import channel_addresses
 from gateway.channel_configs import email_config, telegram_config, twilio_config, whatsapp_config
-from gateway.config import Settings, channel_states
+from gateway.config import Settings, channel_states, db_deadlines
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
 from gateway.outbox import Dispatcher
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
+from gateway.rate_gates import RateGates, build_rate_gates
 from gateway.web.form import check_profile as check_form_fields
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
@@ -35,7 +36,7 @@ from handlers.privacy import NOTICE_PATH
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
 from storage import leases
-from storage.db import SessionFactory, create_engine, session_factory
+from storage.db import SessionFactory, create_engine, is_sqlite, session_factory
 from storage.models import Complaint
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Runtime:
     batcher: IngestBatcher | None = None
     writer: OutboxWriter = field(default_factory=OutboxWriter)
     embedded_lock: EmbeddedLock | None = None
+    rate_gates: RateGates | None = None
     started: bool = False
     closed: bool = False
 
@@ -168,6 +170,8 @@ class Runtime:
                 log.exception("stopping channel %s failed", channel.name)
         if self.jobs is not None:
             await self.jobs.stop()
+        if self.rate_gates is not None:
+            await self.rate_gates.close()
         await self.engine.dispose()
         if self.embedded_lock is not None:
             self.embedded_lock.release()
@@ -176,6 +180,14 @@ class Runtime:
 def _build_channels(runtime: Runtime) -> None:
     settings = runtime.settings
     enabled = {s.name for s in channel_states(settings) if s.enabled}
+    # Provider rates hold across every process sending for the same sender
+    # (docs/architecture.md, "Shared rate limits").
+    gates = build_rate_gates(
+        runtime.sessions,
+        redis_url=settings.redis_url,
+        embedded=is_sqlite(runtime.engine) and not settings.redis_url,
+    )
+    runtime.rate_gates = gates
     if "email" in enabled:
         from channels.email import EmailChannel
 
@@ -186,14 +198,22 @@ def _build_channels(runtime: Runtime) -> None:
         from channels.twilio import TwilioChannel
 
         runtime.channels[ChannelName.SMS.value] = TwilioChannel(
-            twilio_config(settings), kind=ChannelName.SMS
+            twilio_config(settings),
+            kind=ChannelName.SMS,
+            pacer=gates.gate("sms", per_key=settings.twilio_sms_per_second, overall=None),
         )
     if "whatsapp" in enabled:
         if settings.whatsapp_phone_number_id and settings.whatsapp_token:
+            from channels import whatsapp_cloud
             from channels.whatsapp_cloud import WhatsAppCloudChannel
 
             runtime.channels[ChannelName.WHATSAPP.value] = WhatsAppCloudChannel(
-                whatsapp_config(settings)
+                whatsapp_config(settings),
+                pacer=gates.gate(
+                    f"whatsapp:{settings.whatsapp_phone_number_id}",
+                    per_key=whatsapp_cloud.PER_RECIPIENT_PER_SECOND,
+                    overall=whatsapp_cloud.OVERALL_PER_SECOND,
+                ),
             )
         else:
             from channels.twilio import TwilioChannel
@@ -203,6 +223,7 @@ def _build_channels(runtime: Runtime) -> None:
             )
     if "telegram" in enabled:
         from channels.telegram import TelegramChannel
+        from channels.telegram import channel as telegram
         from gateway.webhooks.store import polling_accept, polling_quarantine
 
         runtime.channels[ChannelName.TELEGRAM.value] = TelegramChannel(
@@ -211,6 +232,11 @@ def _build_channels(runtime: Runtime) -> None:
             polling_accept(runtime),
             holder=runtime.holder,
             quarantine=polling_quarantine(runtime, ChannelName.TELEGRAM),
+            pacer=gates.gate(
+                "telegram",
+                per_key=telegram.PER_CHAT_PER_SECOND,
+                overall=telegram.OVERALL_PER_SECOND,
+            ),
         )
 
 
@@ -244,7 +270,7 @@ async def build_runtime(
     """
     profile = profile or load_profile(settings.sop_profile)
     check_form_fields(profile)
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, deadlines=db_deadlines(settings))
     sessions = session_factory(engine)
     runtime = Runtime(
         settings=settings,

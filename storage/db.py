@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +22,90 @@ from storage.activity import TrackedSession
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the single writer; synchronous=FULL makes each
-    # commit durable before we acknowledge a provider (reliability rule 1).
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+@dataclass(frozen=True)
+class Deadlines:
+    """How long a process waits for its database, in seconds
+    (docs/architecture.md, "Deadlines").
+
+    ``connect``: opening a connection (asyncpg's connect timeout); ``pool``:
+    waiting for a free pooled connection (SQLAlchemy ``pool_timeout``);
+    ``statement``: one statement, lock waits included (PostgreSQL
+    ``statement_timeout``, enforced by the server, and a client-side bound one
+    second longer that also ends a wait on a server that stopped answering;
+    SQLite's busy timeout). ``idle_in_transaction``: PostgreSQL ends a session
+    that keeps a transaction open without a statement this long
+    (``idle_in_transaction_session_timeout``), so a paused process cannot hold
+    row locks for ever. ``None`` means no bound.
+
+    The serving defaults keep connect + pool + statement well inside the 15 s
+    a provider such as Twilio waits for a webhook answer.
+    """
+
+    connect: float = 3.0
+    pool: float = 5.0
+    statement: float | None = 5.0
+    idle_in_transaction: float | None = 60.0
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+#: Bounds for maintenance commands (migrations, purges): they may run long
+#: statements, so only connecting and the pool are bounded.
+MAINTENANCE = Deadlines(connect=10.0, pool=60.0, statement=None, idle_in_transaction=None)
+
+_SQLITE_MAINTENANCE_BUSY_SECONDS = 10.0
+
+
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the single writer; synchronous=FULL makes
+        # each commit durable before we acknowledge a provider (reliability rule 1).
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return on_connect
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(max(1, round(seconds * 1000)))
+
+
+def _postgres_connect_args(deadlines: Deadlines) -> dict[str, Any]:
+    server: dict[str, str] = {}
+    args: dict[str, Any] = {"timeout": deadlines.connect, "server_settings": server}
+    if deadlines.statement is not None:
+        server["statement_timeout"] = _milliseconds(deadlines.statement)
+        # The server cancels a slow statement itself; this client-side bound
+        # also ends a wait on a server that no longer answers at all.
+        args["command_timeout"] = deadlines.statement + 1.0
+    if deadlines.idle_in_transaction is not None:
+        server["idle_in_transaction_session_timeout"] = _milliseconds(deadlines.idle_in_transaction)
+    return args
+
+
+def create_engine(
+    url: str, *, echo: bool = False, deadlines: Deadlines | None = None
+) -> AsyncEngine:
     """Create the async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
 
     For SQLite the parent directory is created and WAL mode switched on.
     Statement parameters never appear in errors or logs
     (``hide_parameters``): they carry complainants' phone numbers, names and
     messages (docs/staff-access.md, "Logs").
+
+    ``deadlines`` bound every wait on the database (:class:`Deadlines`); the
+    serving processes pass theirs from settings, everything else gets
+    :data:`MAINTENANCE`. A bound that passes raises: ``TimeoutError`` for
+    connecting and the pool (``sqlalchemy.exc.TimeoutError``), a
+    ``sqlalchemy.exc.DBAPIError`` for a statement.
     """
     parsed = make_url(url)
+    bounds = deadlines or MAINTENANCE
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -54,15 +118,21 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # through busy_timeout.
             kwargs["pool_size"] = 1
             kwargs["max_overflow"] = 0
-            kwargs["pool_timeout"] = 60
-        kwargs["connect_args"] = {"timeout": 30}
+            kwargs["pool_timeout"] = bounds.pool
+        busy = (
+            bounds.statement if bounds.statement is not None else _SQLITE_MAINTENANCE_BUSY_SECONDS
+        )
+        kwargs["connect_args"] = {"timeout": busy}
     else:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 10
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_timeout"] = bounds.pool
+        kwargs["connect_args"] = _postgres_connect_args(bounds)
     engine = create_async_engine(url, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if sqlite:
+        busy_ms = round(kwargs["connect_args"]["timeout"] * 1000)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_ms))
     return engine
 
 

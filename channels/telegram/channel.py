@@ -71,7 +71,7 @@ from channels.errors import (
     TemporaryError,
 )
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
-from channels.ratelimit import Pacer
+from channels.ratelimit import Pacer, RateGate
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
 from channels.text import split_text as split_any
@@ -98,6 +98,10 @@ log = logging.getLogger(__name__)
 
 #: Longest text of one Telegram message, in UTF-16 code units (Bot API "sendMessage").
 MAX_MESSAGE_LENGTH = 4096
+#: Bot API pacing (core.telegram.org/bots/faq, "broadcasting to users"):
+#: about one message per second to a chat, 30 per second over all chats.
+PER_CHAT_PER_SECOND = 1.0
+OVERALL_PER_SECOND = 30.0
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> list[str]:
@@ -272,7 +276,9 @@ class TelegramChannel(Channel):
         retry_seconds / max_backoff_seconds: polling backoff after errors,
             doubled from the first up to the second.
         download_timeout: bound on fetching one file (getFile + download), seconds.
-        pacer: send pacing; default 1 message/s per chat, 30/s overall.
+        pacer: send pacing (a :class:`channels.ratelimit.RateGate` keyed by
+            chat id); default in-process, :data:`PER_CHAT_PER_SECOND` per
+            chat and :data:`OVERALL_PER_SECOND` overall.
 
     Raises:
         ValueError: ``ADUAN_TELEGRAM_TOKEN`` is not set.
@@ -295,7 +301,7 @@ class TelegramChannel(Channel):
         retry_seconds: float = 1.0,
         max_backoff_seconds: float = 60.0,
         download_timeout: float = 15.0,
-        pacer: Pacer | None = None,
+        pacer: RateGate | None = None,
     ) -> None:
         self._settings = settings
         self._token = _token(settings)
@@ -308,7 +314,9 @@ class TelegramChannel(Channel):
         self._retry = retry_seconds
         self._max_backoff = max_backoff_seconds
         self._download_timeout = download_timeout
-        self._pacer = pacer or Pacer(per_key=1.0, overall=30.0)
+        self._pacer: RateGate = pacer or Pacer(
+            per_key=PER_CHAT_PER_SECOND, overall=OVERALL_PER_SECOND
+        )
         self._updates_request = HTTPXRequest(
             connection_pool_size=1, connect_timeout=5.0, write_timeout=10.0, pool_timeout=10.0
         )
