@@ -161,7 +161,8 @@ async def _first_run_url(settings: Settings, base: str) -> str | None:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    """Run an arq worker (needs ADUAN_REDIS_URL)."""
+    """Run a worker (needs ADUAN_REDIS_URL, but keeps running while Redis is away;
+    SIGTERM stops it cleanly: :func:`gateway.worker.run_worker`)."""
     settings = _settings()
     if not settings.redis_url:
         print(
@@ -170,12 +171,9 @@ def cmd_worker(_args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     _setup_logging(settings)
-    from arq.worker import Worker
+    from gateway.worker import run_worker
 
-    from gateway.worker import worker_settings
-
-    Worker(**worker_settings(settings)).run()
-    return 0
+    return asyncio.run(run_worker(settings))
 
 
 def cmd_check_config(_args: argparse.Namespace) -> int:
@@ -678,7 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (default ADUAN_HTTP_PORT)")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run an arq worker (needs ADUAN_REDIS_URL)")
+    worker = sub.add_parser(
+        "worker",
+        help="run a background worker (needs ADUAN_REDIS_URL; runs on while Redis is away)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database maintenance")
