@@ -239,12 +239,15 @@ class InProcessJobs:
         # The loops end after the pass they are on; a send in flight finishes
         # (bounded by the send timeout) rather than being cut mid-call.
         loops = list(self._tasks)
+        if self.dispatcher.sending:
+            log.info("stop: waiting for %s sends in flight", self.dispatcher.sending)
         if loops:
             await asyncio.wait(loops, timeout=self.dispatcher.lease_seconds)
         await self.dispatcher.drain()
         # Contact tasks finish the turn they are on (its own transaction).
         running = list(self._running.values())
         if running:
+            log.info("stop: waiting for %s contacts being processed", len(running))
             await asyncio.wait(running, timeout=STOP_PROCESSING_SECONDS)
         leftover = [task for task in loops + running if not task.done()]
         for task in leftover:

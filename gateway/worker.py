@@ -269,6 +269,7 @@ class WorkerService:
         claim margin (or until a forced stop), then cancel what is left."""
         tasks = [task for task in worker.tasks.values() if not task.done()]
         if tasks:
+            log.info("worker: waiting for %s jobs in flight", len(tasks))
             limit = 30.0
             if self.runtime is not None and self.runtime.dispatcher is not None:
                 limit = self.runtime.dispatcher.lease_seconds
