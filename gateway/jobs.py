@@ -27,6 +27,13 @@ SWEEP_SECONDS = 5.0
 #: How often a worker polls the database for pending messages and due outbox
 #: rows while Redis is away (no request reaches it then), in seconds.
 FAST_POLL_SECONDS = 1.0
+#: A processing request whose contact's job is running is tried again after
+#: this long (seconds), doubling up to :data:`RECHECK_MAX_SECONDS`, for at most
+#: :data:`RECHECK_LIMIT_SECONDS` (a job that runs longer, or whose worker was
+#: killed, leaves the message to the database polling).
+RECHECK_FIRST_SECONDS = 0.25
+RECHECK_MAX_SECONDS = 1.0
+RECHECK_LIMIT_SECONDS = 60.0
 #: How long a stop waits for contact tasks to finish the turn they are on, in seconds.
 STOP_PROCESSING_SECONDS = 10.0
 #: How often the retention policy is applied (docs/privacy.md), in seconds:
@@ -215,6 +222,8 @@ class InProcessJobs:
                 first = False
             except Exception:
                 log.exception("sweep failed")
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -304,11 +313,13 @@ class ArqJobs:
     :func:`processing_job_id`. A request whose job already exists is covered
     when that job is still queued (it starts after the message was stored);
     when it is running it may have looked before the message was stored, so
-    the request is tried again every ``recheck_seconds`` until it is queued
-    or finds a queued job.
+    the request is tried again after ``recheck_seconds`` (doubling up to
+    :data:`RECHECK_MAX_SECONDS`) until it is queued or finds a queued job.
     """
 
-    def __init__(self, url: str, *, redis: Any = None, recheck_seconds: float = 0.25) -> None:
+    def __init__(
+        self, url: str, *, redis: Any = None, recheck_seconds: float = RECHECK_FIRST_SECONDS
+    ) -> None:
         from gateway.redis_link import connect
 
         self._redis = redis if redis is not None else connect(url)
@@ -361,7 +372,10 @@ class ArqJobs:
         from arq.constants import in_progress_key_prefix
 
         job_id = processing_job_id(contact_id)
-        while not self._closed:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + RECHECK_LIMIT_SECONDS
+        pause = self.recheck_seconds
+        while not self._closed and loop.time() < give_up:
             job = await self._call(
                 lambda r: r.enqueue_job(
                     "process_contact", contact_id, _job_id=job_id, _defer_by=defer_by
@@ -372,7 +386,8 @@ class ArqJobs:
             running = await self._call(lambda r: r.exists(in_progress_key_prefix + job_id))
             if running is _DROPPED or not running:
                 return  # queued: it starts after the message was stored
-            await asyncio.sleep(self.recheck_seconds)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RECHECK_MAX_SECONDS)
 
     async def _processing_loop(self, contact_id: int) -> None:
         try:

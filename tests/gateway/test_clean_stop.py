@@ -69,12 +69,18 @@ def aduan(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Po
     )
 
 
-async def exit_status(process: subprocess.Popen[bytes], timeout: float = 90.0) -> int:
+async def exit_status(
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = 90.0,
+) -> int:
+    """The exit status of ``process``; fails (with the end of ``log``) after ``timeout`` s."""
     try:
         return await asyncio.to_thread(process.wait, timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        pytest.fail(f"the process did not stop within {timeout} s")
+        tail = "\n".join(log.read_text().splitlines()[-30:])
+        pytest.fail(f"the process did not stop within {timeout} s:\n{tail}")
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
@@ -138,7 +144,7 @@ async def test_sigterm_lets_a_worker_finish_its_send_and_exit_cleanly(tmp_path: 
     try:
         await asyncio.wait_for(arrived.wait(), 60)  # a send is in flight now
         worker.send_signal(signal.SIGTERM)
-        status = await exit_status(worker)
+        status = await exit_status(worker, tmp_path / "worker.err")
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -197,7 +203,7 @@ async def test_serve_starts_without_redis_and_stores_a_webhooks_message(tmp_path
             ) as resp:
                 assert resp.status == 200, await resp.text()
         serve.send_signal(signal.SIGTERM)
-        status = await exit_status(serve)
+        status = await exit_status(serve, tmp_path / "serve.err")
     finally:
         if serve.poll() is None:
             serve.kill()
