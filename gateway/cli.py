@@ -173,6 +173,11 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     _setup_logging(settings)
     from gateway.worker import run_worker
 
+    try:
+        check_form_fields(load_profile(settings.sop_profile))
+    except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     return asyncio.run(run_worker(settings))
 
 

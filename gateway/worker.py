@@ -246,8 +246,10 @@ class WorkerService:
         finally:
             stop.cancel()
         if main.done():
-            # Redis went away (or the loop failed): let the jobs running now
-            # finish their database work, then report the failure.
+            # Redis went away (or the loop failed): poll the database at once,
+            # let the jobs running now finish their database work, then report
+            # the failure.
+            jobs.fast_poll(True)
             await self._finish_jobs(worker)
             main.result()
             return

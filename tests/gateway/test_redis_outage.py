@@ -171,6 +171,9 @@ async def test_worker_keeps_running_through_a_redis_restart(
         await until(lambda: sent_at_least(worker_rt, 3))
         assert not running.done()
         assert outage_lines(caplog, "worker") == (1, 1)
+        # No other trace of the outage: no error, no traceback per job or message.
+        noisy = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+        assert noisy == [], [r.getMessage() for r in noisy]
     finally:
         service.stop()
         await asyncio.wait_for(running, 60)
