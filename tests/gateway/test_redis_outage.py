@@ -101,6 +101,7 @@ def outage_lines(caplog: pytest.LogCaptureFixture, who: str) -> tuple[int, int]:
 async def redis() -> AsyncIterator[StoppableRedis]:
     instance = StoppableRedis()
     await instance.start()
+    await instance.flush()
     try:
         yield instance
     finally:
