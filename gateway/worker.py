@@ -29,7 +29,7 @@ from arq.worker import Worker
 
 from gateway.config import Settings, load_settings
 from gateway.jobs import InProcessJobs
-from gateway.redis_link import Outage, close_quietly, connect, is_redis_down
+from gateway.redis_link import BACKOFF_CAP_SECONDS, Outage, close_quietly, connect, is_redis_down
 from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,11 @@ class WorkerService:
         """True once :meth:`stop` was called."""
         return self._stop.is_set()
 
+    @property
+    def forced(self) -> bool:
+        """True once :meth:`stop` was called twice (work in flight was cancelled)."""
+        return self._force.is_set()
+
     def stop(self) -> None:
         """Ask for a clean stop; a second call forces it (work in flight is cancelled)."""
         if self._stop.is_set():
@@ -206,10 +211,12 @@ class WorkerService:
             try:
                 await self._run_arq(client, jobs)
             except Exception as exc:
-                if not is_redis_down(exc):
-                    log.exception("worker: the job loop failed; starting it again")
-                delay = self.outage.failed(exc)
                 jobs.fast_poll(True)
+                if is_redis_down(exc):
+                    delay = self.outage.failed(exc)
+                else:
+                    log.exception("worker: the job loop failed; starting it again")
+                    delay = BACKOFF_CAP_SECONDS
                 await self._sleep(delay)
             finally:
                 await close_quietly(client)
@@ -316,4 +323,4 @@ async def run_worker(settings: Settings) -> int:
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
-    return 1 if service._force.is_set() else 0
+    return 1 if service.forced else 0

@@ -24,14 +24,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from channels.base import ChannelName
+from channels.base import ChannelName, OutboundMessage, SendResult
 from gateway.config import load_settings
 from gateway.runtime import build_runtime
 from storage.models import Message, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
-from tests.fakes import inbound
+from tests.fakes import RecordingChannel, inbound
 from tests.gateway.redis_instance import free_port
 from tests.gateway.test_redis_outage import shared_redis
 from tests.services import POSTGRES_URL
@@ -225,3 +225,74 @@ async def make_engine_without_reset() -> Any:
     from storage.db import create_engine
 
     return create_engine(POSTGRES_URL)
+
+
+class HangingChannel(RecordingChannel):
+    """An email channel whose sends never answer (a hung provider)."""
+
+    def __init__(self) -> None:
+        super().__init__(ChannelName.EMAIL, interactive=False)
+        self.calls = 0
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.calls += 1
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+async def test_a_second_stop_cancels_a_hung_send_whose_claim_lapses_within_30_s(
+    tmp_path: Path,
+) -> None:
+    from gateway.outbox import CLAIM_MARGIN_SECONDS, SEND_TIMEOUT_SECONDS
+    from gateway.worker import WorkerService
+
+    engine = await make_engine("postgresql", tmp_path)
+    await engine.dispose()
+    settings = load_settings(
+        database_url=POSTGRES_URL,
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",  # away: the polling does the work
+        data_dir=tmp_path,
+    )
+    hanging = HangingChannel()
+    runtime = await build_runtime(settings, use_redis=False, extra_channels={"email": hanging})
+    assert runtime.dispatcher is not None
+    assert runtime.dispatcher.lease_seconds == SEND_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS == 30
+    store = runtime.jobs
+    runtime.jobs = None
+    await runtime.accept(
+        inbound(
+            ChannelName.EMAIL,
+            "hang-1",
+            "budi@example.com",
+            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+        )
+    )
+    runtime.jobs = store
+    service = WorkerService(settings, runtime=runtime, run_channels=False)
+    running = asyncio.create_task(service.run())
+
+    async def hung() -> bool:
+        return hanging.calls > 0
+
+    await until(hung)
+    service.stop()
+    await asyncio.sleep(0.5)
+    assert not running.done()  # a clean stop waits for the send in flight
+    service.stop()  # the second request forces it
+    await asyncio.wait_for(running, 30)
+    assert service.forced and runtime.closed
+
+    check = await make_engine_without_reset()
+    try:
+        async with check.connect() as conn:
+            [(status, lease_until)] = (
+                await conn.execute(select(OutboxMessage.status, OutboxMessage.lease_until))
+            ).all()
+            now = (await conn.execute(select(func.now()))).scalar_one()
+    finally:
+        await check.dispose()
+    # Left claimed by the cancelled send: any worker sends it again once the
+    # claim lapses, at most 30 s from now.
+    assert status == OutboxStatus.SENDING
+    assert lease_until is not None
+    assert (lease_until - now).total_seconds() <= SEND_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS
