@@ -34,6 +34,8 @@ FAST_POLL_SECONDS = 1.0
 RECHECK_FIRST_SECONDS = 0.25
 RECHECK_MAX_SECONDS = 1.0
 RECHECK_LIMIT_SECONDS = 60.0
+#: How long a stop waits for cancelled tasks to end, in seconds.
+CANCEL_WAIT_SECONDS = 5.0
 #: How long a stop waits for contact tasks to finish the turn they are on, in seconds.
 STOP_PROCESSING_SECONDS = 10.0
 #: How often the retention policy is applied (docs/privacy.md), in seconds:
@@ -62,6 +64,22 @@ class Jobs(Protocol):
 
     async def stop(self) -> None:
         """Stop background tasks, letting running work finish its transaction."""
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Future[Any]], timeout: float) -> None:  # noqa: ASYNC109
+    """Cancel the unfinished ``tasks`` and wait at most ``timeout`` seconds for
+    them to end (a task may swallow its cancellation); their results and
+    errors are retrieved, so none is reported as never retrieved."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        _done, stuck = await asyncio.wait(pending, timeout=timeout)
+        if stuck:
+            log.warning("%s tasks did not end after being cancelled", len(stuck))
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
 
 
 async def sweep_once(
@@ -259,11 +277,9 @@ class InProcessJobs:
             log.info("stop: waiting for %s contacts being processed", len(running))
             await asyncio.wait(running, timeout=STOP_PROCESSING_SECONDS)
         leftover = [task for task in loops + running if not task.done()]
-        for task in leftover:
-            task.cancel()
         if leftover:
-            log.warning("stop: cancelled %s background tasks still running", len(leftover))
-        await asyncio.gather(*loops, *running, return_exceptions=True)
+            log.warning("stop: cancelling %s background tasks still running", len(leftover))
+        await cancel_and_wait(loops + running, CANCEL_WAIT_SECONDS)
         self._tasks = []
 
     async def idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109

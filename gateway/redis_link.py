@@ -10,6 +10,7 @@ backoff. While Redis is away the workers poll the database instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -144,6 +145,7 @@ def is_redis_down(exc: BaseException) -> bool:
 async def close_quietly(client: Any) -> None:
     """Close a Redis client, ignoring the errors of one whose server is gone."""
     try:
-        await client.aclose(close_connection_pool=True)
+        async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
+            await client.aclose(close_connection_pool=True)
     except Exception:  # closing a dead link is best effort
         log.debug("closing the Redis client failed", exc_info=True)

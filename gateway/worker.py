@@ -28,7 +28,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from gateway.config import Settings, load_settings
-from gateway.jobs import InProcessJobs
+from gateway.jobs import CANCEL_WAIT_SECONDS, InProcessJobs, cancel_and_wait
 from gateway.redis_link import BACKOFF_CAP_SECONDS, Outage, close_quietly, connect, is_redis_down
 from gateway.runtime import Runtime, build_runtime
 
@@ -193,12 +193,12 @@ class WorkerService:
         try:
             await asyncio.wait({closing, force}, return_when=asyncio.FIRST_COMPLETED)
             if not closing.done():
-                closing.cancel()
+                await cancel_and_wait([closing], CANCEL_WAIT_SECONDS)
                 # The engine is disposed even on a forced stop: no transaction
                 # is left open on the database server.
-                with contextlib.suppress(asyncio.CancelledError):
-                    await closing
-                await runtime.engine.dispose()
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(CANCEL_WAIT_SECONDS):
+                        await runtime.engine.dispose()
             else:
                 closing.result()
         finally:
@@ -265,9 +265,9 @@ class WorkerService:
         if self.runtime is not None and self.runtime.dispatcher is not None:
             self.runtime.dispatcher.close()
         await self._finish_jobs(worker)
-        main.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await main
+        # arq's loop is cancelled; a Redis command may swallow the
+        # cancellation, so the wait is bounded and the client closed anyway.
+        await cancel_and_wait([main], CANCEL_WAIT_SECONDS)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
                 await client.delete(worker.health_check_key)
@@ -283,13 +283,12 @@ class WorkerService:
             if self.runtime is not None and self.runtime.dispatcher is not None:
                 limit = self.runtime.dispatcher.lease_seconds
             await _wait_unless(tasks, limit, self._force)
-        leftover = [task for task in worker.tasks.values() if not task.done()]
-        for task in leftover:
-            task.cancel()
-        results = await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception) and not is_redis_down(result):
-                log.warning("worker: a job ended with %r", result)
+        await cancel_and_wait(list(worker.tasks.values()), CANCEL_WAIT_SECONDS)
+        for task in worker.tasks.values():
+            if task.done() and not task.cancelled():
+                error = task.exception()
+                if error is not None and not is_redis_down(error):
+                    log.warning("worker: a job ended with %r", error)
         worker.tasks.clear()
 
 
