@@ -447,8 +447,5 @@ class ArqJobs:
     async def stop(self) -> None:
         await self.flush()
         self._closed = True
-        leftover = list(self._pending)
-        for task in leftover:
-            task.cancel()
-        await asyncio.gather(*leftover, return_exceptions=True)
+        await cancel_and_wait(list(self._pending), CANCEL_WAIT_SECONDS)
         await close_quietly(self._redis)
