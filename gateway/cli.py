@@ -107,10 +107,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  public complaint form : {base}/")
     print(f"  complaint tracking    : {base}/track")
     print(f"  health                : {base}/healthz")
-    print(f"  database              : {settings.effective_database_url}")
-    print(
-        f"  jobs                  : {'arq via ' + settings.redis_url if settings.redis_url else 'in-process'}"
-    )
+    print(f"  database              : {_redact(settings.effective_database_url)}")
+    jobs = f"arq via {_redact(settings.redis_url)}" if settings.redis_url else "in-process"
+    print(f"  jobs                  : {jobs}")
     for state in channel_states(settings):
         print(f"  channel {state.name:<13} : {'on' if state.enabled else 'off'} ({state.reason})")
     setup_url = asyncio.run(_first_run_url(settings, base))
