@@ -1,4 +1,4 @@
-"""The transactional outbox (DESIGN.md reliability rule 4).
+"""The transactional outbox (docs/architecture.md, reliability rule 4).
 
 :class:`OutboxWriter` adds an outgoing message inside the caller's transaction
 (the same one as the change that causes it). :class:`Dispatcher` later claims

@@ -82,8 +82,8 @@ class Runtime:
 
         Commits when the block ends without an exception (rolls back
         otherwise); only after the commit are the outbox rows staged in it
-        handed to the job runner for sending (DESIGN.md rule 4: persist, then
-        act).
+        handed to the job runner for sending (docs/architecture.md,
+        reliability rule 4: persist, then act).
         """
         async with self.sessions() as session:
             async with session.begin():
