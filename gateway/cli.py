@@ -107,10 +107,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  public complaint form : {base}/")
     print(f"  complaint tracking    : {base}/track")
     print(f"  health                : {base}/healthz")
-    print(f"  database              : {settings.effective_database_url}")
-    print(
-        f"  jobs                  : {'arq via ' + settings.redis_url if settings.redis_url else 'in-process'}"
-    )
+    print(f"  database              : {_redact(settings.effective_database_url)}")
+    jobs = f"arq via {_redact(settings.redis_url)}" if settings.redis_url else "in-process"
+    print(f"  jobs                  : {jobs}")
     for state in channel_states(settings):
         print(f"  channel {state.name:<13} : {'on' if state.enabled else 'off'} ({state.reason})")
     setup_url = asyncio.run(_first_run_url(settings, base))
@@ -161,7 +160,8 @@ async def _first_run_url(settings: Settings, base: str) -> str | None:
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:
-    """Run an arq worker (needs ADUAN_REDIS_URL)."""
+    """Run a worker (needs ADUAN_REDIS_URL, but keeps running while Redis is away;
+    SIGTERM stops it cleanly: :func:`gateway.worker.run_worker`)."""
     settings = _settings()
     if not settings.redis_url:
         print(
@@ -170,12 +170,14 @@ def cmd_worker(_args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     _setup_logging(settings)
-    from arq.worker import Worker
+    from gateway.worker import run_worker
 
-    from gateway.worker import worker_settings
-
-    Worker(**worker_settings(settings)).run()
-    return 0
+    try:
+        check_form_fields(load_profile(settings.sop_profile))
+    except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(run_worker(settings))
 
 
 def cmd_check_config(_args: argparse.Namespace) -> int:
@@ -678,7 +680,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (default ADUAN_HTTP_PORT)")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run an arq worker (needs ADUAN_REDIS_URL)")
+    worker = sub.add_parser(
+        "worker",
+        help="run a background worker (needs ADUAN_REDIS_URL; runs on while Redis is away)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database maintenance")

@@ -5,8 +5,8 @@ process a contact's pending messages, send outbox rows, and the periodic
 sweeps (stale inbound messages, due outbox rows, expired drafts; hourly, the
 profile's retention policy, docs/privacy.md). The
 database stays the source of truth; Redis only carries the requests, and the
-sweeps catch anything a lost request left behind (DESIGN.md, "Embedded
-default, and scale-out").
+sweeps catch anything a lost request left behind (docs/architecture.md,
+"Scale-out").
 """
 
 from __future__ import annotations
@@ -14,15 +14,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from gateway.outbox import Dispatcher
 from gateway.processor import Processor
+from gateway.redis_link import Outage, close_quietly, is_redis_down
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
+#: How often a worker polls the database for pending messages and due outbox
+#: rows while Redis is away (no request reaches it then), in seconds.
+FAST_POLL_SECONDS = 1.0
+#: A processing request whose contact's job is running is tried again after
+#: this long (seconds), doubling up to :data:`RECHECK_MAX_SECONDS`, for at most
+#: :data:`RECHECK_LIMIT_SECONDS` (a job that runs longer, or whose worker was
+#: killed, leaves the message to the database polling).
+RECHECK_FIRST_SECONDS = 0.25
+RECHECK_MAX_SECONDS = 1.0
+RECHECK_LIMIT_SECONDS = 60.0
+#: How long a stop waits for cancelled tasks to end, in seconds.
+CANCEL_WAIT_SECONDS = 5.0
+#: How long a stop waits for contact tasks to finish the turn they are on, in seconds.
+STOP_PROCESSING_SECONDS = 10.0
 #: How often the retention policy is applied (docs/privacy.md), in seconds:
 #: its periods are days and years, so hourly is plenty.
 RETENTION_SWEEP_SECONDS = 3600.0
@@ -51,6 +66,22 @@ class Jobs(Protocol):
         """Stop background tasks, letting running work finish its transaction."""
 
 
+async def cancel_and_wait(tasks: Sequence[asyncio.Future[Any]], timeout: float) -> None:  # noqa: ASYNC109
+    """Cancel the unfinished ``tasks`` and wait at most ``timeout`` seconds for
+    them to end (a task may swallow its cancellation); their results and
+    errors are retrieved, so none is reported as never retrieved."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        _done, stuck = await asyncio.wait(pending, timeout=timeout)
+        if stuck:
+            log.warning("%s tasks did not end after being cancelled", len(stuck))
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
+
+
 async def sweep_once(
     processor: Processor, dispatcher: Dispatcher, *, stale_seconds: float
 ) -> dict[str, int]:
@@ -73,9 +104,19 @@ class InProcessJobs:
 
     Requests for one contact are coalesced: while its task runs, a new request
     only marks it dirty and the task goes round again, so messages of one
-    sender are handled in order by one task. The sweep runs every
-    ``sweep_seconds``; the retention policy every ``retention_seconds`` (the
-    first time after at most :data:`RETENTION_FIRST_DELAY_SECONDS`).
+    sender are handled in order by one task.
+
+    The database is polled for pending messages and due outbox rows every
+    ``sweep_seconds``, or every :data:`FAST_POLL_SECONDS` after
+    ``fast_poll(True)`` (a worker whose Redis is away: no request reaches it
+    then, so polling is the only way work is found). Expired drafts and SOP
+    time standards are swept every ``sweep_seconds``; the retention policy
+    every ``retention_seconds`` (the first time after at most
+    :data:`RETENTION_FIRST_DELAY_SECONDS`).
+
+    :meth:`stop` takes no new work, lets sends in flight finish (bounded by
+    the dispatcher's send timeout) and contact tasks finish their turn
+    (bounded by :data:`STOP_PROCESSING_SECONDS`), then cancels what is left.
     """
 
     def __init__(
@@ -94,13 +135,30 @@ class InProcessJobs:
         self.dispatcher = dispatcher
         self.sweep_seconds = sweep_seconds
         self.retention_seconds = retention_seconds
+        self.fast = False
         self._dirty: set[int] = set()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._later: dict[int, asyncio.TimerHandle] = {}
         self._send_event = asyncio.Event()
+        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._dispatching = False
+
+    @property
+    def poll_seconds(self) -> float:
+        """The current interval of database polling, in seconds."""
+        return min(FAST_POLL_SECONDS, self.sweep_seconds) if self.fast else self.sweep_seconds
+
+    def fast_poll(self, on: bool) -> None:
+        """Poll the database every :data:`FAST_POLL_SECONDS` (``on``) or every
+        ``sweep_seconds``; switching on polls at once."""
+        if on == self.fast:
+            return
+        self.fast = on
+        if on:
+            self._wake.set()
+            self._send_event.set()
 
     def request_processing(self, contact_id: int) -> None:
         if self._stopping:
@@ -133,6 +191,8 @@ class InProcessJobs:
                 self._dirty.discard(contact_id)
                 try:
                     async with self._processing_slots:
+                        if self._stopping:
+                            return
                         await self.processor.process_contact(contact_id)
                 except Exception:
                     log.exception("processing contact %s failed", contact_id)
@@ -142,8 +202,10 @@ class InProcessJobs:
     async def _send_loop(self) -> None:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._send_event.wait(), timeout=self.sweep_seconds)
+                await asyncio.wait_for(self._send_event.wait(), timeout=self.poll_seconds)
             self._send_event.clear()
+            if self._stopping:
+                return
             self._dispatching = True
             try:
                 await self.dispatcher.dispatch_due()
@@ -156,15 +218,21 @@ class InProcessJobs:
         first = True
         loop = asyncio.get_running_loop()
         retention_due = loop.time() + min(self.retention_seconds, RETENTION_FIRST_DELAY_SECONDS)
+        sweep_due = loop.time()
         while not self._stopping:
             try:
-                stale = 0.0 if first else self.sweep_seconds
+                # A message younger than the normal interval has its own
+                # request on the way, unless none can come (first pass, or
+                # Redis away).
+                stale = 0.0 if first or self.fast else self.sweep_seconds
                 contacts = await self.processor.pending_contacts(older_than_seconds=stale)
                 for contact_id in contacts:
                     self.request_processing(contact_id)
-                await self.processor.expire_conversations()
-                await self.processor.sweep_time_standards()
-                if loop.time() >= retention_due:
+                if loop.time() >= sweep_due and not self._stopping:
+                    sweep_due = loop.time() + self.sweep_seconds
+                    await self.processor.expire_conversations()
+                    await self.processor.sweep_time_standards()
+                if loop.time() >= retention_due and not self._stopping:
                     retention_due = loop.time() + self.retention_seconds
                     counts = await self.processor.sweep_retention()
                     if any(counts.values()):
@@ -172,10 +240,15 @@ class InProcessJobs:
                 first = False
             except Exception:
                 log.exception("sweep failed")
-            await asyncio.sleep(self.sweep_seconds)
+            if self._stopping:
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
 
     async def start(self) -> None:
         self._stopping = False
+        self.dispatcher.open()
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="aduan-outbox"),
             asyncio.create_task(self._sweep_loop(), name="aduan-sweep"),
@@ -184,17 +257,29 @@ class InProcessJobs:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.dispatcher.close()
         for handle in self._later.values():
             handle.cancel()
         self._later.clear()
         self._send_event.set()
-        for task in self._tasks:
-            task.cancel()
+        self._wake.set()
+        # The loops end after the pass they are on; a send in flight finishes
+        # (bounded by the send timeout) rather than being cut mid-call.
+        loops = list(self._tasks)
+        if self.dispatcher.sending:
+            log.info("stop: waiting for %s sends in flight", self.dispatcher.sending)
+        if loops:
+            await asyncio.wait(loops, timeout=self.dispatcher.lease_seconds)
+        await self.dispatcher.drain()
+        # Contact tasks finish the turn they are on (its own transaction).
         running = list(self._running.values())
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        # Let contact tasks finish the message they are on (its own transaction).
         if running:
-            await asyncio.wait(running, timeout=10)
+            log.info("stop: waiting for %s contacts being processed", len(running))
+            await asyncio.wait(running, timeout=STOP_PROCESSING_SECONDS)
+        leftover = [task for task in loops + running if not task.done()]
+        if leftover:
+            log.warning("stop: cancelling %s background tasks still running", len(leftover))
+        await cancel_and_wait(loops + running, CANCEL_WAIT_SECONDS)
         self._tasks = []
 
     async def idle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
@@ -221,17 +306,58 @@ class InProcessJobs:
         raise TimeoutError("background work did not settle")
 
 
+#: Sentinel: a request not handed to Redis (outage); the database polling finds the work.
+_DROPPED: Any = object()
+
+
+def processing_job_id(contact_id: int) -> str:
+    """The arq job id of a contact's processing job: one per contact, so a
+    backlog of one sender is one queued job, not one per message."""
+    return f"process:{contact_id}"
+
+
 class ArqJobs:
-    """Hands requests to arq workers through Redis (``aduan worker``)."""
+    """Hands requests to arq workers through Redis (``aduan worker``).
 
-    def __init__(self, redis: Any) -> None:
-        self._redis = redis
+    Needs no Redis to start: the client connects on first use and reconnects
+    by itself. While Redis is away a request is dropped (the outage is logged
+    once, :class:`gateway.redis_link.Outage`; attempts are spaced by its
+    backoff) and the workers' database polling finds the work; a request
+    never raises into its caller (a webhook is answered whatever Redis does).
+
+    Processing requests are coalesced per contact under the job id
+    :func:`processing_job_id`. A request whose job already exists is covered
+    when that job is still queued (it starts after the message was stored);
+    when it is running it may have looked before the message was stored, so
+    the request is tried again after ``recheck_seconds`` (doubling up to
+    :data:`RECHECK_MAX_SECONDS`) until it is queued or finds a queued job.
+    """
+
+    def __init__(
+        self, url: str, *, redis: Any = None, recheck_seconds: float = RECHECK_FIRST_SECONDS
+    ) -> None:
+        from gateway.redis_link import connect
+
+        self._redis = redis if redis is not None else connect(url)
+        self.recheck_seconds = recheck_seconds
+        self.outage = Outage(
+            "gateway", url, while_down="work is left to the workers' database polling"
+        )
         self._pending: set[asyncio.Task[Any]] = set()
+        self._dirty: set[int] = set()
+        self._enqueuers: dict[int, asyncio.Task[None]] = {}
+        self._closed = False
 
-    def _spawn(self, coro: Any) -> None:
+    @property
+    def redis(self) -> Any:
+        """The arq Redis client (tests)."""
+        return self._redis
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._pending.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._pending.discard(task)
@@ -239,22 +365,87 @@ class ArqJobs:
             # The periodic sweep in the worker picks the work up anyway.
             log.warning("enqueue failed: %r", task.exception())
 
+    async def _call(self, command: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
+        """Run one Redis command; :data:`_DROPPED` during an outage."""
+        if not self.outage.may_try():
+            self.outage.dropped += 1
+            return _DROPPED
+        from gateway.redis_link import COMMAND_TIMEOUT_SECONDS
+
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
+                result = await command(self._redis)
+        except Exception as exc:
+            if not is_redis_down(exc):
+                raise
+            self.outage.failed(exc)
+            self.outage.dropped += 1
+            return _DROPPED
+        self.outage.succeeded()
+        return result
+
+    async def _enqueue_processing(self, contact_id: int, defer_by: float | None) -> None:
+        from arq.constants import in_progress_key_prefix
+
+        job_id = processing_job_id(contact_id)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + RECHECK_LIMIT_SECONDS
+        pause = self.recheck_seconds
+        while not self._closed and loop.time() < give_up:
+            job = await self._call(
+                lambda r: r.enqueue_job(
+                    "process_contact", contact_id, _job_id=job_id, _defer_by=defer_by
+                )
+            )
+            if job is _DROPPED or job is not None:
+                return
+            running = await self._call(lambda r: r.exists(in_progress_key_prefix + job_id))
+            if running is _DROPPED or not running:
+                return  # queued: it starts after the message was stored
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RECHECK_MAX_SECONDS)
+
+    async def _processing_loop(self, contact_id: int) -> None:
+        try:
+            while contact_id in self._dirty and not self._closed:
+                self._dirty.discard(contact_id)
+                await self._enqueue_processing(contact_id, None)
+        finally:
+            self._enqueuers.pop(contact_id, None)
+
     def request_processing(self, contact_id: int) -> None:
-        self._spawn(self._redis.enqueue_job("process_contact", contact_id))
+        if self._closed:
+            return
+        self._dirty.add(contact_id)
+        if contact_id not in self._enqueuers:
+            self._enqueuers[contact_id] = self._spawn(self._processing_loop(contact_id))
 
     def request_processing_later(self, contact_id: int, delay_seconds: float) -> None:
-        self._spawn(self._redis.enqueue_job("process_contact", contact_id, _defer_by=delay_seconds))
+        if self._closed:
+            return
+        self._spawn(self._enqueue_processing(contact_id, max(delay_seconds, 0.0)))
 
     def request_sending(self, staged: Sequence[tuple[int, str]]) -> None:
+        if self._closed:
+            return
         for outbox_id, key in staged:
-            self._spawn(
-                self._redis.enqueue_job("send_outbox", outbox_id, key, _job_id=f"outbox:{key}")
-            )
+            self._spawn(self._enqueue_sending(outbox_id, key))
+
+    async def _enqueue_sending(self, outbox_id: int, key: str) -> None:
+        await self._call(
+            lambda r: r.enqueue_job("send_outbox", outbox_id, key, _job_id=f"outbox:{key}")
+        )
 
     async def start(self) -> None:
-        return None
+        self._closed = False
+
+    async def flush(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait for the requests on their way to Redis, at most ``timeout`` seconds."""
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=timeout)
 
     async def stop(self) -> None:
-        if self._pending:
-            await asyncio.wait(list(self._pending), timeout=5)
-        await self._redis.aclose()
+        await self.flush()
+        self._closed = True
+        await cancel_and_wait(list(self._pending), CANCEL_WAIT_SECONDS)
+        await close_quietly(self._redis)

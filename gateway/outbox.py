@@ -1,4 +1,4 @@
-"""The transactional outbox (DESIGN.md reliability rule 4).
+"""The transactional outbox (docs/architecture.md, reliability rule 4).
 
 :class:`OutboxWriter` adds an outgoing message inside the caller's transaction
 (the same one as the change that causes it). :class:`Dispatcher` later claims
@@ -53,6 +53,17 @@ REPLY_CAP_ERROR = (
 """``last_error`` of such a row (the inbox shows it translated)."""
 
 
+#: Upper bound on one provider call, in seconds: a send still running then is
+#: abandoned and retried later (at-least-once). Also how long a stopping
+#: process waits for its sends in flight (docs/architecture.md, "Stopping").
+SEND_TIMEOUT_SECONDS = 20.0
+#: Extra seconds a claim lasts beyond :data:`SEND_TIMEOUT_SECONDS`, for the
+#: database writes around the call. A claim that lapses (its sender was
+#: killed) is taken again by any process, so a killed sender's rows go out
+#: again after about ``SEND_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS`` = 30 s.
+CLAIM_MARGIN_SECONDS = 10.0
+
+
 def backoff_seconds(attempts: int, *, base: float = 5.0, cap: float = 3600.0) -> float:
     """Delay before retry number ``attempts`` (1-based): 5 s doubling, capped at 1 h, ±20 %."""
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
@@ -68,6 +79,12 @@ class Dispatcher:
     ``reply_cap_per_hour`` (``ADUAN_REPLY_CAP_PER_HOUR``; 0 = no cap) bounds
     automatic replies to one address on a non-chat channel in any hour (the
     module's "reply loop guard").
+
+    Each provider call is bounded by ``send_timeout`` seconds (a call cut
+    there is a temporary error, retried); a claim lasts ``send_timeout`` plus
+    :data:`CLAIM_MARGIN_SECONDS` unless ``lease_seconds`` is given. After
+    :meth:`close` no new row is claimed, and :meth:`drain` waits for the sends
+    in flight (a clean stop lets them finish instead of cutting them).
     """
 
     def __init__(
@@ -76,7 +93,8 @@ class Dispatcher:
         channels: Mapping[str, Channel],
         *,
         max_attempts: int = 12,
-        lease_seconds: float = 120.0,
+        send_timeout: float = SEND_TIMEOUT_SECONDS,
+        lease_seconds: float | None = None,
         concurrency: int = 8,
         channel_off_retry: float = 600.0,
         window: WindowPolicy | None = None,
@@ -87,7 +105,14 @@ class Dispatcher:
         self._channels = channels
         self._window = window
         self.max_attempts = max_attempts
-        self.lease_seconds = lease_seconds
+        self.send_timeout = send_timeout
+        self.lease_seconds = (
+            send_timeout + CLAIM_MARGIN_SECONDS if lease_seconds is None else lease_seconds
+        )
+        self._closing = False
+        self._in_flight = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
         self.channel_off_retry = channel_off_retry
         self._semaphore = asyncio.Semaphore(concurrency)
 
@@ -178,6 +203,8 @@ class Dispatcher:
         """
         total = 0
         for _ in range(rounds):
+            if self._closing:
+                break
             ids = await self.due_ids(limit)
             if not ids:
                 break
@@ -188,60 +215,104 @@ class Dispatcher:
                 break
         return total
 
+    def close(self) -> None:
+        """Claim no more rows (sends already claimed go on; see :meth:`drain`)."""
+        self._closing = True
+
+    def open(self) -> None:
+        """Claim rows again after :meth:`close`."""
+        self._closing = False
+
+    @property
+    def sending(self) -> int:
+        """How many rows this dispatcher has claimed and not yet settled."""
+        return self._in_flight
+
+    async def drain(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Wait until no claimed row of this dispatcher is in flight, at most
+        ``timeout`` seconds (default: the send timeout plus the claim margin);
+        True when none is left."""
+        limit = self.lease_seconds if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                await self._settled.wait()
+        except TimeoutError:
+            return False
+        return True
+
     async def dispatch_one(self, outbox_id: int) -> bool:
-        """Claim and send row ``outbox_id``; False if it was not claimable now."""
+        """Claim and send row ``outbox_id``; False if it was not claimable now
+        (or the dispatcher is closed)."""
+        if self._closing:
+            return False
         async with self._semaphore:
-            row = await self._claim(outbox_id)
-            if row is None:
+            if self._closing:
                 return False
-            template = None
-            if self._window is not None and row.channel == ChannelName.WHATSAPP:
-                try:
-                    plan = await self._window.plan(row, utcnow())
-                except PermanentError as exc:
-                    await self._fail(row, str(exc), exc.code)
-                    return True
-                template = plan.template
-                if plan.sent_as != (row.sent_as or "text") or plan.channel != row.channel:
-                    await record_plan(self._sessions, row, plan)
-                    row.channel, row.recipient = plan.channel, plan.recipient
-            capped = await self._over_reply_cap(row)
-            if capped is not None:
-                await self._fail(row, capped, REPLY_CAP_CODE)
-                return True
-            channel = self._channels.get(row.channel)
-            if channel is None:
-                await self._retry_later(
-                    row,
-                    f"channel {row.channel} is not configured",
-                    self.channel_off_retry,
-                    count_attempt=False,
-                )
-                return True
-            outbound = OutboundMessage(
-                idempotency_key=row.idempotency_key,
-                channel=ChannelName(row.channel),
-                recipient=row.recipient,
-                text=row.body,
-                subject=row.subject,
-                thread_refs=tuple(row.thread_refs or ()),
-                language=row.language,
-                template=template,
-            )
+            self._in_flight += 1
+            self._settled.clear()
             try:
-                result = await channel.send(outbound)
-            except RateLimited as exc:
-                await self._retry_later(row, str(exc), exc.retry_after, code=exc.code)
+                return await self._dispatch_claimed(outbox_id)
+            finally:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._settled.set()
+
+    async def _dispatch_claimed(self, outbox_id: int) -> bool:
+        row = await self._claim(outbox_id)
+        if row is None:
+            return False
+        template = None
+        if self._window is not None and row.channel == ChannelName.WHATSAPP:
+            try:
+                plan = await self._window.plan(row, utcnow())
             except PermanentError as exc:
                 await self._fail(row, str(exc), exc.code)
-            except TemporaryError as exc:
-                await self._retry_or_fail(row, str(exc), exc.code)
-            except Exception as exc:
-                log.exception("outbox %s: unexpected error from %s", row.id, row.channel)
-                await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
-            else:
-                await self._mark_sent(row, result.provider_id)
+                return True
+            template = plan.template
+            if plan.sent_as != (row.sent_as or "text") or plan.channel != row.channel:
+                await record_plan(self._sessions, row, plan)
+                row.channel, row.recipient = plan.channel, plan.recipient
+        capped = await self._over_reply_cap(row)
+        if capped is not None:
+            await self._fail(row, capped, REPLY_CAP_CODE)
             return True
+        channel = self._channels.get(row.channel)
+        if channel is None:
+            await self._retry_later(
+                row,
+                f"channel {row.channel} is not configured",
+                self.channel_off_retry,
+                count_attempt=False,
+            )
+            return True
+        outbound = OutboundMessage(
+            idempotency_key=row.idempotency_key,
+            channel=ChannelName(row.channel),
+            recipient=row.recipient,
+            text=row.body,
+            subject=row.subject,
+            thread_refs=tuple(row.thread_refs or ()),
+            language=row.language,
+            template=template,
+        )
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                result = await channel.send(outbound)
+        except RateLimited as exc:
+            await self._retry_later(row, str(exc), exc.retry_after, code=exc.code)
+        except PermanentError as exc:
+            await self._fail(row, str(exc), exc.code)
+        except TemporaryError as exc:
+            await self._retry_or_fail(row, str(exc), exc.code)
+        except TimeoutError:
+            error = f"no answer from {row.channel} within {self.send_timeout:g} s"
+            await self._retry_or_fail(row, error, "timeout")
+        except Exception as exc:
+            log.exception("outbox %s: unexpected error from %s", row.id, row.channel)
+            await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
+        else:
+            await self._mark_sent(row, result.provider_id)
+        return True
 
     async def _over_reply_cap(self, row: OutboxMessage) -> str | None:
         """The reason ``row`` must not go out (an automatic reply over the hourly cap), or None.

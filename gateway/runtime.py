@@ -84,8 +84,8 @@ class Runtime:
 
         Commits when the block ends without an exception (rolls back
         otherwise); only after the commit are the outbox rows staged in it
-        handed to the job runner for sending (DESIGN.md rule 4: persist, then
-        act).
+        handed to the job runner for sending (docs/architecture.md,
+        reliability rule 4: persist, then act).
         """
         async with self.sessions() as session:
             async with session.begin():
@@ -159,19 +159,27 @@ class Runtime:
                 await channel.start()
 
     async def close(self) -> None:
-        """Stop channels and jobs, then dispose of the engine."""
+        """Stop the jobs (sends in flight finish, bounded by the send timeout),
+        then the channels (they are what the jobs send through), then dispose
+        of the engine (docs/architecture.md, "Stopping")."""
         if self.closed:
             return
         self.closed = True
+        if self.jobs is not None:
+            try:
+                await self.jobs.stop()
+            except Exception:
+                log.exception("stopping the jobs failed")
         for channel in self.channels.values():
             try:
                 await channel.stop()
             except Exception:
                 log.exception("stopping channel %s failed", channel.name)
-        if self.jobs is not None:
-            await self.jobs.stop()
         if self.rate_gates is not None:
-            await self.rate_gates.close()
+            try:
+                await self.rate_gates.close()
+            except Exception:
+                log.exception("closing the rate gates failed")
         await self.engine.dispose()
         if self.embedded_lock is not None:
             self.embedded_lock.release()
@@ -265,7 +273,9 @@ async def build_runtime(
     Raises ``ProfileError`` for an invalid SOP profile.
 
     ``use_redis`` defaults to whether ``ADUAN_REDIS_URL`` is set; with Redis the
-    gateway hands work to arq workers, otherwise it runs it in-process.
+    gateway hands work to arq workers, otherwise it runs it in-process. No
+    connection to Redis is made here (:class:`gateway.jobs.ArqJobs` connects on
+    first use), so the gateway starts while Redis is away.
     ``extra_channels`` replace or add channels (tests use fakes).
     """
     profile = profile or load_profile(settings.sop_profile)
@@ -333,12 +343,10 @@ async def build_runtime(
     runtime.processor = processor
     runtime.dispatcher = dispatcher
     if redis_mode:
-        from arq import create_pool
-
-        from gateway.worker import redis_settings
-
-        pool = await create_pool(redis_settings(settings))
-        runtime.jobs = ArqJobs(pool)
+        if not settings.redis_url:
+            raise ValueError("ADUAN_REDIS_URL is not set")
+        # No connection yet: the gateway starts and answers without Redis.
+        runtime.jobs = ArqJobs(settings.redis_url)
     else:
         runtime.jobs = InProcessJobs(processor, dispatcher)
     return runtime
