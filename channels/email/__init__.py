@@ -14,7 +14,8 @@ Modules, one job each:
 * :mod:`.imap_client` — a read-only IMAP connection (EXAMINE, BODY.PEEK, IDLE);
 * :mod:`.mailbox_store` — checkpoints and quarantine in the database;
 * :mod:`.imap` — the poller loop with its lease;
-* :mod:`.smtp` — sending, with Message-IDs derived from idempotency keys.
+* :mod:`.smtp` — sending, with Message-IDs derived from idempotency keys;
+* :mod:`.smtp_pool` — the SMTP connections kept open between sends.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ class EmailChannel(Channel):
         )
 
     async def stop(self) -> None:
-        """Stop the poller (it finishes the current message and releases its lease)."""
+        """Stop the poller (it finishes the current message and releases its lease)
+        and close the idle SMTP connections."""
         poller, task = self._poller, self._task
         self._task = None
         if poller is not None:
@@ -142,6 +144,7 @@ class EmailChannel(Channel):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._sender.close()
 
     def status(self) -> Mapping[str, Any]:
         """IMAP mailbox, poller state and SMTP endpoint; never passwords."""
