@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 #: RFC 2177: servers may drop an IDLE after 30 minutes; re-issue it before 29.
 IDLE_MAX_SECONDS = 28 * 60.0
+#: UIDs per ``UID FETCH (UID RFC822.SIZE)``: aioimaplib handles the lines of one
+#: read recursively, one stack frame per line, so an answer of a thousand
+#: one-line items in one read exceeds Python's recursion limit.
+SIZES_PER_COMMAND = 250
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
@@ -367,18 +371,26 @@ class ImapConnection:
     async def sizes(self, uids: Iterable[int]) -> dict[int, int]:
         """UID → size in bytes (``UID FETCH set (UID RFC822.SIZE)``) of the messages in ``uids``.
 
-        Expunged UIDs are absent from the answer. One command for the whole
-        set, so planning batches of a large mailbox costs one round trip.
+        Expunged UIDs are absent from the answer. One command per
+        :data:`SIZES_PER_COMMAND` UIDs, so planning the batches of a large
+        mailbox costs a few round trips.
 
         Raises:
             ImapError: the command failed or the connection broke.
         """
         protocol = self._client.protocol
-        response = await self._call(
-            "UID FETCH RFC822.SIZE",
-            protocol.fetch(uid_set(uids), "(UID RFC822.SIZE)", by_uid=True, timeout=self._timeout),
-        )
-        return _sizes_from_fetch(response.lines[:-1])
+        ordered = sorted(set(uids))
+        sizes: dict[int, int] = {}
+        for start in range(0, len(ordered), SIZES_PER_COMMAND):
+            chunk = ordered[start : start + SIZES_PER_COMMAND]
+            response = await self._call(
+                "UID FETCH RFC822.SIZE",
+                protocol.fetch(
+                    uid_set(chunk), "(UID RFC822.SIZE)", by_uid=True, timeout=self._timeout
+                ),
+            )
+            sizes.update(_sizes_from_fetch(response.lines[:-1]))
+        return sizes
 
     async def fetch_many(self, uids: Iterable[int]) -> dict[int, bytes]:
         """UID → full message for the messages in ``uids``, in one ``UID FETCH set (UID BODY.PEEK[])``.
