@@ -230,6 +230,7 @@ class ImapPoller:
             ImapError: cannot connect, log in or read the mailbox.
             sqlalchemy.exc.SQLAlchemyError: the checkpoint could not be read or written.
         """
+        self._parser.warm_up()
         conn = await self._connect()
         try:
             return await self._poll(conn)
@@ -532,6 +533,7 @@ class ImapPoller:
         up to ``max_backoff_seconds``.
         """
         self._task = asyncio.current_task()
+        self._parser.warm_up()
         backoff = self._retry
         try:
             while not self._stop.is_set():

@@ -103,13 +103,24 @@ class BatchParser:
     def _pool(self) -> Executor:
         if self._executor is None:
             if self._processes >= 1:
+                context = multiprocessing.get_context("forkserver")
+                # Workers fork from a server that has the parser imported already.
+                context.set_forkserver_preload([__name__])
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self._processes,
-                    mp_context=multiprocessing.get_context("forkserver"),
+                    max_workers=self._processes, mp_context=context
                 )
             else:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-parse")
         return self._executor
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (in the background), so the first batch
+        does not wait for them; a no-op for threads and inline parsing."""
+        if self._processes < 1:
+            return
+        pool = self._pool()
+        for _ in range(self._processes):
+            pool.submit(parse_many, (), self._options)
 
     async def parse(self, items: Sequence[tuple[int, bytes]]) -> list[Parsed]:
         """Parse ``(uid, raw)`` pairs; one :class:`Parsed` each, in order. Never raises for bad mail.

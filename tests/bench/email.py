@@ -462,9 +462,19 @@ def main() -> None:
     parser.add_argument("--skip-helpdesk", action="store_true")
     parser.add_argument("--database-url", default=None, help="default: SQLite under var/bench")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per phase")
-    parser.add_argument("--profile", action="store_true", help="pyinstrument the aduan phase")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument the store phase")
+    parser.add_argument(
+        "--parse-processes",
+        type=int,
+        default=None,
+        help="worker processes parsing mail (0: a thread, -1: on the loop); default: aduan's",
+    )
     options = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if options.parse_processes is not None:
+        import channels.email.imap as imap_module
+
+        imap_module.PARSE_PROCESSES = options.parse_processes
     asyncio.run(main_async(options))
 
 
