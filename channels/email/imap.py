@@ -72,7 +72,9 @@ BATCH_MAX_MESSAGES = 200
 #: Bytes fetched together at most (one larger mail goes alone).
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 #: Worker processes parsing fetched mail (0: a thread; < 0: on the event loop).
-PARSE_PROCESSES = 1
+#: A thread by default: parsing a plain mail costs a fraction of a millisecond,
+#: and a thread needs no worker processes to start, import the parser and stop.
+PARSE_PROCESSES = 0
 
 
 def is_transient(exc: BaseException) -> bool:

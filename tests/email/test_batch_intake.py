@@ -1,6 +1,6 @@
 """Batch intake on a real Dovecot (docs/email.md "Fast intake").
 
-Hundreds of mails are fetched in UID batches, parsed in a worker process and
+Hundreds of mails are fetched in UID batches, parsed off the event loop and
 committed a batch per transaction: each stored once, the checkpoint at the last
 UID, the mail left on the server unflagged, a re-read storing nothing new; bad
 mail in a batch is quarantined while the rest of it is stored; a transient
