@@ -36,7 +36,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "helpdesk",
 ]
-MIDDLEWARE = []
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+HELPDESK_TEAMS_MODE_ENABLED = False  # no pinax-teams: knowledge-base teams are off
 ROOT_URLCONF = "benchsite.urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "helpdesk.sqlite3"}}
 SITE_ID = 1
@@ -133,6 +138,7 @@ def run_get_email(
     Raises:
         subprocess.CalledProcessError: installing, migrating or the command failed.
     """
+    root = root.resolve()
     python = _venv(root)
     site = root / "helpdesk-site"
     manage = _site(python, site)
