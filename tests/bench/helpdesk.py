@@ -21,7 +21,7 @@ VERSION = "2.6.1"
 
 _SETTINGS = """\
 from pathlib import Path
-BASE_DIR = Path(__file__).resolve().parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-only"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
