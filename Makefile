@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench eval clean
+.PHONY: run test lint typecheck bench bench-email eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ typecheck: $(TEST_STAMP)
 ## bench: the ingest benchmark (see README, "Benchmarks")
 bench: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench.ingest
+
+## bench-email: intake and replies against a real Dovecot, django-helpdesk 2.6.1 and a bare SMTP loop (see README, "Benchmarks")
+bench-email: $(TEST_STAMP)
+	$(BIN)/python -m tests.bench.email --mails $(or $(MAILS),2000)
 
 ## eval: play the conversation corpus through the intake engine and print its scores
 eval: $(TEST_STAMP)

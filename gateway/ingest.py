@@ -199,6 +199,22 @@ async def ingest(sessions: SessionFactory, message: InboundMessage) -> IngestRes
         return await store_inbound(session, message)
 
 
+async def ingest_batch(
+    sessions: SessionFactory, messages: Sequence[InboundMessage]
+) -> list[IngestResult]:
+    """Commit ``messages`` together in one transaction; one result per message, in order.
+
+    All or nothing: when it raises, none of them is stored (the mailbox poller
+    then stores the batch one by one, docs/email.md "Fast intake"). The same
+    dedupe as :func:`ingest`: a redelivery, also within the batch, is
+    reported with ``duplicate=True`` and changes nothing.
+    """
+    if not messages:
+        return []
+    async with sessions() as session, session.begin():
+        return await store_batch(session, messages)
+
+
 class IngestBatcher:
     """Group commit: messages arriving together are committed in one transaction.
 

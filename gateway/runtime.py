@@ -197,10 +197,24 @@ def _build_channels(runtime: Runtime) -> None:
     )
     runtime.rate_gates = gates
     if "email" in enabled:
+        from collections.abc import Sequence
+
         from channels.email import EmailChannel
+        from gateway.ingest import ingest_batch
+
+        async def accept_batch(messages: Sequence[InboundMessage]) -> list[IngestResult]:
+            results = await ingest_batch(runtime.sessions, messages)
+            if runtime.jobs is not None:
+                for result in results:
+                    runtime.jobs.request_processing(result.contact_id)
+            return results
 
         runtime.channels[ChannelName.EMAIL.value] = EmailChannel(
-            email_config(settings), runtime.sessions, runtime.accept, holder=runtime.holder
+            email_config(settings),
+            runtime.sessions,
+            runtime.accept,
+            holder=runtime.holder,
+            accept_batch=accept_batch,
         )
     if "sms" in enabled:
         from channels.twilio import TwilioChannel

@@ -8,12 +8,14 @@ Modules, one job each:
 * :mod:`.config` — :class:`EmailConfig` and :class:`Security`;
 * :mod:`.authresults` — ``Authentication-Results`` of the trusted server (RFC 8601);
 * :mod:`.parse` — bytes of one message → :class:`InboundMessage` (pure);
+* :mod:`.parse_pool` — parsing a fetched batch off the event loop;
 * :mod:`.automatic` — is it machine-sent (rule 6);
 * :mod:`.quotes` / :mod:`.html` — the new text of a reply;
 * :mod:`.imap_client` — a read-only IMAP connection (EXAMINE, BODY.PEEK, IDLE);
 * :mod:`.mailbox_store` — checkpoints and quarantine in the database;
 * :mod:`.imap` — the poller loop with its lease;
-* :mod:`.smtp` — sending, with Message-IDs derived from idempotency keys.
+* :mod:`.smtp` — sending, with Message-IDs derived from idempotency keys;
+* :mod:`.smtp_pool` — the SMTP connections kept open between sends.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, ClassVar
 from channels.base import Channel, ChannelName, InboundMessage, OutboundMessage, SendResult
 from channels.email.automatic import is_automatic
 from channels.email.config import EmailConfig, Security
-from channels.email.imap import Accept, ImapPoller, mailbox_key_for
+from channels.email.imap import Accept, AcceptBatch, ImapPoller, mailbox_key_for
 from channels.email.parse import parse_email
 from channels.email.quotes import strip_quotes
 from channels.email.smtp import SmtpSender, message_id_for
@@ -54,6 +56,9 @@ class EmailChannel(Channel):
         accept: commits one inbound message (``gateway.ingest.ingest`` bound to
             the session factory); raises on failure so the UID is retried.
         holder: this process's lease holder id (``storage.leases.new_holder_id()``).
+        accept_batch: commits a batch of inbound messages in one transaction
+            (``gateway.ingest.ingest_batch``); the poller stores fetched
+            batches with it, falling back to ``accept`` one by one.
         poller_options: extra keyword arguments for :class:`ImapPoller`
             (intervals, TLS context); tests use them.
     """
@@ -69,11 +74,13 @@ class EmailChannel(Channel):
         accept: Accept,
         *,
         holder: str,
+        accept_batch: AcceptBatch | None = None,
         poller_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._settings = config
         self._sessions = sessions
         self._accept = accept
+        self._accept_batch = accept_batch
         self._holder = holder
         self._poller_options = dict(poller_options or {})
         self._sender = SmtpSender(config)
@@ -120,14 +127,15 @@ class EmailChannel(Channel):
             self._sessions,
             self._accept,
             holder=self._holder,
-            **self._poller_options,
+            **{"accept_batch": self._accept_batch, **self._poller_options},
         )
         self._task = asyncio.create_task(
             self._poller.run(), name=f"imap-poller:{self._poller.mailbox_key}"
         )
 
     async def stop(self) -> None:
-        """Stop the poller (it finishes the current message and releases its lease)."""
+        """Stop the poller (it finishes the current message and releases its lease)
+        and close the idle SMTP connections."""
         poller, task = self._poller, self._task
         self._task = None
         if poller is not None:
@@ -136,6 +144,7 @@ class EmailChannel(Channel):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._sender.close()
 
     def status(self) -> Mapping[str, Any]:
         """IMAP mailbox, poller state and SMTP endpoint; never passwords."""

@@ -6,6 +6,7 @@ never replies to it, which is what stops mail loops between two auto-responders.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable
 from email.message import Message
@@ -26,6 +27,12 @@ _REPORT_TYPES = frozenset(
 
 def own_address_set(addresses: Iterable[str]) -> frozenset[str]:
     """Lower-case bare addresses from ``addresses`` (``"Name <a@b>"`` or ``"a@b"``)."""
+    return _address_set(tuple(addresses))
+
+
+@functools.lru_cache(maxsize=64)
+def _address_set(addresses: tuple[str, ...]) -> frozenset[str]:
+    # Called once per parsed mail with the same few addresses: parse them once.
     result = set()
     for value in addresses:
         _name, addr = parseaddr(value)

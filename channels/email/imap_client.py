@@ -1,7 +1,8 @@
 """A small, read-only IMAP connection on top of aioimaplib (DESIGN.md reliability rule 5).
 
 Only what the poller needs: log in (plain, STARTTLS or implicit TLS), open a
-mailbox read-only with ``EXAMINE``, ``UID SEARCH``, fetch one message with
+mailbox read-only with ``EXAMINE``, ``UID SEARCH``, ask the sizes of many
+messages at once (``RFC822.SIZE``), fetch one message or a whole UID set with
 ``BODY.PEEK[]`` (which never sets ``\\Seen``), and wait for new mail with IDLE
 (RFC 2177). No command here stores flags, expunges, moves or deletes.
 """
@@ -27,18 +28,25 @@ __all__ = [
     "ImapError",
     "MailboxState",
     "encode_mailbox_name",
+    "uid_set",
 ]
 
 log = logging.getLogger(__name__)
 
 #: RFC 2177: servers may drop an IDLE after 30 minutes; re-issue it before 29.
 IDLE_MAX_SECONDS = 28 * 60.0
+#: UIDs per ``UID FETCH (UID RFC822.SIZE)``: aioimaplib handles the lines of one
+#: read recursively, one stack frame per line, so an answer of a thousand
+#: one-line items in one read exceeds Python's recursion limit.
+SIZES_PER_COMMAND = 250
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _EXISTS = re.compile(rb"^(\d+) EXISTS")
 _LITERAL_HEAD = re.compile(rb"BODY\[\] \{(\d+)\}$")
 _FETCH_UID = re.compile(rb"UID (\d+)")
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_FETCH_HEAD = re.compile(rb"^\d+ FETCH \(")
 
 
 class _RedactCredentials(logging.Filter):
@@ -124,6 +132,66 @@ def _body_from_fetch(lines: list[Any], uid: int) -> bytes | None:
             continue
         return bytes(body)
     return None
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """An IMAP sequence set naming ``uids`` with runs collapsed: ``[1, 2, 3, 7]`` → ``"1:3,7"``.
+
+    Raises ValueError when ``uids`` is empty (an empty set is not valid IMAP).
+    """
+    ordered = sorted(set(uids))
+    if not ordered:
+        raise ValueError("empty UID set")
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for uid in ordered[1:]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        parts.append(str(start) if start == prev else f"{start}:{prev}")
+        start = prev = uid
+    parts.append(str(start) if start == prev else f"{start}:{prev}")
+    return ",".join(parts)
+
+
+def _sizes_from_fetch(lines: Iterable[Any]) -> dict[int, int]:
+    """UID → ``RFC822.SIZE`` (bytes) from the untagged lines of a ``UID FETCH (UID RFC822.SIZE)``."""
+    sizes: dict[int, int] = {}
+    for line in lines:
+        if not isinstance(line, bytes | bytearray) or not _FETCH_HEAD.match(line):
+            continue
+        uid, size = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
+        if uid is not None and size is not None:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
+
+
+def _bodies_from_fetch(lines: list[Any]) -> dict[int, bytes]:
+    """UID → ``BODY[]`` literal for every message in a multi-message ``UID FETCH`` response.
+
+    Each message comes as a line ``n FETCH (UID u BODY[] {len}``, the literal,
+    then the rest of the item (where some servers put ``UID u)``).
+    """
+    bodies: dict[int, bytes] = {}
+    count = len(lines)
+    index = 0
+    while index < count - 1:
+        line = lines[index]
+        if not isinstance(line, bytes | bytearray) or _LITERAL_HEAD.search(line) is None:
+            index += 1
+            continue
+        body = lines[index + 1]
+        if not isinstance(body, bytes | bytearray):
+            index += 1
+            continue
+        tail = lines[index + 2] if index + 2 < count else b""
+        found = _FETCH_UID.search(line) or (
+            _FETCH_UID.search(tail) if isinstance(tail, bytes | bytearray) else None
+        )
+        if found is not None:
+            bodies[int(found.group(1))] = bytes(body)
+        index += 2
+    return bodies
 
 
 class ImapConnection:
@@ -299,6 +367,53 @@ class ImapConnection:
             raise ImapError(f"UID FETCH {uid} failed: {type(exc).__name__}") from None
         self._check(response, f"UID FETCH {uid}")
         return _body_from_fetch(list(response.lines), uid)
+
+    async def sizes(self, uids: Iterable[int]) -> dict[int, int]:
+        """UID → size in bytes (``UID FETCH set (UID RFC822.SIZE)``) of the messages in ``uids``.
+
+        Expunged UIDs are absent from the answer. One command per
+        :data:`SIZES_PER_COMMAND` UIDs, so planning the batches of a large
+        mailbox costs a few round trips.
+
+        Raises:
+            ImapError: the command failed or the connection broke.
+        """
+        protocol = self._client.protocol
+        ordered = sorted(set(uids))
+        sizes: dict[int, int] = {}
+        for start in range(0, len(ordered), SIZES_PER_COMMAND):
+            chunk = ordered[start : start + SIZES_PER_COMMAND]
+            response = await self._call(
+                "UID FETCH RFC822.SIZE",
+                protocol.fetch(
+                    uid_set(chunk), "(UID RFC822.SIZE)", by_uid=True, timeout=self._timeout
+                ),
+            )
+            sizes.update(_sizes_from_fetch(response.lines[:-1]))
+        return sizes
+
+    async def fetch_many(self, uids: Iterable[int]) -> dict[int, bytes]:
+        """UID → full message for the messages in ``uids``, in one ``UID FETCH set (UID BODY.PEEK[])``.
+
+        Expunged UIDs are absent from the answer. ``BODY.PEEK`` leaves the
+        ``\\Seen`` flag alone. ``timeout`` bounds the wait for each chunk of
+        data, so a large batch may take longer as long as data keeps arriving.
+
+        Raises:
+            ImapError: the command failed or the connection broke.
+        """
+        if self._lost.is_set():
+            raise ImapError(f"connection to {self._host} lost")
+        wanted = uid_set(uids)
+        protocol = self._client.protocol
+        try:
+            response = await protocol.fetch(
+                wanted, "(UID BODY.PEEK[])", by_uid=True, timeout=self._timeout
+            )
+        except (TimeoutError, aioimaplib.AioImapException, OSError) as exc:
+            raise ImapError(f"UID FETCH {wanted} failed: {type(exc).__name__}") from None
+        self._check(response, f"UID FETCH {wanted}")
+        return _bodies_from_fetch(list(response.lines))
 
     async def idle(self, seconds: float, stop: asyncio.Event) -> bool:
         """Wait with IDLE until new mail arrives, ``seconds`` pass or ``stop`` is set.

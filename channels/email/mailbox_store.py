@@ -19,7 +19,15 @@ from storage.db import SessionFactory
 from storage.models import ImapCheckpoint, QuarantinedInbound
 from storage.types import utcnow
 
-__all__ = ["Checkpoint", "advance_checkpoint", "load_checkpoint", "quarantine", "reset_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "Quarantined",
+    "advance_checkpoint",
+    "load_checkpoint",
+    "quarantine",
+    "reset_checkpoint",
+    "settle_batch",
+]
 
 _MAX_ERROR_CHARS = 4000
 
@@ -86,6 +94,51 @@ async def advance_checkpoint(
     when the stored UIDVALIDITY differs (the mailbox was reset meanwhile)."""
     async with sessions() as session, session.begin():
         await _advance(session, mailbox_key, uidvalidity, uid)
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """One mail of a batch to keep aside: its UID, bytes and the reason."""
+
+    uid: int
+    raw: bytes
+    error: str
+
+
+def _quarantine_row(mailbox_key: str, uidvalidity: int, item: Quarantined) -> dict[str, Any]:
+    return {
+        "channel": str(ChannelName.EMAIL),
+        "source_ref": f"{mailbox_key}#{uidvalidity}:{item.uid}",
+        "raw": item.raw,
+        "error": item.error[:_MAX_ERROR_CHARS],
+        "created_at": utcnow(),
+    }
+
+
+async def settle_batch(
+    sessions: SessionFactory,
+    *,
+    mailbox_key: str,
+    uidvalidity: int,
+    quarantined: list[Quarantined],
+    through_uid: int,
+) -> None:
+    """Quarantine ``quarantined`` and move the checkpoint to ``through_uid``, in one transaction.
+
+    The caller has committed every other mail up to ``through_uid`` already
+    (docs/email.md "Fast intake": the checkpoint only passes UIDs committed or
+    quarantined). Quarantine rows are insert-if-absent by ``source_ref``, as
+    in :func:`quarantine`.
+    """
+    async with sessions() as session, session.begin():
+        if quarantined:
+            await session.execute(
+                _insert(session)(QuarantinedInbound).on_conflict_do_nothing(
+                    index_elements=["source_ref"]
+                ),
+                [_quarantine_row(mailbox_key, uidvalidity, item) for item in quarantined],
+            )
+        await _advance(session, mailbox_key, uidvalidity, through_uid)
 
 
 async def quarantine(

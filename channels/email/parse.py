@@ -15,14 +15,17 @@ address is checked against the trusted server's ``Authentication-Results``.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import mimetypes
 import re
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -421,6 +424,106 @@ def _raw(msg: Message, raw: bytes, automatic_reason: str | None) -> dict[str, An
     return result
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+#: Headers this module only reads as text: a plain ASCII value without encoded
+#: words reads the same unparsed, so it is not run through the header parser.
+_TEXT_HEADERS = frozenset(
+    {
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "subject",
+        "to",
+        "cc",
+        "return-path",
+        "auto-submitted",
+        "precedence",
+        "received",
+    }
+)
+_LINE_BREAK = re.compile(r"\n|\r")
+_SIMPLE_TEXT = re.compile(r"[\x20-\x7e\t]*")
+# "Display Name <local@domain>" or "local@domain": letters, digits, spaces, dots,
+# apostrophes and hyphens in the name; no quotes, comments, groups or encoded words.
+_SIMPLE_FROM = re.compile(
+    r"\s*(?:([A-Za-z0-9][A-Za-z0-9 .'-]*?)\s*<([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+)>"
+    r"|([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+))\s*"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _SimpleAddress:
+    display_name: str
+    addr_spec: str
+
+
+class _TextHeader(str):
+    """A header value that needed no parsing: the text, its name, no defects."""
+
+    name: str
+    defects: tuple[Any, ...] = ()
+    addresses: tuple[_SimpleAddress, ...] = ()
+
+    @classmethod
+    def of(cls, name: str, value: str) -> _TextHeader:
+        header = cls(value)
+        header.name = name
+        return header
+
+
+def _fast_header(name: str, value: str) -> Any:
+    """The value of a header that needs no parser, or None to parse it fully.
+
+    Equal to what ``policy.default`` gives for the attributes this module
+    reads (``str()``; ``addresses`` of a simple From): the fast path only
+    takes plain ASCII without encoded words (RFC 2047) or, for From, a bare
+    address or ``Name <address>`` with a plain name.
+    """
+    if "=?" in value or not _SIMPLE_TEXT.fullmatch(value):
+        return None
+    lowered = name.lower()
+    if lowered in _TEXT_HEADERS:
+        return _TextHeader.of(name, value.strip())
+    if lowered == "from":
+        found = _SIMPLE_FROM.fullmatch(value)
+        if found is None:
+            return None
+        display, addr = (found.group(1) or "").strip(), found.group(2) or found.group(3)
+        header = _TextHeader.of(name, f"{display} <{addr}>" if display else addr)
+        header.addresses = (_SimpleAddress(display, addr),)
+        return header
+    return None
+
+
+class _MemoPolicy(EmailPolicy):
+    """``policy.default`` that parses each header value once, and simple ones not at all.
+
+    ``policy.default`` parses a header again on every read (``get_content_type``
+    alone reads ``Content-Type`` several times per part), which made parsing a
+    plain complaint mail cost milliseconds. Parsed headers are immutable
+    ``str`` subclasses, so one parsed value is shared by every read, and by
+    every mail with the same header line (``Content-Type: text/plain;
+    charset=utf-8``). Headers read only as text skip the parser when plain
+    (:func:`_fast_header`). Results equal ``policy.default``'s for what this
+    module reads (tests/email/test_parse_speed.py compares them).
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):
+            return value
+        value = "".join(_LINE_BREAK.split(value))  # unfolded, as policy.default does
+        fast = _fast_header(name, value)
+        return fast if fast is not None else _parsed_header(name, value)
+
+
+_POLICY = _MemoPolicy()
+
+
 def _parse_message(raw: bytes) -> EmailMessage:
     """Parse ``raw`` with ``policy.default``; raise InboundParseError if it has no headers."""
     if not isinstance(raw, bytes | bytearray | memoryview):
@@ -429,7 +532,7 @@ def _parse_message(raw: bytes) -> EmailMessage:
     if not data.strip():
         raise InboundParseError("not an email: empty")
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(data)
+        msg = BytesParser(policy=_POLICY).parsebytes(data)
     except Exception as exc:
         raise InboundParseError(f"not an email: {exc}") from None
     if not isinstance(msg, EmailMessage) or not list(msg.raw_items()):

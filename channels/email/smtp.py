@@ -7,7 +7,6 @@ once; the id is also what a complainant's reply quotes in ``In-Reply-To``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import aiosmtplib
 from channels.addresses import AddressError, normalise_email
 from channels.base import OutboundMessage, SendResult
 from channels.email.config import EmailConfig, Security
+from channels.email.smtp_pool import IDLE_SECONDS, POOL_SIZE, SmtpPool
 from channels.errors import ChannelError, PermanentError, TemporaryError
 
 __all__ = [
@@ -138,30 +138,51 @@ def classify_smtp_error(exc: BaseException) -> ChannelError:
     return TemporaryError(f"SMTP error: {exc}", code="smtp")
 
 
-_QUITTING: set[asyncio.Task[None]] = set()
-
-
-async def _quit(client: aiosmtplib.SMTP) -> None:
-    try:
-        await client.quit()
-    except Exception:
-        client.close()
-
-
 class SmtpSender:
     """Sends :class:`OutboundMessage` rows through the configured SMTP server.
 
     Uses ``config.smtp_host``/``smtp_port``/``smtp_security`` (ssl,
-    starttls or none) and logs in when ``smtp_user`` is set. One connection
-    per message (outbox volumes are small; nothing is held open between sends).
+    starttls or none) and logs in when ``smtp_user`` is set. Connections are
+    kept open and reused by an :class:`SmtpPool` of ``pool_size`` (closed after
+    ``idle_seconds`` unused, and by :meth:`close`), so a burst of
+    acknowledgements costs one handshake per connection, not per message.
     """
 
-    def __init__(self, config: EmailConfig, *, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        config: EmailConfig,
+        *,
+        timeout: float = SEND_TIMEOUT_SECONDS,
+        pool_size: int = POOL_SIZE,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
         self._settings = config
         self._timeout = timeout
+        self._pool = SmtpPool(self._client, size=pool_size, idle_seconds=idle_seconds)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        settings = self._settings
+        assert settings.smtp_host and settings.email_from
+        _display, from_addr = _from_parts(settings.email_from)
+        security = settings.smtp_security
+        password = settings.smtp_password or None
+        return aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_user or None,
+            password=password if settings.smtp_user else None,
+            use_tls=security is Security.SSL,
+            start_tls=security is Security.STARTTLS,
+            local_hostname=from_addr.rpartition("@")[2] or None,
+            timeout=self._timeout,
+        )
 
     async def send(self, msg: OutboundMessage) -> SendResult:
         """Send ``msg``; return its Message-ID (no brackets) as ``provider_id``.
+
+        A reused connection that fails before the server answered (dropped
+        while idle) is retried once on a new connection; the Message-ID is
+        the same, so a rare repeat shows once in the recipient's client.
 
         Raises:
             TemporaryError: SMTP 4xx, timeout, connection failure, or SMTP not
@@ -175,23 +196,19 @@ class SmtpSender:
             )
         message = build_message(msg, settings.email_from)
         _display, from_addr = _from_parts(settings.email_from)
-        security = settings.smtp_security
-        password = settings.smtp_password or None
-        client = aiosmtplib.SMTP(
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_user or None,
-            password=password if settings.smtp_user else None,
-            use_tls=security is Security.SSL,
-            start_tls=security is Security.STARTTLS,
-            local_hostname=from_addr.rpartition("@")[2] or None,
-            timeout=self._timeout,
-        )
+        recipients = [str(message["To"])]
         try:
-            await client.connect()
-            await client.send_message(message, sender=from_addr, recipients=[str(message["To"])])
+            for attempt in (1, 2):
+                reused = False
+                try:
+                    async with self._pool.connection() as (client, reused):
+                        await client.send_message(message, sender=from_addr, recipients=recipients)
+                    break
+                except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
+                    if not (reused and attempt == 1):
+                        raise
+                    log.info("smtp: pooled connection was closed (%s); reconnecting", exc)
         except Exception as exc:  # every failure is classified below
-            client.close()
             error = classify_smtp_error(exc)
             log.warning(
                 "smtp send failed: key=%s host=%s:%s code=%s error=%s",
@@ -202,12 +219,10 @@ class SmtpSender:
                 error,
             )
             raise error from exc
-        # The server has taken the message: report it now, so the outbox marks
-        # the row sent at once, and say goodbye in the background (a crash
-        # between acceptance and that mark is the only window for a repeat).
-        task = asyncio.create_task(_quit(client))
-        _QUITTING.add(task)
-        task.add_done_callback(_QUITTING.discard)
         provider_id = message_id_for(msg.idempotency_key, settings.email_from)
         log.info("smtp sent: key=%s message_id=%s", msg.idempotency_key, provider_id)
         return SendResult(provider_id=provider_id)
+
+    async def close(self) -> None:
+        """Close the pooled connections (``QUIT``); later sends still work. Never raises."""
+        await self._pool.close()

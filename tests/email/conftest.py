@@ -360,8 +360,21 @@ class SinkHandler:
 
     envelopes: list[Envelope] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    ehlos: int = 0
     rcpt_reply: str | None = None
     data_reply: str | None = None
+
+    async def handle_EHLO(  # aiosmtpd hook name
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.ehlos += 1  # one per connection (and per STARTTLS)
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(  # aiosmtpd hook name
         self,

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 import channels.email.imap as imap_module
+import channels.email.parse_pool as parse_pool_module
 from gateway.inbox.complaint_texts import delivery_text
 from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR
@@ -33,6 +34,12 @@ pytestmark = pytest.mark.imap
 
 TRUSTED = "mx.bspji.go.id"
 CAP = 4
+
+
+@pytest.fixture(autouse=True)
+def parse_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parse on a thread of this process, so a patched ``parse_email`` is the one used."""
+    monkeypatch.setattr(imap_module, "PARSE_PROCESSES", 0)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,9 +78,9 @@ async def test_unstorable_mail_is_quarantined_and_the_next_mail_gets_its_reply(
     # refused by PostgreSQL's varchar(200); SQLite ignores lengths, so there it
     # also carries a lone surrogate that no UTF-8 driver stores.
     if live.engine.dialect.name == "postgresql":
-        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v))
+        monkeypatch.setattr(parse_pool_module, "parse_email", unguarded(lambda v: v))
     else:
-        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v + "\udcff"))
+        monkeypatch.setattr(parse_pool_module, "parse_email", unguarded(lambda v: v + "\udcff"))
     first = await mailbox.append(with_attachment("long-type@example.com", LONG_TYPE))
     await mailbox.append(plain("normal@example.com"))
 

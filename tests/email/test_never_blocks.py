@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 import channels.email.imap as imap_module
+import channels.email.parse_pool as parse_pool_module
 from channels.base import InboundMessage
 from channels.email.config import EmailConfig
 from channels.email.imap import ImapPoller, is_transient
@@ -33,6 +34,12 @@ from tests.runtime_fixtures import Harness, make_harness
 from tests.services import POSTGRES_URL
 
 LONG_TYPE = "application/x-" + "laporan-hasil-uji-" * 17  # 320 characters
+
+
+@pytest.fixture(autouse=True)
+def parse_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parse on a thread of this process, so a patched ``parse_email`` is the one used."""
+    monkeypatch.setattr(imap_module, "PARSE_PROCESSES", 0)
 
 
 def mail_date(minutes_ago: float = 5) -> str:
@@ -175,9 +182,9 @@ async def test_a_mail_that_cannot_be_stored_is_quarantined_and_the_next_is_answe
     # The fault as found: PostgreSQL refuses a 320-character value in varchar(200).
     # SQLite ignores lengths; there a lone surrogate no UTF-8 driver encodes fails it.
     if both.runtime.engine.dialect.name == "postgresql":
-        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v))
+        monkeypatch.setattr(parse_pool_module, "parse_email", unguarded(lambda v: v))
     else:
-        monkeypatch.setattr(imap_module, "parse_email", unguarded(lambda v: v + "\udcff"))
+        monkeypatch.setattr(parse_pool_module, "parse_email", unguarded(lambda v: v + "\udcff"))
     box = MemoryMailbox()
     first = box.append(with_attachment("long-type@example.com", LONG_TYPE))
     second = box.append(plain("normal@example.com"))

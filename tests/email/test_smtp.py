@@ -176,3 +176,52 @@ def test_build_message_headers_are_single_line() -> None:
     assert str(msg["Subject"]) == "Baris satu Bcc: penyusup@example.id"
     assert msg["Bcc"] is None
     assert str(msg["Content-Language"]) == "id"
+
+
+async def test_connections_are_reused(smtp_sink: SmtpSink) -> None:
+    sender = SmtpSender(smtp_settings(smtp_sink), pool_size=2)
+    for n in range(5):
+        await sender.send(outbound(idempotency_key=f"outbox-{n}"))
+    assert len(smtp_sink.handler.envelopes) == 5
+    assert smtp_sink.handler.ehlos == 1  # one connection, one greeting, five messages
+    await asyncio.gather(*(sender.send(outbound(idempotency_key=f"par-{n}")) for n in range(6)))
+    assert len(smtp_sink.handler.envelopes) == 11
+    assert smtp_sink.handler.ehlos <= 2  # never more connections than the pool holds
+    await sender.close()
+
+
+async def test_idle_connection_is_closed(smtp_sink: SmtpSink) -> None:
+    sender = SmtpSender(smtp_settings(smtp_sink), idle_seconds=0.05)
+    await sender.send(outbound())
+    assert sender._pool.idle_count == 1
+    await asyncio.sleep(0.3)
+    assert sender._pool.idle_count == 0
+    await sender.send(outbound(idempotency_key="outbox-43"))  # a new connection
+    assert smtp_sink.handler.ehlos == 2
+    await sender.close()
+
+
+async def test_a_restarted_server_gets_a_new_connection() -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.email.conftest import SinkHandler
+
+    port = free_port()
+    handler = SinkHandler()
+    first = Controller(handler, hostname="127.0.0.1", port=port)
+    first.start()
+    sink = SmtpSink("127.0.0.1", port, handler)
+    sender = SmtpSender(smtp_settings(sink))
+    try:
+        await sender.send(outbound())
+        first.stop()  # drops the pooled connection
+        second = Controller(handler, hostname="127.0.0.1", port=port)
+        second.start()
+        try:
+            await sender.send(outbound(idempotency_key="outbox-43"))
+        finally:
+            second.stop()
+    finally:
+        await sender.close()
+    assert [e.mail_from for e in handler.envelopes] == ["pengaduan@bspji.go.id"] * 2
+    assert handler.ehlos == 2
