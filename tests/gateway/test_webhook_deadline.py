@@ -56,11 +56,12 @@ async def test_a_held_sqlite_write_lock_gets_503_then_the_message_is_stored_once
         finally:
             holder.execute("ROLLBACK")
             holder.close()
+        await settle()  # the late write commits once the lock is gone
+        h.runtime.settings.webhook_deadline = 30.0
         resp = await client.post("/webhooks/api", data=raw, headers=headers)  # the redelivery
         assert resp.status == 200
         answer = await resp.json()
         assert answer["status"] == "accepted" and answer["duplicate"] is True
-        await settle()
         async with h.runtime.sessions() as s:
             stored = await s.scalar(
                 select(func.count()).select_from(Message).where(Message.external_id == "portal-77")

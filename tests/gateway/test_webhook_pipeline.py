@@ -431,6 +431,7 @@ async def test_every_route_answers_503_when_storing_stalls_and_a_redelivery_is_s
         await asyncio.sleep(0.01)
     assert late_count() == 0
     assert await gw.count(Message) == 4
+    gw.runtime.settings.webhook_deadline = 30.0
     for deliver in deliveries:  # the providers deliver again
         resp = await deliver()
         assert resp.status == 200
