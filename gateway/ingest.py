@@ -244,7 +244,7 @@ class IngestBatcher:
         *,
         max_batch: int = 256,
         linger_seconds: float = 0.005,
-        max_hold_seconds: float = 0.25,
+        max_hold_seconds: float = 1.0,
     ) -> None:
         self._sessions = sessions
         self.max_batch = max_batch
