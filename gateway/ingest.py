@@ -265,7 +265,9 @@ class IngestBatcher:
         self._arrived.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write())
-        return await asyncio.shield(future)
+        # The write runs in the writer's task: cancelling this wait cancels only
+        # ``future``, which the writer then skips.
+        return await future
 
     def _take(self) -> list[tuple[InboundMessage, asyncio.Future[IngestResult]]]:
         batch = self._queue[: self.max_batch]

@@ -18,8 +18,13 @@ drifts moves both sides of a pair alike:
   pragmas (WAL, ``synchronous=FULL``): the limit a Python webhook receiver
   with a durable write per request can reach on this machine.
 
-Printed: messages/s, p50 and p99 latency and stored rows per run, then the
-median of the pair ratios (aduan / bare) of throughput.
+Printed per run: messages/s, p50 and p99 latency, the server process's CPU
+time per message during the timed load (user + system, all its threads) and
+the stored rows; for aduan also how long after the last answer every message
+was processed. Then the medians, and the median of the pair ratios of
+throughput (aduan / bare) and of CPU per message (bare / aduan: what the
+throughput ratio tends to when both are CPU-bound, on a machine whose disk
+is not the limit).
 
     .venv/bin/python -m tests.bench.ingest --messages 10000 --concurrency 32 --pairs 5
     .venv/bin/python -m tests.bench.ingest --only aduan     # aduan alone, no pairing
@@ -181,6 +186,7 @@ class Run:
     max_ms: float
     stored: int
     total: int
+    cpu_us: float
     catch_up_s: float | None = None
 
 
@@ -215,6 +221,12 @@ def _server(
     return proc, Path(tmp) / "aduan.sqlite3", "select count(*) from messages where direction = 'in'"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def catch_up(database: Path, timeout: float) -> float | None:
     """Seconds until every stored inbound message is processed (``None``: not
     within ``timeout``); aduan's processing runs beside ingest and catches up
@@ -246,7 +258,9 @@ def run_once(kind: str, args: argparse.Namespace) -> Run:
                 asyncio.run(wait_ready(base, proc))
                 if warm:
                     asyncio.run(load(base, warm, args.concurrency))
+                cpu_before = cpu_seconds(proc.pid)
                 latencies, elapsed = asyncio.run(load(base, timed, args.concurrency))
+                cpu = cpu_seconds(proc.pid) - cpu_before
                 if kind == "aduan" and args.catch_up:
                     waited = catch_up(database, args.catch_up)
             except BaseException:
@@ -265,6 +279,7 @@ def run_once(kind: str, args: argparse.Namespace) -> Run:
         max_ms=max(latencies) * 1000,
         stored=stored,
         total=args.messages + args.warmup,
+        cpu_us=cpu / args.messages * 1e6,
         catch_up_s=waited,
     )
 
@@ -281,7 +296,7 @@ def show(run: Run) -> None:
     print(
         f"{run.kind:<6} {run.rate:>8,.0f} msg/s   p50 {run.p50_ms:6.1f} ms   "
         f"p99 {run.p99_ms:6.1f} ms   max {run.max_ms:6.1f} ms   "
-        f"stored {run.stored} of {run.total}{processed}",
+        f"server CPU {run.cpu_us:4.0f} µs/msg   stored {run.stored} of {run.total}{processed}",
         flush=True,
     )
 
@@ -325,13 +340,19 @@ def main() -> int:
         print(
             f"{kind:<6} median {statistics.median(r.rate for r in rs):>8,.0f} msg/s   "
             f"p50 {statistics.median(r.p50_ms for r in rs):6.1f} ms   "
-            f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms"
+            f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms   "
+            f"server CPU {statistics.median(r.cpu_us for r in rs):4.0f} µs/msg"
         )
     if args.only is None:
         ratios = [a.rate / b.rate for a, b in zip(runs["aduan"], runs["bare"], strict=True)]
+        cpu = [b.cpu_us / a.cpu_us for a, b in zip(runs["aduan"], runs["bare"], strict=True)]
         print(
             f"ratio aduan/bare: median {statistics.median(ratios):.2f} "
             f"(pairs: {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+        print(
+            f"CPU ratio bare/aduan per message: median {statistics.median(cpu):.2f} "
+            f"(pairs: {', '.join(f'{r:.2f}' for r in cpu)})"
         )
     print(f"every message stored: {'yes' if complete else 'NO'}")
     return 0 if complete else 1
