@@ -18,7 +18,7 @@ from typing import Any, cast
 import aiosqlite
 from sqlalchemy import Table, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from channels.addresses import address_kind
 from channels.base import InboundMessage
@@ -236,6 +236,10 @@ class IngestBatcher:
 
     If a batch fails as a whole, its messages are retried one by one, each in
     its own transaction, so a single bad message fails alone.
+
+    Raises:
+        TypeError: ``sessions`` is not bound to an engine (the writer needs
+            one to hold a connection).
     """
 
     def __init__(
@@ -246,7 +250,11 @@ class IngestBatcher:
         linger_seconds: float = 0.005,
         max_hold_seconds: float = 1.0,
     ) -> None:
+        engine = sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError("IngestBatcher needs a session factory bound to an engine")
         self._sessions = sessions
+        self._engine = engine
         self.max_batch = max_batch
         self.linger_seconds = linger_seconds
         self.max_hold_seconds = max_hold_seconds
@@ -294,7 +302,7 @@ class IngestBatcher:
 
     async def _write(self) -> None:
         loop = asyncio.get_running_loop()
-        engine = self._sessions.kw["bind"]
+        engine = self._engine
         while self._queue:
             batch = self._take()
             try:
