@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from channels.api import SIGNATURE_HEADER, sign
 from gateway.app import create_app
+from gateway.webhooks import deadline
 from gateway.webhooks.deadline import RETRY_AFTER_SECONDS, StorageLate, late_count, within
 from storage.models import Message
 from tests.runtime_fixtures import make_harness
@@ -99,3 +100,23 @@ async def test_late_work_is_not_cancelled_and_finishes_after_the_503() -> None:
     gate.set()
     await settle()
     assert done == ["committed"]
+
+
+async def test_past_the_late_bound_storing_is_not_even_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(deadline, "MAX_LATE", 1)
+    gate = asyncio.Event()
+    started: list[int] = []
+
+    async def slow(n: int) -> None:
+        started.append(n)
+        await gate.wait()
+
+    with pytest.raises(StorageLate):
+        await within(0.01, slow(1))
+    with pytest.raises(StorageLate):  # answered 503 at once: a hung database fills nothing
+        await within(10.0, slow(2))
+    assert started == [1]
+    gate.set()
+    await settle()
