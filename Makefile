@@ -40,9 +40,9 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-## bench: the ingest benchmark (see README, "Benchmarks")
+## bench: the ingest benchmark, paired with a bare aiohttp + SQLite handler (see README, "Benchmarks")
 bench: $(TEST_STAMP)
-	$(BIN)/python -m tests.bench.ingest
+	$(BIN)/python -m tests.bench.ingest --messages 5000 --concurrency 32 --pairs 3
 
 ## bench-email: intake and replies against a real Dovecot, django-helpdesk 2.6.1 and a bare SMTP loop (see README, "Benchmarks")
 bench-email: $(TEST_STAMP)

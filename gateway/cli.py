@@ -131,8 +131,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     print(f"  staff API             : {base}/api/v1 (described at {base}/api/v1/openapi.json)")
     sys.stdout.flush()
+    from gateway.gc_freeze import freeze_after_startup
+
+    app = create_app(settings)
+    freeze_after_startup(app)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         print=None,

@@ -139,6 +139,15 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         None, description="Shared secret for the signed JSON webhook /webhooks/api."
     )
+    webhook_deadline: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "Seconds a provider webhook waits for its message to be stored; past it the "
+            "provider is answered 503 with Retry-After and delivers again (docs/webhooks.md, "
+            '"Deadline"). Keep it well inside the provider\'s own timeout (Twilio: 15 s).'
+        ),
+    )
     attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)
 
     twilio_account_sid: str | None = None

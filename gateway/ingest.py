@@ -9,17 +9,20 @@ runner and driven from the database (rule 3).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import aiosqlite
 from sqlalchemy import Table, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from channels.addresses import address_kind
 from channels.base import InboundMessage
+from gateway import ingest_sqlite
 from storage.db import SessionFactory
 from storage.models import Attachment, Contact, ContactAddress, Direction, Message
 from storage.types import utcnow
@@ -72,19 +75,27 @@ async def store_inbound(session: AsyncSession, message: InboundMessage) -> Inges
     return result
 
 
-async def _contacts_for(
-    session: AsyncSession, messages: Sequence[InboundMessage]
+async def _find_contacts(
+    session: AsyncSession, driver: aiosqlite.Connection | None, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    """Contact id per (address kind, address) for every sender, creating new ones."""
-    keys = {(address_kind(m.channel, m.sender), m.sender): m for m in messages}
-    found: dict[tuple[str, str], int] = {}
+    if driver is not None:
+        return await ingest_sqlite.find_contacts(driver, keys)
     rows = await session.execute(
         select(ContactAddress.kind, ContactAddress.address, ContactAddress.contact_id).where(
             tuple_(ContactAddress.kind, ContactAddress.address).in_(list(keys))
         )
     )
-    for kind, address, contact_id in rows:
-        found[(kind, address)] = contact_id
+    return {(kind, address): contact_id for kind, address, contact_id in rows}
+
+
+async def _contacts_for(
+    session: AsyncSession,
+    messages: Sequence[InboundMessage],
+    driver: aiosqlite.Connection | None = None,
+) -> dict[tuple[str, str], int]:
+    """Contact id per (address kind, address) for every sender, creating new ones."""
+    keys = {(address_kind(m.channel, m.sender), m.sender): m for m in messages}
+    found = await _find_contacts(session, driver, list(keys))
     new = [key for key in keys if key not in found]
     if not new:
         return found
@@ -113,15 +124,39 @@ async def _contacts_for(
         found[(kind, address)] = contact_id
     lost = [key for key in new if key not in found]
     if lost:
-        rows = await session.execute(
-            select(ContactAddress.kind, ContactAddress.address, ContactAddress.contact_id).where(
-                tuple_(ContactAddress.kind, ContactAddress.address).in_(lost)
-            )
-        )
-        for kind, address, contact_id in rows:
-            found[(kind, address)] = contact_id
+        found.update(await _find_contacts(session, driver, lost))
         await session.execute(delete(contacts).where(contacts.c.id.in_([new_ids[k] for k in lost])))
     return found
+
+
+async def _insert_messages(
+    session: AsyncSession, driver: aiosqlite.Connection | None, params: list[dict[str, Any]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(Message id, contact id) per (channel, external id) of the rows inserted."""
+    if driver is not None:
+        return await ingest_sqlite.insert_messages(session, driver, params)
+    table = cast(Table, Message.__table__)
+    result = await session.execute(
+        _insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(table.c.id, table.c.contact_id, table.c.channel, table.c.external_id),
+        params,
+    )
+    return {(row.channel, row.external_id): (row.id, row.contact_id) for row in result}
+
+
+async def _find_messages(
+    session: AsyncSession, driver: aiosqlite.Connection | None, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(Message id, contact id) per stored (channel, external id) among ``keys``."""
+    if driver is not None:
+        return await ingest_sqlite.find_messages(driver, keys)
+    rows = await session.execute(
+        select(Message.id, Message.contact_id, Message.channel, Message.external_id).where(
+            tuple_(Message.channel, Message.external_id).in_(keys)
+        )
+    )
+    return {(row.channel, row.external_id): (row.id, row.contact_id) for row in rows}
 
 
 async def store_batch(
@@ -132,9 +167,11 @@ async def store_batch(
     Returns one result per message, in order. Dedupe is the database's: one
     multi-row ``INSERT … ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING``; rows it did not insert (redeliveries, also within the batch)
-    are looked up and reported as duplicates.
+    are looked up and reported as duplicates. On SQLite the lookups and the
+    insert go to the driver directly (:mod:`gateway.ingest_sqlite`).
     """
-    contacts = await _contacts_for(session, messages)
+    driver = await ingest_sqlite.driver_connection(session)
+    contacts = await _contacts_for(session, messages, driver)
     now = utcnow()
     params = []
     for message in messages:
@@ -142,26 +179,9 @@ async def store_batch(
         values = message_values(message, contact_id)
         values["created_at"] = now
         params.append(values)
-    table = cast(Table, Message.__table__)
-    inserted: dict[tuple[str, str], tuple[int, int]] = {}
-    result = await session.execute(
-        _insert(session)(table)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(table.c.id, table.c.contact_id, table.c.channel, table.c.external_id),
-        params,
-    )
-    for row in result:
-        inserted[(row.channel, row.external_id)] = (row.id, row.contact_id)
+    inserted = await _insert_messages(session, driver, params)
     missing = {(str(m.channel), m.external_id) for m in messages} - set(inserted)
-    existing: dict[tuple[str, str], tuple[int, int]] = {}
-    if missing:
-        rows = await session.execute(
-            select(Message.id, Message.contact_id, Message.channel, Message.external_id).where(
-                tuple_(Message.channel, Message.external_id).in_(list(missing))
-            )
-        )
-        for row in rows:
-            existing[(row.channel, row.external_id)] = (row.id, row.contact_id)
+    existing = await _find_messages(session, driver, list(missing)) if missing else {}
     results: list[IngestResult] = []
     first_seen: set[tuple[str, str]] = set()
     for message in messages:
@@ -220,44 +240,114 @@ class IngestBatcher:
 
     Each caller still waits until its own message is committed (reliability
     rule 1), but concurrent callers share one transaction, and on SQLite one
-    fsync, which is what makes the embedded default fast under load. If a batch
-    fails as a whole, its messages are retried one by one so a single bad
-    message fails alone.
+    fsync, which is what makes the embedded default fast under load.
+
+    During a burst the writer keeps its database connection from one batch to
+    the next: it lets the connection go once no message arrived for
+    ``linger_seconds`` after a commit, or after holding it for
+    ``max_hold_seconds``. On the embedded default (one SQLite connection per
+    process) processing, sweeps and staff pages therefore wait for a lull, or
+    at most ``max_hold_seconds``, instead of taking turns with every batch;
+    they catch up when the burst is over (docs/webhooks.md, "Throughput").
+
+    If a batch fails as a whole, its messages are retried one by one, each in
+    its own transaction, so a single bad message fails alone.
+
+    Raises:
+        TypeError: ``sessions`` is not bound to an engine (the writer needs
+            one to hold a connection).
     """
 
-    def __init__(self, sessions: SessionFactory, *, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        max_batch: int = 256,
+        linger_seconds: float = 0.005,
+        max_hold_seconds: float = 1.0,
+    ) -> None:
+        engine = sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError("IngestBatcher needs a session factory bound to an engine")
         self._sessions = sessions
+        self._engine = engine
         self.max_batch = max_batch
+        self.linger_seconds = linger_seconds
+        self.max_hold_seconds = max_hold_seconds
         self._queue: list[tuple[InboundMessage, asyncio.Future[IngestResult]]] = []
+        self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, message: InboundMessage) -> IngestResult:
-        """Store ``message``; returns once it is committed (see :func:`ingest`)."""
+        """Store ``message``; returns once it is committed (see :func:`ingest`).
+
+        Cancelling the caller does not cancel the write: the message may still
+        be committed afterwards (a redelivery is then a duplicate).
+        """
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._queue.append((message, future))
+        self._arrived.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._write())
-        return await asyncio.shield(future)
+        # The write runs in the writer's task: cancelling this wait cancels only
+        # ``future``, which the writer then skips.
+        return await future
+
+    def _take(self) -> list[tuple[InboundMessage, asyncio.Future[IngestResult]]]:
+        batch = self._queue[: self.max_batch]
+        del self._queue[: self.max_batch]
+        return batch
+
+    async def _more(self) -> bool:
+        """Whether a message arrives within ``linger_seconds``."""
+        if self._queue:
+            return True
+        self._arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived.wait(), self.linger_seconds)
+        return bool(self._queue)
+
+    def _resolve(
+        self,
+        batch: Sequence[tuple[InboundMessage, asyncio.Future[IngestResult]]],
+        results: Sequence[IngestResult],
+    ) -> None:
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
 
     async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        engine = self._engine
         while self._queue:
-            batch = self._queue[: self.max_batch]
-            del self._queue[: self.max_batch]
+            batch = self._take()
             try:
-                async with self._sessions() as session, session.begin():
-                    results = await store_batch(session, [m for m, _ in batch])
+                async with engine.connect() as connection:
+                    release_at = loop.time() + self.max_hold_seconds
+                    while True:
+                        async with self._sessions(bind=connection) as session, session.begin():
+                            results = await store_batch(session, [m for m, _ in batch])
+                        self._resolve(batch, results)
+                        batch = []
+                        if loop.time() >= release_at or not await self._more():
+                            break
+                        batch = self._take()
             except Exception:
+                if not batch:
+                    log.warning("releasing the ingest connection failed", exc_info=True)
+                    continue
                 log.warning("batch of %s failed; storing one by one", len(batch), exc_info=True)
-                for message, future in batch:
-                    try:
-                        result = await ingest(self._sessions, message)
-                    except Exception as exc:
-                        if not future.done():
-                            future.set_exception(exc)
-                    else:
-                        if not future.done():
-                            future.set_result(result)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+                await self._one_by_one(batch)
+
+    async def _one_by_one(
+        self, batch: Sequence[tuple[InboundMessage, asyncio.Future[IngestResult]]]
+    ) -> None:
+        for message, future in batch:
+            try:
+                result = await ingest(self._sessions, message)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
                 if not future.done():
                     future.set_result(result)

@@ -14,15 +14,18 @@ Every provider request goes through the same steps, in this order:
 5. **sanitising** (:mod:`gateway.webhooks.sanitise`): NUL and
    lone surrogates removed, every stored string cut to its column length (from
    the SQLAlchemy models), the full value kept in ``raw["_originals"]``;
-6. **storing**: messages through ``Runtime.accept`` (one transaction each),
-   reports through :func:`gateway.delivery.record_delivery_status`;
+6. **storing**: messages through ``Runtime.accept`` (group commit,
+   :class:`gateway.ingest.IngestBatcher`), reports through
+   :func:`gateway.delivery.record_delivery_status`; steps 4-6 run within the
+   webhook deadline (:mod:`gateway.webhooks.deadline`): past it the answer is
+   503 with ``Retry-After`` and the provider redelivers;
 7. **acknowledging** once everything is committed.
 
 A signed payload never gets a 5xx for what it contains: what cannot be
 parsed or stored is answered 200 and kept in ``quarantined_inbound`` with the
 reason (:mod:`gateway.webhooks.store`), so the provider stops redelivering it and staff
-can look at it. Only a database that cannot be reached gives a 5xx (the
-provider then retries, reliability rule 1). Logs name the route and the kind
+can look at it. Only a database that cannot be reached, or not within the
+deadline, gives a 5xx (the provider then retries, reliability rule 1). Logs name the route and the kind
 of fault, never a value from the payload (it holds phone numbers, names and
 complaint text).
 """

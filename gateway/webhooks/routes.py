@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import MultiDict
@@ -25,6 +25,7 @@ from gateway.channel_configs import twilio_config
 from gateway.config import TelegramMode
 from gateway.remote import client_address
 from gateway.webhooks.caps import API_PATH, read_body
+from gateway.webhooks.deadline import answers_late, within
 from gateway.webhooks.decode import load_json, parse_form_body
 from gateway.webhooks.sanitise import LIMITS, clean_text, cut_key
 from gateway.webhooks.store import keep_unparsed, store_message, store_report
@@ -40,6 +41,11 @@ log = logging.getLogger(__name__)
 
 def _runtime(request: web.Request) -> Runtime:
     return get_runtime(request)
+
+
+def _deadline(runtime: Runtime) -> float:
+    """Seconds storing may take before the provider is answered 503 (gateway.webhooks.deadline)."""
+    return runtime.settings.webhook_deadline
 
 
 def _twiml() -> web.Response:
@@ -88,19 +94,26 @@ async def _twilio_form(
 
 async def twilio_inbound(request: web.Request) -> web.Response:
     """``POST /webhooks/twilio``: an SMS or WhatsApp message; 200 empty TwiML once
-    committed or quarantined (replies go through the outbox, never inline)."""
+    committed or quarantined (replies go through the outbox, never inline); 503
+    with ``Retry-After`` when storing passes ``ADUAN_WEBHOOK_DEADLINE``."""
     signed = await _twilio_form(request, twilio.INBOUND_PATH)
     if isinstance(signed, web.Response):
         return signed
     form, raw = signed
     runtime = _runtime(request)
+    await within(_deadline(runtime), _twilio_store(runtime, form, raw))
+    return _twiml()
+
+
+async def _twilio_store(runtime: Runtime, form: MultiDict[str], raw: bytes) -> None:
+    """Steps 4-6 for a Twilio message: parse, fetch media, store or quarantine."""
     try:
         message = twilio.parse_form(twilio.single_values(form))
     except InboundParseError as exc:
         await keep_unparsed(runtime.sessions, "twilio", twilio.INBOUND_PATH, raw, exc)
-        return _twiml()
+        return
     if message is None:
-        return _twiml()
+        return
     if twilio.media_items(message.raw):
         config = twilio_config(runtime.settings)
         attachments = await twilio.download_media(message.raw, config)
@@ -113,25 +126,29 @@ async def twilio_inbound(request: web.Request) -> web.Response:
             result.message_id,
             " (duplicate)" if result.duplicate else "",
         )
-    return _twiml()
 
 
 async def twilio_status(request: web.Request) -> web.Response:
     """``POST /webhooks/twilio/status``: a delivery report; 200 once recorded,
-    ignored (unknown status word) or quarantined."""
+    ignored (unknown status word) or quarantined; 503 past the webhook deadline."""
     signed = await _twilio_form(request, twilio.STATUS_PATH)
     if isinstance(signed, web.Response):
         return signed
     form, raw = signed
     runtime = _runtime(request)
+    await within(_deadline(runtime), _twilio_store_status(runtime, form, raw))
+    return web.Response(status=200)
+
+
+async def _twilio_store_status(runtime: Runtime, form: MultiDict[str], raw: bytes) -> None:
+    """Steps 4-6 for a Twilio delivery report: parse, record or quarantine."""
     try:
         report = twilio.parse_status_form(twilio.single_values(form))
     except InboundParseError as exc:
         await keep_unparsed(runtime.sessions, "twilio", twilio.STATUS_PATH, raw, exc)
-        return web.Response(status=200)
+        return
     if report is not None:
         await store_report(runtime, report, source=twilio.STATUS_PATH)
-    return web.Response(status=200)
 
 
 # ---------------------------------------------------------- WhatsApp Cloud
@@ -182,7 +199,8 @@ async def whatsapp_receive(request: web.Request) -> web.Response:
     (nothing stored); 400 not JSON or too deep; 200 ``{"status": "accepted",
     "messages": n, "duplicates": d, "statuses": s, "quarantined": q}`` after
     every message and status is committed or quarantined; 200 ``{"status":
-    "quarantined", "error": reason}`` for JSON that is not a webhook body.
+    "quarantined", "error": reason}`` for JSON that is not a webhook body; 503
+    with ``Retry-After`` when storing passes ``ADUAN_WEBHOOK_DEADLINE``.
     """
     channel = _whatsapp_channel(request)
     secret = channel.config.whatsapp_app_secret if channel else None
@@ -204,6 +222,14 @@ async def whatsapp_receive(request: web.Request) -> web.Response:
     except InboundParseError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     runtime = _runtime(request)
+    return await within(_deadline(runtime), _whatsapp_store(runtime, channel, body, raw))
+
+
+async def _whatsapp_store(
+    runtime: Runtime, channel: whatsapp.WhatsAppCloudChannel, body: Any, raw: bytes
+) -> web.Response:
+    """Steps 4-6 for a WhatsApp body: parse, fetch media, store or quarantine each
+    message and status; the answer of :func:`whatsapp_receive`."""
     try:
         messages, statuses = whatsapp.parse_payload(body)
     except InboundParseError as exc:
@@ -257,8 +283,9 @@ async def telegram_receive(request: web.Request) -> web.Response:
     ``{"status": "ignored"}`` for updates without a private-chat message; 200
     ``{"status": "quarantined", "error": reason}`` for an update that cannot be
     parsed or stored; 200 ``{"status": "accepted", "message_id": N,
-    "duplicate": bool}`` once committed. Files are downloaded first; a failed
-    one becomes an attachment with ``skipped_reason``.
+    "duplicate": bool}`` once committed; 503 with ``Retry-After`` when
+    storing passes ``ADUAN_WEBHOOK_DEADLINE``. Files are downloaded first; a
+    failed one becomes an attachment with ``skipped_reason``.
     """
     runtime = _runtime(request)
     settings = runtime.settings
@@ -287,6 +314,14 @@ async def telegram_receive(request: web.Request) -> web.Response:
         data = load_json(raw)
     except InboundParseError as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    return await within(_deadline(runtime), _telegram_store(runtime, channel, data, raw))
+
+
+async def _telegram_store(
+    runtime: Runtime, channel: TelegramChannel, data: Any, raw: bytes
+) -> web.Response:
+    """Steps 4-6 for a Telegram update: parse, fetch files, store or quarantine;
+    the answer of :func:`telegram_receive`."""
     try:
         message = channel.parse(data)
     except InboundParseError as exc:
@@ -313,7 +348,8 @@ async def api_receive(request: web.Request) -> web.Response:
     403 bad signature; 400 not JSON or too deep; 200 ``{"status":
     "quarantined", "error": reason}`` for a body that is not a valid message;
     200 ``{"status": "accepted", "message_id": N, "duplicate": bool}`` once
-    committed.
+    committed; 503 with ``Retry-After`` when storing passes
+    ``ADUAN_WEBHOOK_DEADLINE``.
     """
     runtime = _runtime(request)
     secret = runtime.settings.webhook_secret
@@ -331,6 +367,12 @@ async def api_receive(request: web.Request) -> web.Response:
         data = load_json(raw)
     except InboundParseError as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    return await within(_deadline(runtime), _api_store(runtime, data, raw))
+
+
+async def _api_store(runtime: Runtime, data: Any, raw: bytes) -> web.Response:
+    """Steps 4-6 for the JSON intake API: parse, store or quarantine; the answer of
+    :func:`api_receive`."""
     try:
         message = api_channel.parse_body(data)
     except InboundParseError as exc:
@@ -353,9 +395,9 @@ def add_routes(app: web.Application) -> None:
     The :func:`gateway.webhooks.caps.body_caps` middleware is installed by
     ``gateway.app``.
     """
-    app.router.add_post(twilio.INBOUND_PATH, twilio_inbound)
-    app.router.add_post(twilio.STATUS_PATH, twilio_status)
+    app.router.add_post(twilio.INBOUND_PATH, answers_late(twilio_inbound))
+    app.router.add_post(twilio.STATUS_PATH, answers_late(twilio_status))
     app.router.add_get(whatsapp.WEBHOOK_PATH, whatsapp_handshake)
-    app.router.add_post(whatsapp.WEBHOOK_PATH, whatsapp_receive)
-    app.router.add_post(TELEGRAM_PATH, telegram_receive)
-    app.router.add_post(API_PATH, api_receive)
+    app.router.add_post(whatsapp.WEBHOOK_PATH, answers_late(whatsapp_receive))
+    app.router.add_post(TELEGRAM_PATH, answers_late(telegram_receive))
+    app.router.add_post(API_PATH, answers_late(api_receive))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import math
 import re
@@ -39,13 +40,34 @@ def clean_text(value: str) -> str:
     return _UNSTORABLE.sub("", value)
 
 
+def _storable_as_is(value: Any) -> bool:
+    """Whether ``value`` is plain JSON with nothing :func:`clean_json` would change:
+    one pass of the C encoder (NaN and infinities refused, anything not JSON
+    refused) and one search of its output for lone surrogates (written as they
+    are) and NUL (written ``\\u0000``; a text holding those six characters
+    takes the slow path, which is only slower)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return "\\u0000" not in text and _UNSTORABLE.search(text) is None
+
+
 def clean_json(value: Any) -> Any:
     """A JSON-serialisable copy of ``value`` storable on PostgreSQL ``jsonb``.
 
     Strings (keys too) lose NUL and lone surrogates; NaN and infinities (which
     the stdlib decoder accepts) become strings; anything else not JSON becomes
     its string form. Recursion is bounded by the JSON depth limit upstream.
+    A value that needs none of this (every real payload: decoded JSON or a
+    form, string keys) is returned as it is, not copied.
     """
+    if _storable_as_is(value):
+        return value
+    return _clean_json(value)
+
+
+def _clean_json(value: Any) -> Any:
     if isinstance(value, str):
         return clean_text(value)
     if value is None or isinstance(value, bool | int):
@@ -53,9 +75,9 @@ def clean_json(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):
-        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
+        return [_clean_json(v) for v in value]
     return clean_text(str(value))
 
 
@@ -126,7 +148,7 @@ class _Cutter:
         return None if value is None else self.text(value, name)
 
     def raw(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        cleaned: dict[str, Any] = clean_json(raw)
+        cleaned: dict[str, Any] = dict(clean_json(raw))
         if self.originals:
             cleaned["_originals"] = dict(self.originals)
         return cleaned
@@ -161,7 +183,8 @@ def sanitise_message(message: InboundMessage, *, now: datetime | None = None) ->
     """
     now = now or datetime.now(UTC)
     cut = _Cutter()
-    cleaned = dataclasses.replace(
+    # One new message; ``raw`` last, once every cut value is noted in ``cut``.
+    return dataclasses.replace(
         message,
         external_id=cut.text(message.external_id, "external_id", key=True),
         sender=cut.text(message.sender, "sender", key=True),
@@ -173,8 +196,8 @@ def sanitise_message(message: InboundMessage, *, now: datetime | None = None) ->
         thread_refs=tuple(clean_text(r) for r in message.thread_refs),
         language=cut.optional(message.language, "language"),
         attachments=tuple(_clean_attachment(a, cut) for a in message.attachments),
+        raw=cut.raw(message.raw),
     )
-    return dataclasses.replace(cleaned, raw=cut.raw(message.raw))
 
 
 def sanitise_report(report: DeliveryReport, *, now: datetime | None = None) -> DeliveryReport:
@@ -183,7 +206,7 @@ def sanitise_report(report: DeliveryReport, *, now: datetime | None = None) -> D
     ``raw["_originals"]``."""
     now = now or datetime.now(UTC)
     cut = _Cutter()
-    cleaned = dataclasses.replace(
+    return dataclasses.replace(
         report,
         provider_id=cut.text(report.provider_id, "provider_id", key=True),
         error_code=cut.optional(report.error_code, "error_code"),
@@ -192,5 +215,5 @@ def sanitise_report(report: DeliveryReport, *, now: datetime | None = None) -> D
             if report.occurred_at is None
             else _clock(report.occurred_at, "occurred_at", cut, now)
         ),
+        raw=cut.raw(report.raw),
     )
-    return dataclasses.replace(cleaned, raw=cut.raw(report.raw))

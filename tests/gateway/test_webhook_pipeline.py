@@ -10,6 +10,7 @@ is 400. Nothing is half-stored and no traceback reaches the log.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -30,6 +31,7 @@ from gateway.app import create_app
 from gateway.config import load_settings
 from gateway.runtime import Runtime, build_runtime
 from gateway.webhooks.caps import BODY_CAPS
+from gateway.webhooks.deadline import RETRY_AFTER_SECONDS, late_count
 from gateway.webhooks.sanitise import LIMITS
 from storage.migrate import upgrade
 from storage.models import Contact, DeliveryStatus, Message, QuarantinedInbound
@@ -389,3 +391,48 @@ async def test_caps_answer_before_reading_in_the_reader_s_language(gw: Gateway) 
     assert resp.status == 413
     assert "too large" in (await resp.json())["error"]
     assert await gw.count(Message) == 0 and await gw.count(QuarantinedInbound) == 0
+
+
+# ------------------------------------------------------------------ deadline
+
+
+async def test_every_route_answers_503_when_storing_stalls_and_a_redelivery_is_stored_once(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stalled store (an injected slow ingest) gets 503 with Retry-After within
+    the webhook deadline on every provider route; the stalled write still
+    commits, and the provider's redelivery is a duplicate, not a second row."""
+    gw.runtime.settings.webhook_deadline = 0.2
+    gate = asyncio.Event()
+    accept = gw.runtime.accept
+
+    async def stalled(message: Any) -> Any:
+        await gate.wait()
+        return await accept(message)
+
+    monkeypatch.setattr(gw.runtime, "accept", stalled)
+    twilio_body = f"MessageSid=SM{'7' * 32}&From={quote(PHONE)}&To=%2B62211234567&Body=halo"
+    deliveries = [
+        lambda: gw.twilio("/webhooks/twilio", twilio_body),
+        lambda: gw.whatsapp(wa_body(wa_message(id="wamid.late"))),
+        lambda: gw.telegram(json.dumps(tg_update(77, text="halo")).encode()),
+        lambda: gw.api(api_body(id="portal-late")),
+    ]
+    for deliver in deliveries:
+        resp = await asyncio.wait_for(deliver(), 10)  # answered while the store stalls
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert (await resp.json()) == {"error": "storage is slow; retry later"}
+    assert await gw.count(Message) == 0
+    gate.set()  # the database recovers: the stalled writes commit
+    for _ in range(500):
+        if late_count() == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert late_count() == 0
+    assert await gw.count(Message) == 4
+    gw.runtime.settings.webhook_deadline = 30.0
+    for deliver in deliveries:  # the providers deliver again
+        resp = await deliver()
+        assert resp.status == 200
+    assert await gw.count(Message) == 4
