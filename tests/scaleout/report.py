@@ -56,6 +56,7 @@ class Report:
     unexpected_exits: list[Stopped] = field(default_factory=list)
     post_failures: dict[str, int] = field(default_factory=dict)
     drive_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     def judge(self) -> None:
@@ -136,6 +137,7 @@ class Report:
                 f"unexpected exit {stop.name:<9}     : exit {stop.returncode} ({stop.log.name})"
             )
         out.append(f"worker exits while Redis down : {self.worker_exits_while_redis_down}")
+        out += self.notes
         out.append("acceptance                    : " + ("PASS" if not self.failures else "FAIL"))
         out += [f"  - {f}" for f in self.failures]
         return out
@@ -206,12 +208,19 @@ async def count_from_database(
 
 
 def count_duplicate_sends(
-    outbox_parts: Counter[tuple[str, str]], sent: list[Sent], kills: list[float], report: Report
+    outbox_parts: Counter[tuple[str, str]],
+    sent: list[Sent],
+    kills: list[float],
+    report: Report,
+    events: list[tuple[float, str]] | None = None,
+    started: float = 0.0,
 ) -> None:
     """Sends the provider accepted beyond the outbox rows that asked for them.
 
     A surplus send counts as following a SIGKILL when a SIGKILL (monotonic
-    ``kills``) fell between the first accepted copy and this one.
+    ``kills``) fell between the first accepted copy and this one. Each surplus
+    send adds a note with its times (s from ``started``) and the ``events``
+    (monotonic time, label) between the copies.
     """
     report.replies_sent = len(sent)
     copies: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -223,6 +232,11 @@ def count_duplicate_sends(
             report.duplicate_replies += 1
             if any(times[0] < k < extra for k in kills):
                 report.duplicate_replies_after_sigkill += 1
+            between = [label for at, label in events or [] if times[0] <= at <= extra]
+            report.notes.append(
+                f"  duplicate send to {key[0]} at {times[0] - started:.1f} s and "
+                f"{extra - started:.1f} s; between: {', '.join(between) or 'nothing'}"
+            )
 
 
 async def outbox_parts(conn: asyncpg.Connection, senders: int) -> Counter[tuple[str, str]]:

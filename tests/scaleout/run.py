@@ -44,6 +44,7 @@ def parse(argv: list[str] | None = None) -> Config:
     p.add_argument("--think", type=float, default=1.5, help="s a sender reads a reply")
     p.add_argument("--concurrency", type=int, default=64, help="posts in flight at most")
     p.add_argument("--seed", type=int, default=12)
+    p.add_argument("--log-level", default="WARNING", help="ADUAN_LOG_LEVEL of the processes")
     p.add_argument("--workdir", type=Path, help="keep process logs here (default: temporary)")
     a = p.parse_args(argv)
     faults = tuple(f for f in a.faults.split(",") if f and f != "none")
@@ -66,6 +67,7 @@ def parse(argv: list[str] | None = None) -> Config:
         settle_timeout=a.settle_timeout,
         reply_timeout=a.reply_timeout,
         think=a.think,
+        log_level=a.log_level,
         concurrency=a.concurrency,
         seed=a.seed,
         workdir=a.workdir,

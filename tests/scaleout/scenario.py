@@ -84,19 +84,21 @@ class Config:
     seed: int = 12
     workdir: Path | None = None
     sms_per_second: float = 1000.0
-    log_level: str = "INFO"
+    log_level: str = "WARNING"
 
 
 @dataclass
 class _State:
     members: list[Member] = field(default_factory=list)
     kills: list[float] = field(default_factory=list)
+    events: list[tuple[float, str]] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)
     settle: list[float | None] = field(default_factory=list)
     worker_exits_while_redis_down: int = 0
 
 
-def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+def asyncpg_dsn(url: str, database: str | None = None) -> str:
+    """``url`` (any PostgreSQL form) as an asyncpg DSN, optionally for ``database``."""
     parsed = make_url(url).set(drivername="postgresql")
     if database is not None:
         parsed = parsed.set(database=database)
@@ -106,9 +108,9 @@ def _asyncpg_dsn(url: str, database: str | None = None) -> str:
 async def prepare_database(url: str) -> None:
     """Create the database when absent, else empty its ``public`` schema."""
     try:
-        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        conn = await asyncpg.connect(asyncpg_dsn(url))
     except asyncpg.InvalidCatalogNameError:
-        admin = await asyncpg.connect(_asyncpg_dsn(url, "postgres"))
+        admin = await asyncpg.connect(asyncpg_dsn(url, "postgres"))
         try:
             await admin.execute(f'CREATE DATABASE "{make_url(url).database}"')
         finally:
@@ -165,6 +167,22 @@ async def _settled_after(dsn: str, numbers: list[str], timeout: float) -> float 
             if await _pending(conn, numbers, int(last)) == 0:
                 return time.monotonic() - started
             await asyncio.sleep(0.5)
+        rows = await conn.fetch(
+            "SELECT status, count(*) AS n FROM outbox WHERE recipient = ANY($1::text[]) "
+            "GROUP BY status",
+            numbers,
+        )
+        log.warning(
+            "not settled after %.0f s: %s unprocessed messages up to id %s; outbox %s",
+            timeout,
+            await conn.fetchval(
+                "SELECT count(*) FROM messages WHERE direction = 'in' AND processed_at IS NULL "
+                "AND id <= $1",
+                int(last),
+            ),
+            last,
+            {r["status"]: r["n"] for r in rows},
+        )
     finally:
         await conn.close()
     return None
@@ -191,7 +209,7 @@ async def _run(config: Config, workdir: Path) -> Report:
         direct.set(drivername="postgresql+asyncpg", host="127.0.0.1", port=proxy.port)
     ).render_as_string(hide_password=False)
     direct_async = direct.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    dsn = _asyncpg_dsn(config.database_url)
+    dsn = asyncpg_dsn(config.database_url)
     numbers = [sender_number(i) for i in range(config.senders)]
 
     redis = RedisServer(free_port(), workdir)
@@ -294,7 +312,7 @@ async def _run(config: Config, workdir: Path) -> Report:
     finally:
         await conn.close()
     await provider.close()
-    count_duplicate_sends(parts, provider.sent, state.kills, report)
+    count_duplicate_sends(parts, provider.sent, state.kills, report, state.events, started)
     tally = driver.tally
     report.webhooks_sent = len(tally.attempted)
     report.posts = tally.posts
@@ -325,6 +343,7 @@ async def _supervise(state: _State, redis: RedisServer, stop: asyncio.Event) -> 
             ended = member.poll_exit()
             if ended is not None:
                 log.warning("%s exited on its own with %s", member.name, ended.returncode)
+                state.events.append((ended.at, f"{member.name} exited on its own"))
                 if member.name.startswith("worker") and redis.is_down_at(ended.at):
                     state.worker_exits_while_redis_down += 1
                 restarts[member.name] = now + 1.0
@@ -356,6 +375,7 @@ async def _faults(
             await asyncio.sleep(0.2)
         log.warning("fault: %s at %.0f %%", fault, 100 * len(driver.tally.acked) / driver.total)
         state.fired.append(fault)
+        state.events.append((time.monotonic(), fault))
         if fault in ("kill-worker", "kill-serve", "term-worker", "term-serve"):
             group = workers if fault.endswith("worker") else serves
             # A SIGKILL hits the first of a group, a SIGTERM the last.
@@ -366,12 +386,14 @@ async def _faults(
             if sig is signal.SIGKILL:
                 state.kills.append(time.monotonic())
             await member.stop(sig)
+            state.events.append((time.monotonic(), f"{member.name} exited"))
             await asyncio.sleep(1.0)
             member.start()
         elif fault == "redis":
             await redis.stop()
             await asyncio.sleep(config.redis_down)
             await redis.start()
+            state.events.append((time.monotonic(), "redis back"))
             state.settle.append(await _settled_after(dsn, numbers, config.settle_timeout))
         elif fault == "provider":
             provider.fail_for(config.provider_500)
