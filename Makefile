@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench eval clean
+.PHONY: run test lint typecheck bench bench-scaleout eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ typecheck: $(TEST_STAMP)
 ## bench: the ingest benchmark (see README, "Benchmarks")
 bench: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench.ingest
+
+## bench-scaleout: serves and workers on PostgreSQL + Redis through faults (README, "Scale-out test")
+SCALEOUT_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/aduan_scaleout
+bench-scaleout: $(TEST_STAMP)
+	$(BIN)/python -m tests.scaleout.run --database-url $(SCALEOUT_DATABASE_URL)
 
 ## eval: play the conversation corpus through the intake engine and print its scores
 eval: $(TEST_STAMP)
