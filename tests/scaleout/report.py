@@ -6,8 +6,8 @@ the fake provider accepted. Acceptance (README, "Scale-out test"): nothing
 acknowledged is lost, nothing is stored or registered twice, no reply goes out
 twice except one the provider accepted just before its sender was SIGKILLed
 (sending is at-least-once), each sender's messages are handled in order, a
-SIGTERMed process exits 0 without a traceback, no worker exits while Redis is
-down, and the work waiting when Redis returns is done within 60 s.
+SIGTERMed process exits 0 without a traceback, no worker or serve exits while
+Redis is down, and the work waiting when Redis returns is done within 60 s.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class Report:
     settle_seconds: list[float | None] = field(default_factory=list)
     stops: list[Stopped] = field(default_factory=list)
     worker_exits_while_redis_down: int = 0
+    serve_exits_while_redis_down: int = 0
     unexpected_exits: list[Stopped] = field(default_factory=list)
     post_failures: dict[str, int] = field(default_factory=dict)
     drive_seconds: float = 0.0
@@ -77,6 +78,10 @@ class Report:
             (
                 self.worker_exits_while_redis_down == 0,
                 f"{self.worker_exits_while_redis_down} worker exits while Redis was down",
+            ),
+            (
+                self.serve_exits_while_redis_down == 0,
+                f"{self.serve_exits_while_redis_down} serve exits while Redis was down",
             ),
         ]
         for stop in self.stops:

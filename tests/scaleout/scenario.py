@@ -95,6 +95,7 @@ class _State:
     fired: list[str] = field(default_factory=list)
     settle: list[float | None] = field(default_factory=list)
     worker_exits_while_redis_down: int = 0
+    serve_exits_while_redis_down: int = 0
 
 
 def asyncpg_dsn(url: str, database: str | None = None) -> str:
@@ -328,14 +329,15 @@ async def _run(config: Config, workdir: Path) -> Report:
             elif stop.cause == "exit":
                 report.unexpected_exits.append(stop)
     report.worker_exits_while_redis_down = state.worker_exits_while_redis_down
+    report.serve_exits_while_redis_down = state.serve_exits_while_redis_down
     report.judge()
     log.info("faults fired: %s", ", ".join(state.fired) or "none")
     return report
 
 
 async def _supervise(state: _State, redis: RedisServer, stop: asyncio.Event) -> None:
-    """Restart a process that exited on its own one second later; note worker
-    exits while Redis is down."""
+    """Restart a process that exited on its own one second later; note exits
+    while Redis is down."""
     restarts: dict[str, float] = {}
     while not stop.is_set():
         now = time.monotonic()
@@ -344,8 +346,11 @@ async def _supervise(state: _State, redis: RedisServer, stop: asyncio.Event) -> 
             if ended is not None:
                 log.warning("%s exited on its own with %s", member.name, ended.returncode)
                 state.events.append((ended.at, f"{member.name} exited on its own"))
-                if member.name.startswith("worker") and redis.is_down_at(ended.at):
-                    state.worker_exits_while_redis_down += 1
+                if redis.is_down_at(ended.at):
+                    if member.name.startswith("worker"):
+                        state.worker_exits_while_redis_down += 1
+                    else:
+                        state.serve_exits_while_redis_down += 1
                 restarts[member.name] = now + 1.0
             if member.name in restarts and restarts[member.name] <= now and not member.running:
                 del restarts[member.name]

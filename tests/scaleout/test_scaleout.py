@@ -5,8 +5,8 @@ SIGKILL, a worker SIGTERM and a Redis stop (README, "Scale-out test").
 serves. Asserts the acceptance: nothing acknowledged lost or stored twice, one
 complaint per confirmation, no reply sent twice but one the provider accepted
 just before its sender was SIGKILLed, each sender's messages handled in order,
-a SIGTERMed process exits 0 without a traceback, no worker exits while Redis is
-down, and what waited when Redis returned is done within 60 s.
+a SIGTERMed process exits 0 without a traceback, no worker or serve exits while
+Redis is down, and what waited when Redis returned is done within 60 s.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ async def test_two_serves_two_workers_through_kill_term_and_redis_stop(tmp_path:
         "SIGTERM exits not 0": [s.name for s in sigterms if s.returncode != 0],
         "SIGTERM tracebacks": [s.name for s in sigterms if s.traceback],
         "worker exits while Redis down": report.worker_exits_while_redis_down,
+        "serve exits while Redis down": report.serve_exits_while_redis_down,
         "settled within the limit after Redis returned": [
             s is not None and s <= SETTLE_LIMIT_SECONDS for s in report.settle_seconds
         ],
