@@ -89,7 +89,7 @@ class Driver:
         provider: FakeProvider,
         seed: int = 12,
         concurrency: int = 64,
-        reply_timeout: float = 30.0,
+        reply_timeout: float = 180.0,
         think: float = 1.5,
         post_timeout: float = 300.0,
     ) -> None:

@@ -43,7 +43,8 @@ class Stopped:
 
     ``cause`` is ``"sigterm"``, ``"sigkill"`` (the test's doing), ``"exit"``
     (on its own) or ``"shutdown"`` (end of the run). ``traceback`` is whether its
-    log has a Python traceback; ``at`` is monotonic time (s).
+    log has a Python traceback after the signal was sent (errors it logged while
+    running do not count); ``at`` is monotonic time (s).
     """
 
     name: str
@@ -68,6 +69,7 @@ class Member:
     starts: int = 0
     stopped: list[Stopped] = field(default_factory=list)
     _expected: str | None = None
+    _signalled_at: int = 0
 
     def start(self) -> None:
         """Start a new incarnation (its log is ``<name>.<n>.log``)."""
@@ -75,6 +77,7 @@ class Member:
         self.log = self.workdir / f"{self.name}.{self.starts}.log"
         out = self.log.open("wb")
         self._expected = None
+        self._signalled_at = 0
         self.proc = subprocess.Popen(
             [*aduan_command(), *self.args],
             env=self.env,
@@ -91,7 +94,9 @@ class Member:
 
     def _record(self, cause: str) -> Stopped:
         assert self.proc is not None and self.log is not None
-        text = self.log.read_text(errors="replace")
+        with self.log.open("rb") as f:
+            f.seek(self._signalled_at)
+            text = f.read().decode(errors="replace")
         done = Stopped(
             self.name, cause, self.proc.returncode, "Traceback" in text, time.monotonic(), self.log
         )
@@ -105,11 +110,16 @@ class Member:
             return None
         return self._record("exit")
 
+    def _mark(self) -> None:
+        assert self.log is not None
+        self._signalled_at = self.log.stat().st_size
+
     async def stop(self, sig: signal.Signals, *, timeout: float = 60.0) -> Stopped:
         """Send ``sig`` and wait (``timeout`` s, then SIGKILL) for the exit."""
         assert self.proc is not None
         cause = {signal.SIGTERM: "sigterm", signal.SIGKILL: "sigkill"}.get(sig, "shutdown")
         self._expected = cause
+        self._mark()
         self.proc.send_signal(sig)
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None:
@@ -123,6 +133,7 @@ class Member:
         if self.running:
             assert self.proc is not None
             self._expected = "shutdown"
+            self._mark()
             self.proc.terminate()
             deadline = time.monotonic() + 20
             while self.proc.poll() is None:

@@ -40,7 +40,7 @@ def parse(argv: list[str] | None = None) -> Config:
     p.add_argument("--provider-500", type=float, default=30.0, help="seconds of provider 500s")
     p.add_argument("--db-outage", type=float, default=5.0, help="seconds refused, then hung")
     p.add_argument("--settle-timeout", type=float, default=300.0)
-    p.add_argument("--reply-timeout", type=float, default=30.0, help="s a sender waits")
+    p.add_argument("--reply-timeout", type=float, default=180.0, help="s a sender waits")
     p.add_argument("--think", type=float, default=1.5, help="s a sender reads a reply")
     p.add_argument("--concurrency", type=int, default=64, help="posts in flight at most")
     p.add_argument("--seed", type=int, default=12)

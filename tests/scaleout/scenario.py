@@ -80,7 +80,7 @@ class Config:
     provider_500: float = 30.0
     db_outage: float = 5.0
     settle_timeout: float = 300.0
-    reply_timeout: float = 30.0
+    reply_timeout: float = 180.0
     think: float = 1.5
     concurrency: int = 64
     seed: int = 12

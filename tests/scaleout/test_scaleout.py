@@ -48,7 +48,7 @@ async def test_two_serves_two_workers_through_kill_term_and_redis_stop(tmp_path:
             faults=("kill-worker", "term-worker", "redis"),
             redis_down=5.0,
             settle_timeout=SETTLE_LIMIT_SECONDS,
-            reply_timeout=10.0,
+            reply_timeout=30.0,
             think=1.0,
             concurrency=32,
             workdir=tmp_path,
