@@ -142,6 +142,7 @@ class Report:
                 f"unexpected exit {stop.name:<9}     : exit {stop.returncode} ({stop.log.name})"
             )
         out.append(f"worker exits while Redis down : {self.worker_exits_while_redis_down}")
+        out.append(f"serve exits while Redis down  : {self.serve_exits_while_redis_down}")
         out += self.notes
         out.append("acceptance                    : " + ("PASS" if not self.failures else "FAIL"))
         out += [f"  - {f}" for f in self.failures]
@@ -225,7 +226,7 @@ def count_duplicate_sends(
     A surplus send counts as following a SIGKILL when a SIGKILL (monotonic
     ``kills``) fell between the first accepted copy and this one. Each surplus
     send adds a note with its times (s from ``started``) and the ``events``
-    (monotonic time, label) between the copies.
+    (monotonic time, label) from 5 s before the first copy to this one.
     """
     report.replies_sent = len(sent)
     copies: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -237,10 +238,16 @@ def count_duplicate_sends(
             report.duplicate_replies += 1
             if any(times[0] < k < extra for k in kills):
                 report.duplicate_replies_after_sigkill += 1
-            between = [label for at, label in events or [] if times[0] <= at <= extra]
+            between = [
+                f"{label} {at - started:.0f} s"
+                for at, label in events or []
+                if times[0] - 5 <= at <= extra
+            ]
+            if len(between) > 6:
+                between = [*between[:6], f"{len(between) - 6} more"]
             report.notes.append(
                 f"  duplicate send to {key[0]} at {times[0] - started:.1f} s and "
-                f"{extra - started:.1f} s; between: {', '.join(between) or 'nothing'}"
+                f"{extra - started:.1f} s; around: {', '.join(between) or 'nothing'}"
             )
 
 
