@@ -57,6 +57,8 @@ class Report:
     unexpected_exits: list[Stopped] = field(default_factory=list)
     post_failures: dict[str, int] = field(default_factory=dict)
     drive_seconds: float = 0.0
+    #: Seconds to a 200: median, 99th percentile, slowest.
+    answer_seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -128,6 +130,8 @@ class Report:
             f"replies awaited in vain       : {self.reply_timeouts}",
             f"settle after Redis returned   : {settle or 'no Redis outage'}",
             f"driving took                  : {self.drive_seconds:.1f} s",
+            "webhook 200 p50 / p99 / max   : "
+            + " / ".join(f"{1000 * v:.0f} ms" for v in self.answer_seconds),
             f"post failures                 : {dict(self.post_failures) or 'none'}",
         ]
         for stop in self.stops:

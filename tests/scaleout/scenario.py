@@ -324,6 +324,13 @@ async def _run(config: Config, workdir: Path) -> Report:
     report.provider_500s = provider.refused_500
     report.reply_timeouts = tally.reply_timeouts
     report.post_failures = dict(tally.failures)
+    if tally.latencies:
+        ordered = sorted(tally.latencies)
+        report.answer_seconds = (
+            ordered[len(ordered) // 2],
+            ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+            ordered[-1],
+        )
     for member in state.members:
         for stop in member.stopped:
             if stop.cause in ("sigterm", "shutdown"):
