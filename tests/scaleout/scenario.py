@@ -208,19 +208,38 @@ async def _run(config: Config, workdir: Path) -> Report:
     direct = make_url(config.database_url)
     db_host, db_port = direct.host or "127.0.0.1", direct.port or 5432
     proxy = PgProxy(free_port(), db_host, db_port)
+    redis = RedisServer(free_port(), workdir)
+    provider = FakeProvider(ACCOUNT_SID, AUTH_TOKEN)
+    async with contextlib.AsyncExitStack() as stack:
+        await provider.start(free_port())
+        stack.push_async_callback(provider.close)
+        await proxy.start()
+        stack.push_async_callback(proxy.close)
+        await redis.start()
+        stack.push_async_callback(redis.stop)
+        await _drive(config, workdir, state, report, redis, provider, proxy, stack)
+    report.judge()
+    log.info("faults fired: %s", ", ".join(state.fired) or "none")
+    return report
+
+
+async def _drive(
+    config: Config,
+    workdir: Path,
+    state: _State,
+    report: Report,
+    redis: RedisServer,
+    provider: FakeProvider,
+    proxy: PgProxy,
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    direct = make_url(config.database_url)
     through_proxy = (
         direct.set(drivername="postgresql+asyncpg", host="127.0.0.1", port=proxy.port)
     ).render_as_string(hide_password=False)
     direct_async = direct.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     dsn = asyncpg_dsn(config.database_url)
     numbers = [sender_number(i) for i in range(config.senders)]
-
-    redis = RedisServer(free_port(), workdir)
-    provider = FakeProvider(ACCOUNT_SID, AUTH_TOKEN)
-    await provider.start(free_port())
-    await proxy.start()
-    await redis.start()
-
     settings = {
         "data_dir": str(workdir / "data"),
         "database_url": through_proxy,
@@ -263,6 +282,12 @@ async def _run(config: Config, workdir: Path) -> Report:
         for i in range(config.workers)
     ]
     state.members = [*serves, *workers]
+
+    async def shutdown_all() -> None:
+        for member in state.members:
+            await member.shutdown()
+
+    stack.push_async_callback(shutdown_all)
     for member in state.members:
         member.start()
     bases = [f"http://127.0.0.1:{m.port}" for m in serves]
@@ -303,10 +328,7 @@ async def _run(config: Config, workdir: Path) -> Report:
         faults.cancel()
         stop_monitor.set()
         await monitor
-        for member in state.members:
-            await member.shutdown()
-        await redis.stop()
-        await proxy.close()
+        await shutdown_all()
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -314,7 +336,6 @@ async def _run(config: Config, workdir: Path) -> Report:
         parts = await outbox_parts(conn, config.senders)
     finally:
         await conn.close()
-    await provider.close()
     count_duplicate_sends(parts, provider.sent, state.kills, report, state.events, started)
     tally = driver.tally
     report.webhooks_sent = len(tally.attempted)
@@ -339,9 +360,6 @@ async def _run(config: Config, workdir: Path) -> Report:
                 report.unexpected_exits.append(stop)
     report.worker_exits_while_redis_down = state.worker_exits_while_redis_down
     report.serve_exits_while_redis_down = state.serve_exits_while_redis_down
-    report.judge()
-    log.info("faults fired: %s", ", ".join(state.fired) or "none")
-    return report
 
 
 async def _supervise(state: _State, redis: RedisServer, stop: asyncio.Event) -> None:
