@@ -225,38 +225,60 @@ def count_duplicate_sends(
     sent: list[Sent],
     kills: list[float],
     report: Report,
+    *,
+    recorded: set[str] | None = None,
     events: list[tuple[float, str]] | None = None,
     started: float = 0.0,
 ) -> None:
     """Sends the provider accepted beyond the outbox rows that asked for them.
 
-    A surplus send counts as following a SIGKILL when a SIGKILL (monotonic
-    ``kills``) came at most :data:`KILL_WINDOW_SECONDS` after the first
-    accepted copy and before this one. Each surplus
-    send adds a note with its times (s from ``started``) and the ``events``
-    (monotonic time, label) from 5 s before the first copy to this one.
+    Surplus sends are counted per (recipient, text) against the rows asking
+    for that text. Which copy was the lost one is told by the provider ids the
+    rows ``recorded``: a copy whose SID no row kept was accepted but not
+    recorded, and the next copy of the same text repeated it. A repeat is
+    excused (at-least-once) when a SIGKILL (monotonic ``kills``) came at most
+    :data:`KILL_WINDOW_SECONDS` after the unrecorded copy and before the
+    repeat. Each repeat adds a note with both times (s from ``started``) and
+    the ``events`` (monotonic time, label) from 5 s before the first to the
+    repeat.
     """
     report.replies_sent = len(sent)
-    copies: dict[tuple[str, str], list[float]] = defaultdict(list)
+    known = recorded or set()
+    copies: dict[tuple[str, str], list[Sent]] = defaultdict(list)
     for s in sent:
-        copies[(s.to, s.body)].append(s.at)
-    for key, times in copies.items():
-        expected = outbox_parts.get(key, 0)
-        for extra in times[max(expected, 1) :]:
+        copies[(s.to, s.body)].append(s)
+    for key, group in copies.items():
+        surplus = len(group) - max(outbox_parts.get(key, 0), 1)
+        if surplus <= 0:
+            continue
+        lost = [s for s in group if s.sid not in known] or group
+        for first in lost[:surplus]:
+            again = next((s.at for s in group if s.at > first.at), None)
             report.duplicate_replies += 1
-            if any(k - KILL_WINDOW_SECONDS <= times[0] <= k < extra for k in kills):
+            if any(
+                first.at <= k <= first.at + KILL_WINDOW_SECONDS and (again is None or k < again)
+                for k in kills
+            ):
                 report.duplicate_replies_after_sigkill += 1
-            between = [
+            end = again if again is not None else first.at
+            around = [
                 f"{label} {at - started:.0f} s"
                 for at, label in events or []
-                if times[0] - 5 <= at <= extra
+                if first.at - 5 <= at <= end
             ]
-            if len(between) > 6:
-                between = [*between[:6], f"{len(between) - 6} more"]
+            if len(around) > 6:
+                around = [*around[:6], f"{len(around) - 6} more"]
+            repeat = f"{again - started:.1f} s" if again is not None else "?"
             report.notes.append(
-                f"  duplicate send to {key[0]} at {times[0] - started:.1f} s and "
-                f"{extra - started:.1f} s; around: {', '.join(between) or 'nothing'}"
+                f"  duplicate send to {key[0]}: unrecorded copy at {first.at - started:.1f} s, "
+                f"again at {repeat}; around: {', '.join(around) or 'nothing'}"
             )
+
+
+async def recorded_sids(conn: asyncpg.Connection) -> set[str]:
+    """Every provider id an outbox row kept."""
+    rows = await conn.fetch("SELECT provider_id FROM outbox WHERE provider_id IS NOT NULL")
+    return {r["provider_id"] for r in rows}
 
 
 async def outbox_parts(conn: asyncpg.Connection, senders: int) -> Counter[tuple[str, str]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import subprocess
@@ -42,6 +43,7 @@ from tests.scaleout.report import (
     count_duplicate_sends,
     count_from_database,
     outbox_parts,
+    recorded_sids,
 )
 
 log = logging.getLogger("scaleout")
@@ -334,9 +336,19 @@ async def _drive(
     try:
         await count_from_database(conn, driver.tally, config.senders, report)
         parts = await outbox_parts(conn, config.senders)
+        recorded = await recorded_sids(conn)
     finally:
         await conn.close()
-    count_duplicate_sends(parts, provider.sent, state.kills, report, state.events, started)
+    count_duplicate_sends(
+        parts,
+        provider.sent,
+        state.kills,
+        report,
+        recorded=recorded,
+        events=state.events,
+        started=started,
+    )
+    _save_sends(workdir / "provider-sends.jsonl", provider, started)
     tally = driver.tally
     report.webhooks_sent = len(tally.attempted)
     report.posts = tally.posts
@@ -360,6 +372,15 @@ async def _drive(
                 report.unexpected_exits.append(stop)
     report.worker_exits_while_redis_down = state.worker_exits_while_redis_down
     report.serve_exits_while_redis_down = state.serve_exits_while_redis_down
+
+
+def _save_sends(path: Path, provider: FakeProvider, started: float) -> None:
+    """Every accepted send as JSON lines (``to``, ``body``, ``sid``, ``at`` s from start)."""
+    with path.open("w") as f:
+        for s in provider.sent:
+            f.write(
+                json.dumps({"to": s.to, "body": s.body, "sid": s.sid, "at": s.at - started}) + "\n"
+            )
 
 
 async def _supervise(state: _State, redis: RedisServer, stop: asyncio.Event) -> None:
