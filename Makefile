@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench bench-email eval clean
+.PHONY: run test lint typecheck bench bench-email bench-scaleout eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(TEST_STAMP)
 ## bench-email: intake and replies against a real Dovecot, django-helpdesk 2.6.1 and a bare SMTP loop (see README, "Benchmarks")
 bench-email: $(TEST_STAMP)
 	$(BIN)/python -m tests.bench.email --mails $(or $(MAILS),2000)
+
+## bench-scaleout: serves and workers on PostgreSQL + Redis through faults (README, "Scale-out test")
+SCALEOUT_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/aduan_scaleout
+bench-scaleout: $(TEST_STAMP)
+	$(BIN)/python -m tests.scaleout.run --database-url $(SCALEOUT_DATABASE_URL)
 
 ## eval: play the conversation corpus through the intake engine and print its scores
 eval: $(TEST_STAMP)
