@@ -1,0 +1,125 @@
+"""Recording accepted sends many rows at a time (docs/architecture.md, reliability rule 4).
+
+A provider that accepted an outbox row must see it marked ``sent`` before the
+row counts as settled, yet one durable commit per row is the dispatcher's
+largest cost. :class:`SentRecorder` is a group commit: a send that finished
+hands its outcome over and waits; while one transaction is being committed,
+the outcomes that arrive meanwhile gather and go into the next one. Nothing is
+marked before the provider accepted it; a crash after the send and before the
+commit leaves the row ``sending`` until its claim lapses, and it is sent again
+(the documented at-least-once delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, update
+
+from storage.db import SessionFactory
+from storage.models import Message, OutboxMessage, OutboxStatus
+from storage.types import utcnow
+
+#: Rows written in one transaction at most.
+MAX_ROWS_PER_COMMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One send the provider accepted: outbox row, its message (if any), the provider's id."""
+
+    outbox_id: int
+    message_id: int | None
+    provider_id: str | None
+
+
+_MESSAGE_EXTERNAL_ID = (
+    update(Message.__table__)  # type: ignore[arg-type]
+    .where(Message.__table__.c.id == bindparam("b_message"))
+    .where(Message.__table__.c.external_id.is_(None))
+    .values(external_id=bindparam("b_provider"))
+)
+
+
+class SentRecorder:
+    """Marks outbox rows ``sent``, batching the rows of sends that finish together.
+
+    :meth:`record` returns once the row's ``sent`` status is committed, and
+    raises what the commit raised (the row then stays ``sending`` and is sent
+    again after its claim lapses). At most ``max_rows`` rows go into one
+    transaction; a commit starts as soon as the previous one ended, so a lone
+    send waits for no timer.
+    """
+
+    def __init__(self, sessions: SessionFactory, *, max_rows: int = MAX_ROWS_PER_COMMIT) -> None:
+        self._sessions = sessions
+        self._max_rows = max(1, max_rows)
+        self._pending: list[tuple[Sent, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, sent: Sent) -> None:
+        """Mark ``sent.outbox_id`` sent (with the provider's id, also on its message)
+        and wait until that is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((sent, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all())
+        # A caller cancelled while waiting does not cancel the commit of the others.
+        await asyncio.shield(done)
+
+    async def _write_all(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_rows]
+                del self._pending[: self._max_rows]
+                try:
+                    await self._write([sent for sent, _ in batch])
+                except Exception as exc:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                except BaseException:
+                    _abandon(batch)
+                    raise
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._writer = None
+            _abandon(self._pending)
+            self._pending.clear()
+
+    async def _write(self, batch: list[Sent]) -> None:
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage),
+                [
+                    {
+                        "id": sent.outbox_id,
+                        "status": OutboxStatus.SENT.value,
+                        "sent_at": now,
+                        "provider_id": sent.provider_id,
+                        "lease_until": None,
+                        "last_error": None,
+                        "error_code": None,
+                    }
+                    for sent in batch
+                ],
+            )
+            linked = [
+                {"b_message": sent.message_id, "b_provider": sent.provider_id}
+                for sent in batch
+                if sent.provider_id and sent.message_id is not None
+            ]
+            if linked:
+                await session.execute(_MESSAGE_EXTERNAL_ID, linked)
+
+
+def _abandon(batch: list[tuple[Sent, asyncio.Future[None]]]) -> None:
+    """The writer was cancelled: these rows stay ``sending`` (sent again after their claim)."""
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(RuntimeError("stopped before the send was recorded"))
