@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -153,7 +153,9 @@ class Dispatcher:
         self._settled = asyncio.Event()
         self._settled.set()
         self.channel_off_retry = channel_off_retry
-        self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._concurrency = max(1, concurrency)
+        self._free_slots = self._concurrency
+        self._slot_freed = asyncio.Event()
         self._recorder = SentRecorder(sessions)
 
     async def _claim_where(self, chosen: ColumnElement[bool]) -> list[OutboxMessage]:
@@ -247,9 +249,19 @@ class Dispatcher:
         total = 0
         tasks: set[asyncio.Task[None]] = set()
         failure: BaseException | None = None
+        short = False
         try:
             while total < budget and not self._closing and failure is None:
-                slots = await self._take_slots(budget - total)
+                if short:
+                    # Nothing more was due: wait until a send in flight is recorded
+                    # (the next row to its recipient may be due then).
+                    done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    failure = _first_error(done)
+                    if failure is not None:
+                        break
+                # Claim again once half the slots are free: fewer, larger claims.
+                wanted = 1 if short or not tasks else self._concurrency // 2
+                slots = await self._take_slots(budget - total, at_least=wanted)
                 if self._closing:
                     self._give_back(slots)
                     break
@@ -264,11 +276,12 @@ class Dispatcher:
                     self._give_back(slots - len(claimed))
                     self._leave()
                 total += len(claimed)
+                finished = {task for task in tasks if task.done()}
+                tasks -= finished
+                failure = _first_error(finished)
                 if not tasks:
                     break
-                if len(claimed) < slots or self._semaphore.locked():
-                    done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                    failure = failure or _first_error(done)
+                short = len(claimed) < slots
             if tasks:
                 done, _ = await asyncio.wait(tasks)
                 tasks = set()
@@ -280,18 +293,21 @@ class Dispatcher:
             raise failure
         return total
 
-    async def _take_slots(self, most: int) -> int:
-        """Wait for one free sending slot, then take up to ``most`` free ones; how many."""
-        await self._semaphore.acquire()
-        taken = 1
-        while taken < most and not self._semaphore.locked():
-            await self._semaphore.acquire()  # free: returns at once
-            taken += 1
+    async def _take_slots(self, most: int, *, at_least: int = 1) -> int:
+        """Wait until ``at_least`` sending slots are free (at most all of them), then
+        take up to ``most`` of the free ones; returns how many were taken."""
+        needed = max(1, min(at_least, most, self._concurrency))
+        while self._free_slots < needed:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        taken = max(1, min(most, self._free_slots))
+        self._free_slots -= taken
         return taken
 
     def _give_back(self, slots: int) -> None:
-        for _ in range(slots):
-            self._semaphore.release()
+        if slots > 0:
+            self._free_slots += slots
+            self._slot_freed.set()
 
     def _enter(self) -> None:
         self._in_flight += 1
@@ -303,10 +319,20 @@ class Dispatcher:
             self._settled.set()
 
     async def _send_and_release(self, row: OutboxMessage) -> None:
+        """Deliver ``row``; its slot frees once the provider answered, and the row
+        stops being in flight once its outcome is recorded."""
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._give_back(1)
+
         try:
-            await self._deliver(row)
+            await self._deliver(row, release)
         finally:
-            self._semaphore.release()
+            release()
             self._leave()
 
     def close(self) -> None:
@@ -339,7 +365,8 @@ class Dispatcher:
         (or the dispatcher is closed)."""
         if self._closing:
             return False
-        async with self._semaphore:
+        await self._take_slots(1)
+        try:
             if self._closing:
                 return False
             self._enter()
@@ -351,9 +378,14 @@ class Dispatcher:
                 return True
             finally:
                 self._leave()
+        finally:
+            self._give_back(1)
 
-    async def _deliver(self, row: OutboxMessage) -> None:
-        """Send claimed ``row`` and record the outcome (sent, retry later or failed)."""
+    async def _deliver(
+        self, row: OutboxMessage, answered: Callable[[], None] = lambda: None
+    ) -> None:
+        """Send claimed ``row`` and record the outcome (sent, retry later or failed);
+        ``answered`` is called once the provider call ended, before the record."""
         template = None
         if self._window is not None and row.channel == ChannelName.WHATSAPP:
             try:
@@ -389,8 +421,11 @@ class Dispatcher:
             template=template,
         )
         try:
-            async with asyncio.timeout(self.send_timeout):
-                result = await channel.send(outbound)
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    result = await channel.send(outbound)
+            finally:
+                answered()
         except RateLimited as exc:
             await self._retry_later(row, str(exc), exc.retry_after, code=exc.code)
         except PermanentError as exc:

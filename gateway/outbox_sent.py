@@ -34,10 +34,26 @@ class Sent:
     provider_id: str | None
 
 
+_OUTBOX = OutboxMessage.__table__
+_MESSAGES = Message.__table__
+
+# Core statements built once, run with many parameter sets (one executemany).
+_MARK_SENT = (
+    update(_OUTBOX)  # type: ignore[arg-type]
+    .where(_OUTBOX.c.id == bindparam("b_outbox"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("b_now"),
+        provider_id=bindparam("b_provider"),
+        lease_until=None,
+        last_error=None,
+        error_code=None,
+    )
+)
 _MESSAGE_EXTERNAL_ID = (
-    update(Message.__table__)  # type: ignore[arg-type]
-    .where(Message.__table__.c.id == bindparam("b_message"))
-    .where(Message.__table__.c.external_id.is_(None))
+    update(_MESSAGES)  # type: ignore[arg-type]
+    .where(_MESSAGES.c.id == bindparam("b_message"))
+    .where(_MESSAGES.c.external_id.is_(None))
     .values(external_id=bindparam("b_provider"))
 )
 
@@ -95,17 +111,9 @@ class SentRecorder:
         now = utcnow()
         async with self._sessions() as session, session.begin():
             await session.execute(
-                update(OutboxMessage),
+                _MARK_SENT,
                 [
-                    {
-                        "id": sent.outbox_id,
-                        "status": OutboxStatus.SENT.value,
-                        "sent_at": now,
-                        "provider_id": sent.provider_id,
-                        "lease_until": None,
-                        "last_error": None,
-                        "error_code": None,
-                    }
+                    {"b_outbox": sent.outbox_id, "b_now": now, "b_provider": sent.provider_id}
                     for sent in batch
                 ],
             )
