@@ -78,6 +78,8 @@ class SentRecorder:
         """Mark ``sent.outbox_id`` sent (with the provider's id, also on its message)
         and wait until that is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Mark the outcome retrieved even when this caller is gone (force stop).
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._pending.append((sent, done))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_all())

@@ -189,3 +189,31 @@ async def test_two_dispatchers_send_each_row_once_in_order(any_sessions: Session
     assert await statuses(any_sessions) == Counter({"sent": 36})
     for who, texts in expected.items():
         assert [m.text for m in a.sent if m.recipient == who] == texts
+
+
+async def test_a_slot_frees_when_the_provider_answered_and_the_row_stays_in_flight(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = asyncio.Event()
+    write = SentRecorder._write
+
+    async def held(self: SentRecorder, batch: list[Sent]) -> None:
+        await recorded.wait()
+        await write(self, batch)
+
+    monkeypatch.setattr(SentRecorder, "_write", held)
+    for n in range(4):
+        await stage(sessions, f"to {n}", recipient=f"+62814{n}")
+    sms = RecordingChannel(ChannelName.SMS)
+    dispatcher = Dispatcher(sessions, {"sms": sms}, concurrency=2)
+    run = asyncio.create_task(dispatcher.dispatch_due())
+    await until(lambda: len(sms.sent) == 4 and dispatcher.sending == 4)
+    # Two slots carried four sends; none is recorded yet, so all four are in
+    # flight and still claimed (a crash now means a resend, never a loss).
+    assert dispatcher.sending == 4
+    assert await statuses(sessions) == Counter({"sending": 4})
+    assert not await dispatcher.drain(0.05)
+    recorded.set()
+    assert await run == 4
+    assert await dispatcher.drain(1)
+    assert await statuses(sessions) == Counter({"sent": 4})
