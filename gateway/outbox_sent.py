@@ -23,6 +23,8 @@ from storage.types import utcnow
 
 #: Rows written in one transaction at most.
 MAX_ROWS_PER_COMMIT = 200
+#: Seconds the first outcome of a batch waits for others before the commit starts.
+LINGER_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +66,22 @@ class SentRecorder:
     :meth:`record` returns once the row's ``sent`` status is committed, and
     raises what the commit raised (the row then stays ``sending`` and is sent
     again after its claim lapses). At most ``max_rows`` rows go into one
-    transaction; a commit starts as soon as the previous one ended, so a lone
-    send waits for no timer.
+    transaction. The first outcome of a batch waits ``linger`` seconds for
+    others, so sends finishing a few milliseconds apart share one durable
+    commit; the sending slot is already free by then, so only the row's own
+    settling waits (and with it the next row to the same recipient).
     """
 
-    def __init__(self, sessions: SessionFactory, *, max_rows: int = MAX_ROWS_PER_COMMIT) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        max_rows: int = MAX_ROWS_PER_COMMIT,
+        linger: float = LINGER_SECONDS,
+    ) -> None:
         self._sessions = sessions
         self._max_rows = max(1, max_rows)
+        self._linger = linger
         self._pending: list[tuple[Sent, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -89,6 +100,8 @@ class SentRecorder:
     async def _write_all(self) -> None:
         try:
             while self._pending:
+                if self._linger > 0 and len(self._pending) < self._max_rows:
+                    await asyncio.sleep(self._linger)
                 batch = self._pending[: self._max_rows]
                 del self._pending[: self._max_rows]
                 try:
