@@ -13,7 +13,9 @@ due rows, sends them through their channel and records the outcome:
 
 Delivery is at-least-once; ``idempotency_key`` travels with the send. Rows to
 one recipient go out in order: a row waits while an earlier row to the same
-recipient is unsent.
+recipient is unsent. Rows are claimed in batches of at most the free sending
+slots and their ``sent`` outcomes committed together
+(:mod:`gateway.outbox_sent`); docs/architecture.md "Sending the outbox".
 
 Reply loop guard (docs/email.md "Reply loop guard"): on a channel that is not
 a chat (email), an automatic reply (the row's message is ``automatic``) to an
