@@ -13,7 +13,9 @@ due rows, sends them through their channel and records the outcome:
 
 Delivery is at-least-once; ``idempotency_key`` travels with the send. Rows to
 one recipient go out in order: a row waits while an earlier row to the same
-recipient is unsent.
+recipient is unsent. Rows are claimed in batches of at most the free sending
+slots and their ``sent`` outcomes committed together
+(:mod:`gateway.outbox_sent`); docs/architecture.md "Sending the outbox".
 
 Reply loop guard (docs/email.md "Reply loop guard"): on a channel that is not
 a chat (email), an automatic reply (the row's message is ``automatic``) to an
@@ -28,14 +30,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from channels.base import Channel, ChannelName, OutboundMessage
 from channels.errors import PermanentError, RateLimited, TemporaryError
+from gateway.outbox_sent import Sent, SentRecorder
 from gateway.window import WindowPolicy, record_plan
 from storage.db import SessionFactory
 from storage.models import ComplaintEvent, Message, OutboxMessage, OutboxStatus
@@ -62,6 +65,55 @@ SEND_TIMEOUT_SECONDS = 20.0
 #: killed) is taken again by any process, so a killed sender's rows go out
 #: again after about ``SEND_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS`` = 30 s.
 CLAIM_MARGIN_SECONDS = 10.0
+
+
+#: Rows :meth:`Dispatcher.due_ids` and the claims choose from, and the earlier
+#: row of the same recipient that holds one back. Module-level aliases keep
+#: the statements' cache keys stable, so SQLAlchemy compiles them once.
+_DUE = aliased(OutboxMessage, name="outbox_due")
+_EARLIER = aliased(OutboxMessage, name="outbox_earlier")
+
+_UNSENT = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
+
+
+def _still_free(row: type[OutboxMessage], now: datetime) -> ColumnElement[bool]:
+    """``row`` is pending and due, or was claimed by a sender whose claim lapsed."""
+    return or_(
+        and_(row.status == OutboxStatus.PENDING.value, row.next_attempt_at <= now),
+        and_(row.status == OutboxStatus.SENDING.value, row.lease_until < now),
+    )
+
+
+def _recheck_free(now: datetime) -> ColumnElement[bool]:
+    """:func:`_still_free` for the claim's own UPDATE, written so that no index
+    applies (``status || ''``): the planner then finds the rows by the chosen
+    ids, instead of scanning every pending row again for each claim."""
+    status = OutboxMessage.status.concat("")
+    return or_(
+        and_(status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now),
+        and_(status == OutboxStatus.SENDING.value, OutboxMessage.lease_until < now),
+    )
+
+
+def _claimable(row: type[OutboxMessage], now: datetime) -> ColumnElement[bool]:
+    """``row`` may be sent now: free (:func:`_still_free`) and no earlier row to
+    the same recipient on the same channel is unsent (order per recipient)."""
+    return and_(
+        _still_free(row, now),
+        ~exists().where(
+            _EARLIER.channel == row.channel,
+            _EARLIER.recipient == row.recipient,
+            _EARLIER.id < row.id,
+            _EARLIER.status.in_(_UNSENT),
+        ),
+    )
+
+
+def _first_error(done: set[asyncio.Task[None]]) -> BaseException | None:
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            return task.exception()
+    return None
 
 
 def backoff_seconds(attempts: int, *, base: float = 5.0, cap: float = 3600.0) -> float:
@@ -114,46 +166,49 @@ class Dispatcher:
         self._settled = asyncio.Event()
         self._settled.set()
         self.channel_off_retry = channel_off_retry
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._concurrency = max(1, concurrency)
+        self._free_slots = self._concurrency
+        self._slot_freed = asyncio.Event()
+        self._recorder = SentRecorder(sessions)
 
-    def _claimable(self) -> object:
+    async def _claim_where(self, chosen: ColumnElement[bool]) -> list[OutboxMessage]:
+        """Claim the rows ``chosen`` selects, in one UPDATE ... RETURNING; oldest first.
+
+        The statement checks again that each row is still pending and due (or
+        its claim lapsed), so on PostgreSQL a row another process claimed
+        meanwhile is skipped rather than claimed twice.
+        """
         now = utcnow()
-        earlier = aliased(OutboxMessage)
-        return and_(
-            or_(
-                and_(
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.next_attempt_at <= now,
-                ),
-                and_(
-                    OutboxMessage.status == OutboxStatus.SENDING.value,
-                    OutboxMessage.lease_until < now,
-                ),
-            ),
-            ~exists().where(
-                earlier.channel == OutboxMessage.channel,
-                earlier.recipient == OutboxMessage.recipient,
-                earlier.id < OutboxMessage.id,
-                earlier.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
-            ),
-        )
-
-    async def _claim(self, outbox_id: int) -> OutboxMessage | None:
-        lease = utcnow() + timedelta(seconds=self.lease_seconds)
+        lease = now + timedelta(seconds=self.lease_seconds)
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
+            claimed = await session.scalars(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == outbox_id, self._claimable())  # type: ignore[arg-type]
+                .where(chosen, _recheck_free(now))
                 .values(
                     status=OutboxStatus.SENDING.value,
                     lease_until=lease,
                     attempts=OutboxMessage.attempts + 1,
                 )
+                .returning(OutboxMessage)
                 .execution_options(synchronize_session=False)
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                return None
-            return await session.get(OutboxMessage, outbox_id)
+            return sorted(claimed, key=lambda row: row.id)
+
+    async def _claim(self, outbox_id: int) -> OutboxMessage | None:
+        due = select(_DUE.id).where(_DUE.id == outbox_id, _claimable(_DUE, utcnow()))
+        rows = await self._claim_where(OutboxMessage.id.in_(due.scalar_subquery()))
+        return rows[0] if rows else None
+
+    async def _claim_due(self, limit: int) -> list[OutboxMessage]:
+        """Claim up to ``limit`` rows due now (the :meth:`due_ids` rule), oldest first."""
+        due = (
+            select(_DUE.id)
+            .where(_claimable(_DUE, utcnow()))
+            .order_by(_DUE.id)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        return await self._claim_where(OutboxMessage.id.in_(due))
 
     async def release_claims(self) -> int:
         """Put rows claimed by a sender that no longer runs back to pending.
@@ -188,32 +243,110 @@ class Dispatcher:
         """Ids of rows that may be sent now, oldest first (one per recipient)."""
         async with self._sessions() as session:
             rows = await session.scalars(
-                select(OutboxMessage.id)
-                .where(self._claimable())  # type: ignore[arg-type]
-                .order_by(OutboxMessage.id)
-                .limit(limit)
+                select(_DUE.id).where(_claimable(_DUE, utcnow())).order_by(_DUE.id).limit(limit)
             )
             return list(rows)
 
     async def dispatch_due(self, limit: int = 100, rounds: int = 20) -> int:
         """Send everything due now; returns the number of rows attempted.
 
-        Runs up to ``rounds`` passes, since sending one row can make the next
-        row to the same recipient due.
+        Claims as many due rows as there are free sending slots
+        (``concurrency``) in one statement, sends them concurrently, and
+        claims more as slots free up, since sending one row can make the next
+        row to the same recipient due. Stops when nothing is due and nothing
+        is being sent, after ``limit * rounds`` rows, or at :meth:`close`.
+        Raises the first error a send's bookkeeping raised, once the other
+        sends settled.
         """
+        budget = max(0, limit * rounds)
         total = 0
-        for _ in range(rounds):
-            if self._closing:
-                break
-            ids = await self.due_ids(limit)
-            if not ids:
-                break
-            results = await asyncio.gather(*(self.dispatch_one(i) for i in ids))
-            attempted = sum(1 for r in results if r)
-            total += attempted
-            if not attempted:
-                break
+        tasks: set[asyncio.Task[None]] = set()
+        failure: BaseException | None = None
+        short = False
+        try:
+            while total < budget and not self._closing and failure is None:
+                if short:
+                    # Nothing more was due: wait until a send in flight is recorded
+                    # (the next row to its recipient may be due then).
+                    done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    failure = _first_error(done)
+                    if failure is not None:
+                        break
+                # Claim again once half the slots are free: fewer, larger claims.
+                wanted = 1 if short or not tasks else self._concurrency // 2
+                slots = await self._take_slots(budget - total, at_least=wanted)
+                if self._closing:
+                    self._give_back(slots)
+                    break
+                claimed: list[OutboxMessage] = []
+                self._enter()  # the claim itself is in flight (drain waits for it)
+                try:
+                    claimed = await self._claim_due(slots)
+                    for row in claimed:
+                        self._enter()
+                        tasks.add(asyncio.create_task(self._send_and_release(row)))
+                finally:
+                    self._give_back(slots - len(claimed))
+                    self._leave()
+                total += len(claimed)
+                finished = {task for task in tasks if task.done()}
+                tasks -= finished
+                failure = _first_error(finished)
+                if not tasks:
+                    break
+                short = len(claimed) < slots
+            if tasks:
+                done, _ = await asyncio.wait(tasks)
+                tasks = set()
+                failure = failure or _first_error(done)
+        finally:
+            for task in tasks:
+                task.cancel()
+        if failure is not None:
+            raise failure
         return total
+
+    async def _take_slots(self, most: int, *, at_least: int = 1) -> int:
+        """Wait until ``at_least`` sending slots are free (at most all of them), then
+        take up to ``most`` of the free ones; returns how many were taken."""
+        needed = max(1, min(at_least, most, self._concurrency))
+        while self._free_slots < needed:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        taken = max(1, min(most, self._free_slots))
+        self._free_slots -= taken
+        return taken
+
+    def _give_back(self, slots: int) -> None:
+        if slots > 0:
+            self._free_slots += slots
+            self._slot_freed.set()
+
+    def _enter(self) -> None:
+        self._in_flight += 1
+        self._settled.clear()
+
+    def _leave(self) -> None:
+        self._in_flight -= 1
+        if not self._in_flight:
+            self._settled.set()
+
+    async def _send_and_release(self, row: OutboxMessage) -> None:
+        """Deliver ``row``; its slot frees once the provider answered, and the row
+        stops being in flight once its outcome is recorded."""
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._give_back(1)
+
+        try:
+            await self._deliver(row, release)
+        finally:
+            release()
+            self._leave()
 
     def close(self) -> None:
         """Claim no more rows (sends already claimed go on; see :meth:`drain`)."""
@@ -245,29 +378,34 @@ class Dispatcher:
         (or the dispatcher is closed)."""
         if self._closing:
             return False
-        async with self._semaphore:
+        await self._take_slots(1)
+        try:
             if self._closing:
                 return False
-            self._in_flight += 1
-            self._settled.clear()
+            self._enter()
             try:
-                return await self._dispatch_claimed(outbox_id)
+                row = await self._claim(outbox_id)
+                if row is None:
+                    return False
+                await self._deliver(row)
+                return True
             finally:
-                self._in_flight -= 1
-                if not self._in_flight:
-                    self._settled.set()
+                self._leave()
+        finally:
+            self._give_back(1)
 
-    async def _dispatch_claimed(self, outbox_id: int) -> bool:
-        row = await self._claim(outbox_id)
-        if row is None:
-            return False
+    async def _deliver(
+        self, row: OutboxMessage, answered: Callable[[], None] = lambda: None
+    ) -> None:
+        """Send claimed ``row`` and record the outcome (sent, retry later or failed);
+        ``answered`` is called once the provider call ended, before the record."""
         template = None
         if self._window is not None and row.channel == ChannelName.WHATSAPP:
             try:
                 plan = await self._window.plan(row, utcnow())
             except PermanentError as exc:
                 await self._fail(row, str(exc), exc.code)
-                return True
+                return
             template = plan.template
             if plan.sent_as != (row.sent_as or "text") or plan.channel != row.channel:
                 await record_plan(self._sessions, row, plan)
@@ -275,7 +413,7 @@ class Dispatcher:
         capped = await self._over_reply_cap(row)
         if capped is not None:
             await self._fail(row, capped, REPLY_CAP_CODE)
-            return True
+            return
         channel = self._channels.get(row.channel)
         if channel is None:
             await self._retry_later(
@@ -284,7 +422,7 @@ class Dispatcher:
                 self.channel_off_retry,
                 count_attempt=False,
             )
-            return True
+            return
         outbound = OutboundMessage(
             idempotency_key=row.idempotency_key,
             channel=ChannelName(row.channel),
@@ -296,8 +434,11 @@ class Dispatcher:
             template=template,
         )
         try:
-            async with asyncio.timeout(self.send_timeout):
-                result = await channel.send(outbound)
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    result = await channel.send(outbound)
+            finally:
+                answered()
         except RateLimited as exc:
             await self._retry_later(row, str(exc), exc.retry_after, code=exc.code)
         except PermanentError as exc:
@@ -311,8 +452,7 @@ class Dispatcher:
             log.exception("outbox %s: unexpected error from %s", row.id, row.channel)
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
         else:
-            await self._mark_sent(row, result.provider_id)
-        return True
+            await self._recorder.record(Sent(row.id, row.message_id, result.provider_id))
 
     async def _over_reply_cap(self, row: OutboxMessage) -> str | None:
         """The reason ``row`` must not go out (an automatic reply over the hourly cap), or None.
@@ -347,27 +487,6 @@ class Dispatcher:
                 )
             )
         return None if int(sent or 0) < cap else REPLY_CAP_ERROR
-
-    async def _mark_sent(self, row: OutboxMessage, provider_id: str | None) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=utcnow(),
-                    provider_id=provider_id,
-                    lease_until=None,
-                    last_error=None,
-                    error_code=None,
-                )
-            )
-            if provider_id and row.message_id is not None:
-                await session.execute(
-                    update(Message)
-                    .where(Message.id == row.message_id, Message.external_id.is_(None))
-                    .values(external_id=provider_id)
-                )
 
     async def _retry_later(
         self,

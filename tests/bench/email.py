@@ -325,12 +325,16 @@ async def run_aduan(
     return AduanRun(store_seconds, answer_seconds, stored, complaints, records)
 
 
-async def resend_acknowledgements(database_url: str, smtp_port: int, sink_out: Path) -> int:
+async def resend_acknowledgements(
+    database_url: str, smtp_port: int, sink_out: Path
+) -> tuple[int, float]:
     """Put every sent acknowledgement back to pending and time the outbox dispatcher
     sending them again through the email channel (its SMTP pool) to ``smtp_port``.
 
     Isolates the sending side (claim, send, mark sent) from intake and the
-    conversation engine; returns how many rows were re-sent.
+    conversation engine; returns how many rows were re-sent and the seconds
+    from the first claim until every row was recorded sent (each was accepted
+    by the sink before that; connecting is included, as in the bare loop).
     """
     from sqlalchemy import update
 
@@ -363,12 +367,14 @@ async def resend_acknowledgements(database_url: str, smtp_port: int, sink_out: P
 
     channel = EmailChannel(email_config(settings), sessions, no_intake, holder="bench")
     dispatcher = Dispatcher(sessions, {ChannelName.EMAIL.value: channel}, reply_cap_per_hour=0)
+    started = time.perf_counter()
     while await dispatcher.dispatch_due(limit=200):
         pass
+    seconds = time.perf_counter() - started
     await wait_records(sink_out, rows, 60)
     await channel.stop()
     await engine.dispose()
-    return rows
+    return rows, seconds
 
 
 def rate(count: int, seconds: float) -> float:
@@ -403,9 +409,7 @@ async def main_async(options: Any) -> None:
         with sink(root, "aduan") as (port, out):
             run = await run_aduan(root, server.port, port, out, count, options)
         with sink(root, "resend") as (port, resend_out):
-            started = time.perf_counter()
-            resent = await resend_acknowledgements(database_url, port, resend_out)
-            resend_seconds = time.perf_counter() - started
+            resent, resend_seconds = await resend_acknowledgements(database_url, port, resend_out)
         resend_received = len(sink_records(resend_out))
         replies = Counter(r["in_reply_to"].strip("<>") for r in run.records if r["in_reply_to"])
         missed = len(expected - set(replies))
