@@ -7,7 +7,11 @@ hands its outcome over and waits; while one transaction is being committed,
 the outcomes that arrive meanwhile gather and go into the next one. Nothing is
 marked before the provider accepted it; a crash after the send and before the
 commit leaves the row ``sending`` until its claim lapses, and it is sent again
-(the documented at-least-once delivery).
+(the documented at-least-once delivery). A commit that fails for a reason that
+may pass on its own (the database refused or lost the connection, a timeout:
+:func:`storage.transient.is_transient`) is retried for up to
+:data:`RETRY_SECONDS`, so a short database outage right after the provider
+accepted a send does not make it go out twice.
 """
 
 from __future__ import annotations
@@ -16,15 +20,21 @@ import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, update
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from storage.db import SessionFactory
 from storage.models import Message, OutboxMessage, OutboxStatus
+from storage.transient import is_transient
 from storage.types import utcnow
 
 #: Rows written in one transaction at most.
 MAX_ROWS_PER_COMMIT = 200
 #: Seconds the first outcome of a batch waits for others before the commit starts.
 LINGER_SECONDS = 0.005
+#: Seconds a commit that failed transiently is retried (from 0.2 s, doubling,
+#: at most 2 s apart): well inside the 30 s claim, so the record usually lands
+#: before another sender could take the row again.
+RETRY_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,9 @@ class SentRecorder:
     :meth:`record` returns once the row's ``sent`` status is committed, and
     raises what the commit raised (the row then stays ``sending`` and is sent
     again after its claim lapses). At most ``max_rows`` rows go into one
-    transaction. The first outcome of a batch waits ``linger`` seconds for
+    transaction; a commit failing transiently is retried for up to
+    ``retry_seconds`` before its rows' callers get the error. The first
+    outcome of a batch waits ``linger`` seconds for
     others, so sends finishing a few milliseconds apart share one durable
     commit; the sending slot is already free by then, so only the row's own
     settling waits (and with it the next row to the same recipient).
@@ -78,8 +90,10 @@ class SentRecorder:
         *,
         max_rows: int = MAX_ROWS_PER_COMMIT,
         linger: float = LINGER_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._sessions = sessions
+        self._retry_seconds = retry_seconds
         self._max_rows = max(1, max_rows)
         self._linger = linger
         self._pending: list[tuple[Sent, asyncio.Future[None]]] = []
@@ -105,7 +119,7 @@ class SentRecorder:
                 batch = self._pending[: self._max_rows]
                 del self._pending[: self._max_rows]
                 try:
-                    await self._write([sent for sent, _ in batch])
+                    await self._write_retrying([sent for sent, _ in batch])
                 except Exception as exc:
                     for _, done in batch:
                         if not done.done():
@@ -121,6 +135,17 @@ class SentRecorder:
             self._writer = None
             _abandon(self._pending)
             self._pending.clear()
+
+    async def _write_retrying(self, batch: list[Sent]) -> None:
+        """:meth:`_write`, retried while it fails transiently, for ``retry_seconds``."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_delay(self._retry_seconds),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        ):
+            with attempt:
+                await self._write(batch)
 
     async def _write(self, batch: list[Sent]) -> None:
         now = utcnow()

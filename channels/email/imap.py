@@ -29,8 +29,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
 from channels.base import InboundMessage
 from channels.email.config import EmailConfig
 from channels.email.imap_client import IDLE_MAX_SECONDS, ImapConnection, ImapError
@@ -45,6 +43,7 @@ from channels.email.mailbox_store import (
 from channels.email.parse_pool import BatchParser, Parsed, ParseOptions
 from storage import leases
 from storage.db import SessionFactory
+from storage.transient import is_transient
 from storage.types import utcnow
 
 __all__ = [
@@ -75,21 +74,6 @@ BATCH_MAX_BYTES = 8 * 1024 * 1024
 #: A thread by default: parsing a plain mail costs a fraction of a millisecond,
 #: and a thread needs no worker processes to start, import the parser and stop.
 PARSE_PROCESSES = 0
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a failure to store a message may pass on its own if retried.
-
-    True for a lost or refused database connection, a timeout, a deadlock or
-    serialisation failure (SQLAlchemy ``OperationalError``/``InterfaceError``,
-    a DBAPI error that invalidated its connection, ``OSError``,
-    ``TimeoutError``); False for everything else — a value the database
-    refuses (``DataError``, ``IntegrityError``, ``StatementError``), or a bug —
-    which will fail the same way every time.
-    """
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
 class LeaseLost(Exception):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from channels.base import ChannelName, OutboundMessage, SendResult
 from gateway.outbox import Dispatcher
@@ -135,12 +136,12 @@ async def test_a_lost_record_of_a_send_means_a_resend_not_a_loss(
     (row_id,) = await stage(sessions, "once")
 
     async def broken(self: SentRecorder, batch: list[Sent]) -> None:
-        raise OSError("disk gone")
+        raise RuntimeError("record refused")  # not transient: not retried
 
     sms = RecordingChannel(ChannelName.SMS)
     with monkeypatch.context() as patch:
         patch.setattr(SentRecorder, "_write", broken)
-        with pytest.raises(OSError, match="disk gone"):
+        with pytest.raises(RuntimeError, match="record refused"):
             await Dispatcher(sessions, {"sms": sms}).dispatch_due()
     (row,) = await rows(sessions)
     assert row.status == OutboxStatus.SENDING  # never marked: sent again, not lost
@@ -150,6 +151,51 @@ async def test_a_lost_record_of_a_send_means_a_resend_not_a_loss(
     assert sms.texts() == ["once", "once"]  # at-least-once
     (row,) = await rows(sessions)
     assert row.status == OutboxStatus.SENT and row.id == row_id
+
+
+async def test_a_record_refused_by_a_short_database_outage_is_retried_not_resent(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider accepted the send, then the database refused the record twice
+    (a restart, a failover): the record is retried and the row is sent once."""
+    (row_id,) = await stage(sessions, "once only")
+    write = SentRecorder._write
+    refusals = 2
+
+    async def flaky(self: SentRecorder, batch: list[Sent]) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise OperationalError("UPDATE outbox", None, ConnectionRefusedError("refused"))
+        await write(self, batch)
+
+    monkeypatch.setattr(SentRecorder, "_write", flaky)
+    sms = RecordingChannel(ChannelName.SMS)
+    assert await Dispatcher(sessions, {"sms": sms}).dispatch_due() == 1
+    assert refusals == 0
+    assert sms.texts() == ["once only"]
+    (row,) = await rows(sessions)
+    assert row.id == row_id and row.status == OutboxStatus.SENT
+
+
+async def test_a_record_still_refused_after_the_retry_period_raises(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stage(sessions, "pending record")
+    attempts = 0
+
+    async def down(self: SentRecorder, batch: list[Sent]) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise OperationalError("UPDATE outbox", None, ConnectionRefusedError("refused"))
+
+    monkeypatch.setattr(SentRecorder, "_write", down)
+    recorder = SentRecorder(sessions, retry_seconds=0.5)
+    with pytest.raises(OperationalError):
+        await recorder.record(Sent(outbox_id=1, message_id=None, provider_id="SM1"))
+    assert attempts >= 2  # retried, then given up: the row stays sending (resent later)
+    (row,) = await rows(sessions)
+    assert row.status == OutboxStatus.PENDING
 
 
 async def test_drain_returns_once_the_outcome_is_recorded(sessions: SessionFactory) -> None:
