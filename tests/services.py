@@ -27,3 +27,19 @@ def unavailable(service: str, reason: str) -> None:
     if services_required():
         pytest.fail(message + " (ADUAN_REQUIRE_SERVICES=1)")
     pytest.skip(message)
+
+
+async def empty_redis_or_skip() -> str:
+    """The test Redis (``ADUAN_TEST_REDIS_URL``), its database emptied; skips the
+    test (fails in CI) when Redis does not answer."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+        await client.flushdb()
+    except Exception as exc:
+        unavailable("Redis", f"{REDIS_URL}: {exc!r}")
+    finally:
+        await client.aclose()
+    return REDIS_URL

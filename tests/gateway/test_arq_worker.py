@@ -17,24 +17,11 @@ from gateway.worker import worker_settings
 from storage.models import Complaint, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
-from tests.services import POSTGRES_URL, REDIS_URL, unavailable
-
-
-async def redis_or_skip() -> None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-        await client.flushdb()
-    except Exception as exc:
-        unavailable("Redis", f"{REDIS_URL}: {exc!r}")
-    finally:
-        await client.aclose()
+from tests.services import POSTGRES_URL, REDIS_URL, empty_redis_or_skip
 
 
 async def test_gateway_enqueues_and_worker_processes_and_sends(tmp_path: Path) -> None:
-    await redis_or_skip()
+    await empty_redis_or_skip()
     engine = await make_engine("postgresql", tmp_path)  # skips/fails if PostgreSQL is absent
     await engine.dispose()
     settings = load_settings(database_url=POSTGRES_URL, redis_url=REDIS_URL, data_dir=tmp_path)
@@ -102,7 +89,7 @@ def test_worker_refuses_without_redis(
 
 
 async def test_outbox_rows_staged_in_the_gateway_are_sent_by_a_worker_job(tmp_path: Path) -> None:
-    await redis_or_skip()
+    await empty_redis_or_skip()
     engine = await make_engine("postgresql", tmp_path)
     await engine.dispose()
     settings = load_settings(database_url=POSTGRES_URL, redis_url=REDIS_URL, data_dir=tmp_path)

@@ -31,7 +31,7 @@ from gateway.rate_gates import (
 from gateway.runtime import build_runtime
 from storage.db import SessionFactory, create_engine, session_factory
 from tests.conftest import make_engine
-from tests.services import POSTGRES_URL, REDIS_URL, unavailable
+from tests.services import POSTGRES_URL, REDIS_URL, empty_redis_or_skip
 from tests.twilio.conftest import twilio_settings
 from tests.twilio.fake_twilio import FakeTwilio
 
@@ -39,17 +39,6 @@ RATE = 1.0  # messages per second per sender
 SENDS = 10
 # Slot times are floats of microseconds on one clock; allow rounding only.
 EPSILON = 1e-5
-
-
-async def redis_or_skip() -> None:
-    client = redis_client(REDIS_URL)
-    try:
-        await client.ping()
-        await client.flushdb()
-    except Exception as exc:
-        unavailable("Redis", f"{REDIS_URL}: {exc!r}")
-    finally:
-        await client.aclose()
 
 
 async def split_between(gates: Sequence[SharedGate], key: str, sends: int) -> list[float]:
@@ -64,7 +53,7 @@ def assert_spaced(times: list[float], interval: float) -> None:
 
 
 async def test_two_processes_share_one_rate_through_redis() -> None:
-    await redis_or_skip()
+    await empty_redis_or_skip()
     books = [RedisSlots(redis_client(REDIS_URL)), RedisSlots(redis_client(REDIS_URL))]
     try:
         gates = [SharedGate(b, "sms", per_key=RATE, overall=None) for b in books]
@@ -113,7 +102,7 @@ async def test_overall_and_per_key_rates_on_the_database(sessions: SessionFactor
 
 
 async def test_overall_and_per_key_rates_through_redis() -> None:
-    await redis_or_skip()
+    await empty_redis_or_skip()
     books = [RedisSlots(redis_client(REDIS_URL)), RedisSlots(redis_client(REDIS_URL))]
     try:
         gates = [SharedGate(b, "telegram", per_key=0.1, overall=10.0) for b in books]

@@ -26,7 +26,7 @@ from storage.models import Complaint, Message, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
 from tests.gateway.redis_instance import StoppableRedis, free_port
-from tests.services import POSTGRES_URL, REDIS_URL, unavailable
+from tests.services import POSTGRES_URL, empty_redis_or_skip
 
 COMPLAINT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
 
@@ -190,27 +190,13 @@ async def sent_at_least(runtime: Runtime, n: int) -> bool:
     return await sent(runtime) >= n
 
 
-async def shared_redis() -> str:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-        await client.flushdb()
-    except Exception as exc:
-        unavailable("Redis", f"{REDIS_URL}: {exc!r}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
-
-
 async def test_a_backlog_of_one_sender_is_one_queued_job_and_leaves_none(tmp_path: Path) -> None:
     from arq.constants import default_queue_name, job_key_prefix
     from arq.worker import Worker
 
     from gateway.worker import worker_settings
 
-    url = await shared_redis()
+    url = await empty_redis_or_skip()
     settings = await settings_on_postgres(tmp_path, url)
     gateway = await gateway_runtime(settings)
     jobs = gateway.jobs
@@ -253,7 +239,7 @@ async def test_a_request_made_while_the_contacts_job_runs_is_queued_after_it(
 ) -> None:
     from arq.constants import default_queue_name, in_progress_key_prefix, job_key_prefix
 
-    url = await shared_redis()
+    url = await empty_redis_or_skip()
     jobs = ArqJobs(url, recheck_seconds=0.02)
     redis = jobs.redis
     job_id = processing_job_id(7)
