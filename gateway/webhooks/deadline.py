@@ -9,7 +9,10 @@ and the provider delivers again later. The task is not cancelled: the message
 may still be committed after the 503 (a transaction is never cut off midway),
 and the redelivery is then a duplicate that changes nothing (dedupe on the
 provider's id, reliability rule 2). Nothing is acknowledged before it is
-committed (rule 1).
+committed (rule 1). A store that fails because the database cannot be reached
+(refused or lost connection, a timeout: :func:`storage.transient.is_transient`)
+is answered 503 with ``Retry-After`` too, not 500: nothing was stored, and the
+provider is asked to come back rather than told the request was bad.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+
+from storage.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +111,35 @@ def late_answer() -> web.Response:
     )
 
 
+def unavailable_answer() -> web.Response:
+    """The 503 for a request whose storing failed because the database is unreachable."""
+    return web.json_response(
+        {"error": "storage is unavailable; retry later"},
+        status=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def answers_late(
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """``handler`` answering :func:`late_answer` when it raises :class:`StorageLate`."""
+    """``handler`` answering :func:`late_answer` when it raises :class:`StorageLate`,
+    and :func:`unavailable_answer` when it raises a transient database error
+    (:func:`storage.transient.is_transient`); any other error propagates (500)."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except StorageLate:
             return late_answer()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning(
+                "webhook not stored, the database is unavailable (%s); answering 503",
+                type(exc).__name__,
+            )
+            return unavailable_answer()
 
     guarded.__name__ = getattr(handler, "__name__", "webhook")
     guarded.__doc__ = handler.__doc__

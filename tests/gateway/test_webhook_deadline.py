@@ -120,3 +120,24 @@ async def test_past_the_late_bound_storing_is_not_even_started(
     assert started == [1]
     gate.set()
     await settle()
+
+
+async def test_a_database_that_refuses_gets_503_and_other_errors_still_propagate() -> None:
+    """Storing failed because the database refused the connection: nothing was
+    stored, so the provider is asked to retry (503 with Retry-After), not told
+    the request failed for good (500); a bug still surfaces as an error."""
+    from aiohttp.test_utils import make_mocked_request
+    from sqlalchemy.exc import OperationalError
+
+    async def refused(request: Any) -> Any:
+        raise OperationalError("INSERT INTO messages", None, ConnectionRefusedError("refused"))
+
+    async def buggy(request: Any) -> Any:
+        raise KeyError("a bug")
+
+    request = make_mocked_request("POST", "/webhooks/api")
+    answer = await deadline.answers_late(refused)(request)
+    assert answer.status == 503
+    assert answer.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    with pytest.raises(KeyError):
+        await deadline.answers_late(buggy)(request)
