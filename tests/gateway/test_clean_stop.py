@@ -33,8 +33,7 @@ from storage.models import Message, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
 from tests.gateway.redis_instance import free_port
-from tests.gateway.test_redis_outage import shared_redis
-from tests.services import POSTGRES_URL
+from tests.services import POSTGRES_URL, empty_redis_or_skip
 from tests.twilio.fake_twilio import FakeTwilio
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,7 +113,7 @@ async def slow_twilio() -> tuple[FakeTwilio, asyncio.Event]:
 
 
 async def test_sigterm_lets_a_worker_finish_its_send_and_exit_cleanly(tmp_path: Path) -> None:
-    redis_url = await shared_redis()
+    redis_url = await empty_redis_or_skip()
     engine = await make_engine("postgresql", tmp_path)
     await engine.dispose()
     fake, arrived = await slow_twilio()
