@@ -200,12 +200,19 @@ class Dispatcher:
         return rows[0] if rows else None
 
     async def _claim_due(self, limit: int) -> list[OutboxMessage]:
-        """Claim up to ``limit`` rows due now (the :meth:`due_ids` rule), oldest first."""
+        """Claim up to ``limit`` rows due now (the :meth:`due_ids` rule), oldest first.
+
+        On PostgreSQL the chosen rows are locked as they are chosen, skipping
+        rows another sender is claiming (``FOR UPDATE SKIP LOCKED``): two
+        processes claiming at once take different rows and never wait on
+        each other (no deadlock); SQLite has one writer and ignores it.
+        """
         due = (
             select(_DUE.id)
             .where(_claimable(_DUE, utcnow()))
             .order_by(_DUE.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
         return await self._claim_where(OutboxMessage.id.in_(due))

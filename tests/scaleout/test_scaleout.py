@@ -48,7 +48,9 @@ async def test_two_serves_two_workers_through_kill_term_and_redis_stop(tmp_path:
             faults=("kill-worker", "term-worker", "redis"),
             redis_down=5.0,
             settle_timeout=SETTLE_LIMIT_SECONDS,
-            reply_timeout=30.0,
+            # A SIGKILLed worker's claimed rows go out after their 30 s claim:
+            # a complainant waits for the summary before answering it.
+            reply_timeout=60.0,
             think=1.0,
             concurrency=32,
             workdir=tmp_path,
