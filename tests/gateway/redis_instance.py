@@ -28,6 +28,17 @@ def free_port() -> int:
         return port
 
 
+def redis_server_command(binary: str, port: int, *extra: str) -> list[str]:
+    """The command line of a private, memory-only ``redis-server`` on 127.0.0.1:``port``
+    (no snapshot, no append-only file: a stop loses what it held); ``extra``
+    arguments are appended."""
+    return [
+        binary,
+        *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        *extra,
+    ]
+
+
 class StoppableRedis:
     """A Redis at :attr:`url` that :meth:`stop` and :meth:`start` take away and bring back."""
 
@@ -51,17 +62,7 @@ class StoppableRedis:
         """Start (or start again) and wait until it answers PING."""
         if self._binary:
             self._process = subprocess.Popen(
-                [
-                    self._binary,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
+                redis_server_command(self._binary, self.port),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

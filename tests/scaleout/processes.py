@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.gateway.redis_instance import redis_server_command
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
@@ -166,19 +168,7 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed")
         log = (self.workdir / "redis.log").open("ab")
         self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
+            redis_server_command(binary, self.port, "--dir", str(self.workdir)),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
