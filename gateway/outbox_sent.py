@@ -29,8 +29,10 @@ from storage.types import utcnow
 
 #: Rows written in one transaction at most.
 MAX_ROWS_PER_COMMIT = 200
-#: Seconds the first outcome of a batch waits for others before the commit starts.
-LINGER_SECONDS = 0.005
+#: Seconds the first outcome of a batch waits for others before the commit starts
+#: (the sending slot is free already; only the row's own settling waits): at
+#: 100 sends/s about two rows share each durable commit instead of one.
+LINGER_SECONDS = 0.02
 #: Seconds a commit that failed transiently is retried (from 0.2 s, doubling,
 #: at most 2 s apart): well inside the 30 s claim, so the record usually lands
 #: before another sender could take the row again.

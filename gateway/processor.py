@@ -37,7 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.contacts import lease_name
 from handlers.intake import IntakeEngine, expire_conversation
-from handlers.intake.turns import plan_turn
+from handlers.intake.turns import QuestionInFlight, plan_turn
 from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.workflow import sweep_time_standards
 from storage import leases
@@ -174,7 +174,8 @@ class Outcome(enum.Enum):
     DONE = "done"
     #: Nothing pending (or someone else processed it meanwhile: look again).
     EMPTY = "empty"
-    #: A chat turn still within its quiet gap; ``defer`` was asked to come back.
+    #: A chat turn still within its quiet gap, or one that waits for our last
+    #: question to settle; ``defer`` was asked to come back.
     WAITING = "waiting"
     #: The turn raised; the attempt was recorded and the turn will be tried again.
     FAILED = "failed"
@@ -360,6 +361,11 @@ class Processor:
             if staged:
                 self._notify(staged)
             return Outcome.DONE, len(plan.messages)
+        except QuestionInFlight as in_flight:
+            # Rolled back: the turn is read again once our question settled.
+            if self.defer is not None:
+                self.defer(contact_id, in_flight.wait_seconds)
+            return Outcome.WAITING, 0
         except _Abandon as abandon:
             if abandon.outcome is Outcome.LOST:
                 hold.lost = True

@@ -70,6 +70,7 @@ from handlers.intake.predicates import is_vague
 from handlers.intake.reading import OpeningKind, Reading, read_text
 from handlers.intake.sender import person_from_display_name
 from handlers.intake.targets import INTERACTIVE, find_target
+from handlers.intake.turns import QUESTION_SETTLE_SECONDS, QuestionInFlight
 from handlers.language import detect_language
 from handlers.outbox import OutboxWriter
 from handlers.profile import IntakeField, Profile
@@ -714,7 +715,16 @@ class IntakeEngine:
 
     async def _question_seen(self, turn: Turn, conv: Conversation) -> bool:
         """Whether our last message in this draft had reached the provider before
-        the turn began (a failed one counts as seen: nobody waits for it)."""
+        the turn began (a failed one counts as seen: nobody waits for it).
+
+        Raises:
+            QuestionInFlight: that message is being sent right now (its row is
+                ``sending``): the provider may already have delivered it while
+                the record of it is not committed yet, so the turn must wait for
+                it to settle rather than guess. After
+                :data:`~handlers.intake.turns.QUESTION_SETTLE_SECONDS` from the
+                turn's first message it counts as seen.
+        """
         row = (
             await turn.session.execute(
                 select(OutboxMessage.status, OutboxMessage.sent_at, OutboxMessage.channel)
@@ -734,8 +744,14 @@ class IntakeEngine:
         ):
             # Nothing asked, or it cannot arrive: the complainant waits for nothing.
             return True
+        if row.status == OutboxStatus.SENDING.value:
+            waited = (utcnow() - turn.first.created_at).total_seconds()
+            if waited >= QUESTION_SETTLE_SECONDS:
+                return True
+            # A send usually settles within milliseconds: look again in a second.
+            raise QuestionInFlight(max(0.2, min(1.0, QUESTION_SETTLE_SECONDS - waited)))
         if row.status != OutboxStatus.SENT.value or row.sent_at is None:
-            return False  # still on its way
+            return False  # still waiting to be sent: it cannot have been seen
         return bool(row.sent_at <= turn.first.created_at)
 
     def _correctable(self, values: Mapping[str, object]) -> dict[str, str]:

@@ -32,6 +32,27 @@ from datetime import datetime
 from handlers.intake.targets import INTERACTIVE
 from storage.models import Message
 
+#: Seconds a turn waits at most for our last question to settle (a send in flight,
+#: see :class:`QuestionInFlight`): past the outbox claim (30 s) and its margin,
+#: the question is taken as seen (the complainant is answering something).
+QUESTION_SETTLE_SECONDS = 45.0
+
+
+class QuestionInFlight(Exception):
+    """Raised by the engine inside a turn's transaction: our last question to this
+    conversation is being sent right now (its outbox row is ``sending``), so
+    whether the complainant had seen it when they wrote is not known yet.
+
+    The processor rolls the turn back and comes back after ``wait_seconds``;
+    the question is settled by then (sent, or back to pending) and the turn
+    reads the same way whatever the timing of the provider's answer
+    (docs/intake.md "Answers that cross our question").
+    """
+
+    def __init__(self, wait_seconds: float) -> None:
+        super().__init__(f"our last question is being sent; try again in {wait_seconds:g} s")
+        self.wait_seconds = wait_seconds
+
 
 @dataclass(frozen=True, slots=True)
 class TurnPlan:

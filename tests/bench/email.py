@@ -12,7 +12,10 @@ In one run it
    address, so each becomes a complaint and gets an acknowledgement;
 2. sends ``--mails`` acknowledgement-sized mails with a bare aiosmtplib loop
    over one connection to an SMTP sink (tests/bench/smtp_sink.py, its own
-   process): the sending limit;
+   process): the sending reference. "Bare" is the loop aiosmtplib's own
+   documentation shows (``EmailMessage``, ``send_message``); a second bare
+   loop builds each mail with aduan's builder instead, which isolates what
+   the outbox dispatcher itself costs (claims and records in the database);
 3. runs aduan on the embedded default (SQLite under var/bench, in-process
    jobs) with the email channel on that mailbox and a fresh sink: the store
    rate (mails/s until all are stored, processing running alongside as in
@@ -20,7 +23,12 @@ In one run it
    acknowledgement reached the sink), the acknowledgements' own sending rate
    (first to last at the sink), missed and duplicate replies, and whether all
    mail is still on the server, unflagged;
-4. runs django-helpdesk 2.6.1 ``get_email`` on the same mailbox
+4. puts every acknowledgement back to pending and times the outbox
+   dispatcher alone sending them again (claim, send through the pooled SMTP
+   connections, record), alternating ``--pairs`` times with both bare loops
+   so that each ratio compares runs made moments apart on this shared
+   machine; prints each pair and the medians;
+5. runs django-helpdesk 2.6.1 ``get_email`` on the same mailbox
    (tests/bench/helpdesk.py) and checks it made one ticket per mail.
 
 Nothing here asserts a time: it prints figures (README "Benchmarks").
@@ -36,6 +44,7 @@ import logging
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -216,13 +225,17 @@ def sink_records(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def sink_count(path: Path) -> int:
+    """Messages the sink recorded so far (counting lines: cheap, so polling it does
+    not take the interpreter from the aduan run it is watching)."""
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 async def wait_records(path: Path, count: int, timeout: float) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
-    while True:
-        records = sink_records(path)
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
+    while sink_count(path) < count and time.monotonic() <= deadline:
         await asyncio.sleep(0.05)
+    return sink_records(path)
 
 
 # -- (c) the bare loop ---------------------------------------------------------------
@@ -244,13 +257,34 @@ def acknowledgement(index: int) -> OutboundMessage:
     )
 
 
-async def bare_loop(port: int, count: int) -> float:
-    """Seconds to send ``count`` acknowledgements over one aiosmtplib connection."""
+def stdlib_message(index: int) -> EmailMessage:
+    """The acknowledgement as aiosmtplib's documentation builds a mail: ``EmailMessage``."""
+    ack = acknowledgement(index)
+    message = EmailMessage()
+    message["From"] = EMAIL_FROM
+    message["To"] = ack.recipient
+    message["Subject"] = ack.subject or ""
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = f"<{ack.idempotency_key}@bspji.go.id>"
+    message["In-Reply-To"] = f"<{ack.thread_refs[0]}>"
+    message["References"] = f"<{ack.thread_refs[0]}>"
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content(ack.text)
+    return message
+
+
+def aduan_message(index: int) -> Any:
+    """The acknowledgement built by aduan's own builder (what the dispatcher sends)."""
+    return build_message(acknowledgement(index), EMAIL_FROM)
+
+
+async def bare_loop(port: int, count: int, build: Any = stdlib_message) -> float:
+    """Seconds to build and send ``count`` acknowledgements over one aiosmtplib connection."""
     started = time.perf_counter()
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
     await client.connect()
     for index in range(count):
-        message = build_message(acknowledgement(index), EMAIL_FROM)
+        message = build(index)
         await client.send_message(
             message, sender="pengaduan@bspji.go.id", recipients=[str(message["To"])]
         )
@@ -312,11 +346,15 @@ async def run_aduan(
         if time.perf_counter() - started > options.timeout:
             break
     store_seconds = time.perf_counter() - started
-    if profiler is not None:  # the store phase only
+    if profiler is not None and options.profile == "store":
         profiler.stop()
         (root / "profile.html").write_text(profiler.output_html())
         print(profiler.output_text(unicode=False, color=False, show_all=False)[:8000])
     records = await wait_records(sink_out, count, options.timeout)
+    if profiler is not None and options.profile == "answer":
+        profiler.stop()
+        (root / "profile.html").write_text(profiler.output_html())
+        print(profiler.output_text(unicode=False, color=False, show_all=False)[:12000])
     answer_seconds = time.perf_counter() - started
     await asyncio.sleep(0.5)  # a late duplicate would show now
     records = sink_records(sink_out)
@@ -377,6 +415,51 @@ async def resend_acknowledgements(
     return rows, seconds
 
 
+@dataclass
+class Pair:
+    bare: float  # mails/s, bare loop with EmailMessage
+    bare_aduan_builder: float  # mails/s, bare loop with aduan's builder
+    dispatcher: float  # mails/s, the outbox dispatcher
+    received: int  # what the sink got from the dispatcher
+
+
+async def dispatcher_pairs(root: Path, database_url: str, count: int, pairs: int) -> list[Pair]:
+    """Alternate the two bare loops and the dispatcher ``pairs`` times (each on a fresh sink)."""
+    out: list[Pair] = []
+    for _ in range(pairs):
+        with sink(root, "bare") as (port, bare_out):
+            bare = rate(count, await bare_loop(port, count))
+            await wait_records(bare_out, count, 30)
+        with sink(root, "bare-builder") as (port, builder_out):
+            builder = rate(count, await bare_loop(port, count, aduan_message))
+            await wait_records(builder_out, count, 30)
+        with sink(root, "resend") as (port, resend_out):
+            resent, seconds = await resend_acknowledgements(database_url, port, resend_out)
+            received = sink_count(resend_out)
+        out.append(Pair(bare, builder, rate(resent, seconds), received))
+    return out
+
+
+def print_pairs(pairs: list[Pair]) -> None:
+    """Each pair's rates and ratios, then the median ratios."""
+    for n, pair in enumerate(pairs, 1):
+        print(
+            f"pair {n}: bare loop {pair.bare:.0f} mails/s, bare loop with aduan's builder "
+            f"{pair.bare_aduan_builder:.0f} mails/s, outbox dispatcher {pair.dispatcher:.0f} "
+            f"mails/s (sink received {pair.received}) = {pair.dispatcher / pair.bare:.2f} of "
+            f"the bare loop, {pair.dispatcher / pair.bare_aduan_builder:.2f} of the bare loop "
+            "with aduan's builder"
+        )
+    if pairs:
+        print(
+            "aduan outbox dispatcher alone, median of "
+            f"{len(pairs)} pairs: {statistics.median(p.dispatcher / p.bare for p in pairs):.2f} "
+            "of the bare aiosmtplib loop, "
+            f"{statistics.median(p.dispatcher / p.bare_aduan_builder for p in pairs):.2f} "
+            "of the bare loop with aduan's builder"
+        )
+
+
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
@@ -408,9 +491,7 @@ async def main_async(options: Any) -> None:
         options.database_url = database_url
         with sink(root, "aduan") as (port, out):
             run = await run_aduan(root, server.port, port, out, count, options)
-        with sink(root, "resend") as (port, resend_out):
-            resent, resend_seconds = await resend_acknowledgements(database_url, port, resend_out)
-        resend_received = len(sink_records(resend_out))
+        pairs = await dispatcher_pairs(root, database_url, count, options.pairs)
         replies = Counter(r["in_reply_to"].strip("<>") for r in run.records if r["in_reply_to"])
         missed = len(expected - set(replies))
         duplicates = sum(n - 1 for n in replies.values() if n > 1)
@@ -431,12 +512,7 @@ async def main_async(options: Any) -> None:
             f"aduan acknowledgements sent (first to last at the sink): {send_rate:.0f} mails/s "
             f"= {send_rate / rate(count, bare_seconds):.2f} of the bare loop"
         )
-        print(
-            f"aduan outbox dispatcher alone, the same {resent} acknowledgements again: "
-            f"{resend_seconds:.2f} s = {rate(resend_received, resend_seconds):.0f} mails/s "
-            f"= {rate(resend_received, resend_seconds) / rate(count, bare_seconds):.2f} "
-            f"of the bare loop (sink received {resend_received})"
-        )
+        print_pairs(pairs)
         print(f"replies: missed {missed}, duplicate {duplicates}")
         print(f"mail left on the server: {total}/{count}, flagged \\Seen or \\Deleted: {flagged}")
 
@@ -466,9 +542,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mails", type=int, default=2000)
     parser.add_argument("--skip-helpdesk", action="store_true")
+    parser.add_argument(
+        "--pairs", type=int, default=5, help="dispatcher runs, each beside both bare loops"
+    )
     parser.add_argument("--database-url", default=None, help="default: SQLite under var/bench")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per phase")
-    parser.add_argument("--profile", action="store_true", help="pyinstrument the store phase")
+    parser.add_argument(
+        "--profile",
+        choices=("store", "answer"),
+        default=None,
+        help="pyinstrument the store phase, or storing through answering",
+    )
     parser.add_argument(
         "--parse-processes",
         type=int,

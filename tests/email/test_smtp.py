@@ -225,3 +225,53 @@ async def test_a_restarted_server_gets_a_new_connection() -> None:
         await sender.close()
     assert [e.mail_from for e in handler.envelopes] == ["pengaduan@bspji.go.id"] * 2
     assert handler.ehlos == 2
+
+
+def _round_trip(message: Any) -> EmailMessage:
+    """Flatten ``message`` as aiosmtplib does (CRLF) and parse it back like a mail client."""
+    from email.generator import BytesGenerator
+    from io import BytesIO
+
+    out = BytesIO()
+    BytesGenerator(out, policy=message.policy.clone(linesep="\r\n")).flatten(message)
+    raw = out.getvalue()
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(parsed, EmailMessage)
+    assert not parsed.defects
+    return parsed
+
+
+def test_build_message_round_trips_non_ascii_and_long_values() -> None:
+    text = "Terima kasih — nomor Anda ADU-2026-00042. Ñandú café.\n" + "panjang " * 200
+    refs = tuple(f"m{n}.{'x' * 30}@mail.gmail.com" for n in range(12))
+    msg = build_message(
+        outbound(subject="Pengaduan — “jalan rusak” di Kec. Cibinong", text=text, thread_refs=refs),
+        "Layanan Pengaduan Kabupatén <pengaduan@bspji.go.id>",
+    )
+    parsed = _round_trip(msg)
+    assert parsed["Subject"] == "Pengaduan — “jalan rusak” di Kec. Cibinong"
+    assert parsed["From"].addresses[0].display_name == "Layanan Pengaduan Kabupatén"
+    assert parsed["From"].addresses[0].addr_spec == "pengaduan@bspji.go.id"
+    assert parsed["In-Reply-To"] == f"<{refs[0]}>"
+    assert parsed["References"].split() == [f"<{r}>" for r in reversed(refs)]
+    assert parsed["Content-Transfer-Encoding"] == "quoted-printable"
+    body = parsed.get_body()
+    assert body is not None
+    assert body.get_content().replace("\r\n", "\n").rstrip("\n") == text.rstrip("\n")
+
+
+def test_build_message_plain_ascii_stays_readable_and_drops_bad_references() -> None:
+    msg = build_message(
+        outbound(
+            text="Terima kasih. Nomor pengaduan Anda: ADU-2026-00042.",
+            thread_refs=("ok@mail.gmail.com", "bad ref\r\nBcc: x@example.id"),
+        ),
+        EMAIL_FROM,
+    )
+    parsed = _round_trip(msg)
+    assert parsed["Content-Transfer-Encoding"] == "7bit"
+    assert parsed["Bcc"] is None
+    assert parsed["References"] == "<ok@mail.gmail.com>"
+    assert parsed["Auto-Submitted"] == "auto-replied"
+    assert parsed["Message-ID"] == "<outbox-42@bspji.go.id>"

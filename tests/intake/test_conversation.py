@@ -433,3 +433,89 @@ async def test_a_sticker_gets_a_polite_prompt(harness: Harness) -> None:
     async with h.runtime.sessions() as s:
         conv = await s.scalar(select(Conversation))
         assert conv is not None and conv.fields == {}
+
+
+async def _to_confirming(h: Harness, phone: str) -> None:
+    for i, text in enumerate(
+        ["halo", "pupuk bersubsidi tidak sampai ke kelompok kami", "Siti Aminah", "Koperasi Tani"]
+    ):
+        await h.runtime.accept(inbound(ChannelName.SMS, f"{phone}-{i}", phone, text))
+        await h.settle()
+    assert "1. Nama pengadu: Siti Aminah" in h.sms.texts()[-1]
+
+
+async def test_yes_crossing_a_summary_in_flight_waits_for_it_to_settle(harness: Harness) -> None:
+    """The summary was handed to the provider (maybe already on the phone) but its
+    ``sent`` record is not committed yet when "ya" arrives: the turn waits for the
+    record instead of reading "ya" as more of the story, then registers."""
+    from gateway.ingest import ingest_batch
+    from storage.models import OutboxMessage, OutboxStatus
+
+    h = harness
+    phone = "+6281234567899"
+    await _to_confirming(h, phone)
+    async with h.runtime.sessions() as s, s.begin():
+        summary = await s.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
+        assert summary is not None and summary.status == OutboxStatus.SENT
+        sent_at = summary.sent_at
+        summary.status = OutboxStatus.SENDING.value
+        summary.sent_at = None
+        summary.lease_until = utcnow() + timedelta(seconds=30)
+    [stored] = await ingest_batch(
+        h.runtime.sessions, [inbound(ChannelName.SMS, "ya-1", phone, "ya")]
+    )
+    processor = h.runtime.processor
+    assert processor is not None
+    deferred: list[tuple[int, float]] = []
+    processor.defer = lambda contact, seconds: deferred.append((contact, seconds))
+
+    assert await processor.process_contact(stored.contact_id) == 0
+    assert deferred and deferred[0][0] == stored.contact_id and 0 < deferred[0][1] <= 1.0
+    assert await complaints(h) == []
+    async with h.runtime.sessions() as s:
+        ya = await s.scalar(select(Message).where(Message.external_id == "ya-1"))
+        assert ya is not None and ya.processed_at is None  # rolled back, not consumed
+        conv = await s.scalar(select(Conversation))
+        assert conv is not None and conv.state == ConversationState.CONFIRMING
+
+    # The provider had accepted it before "ya" was typed: the record lands.
+    async with h.runtime.sessions() as s, s.begin():
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == summary.id)
+            .values(status=OutboxStatus.SENT.value, sent_at=sent_at, lease_until=None)
+        )
+    assert await processor.process_contact(stored.contact_id) == 1
+    [complaint] = await complaints(h)
+    assert complaint.complainant_name == "Siti Aminah"
+
+
+async def test_yes_after_a_summary_stuck_in_flight_counts_as_seen(harness: Harness) -> None:
+    """A summary left ``sending`` by a sender that died does not hold the turn for
+    ever: past the settle limit the complainant's "ya" is taken as an answer."""
+    from gateway.ingest import ingest_batch
+    from handlers.intake.turns import QUESTION_SETTLE_SECONDS
+    from storage.models import OutboxMessage, OutboxStatus
+
+    h = harness
+    phone = "+6281234567898"
+    await _to_confirming(h, phone)
+    async with h.runtime.sessions() as s, s.begin():
+        summary = await s.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
+        assert summary is not None
+        summary.status = OutboxStatus.SENDING.value
+        summary.sent_at = None
+        summary.lease_until = utcnow() + timedelta(seconds=30)
+    [stored] = await ingest_batch(
+        h.runtime.sessions, [inbound(ChannelName.SMS, "ya-2", phone, "ya")]
+    )
+    async with h.runtime.sessions() as s, s.begin():
+        await s.execute(
+            update(Message)
+            .where(Message.external_id == "ya-2")
+            .values(created_at=utcnow() - timedelta(seconds=QUESTION_SETTLE_SECONDS + 1))
+        )
+    processor = h.runtime.processor
+    assert processor is not None
+    assert await processor.process_contact(stored.contact_id) == 1
+    assert len(await complaints(h)) == 1
