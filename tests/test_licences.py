@@ -96,7 +96,9 @@ def runtime_closure(root: str = PROJECT) -> dict[str, metadata.Distribution]:
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            raise AssertionError(f"{name} is required but not installed (make .venv/.installed-test)") from None
+            raise AssertionError(
+                f"{name} is required but not installed (make .venv/.installed-test)"
+            ) from None
         if key[0] != canonicalize_name(root):
             found[key[0]] = dist
         for line in dist.requires or []:
@@ -158,12 +160,22 @@ def verdict(name: str, expression: str) -> str | None:
 def reported_licences(names: list[str]) -> dict[str, tuple[str, str]]:
     """pip-licenses' report for ``names``: canonical name -> (version, licence)."""
     out = subprocess.run(
-        [sys.executable, "-m", "piplicenses", "--format=json", "--from=mixed", "--packages", *names],
+        [
+            sys.executable,
+            "-m",
+            "piplicenses",
+            "--format=json",
+            "--from=mixed",
+            "--packages",
+            *names,
+        ],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return {canonicalize_name(row["Name"]): (row["Version"], row["License"]) for row in json.loads(out)}
+    return {
+        canonicalize_name(row["Name"]): (row["Version"], row["License"]) for row in json.loads(out)
+    }
 
 
 def test_every_runtime_licence_is_compatible() -> None:

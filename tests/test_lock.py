@@ -55,7 +55,9 @@ def declared(extra: str | None = None) -> list[Requirement]:
     return [Requirement(line) for line in lines]
 
 
-def out_of_lock(requirements: list[Requirement], pinned: dict[str, tuple[Version, int]]) -> list[str]:
+def out_of_lock(
+    requirements: list[Requirement], pinned: dict[str, tuple[Version, int]]
+) -> list[str]:
     """What the lock fails to give: missing names, pins outside the range."""
     problems = []
     for req in requirements:
