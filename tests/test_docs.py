@@ -97,3 +97,45 @@ def test_no_file_cites_what_a_reader_cannot_open(kind: str) -> None:
             if pattern.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert found == [], f"{kind}; cite docs/*.md or an SOP clause instead:\n" + "\n".join(found)
+
+
+#: ``docs/x.md, "Section"`` or ``README.md ("Section"``: a citation of one section.
+_SECTION_CITATION = re.compile(
+    r"((?:docs/[A-Za-z0-9_/.-]+\.md)|README\.md)`?,?\s*\(?\"([^\"\n]{2,60})\""
+)
+_CITING_SUFFIXES = {".py", ".md", ".toml", ".po", ".css", ".html", ".yaml", ".mako"}
+
+
+def cited_section_exists(document: str, section: str) -> bool:
+    """Whether ``document`` has a heading, or a bold term, starting with ``section``
+    (case-insensitive; a heading's backticks ignored)."""
+    lowered = section.lower().rstrip(".")
+    headings = re.findall(r"^#+\s+(.*)$", document, re.MULTILINE)
+    bold = re.findall(r"\*\*([^*]+)\*\*", document)
+    return any(name.lower().strip("`").startswith(lowered) for name in [*headings, *bold])
+
+
+def test_every_cited_section_exists() -> None:
+    missing = []
+    for path in repository_files():
+        if path.suffix not in _CITING_SUFFIXES or path.name == "test_docs.py":
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for match in _SECTION_CITATION.finditer(text):
+            document, section = ROOT / match.group(1), match.group(2)
+            if "(" in section or section.strip(", ") == "":
+                continue  # code that opens the file, not a citation
+            if not document.is_file():
+                missing.append(f"{path.relative_to(ROOT)}: {match.group(1)} does not exist")
+            elif not cited_section_exists(document.read_text(encoding="utf-8"), section):
+                missing.append(f"{path.relative_to(ROOT)}: {match.group(1)} has no {section!r}")
+    assert missing == [], "\n".join(missing)
+
+
+def test_section_lookup() -> None:
+    document = "# Title\n\n## Answers, corrections, commands\n\n1. **Size cap** for the route\n"
+    assert cited_section_exists(document, "Answers, corrections, commands")
+    assert cited_section_exists(document, "answers")
+    assert cited_section_exists(document, "Size cap")
+    assert not cited_section_exists(document, "Size caps")
+    assert not cited_section_exists(document, "Commands")
