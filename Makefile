@@ -25,13 +25,13 @@ $(BIN)/python:
 $(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m pip check
+	$(BIN)/python -m pip check || { echo 'the lock lacks what pyproject.toml asks for: run make lock' >&2; exit 1; }
 	touch $@
 
 $(TEST_STAMP): $(TEST_LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -m pip check
+	$(BIN)/python -m pip check || { echo 'the lock lacks what pyproject.toml asks for: run make lock' >&2; exit 1; }
 	touch $@ $(STAMP)
 
 ## lock: resolve pyproject.toml's ranges again and rewrite both hashed lock files
