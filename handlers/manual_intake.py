@@ -28,10 +28,10 @@ Rules:
   (tracking number, first step, the profile's acceptance window), recorded as
   an inbound ``manual`` message whose ``external_id`` is the form's submission
   token — the unique ``(channel, external_id)`` constraint turns a double
-  submit into :class:`AlreadyRegistered` (docs/architecture.md, "Reliability rules" 2) — and
-  acknowledged with the tracking number and the follow-up standard through
-  :func:`handlers.notifications.notify_complainant` (email, else WhatsApp or
-  SMS), all in the caller's transaction.
+  submit into :class:`AlreadyRegistered` (docs/architecture.md, "Reliability
+  rules" 2) — and acknowledged with the tracking number and the follow-up
+  standard through :func:`handlers.notifications.notify_complainant` (email,
+  else WhatsApp or SMS), all in the caller's transaction.
 """
 
 from __future__ import annotations
