@@ -5,19 +5,41 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench bench-email bench-scaleout eval clean
+# The exact versions installed, with their hashes (README.md, "Dependencies").
+LOCK      := requirements.lock
+TEST_LOCK := requirements-test.lock
+# pip-compile's options: hashes of every file a pin may install, no index or
+# find-links lines of this machine in the files, setuptools/pip pinned too.
+COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+             --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --resolver=backtracking
+
+.PHONY: run test lint typecheck bench bench-email bench-scaleout eval clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Only what the lock names, each file checked against its hash; then aduan
+# itself without resolving anything; `pip check` fails when pyproject.toml
+# asks for something the lock lacks (run `make lock`).
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo 'the lock lacks what pyproject.toml asks for: run make lock' >&2; exit 1; }
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): $(TEST_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo 'the lock lacks what pyproject.toml asks for: run make lock' >&2; exit 1; }
 	touch $@ $(STAMP)
+
+## lock: resolve pyproject.toml's ranges again and rewrite both hashed lock files
+## (after adding or changing a dependency; UPGRADE=1 also moves every pin to the newest allowed)
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'pip-tools>=7.4,<8'
+	$(COMPILE) $(if $(UPGRADE),--upgrade) --output-file $(LOCK) pyproject.toml
+	$(COMPILE) $(if $(UPGRADE),--upgrade) --extra test --constraint $(LOCK) --output-file $(TEST_LOCK) pyproject.toml
 
 ## run: set up, migrate the embedded SQLite database under ./var/ and start the gateway
 run: $(STAMP)

@@ -24,7 +24,7 @@ def normalise_phone(value: str, region: str = DEFAULT_REGION) -> str:
     """Return ``value`` as E.164 (``+6281234567890``).
 
     ``0812…``, ``+62 812…``, ``62812…`` and ``whatsapp:+62812…`` are one number
-    (DESIGN.md, "Phone numbers"). Raises :class:`AddressError` if not a valid
+    (docs/channels.md, "Phone numbers"). Raises :class:`AddressError` if not a valid
     number.
     """
     raw = value.strip()

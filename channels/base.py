@@ -46,7 +46,7 @@ class InboundMessage:
         channel: which channel it came in on.
         external_id: the provider's id, unique per channel (Twilio MessageSid,
             email Message-ID, web-form submission token). Dedupe key together
-            with ``channel`` (DESIGN.md reliability rule 2).
+            with ``channel`` (docs/channels.md, "Dedupe keys").
         sender: the channel address, normalised (E.164 phone, lower-case email).
         text: the message text, quoted replies already stripped where the
             channel has them; may be empty.

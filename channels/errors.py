@@ -1,4 +1,4 @@
-"""Error hierarchy shared by every channel (DESIGN.md, "Style to follow").
+"""Error hierarchy shared by every channel (docs/channels.md, "Writing a channel module").
 
 Channels raise these; the outbox dispatcher decides from the class alone whether
 a row is retried with backoff, retried after a provider-given delay, or marked

@@ -230,7 +230,7 @@ def parse_form(form: Mapping[str, str]) -> InboundMessage | None:
     """Turn an inbound Twilio webhook form into an :class:`InboundMessage` (pure).
 
     ``MessageSid`` is the dedupe key (reliability rule 2); ``From`` becomes an
-    E.164 sender (``whatsapp:`` stripped, DESIGN.md "Phone numbers"); the
+    E.164 sender (``whatsapp:`` stripped, docs/channels.md "Phone numbers"); the
     channel is ``whatsapp`` or ``sms`` by the ``whatsapp:`` prefix; ``Body``
     is the text, ``""`` when absent (media only, location, sticker: the intake
     engine answers those politely); ``ProfileName`` (WhatsApp) is the sender

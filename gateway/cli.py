@@ -1,5 +1,5 @@
 """The ``aduan`` command line: serve, worker, db upgrade, user add, token
-create/list/revoke, check-config, complaints export (issue 2, item 10),
+create/list/revoke, check-config, complaints export (docs/records.md, "Register export"),
 contact export/erase/correct (docs/privacy.md)."""
 
 from __future__ import annotations

@@ -362,7 +362,7 @@ def _missing(pairs: tuple[tuple[str, object], ...]) -> list[str]:
 
 
 def _chat_channel_states(settings: Settings) -> list[ChannelState]:
-    """SMS, WhatsApp and Telegram (issue 3, item 7)."""
+    """SMS, WhatsApp and Telegram (README.md, "Configuration")."""
     states = []
     twilio = (
         ("ADUAN_TWILIO_ACCOUNT_SID", settings.twilio_account_sid),

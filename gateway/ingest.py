@@ -1,5 +1,5 @@
 """Ingest: store one inbound message durably, exactly once, before the provider is
-acknowledged (DESIGN.md reliability rules 1 and 2).
+acknowledged (docs/architecture.md, "Reliability rules" 1 and 2).
 
 The caller (a webhook handler, the mailbox poller) acknowledges its provider
 only after :func:`ingest` returns; processing is then requested through the job

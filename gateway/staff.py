@@ -1,7 +1,7 @@
 """The service layer for staff actions: one method, one committed unit of work.
 
 The JSON API (:mod:`gateway.api`) and the staff inbox call these, never the
-handlers directly (issue 4, item 6): each method loads the complaint by id or
+handlers directly (README.md, "Staff API"): each method loads the complaint by id or
 tracking number (locked on PostgreSQL for the transaction), applies one rule
 from :mod:`handlers.workflow`, :mod:`handlers.records` or
 :mod:`handlers.appeals`, commits, and only then asks for the staged messages

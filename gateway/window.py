@@ -1,10 +1,10 @@
-"""WhatsApp's 24-hour customer-service window (DESIGN.md, "Channel facts").
+"""WhatsApp's 24-hour customer-service window (docs/channels.md, "WhatsApp's 24-hour window").
 
 Free-form WhatsApp text may only be sent within 24 hours of the contact's
 last message. Outside it, an outbox row is not sent blind: it goes as the
 approved template named in the SOP profile, or, without one, to another
 address of the contact (SMS, then email), and the complaint records which
-(issue 3, item 5). With neither, the row fails permanently and staff see why.
+(docs/channels.md). With neither, the row fails permanently and staff see why.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Merging two contacts that are one person, and undoing it (issue 5, item 5).
+"""Merging two contacts that are one person, and undoing it (docs/privacy.md).
 
 A citizen who wrote by WhatsApp and by email is two contacts until staff
 merge them. :func:`merge_contacts` moves everything of the *source* contact
@@ -69,7 +69,7 @@ from storage.models import (
 )
 from storage.types import utcnow
 
-#: Roles that may merge contacts and undo merges (issue 5, item 5): the
+#: Roles that may merge contacts and undo merges: the
 #: secretariat, which registers complaints, the quality manager and ``admin``.
 MERGE_ROLES = frozenset({"admin", "secretariat", "manager"})
 

@@ -1,4 +1,4 @@
-"""Staff corrections of a complaint's identity fields (issue 5, item 3).
+"""Staff corrections of a complaint's identity fields (README.md, "Staff inbox").
 
 The fields are the profile's intake fields (``profile.intake.fields``): the
 identity fields of SOP-7.9-1 item 2 — complainant name, customer or
@@ -16,7 +16,7 @@ Rules:
   optional field may be emptied;
 * every changed field is recorded as one ``field_edited`` complaint event
   with the field, the old and the new value and who changed it (ISO 10002
-  records; issue 5, item 3 "each edit audited");
+  records: each edit audited);
 * a refusal (:class:`FieldEditRefused`) changes nothing, not even the other
   fields of the same request.
 """

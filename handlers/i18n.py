@@ -2,7 +2,7 @@
 
 Message ids are English; ``gateway/locale/<lang>/LC_MESSAGES/aduan.po`` holds
 each language's text, read with Babel at start. Indonesian (``id``) is the
-default language, English (``en``) the second (issue 2, item 6). Texts that
+default language, English (``en``) the second (docs/intake.md). Texts that
 belong to one office (field prompts, office name) live in the SOP profile
 instead.
 """

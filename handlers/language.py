@@ -1,8 +1,8 @@
 """Guessing whether a complainant writes Indonesian or English.
 
-Replies are Indonesian unless the complainant clearly writes English (issue 2,
-item 6). The guess counts common function words of each language; ties and
-short texts stay Indonesian.
+Replies are Indonesian unless the complainant clearly writes English
+(docs/intake.md). The guess counts common function words of each language;
+ties and short texts stay Indonesian.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Manual intake: a complaint staff received by telephone, in person, by letter
-or from the suggestion box (issue 5, item 4).
+or from the suggestion box (README.md, "Staff inbox").
 
 The SOPs name these intake channels besides the electronic ones: "telepon",
 "datang langsung", "surat" (SOP-7.9-1 item 1), the complaint or suggestion
@@ -28,10 +28,10 @@ Rules:
   (tracking number, first step, the profile's acceptance window), recorded as
   an inbound ``manual`` message whose ``external_id`` is the form's submission
   token — the unique ``(channel, external_id)`` constraint turns a double
-  submit into :class:`AlreadyRegistered` (DESIGN.md rule 2) — and
-  acknowledged with the tracking number and the follow-up standard through
-  :func:`handlers.notifications.notify_complainant` (email, else WhatsApp or
-  SMS), all in the caller's transaction.
+  submit into :class:`AlreadyRegistered` (docs/architecture.md, "Reliability
+  rules" 2) — and acknowledged with the tracking number and the follow-up
+  standard through :func:`handlers.notifications.notify_complainant` (email,
+  else WhatsApp or SMS), all in the caller's transaction.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Telling a complainant about their complaint, on the channel they used.
 
 The one way staff actions and the SOP workflow reach a complainant: a
-message staged in the outbox in the caller's transaction (DESIGN.md rule 4),
+message staged in the outbox in the caller's transaction (docs/architecture.md, "Reliability rules" 4),
 addressed like the complaint's intake — the complaint's own channel and
 address, or by email for web-form and API complaints that gave one — and
 recorded as a complaint event (ISO 10002: communicating the decision).

@@ -2,7 +2,7 @@
 
 A profile is a YAML file validated at start. The shipped ones live in
 ``handlers/profiles/<name>.yaml``; ``ADUAN_SOP_PROFILE`` names one of them or
-gives a path to a custom file (DESIGN.md, "Every office differs").
+gives a path to a custom file (README.md, "SOP profiles").
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ class PrivacyNotice(BaseModel):
 
 
 class WhatsAppTemplate(BaseModel):
-    """The approved WhatsApp template used outside the 24-hour window (issue 3, item 5).
+    """The approved WhatsApp template used outside the 24-hour window (docs/channels.md).
 
     ``name`` is the Cloud API template name, ``languages`` maps our language
     (``id``/``en``) to the template's language code, ``content_sid`` is the

@@ -1,4 +1,4 @@
-"""Staff records on a complaint outside the workflow's moves (issue 4, items 1 and 6).
+"""Staff records on a complaint outside the workflow's moves (README.md, "Staff API").
 
 * :func:`assign` — hand the complaint to a competent officer without changing
   its step (SOP-7.9-1 item 8: "personel yang berkompeten");

@@ -1,4 +1,4 @@
-"""Emails to staff when a step is about to be due or is overdue (issue 4, item 3).
+"""Emails to staff when a step is about to be due or is overdue (docs/time-standards.md).
 
 "A periodic job reminds the assignee before it and escalates to the
 supervisor after it": the sweeps (:func:`handlers.workflow.sweep_time_standards`,

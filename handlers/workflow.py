@@ -1,7 +1,7 @@
 """The SOP workflow engine: moving a complaint through its office's steps.
 
 Interprets the profile's :class:`~handlers.workflow_spec.WorkflowSpec`
-(issue 4, item 1): a transition is refused, with a reason and no change, when
+(docs/sop/README.md): a transition is refused, with a reason and no change, when
 the complaint is not in one of its ``from`` states, the actor's role is not
 allowed, the complaint's category is not one the transition is for
 (``categories``, SOP-7.9-1 items 4-5), or required data is missing or

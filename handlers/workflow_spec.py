@@ -1,4 +1,4 @@
-"""The SOP workflow as data: states, transitions, roles (issue 4, items 1 and 5).
+"""The SOP workflow as data: states, transitions, roles (docs/sop/README.md).
 
 Each office's profile names its own steps, who may move a complaint between
 them, what data a move needs, the time standard of each step and what the

@@ -1,4 +1,4 @@
-"""Keeping each complaint's activity times current, for the staff inbox (issue 5).
+"""Keeping each complaint's activity times current, for the staff inbox (docs/inbox.md).
 
 ``Complaint.last_activity_at`` orders the inbox: it is set at registration
 and moved to the commit time whenever a transaction

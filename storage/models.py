@@ -1,6 +1,6 @@
 """SQLAlchemy 2 ORM models: the whole schema of aduan.
 
-Naming follows the glossary in DESIGN.md (complaint, complainant, tracking
+Naming follows the glossary in docs/architecture.md ("Glossary") (complaint, complainant, tracking
 number, outbox). Timestamps are timezone-aware UTC (:class:`UTCDateTime`).
 Every change to this file needs an Alembic revision under
 ``storage/migrations/versions``.
@@ -83,7 +83,7 @@ class ComplaintStatus(enum.StrEnum):
 
 
 class OutboxStatus(enum.StrEnum):
-    """Outbox row states (DESIGN.md reliability rule 4)."""
+    """Outbox row states (docs/architecture.md, "Sending the outbox")."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -101,7 +101,7 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    #: Set while this contact is merged into another one (issue 5, item 5):
+    #: Set while this contact is merged into another one (docs/privacy.md):
     #: the other contact's id. The row is kept for the audit and the undo
     #: (:class:`ContactMerge`). No foreign key: adding one would rebuild this
     #: table on SQLite, which other tables reference (as ``conversations.complaint_id``).
@@ -134,7 +134,7 @@ class ContactAddress(Base):
 
 
 class ContactMerge(Base):
-    """Two contacts found to be one person, merged by staff (issue 5, item 5).
+    """Two contacts found to be one person, merged by staff (docs/privacy.md).
 
     Everything of the source contact — addresses, conversations, messages,
     complaints, outbox rows — moved to the target; ``moved`` records exactly
@@ -160,7 +160,7 @@ class Conversation(Base):
 
     ``fields`` maps profile field keys to collected values; ``asked`` lists the
     keys asked in our last message; ``expires_at`` is swept by a periodic job
-    (DESIGN.md reliability rule 7) that sets ``state`` to ``expired`` — the row
+    (docs/architecture.md, "Reliability rules" 3) that sets ``state`` to ``expired`` — the row
     and its messages stay.
     """
 
@@ -189,7 +189,7 @@ class Conversation(Base):
 class Message(Base):
     """Every message in or out, on any channel.
 
-    Unique on (``channel``, ``external_id``): the dedupe key of DESIGN.md rule 2.
+    Unique on (``channel``, ``external_id``): the dedupe key (docs/channels.md, "Dedupe keys").
     Inbound rows with ``processed_at`` NULL are picked up by the processor after
     a crash (rule 3). Outbound rows are written with their outbox row.
     """
@@ -420,7 +420,7 @@ class OutboxMessage(Base):
 class DeliveryStatus(Base):
     """One delivery report from a provider (Twilio status callback, WhatsApp
     ``statuses[]``), stored once: unique on (channel, provider id, status), the
-    dedupe key of DESIGN.md rule 2 for statuses."""
+    dedupe key for statuses (docs/channels.md, "Dedupe keys")."""
 
     __tablename__ = "delivery_statuses"
     __table_args__ = (UniqueConstraint("channel", "provider_id", "status"),)

@@ -1,4 +1,4 @@
-"""The email channel: IMAP in, SMTP out (DESIGN.md "Channel facts: Email", rules 2, 5, 6).
+"""The email channel: IMAP in, SMTP out (docs/channels.md, "Email"; docs/email.md).
 
 The channel knows nothing of the application: it is configured with an
 :class:`EmailConfig` that the application builds from its settings.

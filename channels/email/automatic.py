@@ -1,4 +1,4 @@
-"""Recognise machine-sent mail that must never be answered (DESIGN.md reliability rule 6).
+"""Recognise machine-sent mail that must never be answered (docs/channels.md, "Email").
 
 Such a message is still stored (staff may want to see a bounce), but the bot
 never replies to it, which is what stops mail loops between two auto-responders.

@@ -1,4 +1,4 @@
-"""HTML mail bodies as plain text, for HTML-only messages (DESIGN.md, "Channel facts: Email")."""
+"""HTML mail bodies as plain text, for HTML-only messages (docs/channels.md, "Email")."""
 
 from __future__ import annotations
 

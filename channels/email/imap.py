@@ -1,4 +1,4 @@
-"""The IMAP mailbox poller (DESIGN.md reliability rule 5, "Embedded default, and scale-out").
+"""The IMAP mailbox poller (docs/channels.md, "Email"; docs/email.md).
 
 Every round: ``EXAMINE`` the mailbox (read-only), compare UIDVALIDITY with the
 stored checkpoint (a change means rescan from UID 1 and let Message-ID dedupe

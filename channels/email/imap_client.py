@@ -1,4 +1,4 @@
-"""A small, read-only IMAP connection on top of aioimaplib (DESIGN.md reliability rule 5).
+"""A small, read-only IMAP connection on top of aioimaplib (docs/channels.md, "Email").
 
 Only what the poller needs: log in (plain, STARTTLS or implicit TLS), open a
 mailbox read-only with ``EXAMINE``, ``UID SEARCH``, ask the sizes of many

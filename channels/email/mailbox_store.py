@@ -1,4 +1,4 @@
-"""Database side of mailbox polling: checkpoints and quarantine (DESIGN.md reliability rule 5).
+"""Database side of mailbox polling: checkpoints and quarantine (docs/email.md, "Mail that cannot be taken in").
 
 ``imap_checkpoints`` holds, per mailbox, the UIDVALIDITY and the last UID that
 was fully handled (stored as a message, or quarantined); ``quarantined_inbound``

@@ -1,9 +1,9 @@
 """Turn the bytes of one RFC 5322 message into an :class:`InboundMessage` (pure, no I/O).
 
-Sources: DESIGN.md reliability rules 2 (dedupe on ``Message-ID``, a header hash
-when absent), 5 (unparseable mail is quarantined by the caller: this module
-raises :class:`InboundParseError`) and 6 (automatic mail), and "Channel facts:
-Email" (threading headers, quoted text stripped).
+Sources: docs/channels.md, "Dedupe keys" (``Message-ID``, a header hash when
+absent) and "Email" (threading headers, quoted text stripped, automatic mail);
+unparseable mail is quarantined by the caller (docs/email.md): this module
+raises :class:`InboundParseError`.
 
 Every value returned is storable as it is (docs/email.md "Mail that cannot be
 taken in"): strings carry no NUL and no lone surrogate, and each is cut to the

@@ -1,4 +1,4 @@
-"""Strip quoted reply chains from the plain text of an email (DESIGN.md, "Channel facts: Email").
+"""Strip quoted reply chains from the plain text of an email (docs/channels.md, "Email").
 
 Complainants answer our questions by replying to our mail; their client appends
 our whole message below (or above) their answer. Only the new text is wanted.

@@ -1,4 +1,4 @@
-"""Send outbox messages by SMTP (DESIGN.md reliability rules 4 and 6, "Channel facts: Email").
+"""Send outbox messages by SMTP (docs/architecture.md, "Sending the outbox"; docs/channels.md, "Email").
 
 The Message-ID is derived from the outbox row's idempotency key, so a message
 re-sent after a crash carries the same id and the recipient's client shows it

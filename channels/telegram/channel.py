@@ -2,7 +2,7 @@
 
 Only ``telegram.Bot`` and the ``telegram`` types are used, never
 ``telegram.ext.Application``: conversation state lives in our database so any
-number of gateway processes can run (DESIGN.md "Channel facts: Telegram").
+number of gateway processes can run (docs/channels.md, "Telegram").
 
 Inbound arrives either by webhook (``gateway/webhooks/``) or, with
 ``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:

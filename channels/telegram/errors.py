@@ -1,4 +1,4 @@
-"""python-telegram-bot exceptions → :mod:`channels.errors` (DESIGN.md rule 4).
+"""python-telegram-bot exceptions → :mod:`channels.errors` (docs/channels.md, "Writing a channel module").
 
 =====================================  ======================================
 ``telegram.error``                     ours

@@ -3,9 +3,8 @@
 Only ``message`` updates from private chats become messages; every other kind
 (``edited_message``, ``callback_query``, ``my_chat_member``, channel posts,
 group chats) is ``None``: acknowledged to Telegram but not stored. The dedupe
-key is ``str(update_id)`` (DESIGN.md reliability rule 2: "Telegram
-``update_id``"); the sender is the chat id (contact-address kind
-``telegram``).
+key is ``str(update_id)`` (docs/channels.md, "Dedupe keys"); the sender is
+the chat id (contact-address kind ``telegram``).
 
 Commands: ``/start`` (with or without a deep-link payload) becomes an empty
 text so the intake engine greets and asks; any other ``/word args`` loses its

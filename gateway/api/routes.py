@@ -1,4 +1,4 @@
-"""The staff JSON API, ``/api/v1`` (issue 4, item 6).
+"""The staff JSON API, ``/api/v1`` (README.md, "Staff API").
 
 Every operation is one row of :data:`OPERATIONS`: method, path, the request
 and response models and the handler. The same table registers the aiohttp

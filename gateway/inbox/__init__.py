@@ -1,4 +1,4 @@
-"""The secretariat's staff web app at ``/inbox`` (issue 5): sign-in, inbox, complaint pages."""
+"""The secretariat's staff web app at ``/inbox`` (README.md, "Staff inbox"): sign-in, inbox, complaint pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who sees what in the inbox (issue 5, item 1: roles limit what each sees).
+"""Who sees what in the inbox (docs/staff-access.md, "Team visibility").
 
 Which complaints a viewer may see is decided in :mod:`gateway.visibility`
 (re-exported here), the same rule for the inbox list, the complaint page and
@@ -20,7 +20,7 @@ __all__ = [
     "visibility_for",
 ]
 
-#: Roles that read the reports besides the workflow's ``escalate_to`` (issue 5, item 6).
+#: Roles that read the reports besides the workflow's ``escalate_to`` (docs/records.md, "Who reads the reports").
 REPORT_ROLES = frozenset({"admin", "secretariat", "manager"})
 
 

@@ -1,4 +1,4 @@
-"""Serving a message's attachment to staff, safely (issue 5, items 3 and 7).
+"""Serving a message's attachment to staff, safely (docs/attachments.md).
 
 ``GET /inbox/attachments/{id}`` (a staff session is required by
 :mod:`gateway.inbox.auth`):

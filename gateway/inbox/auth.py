@@ -1,4 +1,4 @@
-"""Staff sign-in for the inbox: sessions, CSRF, throttling, first run (issue 5, item 1).
+"""Staff sign-in for the inbox: sessions, CSRF, throttling, first run (docs/staff-access.md).
 
 * Every ``/inbox`` page needs a session (:mod:`gateway.inbox.sessions`) except
   the sign-in and first-run pages; without one a GET is sent to the sign-in

@@ -1,4 +1,4 @@
-"""The complaint page, ``GET /inbox/complaints/{tracking}`` (issue 5, item 3).
+"""The complaint page, ``GET /inbox/complaints/{tracking}`` (README.md, "Staff inbox").
 
 Everything about one complaint in one place: its header (status, category,
 assignee, the current step's time standard, channel, received at and by),

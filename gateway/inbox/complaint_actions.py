@@ -1,4 +1,4 @@
-"""The complaint page's forms: every action staff take on a complaint (issue 5, item 3).
+"""The complaint page's forms: every action staff take on a complaint (README.md, "Staff inbox").
 
 Each is a ``POST`` under ``/inbox/complaints/{tracking}/`` — the session
 middleware (:mod:`gateway.inbox.auth`) has already refused it without the

@@ -1,4 +1,4 @@
-"""What the complaint page says, in the staff member's language (issue 5, items 3 and 7).
+"""What the complaint page says, in the staff member's language (README.md, "Staff inbox").
 
 Readable names for complaint event kinds, actors, delivery states, the CAPA
 form's fields, and the one-time result of an action (``?done=…`` /

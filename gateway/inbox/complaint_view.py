@@ -1,4 +1,4 @@
-"""The complaint page's parts as plain values for the templates (issue 5, item 3).
+"""The complaint page's parts as plain values for the templates (README.md, "Staff inbox").
 
 Each function turns one part of a complaint — header, identity fields,
 thread messages, reply route, history, the transitions the viewer may take,

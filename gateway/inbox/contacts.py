@@ -1,4 +1,4 @@
-"""Contact pages: find a contact, see everything of it, merge two into one (issue 5, item 5).
+"""Contact pages: find a contact, see everything of it, merge two into one (docs/privacy.md).
 
 Routes:
 

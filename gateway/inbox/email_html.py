@@ -1,4 +1,4 @@
-"""HTML email bodies made safe to show in a staff browser (issue 5, item 7).
+"""HTML email bodies made safe to show in a staff browser (README.md, "Staff inbox").
 
 The email channel keeps a copy of each message under 1 MiB in
 ``Message.raw["rfc822_b64"]`` (:func:`channels.email.parse.parse_email`);

@@ -1,4 +1,4 @@
-"""Manual intake pages, ``GET``/``POST /inbox/intake`` (issue 5, item 4).
+"""Manual intake pages, ``GET``/``POST /inbox/intake`` (README.md, "Staff inbox").
 
 Staff record a complaint received by telephone, in person, by letter or from
 the suggestion box: the SOP profile's intake fields (labels, hints, kinds and

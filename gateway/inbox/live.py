@@ -1,4 +1,4 @@
-"""Live inbox updates over server-sent events (issue 5, item 2).
+"""Live inbox updates over server-sent events (docs/inbox.md, "The list").
 
 ``GET /inbox/events`` is an ``text/event-stream``: an ``activity`` event
 whenever a message arrives or is sent, or a complaint event is recorded, in

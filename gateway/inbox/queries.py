@@ -1,4 +1,4 @@
-"""The staff inbox list (issue 5): every complaint from every channel, newest activity first.
+"""The staff inbox list (docs/inbox.md, "The list"): every complaint from every channel, newest activity first.
 
 :func:`list_inbox` returns one page of :class:`InboxRow` — channel, contact,
 tracking number, status, assignee, time-standard state, unread marker — with

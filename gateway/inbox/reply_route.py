@@ -1,4 +1,4 @@
-"""Where a staff reply to the complainant will go, told before it is sent (issue 5, item 3).
+"""Where a staff reply to the complainant will go, told before it is sent (README.md, "Staff inbox").
 
 The route is :func:`handlers.notifications.complaint_route` — the
 complaint's own channel and address, or for web-form, API and manual-intake

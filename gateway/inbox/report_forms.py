@@ -1,4 +1,4 @@
-"""The printable complaint-handling and CAPA forms of one complaint (issue 5, item 6).
+"""The printable complaint-handling and CAPA forms of one complaint (docs/records.md).
 
 Builds the :class:`gateway.reports.pdf.PrintedForm` of a complaint from its
 record and its events: the identity fields of SOP-7.9-1 item 2, the steps

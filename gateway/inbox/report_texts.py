@@ -1,4 +1,4 @@
-"""What staff read on the reports and printed forms, in their language (issue 5, item 6).
+"""What staff read on the reports and printed forms, in their language (docs/records.md).
 
 Every text goes through the staff catalogues (``inbox_reports.po``); the
 report modules under :mod:`gateway.reports` compute and lay out, these

@@ -1,4 +1,4 @@
-"""The report pages (issue 5, item 6): the complaint register (Buku Register
+"""The report pages (docs/records.md): the complaint register (Buku Register
 Keluhan), the periodic recap (Rekapitulasi Keluhan) and the printable forms.
 
 * ``GET /inbox/reports/register?from=&to=`` — the complaints received in the

@@ -1,4 +1,4 @@
-"""Server-side staff sessions for the inbox (issue 5, item 1).
+"""Server-side staff sessions for the inbox (docs/staff-access.md).
 
 The browser holds a random 256-bit token in an HttpOnly cookie; the database
 holds its SHA-256 (:class:`storage.models.StaffSession`), the staff member,

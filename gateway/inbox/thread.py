@@ -1,4 +1,4 @@
-"""The complaint page's thread: every message of the complainant's contact (issue 5, item 3).
+"""The complaint page's thread: every message of the complainant's contact (README.md, "Staff inbox").
 
 One contact is one person however many channels they use (WhatsApp and SMS
 share a phone number; staff merge a WhatsApp and an email contact), so the

@@ -1,4 +1,4 @@
-"""Reports for the secretariat (issue 5, item 6): the complaint register (Buku
+"""Reports for the secretariat (docs/records.md): the complaint register (Buku
 Register Keluhan) and the periodic recap (Rekapitulasi Keluhan) for a period,
 their CSV/XLSX exports, server-rendered SVG charts and the printable
 complaint-handling and CAPA forms (PDF).

@@ -1,4 +1,4 @@
-"""Printable forms as PDF (issue 5, item 6): the complaint-handling form and the
+"""Printable forms as PDF (docs/records.md): the complaint-handling form and the
 CAPA form (BBSPJIKFK 5.1.11, Formulir Tindakan Koreksi dan Pencegahan).
 
 A form is data (:class:`PrintedForm`: the office, a title, sections of

@@ -68,7 +68,7 @@ def parse_period(raw_from: str | None, raw_to: str | None, *, today: date, timez
     """The period asked for with ``from``/``to`` (``YYYY-MM-DD``, office-local days).
 
     A missing bound is the first or last day of ``today``'s month, so no
-    parameters at all give this month (issue 5, item 6: "for a chosen period").
+    parameters at all give this month (docs/records.md, "Register export").
 
     Raises:
         PeriodError: a bound is not a date, ``from`` is after ``to``, or the

@@ -1,8 +1,8 @@
 """The periodic complaint recap (Rekapitulasi Keluhan) for a period.
 
 Perpres 76/2013 asks for periodic reporting and ISO 10002:2018 for analysis
-of complaints and of the complainants' satisfaction; issue 5, item 6 names
-what the recap holds:
+of complaints and of the complainants' satisfaction. The recap holds
+(README.md, "Staff inbox", reports):
 
 * counts of the complaints **received** in the period by channel, category
   and (current) status;

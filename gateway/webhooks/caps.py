@@ -1,5 +1,5 @@
 """Size caps on request bodies: per route, on ``Content-Length`` and while reading,
-with a per-process budget for large bodies (docs/webhooks.md, "Size caps")."""
+with a per-process budget for large bodies (docs/webhooks.md, "Caps")."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 ``status <tracking number>`` reports a complaint's state, ``baru``/``new``
 starts a new complaint on a chat number whose earlier complaint is still open,
 and ``banding <tracking number> <reason>`` appeals (docs/intake.md,
-"Commands").
+"Answers, corrections, commands").
 
 People type on small keyboards: a command word with one slip ("bataal",
 "bantuam", "statsu", "cancle") is still the command. Letters typed twice are

@@ -1,5 +1,5 @@
 """The staff JSON API end to end: tokens, the workflow, assignment, CAPA,
-notes, messages, appeals and the appeal panel (issue 4, item 6)."""
+notes, messages, appeals and the appeal panel (README.md, "Staff API")."""
 
 from __future__ import annotations
 

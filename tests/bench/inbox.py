@@ -1,4 +1,4 @@
-"""Inbox benchmark: the staff inbox list over many complaints (issue 5 acceptance).
+"""Inbox benchmark: the staff inbox list over many complaints (README.md, "Benchmarks").
 
 Recreates the schema of the database at ``--database-url`` (PostgreSQL: drops
 and recreates its ``public`` schema, like the tests — use a scratch database;

@@ -77,7 +77,7 @@ from tests.services import unavailable
 #: Debian's Chromium; ``ADUAN_TEST_CHROMIUM`` names another executable.
 CHROMIUM = os.environ.get("ADUAN_TEST_CHROMIUM", "/usr/bin/chromium")
 
-#: A small phone (issue 5: the public pages work at 375 px) and a desktop screen.
+#: A small phone (the public pages work at 375 px) and a desktop screen.
 PHONE: ViewportSize = {"width": 375, "height": 740}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 

@@ -1,6 +1,6 @@
 """The staff complaint page in headless Chromium: hostile content stays inert, the
 page fits a 375-px phone, works by keyboard, and a reply reaches the complainant
-(issue 5, items 3 and 7)."""
+(README.md, "Staff inbox")."""
 
 from __future__ import annotations
 

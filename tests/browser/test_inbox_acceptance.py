@@ -1,7 +1,8 @@
-"""Issue 5's acceptance in headless Chromium: sign in; a WhatsApp and an email
-complaint in one list; filter by channel; open one; reply — it reaches the
-complainant's channel; change its status — the complainant receives the
-progress update; record a phone complaint by manual intake."""
+"""The staff inbox as a secretary uses it, in headless Chromium: sign in; a
+WhatsApp and an email complaint in one list; filter by channel; open one;
+reply — it reaches the complainant's channel; change its status — the
+complainant receives the progress update; record a phone complaint by manual
+intake."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fixtures for the email channel: a real Dovecot IMAP server and an aiosmtpd SMTP sink.
 
-Dovecot is started as DESIGN.md "Test infrastructure" describes: Debian's
+Dovecot is Debian's
 ``/usr/sbin/dovecot`` with its own config in a temporary directory, IMAP only,
 on free high ports (plain/STARTTLS and implicit TLS with a throw-away
 self-signed certificate), maildir, a passwd-file with a PLAIN password. Each

@@ -1,4 +1,4 @@
-"""Machine-sent mail is recognised and never answered (DESIGN.md reliability rule 6)."""
+"""Machine-sent mail is recognised and never answered (docs/channels.md, "Email")."""
 
 from __future__ import annotations
 

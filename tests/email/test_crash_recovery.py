@@ -1,7 +1,7 @@
 """SIGKILL right after a message is acknowledged loses nothing, and the reply goes once.
 
 A real ``aduan serve`` process on the embedded default (SQLite, in-process
-jobs), a real Dovecot mailbox and an SMTP sink (issue 2 acceptance).
+jobs), a real Dovecot mailbox and an SMTP sink.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Email intake end to end: a real Dovecot mailbox, the whole runtime, an SMTP sink.
 
-Issue 2 acceptance: an email from Budi Santoso missing the customer name gets
+An email from Budi Santoso missing the customer name gets
 one reply asking for it; answering that reply completes the complaint; the
 acknowledgement carries the tracking number; the same email appended twice
 gives one complaint; an out-of-office auto-reply gets no answer; a malformed

@@ -1,4 +1,4 @@
-"""The IMAP poller against a real Dovecot (DESIGN.md reliability rule 5)."""
+"""The IMAP poller against a real Dovecot (docs/channels.md, "Email")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checkpoints and quarantine on SQLite and PostgreSQL (DESIGN.md reliability rule 5)."""
+"""Checkpoints and quarantine on SQLite and PostgreSQL (docs/email.md, "Mail that cannot be taken in")."""
 
 from __future__ import annotations
 

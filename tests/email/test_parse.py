@@ -1,4 +1,4 @@
-"""parse_email on recorded messages (DESIGN.md rules 2 and 6, "Channel facts: Email")."""
+"""parse_email on recorded messages (docs/channels.md, "Dedupe keys" and "Email")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """WhatsApp's 24-hour window: free text inside, the profile's template or another
-route outside, never free text blind (issue 3 acceptance)."""
+route outside, never free text blind (docs/channels.md)."""
 
 from __future__ import annotations
 

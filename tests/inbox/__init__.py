@@ -1,1 +1,1 @@
-"""Tests of the staff inbox (issue 5)."""
+"""Tests of the staff inbox (README.md, "Staff inbox")."""

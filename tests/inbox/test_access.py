@@ -1,4 +1,4 @@
-"""Staff sign-in: sessions, cookie flags, CSRF, throttling, first run (issue 5, item 1)."""
+"""Staff sign-in: sessions, cookie flags, CSRF, throttling, first run (docs/staff-access.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The complaint page's other forms: assignment, the CAPA form, the appeal and its
-panel, and where a reply goes on WhatsApp (issue 5, item 3)."""
+panel, and where a reply goes on WhatsApp (README.md, "Staff inbox")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identity-field corrections as rules (handlers/field_edits.py, issue 5, item 3):
+"""Identity-field corrections as rules (handlers/field_edits.py):
 profile fields only, each field's own validation, optional fields may be
 emptied, who may edit; and the thread's size limit."""
 

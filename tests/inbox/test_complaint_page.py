@@ -1,5 +1,5 @@
 """The complaint page: thread across channels, reply, transitions, notes, field
-edits, what a role may do, CSRF (issue 5, item 3)."""
+edits, what a role may do, CSRF (README.md, "Staff inbox")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Complainant content on the complaint page is inert, and attachments are
-served safely (issue 5, items 3 and 7)."""
+served safely (README.md, "Staff inbox")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contact pages and merging two contacts that are one person (issue 5, item 5)."""
+"""Contact pages and merging two contacts that are one person (docs/privacy.md)."""
 
 from __future__ import annotations
 

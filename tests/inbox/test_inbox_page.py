@@ -1,5 +1,5 @@
 """The inbox list page: every channel in one list, filters, search, what an
-officer may see, the live list fragment and the event stream (issue 5, item 2)."""
+officer may see, the live list fragment and the event stream (docs/inbox.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Manual intake by staff: telephone, in person, letter, suggestion box (issue 5, item 4)."""
+"""Manual intake by staff: telephone, in person, letter, suggestion box (README.md, "Staff inbox")."""
 
 from __future__ import annotations
 

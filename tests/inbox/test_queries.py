@@ -1,4 +1,4 @@
-"""The staff inbox's data layer (issue 5): the list, its filters, search, keyset
+"""The staff inbox's data layer (docs/inbox.md): the list, its filters, search, keyset
 pagination, unread markers, drafts, and the activity times behind them — on
 SQLite and PostgreSQL."""
 

@@ -1,5 +1,5 @@
 """The complaint register (Buku Register Keluhan) page and its downloads, the
-period filter and who may read reports (issue 5, item 6)."""
+period filter and who may read reports (docs/records.md)."""
 
 from __future__ import annotations
 

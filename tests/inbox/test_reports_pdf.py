@@ -1,4 +1,4 @@
-"""The printable complaint-handling and CAPA forms (PDF, issue 5, item 6).
+"""The printable complaint-handling and CAPA forms (PDF, docs/records.md).
 
 The PDFs embed DejaVu Sans as a Unicode subset, so their text is glyph ids;
 :func:`pdf_text` reads it back through each font's ToUnicode map — enough of

@@ -1,6 +1,6 @@
 """The periodic recap (Rekapitulasi Keluhan): exact counts, on-time rates per
 step, time to close and satisfaction from complaints moved through the real
-workflow (issue 5, item 6)."""
+workflow (docs/records.md)."""
 
 from __future__ import annotations
 

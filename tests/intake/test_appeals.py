@@ -1,5 +1,5 @@
 """Appeals (banding): the window, the panel of three with one chair, impartiality,
-no member who handled the complaint, a final decision (issue 4, item 2)."""
+no member who handled the complaint, a final decision (docs/appeals.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The intake conversation end to end over recording channels (issue 2, item 6)."""
+"""The intake conversation end to end over recording channels (docs/intake.md)."""
 
 from __future__ import annotations
 

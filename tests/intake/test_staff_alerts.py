@@ -1,4 +1,4 @@
-"""Reminders and escalations reach staff by email (issue 4, item 3): the
+"""Reminders and escalations reach staff by email (docs/time-standards.md): the
 assignee before a step is due, the supervisors once it is overdue — one email
 each, not one per sweep; appeal steps remind the panel's chair."""
 

@@ -1,4 +1,4 @@
-"""Working days across weekends, Indonesian public holidays and cuti bersama (issue 4, item 3)."""
+"""Working days across weekends, Indonesian public holidays and cuti bersama (docs/time-standards.md)."""
 
 from __future__ import annotations
 

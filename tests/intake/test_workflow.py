@@ -1,5 +1,5 @@
 """The SOP workflow of the default profile: transitions, guards, notifications,
-time standards, reminders and escalations (issue 4, items 1, 3 and 4)."""
+time standards, reminders and escalations (docs/sop/README.md, docs/time-standards.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Storage behaviour that must hold on SQLite and PostgreSQL alike (issue 2, item 4)."""
+"""Storage behaviour that must hold on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 

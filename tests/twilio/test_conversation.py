@@ -1,4 +1,4 @@
-"""Issue 3 acceptance: whole conversations over WhatsApp-via-Twilio and over SMS.
+"""Whole conversations over WhatsApp-via-Twilio and over SMS.
 
 Every inbound message is a signed Twilio webhook; every reply is what the fake
 Twilio API received. One question per message, in Indonesian; the last reply

@@ -1,6 +1,6 @@
 """One complete WhatsApp conversation through the real runtime and the fake Graph
 API: first message → one question per answer → confirmation → tracking number
-→ the acknowledgement's "delivered" status recorded (issue 3 acceptance)."""
+→ the acknowledgement's "delivered" status recorded."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """inbox
 
-The staff inbox (issue 5): each complaint's ``last_activity_at`` (the list's
+The staff inbox (docs/inbox.md): each complaint's ``last_activity_at`` (the list's
 order) and ``last_inbound_at`` (the unread marker), backfilled from the
 history; ``complaint_reads``; indexes for the list, its filters and the
 "in progress" drafts; on PostgreSQL a generated ``search_vector`` column

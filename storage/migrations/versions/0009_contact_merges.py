@@ -1,6 +1,6 @@
 """contact merges
 
-Merging two contacts that are one person (issue 5, item 5): the
+Merging two contacts that are one person (docs/privacy.md): the
 ``contact_merges`` audit table (who merged which contact into which, the ids
 of every row moved, who undid it) and ``contacts.merged_into_id``, the marker
 of a merged contact. The column has no foreign key: adding one would rebuild
