@@ -95,12 +95,13 @@ def _postgres_note(settings: Settings, command: str) -> int:
     return EXIT_CONFIG
 
 
-def backup_target(path: Path, now: datetime) -> Path:
+def backup_target(path: str, now: datetime) -> Path:
     """Where ``aduan backup PATH`` writes: ``PATH`` itself, or
-    ``PATH/aduan-YYYYMMDD-HHMMSS.sqlite3`` (UTC ``now``) when ``PATH`` is a directory."""
-    if path.is_dir():
-        return path / f"aduan-{now.astimezone(UTC):%Y%m%d-%H%M%S}.sqlite3"
-    return path
+    ``PATH/aduan-YYYYMMDD-HHMMSS.sqlite3`` (UTC ``now``) when ``PATH`` is a
+    directory or ends with ``/`` (then it is created)."""
+    if path.endswith("/") or Path(path).is_dir():
+        return Path(path) / f"aduan-{now.astimezone(UTC):%Y%m%d-%H%M%S}.sqlite3"
+    return Path(path)
 
 
 def prune(directory: Path, keep: int) -> list[Path]:
@@ -127,8 +128,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     database = sqlite_path(settings)
     if database is None:
         return _postgres_note(settings, pg_dump_command(settings, args.path))
-    requested = Path(args.path)
-    target = backup_target(requested, datetime.now(UTC))
+    target = backup_target(args.path, datetime.now(UTC))
+    if args.keep is not None and target == Path(args.path):
+        return _error("--keep needs a directory as PATH (ending with /)")
     if target.exists() and not args.force:
         return _error(f"{target} exists; give another path, a directory, or --force")
     if target.resolve() == database.resolve():
@@ -138,8 +140,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupError as exc:
         return _error(str(exc))
     print(f"backup written to {target}: integrity ok; {snapshot.summary()}")
-    if args.keep is not None and requested.is_dir():
-        for old in prune(requested, args.keep):
+    if args.keep is not None:
+        for old in prune(target.parent, args.keep):
             print(f"removed old backup {old}")
     return 0
 

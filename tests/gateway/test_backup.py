@@ -159,6 +159,17 @@ async def test_an_older_backup_is_migrated_forward(
     assert await _cli("backup", str(tmp_path / "b16.sqlite3")) == 0
     assert "revision 0016" in capsys.readouterr().out
 
+    # A directory (as the nightly timer gives): a dated name, older ones pruned.
+    nightly = tmp_path / "nightly"
+    nightly.mkdir()
+    (nightly / "aduan-20000101-000000.sqlite3").write_bytes(b"")
+    assert await _cli("backup", "--keep", "1", f"{nightly}/") == 0
+    assert "removed old backup" in capsys.readouterr().out
+    [written] = list(nightly.iterdir())
+    assert written.name.startswith("aduan-") and written.name != "aduan-20000101-000000.sqlite3"
+    assert await _cli("backup", "--keep", "1", str(tmp_path / "one.sqlite3")) == 2
+    assert "--keep needs a directory" in capsys.readouterr().err
+
     _env(monkeypatch, tmp_path / "fresh", None)
     assert await _cli("restore", str(tmp_path / "b16.sqlite3")) == 0
     out = capsys.readouterr().out
@@ -220,8 +231,10 @@ async def test_postgresql_gets_the_pg_dump_command_without_the_password(
 
 def test_a_directory_gets_dated_names_and_keep_prunes_the_oldest(tmp_path: Path) -> None:
     when = datetime(2026, 12, 6, 1, 30, 0, tzinfo=UTC)
-    assert backup_target(tmp_path, when) == tmp_path / "aduan-20261206-013000.sqlite3"
-    assert backup_target(tmp_path / "x.sqlite3", when) == tmp_path / "x.sqlite3"
+    name = "aduan-20261206-013000.sqlite3"
+    assert backup_target(str(tmp_path), when) == tmp_path / name
+    assert backup_target(f"{tmp_path}/new/", when) == tmp_path / "new" / name
+    assert backup_target(str(tmp_path / "x.sqlite3"), when) == tmp_path / "x.sqlite3"
     for day in range(1, 6):
         (tmp_path / f"aduan-202612{day:02d}-013000.sqlite3").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("kept")
