@@ -93,6 +93,13 @@ def _check(connection: sqlite3.Connection, path: Path) -> None:
         raise BackupError(f"{path} is not a readable SQLite database ({exc})") from None
     if result != ["ok"]:
         raise BackupError(f"{path} failed SQLite's integrity check: {'; '.join(result[:5])}")
+    orphans = connection.execute("PRAGMA foreign_key_check").fetchall()
+    if orphans:
+        tables = sorted({str(row[0]) for row in orphans})
+        raise BackupError(
+            f"{path} has {len(orphans)} rows whose referenced row is missing "
+            f"(PRAGMA foreign_key_check: {', '.join(tables)})"
+        )
 
 
 def _snapshot(connection: sqlite3.Connection, path: Path) -> Snapshot:
@@ -116,7 +123,8 @@ def _snapshot(connection: sqlite3.Connection, path: Path) -> Snapshot:
 
 
 def inspect(path: Path) -> Snapshot:
-    """Check ``path`` (``PRAGMA integrity_check``) and count what it holds; read-only.
+    """Check ``path`` (``PRAGMA integrity_check`` and ``foreign_key_check``) and
+    count what it holds; read-only.
 
     Raises:
         BackupError: the file is missing, not SQLite, or damaged.

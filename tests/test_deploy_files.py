@@ -281,6 +281,8 @@ def test_every_aduan_variable_compose_sets_is_a_real_valid_setting(
 ) -> None:
     example = _example_env()
     assert set(example) <= SETTINGS
+    named = set(re.findall(r"\bADUAN_[A-Z0-9_]+", (DEPLOY / "compose.yaml").read_text()))
+    assert named <= SETTINGS, named - SETTINGS
     services = compose["services"]
     postgres = services["postgres"]["environment"]
     for name in ("migrate", "serve", "worker"):

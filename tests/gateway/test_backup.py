@@ -21,6 +21,7 @@ from gateway.app import create_app
 from gateway.backup import backup_target, prune
 from gateway.cli import main
 from gateway.ingest import ingest
+from storage.backup import inspect
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Complaint
@@ -144,6 +145,30 @@ async def test_backup_while_running_then_restore_into_a_fresh_directory(
         assert "--force" in capsys.readouterr().err
         assert await _cli("restore", "--force", str(copy)) == 0
         assert await _register(tmp_path / "again.json") == before
+
+        # A backup taken while messages keep arriving is whole: some of them or
+        # all, each with its contact, and the file passes its checks.
+        _env(monkeypatch, live, url)
+        first = inspect(copy)
+        arriving = [
+            ingest(
+                h.runtime.sessions,
+                InboundMessage(
+                    channel=ChannelName.EMAIL,
+                    external_id=f"lagi-{n}@example.com",
+                    sender=f"lagi{n}@example.com",
+                    text=f"pesan tambahan {n}",
+                    received_at=datetime(2026, 11, 21, 2, 0, n, tzinfo=UTC),
+                ),
+            )
+            for n in range(30)
+        ]
+        during = tmp_path / "backups" / "during.sqlite3"
+        code, *_ = await asyncio.gather(_cli("backup", str(during)), *arriving)
+        assert code == 0
+        taken = inspect(during)
+        assert first.messages <= taken.messages <= first.messages + 30
+        assert inspect(database).messages >= first.messages + 30
     finally:
         await h.runtime.close()
 
