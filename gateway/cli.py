@@ -1,6 +1,7 @@
 """The ``aduan`` command line: serve, worker, db upgrade, user add, token
 create/list/revoke, check-config, complaints export (docs/records.md, "Register export"),
-contact export/erase/correct (docs/privacy.md)."""
+contact export/erase/correct (docs/privacy.md), backup and restore
+(docs/backup.md, :mod:`gateway.backup`)."""
 
 from __future__ import annotations
 
@@ -778,6 +779,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--remove", action="append", default=[], help="an address to remove (repeatable)"
     )
     ct_correct.set_defaults(func=cmd_contact_correct)
+    from gateway.backup import add_commands as add_backup_commands
+
+    add_backup_commands(sub)
     return parser
 
 

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(
-        DEFAULT_DATA_DIR, description="Directory for the SQLite file and attachments."
+        DEFAULT_DATA_DIR, description="Directory for the SQLite file and the generated form secret."
     )
     database_url: str | None = Field(
         None, description="SQLAlchemy async URL; default SQLite under data_dir."
