@@ -4,6 +4,7 @@ several processes' files added up (docs/observability.md)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -222,3 +223,40 @@ def test_two_processes_files_are_added_up_and_folded_when_dead(
     third = start_recorder(directory, 1)  # a third process adds to the folded totals
     assert value(totals(), "aduan_inbound_messages_total", channel="sms") == 8
     end(third)
+
+
+def test_settings_refuse_a_short_token_and_an_unknown_log_format() -> None:
+    from gateway.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="ADUAN_METRICS_TOKEN: .*at least 16"):
+        load_settings(metrics_token="short")
+    with pytest.raises(ConfigError, match="ADUAN_LOG_FORMAT"):
+        load_settings(log_format="yaml")
+    settings = load_settings(data_dir=Path("/srv/x"))
+    assert settings.effective_metrics_dir == Path("/srv/x/metrics")
+
+
+def test_an_unusable_metrics_directory_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    for name in [n for n in os.environ if n.startswith("ADUAN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.delenv(ENV, raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("ADUAN_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ADUAN_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("ADUAN_METRICS_DIR", str(blocker / "metrics"))
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert main(["worker"]) == 2
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("aduan: ADUAN_METRICS_DIR: cannot use")
+    assert ENV not in os.environ
