@@ -228,7 +228,7 @@ def test_two_processes_files_are_added_up_and_folded_when_dead(
 def test_settings_refuse_a_short_token_and_an_unknown_log_format() -> None:
     from gateway.config import ConfigError, load_settings
 
-    with pytest.raises(ConfigError, match="ADUAN_METRICS_TOKEN: .*at least 16"):
+    with pytest.raises(ConfigError, match=r"ADUAN_METRICS_TOKEN: .*at least 16"):
         load_settings(metrics_token="short")
     with pytest.raises(ConfigError, match="ADUAN_LOG_FORMAT"):
         load_settings(log_format="yaml")
