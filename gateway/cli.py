@@ -109,8 +109,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"aduan: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     _setup_logging(settings)
-    if not _share_metrics(settings):
-        return EXIT_CONFIG
     current, head = asyncio.run(_schema_current(settings))
     if current != head:
         print(
@@ -118,6 +116,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "run 'aduan db upgrade' first",
             file=sys.stderr,
         )
+        return EXIT_CONFIG
+    if not _share_metrics(settings):
         return EXIT_CONFIG
 
     from aiohttp import web
@@ -196,14 +196,14 @@ def cmd_worker(_args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     _setup_logging(settings)
-    if not _share_metrics(settings):
-        return EXIT_CONFIG
     from gateway.worker import run_worker
 
     try:
         check_form_fields(load_profile(settings.sop_profile))
     except ProfileError as exc:
         print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not _share_metrics(settings):
         return EXIT_CONFIG
     return asyncio.run(run_worker(settings))
 
