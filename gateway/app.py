@@ -1,4 +1,5 @@
-"""The aiohttp application: public pages, webhooks, health; one runtime per process."""
+"""The aiohttp application: public pages, webhooks, health, readiness and
+metrics; one runtime per process."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from gateway.access_log import install as install_access_log
 from gateway.app_runtime import RUNTIME, get_runtime
 from gateway.config import Settings
 from gateway.health import add_routes as add_health
+from gateway.metrics_route import add_routes as add_metrics
+from gateway.readiness import add_routes as add_readiness
 from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,10 @@ def create_app(
             await rt.close()
 
     app.cleanup_ctx.append(lifecycle)
+    install_access_log(app)
     add_health(app)
+    add_readiness(app)
+    add_metrics(app)
 
     from gateway.api import add_routes as add_staff_api
     from gateway.inbox import add_routes as add_inbox

@@ -34,7 +34,27 @@ def _settings() -> Settings:
 def _setup_logging(settings: Settings) -> None:
     from gateway.logs import configure_logging
 
-    configure_logging(settings.log_level, secrets=settings.secret_values())
+    configure_logging(
+        settings.log_level, secrets=settings.secret_values(), fmt=settings.log_format.value
+    )
+
+
+def _share_metrics(settings: Settings) -> bool:
+    """Share this process's metrics in ``ADUAN_METRICS_DIR`` (gateway/metrics_dir.py);
+    False, with one line on stderr, when the directory is not usable."""
+    from gateway.metrics_dir import enable_multiprocess
+
+    directory = settings.effective_metrics_dir
+    try:
+        enable_multiprocess(directory)
+    except OSError as exc:
+        print(
+            f"aduan: ADUAN_METRICS_DIR: cannot use {directory} for metric files "
+            f"({exc.strerror or exc}); make it writable or point ADUAN_METRICS_DIR elsewhere",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 async def _schema_current(settings: Settings) -> tuple[str | None, str | None]:
@@ -98,6 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    if not _share_metrics(settings):
+        return EXIT_CONFIG
 
     from aiohttp import web
 
@@ -107,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print("aduan is starting")
     print(f"  public complaint form : {base}/")
     print(f"  complaint tracking    : {base}/track")
-    print(f"  health                : {base}/healthz")
+    print(f"  health                : {base}/healthz, {base}/readyz, {base}/metrics")
     print(f"  database              : {_redact(settings.effective_database_url)}")
     jobs = f"arq via {_redact(settings.redis_url)}" if settings.redis_url else "in-process"
     print(f"  jobs                  : {jobs}")
@@ -181,6 +203,8 @@ def cmd_worker(_args: argparse.Namespace) -> int:
         check_form_fields(load_profile(settings.sop_profile))
     except ProfileError as exc:
         print(f"aduan: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not _share_metrics(settings):
         return EXIT_CONFIG
     return asyncio.run(run_worker(settings))
 

@@ -37,6 +37,13 @@ class TelegramMode(enum.StrEnum):
     POLLING = "polling"
 
 
+class LogFormat(enum.StrEnum):
+    """How log lines are written: for people at a console, or one JSON object per line."""
+
+    CONSOLE = "console"
+    JSON = "json"
+
+
 class ConfigError(Exception):
     """A configuration value is missing or invalid; the message names the variable."""
 
@@ -97,6 +104,19 @@ class Settings(BaseSettings):
         description="Overrides the profile's quiet gap that makes a chat burst one turn.",
     )
     log_level: str = "INFO"
+    log_format: LogFormat = Field(
+        LogFormat.CONSOLE,
+        description="console (readable lines) or json (one JSON object per line; docs/observability.md).",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token /metrics asks for; unset: /metrics is open (docs/observability.md).",
+    )
+    metrics_dir: Path | None = Field(
+        None,
+        description="Directory where serve and worker processes on this host share their "
+        "metric files; default data_dir/metrics.",
+    )
     staff_session_hours: float = Field(
         12.0, gt=0, le=720, description="Staff inbox sessions end this long after sign-in."
     )
@@ -227,6 +247,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must have at least 16 characters (e.g. openssl rand -hex 24)")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _trusted_proxies(cls, value: str) -> str:
@@ -308,6 +337,11 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """``public_url`` or, when unset, the local listening address."""
         return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def effective_metrics_dir(self) -> Path:
+        """``metrics_dir`` or, when unset, ``data_dir/metrics``."""
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

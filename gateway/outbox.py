@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 
 from channels.base import Channel, ChannelName, OutboundMessage
 from channels.errors import PermanentError, RateLimited, TemporaryError
+from gateway.metrics import count_send_failure
 from gateway.outbox_sent import Sent, SentRecorder
 from gateway.window import WindowPolicy, record_plan
 from storage.db import SessionFactory
@@ -456,15 +457,20 @@ class Dispatcher:
             finally:
                 answered()
         except RateLimited as exc:
+            count_send_failure(row.channel, "RateLimited")
             await self._retry_later(row, str(exc), exc.retry_after, code=exc.code)
         except PermanentError as exc:
+            count_send_failure(row.channel, "PermanentError")
             await self._fail(row, str(exc), exc.code)
         except TemporaryError as exc:
+            count_send_failure(row.channel, "TemporaryError")
             await self._retry_or_fail(row, str(exc), exc.code)
         except TimeoutError:
+            count_send_failure(row.channel, "Timeout")
             error = f"no answer from {row.channel} within {self.send_timeout:g} s"
             await self._retry_or_fail(row, error, "timeout")
         except Exception as exc:
+            count_send_failure(row.channel, "Unexpected")
             log.exception("outbox %s: unexpected error from %s", row.id, row.channel)
             await self._retry_or_fail(row, f"{type(exc).__name__}: {exc}", None)
         else:

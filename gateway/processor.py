@@ -34,6 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from gateway.metrics import count_sweep
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.contacts import lease_name
 from handlers.intake import IntakeEngine, expire_conversation
@@ -437,6 +438,7 @@ class Processor:
         current time) is when the sweep runs; nothing goes out while the office
         is closed then.
         """
+        count_sweep("time_standards")
         profile = self.engine.profile
         # Staff are emailed only when email is on: a staged email with no
         # channel to send it would be retried for ever.
@@ -459,10 +461,12 @@ class Processor:
         docs/privacy.md); returns its counts."""
         from handlers.privacy import apply_retention
 
+        count_sweep("retention")
         return await apply_retention(self._sessions, self.engine.profile.retention)
 
     async def expire_conversations(self, limit: int = 200) -> int:
         """Expire open drafts whose ``expires_at`` has passed (reliability rule 7); returns how many."""
+        count_sweep("expire_conversations")
         now = utcnow()
         count = 0
         async with self._sessions() as session:

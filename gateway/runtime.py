@@ -23,6 +23,7 @@ from gateway.config import Settings, channel_states, db_deadlines
 from gateway.embedded import EmbeddedLock
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
+from gateway.metrics import count_inbound
 from gateway.outbox import Dispatcher
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.rate_gates import RateGates, build_rate_gates
@@ -74,6 +75,7 @@ class Runtime:
         if self.batcher is None:
             self.batcher = IngestBatcher(self.sessions)
         result = await self.batcher.submit(message)
+        count_inbound(str(message.channel), duplicate=result.duplicate)
         if self.jobs is not None:
             self.jobs.request_processing(result.contact_id)
         return result
@@ -204,6 +206,8 @@ def _build_channels(runtime: Runtime) -> None:
 
         async def accept_batch(messages: Sequence[InboundMessage]) -> list[IngestResult]:
             results = await ingest_batch(runtime.sessions, messages)
+            for message, result in zip(messages, results, strict=True):
+                count_inbound(str(message.channel), duplicate=result.duplicate)
             if runtime.jobs is not None:
                 for result in results:
                     runtime.jobs.request_processing(result.contact_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +69,23 @@ def sessions(engine: AsyncEngine) -> SessionFactory:
 def any_sessions(any_engine: AsyncEngine) -> SessionFactory:
     """Session factory on the SQLite or PostgreSQL test database."""
     return session_factory(any_engine)
+
+
+@pytest.fixture(autouse=True)
+def _metrics_stay_in_this_process() -> Iterator[None]:
+    """Metric sharing is per process (gateway/metrics_dir.py): a test that runs a
+    command in-process which turns it on does not leave it on for the next test."""
+    from prometheus_client import values
+
+    from gateway.metrics_dir import ENV
+
+    value_class, directory = values.ValueClass, os.environ.get(ENV)
+    yield
+    values.ValueClass = value_class
+    if directory is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = directory
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 
 from aiohttp import web
@@ -66,7 +67,11 @@ class ActivityFeed:
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
         self._listeners.add(queue)
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="inbox-activity-feed")
+            # A context of its own: the feed outlives the request that started
+            # it and must not log under that request's id.
+            self._task = asyncio.create_task(
+                self._run(), name="inbox-activity-feed", context=contextvars.Context()
+            )
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[str]) -> None:

@@ -1,0 +1,116 @@
+"""Request ids and the access log: one line per request, no personal data
+(docs/observability.md, "Logs").
+
+Every request gets an id: the incoming ``X-Request-ID`` when it is sane (1-64
+characters of letters, digits and ``._:-``; a proxy or load balancer can so
+tie its log to ours), otherwise 32 random hex digits. It is sent back in the
+response's ``X-Request-ID`` header and bound in :mod:`structlog.contextvars`
+for the time of the request, so every log line written while handling it
+carries ``request_id`` (aiohttp runs each request in its own task, whose
+context is its own).
+
+The access line (logger ``aduan.access``) gives ``method``, ``route``,
+``status``, ``duration_ms``, ``client`` and ``request_id``. ``route`` is the
+matched route's pattern (``/track/{number}``, ``/inbox/complaints/{id}``),
+never the raw path, and no query string, header or body is logged: tracking
+numbers, tokens, phone numbers and email addresses stay out of the log. A
+request that matched no route is logged as ``route="-"``. ``client`` is the
+client address through trusted proxies (:func:`gateway.remote.client_address`).
+Successful probes (``/healthz``, ``/readyz``, ``/metrics``) are logged at
+DEBUG, so a monitor polling every few seconds does not fill the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gateway.metrics import observe_request
+from gateway.remote import client_address
+
+log = logging.getLogger("aduan.access")
+
+HEADER = "X-Request-ID"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_REQUEST_ID = web.RequestKey("aduan_request_id", str)
+#: Routes whose successful answers are logged at DEBUG.
+PROBE_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def request_id_for(incoming: str | None) -> str:
+    """``incoming`` when it is a sane request id, else a new random one."""
+    if incoming is not None and _SANE_ID.match(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def route_of(request: web.BaseRequest) -> str:
+    """The pattern of the route ``request`` matched (``"-"`` when none)."""
+    match_info = getattr(request, "match_info", None)
+    route = getattr(match_info, "route", None)
+    resource = getattr(route, "resource", None)
+    if resource is None:
+        return "-"
+    return str(resource.canonical)
+
+
+def _client(request: web.Request) -> str:
+    try:
+        return client_address(request)
+    except KeyError:  # the runtime is not there yet (start-up)
+        return request.remote or ""
+
+
+@web.middleware
+async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind the request id, answer, then write the access line and the request metrics."""
+    request_id = request_id_for(request.headers.get(HEADER))
+    request[_REQUEST_ID] = request_id
+    started = time.perf_counter()
+    status = 500
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_of(request)
+            observe_request(route, request.method, status, seconds)
+            level = logging.DEBUG if route in PROBE_ROUTES and status < 400 else logging.INFO
+            log.log(
+                level,
+                "%s %s %s",
+                request.method,
+                route,
+                status,
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "client": _client(request),
+                },
+            )
+
+
+async def _send_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    request_id = request.get(_REQUEST_ID)
+    if request_id is not None:
+        response.headers[HEADER] = request_id
+
+
+def install(app: web.Application) -> None:
+    """Put :func:`access_log` first among ``app``'s middlewares and send the id
+    back on every response (errors included)."""
+    app.middlewares.insert(0, access_log)
+    app.on_response_prepare.append(_send_request_id)
