@@ -5,6 +5,10 @@ are guarded in memory, so exactly one process may run them per database file.
 An exclusive ``flock`` on ``<database>.lock`` enforces that; the operating
 system drops it when the process dies (even by SIGKILL), so a restart never
 waits for a stale lock.
+
+``aduan serve`` takes the lock before it prints anything (docs/operations.md,
+"When it does not start"); the runtime's own lock on the same file, taken
+later in the same process, is handed the held one instead of being refused.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ class EmbeddedLockError(RuntimeError):
     """Another process already runs jobs on this SQLite database."""
 
 
+#: Locks this process holds, by resolved lock-file path.
+_HELD: dict[Path, EmbeddedLock] = {}
+
+
 class EmbeddedLock:
     """An exclusive, non-blocking file lock held for the life of the process."""
 
@@ -28,6 +36,12 @@ class EmbeddedLock:
     def acquire(self) -> None:
         """Take the lock; raises :class:`EmbeddedLockError` if another process has it."""
         if self._fd is not None:
+            return
+        key = self.path.resolve()
+        holder = _HELD.get(key)
+        if holder is not None and holder._fd is not None:
+            self._fd, holder._fd = holder._fd, None  # handed over within this process
+            _HELD[key] = self
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -42,6 +56,7 @@ class EmbeddedLock:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
+        _HELD[key] = self
 
     def release(self) -> None:
         """Drop the lock (idempotent)."""
@@ -49,3 +64,5 @@ class EmbeddedLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+            if _HELD.get(self.path.resolve()) is self:
+                del _HELD[self.path.resolve()]
