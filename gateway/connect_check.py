@@ -18,8 +18,20 @@ from dataclasses import dataclass
 from typing import TextIO
 
 import aiohttp
+import aiosmtplib
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from redis.asyncio import from_url
+from redis.exceptions import AuthenticationError, RedisError
 
+from channels.email.config import Security as EmailSecurity
+from channels.email.imap_client import ImapConnection, ImapError
+from channels.telegram import api_bases
+from gateway.channel_configs import telegram_config
 from gateway.config import Security, Settings, TelegramMode, channel_states
+from gateway.startup_errors import chain_of, database_problem
+from storage.db import Deadlines, create_engine
+from storage.migrate import alembic_config
 
 #: Exit code when any check fails.
 EXIT_FAILED = 2
@@ -47,12 +59,6 @@ Check = Callable[[Settings, float], Awaitable[str]]
 
 async def check_database(settings: Settings, deadline: float) -> str:
     """Connect and compare the schema revision with the code's."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from gateway.startup_errors import _chain, database_problem
-    from storage.db import Deadlines, create_engine
-    from storage.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     deadlines = Deadlines(connect=deadline, pool=deadline, statement=deadline)
@@ -63,7 +69,7 @@ async def check_database(settings: Settings, deadline: float) -> str:
                 lambda c: MigrationContext.configure(c).get_current_revision()
             )
     except Exception as exc:
-        problem = database_problem(list(_chain(exc)), settings)
+        problem = database_problem(list(chain_of(exc)), settings)
         raise CheckFailed(f"{problem.setting}: {problem.problem}; {problem.remedy}") from None
     finally:
         await engine.dispose()
@@ -77,8 +83,6 @@ async def check_database(settings: Settings, deadline: float) -> str:
 
 async def check_redis(settings: Settings, deadline: float) -> str:
     """``PING`` the Redis server of ``ADUAN_REDIS_URL``."""
-    from redis.asyncio import from_url
-    from redis.exceptions import AuthenticationError, RedisError
 
     assert settings.redis_url
     client = from_url(  # type: ignore[no-untyped-call]
@@ -97,8 +101,6 @@ async def check_redis(settings: Settings, deadline: float) -> str:
 
 async def check_imap(settings: Settings, deadline: float) -> str:
     """Log in to the office mailbox (``ADUAN_IMAP_*``) and log out."""
-    from channels.email.config import Security as EmailSecurity
-    from channels.email.imap_client import ImapConnection, ImapError
 
     if not (settings.imap_user and settings.imap_password):
         raise CheckFailed("ADUAN_IMAP_USER and ADUAN_IMAP_PASSWORD are needed to log in")
@@ -123,7 +125,6 @@ async def check_imap(settings: Settings, deadline: float) -> str:
 
 async def check_smtp(settings: Settings, deadline: float) -> str:
     """EHLO (STARTTLS and login when configured) at ``ADUAN_SMTP_HOST``, then QUIT."""
-    import aiosmtplib
 
     assert settings.smtp_host
     user = settings.smtp_user or None
@@ -214,8 +215,6 @@ async def check_whatsapp(settings: Settings, deadline: float) -> str:
 
 async def check_telegram(settings: Settings, deadline: float) -> str:
     """``getMe`` at ``ADUAN_TELEGRAM_API_BASE`` (Telegram Bot API)."""
-    from channels.telegram import api_bases
-    from gateway.channel_configs import telegram_config
 
     assert settings.telegram_token
     base, _files = api_bases(telegram_config(settings))

@@ -70,7 +70,7 @@ def run_command(command: Callable[[], int]) -> int:
         return EXIT_CONFIG
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def chain_of(exc: BaseException) -> Iterator[BaseException]:
     """``exc``, its causes and contexts, and SQLAlchemy's wrapped ``orig`` errors."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
@@ -109,7 +109,7 @@ def translate(exc: BaseException) -> StartupError | None:
             "run 'aduan check-config' to see every problem, then correct the profile",
         )
     settings = _settings()
-    chain = list(_chain(exc))
+    chain = list(chain_of(exc))
     for item in chain:
         if isinstance(item, EmbeddedLockError):
             return embedded_lock_problem(settings)
