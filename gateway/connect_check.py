@@ -1,5 +1,5 @@
 """``aduan check-config --connect``: connect to every configured service once
-(docs/operations.md, "Checking the connections").
+(docs/startup.md, "Checking the connections").
 
 Checks: the database (and its schema revision), Redis, IMAP login, SMTP
 (EHLO, STARTTLS and login when configured), Twilio (the Account resource),

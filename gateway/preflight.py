@@ -1,4 +1,4 @@
-"""Checks ``aduan serve`` makes before it prints its banner (docs/operations.md,
+"""Checks ``aduan serve`` makes before it prints its banner (docs/startup.md,
 "When it does not start"): the data directory is writable, no other process
 runs on the embedded SQLite database, and the listening address is free.
 

@@ -1,4 +1,4 @@
-"""Start-up problems as one line naming the setting (docs/operations.md, "When it
+"""Start-up problems as one line naming the setting (docs/startup.md, "When it
 does not start").
 
 Every ``aduan`` command runs through :func:`run_command`: a configuration or
@@ -143,7 +143,7 @@ def embedded_lock_problem(settings: Settings | None) -> StartupError:
         setting,
         f"another aduan process is already running on {path}",
         "stop it first; to run several processes use PostgreSQL and Redis "
-        "(ADUAN_DATABASE_URL, ADUAN_REDIS_URL; docs/operations.md)",
+        "(ADUAN_DATABASE_URL, ADUAN_REDIS_URL; docs/startup.md)",
     )
 
 

@@ -1,5 +1,5 @@
 """``aduan check-config --connect`` against local fakes of every provider, a real
-Dovecot and an SMTP sink (docs/operations.md, "Checking the connections")."""
+Dovecot and an SMTP sink (docs/startup.md, "Checking the connections")."""
 
 from __future__ import annotations
 
