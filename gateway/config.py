@@ -14,13 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from storage.db import Deadlines
 
 DEFAULT_DATA_DIR = Path("var")
+DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
 #: URL schemes redis-py accepts (redis.asyncio.from_url).
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 #: The level names of Python's ``logging``.
@@ -203,7 +211,7 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
     whatsapp_api_version: str = "v21.0"
-    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_base: str = DEFAULT_GRAPH_BASE
 
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
@@ -408,9 +416,10 @@ class Settings(BaseSettings):
 
     @field_validator("twilio_api_base", "whatsapp_api_base", "telegram_api_base")
     @classmethod
-    def _api_base(cls, value: str | None) -> str | None:
+    def _api_base(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
-            return None
+            # Empty means the provider's own base; only the Graph API's is spelled out.
+            return DEFAULT_GRAPH_BASE if info.field_name == "whatsapp_api_base" else None
         if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) < 1:
             raise ValueError("must be an http:// or https:// URL")
         return value

@@ -70,6 +70,8 @@ async def check_database(settings: Settings, deadline: float) -> str:
             )
     except Exception as exc:
         problem = database_problem(list(chain_of(exc)), settings)
+        if problem is None:
+            raise CheckFailed(_reason(exc)) from None
         raise CheckFailed(f"{problem.setting}: {problem.problem}; {problem.remedy}") from None
     finally:
         await engine.dispose()

@@ -190,8 +190,9 @@ def _is_database_error(chain: list[BaseException]) -> bool:
     return False
 
 
-def database_problem(chain: list[BaseException], settings: Settings | None) -> StartupError:
-    """A failed database connection or statement, named by its cause."""
+def database_problem(chain: list[BaseException], settings: Settings | None) -> StartupError | None:
+    """A failed database connection, or a database without tables, named by its
+    cause; ``None`` for any other database error."""
     url = make_url(settings.effective_database_url) if settings else None
     sqlite = url is not None and url.get_backend_name() == "sqlite"
     setting = "ADUAN_DATABASE_URL" if not settings or settings.database_url else "ADUAN_DATA_DIR"
@@ -254,9 +255,15 @@ def database_problem(chain: list[BaseException], settings: Settings | None) -> S
             f"cannot open or write the SQLite database {path}",
             f"create its directory and make it writable by this user, or point {setting} elsewhere",
         )
-    return StartupError(
-        setting, f"the database failed: {_first_line(chain[-1])}", "check the database URL"
-    )
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if any(isinstance(item, OperationalError | InterfaceError) for item in chain):
+        return StartupError(
+            setting,
+            f"cannot use the database: {_first_line(chain[-1])}",
+            "check the database URL and that the server runs",
+        )
+    return None  # not a start-up problem (a constraint, a bug): keep the traceback
 
 
 def _file_problem(chain: list[BaseException], settings: Settings | None) -> StartupError | None:
