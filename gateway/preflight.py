@@ -60,7 +60,7 @@ def take_embedded_lock(settings: Settings) -> EmbeddedLock | None:
     database = embedded_database(settings)
     if database is None:
         return None
-    lock = EmbeddedLock(database)
+    lock = EmbeddedLock(database, hand_over=True)
     try:
         lock.acquire()
     except EmbeddedLockError:
