@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError, Settings, channel_states, load_settings
+from gateway.config import Settings, channel_states, load_settings
 from gateway.web.form import check_profile as check_form_fields
 from handlers.profile import ProfileError, load_profile
 
@@ -24,11 +24,8 @@ DEFAULT_ROLES = ("secretariat", "officer", "manager")
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
+    """The settings; a ``ConfigError`` becomes one line in :func:`main`."""
+    return load_settings()
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -61,11 +58,12 @@ async def _schema_current(settings: Settings) -> tuple[str | None, str | None]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
+    from gateway.config import db_deadlines
     from storage.db import create_engine
     from storage.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, deadlines=db_deadlines(settings))
     try:
         async with engine.connect() as conn:
             current = await conn.run_sync(
@@ -74,6 +72,19 @@ async def _schema_current(settings: Settings) -> tuple[str | None, str | None]:
     finally:
         await engine.dispose()
     return current, head
+
+
+def _require_schema(settings: Settings) -> None:
+    """Raise ``StartupError`` unless the database is at the code's revision."""
+    from gateway.startup_errors import StartupError
+
+    current, head = asyncio.run(_schema_current(settings))
+    if current != head:
+        raise StartupError(
+            "ADUAN_DATABASE_URL" if settings.database_url else "ADUAN_DATA_DIR",
+            f"the database is at revision {current}, the code needs {head}",
+            "run 'aduan db upgrade' first",
+        )
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -103,21 +114,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["http_host"] = args.host
     if args.port:
         overrides["http_port"] = args.port
-    try:
-        settings = load_settings(**overrides)
-        check_form_fields(load_profile(settings.sop_profile))
-    except (ConfigError, ProfileError) as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    settings = load_settings(**overrides)
+    check_form_fields(load_profile(settings.sop_profile))
+    from gateway.preflight import check_data_dir, check_listen_address, take_embedded_lock
+
+    check_data_dir(settings)
+    take_embedded_lock(settings)  # before anything is printed; the runtime takes it over
+    check_listen_address(settings.http_host, settings.http_port)
     _setup_logging(settings)
-    current, head = asyncio.run(_schema_current(settings))
-    if current != head:
-        print(
-            f"aduan: the database is at revision {current}, the code needs {head}; "
-            "run 'aduan db upgrade' first",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
+    _require_schema(settings)
     if not _share_metrics(settings):
         return EXIT_CONFIG
 
@@ -209,9 +214,14 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     return asyncio.run(run_worker(settings))
 
 
-def cmd_check_config(_args: argparse.Namespace) -> int:
-    """Print which channels are on and why the others are off (no secrets)."""
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Print which channels are on and why the others are off (no secrets); with
+    ``--connect``, connect to each configured service (:mod:`gateway.connect_check`)."""
     settings = _settings()
+    if args.connect:
+        from gateway.connect_check import run_checks
+
+        return run_checks(settings, timeout=args.timeout)
     status = 0
     try:
         profile = load_profile(settings.sop_profile)
@@ -744,6 +754,12 @@ def build_parser() -> argparse.ArgumentParser:
         toggle.set_defaults(func=cmd_user_active)
 
     check = sub.add_parser("check-config", help="show configuration and channels")
+    check.add_argument(
+        "--connect", action="store_true", help="connect to every configured service and report"
+    )
+    check.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds each --connect check may take"
+    )
     check.set_defaults(func=cmd_check_config)
 
     telegram = sub.add_parser("telegram", help="Telegram bot set-up")
@@ -811,9 +827,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aduan`` console script."""
+    from gateway.startup_errors import run_command
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
-    return result
+    return run_command(lambda: int(args.func(args)))
 
 
 if __name__ == "__main__":

@@ -9,17 +9,38 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from storage.db import Deadlines
 
 DEFAULT_DATA_DIR = Path("var")
+DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
+#: URL schemes redis-py accepts (redis.asyncio.from_url).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+#: The level names of Python's ``logging``.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: A bot token as BotFather issues it: the bot id, ``:``, a URL-safe secret
+#: (35 characters today; a little slack for a future change).
+TELEGRAM_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,60}")
+#: Twilio Account SID and Messaging Service SID (Twilio API, "SID" formats).
+TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+TWILIO_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+#: E.164: ``+``, country code, at most 15 digits in all (ITU-T E.164).
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class Security(enum.StrEnum):
@@ -45,7 +66,29 @@ class LogFormat(enum.StrEnum):
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or invalid; the message names the variable."""
+    """A configuration value is missing or invalid; the message names the variable.
+
+    ``problems`` lists ``(variable, problem)`` pairs; ``variable`` is ``None``
+    for a rule over several variables, whose problem names them.
+    """
+
+    def __init__(self, message: str, problems: tuple[tuple[str | None, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> ConfigError:
+        """The error for pydantic's ``exc`` raised while reading :class:`Settings`."""
+        problems: list[tuple[str | None, str]] = []
+        for err in exc.errors():
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if err["loc"]:
+                name = "ADUAN_" + "_".join(str(p) for p in err["loc"]).upper()
+                problems.append((name, message))
+            else:
+                problems.append((None, message))
+        lines = [f"{name}: {text}" if name else text for name, text in problems]
+        return cls("invalid configuration:\n  " + "\n  ".join(lines), tuple(problems))
 
 
 class Settings(BaseSettings):
@@ -188,7 +231,7 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
     whatsapp_api_version: str = "v21.0"
-    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_base: str = DEFAULT_GRAPH_BASE
 
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
@@ -277,11 +320,147 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
+        # postgres:// and postgresql:// (as hosting panels print them) are read as
+        # postgresql+asyncpg:// (effective_database_url); other drivers are refused.
         allowed = ("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql://", "postgres://")
         if not value.startswith(allowed):
+            scheme = value.split("://", 1)[0] if "://" in value else value[:20]
+            hint = ""
+            if scheme.startswith(("postgres", "postgresql")):
+                hint = "; for PostgreSQL write postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB"
+            elif scheme.startswith("sqlite"):
+                hint = "; for SQLite write sqlite+aiosqlite:///PATH (or leave it unset)"
             raise ValueError(
-                "must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+                f"scheme {scheme!r} is not supported: use sqlite+aiosqlite:///PATH or "
+                f"postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB{hint}"
             )
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a well-formed URL (a password with @ : / must be percent-encoded)"
+            ) from None
+        if url.get_backend_name() == "postgresql" and not url.host:
+            raise ValueError("names no host: postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                "must start with redis://, rediss:// (TLS) or unix:// (a socket), such as "
+                "redis://127.0.0.1:6379/0"
+            )
+        if value.startswith(("redis://", "rediss://")):
+            from urllib.parse import urlsplit
+
+            try:
+                parts = urlsplit(value)
+                _port = parts.port
+            except ValueError:
+                raise ValueError("has a port that is not a number from 1 to 65535") from None
+            if not parts.hostname:
+                raise ValueError("names no host, such as redis://127.0.0.1:6379/0")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level == "WARN":
+            level = "WARNING"
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _telegram_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not TELEGRAM_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "is not a bot token: BotFather gives the shape 123456789:AAH… (the bot's "
+                "number, a colon, then about 35 letters, digits, _ or -)"
+            )
+        return value
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _twilio_sid(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not TWILIO_ACCOUNT_SID.fullmatch(value):
+            raise ValueError(
+                "is not a Twilio Account SID: AC followed by 32 hexadecimal digits "
+                "(Twilio Console, Account Info)"
+            )
+        return value
+
+    @field_validator("twilio_sms_from")
+    @classmethod
+    def _twilio_sms_from(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not (E164.fullmatch(value) or TWILIO_SERVICE_SID.fullmatch(value)):
+            raise ValueError(
+                "must be a phone number in E.164 form such as +62211234567, or a "
+                "Messaging Service SID (MG followed by 32 hexadecimal digits)"
+            )
+        return value
+
+    @field_validator("twilio_whatsapp_from")
+    @classmethod
+    def _twilio_whatsapp_from(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not E164.fullmatch(value.removeprefix("whatsapp:")):
+            raise ValueError("must be a WhatsApp sender such as whatsapp:+62211234567")
+        return value
+
+    @field_validator("whatsapp_phone_number_id")
+    @classmethod
+    def _phone_number_id(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.isdigit():
+            raise ValueError(
+                "must be the phone number ID (digits only, WhatsApp Manager, API Setup), "
+                "not the phone number"
+            )
+        return value
+
+    @field_validator("whatsapp_api_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v[0-9]{1,3}\.[0-9]{1,3}", value):
+            raise ValueError("must be a Graph API version such as v21.0")
+        return value
+
+    @field_validator("twilio_api_base", "whatsapp_api_base", "telegram_api_base")
+    @classmethod
+    def _api_base(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or value == "":
+            # Empty means the provider's own base; only the Graph API's is spelled out.
+            return DEFAULT_GRAPH_BASE if info.field_name == "whatsapp_api_base" else None
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) < 1:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("imap_host", "smtp_host")
+    @classmethod
+    def _mail_host(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if "://" in value or "/" in value or any(c.isspace() for c in value):
+            raise ValueError("must be a host name or address alone, such as mail.kantor.go.id")
         return value
 
     @field_validator("imap_trusted_authserv_id")
@@ -302,8 +481,15 @@ class Settings(BaseSettings):
     def _email_from(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if "@" not in value:
-            raise ValueError("must be an email address such as pengaduan@kantor.go.id")
+        from email.utils import parseaddr
+
+        _name, address = parseaddr(value)
+        local, _, domain = address.rpartition("@")
+        if not local or "." not in domain or domain.startswith(".") or domain.endswith("."):
+            raise ValueError(
+                "must be an email address such as pengaduan@kantor.go.id "
+                "or Layanan Pengaduan <pengaduan@kantor.go.id>"
+            )
         return value
 
     def secret_values(self) -> list[str]:
@@ -376,19 +562,13 @@ def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; ``overrides`` win over the environment.
 
     Raises:
-        ConfigError: naming every invalid ``ADUAN_*`` variable and the problem.
+        ConfigError: naming every invalid ``ADUAN_*`` variable and the problem
+            (``problems`` holds them as ``(variable or None, problem)`` pairs).
     """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            if err["loc"]:
-                name = "ADUAN_" + "_".join(str(p) for p in err["loc"]).upper()
-                problems.append(f"{name}: {err['msg']}")
-            else:  # a rule over several variables names them in its message
-                problems.append(str(err["msg"]))
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+        raise ConfigError.from_validation(exc) from None
 
 
 def _missing(pairs: tuple[tuple[str, object], ...]) -> list[str]:

@@ -73,7 +73,7 @@ def server(tmp_path: Path) -> Iterator[tuple[int, int]]:
         "ADUAN_WHATSAPP_VERIFY_TOKEN": "caps-verify",
         "ADUAN_WHATSAPP_PHONE_NUMBER_ID": "1234567890",
         "ADUAN_WHATSAPP_API_BASE": "http://127.0.0.1:9",
-        "ADUAN_TELEGRAM_TOKEN": "4242:caps-token",
+        "ADUAN_TELEGRAM_TOKEN": "4242:caps-token-" + "a" * 30,
         "ADUAN_TELEGRAM_WEBHOOK_SECRET": "caps-secret",
         "ADUAN_TELEGRAM_API_BASE": "http://127.0.0.1:9/bot",
         "ADUAN_WEBHOOK_SECRET": "caps-api-secret",

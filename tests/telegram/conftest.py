@@ -23,7 +23,7 @@ from storage.models import Message
 from tests.telegram.fake_bot_api import FakeBotApi
 
 DATA = Path(__file__).parent / "data"
-TOKEN = "123456:TEST-token"
+TOKEN = "123456:TEST-token-" + "a" * 30
 SECRET = "webhook-Secret_42"
 CHAT = 987654321
 

@@ -190,12 +190,14 @@ def test_lease_name_never_holds_the_token() -> None:
 
 
 def test_api_bases() -> None:
-    default = load_settings(telegram_token="1:x")
+    default = load_settings(telegram_token="1:" + "x" * 35)
     assert api_bases(telegram_config(default)) == (
         "https://api.telegram.org/bot",
         "https://api.telegram.org/file/bot",
     )
-    local = load_settings(telegram_token="1:x", telegram_api_base="http://127.0.0.1:9/bot/")
+    local = load_settings(
+        telegram_token="1:" + "x" * 35, telegram_api_base="http://127.0.0.1:9/bot/"
+    )
     assert api_bases(telegram_config(local)) == (
         "http://127.0.0.1:9/bot",
         "http://127.0.0.1:9/file/bot",

@@ -172,7 +172,7 @@ async def test_rejected_token_is_permanent_and_never_logged(
     tmp_path: Path, fake: FakeBotApi, sessions: SessionFactory, caplog: Any
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    wrong = "999999:WRONG-secret-part"
+    wrong = "999999:WRONG-secret-part-" + "b" * 30
     channel = make_channel(tmp_path, fake, sessions, pacer=FAST, settings={"telegram_token": wrong})
     with pytest.raises(PermanentError) as info:
         await channel.send(out("halo"))

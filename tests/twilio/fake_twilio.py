@@ -11,6 +11,10 @@ or the next programmed error (documented error JSON: ``code``, ``message``,
 ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{MediaSid}``
 serves stored media and, like Twilio with "HTTP Basic Authentication for media"
 on, refuses requests without the account's credentials.
+
+``GET /2010-04-01/Accounts/{AccountSid}.json`` answers the Account resource
+(``sid``, ``friendly_name``, ``status`` ``active``) to the account's
+credentials, 401 with error 20003 otherwise.
 """
 
 from __future__ import annotations
@@ -196,8 +200,26 @@ class FakeTwilio:
         content, ctype = found
         return web.Response(body=content, content_type=ctype)
 
+    async def _account(self, request: web.Request) -> web.Response:
+        if request.match_info["account"] != f"{self.account_sid}.json" or not self._authorised(
+            request
+        ):
+            return web.json_response(
+                {
+                    "code": 20003,
+                    "message": "Authenticate",
+                    "more_info": "https://www.twilio.com/docs/errors/20003",
+                    "status": 401,
+                },
+                status=401,
+            )
+        return web.json_response(
+            {"sid": self.account_sid, "friendly_name": "Kantor", "status": "active"}
+        )
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get(f"/{API_VERSION}/Accounts/{{account}}", self._account)
         app.router.add_post(
             f"/{API_VERSION}/Accounts/{{account}}/Messages.json", self._create_message
         )

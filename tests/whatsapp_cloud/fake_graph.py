@@ -10,6 +10,8 @@ Speaks the documented wire format:
   "sha256", "file_size", "id"}`` (the URL points back here, like Meta's
   ``lookaside.fbsbx.com`` download links).
 * ``GET /whatsapp_business/attachments/?mid=…`` → the bytes.
+* ``GET /{version}/{phone_number_id}`` for an id in ``phone_numbers`` →
+  ``{"verified_name", "display_phone_number", "quality_rating", "id"}``.
 
 Every endpoint requires ``Authorization: Bearer <token>`` (401 with error 190
 otherwise) and every request is recorded.
@@ -62,6 +64,8 @@ class FakeGraph:
         self.hide_media_size = False
         #: Media id → the ``url`` its lookup answers instead of the fake's own.
         self.media_urls: dict[str, str] = {}
+        #: Phone number id → display number, answered by ``GET /{version}/{id}``.
+        self.phone_numbers: dict[str, str] = {}
         self._ids = itertools.count(1)
         self.app = web.Application()
         self.app.router.add_post("/{version}/{phone_id}/messages", self._messages)
@@ -168,6 +172,15 @@ class FakeGraph:
         if not self._authorised(request):
             return self._unauthorised()
         media_id = request.match_info["media_id"]
+        if media_id in self.phone_numbers:
+            return web.json_response(
+                {
+                    "verified_name": "Layanan Pengaduan",
+                    "display_phone_number": self.phone_numbers[media_id],
+                    "quality_rating": "GREEN",
+                    "id": media_id,
+                }
+            )
         if media_id not in self.media or media_id in self.media_lookup_failures:
             return web.json_response(
                 {
