@@ -153,13 +153,18 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], directory: Path)
     raise AssertionError(f"nginx did not listen on {port} within {START_WAIT} s")
 
 
+def require_nginx() -> None:
+    """Skip the test (fail it under ``ADUAN_REQUIRE_SERVICES=1``) without nginx or openssl."""
+    if not (os.path.isfile(NGINX) and os.access(NGINX, os.X_OK)):
+        unavailable("nginx", f"{NGINX} not found (apt-get install nginx)")
+    if shutil.which(OPENSSL) is None:
+        unavailable("openssl", "the openssl command is missing (apt-get install openssl)")
+
+
 @contextmanager
 def run_nginx(directory: Path, app_port: int) -> Iterator[Nginx]:
     """Run nginx with deploy/nginx.conf in front of ``127.0.0.1:app_port`` until the block ends."""
-    if not (os.path.isfile(NGINX) and os.access(NGINX, os.X_OK)):
-        unavailable("nginx", f"{NGINX} not found (apt-get install nginx-light)")
-    if shutil.which(OPENSSL) is None:
-        unavailable("openssl", "the openssl command is missing (apt-get install openssl)")
+    require_nginx()
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed(directory)
     https_port, http_port = free_port(), free_port()

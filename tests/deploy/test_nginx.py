@@ -27,7 +27,7 @@ from channels.base import ChannelName
 from gateway.app import create_app
 from gateway.inbox.throttle import ThrottlePolicy
 from storage.models import Complaint, LoginThrottle, Message, StaffSession
-from tests.deploy.nginx_instance import Nginx, free_port, run_nginx
+from tests.deploy.nginx_instance import Nginx, free_port, require_nginx, run_nginx
 from tests.fakes import inbound
 from tests.inbox.conftest import CSRF_RE, PASSWORD, add_staff
 from tests.runtime_fixtures import Harness, make_harness
@@ -58,6 +58,7 @@ class Proxied:
 
 @pytest.fixture
 async def proxied(tmp_path: Path) -> AsyncIterator[Proxied]:
+    require_nginx()
     app_port = free_port()
     h = await make_harness(
         tmp_path / "app", http_port=app_port, trusted_proxies="127.0.0.1", form_min_seconds=0
@@ -116,7 +117,7 @@ async def _throttle_keys(h: Harness) -> dict[str, int]:
         return {r.key: r.failures for r in await s.scalars(select(LoginThrottle))}
 
 
-async def test_staff_sign_in_and_reply_over_https_through_nginx(proxied: Proxied) -> None:
+async def test_staff_sign_in_reply_and_status_change_over_https_through_nginx(proxied: Proxied) -> None:
     h = proxied.h
     tracking = await _file_complaint(h)
     async with proxied.client("127.0.0.2") as browser:
@@ -137,6 +138,12 @@ async def test_staff_sign_in_and_reply_over_https_through_nginx(proxied: Proxied
         ) as replied:
             assert replied.status == 303, await replied.text()
             assert replied.headers["Location"].endswith(f"{page}?done=reply#result")
+        # A status change goes through the same way.
+        csrf = await _csrf(browser, page)
+        async with browser.post(
+            f"{page}/transition", data={"name": "verify", "csrf": csrf}, allow_redirects=False
+        ) as verified:
+            assert verified.status == 303, await verified.text()
         # The same form from another site's page is refused (the Origin check).
         async with browser.post(
             f"{page}/reply",
@@ -156,8 +163,10 @@ async def test_staff_sign_in_and_reply_over_https_through_nginx(proxied: Proxied
     async with h.runtime.sessions() as s:
         stored = list(await s.scalars(select(Message.text).where(Message.text.contains(REPLY))))
         addresses = list(await s.scalars(select(StaffSession.ip)))
+        status = await s.scalar(select(Complaint.status))
     assert stored == [REPLY]
-    assert [m.text for m in h.email.sent if m.recipient == "budi@example.com"][-1].count(REPLY)
+    assert status == "verified"
+    assert any(REPLY in m.text for m in h.email.sent if m.recipient == "budi@example.com")
     assert "dari situs lain" not in "".join(m.text for m in h.email.sent)
     # The session records the client's address, not nginx's.
     assert addresses == ["127.0.0.2"]
