@@ -117,7 +117,9 @@ async def _throttle_keys(h: Harness) -> dict[str, int]:
         return {r.key: r.failures for r in await s.scalars(select(LoginThrottle))}
 
 
-async def test_staff_sign_in_reply_and_status_change_over_https_through_nginx(proxied: Proxied) -> None:
+async def test_staff_sign_in_reply_and_status_change_over_https_through_nginx(
+    proxied: Proxied,
+) -> None:
     h = proxied.h
     tracking = await _file_complaint(h)
     async with proxied.client("127.0.0.2") as browser:
