@@ -18,6 +18,12 @@ from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 
+#: The largest request body the application reads, in bytes: the public
+#: complaint form with its attachments. A reverse proxy in front allows the
+#: same (deploy/nginx.conf ``client_max_body_size``, deploy/Caddyfile
+#: ``max_size``; docs/deploy.md).
+MAX_REQUEST_BYTES = 25 * 1024 * 1024
+
 
 def create_app(
     settings: Settings, *, runtime: Runtime | None = None, run_channels: bool = True
@@ -32,7 +38,7 @@ def create_app(
     """
     from gateway.webhooks.caps import body_caps
 
-    app = web.Application(client_max_size=25 * 1024 * 1024, middlewares=[body_caps])
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[body_caps])
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         rt = runtime or await build_runtime(settings)

@@ -23,7 +23,9 @@ peer's headers are simply ignored.
 
 Used for the Origin check and ``Secure`` cookies of the staff pages, the
 sign-in throttle's address key and the address recorded with a staff
-session.
+session, the public pages' per-address limits, the addresses in webhook log
+lines, and the URL a Twilio webhook was signed for when ``ADUAN_PUBLIC_URL``
+is unset (:func:`public_base`). Set-up: docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -131,3 +133,14 @@ def remote(request: web.Request) -> Remote:
 def client_address(request: web.Request) -> str:
     """The client's IP address as text ("" when unknown); see the module docstring."""
     return remote(request).address
+
+
+def public_base(request: web.Request) -> str:
+    """The base of the absolute URL the client used for ``request``.
+
+    ``ADUAN_PUBLIC_URL`` as configured when it is set; otherwise
+    ``scheme://host`` as the client sent them, through trusted proxies
+    (:attr:`Remote.origin`). Append ``request.path_qs`` for the whole URL.
+    """
+    configured = get_runtime(request).settings.public_url
+    return configured if configured else remote(request).origin

@@ -23,7 +23,7 @@ from channels.telegram import TelegramChannel, verify_secret
 from gateway.app_runtime import get_runtime
 from gateway.channel_configs import twilio_config
 from gateway.config import TelegramMode
-from gateway.remote import client_address
+from gateway.remote import client_address, public_base
 from gateway.webhooks.caps import API_PATH, read_body
 from gateway.webhooks.deadline import answers_late, within
 from gateway.webhooks.decode import load_json, parse_form_body
@@ -80,7 +80,8 @@ async def _twilio_form(
     except InboundParseError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     signature = request.headers.get(twilio.SIGNATURE_HEADER, "")
-    url = settings.effective_public_url + request.path_qs
+    # What Twilio signed: the URL it called (docs/deploy.md, behind a proxy).
+    url = public_base(request) + request.path_qs
     if not twilio.verify(settings.twilio_auth_token.get_secret_value(), url, form, signature):
         log.warning(
             "twilio webhook %s: %s signature from %s",

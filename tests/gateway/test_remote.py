@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -92,3 +94,15 @@ def test_the_setting_takes_addresses_and_networks_and_names_a_bad_one() -> None:
     assert load_settings().trusted_proxy_networks == ()
     with pytest.raises(ConfigError, match=r"ADUAN_TRUSTED_PROXIES: .*'nginx' is not an IP address"):
         load_settings(trusted_proxies="10.0.0.5, nginx")
+
+
+def test_only_gateway_remote_reads_who_the_peer_is() -> None:
+    # Everything else asks gateway/remote.py, so trusted proxies apply everywhere.
+    root = Path(__file__).resolve().parents[2] / "gateway"
+    peer = re.compile(r"\brequest\.(remote|host|scheme|secure|url|forwarded|transport)\b")
+    readers = {
+        str(path.relative_to(root.parent))
+        for path in root.rglob("*.py")
+        if peer.search(path.read_text(encoding="utf-8"))
+    }
+    assert readers == {"gateway/remote.py"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from channels.twilio import EMPTY_TWIML, INBOUND_PATH, STATUS_PATH
+from channels.twilio import EMPTY_TWIML, INBOUND_PATH, SIGNATURE_HEADER, STATUS_PATH
 from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage, QuarantinedInbound
 from tests.twilio.conftest import (
     ACCOUNT_SID,
@@ -59,6 +60,29 @@ async def test_signature_over_public_url_works_from_the_internal_address(
     resp = await gateway.post(path, form2, signed_url=PUBLIC_URL + path)
     assert resp.status == 200
     assert await gateway.inbound_count() == 2
+
+
+async def test_without_a_public_url_the_signature_is_over_the_url_a_trusted_proxy_forwards(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    # nginx with TLS in front, ADUAN_PUBLIC_URL unset: Twilio signed the https URL it called.
+    form = load_form("sms_inbound.form")
+    forwarded = {
+        SIGNATURE_HEADER: sign(PUBLIC_URL + INBOUND_PATH, form),
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "aduan.example.go.id",
+    }
+    behind = await make_gateway(public_url=None, trusted_proxies="127.0.0.1")
+    resp = await behind.client.post(INBOUND_PATH, data=form, headers=forwarded)
+    assert resp.status == 200
+    assert await behind.inbound_count() == 1
+    # The same headers from a peer that is not a trusted proxy are ignored.
+    untrusted = await make_gateway(
+        public_url=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/untrusted.sqlite3"
+    )
+    resp = await untrusted.client.post(INBOUND_PATH, data=form, headers=forwarded)
+    assert resp.status == 403
+    assert await untrusted.inbound_count() == 0
 
 
 async def test_webhooks_are_off_without_twilio_credentials(make_gateway: GatewayFactory) -> None:
