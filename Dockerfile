@@ -13,18 +13,23 @@ RUN python -m venv /opt/aduan
 WORKDIR /src
 # Every runtime dependency has wheels for this base image; a package without
 # one would need `apt-get install build-essential` here, never in the final stage.
-COPY pyproject.toml README.md ./
+# The exact versions and file hashes come from the lock (README "Dependencies");
+# aduan itself is installed on top without resolving anything again.
+COPY requirements.lock ./
+RUN /opt/aduan/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY storage ./storage
 COPY channels ./channels
 COPY handlers ./handlers
 COPY gateway ./gateway
-RUN /opt/aduan/bin/pip install --no-cache-dir . \
+RUN /opt/aduan/bin/pip install --no-cache-dir --no-deps . \
+    && /opt/aduan/bin/pip check \
     && /opt/aduan/bin/python -m compileall -q /opt/aduan/lib
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="aduan" \
       org.opencontainers.image.description="Omnichannel complaint intake and message gateway" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="GPL-3.0-or-later"
 # DejaVu Sans sets the printable PDF forms (gateway/reports/pdf.py).
 # hadolint ignore=DL3008
 RUN apt-get update \
