@@ -32,7 +32,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.metrics import observe_request
-from gateway.remote import client_address
+from gateway.remote import client_address, resolve
 
 log = logging.getLogger("aduan.access")
 
@@ -63,8 +63,8 @@ def route_of(request: web.BaseRequest) -> str:
 def _client(request: web.Request) -> str:
     try:
         return client_address(request)
-    except KeyError:  # the runtime is not there yet (start-up)
-        return request.remote or ""
+    except KeyError:  # the runtime is not there yet (start-up): no proxy is trusted
+        return resolve(request, ()).address
 
 
 @web.middleware
