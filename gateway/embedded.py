@@ -7,7 +7,7 @@ system drops it when the process dies (even by SIGKILL), so a restart never
 waits for a stale lock.
 
 ``aduan serve`` takes the lock before it prints anything (docs/startup.md,
-"When it does not start"); the runtime's own lock on the same file, taken
+"What is checked, in order"); the runtime's own lock on the same file, taken
 later in the same process, is handed the held one instead of being refused.
 """
 

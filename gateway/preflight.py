@@ -1,5 +1,5 @@
 """Checks ``aduan serve`` makes before it prints its banner (docs/startup.md,
-"When it does not start"): the data directory is writable, no other process
+"What is checked, in order"): the data directory is writable, no other process
 runs on the embedded SQLite database, and the listening address is free.
 
 Each failure is a :class:`gateway.startup_errors.StartupError` naming the setting.

@@ -1,5 +1,5 @@
 """Start-up problems: the real ``aduan`` command ends with one line naming the
-setting, exit code 2 and no traceback (docs/startup.md, "When it does not start")."""
+setting, exit code 2 and no traceback (docs/startup.md, "One line, exit code 2")."""
 
 from __future__ import annotations
 
