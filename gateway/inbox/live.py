@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import re
 
 from aiohttp import web
 from sqlalchemy import func, select
@@ -28,44 +29,56 @@ log = logging.getLogger(__name__)
 
 #: Seconds between keep-alive comments on an idle stream.
 HEARTBEAT = 20.0
+#: The shape of an activity mark a page passes back (``?since=``).
+_MARK = re.compile(r"\d{1,19}-\d{1,19}")
 
 
 class ActivityFeed:
-    """Wakes listeners when new messages or complaint events appear (see module docstring)."""
+    """Wakes listeners when new messages or complaint events appear (see module docstring).
+
+    Each listener carries the activity mark it last knew (:meth:`mark`): the
+    list page is rendered with the mark read before its rows, and its stream
+    subscribes with it (``?since=``), so a change that lands between the
+    render and the subscription is announced at the first poll rather than
+    lost.
+    """
 
     def __init__(self, sessions: SessionFactory, interval: float = 1.0) -> None:
         self._sessions = sessions
         self._interval = interval
-        self._listeners: set[asyncio.Queue[str]] = set()
+        # Listener -> the mark it last knew (None: whatever is current when polled first).
+        self._listeners: dict[asyncio.Queue[str], str | None] = {}
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
 
-    async def _mark(self) -> str:
+    async def mark(self) -> str:
+        """The current activity mark: ``"<max message id>-<max complaint event id>"``."""
         async with self._sessions() as session:
             messages = await session.scalar(select(func.max(Message.id)))
             events = await session.scalar(select(func.max(ComplaintEvent.id)))
         return f"{messages or 0}-{events or 0}"
 
     async def _run(self) -> None:
-        last = await self._mark()
         while self._listeners and not self._closed.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), self._interval)
             try:
-                mark = await self._mark()
+                mark = await self.mark()
             except Exception:
                 log.exception("activity feed: polling failed")
-                continue
-            if mark != last:
-                last = mark
-                for queue in list(self._listeners):
-                    if queue.empty():
+            else:
+                for queue, known in list(self._listeners.items()):
+                    if known == mark:
+                        continue
+                    self._listeners[queue] = mark
+                    if known is not None and queue.empty():
                         queue.put_nowait(mark)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self._interval)
 
-    def subscribe(self) -> asyncio.Queue[str]:
-        """A queue that receives a token on every change; call :meth:`unsubscribe` after."""
+    def subscribe(self, since: str | None = None) -> asyncio.Queue[str]:
+        """A queue that receives a token on every change after mark ``since`` (None:
+        after the first poll); call :meth:`unsubscribe` after."""
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
-        self._listeners.add(queue)
+        self._listeners[queue] = since
         if self._task is None or self._task.done():
             # A context of its own: the feed outlives the request that started
             # it and must not log under that request's id.
@@ -76,7 +89,7 @@ class ActivityFeed:
 
     def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
         """Stop delivering to ``queue``; the polling stops with the last listener."""
-        self._listeners.discard(queue)
+        self._listeners.pop(queue, None)
 
     @property
     def closed(self) -> asyncio.Event:
@@ -123,7 +136,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(b"retry: 5000\n\n")
-    queue = source.subscribe()
+    since = request.query.get("since")
+    queue = source.subscribe(since if since and _MARK.fullmatch(since) else None)
     try:
         while not source.closed.is_set():
             try:

@@ -30,6 +30,7 @@ from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.drafts import list_in_progress
 from gateway.inbox.filter_chips import filter_chips
+from gateway.inbox.live import feed
 from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
 from gateway.web.templating import render
@@ -125,6 +126,9 @@ async def inbox(request: web.Request) -> web.StreamResponse:
     zone = profile.office.timezone
     filters, error = _filters(request)
     cursor = request.query.get("cursor") or None
+    # Read before the rows: a change after it is in the rows, or announced by
+    # the live stream that subscribes with it (gateway/inbox/live.py).
+    activity_mark = await feed(request).mark()
     async with runtime.sessions() as session:
         visible = await visibility_for(session, user)
         query = partial(
@@ -194,6 +198,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         if error
         else None,
         reload_url=f"/inbox?{urlencode(params)}" if params else "/inbox",
+        activity_mark=activity_mark,
         channels=list(channels.items()),
         statuses=list(labels.items()),
         categories=list(categories.items()),

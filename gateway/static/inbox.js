@@ -119,11 +119,16 @@
   // ------------------------------------------------------------ live list
   if (list && window.EventSource) {
     var status = document.getElementById("live-status");
-    var source = new EventSource("/inbox/events");
+    // The mark the list was rendered with: activity after it is announced even
+    // when it landed before this stream was open.
+    var since = list.getAttribute("data-activity-mark") || "";
+    var source = new EventSource("/inbox/events" + (since ? "?since=" + encodeURIComponent(since) : ""));
     var busy = false;
+    var again = false;
     var refresh = function () {
-      if (busy) { return; }
+      if (busy) { again = true; return; }  // fetched again once this one is done
       busy = true;
+      again = false;
       var url = new URL(window.location.href);
       url.searchParams.delete("cursor");
       fetch(url.toString(), { headers: { "X-Fragment": "list" }, credentials: "same-origin" })
@@ -139,7 +144,10 @@
             status.hidden = false;
           }
         })
-        .finally(function () { busy = false; });
+        .finally(function () {
+          busy = false;
+          if (again) { refresh(); }
+        });
     };
     source.addEventListener("activity", refresh);
   }

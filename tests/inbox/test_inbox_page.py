@@ -4,6 +4,7 @@ officer may see, the live list fragment and the event stream (docs/inbox.md)."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from channels.base import ChannelName
 from handlers.workflow import Actor
@@ -95,3 +96,28 @@ async def test_the_event_stream_announces_new_activity(site: Site) -> None:
     await file(site, ChannelName.EMAIL, "new@example.com", "Nia", "laporan uji terlambat lagi")
     assert await asyncio.wait_for(waiting, 10) == b"event: activity\n"
     stream.close()
+
+
+async def test_activity_between_the_page_and_its_stream_is_announced(site: Site) -> None:
+    """The list is rendered with the activity mark it saw; a complaint stored before
+    the page's stream opened is announced to that stream at once (not lost)."""
+    await site.sign_in("sri")
+    page = await site.client.get("/inbox")
+    found = re.search(r'data-activity-mark="(\d+-\d+)"', await page.text())
+    assert found is not None
+    await file(site, ChannelName.EMAIL, "gap@example.com", "Nia", "laporan uji terlambat lagi")
+    stream = await site.client.get("/inbox/events", params={"since": found.group(1)})
+    assert await stream.content.readline() == b"retry: 5000\n"
+
+    async def next_event() -> bytes:
+        while True:
+            line = await stream.content.readline()
+            if line.startswith(b"event:"):
+                return line
+
+    assert await asyncio.wait_for(next_event(), 10) == b"event: activity\n"
+    stream.close()
+    # A mark that is not one is ignored (the stream still works, nothing announced at once).
+    odd = await site.client.get("/inbox/events", params={"since": "<script>"})
+    assert odd.status == 200
+    odd.close()
