@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import PROVIDER_STATUS, DeliveryState, normalise_status
 from storage.db import SessionFactory
+from storage.event_kinds import ComplaintEventKind
 from storage.models import ComplaintEvent, DeliveryStatus, OutboxMessage
 from storage.types import utcnow
 
@@ -100,7 +101,7 @@ async def record_delivery_status(
                         ComplaintEvent(
                             complaint_id=row.complaint_id,
                             actor=f"provider:{channel}",
-                            kind="delivery_failed",
+                            kind=ComplaintEventKind.DELIVERY_FAILED,
                             note=f"{channel} reported the message undelivered"
                             + (f" (error {error_code})" if error_code else ""),
                             data={"outbox_id": row.id, "code": error_code},

@@ -42,6 +42,7 @@ from gateway.metrics import count_send_failure
 from gateway.outbox_sent import Sent, SentRecorder
 from gateway.window import WindowPolicy, record_plan
 from storage.db import SessionFactory
+from storage.event_kinds import ComplaintEventKind
 from storage.models import ComplaintEvent, Message, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 
@@ -557,7 +558,7 @@ class Dispatcher:
                     ComplaintEvent(
                         complaint_id=row.complaint_id,
                         actor="system",
-                        kind="delivery_failed",
+                        kind=ComplaintEventKind.DELIVERY_FAILED,
                         note=error[:2000],
                         data={"outbox_id": row.id, "channel": row.channel, "code": code},
                     )

@@ -30,7 +30,6 @@ from gateway.inbox.report_texts import (
     category_text,
     person,
     register_headers,
-    status_labels,
 )
 from gateway.reports import tables
 from gateway.reports.period import Period, PeriodError, parse_period
@@ -78,7 +77,6 @@ def register_cells(
     ``names`` maps staff usernames to full names (:func:`staff_names`).
     """
     zone = ZoneInfo(profile.office.timezone)
-    labels = status_labels(profile, lang)
     return (
         entry.tracking_number,
         channel_label(lang, entry.channel),
@@ -88,7 +86,7 @@ def register_cells(
         entry.received_at.astimezone(zone),
         entry.receiving_officer or actor_text(lang, entry.received_by, names),
         entry.contact,
-        labels.get(entry.status, entry.status),
+        profile.status_label(entry.status, lang),
         category_text(lang, entry.category),
         person(entry.assignee, names),
         entry.closed_at.astimezone(zone) if entry.closed_at else None,

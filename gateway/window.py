@@ -21,6 +21,7 @@ from channels.base import ChannelName, Template
 from channels.errors import PermanentError
 from handlers.profile import Profile
 from storage.db import SessionFactory
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, ContactAddress, Message, OutboxMessage
 
 WINDOW = timedelta(hours=24)
@@ -136,7 +137,7 @@ async def record_plan(sessions: SessionFactory, row: OutboxMessage, plan: Plan) 
                 ComplaintEvent(
                     complaint_id=row.complaint_id,
                     actor="system",
-                    kind="whatsapp_window_closed",
+                    kind=ComplaintEventKind.WHATSAPP_WINDOW_CLOSED,
                     note=f"WhatsApp 24-hour window closed: sent as {plan.sent_as}",
                     data={"outbox_id": row.id, "sent_as": plan.sent_as},
                 )

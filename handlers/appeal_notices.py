@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.base import ChannelName
 from handlers.notifications import address_route
 from handlers.outbox import Draft, OutboxWriter
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Appeal, AppealEvent, ComplaintEvent, OutboxMessage
 from storage.types import utcnow
 
@@ -28,7 +29,7 @@ def record_appeal_event(
     appeal: Appeal,
     *,
     actor: str,
-    kind: str,
+    kind: ComplaintEventKind,
     note: str | None = None,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
@@ -86,7 +87,9 @@ async def notify_appellant(
     """
     route = appellant_route(appeal, enabled)
     if route is None or appeal.contact_id is None:
-        record_appeal_event(session, appeal, actor=actor, kind="appellant_unroutable", note=text)
+        record_appeal_event(
+            session, appeal, actor=actor, kind=ComplaintEventKind.APPELLANT_UNROUTABLE, note=text
+        )
         return None
     channel, recipient = route
     row = await writer.add(
@@ -106,7 +109,7 @@ async def notify_appellant(
         session,
         appeal,
         actor=actor,
-        kind="appellant_notified",
+        kind=ComplaintEventKind.APPELLANT_NOTIFIED,
         note=text,
         data={"outbox_id": row.id, "channel": channel},
     )

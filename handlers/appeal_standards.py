@@ -29,12 +29,13 @@ from handlers.profile import Profile
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.texts import Duration
 from handlers.workflow import office_open, reminder_lead
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Appeal, AppealPanelMember, AppealStatus, Complaint
 from storage.types import utcnow
 
 #: Complaint event kinds recorded by the sweep.
-REMINDER_EVENT = "appeal_step_reminder"
-ESCALATION_EVENT = "appeal_step_overdue_escalated"
+REMINDER_EVENT = ComplaintEventKind.APPEAL_STEP_REMINDER
+ESCALATION_EVENT = ComplaintEventKind.APPEAL_STEP_OVERDUE_ESCALATED
 
 #: How the steps are named in the events' notes (the SOP's own words).
 STEP_NAMES: dict[AppealStep, str] = {

@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.appeal_notices import record_appeal_event
 from handlers.appeals import AppealRefusal, AppealRefused, enter_step
 from handlers.profile import Profile
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Appeal, AppealStatus
 from storage.types import utcnow
 
 #: The appeal event recorded for each completed step.
-STEP_EVENT = "appeal_progressed"
+STEP_EVENT = ComplaintEventKind.APPEAL_PROGRESSED
 
 
 async def complete_step(

@@ -48,6 +48,7 @@ from handlers.notifications import notify_complainant
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from handlers.workflow_spec import AppealSpec, AppealStepSpec
+from storage.event_kinds import ComplaintEventKind
 from storage.models import (
     Appeal,
     AppealPanelMember,
@@ -216,7 +217,7 @@ async def result_received_at(
     found: datetime | None = await session.scalar(
         select(func.max(ComplaintEvent.at)).where(
             ComplaintEvent.complaint_id == complaint.id,
-            ComplaintEvent.kind == "transition",
+            ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
             ComplaintEvent.to_status.in_(spec.after),
         )
     )
@@ -287,7 +288,7 @@ async def open_appeal(
                 complaint_id=complaint.id,
                 at=now,
                 actor=opened_by,
-                kind="appeal_refused",
+                kind=ComplaintEventKind.APPEAL_REFUSED,
                 note=why,
                 data={"code": code.value, "reason": reason},
             )
@@ -378,7 +379,7 @@ async def add_opened_appeal(
         appeal,
         at=now,
         actor=appeal.opened_by,
-        kind="appeal_opened",
+        kind=ComplaintEventKind.APPEAL_OPENED,
         note=appeal.reason,
         data={"appeal_id": appeal.id, **(data or {}), "step": appeal.step},
     )
@@ -503,7 +504,7 @@ async def add_panel_member(
         appeal,
         at=now,
         actor=actor,
-        kind="appeal_panel_member_added",
+        kind=ComplaintEventKind.APPEAL_PANEL_MEMBER_ADDED,
         note=username,
         data={"appeal_id": appeal.id, "username": username, "chair": is_chair},
     )
@@ -562,7 +563,7 @@ async def decide_appeal(
         appeal,
         at=now,
         actor=f"staff:{chair}",
-        kind="appeal_decided",
+        kind=ComplaintEventKind.APPEAL_DECIDED,
         note=appeal.decision,
         data={"appeal_id": appeal.id, "panel": sorted(m.username for m in members)},
     )

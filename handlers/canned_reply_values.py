@@ -17,15 +17,14 @@ def complaint_values(
     ``tracking_number``; ``name``: the complainant's name; ``due_date``: the
     current step's due moment in office time (:func:`handlers.dates.format_moment`,
     e.g. ``30-12-2026 16:00 WIB``), ``None`` when the step has no time
-    standard; ``office``: the office's name; ``status``: the workflow state's
-    label (the raw status without a workflow).
+    standard; ``office``: the office's name; ``status``: the status's display
+    name (:meth:`handlers.profile.Profile.status_label`).
     """
-    state = profile.workflow.states.get(complaint.status) if profile.workflow else None
     due = complaint.step_due_at
     return {
         "tracking_number": complaint.tracking_number,
         "name": complaint.complainant_name or None,
         "due_date": format_moment(due, profile.office.timezone) if due is not None else None,
         "office": profile.office.name.get(language),
-        "status": state.label.get(language) if state is not None else complaint.status,
+        "status": profile.status_label(complaint.status, language),
     }

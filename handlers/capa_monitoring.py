@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.profile import Profile
 from handlers.records import NOTE_LIMIT, may_manage
 from handlers.workflow import Actor, Refusal, TransitionRefused
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent
 from storage.types import utcnow
 
 #: The ``kind`` of a monitoring entry's complaint event.
-EVENT_KIND = "capa_monitoring"
+EVENT_KIND = ComplaintEventKind.CAPA_MONITORING
 
 
 @dataclass(frozen=True, slots=True)

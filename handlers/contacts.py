@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import leases
 from storage.db import SessionFactory
+from storage.event_kinds import ComplaintEventKind
 from storage.models import (
     OPEN_CONVERSATION_STATES,
     Appeal,
@@ -195,7 +196,7 @@ def _events(
     session: AsyncSession,
     complaint_ids: Sequence[int],
     *,
-    kind: str,
+    kind: ComplaintEventKind,
     actor: str,
     data: dict[str, Any],
 ) -> None:
@@ -252,7 +253,7 @@ async def merge_contacts(
     _events(
         session,
         moved["complaints"],
-        kind="contact_merged",
+        kind=ComplaintEventKind.CONTACT_MERGED,
         actor=actor,
         data={"merge_id": merge.id, "source_id": source_id, "target_id": target_id},
     )
@@ -302,7 +303,7 @@ async def undo_merge(session: AsyncSession, *, merge_id: int, actor: str) -> Con
     _events(
         session,
         [int(i) for i in moved.get("complaints", [])],
-        kind="contact_merge_undone",
+        kind=ComplaintEventKind.CONTACT_MERGE_UNDONE,
         actor=actor,
         data={"merge_id": merge.id, "source_id": merge.source_id, "target_id": merge.target_id},
     )

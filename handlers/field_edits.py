@@ -33,6 +33,7 @@ from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
 from handlers.records import may_manage
 from handlers.validation import check_value
 from handlers.workflow import Actor, Refusal, TransitionRefused
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent
 from storage.types import utcnow
 
@@ -41,7 +42,7 @@ from storage.types import utcnow
 EDITOR_ROLES = frozenset({"secretariat", "admin"})
 
 #: The event kind of one field's change.
-EVENT_KIND = "field_edited"
+EVENT_KIND = ComplaintEventKind.FIELD_EDITED
 
 
 class FieldEditRefused(TransitionRefused):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
 from handlers.outbox import Draft, OutboxWriter
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, OutboxMessage
 
 #: Channels whose address can carry a message back.
@@ -78,7 +79,7 @@ async def notify_complainant(
             ComplaintEvent(
                 complaint_id=complaint.id,
                 actor=actor,
-                kind="notification_unroutable",
+                kind=ComplaintEventKind.NOTIFICATION_UNROUTABLE,
                 note=text,
             )
         )
@@ -109,7 +110,7 @@ async def notify_complainant(
         ComplaintEvent(
             complaint_id=complaint.id,
             actor=actor,
-            kind="complainant_notified",
+            kind=ComplaintEventKind.COMPLAINANT_NOTIFIED,
             note=text,
             data={"outbox_id": row.id, "channel": channel},
         )

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handlers.canned_replies import CannedReplies
+from handlers.i18n import t
 from handlers.office_hours import DEFAULT_HOURS, OfficeHours
 from handlers.texts import Duration, Text
 from handlers.timestandards import DayCount, WorkingCalendar
@@ -25,6 +26,19 @@ from handlers.workflow_spec import AppealSpec, WorkflowSpec
 from storage.models import ComplaintStatus
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+
+#: Display names (catalogue message ids) of the built-in statuses, for a
+#: status the profile's workflow does not name (:meth:`Profile.status_label`).
+STATUS_NAMES: dict[ComplaintStatus, str] = {
+    ComplaintStatus.RECEIVED: "Received",
+    ComplaintStatus.VERIFIED: "Verified",
+    ComplaintStatus.REJECTED: "Rejected",
+    ComplaintStatus.IN_FOLLOW_UP: "In follow-up",
+    ComplaintStatus.CAPA_RECORDED: "Corrective action recorded",
+    ComplaintStatus.RESULT_VERIFIED: "Result verified",
+    ComplaintStatus.CLOSED: "Closed",
+    ComplaintStatus.ARCHIVED: "Archived",
+}
 
 #: Fields every profile must collect: SOP-7.9-1 item 2 (complaint date and
 #: receiving officer are recorded automatically, not asked).
@@ -466,6 +480,25 @@ class Profile(BaseModel):
         if unknown:
             raise ValueError(f"reports.roles names undeclared roles: {', '.join(unknown)}")
         return self
+
+    def status_label(self, status: str, lang: str) -> str:
+        """The display name of complaint status ``status`` in ``lang`` (``"id"``/``"en"``).
+
+        The one source of a status's name for every reader (intake replies,
+        the public tracking page, the API, the inbox, the reports): the
+        office's own name for the step in its workflow (its SOP profile) when
+        the workflow has the state; else the translated built-in name of
+        :data:`STATUS_NAMES`; else ``status`` itself (a state a since-changed
+        profile no longer has). Never raises.
+        """
+        state = self.workflow.states.get(status) if self.workflow is not None else None
+        if state is not None:
+            return state.label.get(lang)
+        try:
+            name = STATUS_NAMES.get(ComplaintStatus(status))
+        except ValueError:
+            name = None
+        return t(lang, name) if name else status
 
     def complaint_type_label(self, type_id: str | None, language: str) -> str:
         """The label of complaint type ``type_id`` (the id itself when the profile

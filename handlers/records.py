@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.profile import Profile
 from handlers.workflow import Actor, Refusal, TransitionRefused, clean_capa
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
 
@@ -113,7 +114,7 @@ async def assign(
         complaint_id=complaint.id,
         at=now,
         actor=actor.label,
-        kind="assigned",
+        kind=ComplaintEventKind.ASSIGNED,
         note=(note or "").strip()[:NOTE_LIMIT] or None,
         data={"assignee": username, "previous": before},
     )
@@ -149,7 +150,7 @@ async def record_capa(
             complaint_id=complaint.id,
             at=now,
             actor=actor.label,
-            kind="capa_recorded",
+            kind=ComplaintEventKind.CAPA_RECORDED,
             data={"capa": capa},
         )
     )
@@ -179,7 +180,7 @@ async def add_note(
         complaint_id=complaint.id,
         at=now or utcnow(),
         actor=actor.label,
-        kind="note",
+        kind=ComplaintEventKind.NOTE,
         note=body,
         data={"internal": True},
     )

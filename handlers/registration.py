@@ -25,6 +25,7 @@ from handlers.receipt import STAFF_PREFIX, record_receiving_officer
 from handlers.staff_notices import notify_new_complaint
 from handlers.validation import display_value
 from handlers.workflow import start_first_step
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
 
 
@@ -127,7 +128,7 @@ async def register_complaint(
         ComplaintEvent(
             complaint_id=complaint.id,
             actor=actor or received_by,
-            kind="registered",
+            kind=ComplaintEventKind.REGISTERED,
             to_status=complaint.status,
             data={"channel": channel, "profile": profile.id},
         )

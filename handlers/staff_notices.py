@@ -194,7 +194,7 @@ async def notify_new_complaint(
         for u in await first_step_owners(session, profile)
         if not (complaint.received_by.startswith("staff:") and u.username == recorder)
     ]
-    step = spec.states[spec.initial].label.id if spec is not None else "-"
+    step = profile.status_label(spec.initial, "id") if spec is not None else "-"
     # No personal data in the row: the customer's name is read from the
     # complaint when shown, so an erasure (UU PDP) reaches it there.
     params = {

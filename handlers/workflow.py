@@ -39,6 +39,7 @@ from handlers.receipt import record_receiving_officer
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.workflow_spec import CATEGORIES as CATEGORIES
 from handlers.workflow_spec import TransitionSpec, WorkflowSpec
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
 
@@ -335,7 +336,7 @@ async def apply_transition(
         complaint_id=complaint.id,
         at=now,
         actor=actor.label,
-        kind="transition",
+        kind=ComplaintEventKind.TRANSITION,
         from_status=before,
         to_status=transition.to,
         note=clean.get("note") or clean.get("reason") or clean.get("result"),
@@ -354,7 +355,7 @@ async def apply_transition(
                 )
         text = transition.notify.get(language).format(
             tracking=complaint.tracking_number,
-            status=target.label.get(language),
+            status=profile.status_label(transition.to, language),
             next_date=_format_when(complaint.step_due_at, profile, language),
             **recorded,
         )
@@ -367,7 +368,7 @@ async def apply_transition(
             text,
             actor=actor.label,
             enabled=enabled_channels,
-            subject=target.label.get(language),
+            subject=profile.status_label(transition.to, language),
         )
     await session.flush()
     return event
@@ -470,13 +471,16 @@ async def sweep_time_standards(
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 continue
             roles = spec.escalate_to if kind == "escalated" else state.owners
+            step_name = profile.status_label(complaint.status, "id")
             session.add(
                 ComplaintEvent(
                     complaint_id=complaint.id,
                     at=now,
                     actor="system",
-                    kind="step_overdue_escalated" if kind == "escalated" else "step_reminder",
-                    note=f"{state.label.id} — due {_format_when(complaint.step_due_at, profile, 'id')}",
+                    kind=ComplaintEventKind.STEP_OVERDUE_ESCALATED
+                    if kind == "escalated"
+                    else ComplaintEventKind.STEP_REMINDER,
+                    note=f"{step_name} — due {_format_when(complaint.step_due_at, profile, 'id')}",
                     data={
                         "status": complaint.status,
                         "roles": list(roles),
@@ -492,7 +496,7 @@ async def sweep_time_standards(
                     complaint_id=complaint.id,
                     tracking=complaint.tracking_number,
                     customer=complaint.customer_name,
-                    step=state.label.id,
+                    step=step_name,
                     due=_format_when(complaint.step_due_at, profile, "id"),
                     roles=roles,
                     assignee=complaint.assignee,

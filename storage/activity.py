@@ -46,17 +46,18 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, Direction, Message
 from storage.types import UTCDateTime, utcnow
 
 #: Event kinds that are not activity: the periodic sweeps' reminders and
 #: escalations (handlers/workflow.py, handlers/appeal_standards.py).
-QUIET_EVENT_KINDS = frozenset(
+QUIET_EVENT_KINDS: frozenset[ComplaintEventKind] = frozenset(
     {
-        "step_reminder",
-        "step_overdue_escalated",
-        "appeal_step_reminder",
-        "appeal_step_overdue_escalated",
+        ComplaintEventKind.STEP_REMINDER,
+        ComplaintEventKind.STEP_OVERDUE_ESCALATED,
+        ComplaintEventKind.APPEAL_STEP_REMINDER,
+        ComplaintEventKind.APPEAL_STEP_OVERDUE_ESCALATED,
     }
 )
 

@@ -25,8 +25,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from storage.event_kinds import event_kind
 from storage.types import UTCDateTime, utcnow
 
 NAMING = {
@@ -359,7 +360,11 @@ class ComplaintRead(Base):
 
 
 class ComplaintEvent(Base):
-    """One entry of a complaint's history: who did what, when (ISO 10002 records)."""
+    """One entry of a complaint's history: who did what, when (ISO 10002 records).
+
+    ``kind`` is a :class:`storage.event_kinds.ComplaintEventKind` value, kept as
+    its plain string; any other value raises :class:`ValueError` when set.
+    """
 
     __tablename__ = "complaint_events"
 
@@ -372,6 +377,10 @@ class ComplaintEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    @validates("kind")
+    def _known_kind(self, _key: str, value: str) -> str:
+        return event_kind(value)
 
 
 class OutboxMessage(Base):
@@ -713,7 +722,7 @@ class AppealEvent(Base):
     """One entry of an appeal's own history (steps, seats, notices, decision).
 
     Kept for every appeal, with or without a complaint (PR-LS-8.1.4 step 2:
-    Rekaman Keluhan dan Banding).
+    Rekaman Keluhan dan Banding). ``kind`` as :class:`ComplaintEvent`'s.
     """
 
     __tablename__ = "appeal_events"
@@ -725,3 +734,7 @@ class AppealEvent(Base):
     kind: Mapped[str] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    @validates("kind")
+    def _known_kind(self, _key: str, value: str) -> str:
+        return event_kind(value)

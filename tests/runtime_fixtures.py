@@ -14,6 +14,7 @@ from gateway.jobs import InProcessJobs
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from tests.fakes import RecordingChannel
+from tests.known_kinds import assert_only_known_kinds
 
 
 @dataclass
@@ -53,4 +54,6 @@ async def make_harness(tmp_path: Path, **settings: object) -> Harness:
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     h = await make_harness(tmp_path)
     yield h
+    # Whatever the test did, the history holds only known kinds (storage/event_kinds.py).
+    await assert_only_known_kinds(h.runtime.sessions)
     await h.runtime.close()

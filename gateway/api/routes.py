@@ -168,10 +168,7 @@ def refusal_status(code: str) -> int:
 
 
 def _label(profile: Profile, status: str) -> s.Label:
-    state = profile.workflow.states.get(status) if profile.workflow else None
-    if state is None:
-        return s.Label(id=status, en=status)
-    return s.Label(id=state.label.id, en=state.label.en)
+    return s.Label(id=profile.status_label(status, "id"), en=profile.status_label(status, "en"))
 
 
 def transition_info(t: TransitionSpec) -> s.TransitionInfo:

@@ -16,35 +16,36 @@ from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_ERROR
 from handlers.i18n import t
 from handlers.workflow import CAPA_FIELDS
+from storage.event_kinds import ComplaintEventKind
 
 
 def event_label(lang: str, kind: str) -> str:
     """The name of a complaint event ``kind`` (the kind itself when unknown)."""
-    labels = {
-        "registered": t(lang, "Complaint registered"),
-        "transition": t(lang, "Step taken"),
-        "complainant_notified": t(lang, "Message sent to the complainant"),
-        "complainant_message": t(lang, "Message from the complainant"),
-        "note": t(lang, "Internal note"),
-        "assigned": t(lang, "Assigned"),
-        "capa_recorded": t(lang, "CAPA form recorded"),
-        "capa_monitoring": t(lang, "Corrective programme monitored"),
-        "field_edited": t(lang, "Field corrected"),
-        "appeal_opened": t(lang, "Appeal opened"),
-        "appeal_refused": t(lang, "Appeal refused"),
-        "appeal_panel_member_added": t(lang, "Appeal panel member seated"),
-        "appeal_decided": t(lang, "Appeal decided"),
-        "appeal_step_reminder": t(lang, "Appeal step reminder"),
-        "appeal_step_overdue_escalated": t(lang, "Appeal step overdue: escalated"),
-        "step_reminder": t(lang, "Step reminder"),
-        "step_overdue_escalated": t(lang, "Step overdue: escalated"),
-        "delivery_failed": t(lang, "Message not delivered"),
-        "notification_unroutable": t(lang, "No way to reach the complainant"),
-        "acknowledgement_withheld": t(
+    labels: dict[str, str] = {
+        ComplaintEventKind.REGISTERED: t(lang, "Complaint registered"),
+        ComplaintEventKind.TRANSITION: t(lang, "Step taken"),
+        ComplaintEventKind.COMPLAINANT_NOTIFIED: t(lang, "Message sent to the complainant"),
+        ComplaintEventKind.COMPLAINANT_MESSAGE: t(lang, "Message from the complainant"),
+        ComplaintEventKind.NOTE: t(lang, "Internal note"),
+        ComplaintEventKind.ASSIGNED: t(lang, "Assigned"),
+        ComplaintEventKind.CAPA_RECORDED: t(lang, "CAPA form recorded"),
+        ComplaintEventKind.CAPA_MONITORING: t(lang, "Corrective programme monitored"),
+        ComplaintEventKind.FIELD_EDITED: t(lang, "Field corrected"),
+        ComplaintEventKind.APPEAL_OPENED: t(lang, "Appeal opened"),
+        ComplaintEventKind.APPEAL_REFUSED: t(lang, "Appeal refused"),
+        ComplaintEventKind.APPEAL_PANEL_MEMBER_ADDED: t(lang, "Appeal panel member seated"),
+        ComplaintEventKind.APPEAL_DECIDED: t(lang, "Appeal decided"),
+        ComplaintEventKind.APPEAL_STEP_REMINDER: t(lang, "Appeal step reminder"),
+        ComplaintEventKind.APPEAL_STEP_OVERDUE_ESCALATED: t(lang, "Appeal step overdue: escalated"),
+        ComplaintEventKind.STEP_REMINDER: t(lang, "Step reminder"),
+        ComplaintEventKind.STEP_OVERDUE_ESCALATED: t(lang, "Step overdue: escalated"),
+        ComplaintEventKind.DELIVERY_FAILED: t(lang, "Message not delivered"),
+        ComplaintEventKind.NOTIFICATION_UNROUTABLE: t(lang, "No way to reach the complainant"),
+        ComplaintEventKind.ACKNOWLEDGEMENT_WITHHELD: t(
             lang, "Acknowledgement not sent: daily limit for this address reached"
         ),
-        "satisfaction": t(lang, "Satisfaction rating"),
-        "whatsapp_window_closed": t(lang, "WhatsApp 24-hour window closed"),
+        ComplaintEventKind.SATISFACTION: t(lang, "Satisfaction rating"),
+        ComplaintEventKind.WHATSAPP_WINDOW_CLOSED: t(lang, "WhatsApp 24-hour window closed"),
     }
     return labels.get(kind, kind)
 
@@ -125,8 +126,10 @@ def done_text(lang: str, action: str) -> str | None:
             lang,
             "The complaint has no way back to the complainant: the message was recorded for staff, not sent.",
         ),
-        "note": t(lang, "The internal note was added. It is never sent to the complainant."),
-        "transition": t(lang, "The step was taken and recorded in the history."),
+        ComplaintEventKind.NOTE: t(
+            lang, "The internal note was added. It is never sent to the complainant."
+        ),
+        ComplaintEventKind.TRANSITION: t(lang, "The step was taken and recorded in the history."),
         "assign": t(lang, "The assignment was saved."),
         "capa": t(lang, "The CAPA form was saved."),
         "monitoring": t(lang, "The monitoring entry was added."),

@@ -39,6 +39,7 @@ from handlers.receipt import receiving_officer_label
 from handlers.registration import TITLE_KEY, shown_value
 from handlers.workflow import Actor
 from handlers.workflow_spec import CATEGORIES, TransitionSpec
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, Contact
 
 #: HTML input type per field kind (long text is a textarea).
@@ -63,8 +64,7 @@ def size_text(size: int, lang: str) -> str:
 def _state_label(profile: Profile, status: str | None, lang: str) -> str:
     if status is None:
         return ""
-    state = profile.workflow.states.get(status) if profile.workflow else None
-    return state.label.get(lang) if state is not None else status
+    return profile.status_label(status, lang)
 
 
 def header_view(
@@ -205,7 +205,7 @@ def _event_details(
     data = event.data or {}
     details: list[tuple[str, str]] = []
     suffix = ""
-    if event.kind == "transition" and profile.workflow is not None:
+    if event.kind == ComplaintEventKind.TRANSITION and profile.workflow is not None:
         name = str(data.get("transition") or "")
         try:
             suffix = profile.workflow.transition(name).label.get(lang)
@@ -229,7 +229,7 @@ def _event_details(
         capa = data.get("capa")
         if isinstance(capa, dict):
             details.extend((capa_names.get(k, k), str(v)) for k, v in capa.items())
-    elif event.kind == "assigned":
+    elif event.kind == ComplaintEventKind.ASSIGNED:
         details.append(
             (t(lang, "Assignee"), actor_text(lang, f"staff:{data.get('assignee')}", names))
         )
@@ -237,7 +237,7 @@ def _event_details(
             details.append(
                 (t(lang, "Before"), actor_text(lang, f"staff:{data['previous']}", names))
             )
-    elif event.kind == "field_edited":
+    elif event.kind == ComplaintEventKind.FIELD_EDITED:
         key = str(data.get("field") or "")
         try:
             label = profile.field(key).label.get(lang)
@@ -246,18 +246,21 @@ def _event_details(
         suffix = label
         details.append((t(lang, "Before"), str(data.get("old") or "–")))
         details.append((t(lang, "After"), str(data.get("new") or "–")))
-    elif event.kind == "capa_recorded" and isinstance(data.get("capa"), dict):
+    elif event.kind == ComplaintEventKind.CAPA_RECORDED and isinstance(data.get("capa"), dict):
         details.extend((capa_names.get(k, k), str(v)) for k, v in data["capa"].items())
-    elif event.kind == "satisfaction" and data.get("score") is not None:
+    elif event.kind == ComplaintEventKind.SATISFACTION and data.get("score") is not None:
         details.append((t(lang, "Score"), f"{data['score']} / 5"))
-    elif event.kind == "appeal_panel_member_added":
+    elif event.kind == ComplaintEventKind.APPEAL_PANEL_MEMBER_ADDED:
         who = actor_text(lang, f"staff:{data.get('username')}", names)
         details.append((t(lang, "Member"), who))
         if data.get("chair"):
             details.append((t(lang, "Role on the panel"), t(lang, "Chair")))
-    elif event.kind == "complainant_notified" and data.get("channel"):
+    elif event.kind == ComplaintEventKind.COMPLAINANT_NOTIFIED and data.get("channel"):
         details.append((t(lang, "Channel"), channel_label(lang, str(data["channel"]))))
-    elif event.kind in ("step_reminder", "step_overdue_escalated") and data.get("roles"):
+    elif event.kind in (
+        ComplaintEventKind.STEP_REMINDER,
+        ComplaintEventKind.STEP_OVERDUE_ESCALATED,
+    ) and data.get("roles"):
         roles = [profile.roles[r].get(lang) if r in profile.roles else r for r in data["roles"]]
         details.append((t(lang, "Told"), ", ".join(roles)))
     return suffix, details
@@ -284,7 +287,7 @@ def history_view(
                 "actor": actor_text(lang, event.actor, names),
                 "note": event.note or "",
                 "details": details,
-                "internal": event.kind == "note",
+                "internal": event.kind == ComplaintEventKind.NOTE,
             }
         )
     return items

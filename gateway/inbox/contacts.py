@@ -320,11 +320,6 @@ async def _overview(
     )
     if allowed is not None and not complaints:
         return None
-    labels = (
-        {name: state.label.get(lang) for name, state in profile.workflow.states.items()}
-        if profile.workflow
-        else {}
-    )
     visible_ids = [c.id for c in complaints]
 
     conversations_query = (
@@ -393,7 +388,7 @@ async def _overview(
             {
                 "tracking_number": c.tracking_number,
                 "channel_label": channel_name(lang, c.channel),
-                "status_label": labels.get(c.status, c.status),
+                "status_label": profile.status_label(c.status, lang),
                 "received_text": local_time(c.received_at, zone, lang),
                 "complainant_name": c.complainant_name,
                 "contact_address": c.contact_address,

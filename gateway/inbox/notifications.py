@@ -78,11 +78,12 @@ def notice_text(
     """The notice in ``lang``: what happened to which complaint (the step named by the
     profile in ``lang``; ``customer`` as the complaint holds it now)."""
     spec = profile.workflow
-    state = spec.states.get(str(params.get("state", ""))) if spec is not None else None
+    state = str(params.get("state", ""))
+    known = spec is not None and state in spec.states
     values = {
         "tracking": str(params.get("tracking", "")),
         "customer": customer,
-        "step": state.label.get(lang) if state is not None else str(params.get("step", "")),
+        "step": profile.status_label(state, lang) if known else str(params.get("step", "")),
         "actor": str(params.get("actor", "")),
     }
     if kind == NoticeKind.ASSIGNED:

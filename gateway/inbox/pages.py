@@ -35,6 +35,7 @@ from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
 from gateway.web.templating import render
 from handlers.i18n import t
+from handlers.profile import Profile
 from handlers.workflow import CATEGORIES
 from storage.models import StaffUser
 from storage.types import utcnow
@@ -96,7 +97,7 @@ def _filters(request: web.Request) -> tuple[InboxFilters, str | None]:
 
 
 def _row_view(
-    row: InboxRow, lang: str, zone: str, labels: dict[str, str], final: frozenset[str]
+    row: InboxRow, profile: Profile, lang: str, zone: str, final: frozenset[str]
 ) -> dict[str, Any]:
     return {
         "tracking_number": row.tracking_number,
@@ -104,7 +105,7 @@ def _row_view(
         "complainant_name": row.complainant_name,
         "customer_name": row.customer_name,
         "excerpt": row.excerpt,
-        "status_label": labels.get(row.status, row.status),
+        "status_label": profile.status_label(row.status, lang),
         "final": row.status in final,
         "assignee": row.assignee,
         "due_state": row.time_state.value,
@@ -157,7 +158,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
             )
         )
     labels = (
-        {name: state.label.get(lang) for name, state in profile.workflow.states.items()}
+        {name: profile.status_label(name, lang) for name in profile.workflow.states}
         if profile.workflow
         else {}
     )
@@ -168,7 +169,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
     )
     params = {k: v for k, v in request.query.items() if k not in ("cursor", "lang") and v}
     context: dict[str, Any] = {
-        "rows": [_row_view(r, lang, zone, labels, final) for r in page.rows],
+        "rows": [_row_view(r, profile, lang, zone, final) for r in page.rows],
         "drafts": [
             {
                 "channel_label": channel_label(lang, d.channel),

@@ -22,7 +22,6 @@ from gateway.inbox.report_texts import (
     person,
     printed_text,
     register_headers,
-    status_labels,
     tracking_text,
     when_text,
 )
@@ -31,10 +30,18 @@ from gateway.reports.register import final_states
 from handlers.profile import Profile
 from handlers.records import current_capa
 from handlers.workflow import CAPA_FIELDS
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent
 
 #: Event kinds printed as steps of the handling.
-STEP_KINDS = frozenset({"registered", "transition", "assigned", "capa_recorded"})
+STEP_KINDS = frozenset(
+    {
+        ComplaintEventKind.REGISTERED,
+        ComplaintEventKind.TRANSITION,
+        ComplaintEventKind.ASSIGNED,
+        ComplaintEventKind.CAPA_RECORDED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +87,9 @@ def _identity(complaint: Complaint, ctx: PrintContext) -> tuple[tuple[str, str],
 def closed_at(profile: Profile, events: Sequence[ComplaintEvent]) -> datetime | None:
     """When the complaint first entered a final state (``None``: still open)."""
     finals = set(final_states(profile))
-    moments = [e.at for e in events if e.kind == "transition" and e.to_status in finals]
+    moments = [
+        e.at for e in events if e.kind == ComplaintEventKind.TRANSITION and e.to_status in finals
+    ]
     return min(moments) if moments else None
 
 
@@ -97,22 +106,21 @@ def _recorded(complaint: Complaint, key: str) -> str:
 
 def _steps(events: Sequence[ComplaintEvent], ctx: PrintContext) -> tuple[tuple[str, ...], ...]:
     text = form_texts(ctx.lang)
-    labels = status_labels(ctx.profile, ctx.lang)
     spec = ctx.profile.workflow
     rows: list[tuple[str, ...]] = []
     for event in events:
         if event.kind not in STEP_KINDS:
             continue
-        status = labels.get(event.to_status or "", event.to_status or "")
-        if event.kind == "registered":
+        status = ctx.profile.status_label(event.to_status or "", ctx.lang)
+        if event.kind == ComplaintEventKind.REGISTERED:
             action = text["registered"]
-        elif event.kind == "transition":
+        elif event.kind == ComplaintEventKind.TRANSITION:
             name = str((event.data or {}).get("transition") or "")
             try:
                 action = spec.transition(name).label.get(ctx.lang) if spec else name
             except KeyError:
                 action = name
-        elif event.kind == "assigned":
+        elif event.kind == ComplaintEventKind.ASSIGNED:
             action = assigned_text(
                 ctx.lang, person(str((event.data or {}).get("assignee") or ""), ctx.names)
             )
@@ -139,12 +147,11 @@ def handling_form(
 ) -> PrintedForm:
     """The complaint-handling form: identity, handling, steps (from ``events``) and result."""
     text = form_texts(ctx.lang)
-    labels = status_labels(ctx.profile, ctx.lang)
     spec = ctx.profile.workflow
     state = spec.states.get(complaint.status) if spec else None
     headers = register_headers(ctx.lang)
     handling = [
-        (headers["status"], labels.get(complaint.status, complaint.status)),
+        (headers["status"], ctx.profile.status_label(complaint.status, ctx.lang)),
         (headers["category"], category_text(ctx.lang, complaint.category)),
         (headers["assignee"], person(complaint.assignee, ctx.names)),
     ]
@@ -191,7 +198,8 @@ def capa_form(
     recorded = [
         e
         for e in events
-        if e.kind == "capa_recorded" or (e.kind == "transition" and "capa" in (e.data or {}))
+        if e.kind == ComplaintEventKind.CAPA_RECORDED
+        or (e.kind == ComplaintEventKind.TRANSITION and "capa" in (e.data or {}))
     ]
     last = recorded[-1] if recorded else None
     rows = [(text[key], (capa or {}).get(key, "")) for key in CAPA_FIELDS]

@@ -17,7 +17,6 @@ from babel.dates import format_date, format_datetime
 
 from gateway.inbox.pages import CATEGORY_NAMES, channel_label
 from handlers.i18n import t
-from handlers.profile import Profile
 
 
 def register_headers(lang: str) -> dict[str, str]:
@@ -69,13 +68,6 @@ def category_text(lang: str, category: str | None) -> str:
         return t(lang, "Not categorised")
     name = CATEGORY_NAMES.get(category)
     return t(lang, name) if name else category
-
-
-def status_labels(profile: Profile, lang: str) -> dict[str, str]:
-    """Workflow state → its label in ``lang``."""
-    if profile.workflow is None:
-        return {}
-    return {name: state.label.get(lang) for name, state in profile.workflow.states.items()}
 
 
 def day_text(day: date, lang: str) -> str:

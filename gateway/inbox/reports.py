@@ -45,7 +45,6 @@ from gateway.inbox.report_texts import (
     person,
     recap_texts,
     register_headers,
-    status_labels,
     when_text,
 )
 from gateway.register import REGISTER_WIDTHS, register_table, staff_names
@@ -146,7 +145,6 @@ async def register(request: web.Request) -> web.StreamResponse:
         return await _download(
             [table], fmt, f"buku-register-keluhan_{period.slug}", widths=REGISTER_WIDTHS
         )
-    labels = status_labels(profile, lang)
     rows = [
         {
             "tracking_number": e.tracking_number,
@@ -159,7 +157,7 @@ async def register(request: web.Request) -> web.StreamResponse:
             "complaint_type": profile.complaint_type_label(e.complaint_type, lang),
             "rejection_reason": e.rejection_reason or "",
             "contact": e.contact,
-            "status": labels.get(e.status, e.status),
+            "status": profile.status_label(e.status, lang),
             "category": category_text(lang, e.category) if e.category else "",
             "assignee": person(e.assignee, names),
             "closed": when_text(e.closed_at, zone, lang),
@@ -224,8 +222,7 @@ def _namer(section: str, lang: str, profile: Profile) -> Callable[[str | None], 
         return lambda key: channel_label(lang, key or "")
     if section == "by_category":
         return lambda key: category_text(lang, key)
-    labels = status_labels(profile, lang)
-    return lambda key: labels.get(key or "", key or "")
+    return lambda key: profile.status_label(key or "", lang)
 
 
 def _tallies(recap: Recap) -> dict[str, tuple[Tally, ...]]:
@@ -239,7 +236,6 @@ def _tallies(recap: Recap) -> dict[str, tuple[Tally, ...]]:
 def recap_tables(recap: Recap, lang: str, profile: Profile) -> dict[str, Table]:
     """The recap as tables (for the page and the exports), keyed by section."""
     text = recap_texts(lang)
-    labels = status_labels(profile, lang)
     headers = {"by_channel": "channel", "by_category": "category", "by_status": "status"}
     close = recap.close_times
     score = recap.satisfaction
@@ -266,7 +262,7 @@ def recap_tables(recap: Recap, lang: str, profile: Profile) -> dict[str, Table]:
         (text["step"], text["standard"], text["left"], text["on_time"], text["late"], text["rate"]),
         tuple(
             (
-                labels.get(step.state, step.state),
+                profile.status_label(step.state, lang),
                 _standard(profile, step.state, lang),
                 step.left,
                 step.on_time,
@@ -319,7 +315,6 @@ def _chart(
 def recap_charts(recap: Recap, lang: str, profile: Profile) -> dict[str, Markup | None]:
     """An SVG chart per recap section (``None`` when there is nothing to draw)."""
     text = recap_texts(lang)
-    labels = status_labels(profile, lang)
     charts: dict[str, Markup | None] = {}
     for key, tallies in _tallies(recap).items():
         name = _namer(key, lang, profile)
@@ -332,7 +327,7 @@ def recap_charts(recap: Recap, lang: str, profile: Profile) -> dict[str, Markup 
         "chart-steps",
         text["steps"],
         [
-            Bar(labels.get(s.state, s.state), s.rate, f"{_number(_rounded(s.rate), lang)} %")
+            Bar(profile.status_label(s.state, lang), s.rate, f"{_number(_rounded(s.rate), lang)} %")
             for s in recap.steps
             if s.rate is not None
         ],

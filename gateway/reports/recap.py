@@ -43,6 +43,7 @@ from gateway.visibility import VisibilityRule, visible_clause
 from handlers.profile import Profile
 from handlers.timestandards import WorkingCalendar
 from handlers.workflow_spec import CATEGORIES, WorkflowSpec
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent
 
 #: Satisfaction scores (ISO 10002 satisfaction with the handling, asked at closing).
@@ -243,7 +244,7 @@ async def build_recap(
     steps: tuple[StepTiming, ...] = ()
     if spec is not None:
         left_in_period = select(ComplaintEvent.complaint_id).where(
-            ComplaintEvent.kind == "transition",
+            ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
             ComplaintEvent.at >= period.start,
             ComplaintEvent.at < period.end,
         )
@@ -257,7 +258,7 @@ async def build_recap(
                 )
                 .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
                 .where(
-                    ComplaintEvent.kind == "transition",
+                    ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
                     ComplaintEvent.complaint_id.in_(left_in_period),
                     ComplaintEvent.at < period.end,
                     *visible_clause(visible),

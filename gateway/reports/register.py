@@ -32,6 +32,7 @@ from gateway.visibility import VisibilityRule, visible_clause
 from handlers.capa_monitoring import MonitoringEntry, monitoring_entries
 from handlers.profile import MANDATED_FIELDS, IntakeField, Profile
 from handlers.receipt import receiving_officer_label
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent
 
 #: The register's columns, each a stable key (the JSON export's keys): the
@@ -129,7 +130,7 @@ def closing_times(profile: Profile) -> Select[int, datetime]:
             func.min(ComplaintEvent.at).label("closed_at"),
         )
         .where(
-            ComplaintEvent.kind == "transition",
+            ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
             ComplaintEvent.to_status.in_(final_states(profile)),
         )
         .group_by(ComplaintEvent.complaint_id)

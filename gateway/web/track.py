@@ -42,7 +42,6 @@ from gateway.web.pages import (
 from gateway.web.submitted import form_contacts
 from handlers.appeals import appeal_progress, describe_progress
 from handlers.i18n import normalise_language, t
-from handlers.intake import STATUS_NAMES
 from handlers.intake.commands import tracking_pattern
 from handlers.profile import Profile
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, ContactAddress, Message
@@ -181,19 +180,13 @@ async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> Tr
         )
         progress = await appeal_progress(session, profile=runtime.profile, complaint=complaint)
     updated = max(d for d in (complaint.updated_at, last_event) if d is not None)
+    name = runtime.profile.status_label(complaint.status, lang)
     try:
-        status = ComplaintStatus(complaint.status)
+        text = STATUS_EXPLANATIONS.get(ComplaintStatus(complaint.status))
     except ValueError:
-        name = complaint.status
-        explanation = None
-    else:
-        name = t(lang, STATUS_NAMES.get(status, complaint.status))
-        text = STATUS_EXPLANATIONS.get(status)
-        explanation = t(lang, text) if text else None
+        text = None
+    explanation = t(lang, text) if text else None
     workflow = runtime.profile.workflow
-    if workflow is not None and complaint.status in workflow.states:
-        # The office's own name for its step (its SOP profile).
-        name = workflow.states[complaint.status].label.get(lang)
     return TrackResult(
         tracking=complaint.tracking_number,
         status=name,

@@ -23,12 +23,10 @@ The field rules are written down in ``docs/intake.md``.
 
 from handlers.intake.engine import IntakeEngine, expire_conversation
 from handlers.intake.outbound import default_route
-from handlers.intake.replies import STATUS_NAMES
 from handlers.intake.targets import INTERACTIVE, THREADED
 
 __all__ = [
     "INTERACTIVE",
-    "STATUS_NAMES",
     "THREADED",
     "IntakeEngine",
     "default_route",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.profile import Profile
+from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, Message
 from storage.types import utcnow
 
@@ -69,7 +70,7 @@ async def record_rating(
         ComplaintEvent(
             complaint_id=complaint.id,
             actor=f"complainant:{msg.channel}",
-            kind="satisfaction",
+            kind=ComplaintEventKind.SATISFACTION,
             note=str(score),
             data={"score": score, "message_id": msg.id},
         )
@@ -86,7 +87,7 @@ def record_follow_up(
             ComplaintEvent(
                 complaint_id=complaint.id,
                 actor=f"complainant:{message.channel}",
-                kind="complainant_message",
+                kind=ComplaintEventKind.COMPLAINANT_MESSAGE,
                 data={"message_id": message.id},
             )
         )

@@ -84,6 +84,7 @@ from handlers.registration import (
 from handlers.standalone_appeals import acknowledgement as appeal_acknowledgement
 from handlers.standalone_appeals import open_standalone_appeal
 from handlers.validation import check_value
+from storage.event_kinds import ComplaintEventKind
 from storage.models import (
     Complaint,
     ComplaintEvent,
@@ -1030,7 +1031,7 @@ class IntakeEngine:
                 ComplaintEvent(
                     complaint_id=complaint.id,
                     actor="system",
-                    kind="acknowledgement_withheld",
+                    kind=ComplaintEventKind.ACKNOWLEDGEMENT_WITHHELD,
                     data={"reason": "recipient_limit"},  # docs/web-form.md, "Limits"
                 )
             )

@@ -16,19 +16,7 @@ from handlers.dates import format_moment
 from handlers.i18n import t
 from handlers.profile import IntakeField, Profile
 from handlers.registration import shown_value
-from storage.models import Complaint, ComplaintStatus
-
-#: Display names of the built-in statuses (profiles without a workflow).
-STATUS_NAMES = {
-    ComplaintStatus.RECEIVED: "Received",
-    ComplaintStatus.VERIFIED: "Verified",
-    ComplaintStatus.REJECTED: "Rejected",
-    ComplaintStatus.IN_FOLLOW_UP: "In follow-up",
-    ComplaintStatus.CAPA_RECORDED: "Corrective action recorded",
-    ComplaintStatus.RESULT_VERIFIED: "Result verified",
-    ComplaintStatus.CLOSED: "Closed",
-    ComplaintStatus.ARCHIVED: "Archived",
-}
+from storage.models import Complaint
 
 
 def summary(
@@ -199,12 +187,9 @@ def status_text(
     """The answer to ``status <tracking number>``: the current step (the profile's
     name for it) and, while a step runs, when it is due; then, when there is an
     ``appeal``, its step and due time (PR-LS-8.1.4)."""
+    status = profile.status_label(complaint.status, language)
     workflow = profile.workflow
     state = workflow.states.get(complaint.status) if workflow is not None else None
-    if state is not None:
-        status = state.label.get(language)
-    else:
-        status = t(language, STATUS_NAMES.get(ComplaintStatus(complaint.status), complaint.status))
 
     def local(when: datetime) -> str:
         return format_moment(when, profile.office.timezone)

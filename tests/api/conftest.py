@@ -15,6 +15,7 @@ from gateway.api.tokens import create_token
 from gateway.app import create_app
 from storage.models import Complaint, StaffUser
 from tests.fakes import inbound
+from tests.known_kinds import assert_only_known_kinds
 from tests.runtime_fixtures import Harness, make_harness
 
 CAPA = {
@@ -112,3 +113,4 @@ async def api(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Api]:
         create_app(h.runtime.settings, runtime=h.runtime, run_channels=False)
     )
     yield Api(client, h, tokens)
+    await assert_only_known_kinds(h.runtime.sessions)

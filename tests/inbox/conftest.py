@@ -13,6 +13,7 @@ import pytest
 from gateway.app import create_app
 from gateway.passwords import hash_password
 from storage.models import StaffUser
+from tests.known_kinds import assert_only_known_kinds
 from tests.runtime_fixtures import Harness, make_harness
 
 PASSWORD = "kata-sandi-rahasia"
@@ -63,3 +64,4 @@ async def site(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Site]:
         create_app(h.runtime.settings, runtime=h.runtime, run_channels=False)
     )
     yield Site(client, h)
+    await assert_only_known_kinds(h.runtime.sessions)

@@ -9,7 +9,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from handlers.i18n import LOCALE_DIR, t
-from handlers.intake import STATUS_NAMES
+from handlers.profile import STATUS_NAMES
 from handlers.staff_alerts import (
     ESCALATION_SUBJECT,
     ESCALATION_TEXT,

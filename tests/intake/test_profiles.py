@@ -27,6 +27,7 @@ from handlers.workflow import Actor, Refusal, TransitionRefused
 from handlers.workflow_spec import DATA_KEYS
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from tests.fakes import inbound
+from tests.known_kinds import assert_only_known_kinds
 from tests.runtime_fixtures import Harness, make_harness
 
 OFFICES = ("bbspjikkp", "bbspjikfk", "bspji_pontianak", "kecamatan_bandungan", "its")
@@ -423,6 +424,8 @@ async def test_happy_path_from_intake_to_closing(office: Harness, name: str) -> 
         expected.append((before, step.to, f"staff:{step.role}", step.name))
         before = step.to
     assert [(e.from_status, e.to_status, e.actor, e.data["transition"]) for e in events] == expected
+    # Every kind the walk stored is a ComplaintEventKind (storage/event_kinds.py).
+    assert {"registered", "transition"} <= await assert_only_known_kinds(h.runtime.sessions)
 
 
 @pytest.mark.parametrize("name", OFFICES)
@@ -563,3 +566,5 @@ async def test_appeal_path_after_closing(office: Harness, name: str) -> None:
     await h.settle()
     decided = h.email.sent[-1]
     assert "Hasil uji dinyatakan sah." in decided.text and complaint.tracking_number in decided.text
+    kinds = await assert_only_known_kinds(h.runtime.sessions)
+    assert {"appeal_opened", "appeal_panel_member_added", "appeal_decided"} <= kinds
