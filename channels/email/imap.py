@@ -16,7 +16,9 @@ Nothing is ever deleted, moved or flagged.
 ``run()`` holds a database lease per mailbox, so with several gateway processes
 exactly one polls a given mailbox; it waits with IDLE (re-issued before 29
 minutes) when the server offers it, else sleeps ``imap_poll_seconds``, and
-reconnects with capped exponential backoff.
+reconnects with capped exponential backoff; the lease, the backoff and the
+outage logging are :class:`channels.polling.LeasedPoller`'s
+(docs/channels.md, "Polling under a lease").
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ Inbound arrives either by webhook (``gateway/webhooks/``) or, with
 ``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:
 
 * one poller per bot across all processes, by the database lease
-  ``telegram:<bot id>`` (:func:`lease_name_for`; never the token);
+  ``telegram:<bot id>`` (:func:`lease_name_for`; never the token), held by
+  :class:`channels.polling.LeasedPoller` (docs/channels.md, "Polling under a
+  lease");
 * ``getUpdates(offset, timeout=25, allowed_updates=["message"])``; for each
   update in order: parse, download its files, ``accept`` (commits, reliability
   rule 1), and only then move the offset past it — an update whose
