@@ -586,7 +586,9 @@ class TelegramChannel(Channel):
                         self._last_error = (
                             f"accept failed at update {update_id}: {type(exc).__name__}"
                         )
-                        log.error("telegram: %s; will retry", self._last_error)
+                        # A database outage is logged once by the polling loop.
+                        level = logging.DEBUG if is_transient(exc) else logging.ERROR
+                        log.log(level, "telegram: %s; will retry", self._last_error)
                         raise
                 self._offset = update_id + 1
                 handled += 1
