@@ -16,7 +16,9 @@ Nothing is ever deleted, moved or flagged.
 ``run()`` holds a database lease per mailbox, so with several gateway processes
 exactly one polls a given mailbox; it waits with IDLE (re-issued before 29
 minutes) when the server offers it, else sleeps ``imap_poll_seconds``, and
-reconnects with capped exponential backoff.
+reconnects with capped exponential backoff; the lease, the backoff and the
+outage logging are :class:`channels.polling.LeasedPoller`'s
+(docs/channels.md, "Polling under a lease").
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from channels.email.mailbox_store import (
     settle_batch,
 )
 from channels.email.parse_pool import BatchParser, Parsed, ParseOptions
-from storage import leases
+from channels.polling import LeasedPoller, LeaseLost
 from storage.db import SessionFactory
 from storage.transient import is_transient
 from storage.types import utcnow
@@ -74,10 +76,6 @@ BATCH_MAX_BYTES = 8 * 1024 * 1024
 #: A thread by default: parsing a plain mail costs a fraction of a millisecond,
 #: and a thread needs no worker processes to start, import the parser and stop.
 PARSE_PROCESSES = 0
-
-
-class LeaseLost(Exception):
-    """Another process took over this mailbox's lease; this poller stops polling it."""
 
 
 def mailbox_key_for(settings: EmailConfig) -> str:
@@ -167,8 +165,6 @@ class ImapPoller:
             ),
             processes=PARSE_PROCESSES if parse_processes is None else parse_processes,
         )
-        self._holder = holder
-        self._lease_ttl = lease_ttl_seconds
         self._idle_seconds = min(idle_seconds, IDLE_MAX_SECONDS)
         self._retry = retry_seconds
         self._max_backoff = max_backoff_seconds
@@ -179,14 +175,26 @@ class ImapPoller:
         self.mailbox_key = mailbox_key_for(settings)
         self.lease_name = lease_name_for(self.mailbox_key)
         self._stop = asyncio.Event()
+        self._loop = LeasedPoller(
+            sessions,
+            lease_name=self.lease_name,
+            holder=holder,
+            poll=self._session,
+            label=f"imap {self.mailbox_key}",
+            ttl_seconds=lease_ttl_seconds,
+            initial_backoff=retry_seconds,
+            max_backoff=max_backoff_seconds,
+            transient=is_transient,
+            expected=lambda exc: isinstance(exc, ImapError),
+            describe=self._describe,
+            stop=self._stop,
+        )
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        self._holds_lease = False
         self._idle_supported: bool | None = None
         self._incomplete = False
         self._handled_total = 0
         self._last_poll_at: datetime | None = None
-        self._last_error: str | None = None
 
     # -- one round ---------------------------------------------------------
 
@@ -457,18 +465,15 @@ class ImapPoller:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` or until stop() is called."""
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
-        except TimeoutError:
-            pass
+        await self._loop.sleep(seconds)
 
-    async def _keep_lease(self) -> None:
-        while True:
-            await asyncio.sleep(self._lease_ttl / 3)
-            if not await leases.acquire(
-                self._sessions, self.lease_name, self._holder, self._lease_ttl
-            ):
-                raise LeaseLost(self.lease_name)
+    def _describe(self, exc: BaseException) -> str:
+        """An error for the log and ``status()``: the text (password redacted)
+        of IMAP and network errors, only the class of anything else (a
+        database error's text carries the statement's parameters)."""
+        if isinstance(exc, ImapError | OSError):
+            return self._redact(f"{type(exc).__name__}: {exc}")
+        return type(exc).__name__
 
     async def _serve(self, conn: ImapConnection) -> None:
         backoff = self._retry
@@ -483,32 +488,24 @@ class ImapPoller:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = self._retry
-            self._last_error = None
+            self._loop.healthy()
             if conn.supports_idle:
                 await conn.idle(self._idle_seconds, self._stop)
             else:
                 await self._sleep(self._settings.imap_poll_seconds)
 
     async def _session(self) -> None:
-        """Connect, then poll and wait until stopped, the lease is lost or an error."""
+        """Connect, then poll and wait until stopped or an error (one pass of the
+        :class:`LeasedPoller`, which keeps the lease meanwhile)."""
         conn = await self._connect()
         log.info(
             "imap %s: connected (IDLE %s)",
             self.mailbox_key,
             "yes" if conn.supports_idle else "no",
         )
-        keeper = asyncio.ensure_future(self._keep_lease())
-        server = asyncio.ensure_future(self._serve(conn))
         try:
-            done, _pending = await asyncio.wait(
-                {keeper, server}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                task.result()
+            await self._serve(conn)
         finally:
-            for task in (keeper, server):
-                task.cancel()
-            await asyncio.gather(keeper, server, return_exceptions=True)
             await conn.close()
 
     async def run(self) -> None:
@@ -516,47 +513,14 @@ class ImapPoller:
 
         Never raises except on cancellation; errors are logged (without the
         password) and retried with exponential backoff from ``retry_seconds``
-        up to ``max_backoff_seconds``.
+        up to ``max_backoff_seconds`` (:class:`channels.polling.LeasedPoller`).
         """
         self._task = asyncio.current_task()
         self._parser.warm_up()
-        backoff = self._retry
         try:
-            while not self._stop.is_set():
-                try:
-                    self._holds_lease = await leases.acquire(
-                        self._sessions, self.lease_name, self._holder, self._lease_ttl
-                    )
-                    if not self._holds_lease:
-                        await self._sleep(min(self._lease_ttl / 2, 30.0))
-                        continue
-                    await self._session()
-                    backoff = self._retry
-                except LeaseLost:
-                    self._holds_lease = False
-                    log.warning("imap %s: lease lost to another process", self.mailbox_key)
-                except Exception as exc:  # reconnect with backoff
-                    self._last_error = self._redact(f"{type(exc).__name__}: {exc}")
-                    log.warning(
-                        "imap %s: %s; retrying in %.2f s",
-                        self.mailbox_key,
-                        self._last_error,
-                        backoff,
-                    )
-                    await self._sleep(backoff)
-                    backoff = min(backoff * 2, self._max_backoff)
+            await self._loop.run()
         finally:
             self._parser.close()
-            await self._release()
-
-    async def _release(self) -> None:
-        if not self._holds_lease:
-            return
-        self._holds_lease = False
-        try:
-            await leases.release(self._sessions, self.lease_name, self._holder)
-        except Exception as exc:  # it lapses on its own
-            log.warning("imap %s: could not release lease: %r", self.mailbox_key, exc)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Ask :meth:`run` to finish (after the current message) and wait for it.
@@ -581,14 +545,22 @@ class ImapPoller:
     @property
     def holds_lease(self) -> bool:
         """True while this poller holds the mailbox lease (inside :meth:`run`)."""
-        return self._holds_lease
+        return self._loop.holds_lease
+
+    @property
+    def _last_error(self) -> str | None:
+        return self._loop.last_error
+
+    @_last_error.setter
+    def _last_error(self, value: str | None) -> None:
+        self._loop.last_error = value
 
     def status(self) -> dict[str, Any]:
         """Operational facts without secrets: mailbox key, lease, IDLE, last poll, last error."""
         return {
             "mailbox": self.mailbox_key,
             "running": self._task is not None and not self._task.done(),
-            "holds_lease": self._holds_lease,
+            "holds_lease": self._loop.holds_lease,
             "idle": self._idle_supported,
             "last_poll_at": self._last_poll_at.isoformat() if self._last_poll_at else None,
             "messages_handled": self._handled_total,

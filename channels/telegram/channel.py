@@ -8,7 +8,9 @@ Inbound arrives either by webhook (``gateway/webhooks/``) or, with
 ``ADUAN_TELEGRAM_MODE=polling``, by long polling from :meth:`TelegramChannel.start`:
 
 * one poller per bot across all processes, by the database lease
-  ``telegram:<bot id>`` (:func:`lease_name_for`; never the token);
+  ``telegram:<bot id>`` (:func:`lease_name_for`; never the token), held by
+  :class:`channels.polling.LeasedPoller` (docs/channels.md, "Polling under a
+  lease");
 * ``getUpdates(offset, timeout=25, allowed_updates=["message"])``; for each
   update in order: parse, download its files, ``accept`` (commits, reliability
   rule 1), and only then move the offset past it — an update whose
@@ -42,7 +44,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -71,13 +72,14 @@ from channels.errors import (
     TemporaryError,
 )
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
+from channels.polling import LeasedPoller
 from channels.ratelimit import Pacer, RateGate
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
 from channels.text import split_text as split_any
-from storage import leases
 from storage.db import SessionFactory
 from storage.models import Message
+from storage.transient import is_transient
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -259,6 +261,18 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _transient(exc: BaseException) -> bool:
+    """An outage that may pass: the database, the network or Telegram (5xx) down."""
+    return is_transient(exc) or (
+        isinstance(exc, TemporaryError) and not isinstance(exc, RateLimited)
+    )
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds Telegram asked us to wait (429 ``retry_after``), else ``None``."""
+    return exc.retry_after if isinstance(exc, RateLimited) else None
+
+
 class TelegramChannel(Channel):
     """Telegram Bot API adapter: parse updates, poll (optional), send, download files.
 
@@ -308,11 +322,7 @@ class TelegramChannel(Channel):
         self._sessions = sessions
         self._accept = accept
         self._quarantine = quarantine
-        self._holder = holder
         self._poll_timeout = poll_timeout
-        self._lease_ttl = lease_ttl_seconds
-        self._retry = retry_seconds
-        self._max_backoff = max_backoff_seconds
         self._download_timeout = download_timeout
         self._pacer: RateGate = pacer or Pacer(
             per_key=PER_CHAT_PER_SECOND, overall=OVERALL_PER_SECOND
@@ -342,10 +352,24 @@ class TelegramChannel(Channel):
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._long_polling = False
-        self._holds_lease = False
-        self._lease_renewed = 0.0
         self._webhook_cleared = False
-        self._last_error: str | None = None
+        self._loop = LeasedPoller(
+            sessions,
+            lease_name=self.lease_name,
+            holder=holder,
+            poll=self._pass,
+            label="telegram polling",
+            ttl_seconds=lease_ttl_seconds,
+            initial_backoff=retry_seconds,
+            max_backoff=max_backoff_seconds,
+            transient=_transient,
+            expected=lambda exc: isinstance(exc, ChannelError | TelegramError),
+            describe=lambda exc: self._redact(_describe(exc)),
+            retry_after=_retry_after,
+            on_acquired=self._lease_taken,
+            on_lost=self._lease_lost,
+            stop=self._stop,
+        )
         self._handled_total = 0
 
     # -- bot lifecycle --------------------------------------------------------
@@ -363,7 +387,15 @@ class TelegramChannel(Channel):
     @property
     def holds_lease(self) -> bool:
         """True while this channel's poller holds the bot's polling lease."""
-        return self._holds_lease
+        return self._loop.holds_lease
+
+    @property
+    def _last_error(self) -> str | None:
+        return self._loop.last_error
+
+    @_last_error.setter
+    def _last_error(self, value: str | None) -> None:
+        self._loop.last_error = value
 
     def _redact(self, text: str) -> str:
         return redact(text, self._token)
@@ -554,7 +586,9 @@ class TelegramChannel(Channel):
                         self._last_error = (
                             f"accept failed at update {update_id}: {type(exc).__name__}"
                         )
-                        log.error("telegram: %s; will retry", self._last_error)
+                        # A database outage is logged once by the polling loop.
+                        level = logging.DEBUG if is_transient(exc) else logging.ERROR
+                        log.log(level, "telegram: %s; will retry", self._last_error)
                         raise
                 self._offset = update_id + 1
                 handled += 1
@@ -573,72 +607,28 @@ class TelegramChannel(Channel):
         )
         await self._quarantine(ref, data, reason)
 
-    async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
-        except TimeoutError:
-            pass
+    async def _pass(self) -> None:
+        """One pass of the polling loop: clear a webhook once, then one long poll."""
+        if not self._webhook_cleared:
+            bot = await self.ready()
+            try:
+                await bot.delete_webhook(drop_pending_updates=False)
+            except TelegramError as exc:
+                raise classify(exc, self._token) from None
+            self._webhook_cleared = True
+        await self.poll_once(self._poll_timeout)
 
-    async def _keep_lease(self) -> bool:
-        """Take or renew the polling lease when a third of its life has passed."""
-        now = time.monotonic()
-        if self._holds_lease and now - self._lease_renewed < self._lease_ttl / 3:
-            return True
-        self._holds_lease = await leases.acquire(
-            self._sessions, self.lease_name, self._holder, self._lease_ttl
-        )
-        if self._holds_lease:
-            self._lease_renewed = now
-        return self._holds_lease
+    def _lease_taken(self) -> None:
+        log.info("telegram: polling as %s", self.lease_name)
+        self._offset = None  # resume from Telegram's unconfirmed updates
+
+    def _lease_lost(self) -> None:
+        self._offset = None
 
     async def _run(self) -> None:
-        """The polling loop: lease, getUpdates, backoff; ends at :meth:`stop`."""
-        backoff = self._retry
-        try:
-            while not self._stop.is_set():
-                try:
-                    had_lease = self._holds_lease
-                    if not await self._keep_lease():
-                        if had_lease:
-                            log.warning("telegram: polling lease lost to another process")
-                            self._offset = None
-                        await self._sleep(min(self._lease_ttl / 2, 30.0))
-                        continue
-                    if not had_lease:
-                        log.info("telegram: polling as %s", self.lease_name)
-                        self._offset = None  # resume from Telegram's unconfirmed updates
-                    if not self._webhook_cleared:
-                        bot = await self.ready()
-                        try:
-                            await bot.delete_webhook(drop_pending_updates=False)
-                        except TelegramError as exc:
-                            raise classify(exc, self._token) from None
-                        self._webhook_cleared = True
-                    await self.poll_once(self._poll_timeout)
-                    backoff = self._retry
-                    self._last_error = None
-                except RateLimited as exc:
-                    self._last_error = str(exc)
-                    log.warning("telegram: %s", exc)
-                    await self._sleep(max(exc.retry_after, self._retry))
-                except Exception as exc:  # network, Telegram or database: retry later
-                    self._last_error = self._redact(_describe(exc))
-                    log.warning(
-                        "telegram polling: %s; retrying in %.2f s", self._last_error, backoff
-                    )
-                    await self._sleep(backoff)
-                    backoff = min(backoff * 2, self._max_backoff)
-        finally:
-            await self._release()
-
-    async def _release(self) -> None:
-        if not self._holds_lease:
-            return
-        self._holds_lease = False
-        try:
-            await leases.release(self._sessions, self.lease_name, self._holder)
-        except Exception as exc:  # it lapses on its own
-            log.warning("telegram: could not release the polling lease: %r", exc)
+        """The polling loop (:class:`channels.polling.LeasedPoller`): lease,
+        getUpdates, backoff; ends at :meth:`stop`."""
+        await self._loop.run()
 
     async def start(self) -> None:
         """Initialise the bot (``getMe``) and, in polling mode, start the poller task.
@@ -736,7 +726,7 @@ class TelegramChannel(Channel):
             "mode": self._settings.telegram_mode,
             "bot": bot_user,
             "polling": self._task is not None and not self._task.done(),
-            "holds_lease": self._holds_lease,
+            "holds_lease": self._loop.holds_lease,
             "offset": self._offset,
             "updates_handled": self._handled_total,
             "last_error": self._last_error,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from channels.base import InboundMessage
 from channels.errors import RateLimited, TemporaryError
@@ -282,3 +284,38 @@ async def test_a_database_error_text_never_reaches_the_log(
     assert "+6281234567890" not in caplog.text and "Siti" not in caplog.text
     assert "+6281234567890" not in str(channel.status())
     await channel.stop()
+
+
+async def test_a_database_outage_while_polling_is_logged_once(
+    polling: Stack, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    down = {"refused": 0}
+
+    async def unreachable(message: InboundMessage) -> object:
+        if down["refused"] < 6:
+            down["refused"] += 1
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("refused"))
+        return await polling.runtime.accept(message)
+
+    channel = polling.new_channel(
+        "h-outage", poll_timeout=0, retry_seconds=0.01, max_backoff_seconds=0.02
+    )
+    channel._accept = unreachable
+    await fake.push(text_update(700, "saat basis data mati"))
+    await channel.start()
+
+    async def stored() -> bool:
+        working = not channel._loop.in_outage
+        return working and await stored_ids(polling) == ["700"]
+
+    try:
+        await wait_for(stored)
+    finally:
+        await channel.stop()
+    assert down["refused"] == 6
+    ours = [r for r in caplog.records if r.name.startswith(("channels.", "aduan"))]
+    problems = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+    assert len(problems) == 1 and "OperationalError" in problems[0], problems
+    assert [r for r in ours if "working again" in r.getMessage()]
+    assert not [r for r in caplog.records if r.exc_info]
