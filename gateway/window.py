@@ -1,10 +1,13 @@
-"""WhatsApp's 24-hour customer-service window (docs/channels.md, "WhatsApp's 24-hour window").
+"""WhatsApp's 24-hour customer-service window at send time (docs/channels.md,
+"WhatsApp's 24-hour window").
 
 Free-form WhatsApp text may only be sent within 24 hours of the contact's
 last message. Outside it, an outbox row is not sent blind: it goes as the
 approved template named in the SOP profile, or, without one, to another
 address of the contact (SMS, then email), and the complaint records which
 (docs/channels.md). With neither, the row fails permanently and staff see why.
+The decision itself is :func:`handlers.route_decision.decide_route`; this
+module turns it into a send (the template's language and variables) and a record.
 """
 
 from __future__ import annotations
@@ -12,21 +15,19 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from channels.addresses import address_kind
 from channels.base import ChannelName, Template
 from channels.errors import PermanentError
 from handlers.profile import Profile
+from handlers.route_decision import decide_route
+from handlers.route_facts import load_route_facts
 from storage.db import SessionFactory
 from storage.event_kinds import ComplaintEventKind
-from storage.models import Complaint, ComplaintEvent, ContactAddress, Message, OutboxMessage
+from storage.models import Complaint, ComplaintEvent, OutboxMessage
 
-WINDOW = timedelta(hours=24)
-#: Sends this close to the end of the window use the template already.
-MARGIN = timedelta(minutes=5)
 #: WhatsApp template parameters: no newlines/tabs, no 4+ spaces, bounded length.
 MAX_VARIABLE = 900
 
@@ -60,8 +61,9 @@ class WindowPolicy:
         self._profile = profile
         self._enabled = enabled
 
-    async def plan(self, row: OutboxMessage, now: object) -> Plan:
-        """The plan for ``row`` at ``now`` (timezone-aware datetime).
+    async def plan(self, row: OutboxMessage, now: datetime) -> Plan:
+        """The plan for ``row`` at ``now`` (timezone-aware datetime), as decided by
+        :func:`handlers.route_decision.decide_route`.
 
         Raises:
             PermanentError: outside the window with no template and no other address.
@@ -69,56 +71,40 @@ class WindowPolicy:
         if row.channel != ChannelName.WHATSAPP:
             return Plan(row.channel, row.recipient, None, "text")
         async with self._sessions() as session:
-            last_in = await session.scalar(
-                select(func.max(Message.received_at)).where(
-                    Message.contact_id == row.contact_id,
-                    Message.channel == ChannelName.WHATSAPP.value,
-                    Message.direction == "in",
-                )
+            facts = await load_route_facts(
+                session,
+                channel=row.channel,
+                recipient=row.recipient,
+                contact_id=row.contact_id,
+                profile=self._profile,
+                enabled=self._enabled,
             )
-            if last_in is not None and now < last_in + WINDOW - MARGIN:  # type: ignore[operator]
-                return Plan(row.channel, row.recipient, None, "text")
+            route = decide_route(facts, now)
+            if route.refusal is not None:
+                raise PermanentError(route.refusal, code=route.refusal_code)
             template = self._profile.whatsapp_template
-            if template is not None:
-                tracking = None
-                if row.complaint_id is not None:
-                    tracking = await session.scalar(
-                        select(Complaint.tracking_number).where(Complaint.id == row.complaint_id)
-                    )
-                values = {
-                    "tracking_number": tracking or "-",
-                    "text": template_variable(row.body),
-                    "office": self._profile.office.name.get(row.language),
-                }
-                return Plan(
-                    row.channel,
-                    row.recipient,
-                    Template(
-                        name=template.name,
-                        language=template.languages.get(row.language, row.language),
-                        variables=tuple(values[v] for v in template.variables),
-                        content_sid=template.content_sid,
-                    ),
-                    "template",
+            if route.template_name is None or template is None:
+                return Plan(route.channel, route.recipient, None, route.sent_as)
+            tracking = None
+            if row.complaint_id is not None:
+                tracking = await session.scalar(
+                    select(Complaint.tracking_number).where(Complaint.id == row.complaint_id)
                 )
-            addresses = list(
-                await session.execute(
-                    select(ContactAddress.kind, ContactAddress.address).where(
-                        ContactAddress.contact_id == row.contact_id
-                    )
-                )
-            )
-        for channel in (ChannelName.SMS, ChannelName.EMAIL):
-            if channel.value not in self._enabled:
-                continue
-            kind = address_kind(channel.value, "@" if channel is ChannelName.EMAIL else "")
-            for address_kind_, address in addresses:
-                if address_kind_ == kind:
-                    return Plan(channel.value, address, None, f"fallback:{channel.value}")
-        raise PermanentError(
-            "outside WhatsApp's 24-hour window, and the SOP profile has no whatsapp_template "
-            "and the contact has no SMS or email route",
-            code="window_closed",
+        values = {
+            "tracking_number": tracking or "-",
+            "text": template_variable(row.body),
+            "office": self._profile.office.name.get(row.language),
+        }
+        return Plan(
+            route.channel,
+            route.recipient,
+            Template(
+                name=template.name,
+                language=template.languages.get(row.language, row.language),
+                variables=tuple(values[v] for v in template.variables),
+                content_sid=template.content_sid,
+            ),
+            route.sent_as,
         )
 
 

@@ -6,8 +6,10 @@ complaints the address they gave. For WhatsApp, free-form text may only be
 sent within 24 hours of the contact's last WhatsApp message; outside that
 window the dispatcher (:class:`gateway.window.WindowPolicy`) sends the
 profile's approved template with the text as a variable, or without one
-falls back to the contact's SMS number, then email address, or fails. This
-module predicts that choice the same way, so staff know it before sending.
+falls back to the contact's SMS number, then email address, or fails. That
+choice is :func:`handlers.route_decision.decide_route`, made from the same
+facts (:func:`handlers.route_facts.load_route_facts`) as at send time; this
+module only shapes it for the reply box.
 """
 
 from __future__ import annotations
@@ -17,15 +19,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.addresses import address_kind
 from channels.base import ChannelName
-from gateway.window import MARGIN, WINDOW
 from handlers.notifications import complaint_route
 from handlers.profile import Profile
-from storage.models import Complaint, ContactAddress, Direction, Message
+from handlers.route_decision import Route, decide_route
+from handlers.route_facts import load_route_facts
+from storage.models import Complaint
 
 
 class WindowPlan(enum.StrEnum):
@@ -60,26 +61,6 @@ class ReplyRoute:
     fallback_address: str | None = None
 
 
-async def _fallback(
-    session: AsyncSession, contact_id: int, enabled: Collection[str]
-) -> tuple[str, str] | None:
-    addresses = list(
-        await session.execute(
-            select(ContactAddress.kind, ContactAddress.address)
-            .where(ContactAddress.contact_id == contact_id)
-            .order_by(ContactAddress.id)
-        )
-    )
-    for channel in (ChannelName.SMS, ChannelName.EMAIL):
-        if channel.value not in enabled:
-            continue
-        kind = address_kind(channel.value, "@" if channel is ChannelName.EMAIL else "")
-        for found_kind, address in addresses:
-            if found_kind == kind:
-                return channel.value, address
-    return None
-
-
 async def reply_route(
     session: AsyncSession,
     *,
@@ -90,35 +71,41 @@ async def reply_route(
 ) -> ReplyRoute:
     """The :class:`ReplyRoute` of a reply to ``complaint`` sent at ``now`` (aware).
 
-    ``enabled``: the configured channels. Mirrors
-    :meth:`gateway.window.WindowPolicy.plan` (the same window, margin,
-    template and fallback order).
+    ``enabled``: the configured channels. The facts and the decision are the
+    dispatcher's own (:func:`handlers.route_facts.load_route_facts`,
+    :func:`handlers.route_decision.decide_route`).
     """
-    route = complaint_route(complaint, enabled)
-    if route is None:
+    address_route = complaint_route(complaint, enabled)
+    if address_route is None:
         return ReplyRoute(None, None, enabled=False)
-    channel, address = route
+    channel, address = address_route
     if channel != ChannelName.WHATSAPP.value:
         return ReplyRoute(channel, address, enabled=channel in enabled)
-    last_in = await session.scalar(
-        select(func.max(Message.received_at)).where(
-            Message.contact_id == complaint.contact_id,
-            Message.channel == ChannelName.WHATSAPP.value,
-            Message.direction == Direction.IN.value,
-        )
+    facts = await load_route_facts(
+        session,
+        channel=channel,
+        recipient=address,
+        contact_id=complaint.contact_id,
+        profile=profile,
+        enabled=enabled,
     )
-    ends = last_in + WINDOW - MARGIN if last_in is not None else None
-    base = ReplyRoute(channel, address, enabled=channel in enabled, window_ends_at=ends)
-    if ends is not None and now < ends:
-        return replace(base, window=WindowPlan.OPEN)
-    if profile.whatsapp_template is not None:
-        return replace(base, window=WindowPlan.TEMPLATE, template=profile.whatsapp_template.name)
-    fallback = await _fallback(session, complaint.contact_id, enabled)
-    if fallback is None:
+    return preview(decide_route(facts, now), channel, address, enabled)
+
+
+def preview(route: Route, channel: str, address: str, enabled: Collection[str]) -> ReplyRoute:
+    """The :class:`ReplyRoute` shown for a WhatsApp reply to ``address`` that takes ``route``."""
+    base = ReplyRoute(
+        channel, address, enabled=channel in enabled, window_ends_at=route.window_ends_at
+    )
+    if not route.sendable:
         return replace(base, window=WindowPlan.UNDELIVERABLE)
-    return replace(
-        base,
-        window=WindowPlan.FALLBACK,
-        fallback_channel=fallback[0],
-        fallback_address=fallback[1],
-    )
+    if route.template_name is not None:
+        return replace(base, window=WindowPlan.TEMPLATE, template=route.template_name)
+    if route.channel != channel:
+        return replace(
+            base,
+            window=WindowPlan.FALLBACK,
+            fallback_channel=route.channel,
+            fallback_address=route.recipient,
+        )
+    return replace(base, window=WindowPlan.OPEN)
