@@ -127,6 +127,11 @@ def feed(request: web.Request) -> ActivityFeed:
 async def events(request: web.Request) -> web.StreamResponse:
     """``GET /inbox/events``: the event stream (signed-in staff only, via the middleware)."""
     source = feed(request)
+    # The baseline is fixed before the stream opens: a page that reads its data
+    # when the stream opens (the notification count) then misses nothing, and a
+    # list page passes the mark it was rendered with (``?since=``).
+    since = request.query.get("since")
+    queue = source.subscribe(since if since and _MARK.fullmatch(since) else await source.mark())
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -134,11 +139,9 @@ async def events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
-    await response.prepare(request)
-    await response.write(b"retry: 5000\n\n")
-    since = request.query.get("since")
-    queue = source.subscribe(since if since and _MARK.fullmatch(since) else None)
     try:
+        await response.prepare(request)
+        await response.write(b"retry: 5000\n\n")
         while not source.closed.is_set():
             try:
                 mark = await asyncio.wait_for(queue.get(), HEARTBEAT)

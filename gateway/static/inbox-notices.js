@@ -20,16 +20,21 @@
       link.appendChild(span);
     }
   }
+  var again = false;
   function update() {
-    if (busy) { return; }
+    if (busy) { again = true; return; }  // fetched again once this one is done
     busy = true;
+    again = false;
     fetch("/inbox/notifications/count", { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (data && typeof data.unread === "number") { show(data.unread); }
       })
       .catch(function () {})
-      .finally(function () { busy = false; });
+      .finally(function () {
+        busy = false;
+        if (again) { update(); }
+      });
   }
   var list = document.querySelector("[data-live-list]");
   if (list && window.MutationObserver) {
@@ -41,6 +46,9 @@
   }
   if (!window.EventSource) { return; }
   var source = new EventSource("/inbox/events");
+  // The stream's baseline is fixed before it opens: the count read on opening
+  // covers what happened while the page loaded, events cover the rest.
+  source.addEventListener("open", update);
   source.addEventListener("activity", update);
   window.addEventListener("pagehide", function () { source.close(); });
 })();
