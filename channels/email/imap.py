@@ -428,8 +428,8 @@ class ImapPoller:
             if is_transient(exc) and attempts < self._store_attempts:
                 self._store_failures[key] = attempts
                 # The exception's text may quote the message's values: only its type.
-                self._last_error = f"accept failed at UID {uid}: {type(exc).__name__}"
-                log.error("imap %s: %s; will retry", self.mailbox_key, self._last_error)
+                self._loop.last_error = f"accept failed at UID {uid}: {type(exc).__name__}"
+                log.error("imap %s: %s; will retry", self.mailbox_key, self._loop.last_error)
                 return False
             self._store_failures.pop(key, None)
             await self._quarantine(uidvalidity, uid, raw, f"could not be stored: {error}")
@@ -547,14 +547,6 @@ class ImapPoller:
         """True while this poller holds the mailbox lease (inside :meth:`run`)."""
         return self._loop.holds_lease
 
-    @property
-    def _last_error(self) -> str | None:
-        return self._loop.last_error
-
-    @_last_error.setter
-    def _last_error(self, value: str | None) -> None:
-        self._loop.last_error = value
-
     def status(self) -> dict[str, Any]:
         """Operational facts without secrets: mailbox key, lease, IDLE, last poll, last error."""
         return {
@@ -564,5 +556,5 @@ class ImapPoller:
             "idle": self._idle_supported,
             "last_poll_at": self._last_poll_at.isoformat() if self._last_poll_at else None,
             "messages_handled": self._handled_total,
-            "last_error": self._last_error,
+            "last_error": self._loop.last_error,
         }

@@ -389,14 +389,6 @@ class TelegramChannel(Channel):
         """True while this channel's poller holds the bot's polling lease."""
         return self._loop.holds_lease
 
-    @property
-    def _last_error(self) -> str | None:
-        return self._loop.last_error
-
-    @_last_error.setter
-    def _last_error(self, value: str | None) -> None:
-        self._loop.last_error = value
-
     def _redact(self, text: str) -> str:
         return redact(text, self._token)
 
@@ -583,12 +575,12 @@ class TelegramChannel(Channel):
                     except Exception as exc:
                         # The class only: a database error's text carries the
                         # statement's parameters (phone, name, message text).
-                        self._last_error = (
+                        self._loop.last_error = (
                             f"accept failed at update {update_id}: {type(exc).__name__}"
                         )
                         # A database outage is logged once by the polling loop.
                         level = logging.DEBUG if is_transient(exc) else logging.ERROR
-                        log.log(level, "telegram: %s; will retry", self._last_error)
+                        log.log(level, "telegram: %s; will retry", self._loop.last_error)
                         raise
                 self._offset = update_id + 1
                 handled += 1
@@ -639,7 +631,7 @@ class TelegramChannel(Channel):
         try:
             await self.ready()
         except ChannelError as exc:
-            self._last_error = str(exc)
+            self._loop.last_error = str(exc)
             log.error("telegram: bot not ready: %s", exc)
         if self._settings.telegram_mode == "polling" and self._task is None:
             self._stop.clear()
@@ -729,7 +721,7 @@ class TelegramChannel(Channel):
             "holds_lease": self._loop.holds_lease,
             "offset": self._offset,
             "updates_handled": self._handled_total,
-            "last_error": self._last_error,
+            "last_error": self._loop.last_error,
         }
 
 

@@ -91,6 +91,41 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> 
         await asyncio.sleep(0.1)
 
 
+async def until_serving(
+    http: aiohttp.ClientSession, serve: subprocess.Popen[bytes], base: str, err: Path
+) -> None:
+    """Wait until the ``aduan serve`` child answers ``/healthz`` 200; fail with its
+    stderr if it exited first."""
+
+    async def healthy() -> bool:
+        if serve.poll() is not None:
+            pytest.fail(err.read_text())
+        try:
+            async with http.get(f"{base}/healthz") as resp:
+                return resp.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    await until(healthy)
+
+
+async def post_api_message(
+    http: aiohttp.ClientSession, base: str, message_id: str, secret: str = API_SECRET
+) -> None:
+    """POST one message ("halo" from budi@example.com) signed with ``secret`` to
+    ``/webhooks/api``; asserts it was answered 200."""
+    raw = json.dumps(
+        {"id": message_id, "from": {"email": "budi@example.com"}, "text": "halo"}
+    ).encode()
+    sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    async with http.post(
+        f"{base}/webhooks/api",
+        data=raw,
+        headers={"Content-Type": "application/json", "X-Aduan-Signature": sig},
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+
+
 async def slow_twilio() -> tuple[FakeTwilio, asyncio.Event]:
     """The fake Twilio API answering each send after :data:`SLOW_SEND_SECONDS`;
     the event is set when the first send arrives."""
@@ -180,27 +215,8 @@ async def test_serve_starts_without_redis_and_stores_a_webhooks_message(tmp_path
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-
-            async def healthy() -> bool:
-                if serve.poll() is not None:
-                    pytest.fail((tmp_path / "serve.err").read_text())
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            await until(healthy)
-            raw = json.dumps(
-                {"id": "portal-redis-1", "from": {"email": "budi@example.com"}, "text": "halo"}
-            ).encode()
-            sig = "sha256=" + hmac.new(API_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-            async with http.post(
-                f"{base}/webhooks/api",
-                data=raw,
-                headers={"Content-Type": "application/json", "X-Aduan-Signature": sig},
-            ) as resp:
-                assert resp.status == 200, await resp.text()
+            await until_serving(http, serve, base, tmp_path / "serve.err")
+            await post_api_message(http, base, "portal-redis-1")
         serve.send_signal(signal.SIGTERM)
         status = await exit_status(serve, tmp_path / "serve.err")
     finally:

@@ -5,8 +5,6 @@ Redis does not answer, and ``ADUAN_LOG_FORMAT=json`` gives one JSON object per l
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import signal
 from pathlib import Path
@@ -18,7 +16,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_engine
 from tests.gateway.redis_instance import free_port
-from tests.gateway.test_clean_stop import aduan, child_env, exit_status, until
+from tests.gateway.test_clean_stop import (
+    aduan,
+    child_env,
+    exit_status,
+    post_api_message,
+    until,
+    until_serving,
+)
 
 API_SECRET = "observe-api-secret"
 TOKEN = "observe-metrics-token-0123"
@@ -54,21 +59,12 @@ async def test_serve_shows_the_workers_metrics_and_logs_json(tmp_path: Path) -> 
     try:
         async with aiohttp.ClientSession() as http:
 
-            async def healthy() -> bool:
-                if serve.poll() is not None:
-                    pytest.fail((tmp_path / "serve.err").read_text())
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientError:
-                    return False
-
             async def metrics() -> str:
                 async with http.get(f"{base}/metrics", headers=AUTH) as resp:
                     assert resp.status == 200
                     return await resp.text()
 
-            await until(healthy)
+            await until_serving(http, serve, base, tmp_path / "serve.err")
             async with http.get(f"{base}/metrics") as resp:
                 assert resp.status == 401
             async with http.get(f"{base}/readyz") as resp:
@@ -76,16 +72,7 @@ async def test_serve_shows_the_workers_metrics_and_logs_json(tmp_path: Path) -> 
                 assert resp.status == 503, body
                 assert body["checks"]["redis"]["ok"] is False
                 assert body["checks"]["database"]["ok"] is True
-            raw = json.dumps(
-                {"id": "portal-observe-1", "from": {"email": "budi@example.com"}, "text": "halo"}
-            ).encode()
-            sig = "sha256=" + hmac.new(API_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-            async with http.post(
-                f"{base}/webhooks/api",
-                data=raw,
-                headers={"Content-Type": "application/json", "X-Aduan-Signature": sig},
-            ) as resp:
-                assert resp.status == 200, await resp.text()
+            await post_api_message(http, base, "portal-observe-1", API_SECRET)
             assert total(await metrics(), "aduan_inbound_messages_total", channel="api") == 1
             # The serve hands work to Redis and sweeps nothing itself; the worker
             # (Redis away: it polls the database) sweeps, in its own process.
