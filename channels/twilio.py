@@ -142,11 +142,17 @@ def basic_auth(login: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
 
 
+def account_url(api_base: str | None, account_sid: str) -> str:
+    """``{api_base}/2010-04-01/Accounts/{account_sid}``, the Account resource's
+    path without its ``.json`` (``api_base`` defaults to :data:`DEFAULT_API_BASE`)."""
+    base = (api_base or DEFAULT_API_BASE).rstrip("/")
+    return f"{base}/{API_VERSION}/Accounts/{quote(account_sid, safe='')}"
+
+
 def messages_url(api_base: str | None, account_sid: str) -> str:
     """``{api_base}/2010-04-01/Accounts/{account_sid}/Messages.json``, the URL a
-    message is created at (``api_base`` defaults to :data:`DEFAULT_API_BASE`)."""
-    base = (api_base or DEFAULT_API_BASE).rstrip("/")
-    return f"{base}/{API_VERSION}/Accounts/{quote(account_sid, safe='')}/Messages.json"
+    message is created at."""
+    return account_url(api_base, account_sid) + "/Messages.json"
 
 
 # --------------------------------------------------------------------------- parsing
