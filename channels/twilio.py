@@ -14,11 +14,15 @@ signed: ``X-Twilio-Signature`` is checked with the twilio library's
 document: replies go out through the outbox, never inline. Twilio waits at
 most 15 s, so media downloads share a budget of :data:`MEDIA_BUDGET_SECONDS`.
 
-Outbound: ``messages.create`` through the library's ``AsyncTwilioHttpClient``;
-text longer than :data:`MAX_BODY_UNITS` is split at paragraph, sentence or
-word boundaries and sent in order; WhatsApp templates go as ``ContentSid`` +
-``ContentVariables``. Errors map onto :mod:`channels.errors`
-(see :func:`classify`).
+Outbound: ``POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json``
+(Programmable Messaging, the Message resource), form-encoded, with HTTP basic
+auth (account SID, auth token), over the channel's one aiohttp session
+(:class:`channels.http.ChannelSession`, docs/channels.md "Sending over the
+channel's aiohttp session"). Text longer than :data:`MAX_BODY_UNITS` is split
+at paragraph, sentence or word boundaries and sent in order; WhatsApp
+templates go as ``ContentSid`` + ``ContentVariables``. Twilio's error JSON
+(``code``, ``message``, ``more_info``, ``status``) and ``Retry-After`` map
+onto :mod:`channels.errors` (see :func:`error_from_answer` and :func:`classify`).
 
 SMS and WhatsApp are two channels (``sms``, ``whatsapp``) served by one class,
 one instance per kind: ``TwilioChannel(config, kind=ChannelName.SMS)``, the
@@ -29,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import json
 import logging
 import mimetypes
@@ -37,19 +40,14 @@ import random
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 from pydantic import SecretStr
-from twilio.base import exceptions as twilio_exceptions  # type: ignore[import-untyped]
-from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
-from twilio.http.response import Response as TwilioResponse  # type: ignore[import-untyped]
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
 
 from channels.addresses import AddressError, normalise_phone
 from channels.base import (
@@ -70,6 +68,7 @@ from channels.errors import (
     RateLimited,
     TemporaryError,
 )
+from channels.http import ChannelSession, retry_after_seconds
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer, RateGate
 from channels.text import split_text as split_any
@@ -93,6 +92,12 @@ MAX_MEDIA = 10
 MEDIA_BUDGET_SECONDS = 8.0
 #: Seconds for one API request when sending.
 SEND_TIMEOUT_SECONDS = 15.0
+#: The same as an aiohttp timeout: 15 s in all, 5 s to get a connection.
+SEND_TIMEOUT = aiohttp.ClientTimeout(total=SEND_TIMEOUT_SECONDS, connect=5.0)
+#: Where the REST API lives unless ``ADUAN_TWILIO_API_BASE`` says otherwise,
+#: and the API version in its paths.
+DEFAULT_API_BASE = "https://api.twilio.com"
+API_VERSION = "2010-04-01"
 #: Bound on the remembered SIDs of partly sent split messages.
 _MAX_PARTIAL = 1000
 
@@ -108,21 +113,6 @@ PERMANENT_CODES: Mapping[int, str] = {
 RATE_LIMIT_CODES = frozenset({20429, 63018})
 #: Free-form WhatsApp message outside the 24-hour customer-service window.
 OUTSIDE_WINDOW_CODE = 63016
-
-#: What the library raises for an API error: ``TwilioRestException`` and, in
-#: releases that parse RFC 9457 problem details, ``TwilioServiceException``.
-_API_ERRORS: tuple[type[Exception], ...] = tuple(
-    getattr(twilio_exceptions, name)
-    for name in ("TwilioRestException", "TwilioServiceException")
-    if hasattr(twilio_exceptions, name)
-)
-
-# Response headers of the Twilio API request made in the current task, so a
-# 429's Retry-After is available after the library raised (its exceptions
-# carry no headers). Set per send; the HTTP client fills it.
-_RESPONSE_HEADERS: ContextVar[dict[str, str] | None] = ContextVar(
-    "twilio_response_headers", default=None
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,42 +142,17 @@ def basic_auth(login: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
 
 
-class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """The library's async client, with a default timeout and header capture.
+def account_url(api_base: str | None, account_sid: str) -> str:
+    """``{api_base}/2010-04-01/Accounts/{account_sid}``, the Account resource's
+    path without its ``.json`` (``api_base`` defaults to :data:`DEFAULT_API_BASE`)."""
+    base = (api_base or DEFAULT_API_BASE).rstrip("/")
+    return f"{base}/{API_VERSION}/Accounts/{quote(account_sid, safe='')}"
 
-    ``AsyncTwilioHttpClient`` ignores its own ``timeout`` unless a request
-    passes one, and its exceptions lose the response headers; this subclass
-    fixes both without changing how requests are made.
-    """
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the library's signature
-        allow_redirects: bool = False,
-    ) -> TwilioResponse:
-        if auth is not None:
-            # aiohttp deprecates ``auth=BasicAuth(...)``; send the same header.
-            headers = {**(headers or {}), "Authorization": basic_auth(*auth)}
-        response = await super().request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            auth=None,
-            timeout=timeout if timeout is not None else self.timeout,
-            allow_redirects=allow_redirects,
-        )
-        sink = _RESPONSE_HEADERS.get()
-        if sink is not None and response.headers is not None:
-            sink.update({str(k).lower(): str(v) for k, v in response.headers.items()})
-        return response
+def messages_url(api_base: str | None, account_sid: str) -> str:
+    """``{api_base}/2010-04-01/Accounts/{account_sid}/Messages.json``, the URL a
+    message is created at."""
+    return account_url(api_base, account_sid) + "/Messages.json"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -343,23 +308,6 @@ def split_text(text: str, limit: int = MAX_BODY_UNITS) -> list[str]:
     return split_any(text, limit)
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from an HTTP ``Retry-After`` value (seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def classify(
     status: int, code: int | None, detail: str, *, retry_after: str | None = None
 ) -> ChannelError:
@@ -376,7 +324,7 @@ def classify(
     """
     label = code if code is not None else status
     if status == 429 or code in RATE_LIMIT_CODES:
-        delay = _retry_after(retry_after)
+        delay = retry_after_seconds(retry_after)
         if delay is None:
             delay = 1.0 + 4.0 * random.random()  # noqa: S311 - jitter, not crypto
         return RateLimited(f"Twilio rate limit ({label}): {detail}", retry_after=delay, code=label)
@@ -391,6 +339,35 @@ def classify(
     if 400 <= status < 500 and status != 408:
         return PermanentError(f"Twilio HTTP {status} ({label}): {detail}", code=label)
     return TemporaryError(f"Twilio HTTP {status} ({label}): {detail}", code=label)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def error_from_answer(status: int, body: Any, retry_after: str | None = None) -> ChannelError:
+    """The channel error for a Twilio answer outside 2xx (see :func:`classify`).
+
+    ``status`` is the HTTP status; ``body`` the decoded JSON, Twilio's error
+    object ``{"code": 21211, "message": "…", "more_info": "https://…",
+    "status": 400}`` or, from newer services, RFC 9457 problem details
+    (``type``, ``title``, ``status``, ``code``, ``detail``), or anything
+    else (no code then); ``retry_after`` the ``Retry-After`` header, read on
+    a rate limit. The error text is the message and the ``more_info`` link,
+    never the request or its credentials.
+    """
+    fields: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
+    raw_code = fields.get("code")
+    code = _int(raw_code) if not isinstance(raw_code, bool) else None
+    message = (
+        _text(fields.get("message"))
+        or _text(fields.get("detail"))
+        or _text(fields.get("title"))
+        or f"HTTP {status}"
+    )
+    more_info = _text(fields.get("more_info")) or _text(fields.get("type"))
+    detail = f"{message} ({more_info})" if more_info else message
+    return classify(status, code, detail, retry_after=retry_after)
 
 
 class TwilioChannel(Channel):
@@ -437,21 +414,29 @@ class TwilioChannel(Channel):
             raise ChannelConfigError(f"Twilio {kind} needs " + ", ".join(missing))
         assert sender is not None
         sender = sender.strip()
+        # The Message resource's sender parameter: From, or MessagingServiceSid.
         self._sender: dict[str, str]
         if kind is ChannelName.WHATSAPP:
             if not sender.lower().startswith(WHATSAPP_PREFIX):
                 sender = WHATSAPP_PREFIX + sender
-            self._sender = {"from_": sender}
+            self._sender = {"From": sender}
         elif sender.startswith("MG"):
-            self._sender = {"messaging_service_sid": sender}
+            self._sender = {"MessagingServiceSid": sender}
         else:
-            self._sender = {"from_": sender}
+            self._sender = {"From": sender}
         self._sender_key = sender
         self._pacer: RateGate | None = None
         if kind is ChannelName.SMS:
             self._pacer = pacer or Pacer(per_key=config.twilio_sms_per_second, overall=None)
-        self._client: Any = None
-        self._http: _HttpClient | None = None
+        assert config.twilio_account_sid is not None and config.twilio_auth_token is not None
+        self._url = messages_url(config.twilio_api_base, config.twilio_account_sid)
+        self._headers = {
+            "Authorization": basic_auth(
+                config.twilio_account_sid, config.twilio_auth_token.get_secret_value()
+            ),
+            "Accept": "application/json",
+        }
+        self._http = ChannelSession(timeout=SEND_TIMEOUT)
         # idempotency key → SIDs of the parts already sent, so a retry after a
         # failure mid-way does not resend the first parts (this process only).
         self._partial: OrderedDict[str, list[str]] = OrderedDict()
@@ -468,58 +453,44 @@ class TwilioChannel(Channel):
             "provider": "twilio",
             "kind": str(self.name),
             "from": self._sender_key,
-            "api_base": self._config.twilio_api_base or "https://api.twilio.com",
+            "api_base": self._config.twilio_api_base or DEFAULT_API_BASE,
         }
 
-    def _api(self) -> Any:
-        """The twilio ``Client``, created on first use (needs a running loop)."""
-        if self._client is None:
-            config = self._config
-            assert config.twilio_auth_token is not None
-            self._http = _HttpClient(timeout=SEND_TIMEOUT_SECONDS)
-            client = Client(
-                config.twilio_account_sid,
-                config.twilio_auth_token.get_secret_value(),
-                http_client=self._http,
-            )
-            if config.twilio_api_base:
-                # Domain.absolute_url() joins base_url and the versioned path.
-                client.api.base_url = config.twilio_api_base.rstrip("/")
-            self._client = client
-        return self._client
-
     async def stop(self) -> None:
-        """Close the HTTP session of the Twilio client."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.close()
+        """Close the channel's HTTP session (it opens again on the next send)."""
+        await self._http.close()
 
-    async def _create(self, params: dict[str, Any]) -> str:
-        """One ``messages.create``; returns the message SID.
+    async def _create(self, form: Mapping[str, str]) -> str:
+        """One ``POST …/Messages.json`` with ``form``; returns the message SID.
+
+        Redirects are not followed (the credentials stay with the API base).
 
         Raises:
-            ChannelError: classified by :func:`classify`; network errors and
-                timeouts as :class:`TemporaryError`.
+            ChannelError: an answer outside 2xx, by :func:`error_from_answer`;
+                network errors, timeouts and a 2xx without a ``sid`` as
+                :class:`TemporaryError`.
         """
-        sink: dict[str, str] = {}
-        token = _RESPONSE_HEADERS.set(sink)
         try:
-            created = await self._api().messages.create_async(**params)
-        except _API_ERRORS as exc:
-            detail = getattr(exc, "msg", None) or getattr(exc, "detail", None)
-            raise classify(
-                _int(getattr(exc, "status", None)) or 0,
-                _int(getattr(exc, "code", None)),
-                str(detail or getattr(exc, "title", "") or type(exc).__name__),
-                retry_after=sink.get("retry-after"),
-            ) from None
+            async with self._http.get().post(
+                self._url, data=dict(form), headers=self._headers, allow_redirects=False
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                retry_after = resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TemporaryError(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
-        finally:
-            _RESPONSE_HEADERS.reset(token)
-        sid = getattr(created, "sid", None)
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if not 200 <= status < 300:
+            raise error_from_answer(status, body, retry_after)
+        sid = body.get("sid") if isinstance(body, Mapping) else None
         if not isinstance(sid, str) or not sid:
             raise TemporaryError("Twilio accepted the message but returned no sid")
+        log.debug(
+            "%s: Messages.json answered HTTP %s, %s %s", self.name, status, sid, body.get("status")
+        )
         return sid
 
     async def send(self, message: OutboundMessage) -> SendResult:
@@ -542,13 +513,13 @@ class TwilioChannel(Channel):
         except AddressError as exc:
             raise PermanentError(str(exc)) from None
         whatsapp = self.name is ChannelName.WHATSAPP
-        common: dict[str, Any] = {
-            "to": WHATSAPP_PREFIX + number if whatsapp else number,
+        common: dict[str, str] = {
+            "To": WHATSAPP_PREFIX + number if whatsapp else number,
             **self._sender,
         }
         if self._config.public_url:
-            common["status_callback"] = self._config.effective_public_url + STATUS_PATH
-        parts: list[dict[str, Any]]
+            common["StatusCallback"] = self._config.effective_public_url + STATUS_PATH
+        parts: list[dict[str, str]]
         if whatsapp and message.template is not None:
             template = message.template
             if not template.content_sid:
@@ -557,13 +528,13 @@ class TwilioChannel(Channel):
                 )
             variables = {str(i): v for i, v in enumerate(template.variables, start=1)}
             parts = [
-                {"content_sid": template.content_sid, "content_variables": json.dumps(variables)}
+                {"ContentSid": template.content_sid, "ContentVariables": json.dumps(variables)}
             ]
         else:
             texts = split_text(message.text)
             if not texts:
                 raise PermanentError("nothing to send: the message text is empty")
-            parts = [{"body": text} for text in texts]
+            parts = [{"Body": text} for text in texts]
         done = self._partial.get(message.idempotency_key, [])
         sids = list(done)
         for part in parts[len(done) :]:
@@ -622,7 +593,7 @@ def media_policy(settings: TwilioConfig) -> MediaPolicy:
     Twilio's CDN, :data:`MEDIA_BUDGET_SECONDS` and ``attachment_max_bytes``."""
     return MediaPolicy(
         provider="Twilio",
-        base_url=settings.twilio_api_base or "https://api.twilio.com",
+        base_url=settings.twilio_api_base or DEFAULT_API_BASE,
         hosts=MEDIA_HOSTS,
         redirect_hosts=MEDIA_REDIRECT_HOSTS,
         credential_hosts=MEDIA_HOSTS,

@@ -49,7 +49,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -75,6 +74,7 @@ from channels.errors import (
     RateLimited,
     TemporaryError,
 )
+from channels.http import ChannelSession, retry_after_seconds
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.ratelimit import Pacer, RateGate
 from channels.text import split_text as split_any
@@ -515,23 +515,6 @@ def template_payload(to: str, template: Template) -> dict[str, Any]:
     }
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def classify_error(status: int, body: Any, headers: Mapping[str, str]) -> ChannelError:
     """Map a failed Graph API answer to the error the outbox acts on.
 
@@ -562,7 +545,7 @@ def classify_error(status: int, body: Any, headers: Mapping[str, str]) -> Channe
         text += f" ({details})"
     reported: int = code if code is not None else status
     if code in RATE_LIMIT_CODES or status == 429:
-        wait = _retry_after(headers)
+        wait = retry_after_seconds(headers.get("Retry-After"))
         if code == PAIR_RATE_LIMIT:
             wait = max(wait or 0.0, PAIR_RATE_LIMIT_DELAY)
         return RateLimited(
@@ -608,7 +591,7 @@ class WhatsAppCloudChannel(Channel):
     """The WhatsApp Cloud API channel (Meta Graph API), chat-like.
 
     ``config`` is the :class:`WhatsAppCloudConfig`. One
-    :class:`aiohttp.ClientSession` per channel, created by :meth:`start`
+    :class:`channels.http.ChannelSession` per channel, opened by :meth:`start`
     or on first use and closed by :meth:`stop`. ``pacer`` replaces the default
     in-process pacing (1/s per recipient, 80/s overall for the sending
     number): a gate shared by several processes, or a fast one in tests.
@@ -622,7 +605,7 @@ class WhatsAppCloudChannel(Channel):
         self.pacer: RateGate = pacer or Pacer(
             per_key=PER_RECIPIENT_PER_SECOND, overall=OVERALL_PER_SECOND
         )
-        self._session: aiohttp.ClientSession | None = None
+        self._http = ChannelSession(timeout=SEND_TIMEOUT)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -639,9 +622,7 @@ class WhatsAppCloudChannel(Channel):
         return f"{base}/{self.config.whatsapp_api_version.strip('/')}"
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=SEND_TIMEOUT)
-        return self._session
+        return self._http.get()
 
     def _auth(self) -> dict[str, str]:
         token = self.config.whatsapp_token
@@ -655,9 +636,7 @@ class WhatsAppCloudChannel(Channel):
 
     async def stop(self) -> None:
         """Close the HTTP session."""
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        await self._http.close()
 
     def status(self) -> Mapping[str, Any]:
         """Non-secret facts for ``check-config``."""

@@ -27,6 +27,7 @@ from redis.exceptions import AuthenticationError, RedisError
 from channels.email.config import Security as EmailSecurity
 from channels.email.imap_client import ImapConnection, ImapError
 from channels.telegram import api_bases
+from channels.twilio import account_url
 from gateway.channel_configs import telegram_config
 from gateway.config import Security, Settings, TelegramMode, channel_states
 from gateway.startup_errors import chain_of, database_problem
@@ -174,8 +175,7 @@ async def _get_json(url: str, deadline: float, **kwargs: object) -> tuple[int, o
 async def check_twilio(settings: Settings, deadline: float) -> str:
     """``GET /2010-04-01/Accounts/{sid}.json`` at ``ADUAN_TWILIO_API_BASE`` (Twilio REST API)."""
     assert settings.twilio_account_sid and settings.twilio_auth_token
-    base = (settings.twilio_api_base or "https://api.twilio.com").rstrip("/")
-    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}.json"
+    url = account_url(settings.twilio_api_base, settings.twilio_account_sid) + ".json"
     auth = aiohttp.BasicAuth(
         settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()
     )

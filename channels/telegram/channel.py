@@ -31,6 +31,10 @@ Sending paces to about 1 message/s per chat and 30/s overall
 (:class:`channels.ratelimit.Pacer`), splits text above 4096 characters and
 classifies errors with :func:`channels.telegram.errors.classify`.
 
+Requests go over aiohttp, one session per channel, through
+:class:`channels.telegram.request.AiohttpRequest` (docs/channels.md,
+"Telegram's HTTP client").
+
 The bot token is never logged: it is redacted from every error text, and the
 ``httpx``/``httpcore``/``telegram`` loggers (which log request URLs carrying
 the token at INFO/DEBUG) are raised to WARNING when this module is imported.
@@ -50,11 +54,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+import aiohttp
 from pydantic import SecretStr
 from sqlalchemy import select
 from telegram import Bot
 from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
 
 from channels.base import (
     Attachment,
@@ -71,11 +75,13 @@ from channels.errors import (
     RateLimited,
     TemporaryError,
 )
+from channels.http import ChannelSession
 from channels.media import MediaFetcher, MediaPolicy, MediaRefused, skipped
 from channels.polling import LeasedPoller
 from channels.ratelimit import Pacer, RateGate
 from channels.telegram.errors import classify, redact
 from channels.telegram.parse import FileRef, file_refs, parse_update
+from channels.telegram.request import AiohttpRequest
 from channels.text import split_text as split_any
 from storage.db import SessionFactory
 from storage.models import Message
@@ -210,27 +216,43 @@ def _token(settings: TelegramConfig) -> str:
     return settings.telegram_token.get_secret_value()
 
 
-def make_bot(settings: TelegramConfig, *, pool_size: int = 8) -> Bot:
-    """A ``telegram.Bot`` for ``settings`` with short timeouts (seconds).
+#: The session's own timeout, for a request that passes none (each one does).
+_SESSION_TIMEOUT = aiohttp.ClientTimeout(total=60.0, connect=15.0)
 
-    Requests: connect 5, read/write 10, pool 10, ``pool_size`` connections.
+
+def bot_and_updates(settings: TelegramConfig, *, pool_size: int = 8) -> tuple[Bot, AiohttpRequest]:
+    """A ``telegram.Bot`` for ``settings`` and the request it long-polls with.
+
+    Both requests share one :class:`channels.http.ChannelSession` of
+    ``pool_size`` + 1 connections (one for ``getUpdates``), closed by
+    ``Bot.shutdown()``. Timeouts, seconds: connect 5, read/write 10, pool 10;
+    ``getUpdates`` reads for as long as the call says (its wait plus a margin).
 
     Raises:
         ValueError: ``ADUAN_TELEGRAM_TOKEN`` is not set.
     """
     base_url, base_file_url = api_bases(settings)
-    return Bot(
+    http = ChannelSession(timeout=_SESSION_TIMEOUT, limit=pool_size + 1)
+    updates = AiohttpRequest(http, connect_timeout=5.0, write_timeout=10.0, pool_timeout=10.0)
+    bot = Bot(
         _token(settings),
         base_url=base_url,
         base_file_url=base_file_url,
-        request=HTTPXRequest(
-            connection_pool_size=pool_size,
-            connect_timeout=5.0,
-            read_timeout=10.0,
-            write_timeout=10.0,
-            pool_timeout=10.0,
+        request=AiohttpRequest(
+            http, connect_timeout=5.0, read_timeout=10.0, write_timeout=10.0, pool_timeout=10.0
         ),
+        get_updates_request=updates,
     )
+    return bot, updates
+
+
+def make_bot(settings: TelegramConfig, *, pool_size: int = 8) -> Bot:
+    """A ``telegram.Bot`` for ``settings`` (see :func:`bot_and_updates`).
+
+    Raises:
+        ValueError: ``ADUAN_TELEGRAM_TOKEN`` is not set.
+    """
+    return bot_and_updates(settings, pool_size=pool_size)[0]
 
 
 def lease_name_for(token: str) -> str:
@@ -327,23 +349,7 @@ class TelegramChannel(Channel):
         self._pacer: RateGate = pacer or Pacer(
             per_key=PER_CHAT_PER_SECOND, overall=OVERALL_PER_SECOND
         )
-        self._updates_request = HTTPXRequest(
-            connection_pool_size=1, connect_timeout=5.0, write_timeout=10.0, pool_timeout=10.0
-        )
-        base_url, base_file_url = api_bases(settings)
-        self._bot = Bot(
-            self._token,
-            base_url=base_url,
-            base_file_url=base_file_url,
-            request=HTTPXRequest(
-                connection_pool_size=8,
-                connect_timeout=5.0,
-                read_timeout=10.0,
-                write_timeout=10.0,
-                pool_timeout=10.0,
-            ),
-            get_updates_request=self._updates_request,
-        )
+        self._bot, self._updates_request = bot_and_updates(settings)
         self.lease_name = lease_name_for(self._token)
         self._init_lock = asyncio.Lock()
         self._poll_lock = asyncio.Lock()
@@ -658,6 +664,8 @@ class TelegramChannel(Channel):
             await self._bot.shutdown()
         except Exception as exc:
             log.warning("telegram: shutdown: %s", self._redact(repr(exc)))
+        # The HTTP session, also when the bot never got as far as initialising.
+        await self._updates_request.shutdown()
 
     # -- outbound ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Sending through the twilio library's async client against the fake Twilio API."""
+"""Sending to the fake Twilio API (Messages.json): fields, splitting, templates, errors, pacing."""
 
 from __future__ import annotations
 
