@@ -126,10 +126,7 @@ async def enforce_acceptance_window(
         return None
     reason = window_reason(window, check, complaint.language)
     data: dict[str, Any] = {"reason": reason}
-    if (
-        profile.workflow is not None
-        and "note" in profile.workflow.transition(window.transition).requires
-    ):
+    if "note" in profile.workflow.transition(window.transition).requires:
         data["note"] = reason
     return await apply_transition(
         session,

@@ -81,8 +81,7 @@ async def sweep_appeal_standards(
     """
     counts = {"reminded": 0, "escalated": 0}
     spec = profile.appeal
-    workflow = profile.workflow
-    if spec is None or workflow is None:
+    if spec is None:
         return counts
     standards: dict[str, Duration | None] = {
         "panel": spec.panel_standard,
@@ -96,7 +95,7 @@ async def sweep_appeal_standards(
     if not office_open(profile, now):
         return counts
     lead = reminder_lead(profile, now)
-    escalate_to = spec.escalate_to if spec.escalate_to is not None else workflow.escalate_to
+    escalate_to = spec.escalate_to if spec.escalate_to is not None else profile.workflow.escalate_to
     for kind, column, when in (
         ("escalated", Appeal.escalated_at, now),
         ("reminded", Appeal.reminded_at, now + lead),

@@ -198,7 +198,7 @@ def may_register(profile: Profile, role: str) -> bool:
     if role in INTAKE_ROLES:
         return True
     workflow = profile.workflow
-    return workflow is not None and role in workflow.states[workflow.initial].owners
+    return role in workflow.states[workflow.initial].owners
 
 
 def _first(form: Mapping[str, Any], name: str) -> str:

@@ -8,6 +8,7 @@ gives a path to a custom file (README.md, "SOP profiles").
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -359,8 +360,33 @@ class CapaMonitoring(BaseModel):
     source: str | None = None
 
 
+@functools.cache
+def default_workflow() -> tuple[WorkflowSpec, dict[str, Text]]:
+    """The workflow of the shipped default profile and the roles it names.
+
+    Returns ``(spec, roles)``: the ``workflow`` section of
+    ``handlers/profiles/default.yaml`` and, for every role that workflow
+    uses, its name under that file's ``roles``. Read once. A profile without
+    a ``workflow`` gets these (README.md "SOP profiles").
+    """
+    data = yaml.safe_load((PROFILES_DIR / "default.yaml").read_text(encoding="utf-8"))
+    spec = WorkflowSpec.model_validate(data["workflow"])
+    roles = {
+        role: Text.model_validate(data["roles"][role])
+        for role in sorted(spec.roles_used() - {"admin"})
+    }
+    return spec, roles
+
+
 class Profile(BaseModel):
-    """A whole SOP profile (see ``handlers/profiles/default.yaml``)."""
+    """A whole SOP profile (see ``handlers/profiles/default.yaml``).
+
+    Every profile has a ``workflow``: one without it (an office's own YAML
+    leaving the key out, or giving ``null``) gets the default profile's
+    workflow at load, together with the roles that workflow uses which the
+    profile does not declare itself (:func:`default_workflow`; README.md
+    "SOP profiles"). Its complaints then go through the default steps.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -385,7 +411,8 @@ class Profile(BaseModel):
     whatsapp_template: WhatsAppTemplate | None = None
     #: Role id → name; staff accounts carry one of these (``admin`` may do anything).
     roles: dict[str, Text] = Field(default_factory=dict)
-    workflow: WorkflowSpec | None = None
+    #: The SOP's steps; the default profile's when the YAML gives none.
+    workflow: WorkflowSpec
     appeal: AppealSpec | None = None
     #: When complaints are served at all (SOP-7.9-1 item 3); ``None``: always.
     acceptance_window: AcceptanceWindow | None = None
@@ -396,11 +423,21 @@ class Profile(BaseModel):
     #: Ready-made replies staff pick in the reply box (:mod:`handlers.canned_replies`).
     canned_replies: CannedReplies = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_workflow(cls, data: Any) -> Any:
+        """Give a profile without a workflow the default one and the roles it uses."""
+        if not isinstance(data, dict) or data.get("workflow") is not None:
+            return data
+        spec, default_roles = default_workflow()
+        roles = data.get("roles", {})
+        if isinstance(roles, dict):
+            roles = {**default_roles, **roles}
+        return {**data, "workflow": spec, "roles": roles}
+
     @model_validator(mode="after")
     def _workflow_roles(self) -> Profile:
         if self.appeal is not None:
-            if self.workflow is None:
-                raise ValueError("appeal needs a workflow")
             unknown_states = [a for a in self.appeal.after if a not in self.workflow.states]
             if unknown_states:
                 raise ValueError(f"appeal.after names unknown states: {', '.join(unknown_states)}")
@@ -410,12 +447,9 @@ class Profile(BaseModel):
                 raise ValueError(
                     f"appeal uses roles not declared under roles: {', '.join(unknown_roles)}"
                 )
-        if self.workflow is not None:
-            unknown = sorted(self.workflow.roles_used() - set(self.roles) - {"admin"})
-            if unknown:
-                raise ValueError(
-                    f"workflow uses roles not declared under roles: {', '.join(unknown)}"
-                )
+        unknown = sorted(self.workflow.roles_used() - set(self.roles) - {"admin"})
+        if unknown:
+            raise ValueError(f"workflow uses roles not declared under roles: {', '.join(unknown)}")
         return self
 
     @model_validator(mode="after")
@@ -431,7 +465,7 @@ class Profile(BaseModel):
             if states:
                 raise ValueError("follow_up.states given without a follow_up_standard")
             return self
-        if self.workflow is None or not states:
+        if not states:
             raise ValueError(
                 "follow_up_standard is promised to complainants, so it must be tracked: "
                 "name the workflow states whose standards make it up under follow_up.states"
@@ -463,15 +497,14 @@ class Profile(BaseModel):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate complaint_types ids: {', '.join(dupes)}")
-        if self.workflow is not None and not self.complaint_types:
+        if not self.complaint_types:
             asking = [t.name for t in self.workflow.transitions if "complaint_type" in t.requires]
             if asking:
                 raise ValueError(
                     f"transitions {', '.join(asking)} require complaint_type but the "
                     "profile lists no complaint_types"
                 )
-        states = set(self.workflow.states) if self.workflow is not None else set()
-        unknown_states = [s for s in self.capa_monitoring.states if s not in states]
+        unknown_states = [s for s in self.capa_monitoring.states if s not in self.workflow.states]
         if unknown_states:
             raise ValueError(
                 f"capa_monitoring.states names unknown states: {', '.join(unknown_states)}"
@@ -491,7 +524,7 @@ class Profile(BaseModel):
         :data:`STATUS_NAMES`; else ``status`` itself (a state a since-changed
         profile no longer has). Never raises.
         """
-        state = self.workflow.states.get(status) if self.workflow is not None else None
+        state = self.workflow.states.get(status)
         if state is not None:
             return state.label.get(lang)
         try:
@@ -512,13 +545,8 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _retention_states(self) -> Profile:
-        """``retention.closed_states`` are states of the workflow (or of the
-        built-in lifecycle without one)."""
-        known = (
-            set(self.workflow.states)
-            if self.workflow is not None
-            else {s.value for s in ComplaintStatus}
-        )
+        """``retention.closed_states`` are states of the workflow."""
+        known = set(self.workflow.states)
         unknown = [s for s in self.retention.closed_states if s not in known]
         if unknown:
             raise ValueError(
@@ -552,8 +580,6 @@ class Profile(BaseModel):
                 f"acceptance_window.field {window.field!r} must be an intake field of "
                 f"kind date, not {kind.value}"
             )
-        if self.workflow is None:
-            raise ValueError("acceptance_window needs a workflow (its transition rejects)")
         try:
             transition = self.workflow.transition(window.transition)
         except KeyError:

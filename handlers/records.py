@@ -45,8 +45,6 @@ def may_manage(profile: Profile, complaint: Complaint, actor: Actor) -> bool:
     if actor.role == "admin":
         return True
     spec = profile.workflow
-    if spec is None:
-        return False
     state = spec.states.get(complaint.status)
     allowed = set(state.owners if state is not None else ()) | set(spec.escalate_to)
     for transition in spec.transitions:
@@ -96,7 +94,7 @@ async def assign(
     """
     _require_manager(profile, complaint, actor, "assign")
     spec = profile.workflow
-    state = spec.states.get(complaint.status) if spec is not None else None
+    state = spec.states.get(complaint.status)
     if state is not None and state.final:
         raise TransitionRefused(
             Refusal.WRONG_STATE, f"the complaint is {complaint.status}; nobody can be assigned"

@@ -26,7 +26,7 @@ from handlers.staff_notices import notify_new_complaint
 from handlers.validation import display_value
 from handlers.workflow import start_first_step
 from storage.event_kinds import ComplaintEventKind
-from storage.models import Complaint, ComplaintEvent, ComplaintStatus, TrackingCounter
+from storage.models import Complaint, ComplaintEvent, TrackingCounter
 
 
 async def next_tracking_number(
@@ -152,9 +152,8 @@ async def register_complaint(
 
 
 def initial_status(profile: Profile) -> str:
-    """The status of a newly registered complaint: the workflow's initial state,
-    or ``received`` for a profile without a workflow."""
-    return profile.workflow.initial if profile.workflow else ComplaintStatus.RECEIVED.value
+    """The status of a newly registered complaint: the workflow's initial state."""
+    return profile.workflow.initial
 
 
 #: Key of the complainant's titles among acknowledged values (not a profile field).

@@ -143,10 +143,11 @@ def complaint_link(public_url: str, tracking: str) -> str:
 async def first_step_owners(session: AsyncSession, profile: Profile) -> list[StaffUser]:
     """Active staff holding a role that owns the workflow's first step (admins if none).
 
-    Without a workflow nobody owns a step and every active ``admin`` is told.
+    When the first step names no owners, or none of its roles has an active
+    member, every active ``admin`` is told.
     """
     spec = profile.workflow
-    owners = list(spec.states[spec.initial].owners) if spec is not None else []
+    owners = list(spec.states[spec.initial].owners)
     users: list[StaffUser] = []
     if owners:
         users = list(
@@ -186,7 +187,7 @@ async def notify_new_complaint(
     complaint: a second call adds no notice and no email.
     """
     spec = profile.workflow
-    if spec is not None and complaint.status != spec.initial:
+    if complaint.status != spec.initial:
         return []
     recorder = complaint.received_by.removeprefix("staff:")
     users = [
@@ -194,13 +195,13 @@ async def notify_new_complaint(
         for u in await first_step_owners(session, profile)
         if not (complaint.received_by.startswith("staff:") and u.username == recorder)
     ]
-    step = profile.status_label(spec.initial, "id") if spec is not None else "-"
+    step = profile.status_label(spec.initial, "id")
     # No personal data in the row: the customer's name is read from the
     # complaint when shown, so an erasure (UU PDP) reaches it there.
     params = {
         "tracking": complaint.tracking_number,
         "step": step,
-        "state": spec.initial if spec is not None else "",
+        "state": spec.initial,
     }
     return await _notify(
         session,

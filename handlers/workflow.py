@@ -38,7 +38,7 @@ from handlers.profile import Profile
 from handlers.receipt import record_receiving_officer
 from handlers.staff_alerts import AlertKind, alert_staff
 from handlers.workflow_spec import CATEGORIES as CATEGORIES
-from handlers.workflow_spec import TransitionSpec, WorkflowSpec
+from handlers.workflow_spec import TransitionSpec
 from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
@@ -70,7 +70,6 @@ CAPA_REQUIRED = (
 class Refusal(enum.StrEnum):
     """Why a transition was refused (machine-readable, for the API and the inbox)."""
 
-    NO_WORKFLOW = "no_workflow"
     UNKNOWN_TRANSITION = "unknown_transition"
     WRONG_STATE = "wrong_state"
     FORBIDDEN = "forbidden"
@@ -155,12 +154,6 @@ class Actor:
         return f"staff:{self.username}"
 
 
-def _spec(profile: Profile) -> WorkflowSpec:
-    if profile.workflow is None:
-        raise TransitionRefused(Refusal.NO_WORKFLOW, f"profile {profile.id} has no workflow")
-    return profile.workflow
-
-
 def allowed_transitions(profile: Profile, complaint: Complaint, role: str) -> list[TransitionSpec]:
     """The transitions ``role`` may take from the complaint's current state.
 
@@ -169,8 +162,6 @@ def allowed_transitions(profile: Profile, complaint: Complaint, role: str) -> li
     no category recorded yet it stays listed, since its data will give one
     (SOP-7.9-1 items 4-5).
     """
-    if profile.workflow is None:
-        return []
     return [
         t
         for t in profile.workflow.transitions
@@ -289,7 +280,7 @@ async def apply_transition(
     Returns the ``transition`` event. Raises :class:`TransitionRefused` and
     changes nothing when a guard does not hold.
     """
-    spec = _spec(profile)
+    spec = profile.workflow
     try:
         transition = spec.transition(name)
     except KeyError:
@@ -387,11 +378,9 @@ def reminder_lead(profile: Profile, now: datetime) -> timedelta:
     12:00-13:00 rest reaches 13:03, so a step due at 13:02 (4 office minutes
     left) is reminded. ``now + lead`` is that moment; a due time at or
     before it has at most ``remind_before`` of office time left. Never
-    negative; zero without a workflow. Used by the complaint and appeal
+    negative. Used by the complaint and appeal
     sweeps and by the inbox's "due soon".
     """
-    if profile.workflow is None:
-        return timedelta(0)
     lead = profile.workflow.remind_before.due(now, profile.office.calendar()) - now
     return max(lead, timedelta(0))
 
@@ -402,8 +391,6 @@ def start_first_step(profile: Profile, complaint: Complaint, now: datetime) -> N
     The due time counts office time from ``now`` (a complaint received while
     the office is closed starts its clock at the next opening).
     """
-    if profile.workflow is None:
-        return
     state = profile.workflow.states[profile.workflow.initial]
     complaint.step_started_at = now
     if state.standard is not None and not state.final:
@@ -431,8 +418,6 @@ async def sweep_time_standards(
     the sweep does nothing: reminders and escalations are queued to the first
     sweep after the next opening.
     """
-    if profile.workflow is None:
-        return {"reminded": 0, "escalated": 0}
     spec = profile.workflow
     now = now or utcnow()
     if not office_open(profile, now):

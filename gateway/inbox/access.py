@@ -38,5 +38,4 @@ def may_report(profile: Profile, role: str) -> bool:
         return True
     if profile.reports.roles:
         return role in profile.reports.roles
-    escalate_to = profile.workflow.escalate_to if profile.workflow else ()
-    return role in REPORT_ROLES or role in escalate_to
+    return role in REPORT_ROLES or role in profile.workflow.escalate_to

@@ -123,7 +123,7 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         await mark_read(session, complaint.id, user.id, now)
     names = {s.username: s.full_name for s in staff}
     active = {s.username: s.full_name for s in staff if s.active}
-    state = profile.workflow.states.get(complaint.status) if profile.workflow else None
+    state = profile.workflow.states.get(complaint.status)
     final = state is not None and state.final
     manage = may_manage(profile, complaint, actor)
     capa = current_capa(complaint)

@@ -133,8 +133,6 @@ async def transition(target: Target, form: Form) -> Outcome:
     """Take the workflow transition ``name`` with the data it requires."""
     workflow = target.runtime.profile.workflow
     name = text(form, "name")
-    if workflow is None:
-        return {"refused": "no_workflow"}
     try:
         spec = workflow.transition(name)
     except KeyError:

@@ -145,7 +145,6 @@ def done_text(lang: str, action: str) -> str | None:
 def refusal_text(lang: str, code: str) -> str:
     """Why an action was refused (``?refused=<code>``), for a workflow or appeal refusal code."""
     texts = {
-        "no_workflow": t(lang, "This office's procedure has no workflow steps."),
         "unknown_transition": t(lang, "That step does not exist in this office's procedure."),
         "wrong_state": t(
             lang,

@@ -205,7 +205,7 @@ def _event_details(
     data = event.data or {}
     details: list[tuple[str, str]] = []
     suffix = ""
-    if event.kind == ComplaintEventKind.TRANSITION and profile.workflow is not None:
+    if event.kind == ComplaintEventKind.TRANSITION:
         name = str(data.get("transition") or "")
         try:
             suffix = profile.workflow.transition(name).label.get(lang)
@@ -332,7 +332,7 @@ def appeal_view(
     if view is None or progress is None:
         # The result may have been given before a later state (archived:
         # BBSPJIKFK 5.1.11 step 6); the rules answer with the true reason.
-        final = profile.workflow is not None and any(
+        final = any(
             name == complaint.status and state.final
             for name, state in profile.workflow.states.items()
         )

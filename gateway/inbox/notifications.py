@@ -79,7 +79,7 @@ def notice_text(
     profile in ``lang``; ``customer`` as the complaint holds it now)."""
     spec = profile.workflow
     state = str(params.get("state", ""))
-    known = spec is not None and state in spec.states
+    known = state in spec.states
     values = {
         "tracking": str(params.get("tracking", "")),
         "customer": customer,

@@ -157,16 +157,8 @@ async def inbox(request: web.Request) -> web.StreamResponse:
                 select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
             )
         )
-    labels = (
-        {name: profile.status_label(name, lang) for name in profile.workflow.states}
-        if profile.workflow
-        else {}
-    )
-    final = (
-        frozenset(name for name, state in profile.workflow.states.items() if state.final)
-        if profile.workflow
-        else frozenset()
-    )
+    labels = {name: profile.status_label(name, lang) for name in profile.workflow.states}
+    final = frozenset(name for name, state in profile.workflow.states.items() if state.final)
     params = {k: v for k, v in request.query.items() if k not in ("cursor", "lang") and v}
     context: dict[str, Any] = {
         "rows": [_row_view(r, profile, lang, zone, final) for r in page.rows],

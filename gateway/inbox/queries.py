@@ -185,8 +185,6 @@ class InboxPage:
 
 def due_soon_window(profile: Profile, now: datetime) -> timedelta:
     """How far ahead of ``now`` a due time counts as "due soon" (see :data:`DUE_SOON`)."""
-    if profile.workflow is None:
-        return DUE_SOON
     return max(DUE_SOON, reminder_lead(profile, now))
 
 
@@ -258,15 +256,11 @@ def _conditions(
     if filters.q:
         where.append(search_condition(filters.q, dialect))
     if filters.mine:
-        owned = (
-            [
-                name
-                for name, state in profile.workflow.states.items()
-                if viewer_role in state.owners and not state.final
-            ]
-            if profile.workflow is not None
-            else []
-        )
+        owned = [
+            name
+            for name, state in profile.workflow.states.items()
+            if viewer_role in state.owners and not state.final
+        ]
         mine: ColumnElement[bool] = c.assignee == viewer_username
         if owned:
             mine = or_(mine, and_(c.assignee.is_(None), c.status.in_(owned)))

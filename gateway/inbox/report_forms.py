@@ -117,7 +117,7 @@ def _steps(events: Sequence[ComplaintEvent], ctx: PrintContext) -> tuple[tuple[s
         elif event.kind == ComplaintEventKind.TRANSITION:
             name = str((event.data or {}).get("transition") or "")
             try:
-                action = spec.transition(name).label.get(ctx.lang) if spec else name
+                action = spec.transition(name).label.get(ctx.lang)
             except KeyError:
                 action = name
         elif event.kind == ComplaintEventKind.ASSIGNED:
@@ -148,7 +148,7 @@ def handling_form(
     """The complaint-handling form: identity, handling, steps (from ``events``) and result."""
     text = form_texts(ctx.lang)
     spec = ctx.profile.workflow
-    state = spec.states.get(complaint.status) if spec else None
+    state = spec.states.get(complaint.status)
     headers = register_headers(ctx.lang)
     handling = [
         (headers["status"], ctx.profile.status_label(complaint.status, ctx.lang)),

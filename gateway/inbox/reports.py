@@ -297,7 +297,7 @@ def recap_tables(recap: Recap, lang: str, profile: Profile) -> dict[str, Table]:
 
 def _standard(profile: Profile, state: str, lang: str) -> str:
     spec = profile.workflow
-    standard = spec.states[state].standard if spec and state in spec.states else None
+    standard = spec.states[state].standard if state in spec.states else None
     return standard.describe(lang) if standard else ""
 
 

@@ -241,39 +241,37 @@ async def build_recap(
     by_category = await _tally(session, Complaint.category, period, visible)
     by_status = await _tally(session, Complaint.status, period, visible)
     spec = profile.workflow
-    steps: tuple[StepTiming, ...] = ()
-    if spec is not None:
-        left_in_period = select(ComplaintEvent.complaint_id).where(
-            ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
-            ComplaintEvent.at >= period.start,
-            ComplaintEvent.at < period.end,
-        )
-        rows = (
-            await session.execute(
-                select(
-                    ComplaintEvent.complaint_id,
-                    ComplaintEvent.at,
-                    ComplaintEvent.from_status,
-                    Complaint.received_at,
-                )
-                .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
-                .where(
-                    ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
-                    ComplaintEvent.complaint_id.in_(left_in_period),
-                    ComplaintEvent.at < period.end,
-                    *visible_clause(visible),
-                )
-                .order_by(ComplaintEvent.complaint_id, ComplaintEvent.at, ComplaintEvent.id)
+    left_in_period = select(ComplaintEvent.complaint_id).where(
+        ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
+        ComplaintEvent.at >= period.start,
+        ComplaintEvent.at < period.end,
+    )
+    rows = (
+        await session.execute(
+            select(
+                ComplaintEvent.complaint_id,
+                ComplaintEvent.at,
+                ComplaintEvent.from_status,
+                Complaint.received_at,
             )
-        ).all()
-        received = {row.complaint_id: row.received_at for row in rows}
-        steps = step_timings(
-            spec,
-            calendar,
-            period,
-            received,
-            (Move(row.complaint_id, row.at, row.from_status) for row in rows),
+            .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
+            .where(
+                ComplaintEvent.kind == ComplaintEventKind.TRANSITION,
+                ComplaintEvent.complaint_id.in_(left_in_period),
+                ComplaintEvent.at < period.end,
+                *visible_clause(visible),
+            )
+            .order_by(ComplaintEvent.complaint_id, ComplaintEvent.at, ComplaintEvent.id)
         )
+    ).all()
+    received = {row.complaint_id: row.received_at for row in rows}
+    steps = step_timings(
+        spec,
+        calendar,
+        period,
+        received,
+        (Move(row.complaint_id, row.at, row.from_status) for row in rows),
+    )
     closing = closing_times(profile).subquery()
     spans = (
         await session.execute(
@@ -301,7 +299,7 @@ async def build_recap(
         received=sum(by_channel.values()),
         by_channel=_ordered(by_channel, ()),
         by_category=_ordered(by_category, (*CATEGORIES, None)),
-        by_status=_ordered(by_status, tuple(spec.states) if spec else ()),
+        by_status=_ordered(by_status, tuple(spec.states)),
         steps=steps,
         close_times=close_times(calendar, spans),
         satisfaction=satisfaction({int(s): int(n) for s, n in scores if s is not None}),

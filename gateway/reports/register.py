@@ -102,8 +102,6 @@ def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
     """The reason recorded by the move into a ``rejected`` state (any final
     state a transition requiring ``reason`` leads to), ``None`` when it was
     never rejected."""
-    if profile.workflow is None:
-        return None
     details = complaint.details or {}
     for transition in profile.workflow.transitions:
         target = profile.workflow.states.get(transition.to)
@@ -116,9 +114,7 @@ def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
 
 
 def final_states(profile: Profile) -> tuple[str, ...]:
-    """The workflow's final states (where the handling ends); none without a workflow."""
-    if profile.workflow is None:
-        return ()
+    """The workflow's final states (where the handling ends)."""
     return tuple(name for name, state in profile.workflow.states.items() if state.final)
 
 

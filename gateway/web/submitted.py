@@ -103,7 +103,7 @@ def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
     """
     window = profile.acceptance_window
     workflow = profile.workflow
-    if window is None or workflow is None or complaint.status == initial_status(profile):
+    if window is None or complaint.status == initial_status(profile):
         return None
     try:
         transition = workflow.transition(window.transition)

@@ -197,9 +197,7 @@ async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> Tr
             local_datetime(complaint.step_due_at, zone, lang)
             if complaint.step_due_at is not None
             and not (
-                workflow is not None
-                and complaint.status in workflow.states
-                and workflow.states[complaint.status].final
+                complaint.status in workflow.states and workflow.states[complaint.status].final
             )
             else None
         ),

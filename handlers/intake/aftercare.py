@@ -47,7 +47,7 @@ async def record_rating(
     """
     score = read_rating(msg.text or "")
     workflow = profile.workflow
-    if score is None or workflow is None:
+    if score is None:
         return None
     if complaint is None or complaint.status not in workflow.satisfaction_after:
         complaint = await session.scalar(

@@ -88,7 +88,6 @@ from storage.event_kinds import ComplaintEventKind
 from storage.models import (
     Complaint,
     ComplaintEvent,
-    ComplaintStatus,
     Conversation,
     ConversationState,
     Direction,
@@ -97,9 +96,6 @@ from storage.models import (
     OutboxStatus,
 )
 from storage.types import utcnow
-
-#: A complaint in one of these states no longer takes the complainant's messages.
-FINISHED_STATUSES = (ComplaintStatus.CLOSED, ComplaintStatus.ARCHIVED, ComplaintStatus.REJECTED)
 
 #: Keys of a draft's ``suggestions`` beyond field suggestions: the complainant
 #: complains on their own behalf; the vague words awaiting "what happened".
@@ -197,13 +193,10 @@ class IntakeEngine:
         #: The public privacy notice (``…/privasi``), linked in a conversation's
         #: first answer on any channel (docs/privacy.md); ``None``: no link.
         self.privacy_url = privacy_url
-        workflow = profile.workflow
         #: States in which a complaint no longer takes the complainant's messages.
-        self.finished_states = (
-            [name for name, state in workflow.states.items() if state.final]
-            if workflow is not None
-            else [s.value for s in FINISHED_STATUSES]
-        )
+        self.finished_states = [
+            name for name, state in profile.workflow.states.items() if state.final
+        ]
         self.ttl = timedelta(hours=profile.intake.conversation_ttl_hours)
         self._tracking = tracking_pattern(profile.tracking_prefix)
         self._steps = {

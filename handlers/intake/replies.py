@@ -188,8 +188,7 @@ def status_text(
     name for it) and, while a step runs, when it is due; then, when there is an
     ``appeal``, its step and due time (PR-LS-8.1.4)."""
     status = profile.status_label(complaint.status, language)
-    workflow = profile.workflow
-    state = workflow.states.get(complaint.status) if workflow is not None else None
+    state = profile.workflow.states.get(complaint.status)
 
     def local(when: datetime) -> str:
         return format_moment(when, profile.office.timezone)

@@ -95,7 +95,6 @@ def test_a_weekend_receipt_counts_from_the_next_opening_in_any_year(year: int) -
 
 def test_three_hari_over_christmas_is_due_on_30_december_2026() -> None:
     profile = load_profile("bbspjikfk")
-    assert profile.workflow is not None
     standard = profile.workflow.states["in_follow_up"].standard
     assert standard == Duration(amount=3, unit="days")
     calendar = profile.office.calendar()
@@ -338,7 +337,6 @@ def test_inbox_due_soon_agrees_with_office_time() -> None:
 
 def test_recap_on_time_rate_counts_office_time() -> None:
     profile = load_profile("default")
-    assert profile.workflow is not None
     received = datetime.combine(SATURDAY, time(0, 30), tzinfo=WIB)
     monday = SATURDAY + timedelta(days=2)
     moves = [

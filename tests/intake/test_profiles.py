@@ -26,6 +26,7 @@ from handlers.texts import Duration
 from handlers.workflow import Actor, Refusal, TransitionRefused
 from handlers.workflow_spec import DATA_KEYS
 from storage.models import Complaint, ComplaintEvent, StaffUser
+from tests.custom_profiles import write_without_workflow
 from tests.fakes import inbound
 from tests.known_kinds import assert_only_known_kinds
 from tests.runtime_fixtures import Harness, make_harness
@@ -230,7 +231,7 @@ def test_the_five_offices_are_shipped_with_their_own_tracking_prefix() -> None:
 def test_office_workflow_is_complete_and_cited(name: str) -> None:
     profile = load_profile(name)
     spec = profile.workflow
-    assert spec is not None and spec.initial == "received"  # registration starts there
+    assert spec.initial == "received"  # registration starts there
     # A final "closed" reached by informing the complainant, a "rejected" with a reason.
     for final in ("closed", "rejected"):
         assert spec.states[final].final
@@ -305,6 +306,47 @@ def test_a_broken_copy_names_the_file_and_the_key(tmp_path: Path, name: str) -> 
     message = str(error.value)
     assert str(path) in message
     assert "roles not declared under roles: ghost_officer" in message
+
+
+# ------------------------------------------------ a profile without a workflow
+
+
+def test_a_profile_without_a_workflow_loads_with_the_default_one(tmp_path: Path) -> None:
+    own = load_profile(str(write_without_workflow(tmp_path)))
+    default = load_profile("default")
+    assert own.workflow == default.workflow
+    assert list(own.workflow.states) == [
+        "received",
+        "verified",
+        "rejected",
+        "in_follow_up",
+        "capa_recorded",
+        "result_verified",
+        "closed",
+        "archived",
+    ]
+    # The roles that workflow uses come with it, named as in the default profile.
+    used = default.workflow.roles_used()
+    assert own.roles == {role: default.roles[role] for role in used}
+    assert "appeal_panel" in default.roles and "appeal_panel" not in used
+
+
+def test_own_role_names_win_and_a_null_workflow_is_none_given(tmp_path: Path) -> None:
+    roles = {"secretariat": {"id": "Sekretariat Kantor"}, "clerk": {"id": "Juru tulis"}}
+    own = load_profile(str(write_without_workflow(tmp_path, workflow=None, roles=roles)))
+    default = load_profile("default")
+    assert own.workflow == default.workflow
+    assert own.roles["secretariat"].id == "Sekretariat Kantor" and own.roles["clerk"].id
+    assert own.roles["manager"] == default.roles["manager"]
+
+
+def test_a_profile_without_a_workflow_is_checked_against_the_default_one(
+    tmp_path: Path,
+) -> None:
+    follow_up = {"states": ["answered"]}
+    path = write_without_workflow(tmp_path, follow_up=follow_up)
+    with pytest.raises(ProfileError, match=r"follow_up\.states names unknown state 'answered'"):
+        load_profile(str(path))
 
 
 # ------------------------------------------------------------------- walks
@@ -388,7 +430,7 @@ async def test_happy_path_from_intake_to_closing(office: Harness, name: str) -> 
     h = office
     walk = WALKS[name]
     profile: Profile = h.runtime.profile
-    assert profile.id == name and profile.workflow is not None
+    assert profile.id == name
     complaint = await file_complaint(h)
     assert complaint.status == "received" and _due(profile, complaint) == walk.first_due
 
@@ -434,7 +476,6 @@ async def test_rejection_needs_a_reason_and_tells_the_complainant(
 ) -> None:
     h = office
     profile = h.runtime.profile
-    assert profile.workflow is not None
     complaint = await file_complaint(h)
     reject = profile.workflow.transition("reject")
     role = next(r for r in reject.roles if r != "admin")

@@ -7,6 +7,7 @@ import pytest
 from handlers.i18n import LANGUAGES
 from handlers.profile import PROFILES_DIR, STATUS_NAMES, Profile, load_profile
 from storage.models import ComplaintStatus
+from tests.custom_profiles import without_workflow
 
 SHIPPED = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
 
@@ -31,25 +32,22 @@ BUILT_IN = {
 }
 
 
-def without_workflow(profile: Profile) -> Profile:
-    return profile.model_copy(update={"workflow": None, "appeal": None})
-
-
 def test_the_table_covers_every_built_in_status_and_language() -> None:
     assert set(BUILT_IN) == {(s.value, lang) for s in ComplaintStatus for lang in LANGUAGES}
     assert set(STATUS_NAMES) == set(ComplaintStatus)
 
 
 @pytest.mark.parametrize(("status", "lang"), sorted(BUILT_IN))
-def test_built_in_names_without_a_workflow(status: str, lang: str) -> None:
-    profile = without_workflow(load_profile("default"))
+def test_a_profile_without_a_workflow_names_the_default_steps(status: str, lang: str) -> None:
+    # It gets the default workflow, whose steps carry the built-in names.
+    profile = Profile.model_validate(without_workflow())
+    assert status in profile.workflow.states
     assert profile.status_label(status, lang) == BUILT_IN[status, lang]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_workflow_state_in_every_language_is_the_office_name(name: str) -> None:
     profile = load_profile(name)
-    assert profile.workflow is not None
     seen = 0
     for status, state in profile.workflow.states.items():
         for lang in LANGUAGES:
@@ -63,7 +61,6 @@ def test_a_built_in_status_the_workflow_lacks_gets_the_built_in_name(
     status: str, lang: str
 ) -> None:
     profile = load_profile("default")
-    assert profile.workflow is not None
     states = {k: v for k, v in profile.workflow.states.items() if k != status}
     narrowed = profile.model_copy(
         update={"workflow": profile.workflow.model_copy(update={"states": states})}
@@ -73,7 +70,8 @@ def test_a_built_in_status_the_workflow_lacks_gets_the_built_in_name(
 
 @pytest.mark.parametrize("lang", [*LANGUAGES, "fr", ""])
 @pytest.mark.parametrize(
-    "profile", [load_profile("default"), without_workflow(load_profile("its"))]
+    "profile",
+    [load_profile("default"), load_profile("its"), Profile.model_validate(without_workflow())],
 )
 def test_an_unknown_status_is_shown_as_itself(profile: Profile, lang: str) -> None:
     assert profile.status_label("paused_by_office", lang) == "paused_by_office"
@@ -82,7 +80,6 @@ def test_an_unknown_status_is_shown_as_itself(profile: Profile, lang: str) -> No
 
 def test_the_office_name_wins_over_the_built_in_name() -> None:
     profile = load_profile("default")
-    assert profile.workflow is not None
     for status in set(profile.workflow.states) & {s.value for s in ComplaintStatus}:
         office = profile.workflow.states[status].label
         assert profile.status_label(status, "id") == office.id
