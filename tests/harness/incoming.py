@@ -5,7 +5,8 @@ A channel's parse test is a list of :class:`IncomingCase` rows run by
 a row. A row expects exactly one of: an :class:`channels.errors.InboundParseError`
 whose message contains ``error``; ``ignored`` (the parser answers ``None``:
 not a message); or a message whose attributes equal ``fields`` (a
-:class:`Check` value tests the attribute with a predicate instead).
+:class:`Check` value tests the attribute with a predicate instead) and that
+passes the ``message`` check, if any.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class IncomingCase:
     fields: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     ignored: bool = False
+    #: A check of the whole message, for what is not one attribute.
+    message: Check | None = None
 
 
 def check_incoming(
@@ -67,6 +70,8 @@ def check_incoming(
             assert expected.predicate(got), f"{case.name}: {name}={got!r} is not {expected.what}"
         else:
             assert got == expected, f"{case.name}: {name}={got!r}, expected {expected!r}"
+    if case.message is not None:
+        assert case.message.predicate(msg), f"{case.name}: the message is not {case.message.what}"
     return msg
 
 
