@@ -214,3 +214,20 @@ UNDERSTANDING = [
         asked={"customer_name": 0},
     ),
 ]
+
+
+#: Budi's complaint by email: his first mail names him (From) and the problem,
+#: so one reply asks only for whom; answering it registers the complaint.
+BUDI_BY_EMAIL = (
+    Turn(
+        "Saya mau komplain, laporan hasil uji kami terlambat dua minggu",
+        asks=("Nama pelanggan/peserta",),
+        never=("Nama pengadu", "Masalah yang diadukan"),
+    ),
+    Turn("PT Sinar Jaya", tracking=True),
+)
+BUDI_BY_EMAIL_FIELDS = {
+    "complainant_name": "Budi Santoso",
+    "customer_name": "PT Sinar Jaya",
+    "problem": "laporan hasil uji kami terlambat dua minggu",
+}

@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from channels.telegram import SECRET_HEADER, TelegramChannel
 from gateway.channel_configs import telegram_config
-from gateway.config import Settings, load_settings
+from gateway.config import Settings
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Message
 from tests.harness.conversation import settle
 from tests.harness.payloads import Payloads
+from tests.harness.settings import channel_settings
 from tests.telegram.fake_bot_api import FakeBotApi
 
 DATA = Path(__file__).parent / "data"
@@ -69,15 +70,12 @@ async def fake(aiohttp_server: Any) -> FakeBotApi:
 
 def make_settings(tmp_path: Path, fake: FakeBotApi, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 't.sqlite3'}",
-        "data_dir": tmp_path,
         "telegram_token": TOKEN,
         "telegram_webhook_secret": SECRET,
         "telegram_api_base": fake.api_base,
         "public_url": "https://aduan.example.go.id",
     }
-    values.update(overrides)
-    return load_settings(**values)
+    return channel_settings(tmp_path, values, overrides)
 
 
 @dataclass
@@ -177,3 +175,14 @@ class TelegramCitizen:
 
     async def settle(self) -> None:
         await self.stack.settle()
+
+
+@dataclass
+class PolledTelegramCitizen(TelegramCitizen):
+    """The same user with the bot on long polling: each message an update queued at
+    the fake Bot API and fetched by one ``getUpdates`` of the channel (``client``
+    unused)."""
+
+    async def say(self, text: str) -> None:
+        await self.stack.fake.push(text_update(next(_update_ids), text, chat_id=self.chat_id))
+        assert await self.stack.channel.poll_once() == 1

@@ -13,19 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from channels.base import Channel, ChannelName
 from channels.twilio import INBOUND_PATH, SIGNATURE_HEADER, TwilioChannel
 from gateway.app import create_app
 from gateway.channel_configs import twilio_config
-from gateway.config import Settings, load_settings
+from gateway.config import Settings
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Message
 from tests.harness.conversation import settle
 from tests.harness.payloads import Payloads
+from tests.harness.rows import count_rows
+from tests.harness.settings import channel_settings
 from tests.twilio.fake_twilio import FakeTwilio
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -44,8 +45,6 @@ def sign(url: str, form: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
 
 def twilio_settings(tmp_path: Path, fake: FakeTwilio, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3",
-        "data_dir": tmp_path,
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,
         "twilio_sms_from": "+62211234567",
@@ -54,8 +53,7 @@ def twilio_settings(tmp_path: Path, fake: FakeTwilio, **overrides: Any) -> Setti
         "twilio_sms_per_second": 200.0,
         "public_url": PUBLIC_URL,
     }
-    values.update(overrides)
-    return load_settings(**values)
+    return channel_settings(tmp_path, values, overrides)
 
 
 @pytest.fixture
@@ -96,13 +94,7 @@ class Gateway:
         await settle(self.runtime, timeout)
 
     async def inbound_count(self) -> int:
-        async with self.runtime.sessions() as s:
-            return int(
-                await s.scalar(
-                    select(func.count()).select_from(Message).where(Message.direction == "in")
-                )
-                or 0
-            )
+        return await count_rows(self.runtime.sessions, Message, Message.direction == "in")
 
 
 GatewayFactory = Callable[..., Awaitable[Gateway]]

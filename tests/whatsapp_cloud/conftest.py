@@ -19,11 +19,12 @@ from channels.ratelimit import Pacer
 from channels.whatsapp_cloud import SIGNATURE_HEADER, WhatsAppCloudChannel
 from gateway.app import create_app
 from gateway.channel_configs import whatsapp_config
-from gateway.config import Settings, load_settings
+from gateway.config import Settings
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from tests.harness.conversation import settle
 from tests.harness.payloads import Payloads
+from tests.harness.settings import channel_settings
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 
 DATA = Path(__file__).parent / "data"
@@ -59,16 +60,13 @@ def signature(body: bytes, secret: str = APP_SECRET) -> str:
 
 def make_settings(tmp_path: Path, api_base: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3",
-        "data_dir": tmp_path,
         "whatsapp_token": TOKEN,
         "whatsapp_app_secret": APP_SECRET,
         "whatsapp_verify_token": VERIFY_TOKEN,
         "whatsapp_phone_number_id": PHONE_NUMBER_ID,
         "whatsapp_api_base": api_base,
     }
-    values.update(overrides)
-    return load_settings(**values)
+    return channel_settings(tmp_path, values, overrides)
 
 
 def fast_pacer() -> Pacer:

@@ -9,9 +9,10 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage, QuarantinedInbound
+from tests.harness.rows import count_rows
 from tests.whatsapp_cloud.conftest import (
     APP_SECRET,
     TOKEN,
@@ -24,8 +25,7 @@ from tests.whatsapp_cloud.conftest import (
 
 
 async def count(gw: Gateway, model: Any, *where: Any) -> int:
-    async with gw.runtime.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    return await count_rows(gw.runtime.sessions, model, *where)
 
 
 def with_status(name: str, wamid: str) -> dict[str, Any]:
