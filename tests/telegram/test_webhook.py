@@ -12,13 +12,15 @@ from channels.ratelimit import Pacer
 from channels.telegram import SECRET_HEADER
 from gateway.app import create_app
 from gateway.config import TelegramMode
-from storage.models import Attachment, Message, QuarantinedInbound
+from storage.models import Attachment, Message
 from tests.harness.conversation import Conversation, registered
 from tests.harness.conversations import (
     FIRST_COMPLAINT,
     FIRST_COMPLAINT_FIELDS,
     first_complaint,
 )
+from tests.harness.incoming import named_cases
+from tests.harness.webhooks import WebhookCase, check_webhook, contains, equals
 from tests.telegram.conftest import (
     CHAT,
     SECRET,
@@ -64,27 +66,48 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
     assert SECRET not in caplog.text
 
 
-async def test_malformed_body_gets_400_or_is_quarantined_with_a_reason(
-    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+def _quarantined(name: str, raw: bytes, reason: str) -> WebhookCase:
+    return WebhookCase(
+        name,
+        raw,
+        answer={"status": "quarantined", "error": contains(reason)},
+        quarantined={"raw": raw},
+    )
+
+
+WEBHOOK = [
+    # A malformed body gets 400 (not JSON) or is quarantined with a reason.
+    WebhookCase("not_json", b"not json", 400, answer={"error": contains("body is not JSON")}),
+    _quarantined("a_list", b"[1]", "update must be a JSON object"),
+    _quarantined(
+        "update_id_string", json.dumps({"update_id": "x"}).encode(), "update_id must be an integer"
+    ),
+    _quarantined(
+        "no_date",
+        json.dumps({"update_id": 1, "message": {"message_id": 1}}).encode(),
+        "message.date",
+    ),
+    # Updates that are not messages are acknowledged and not stored.
+    *(
+        WebhookCase(name, sample(name), answer=equals({"status": "ignored"}))
+        for name in ("edited_message", "callback_query", "my_chat_member")
+    ),
+]
+
+
+@named_cases(WEBHOOK)
+async def test_webhook(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi, case: WebhookCase
 ) -> None:
     client, stack = await client_for(aiohttp_client, tmp_path, fake)
-    resp = await post(client, b"not json")
-    assert resp.status == 400
-    assert "body is not JSON" in (await resp.json())["error"]
-    cases = {
-        b"[1]": "update must be a JSON object",
-        json.dumps({"update_id": "x"}).encode(): "update_id must be an integer",
-        json.dumps({"update_id": 1, "message": {"message_id": 1}}).encode(): "message.date",
-    }
-    for raw, reason in cases.items():
-        resp = await post(client, raw)
-        assert resp.status == 200, raw
-        answer = await resp.json()
-        assert answer["status"] == "quarantined" and reason in answer["error"]
+
+    async def post_case(update: Any) -> Any:
+        return await post(client, update)
+
+    await check_webhook(case, post_case, stack.runtime.sessions)
+    await stack.settle()
     assert await stack.inbound() == []
-    async with stack.runtime.sessions() as s:
-        rows = list(await s.scalars(select(QuarantinedInbound)))
-    assert sorted(r.raw for r in rows) == sorted(cases)
+    assert fake.sent == []
 
 
 async def test_off_when_not_configured_or_polling(
@@ -101,19 +124,6 @@ async def test_off_when_not_configured_or_polling(
     del stack.runtime.channels["telegram"]
     assert (await post(client, sample("text"))).status == 404
     assert await stack.inbound() == []
-
-
-async def test_non_message_updates_are_acknowledged_and_not_stored(
-    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
-) -> None:
-    client, stack = await client_for(aiohttp_client, tmp_path, fake)
-    for name in ("edited_message", "callback_query", "my_chat_member"):
-        resp = await post(client, sample(name))
-        assert resp.status == 200
-        assert await resp.json() == {"status": "ignored"}
-    await stack.settle()
-    assert await stack.inbound() == []
-    assert fake.sent == []
 
 
 async def test_three_deliveries_give_one_message_and_one_reply(

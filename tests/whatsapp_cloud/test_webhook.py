@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage, QuarantinedInbound
+from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage
+from tests.harness.incoming import named_cases
 from tests.harness.rows import count_rows
+from tests.harness.webhooks import WebhookCase, check_webhook, contains
 from tests.whatsapp_cloud.conftest import (
     APP_SECRET,
     TOKEN,
@@ -119,27 +121,34 @@ async def test_good_signature_is_accepted(make_gateway: MakeGateway) -> None:
     assert await count(gw, Message, Message.direction == "in") == 1
 
 
-async def test_malformed_bodies_get_400_or_are_quarantined_with_a_reason(
-    make_gateway: MakeGateway,
-) -> None:
+def _quarantined(name: str, raw: bytes, reason: str) -> WebhookCase:
+    return WebhookCase(
+        name,
+        raw,
+        answer={"status": "quarantined", "error": contains(reason)},
+        quarantined={"raw": raw},
+    )
+
+
+# Malformed bodies get 400 (not JSON) or are quarantined with a reason.
+WEBHOOK = [
+    WebhookCase("not_json", b"not json", 400, answer={"error": contains("body is not JSON")}),
+    _quarantined("a_list", b"[]", "body must be an object"),
+    _quarantined(
+        "no_entry", json.dumps({"object": "whatsapp_business_account"}).encode(), "no entry"
+    ),
+    _quarantined(
+        "no_from",
+        json.dumps({"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]}).encode(),
+        "messages[0].from",
+    ),
+]
+
+
+@named_cases(WEBHOOK)
+async def test_webhook(make_gateway: MakeGateway, case: WebhookCase) -> None:
     gw: Gateway = await make_gateway()
-    resp = await gw.post(b"not json")
-    assert resp.status == 400
-    assert "body is not JSON" in (await resp.json())["error"]
-    cases: dict[bytes, str] = {
-        b"[]": "body must be an object",
-        json.dumps({"object": "whatsapp_business_account"}).encode(): "no entry",
-        json.dumps({"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]}).encode(): (
-            "messages[0].from"
-        ),
-    }
-    for raw, reason in cases.items():
-        resp = await gw.post(raw)
-        assert resp.status == 200, raw
-        answer = await resp.json()
-        assert answer["status"] == "quarantined" and reason in answer["error"]
-    assert await count(gw, Message) == 0
-    assert await count(gw, QuarantinedInbound) == len(cases)
+    await check_webhook(case, gw.post, gw.runtime.sessions)
 
 
 # ---------------------------------------------------------------------- dedupe
