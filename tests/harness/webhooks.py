@@ -11,6 +11,7 @@ the usual ones.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,19 @@ class WebhookCase:
     stored: Mapping[str, Any] | None = None
     quarantined: Mapping[str, Any] | None = None
     deliveries: int = 1
+
+
+def quarantined_json(name: str, body: Any, reason: str) -> WebhookCase:
+    """A body (bytes, or JSON-encoded here) a JSON webhook acknowledges (200,
+    ``{"status": "quarantined", "error": …reason…}``) and keeps as it came, in
+    quarantine."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return WebhookCase(
+        name,
+        raw,
+        answer={"status": "quarantined", "error": contains(reason)},
+        quarantined={"raw": raw},
+    )
 
 
 def _matches(what: str, got: Any, expected: Any) -> None:
@@ -100,3 +114,7 @@ async def check_webhook(
     else:
         assert len(quarantined) == 1, f"{case.name}: one quarantined row, got {len(quarantined)}"
         _fields(f"{case.name} quarantined", quarantined[0], case.quarantined)
+
+
+#: Every JSON webhook answers a body that is not JSON with 400 and stores nothing.
+NOT_JSON = WebhookCase("not_json", b"not json", 400, answer={"error": contains("body is not JSON")})

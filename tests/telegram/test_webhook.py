@@ -20,7 +20,13 @@ from tests.harness.conversations import (
     first_complaint,
 )
 from tests.harness.incoming import named_cases
-from tests.harness.webhooks import WebhookCase, check_webhook, contains, equals
+from tests.harness.webhooks import (
+    NOT_JSON,
+    WebhookCase,
+    check_webhook,
+    equals,
+    quarantined_json,
+)
 from tests.telegram.conftest import (
     CHAT,
     SECRET,
@@ -66,27 +72,12 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
     assert SECRET not in caplog.text
 
 
-def _quarantined(name: str, raw: bytes, reason: str) -> WebhookCase:
-    return WebhookCase(
-        name,
-        raw,
-        answer={"status": "quarantined", "error": contains(reason)},
-        quarantined={"raw": raw},
-    )
-
-
 WEBHOOK = [
     # A malformed body gets 400 (not JSON) or is quarantined with a reason.
-    WebhookCase("not_json", b"not json", 400, answer={"error": contains("body is not JSON")}),
-    _quarantined("a_list", b"[1]", "update must be a JSON object"),
-    _quarantined(
-        "update_id_string", json.dumps({"update_id": "x"}).encode(), "update_id must be an integer"
-    ),
-    _quarantined(
-        "no_date",
-        json.dumps({"update_id": 1, "message": {"message_id": 1}}).encode(),
-        "message.date",
-    ),
+    NOT_JSON,
+    quarantined_json("a_list", b"[1]", "update must be a JSON object"),
+    quarantined_json("update_id_string", {"update_id": "x"}, "update_id must be an integer"),
+    quarantined_json("no_date", {"update_id": 1, "message": {"message_id": 1}}, "message.date"),
     # Updates that are not messages are acknowledged and not stored.
     *(
         WebhookCase(name, sample(name), answer=equals({"status": "ignored"}))

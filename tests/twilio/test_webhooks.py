@@ -99,12 +99,20 @@ async def test_webhooks_are_off_without_twilio_credentials(make_gateway: Gateway
 SMS = load_form("sms_inbound")
 
 
-def _quarantined(reason: str) -> dict[str, Any]:
-    return {
-        "channel": "twilio",
-        "error": contains(reason),
-        "source_ref": starts_with(INBOUND_PATH + "#"),
-    }
+def _malformed(name: str, change: dict[str, str], reason: str) -> WebhookCase:
+    """A signed form with ``change``: acknowledged and quarantined with ``reason``;
+    Twilio's retry adds no second row."""
+    return WebhookCase(
+        name,
+        {**SMS, **change},
+        answer=EMPTY_TWIML,
+        quarantined={
+            "channel": "twilio",
+            "error": contains(reason),
+            "source_ref": starts_with(INBOUND_PATH + "#"),
+        },
+        deliveries=2,
+    )
 
 
 WEBHOOK = [
@@ -120,29 +128,9 @@ WEBHOOK = [
         },
         deliveries=2,
     ),
-    # A malformed signed form is acknowledged and quarantined with its reason;
-    # Twilio's retry adds no second row.
-    WebhookCase(
-        "no_message_sid",
-        {**SMS, "MessageSid": "", "SmsMessageSid": ""},
-        answer=EMPTY_TWIML,
-        quarantined=_quarantined("MessageSid is required"),
-        deliveries=2,
-    ),
-    WebhookCase(
-        "from_not_a_number",
-        {**SMS, "From": "bukan nomor"},
-        answer=EMPTY_TWIML,
-        quarantined=_quarantined("not a phone number"),
-        deliveries=2,
-    ),
-    WebhookCase(
-        "num_media_word",
-        {**SMS, "NumMedia": "banyak"},
-        answer=EMPTY_TWIML,
-        quarantined=_quarantined("NumMedia must be a number"),
-        deliveries=2,
-    ),
+    _malformed("no_message_sid", {"MessageSid": "", "SmsMessageSid": ""}, "MessageSid is required"),
+    _malformed("from_not_a_number", {"From": "bukan nomor"}, "not a phone number"),
+    _malformed("num_media_word", {"NumMedia": "banyak"}, "NumMedia must be a number"),
     # A status callback posted to the inbound URL is acknowledged, not a message.
     WebhookCase("status_callback_to_inbound", load_form("status_whatsapp_read")),
 ]

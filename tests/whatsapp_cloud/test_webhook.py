@@ -14,7 +14,7 @@ from sqlalchemy import select
 from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage
 from tests.harness.incoming import named_cases
 from tests.harness.rows import count_rows
-from tests.harness.webhooks import WebhookCase, check_webhook, contains
+from tests.harness.webhooks import NOT_JSON, WebhookCase, check_webhook, quarantined_json
 from tests.whatsapp_cloud.conftest import (
     APP_SECRET,
     TOKEN,
@@ -121,25 +121,14 @@ async def test_good_signature_is_accepted(make_gateway: MakeGateway) -> None:
     assert await count(gw, Message, Message.direction == "in") == 1
 
 
-def _quarantined(name: str, raw: bytes, reason: str) -> WebhookCase:
-    return WebhookCase(
-        name,
-        raw,
-        answer={"status": "quarantined", "error": contains(reason)},
-        quarantined={"raw": raw},
-    )
-
-
 # Malformed bodies get 400 (not JSON) or are quarantined with a reason.
 WEBHOOK = [
-    WebhookCase("not_json", b"not json", 400, answer={"error": contains("body is not JSON")}),
-    _quarantined("a_list", b"[]", "body must be an object"),
-    _quarantined(
-        "no_entry", json.dumps({"object": "whatsapp_business_account"}).encode(), "no entry"
-    ),
-    _quarantined(
+    NOT_JSON,
+    quarantined_json("a_list", b"[]", "body must be an object"),
+    quarantined_json("no_entry", {"object": "whatsapp_business_account"}, "no entry"),
+    quarantined_json(
         "no_from",
-        json.dumps({"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]}).encode(),
+        {"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]},
         "messages[0].from",
     ),
 ]
