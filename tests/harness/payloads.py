@@ -1,6 +1,7 @@
 """Recorded provider payloads from ``tests/<provider>/data/``, by name, with substitutions.
 
-A recording is loaded by its name: ``PAYLOADS.json("text")`` reads
+A recording is loaded by its name (``recorded("whatsapp_cloud")`` gives a
+provider's :class:`Payloads`): ``PAYLOADS.json("text")`` reads
 ``data/text.json``; ``PAYLOADS.form("sms_inbound")`` reads a form-encoded body
 (``data/sms_inbound.form``, as Twilio posts it); ``PAYLOADS.raw("x.eml")`` the
 bytes. Substitutions are a mapping from a dotted path to a new value:
@@ -47,6 +48,14 @@ def substitute(data: Any, changes: Changes | None = None) -> Any:
         else:
             node[key] = copy.deepcopy(value)
     return data
+
+
+TESTS = Path(__file__).resolve().parent.parent
+
+
+def recorded(provider: str) -> Payloads:
+    """The recordings of ``provider`` (its test folder's name, e.g. ``"twilio"``)."""
+    return Payloads(TESTS / provider / "data")
 
 
 class Payloads:
