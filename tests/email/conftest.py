@@ -11,6 +11,9 @@ them with ``ADUAN_REQUIRE_SERVICES=1``).
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
+import itertools
 import os
 import pwd
 import shutil
@@ -22,8 +25,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aioimaplib
 import pytest
@@ -34,6 +41,12 @@ from sqlalchemy.exc import OperationalError
 
 from channels.base import InboundMessage
 from gateway.config import Security, Settings
+from gateway.runtime import Runtime, build_runtime
+from storage.migrate import upgrade
+from storage.models import Message
+from tests.harness.conversation import settle
+from tests.harness.payloads import Payloads
+from tests.harness.rows import count_rows, wait_until
 from tests.services import unavailable
 
 DATA = Path(__file__).parent / "data"
@@ -43,9 +56,12 @@ IMAP_PASSWORD = 'rahasia "imap" s3cret'
 EMAIL_FROM = "Layanan Pengaduan <pengaduan@bspji.go.id>"
 
 
+PAYLOADS = Payloads(DATA)
+
+
 def sample(name: str) -> bytes:
     """A recorded message from tests/email/data, with CRLF line endings (as IMAP stores it)."""
-    return crlf((DATA / name).read_bytes())
+    return crlf(PAYLOADS.raw(name))
 
 
 def crlf(raw: bytes) -> bytes:
@@ -406,6 +422,17 @@ class SmtpSink:
     port: int
     handler: SinkHandler
 
+    def messages(self) -> list[EmailMessage]:
+        """Every message received, parsed, in order."""
+        out = []
+        for envelope in self.handler.envelopes:
+            parsed = email.message_from_bytes(
+                envelope.original_content or b"", policy=email.policy.default
+            )
+            assert isinstance(parsed, EmailMessage)
+            out.append(parsed)
+        return out
+
 
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
@@ -434,3 +461,105 @@ def smtp_sink() -> Iterator[SmtpSink]:
         yield SmtpSink("127.0.0.1", port, handler)
     finally:
         controller.stop()
+
+
+async def live_runtime(
+    mailbox: Mailbox, smtp_sink: SmtpSink, database_url: str, data_dir: Path, **settings: Any
+) -> Runtime:
+    """The whole gateway, started, on ``mailbox`` and ``smtp_sink`` (close it after)."""
+    runtime = await build_runtime(
+        mailbox.settings(
+            smtp_port=smtp_sink.port, database_url=database_url, data_dir=data_dir, **settings
+        ),
+        use_redis=False,
+    )
+    await upgrade(runtime.engine)
+    await runtime.start()
+    return runtime
+
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def mail_date(minutes_ago: float) -> str:
+    """A ``Date:`` value ``minutes_ago`` before now in WIB: the tests never depend
+    on today's date (a fixed date would fall outside the draft lifetime one day)."""
+    moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return format_datetime(moment.astimezone(WIB))
+
+
+BUDI = "Budi Santoso <budi@example.com>"
+BUDI_SUBJECT = "Keluhan laporan hasil uji"
+BUDI_TEXT = "Saya mau komplain, laporan hasil uji kami terlambat dua minggu"
+
+
+def budi_mail(message_id: str = "<budi-1@example.com>", text: str = BUDI_TEXT) -> bytes:
+    """A new mail from Budi Santoso to the office."""
+    return (
+        f"From: {BUDI}\r\n"
+        "To: pengaduan@bspji.go.id\r\n"
+        f"Subject: {BUDI_SUBJECT}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        f"Date: {mail_date(10)}\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{text}\r\n"
+    ).encode()
+
+
+def reply_to(ours: EmailMessage, text: str, message_id: str = "<budi-2@example.com>") -> bytes:
+    """Budi's answer to ``ours``, threaded and quoting it below, as mail clients write."""
+    our_id = ours["Message-ID"]
+    refs = f"{ours.get('References', '')} {our_id}".strip()
+    quoted = "\r\n".join(f"> {line}" for line in ours.get_content().splitlines())
+    return (
+        f"From: {BUDI}\r\n"
+        "To: pengaduan@bspji.go.id\r\n"
+        f"Subject: Re: {ours['Subject']}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        f"In-Reply-To: {our_id}\r\n"
+        f"References: {refs}\r\n"
+        f"Date: {mail_date(1)}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{text}\r\n\r\n"
+        f"Pada {mail_date(9)}, Layanan Pengaduan <pengaduan@bspji.go.id> menulis:\r\n"
+        f"{quoted}\r\n"
+    ).encode()
+
+
+@dataclass
+class EmailCitizen:
+    """Budi writing to the office: the first message a new mail (``<budi-1@…>``), each
+    next one a reply to the office's last mail (``<budi-2@…>``, …); each reply of
+    the office is the text of a mail the SMTP sink received for him."""
+
+    runtime: Runtime
+    mailbox: Mailbox
+    sink: SmtpSink
+    address: str = "budi@example.com"
+    said: int = 0
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def say(self, text: str) -> None:
+        message_id = f"<budi-{next(self._ids)}@example.com>"
+        ours = self.mails()
+        mail = reply_to(ours[-1], text, message_id) if ours else budi_mail(message_id, text)
+        await self.mailbox.append(mail)
+        self.said += 1
+
+    def mails(self) -> list[EmailMessage]:
+        """The office's mails to Budi, in order."""
+        return [m for m in self.sink.messages() if m["To"] == self.address]
+
+    def received(self) -> list[str]:
+        return [m.get_content() for m in self.mails()]
+
+    async def settle(self) -> None:
+        async def stored() -> bool:
+            inbound = await count_rows(self.runtime.sessions, Message, Message.direction == "in")
+            return inbound >= self.said
+
+        await wait_until(stored)
+        await settle(self.runtime)

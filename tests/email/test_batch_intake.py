@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from channels.base import InboundMessage
@@ -25,6 +25,7 @@ from storage.models import Message, QuarantinedInbound
 from tests.email.conftest import Mailbox, sample
 from tests.email.test_intake_guards import TRUSTED, authenticated
 from tests.email.test_never_blocks import plain
+from tests.harness.rows import count_rows
 
 pytestmark = pytest.mark.imap
 
@@ -50,8 +51,7 @@ def batch_poller(
 
 
 async def count(sessions: SessionFactory, model: type, *where: object) -> int:
-    async with sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+    return await count_rows(sessions, model, *where)
 
 
 async def test_three_hundred_mails_are_stored_once_and_left_on_the_server(

@@ -20,8 +20,15 @@ from pathlib import Path
 import pytest
 
 from channels.api import SIGNATURE_HEADER, sign
-from tests.email.conftest import EMAIL_FROM, IMAP_PASSWORD, IMAP_USER, Mailbox, SmtpSink, free_port
-from tests.email.test_end_to_end import budi_mail
+from tests.email.conftest import (
+    EMAIL_FROM,
+    IMAP_PASSWORD,
+    IMAP_USER,
+    Mailbox,
+    SmtpSink,
+    budi_mail,
+    free_port,
+)
 
 SECRET = "crash-test-secret"
 ADUAN = str(Path(sys.executable).with_name("aduan"))

@@ -10,143 +10,56 @@ message does not stop the next one.
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from gateway.runtime import Runtime, build_runtime
-from storage.migrate import upgrade
+from gateway.runtime import Runtime
 from storage.models import Complaint, Message, QuarantinedInbound
-from tests.email.conftest import Mailbox, SmtpSink, sample
-
-TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
-WIB = ZoneInfo("Asia/Jakarta")
-
-
-def mail_date(minutes_ago: float) -> str:
-    """A ``Date:`` value ``minutes_ago`` before now in WIB: the tests never depend
-    on today's date (a fixed date would fall outside the draft lifetime one day)."""
-    moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
-    return format_datetime(moment.astimezone(WIB))
-
-
-def budi_mail(message_id: str = "<budi-1@example.com>") -> bytes:
-    return (
-        "From: Budi Santoso <budi@example.com>\r\n"
-        "To: pengaduan@bspji.go.id\r\n"
-        "Subject: Keluhan laporan hasil uji\r\n"
-        f"Message-ID: {message_id}\r\n"
-        f"Date: {mail_date(10)}\r\n"
-        "MIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "\r\n"
-        "Saya mau komplain, laporan hasil uji kami terlambat dua minggu\r\n"
-    ).encode()
-
-
-def reply_to(ours: EmailMessage, text: str) -> bytes:
-    our_id = ours["Message-ID"]
-    refs = f"{ours.get('References', '')} {our_id}".strip()
-    quoted = "\r\n".join(f"> {line}" for line in ours.get_content().splitlines())
-    return (
-        "From: Budi Santoso <budi@example.com>\r\n"
-        "To: pengaduan@bspji.go.id\r\n"
-        f"Subject: Re: {ours['Subject']}\r\n"
-        "Message-ID: <budi-2@example.com>\r\n"
-        f"In-Reply-To: {our_id}\r\n"
-        f"References: {refs}\r\n"
-        f"Date: {mail_date(1)}\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "\r\n"
-        f"{text}\r\n\r\n"
-        f"Pada {mail_date(9)}, Layanan Pengaduan <pengaduan@bspji.go.id> menulis:\r\n"
-        f"{quoted}\r\n"
-    ).encode()
-
-
-def received(sink: SmtpSink) -> list[EmailMessage]:
-    out = []
-    for envelope in sink.handler.envelopes:
-        parsed = email.message_from_bytes(
-            envelope.original_content or b"", policy=email.policy.default
-        )
-        assert isinstance(parsed, EmailMessage)
-        out.append(parsed)
-    return out
-
-
-async def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+from tests.email.conftest import (
+    EmailCitizen,
+    Mailbox,
+    SmtpSink,
+    budi_mail,
+    live_runtime,
+    sample,
+)
+from tests.harness.conversation import Conversation, registered
+from tests.harness.conversations import BUDI_BY_EMAIL, BUDI_BY_EMAIL_FIELDS
+from tests.harness.rows import count_rows, wait_until
 
 
 @pytest.fixture
 async def live(mailbox: Mailbox, smtp_sink: SmtpSink, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = mailbox.settings(
-        smtp_port=smtp_sink.port,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}",
-        data_dir=tmp_path,
+    runtime = await live_runtime(
+        mailbox, smtp_sink, f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path
     )
-    runtime = await build_runtime(settings, use_redis=False)
-    await upgrade(runtime.engine)
-    await runtime.start()
     yield runtime
     await runtime.close()
-
-
-async def count(runtime: Runtime, model: type, *where: object) -> int:
-    async with runtime.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
 
 
 async def test_budi_email_conversation(
     live: Runtime, mailbox: Mailbox, smtp_sink: SmtpSink
 ) -> None:
-    await mailbox.append(budi_mail())
-
-    async def one_sent() -> bool:
-        return len(smtp_sink.handler.envelopes) >= 1
-
-    await wait_for(one_sent)
-    [ask] = received(smtp_sink)
+    budi = EmailCitizen(live, mailbox, smtp_sink)
+    conversation = Conversation(budi)
+    ask_row, answer_row = BUDI_BY_EMAIL
+    await conversation.turn(ask_row)
+    [ask] = budi.mails()
     assert ask["To"] == "budi@example.com"
     assert ask["In-Reply-To"] == "<budi-1@example.com>"
     assert ask["Auto-Submitted"] == "auto-replied"
     assert ask["Subject"] == "Re: Keluhan laporan hasil uji"
-    body = ask.get_content()
-    assert "Nama pelanggan/peserta" in body
-    assert "Nama pengadu" not in body and "Masalah yang diadukan" not in body
-    assert await count(live, Complaint) == 0
+    assert await count_rows(live.sessions, Complaint) == 0
 
-    await mailbox.append(reply_to(ask, "PT Sinar Jaya"))
-
-    async def two_sent() -> bool:
-        return len(smtp_sink.handler.envelopes) >= 2
-
-    await wait_for(two_sent)
-    ack = received(smtp_sink)[1]
-    async with live.sessions() as s:
-        [complaint] = list(await s.scalars(select(Complaint)))
-    assert complaint.complainant_name == "Budi Santoso"
-    assert complaint.customer_name == "PT Sinar Jaya"
-    assert complaint.problem == "laporan hasil uji kami terlambat dua minggu"
+    await conversation.turn(answer_row)
+    ack = budi.mails()[1]
+    complaint = await registered(
+        live.sessions, conversation, "budi@example.com", BUDI_BY_EMAIL_FIELDS
+    )
     assert complaint.received_by == "channel:email"
-    assert TRACKING.fullmatch(complaint.tracking_number)
-    assert complaint.tracking_number in ack.get_content()
     assert f"[{complaint.tracking_number}]" in ack["Subject"]
     assert ack["In-Reply-To"] == "<budi-2@example.com>"
 
@@ -156,13 +69,15 @@ async def test_budi_email_conversation(
     await mailbox.append(sample("auto_replied.eml"))
 
     async def both_stored() -> bool:
-        return await count(live, Message, Message.direction == "in") >= 3
+        return await count_rows(live.sessions, Message, Message.direction == "in") >= 3
 
-    await wait_for(both_stored)
+    await wait_until(both_stored)
     await asyncio.sleep(1.0)  # give a wrong reply time to appear
     assert len(smtp_sink.handler.envelopes) == 2
-    assert await count(live, Complaint) == 1
-    assert await count(live, Message, Message.external_id == "budi-1@example.com") == 1
+    assert await count_rows(live.sessions, Complaint) == 1
+    assert (
+        await count_rows(live.sessions, Message, Message.external_id == "budi-1@example.com") == 1
+    )
     # Mail stays on the server, flags untouched.
     flags = await mailbox.flags()
     assert len(flags) == 4 and all(
@@ -179,8 +94,8 @@ async def test_malformed_message_does_not_block_the_next(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 1
 
-    await wait_for(answered)
-    assert received(smtp_sink)[0]["In-Reply-To"] == "<after-junk@example.com>"
+    await wait_until(answered)
+    assert smtp_sink.messages()[0]["In-Reply-To"] == "<after-junk@example.com>"
     async with live.sessions() as s:
         [kept] = list(await s.scalars(select(QuarantinedInbound)))
     assert kept.channel == "email" and b"this is not an email" in kept.raw

@@ -13,21 +13,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import channels.email.imap as imap_module
 import channels.email.parse_pool as parse_pool_module
 from gateway.inbox.complaint_texts import delivery_text
 from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime
 from handlers.outbox import Draft
-from storage.migrate import upgrade
 from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound
 from tests.conftest import _postgres_engine
-from tests.email.conftest import Mailbox, SmtpSink
-from tests.email.test_end_to_end import received, wait_for
+from tests.email.conftest import Mailbox, SmtpSink, live_runtime
 from tests.email.test_never_blocks import LONG_TYPE, mail_date, plain, unguarded, with_attachment
+from tests.harness.rows import count_rows, wait_until
 from tests.services import POSTGRES_URL
 
 pytestmark = pytest.mark.imap
@@ -52,23 +51,20 @@ async def live(
         engine = await _postgres_engine()  # a fresh schema (skips when PostgreSQL is absent)
         await engine.dispose()
         database = POSTGRES_URL
-    settings = mailbox.settings(
-        smtp_port=smtp_sink.port,
-        database_url=database,
-        data_dir=tmp_path,
+    runtime = await live_runtime(
+        mailbox,
+        smtp_sink,
+        database,
+        tmp_path,
         imap_trusted_authserv_id=TRUSTED,
         reply_cap_per_hour=CAP,
     )
-    runtime = await build_runtime(settings, use_redis=False)
-    await upgrade(runtime.engine)
-    await runtime.start()
     yield runtime
     await runtime.close()
 
 
 async def count(runtime: Runtime, model: type, *where: object) -> int:
-    async with runtime.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+    return await count_rows(runtime.sessions, model, *where)
 
 
 async def test_unstorable_mail_is_quarantined_and_the_next_mail_gets_its_reply(
@@ -87,8 +83,8 @@ async def test_unstorable_mail_is_quarantined_and_the_next_mail_gets_its_reply(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 1
 
-    await wait_for(answered, timeout=20.0)
-    [reply] = received(smtp_sink)
+    await wait_until(answered, timeout=20.0)
+    [reply] = smtp_sink.messages()
     assert reply["In-Reply-To"] == "<normal@example.com>"
     async with live.sessions() as s:
         [kept] = list(await s.scalars(select(QuarantinedInbound)))
@@ -107,8 +103,8 @@ async def test_long_content_type_is_stored_and_both_mails_are_answered(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 2
 
-    await wait_for(answered, timeout=20.0)
-    assert sorted(m["In-Reply-To"] for m in received(smtp_sink)) == [
+    await wait_until(answered, timeout=20.0)
+    assert sorted(m["In-Reply-To"] for m in smtp_sink.messages()) == [
         "<long-type@example.com>",
         "<normal@example.com>",
     ]
@@ -157,9 +153,9 @@ async def test_mail_failing_dmarc_at_our_server_never_acts_for_the_complainant(
     async def answered() -> bool:
         return len(smtp_sink.handler.envelopes) >= 1
 
-    await wait_for(answered, timeout=20.0)
+    await wait_until(answered, timeout=20.0)
     await asyncio.sleep(1.0)  # give a wrong reply time to appear
-    assert [m["In-Reply-To"] for m in received(smtp_sink)] == ["<genuine@example.com>"]
+    assert [m["In-Reply-To"] for m in smtp_sink.messages()] == ["<genuine@example.com>"]
     async with live.sessions() as s:
         [kept] = list(await s.scalars(select(QuarantinedInbound)))
         [stored] = list(await s.scalars(select(Message).where(Message.direction == "in")))
@@ -186,7 +182,7 @@ async def test_auto_responder_gets_at_most_the_cap_of_replies_and_staff_still_re
         done = await count(live, OutboxMessage, OutboxMessage.status.in_(["sent", "failed"]))
         return done >= total
 
-    await wait_for(settled, timeout=60.0)
+    await wait_until(settled, timeout=60.0)
     assert len(smtp_sink.handler.envelopes) == CAP
     assert await count(live, OutboxMessage, OutboxMessage.status == "sent") == CAP
     async with live.sessions() as s:
@@ -226,5 +222,5 @@ async def test_auto_responder_gets_at_most_the_cap_of_replies_and_staff_still_re
     async def staff_sent() -> bool:
         return len(smtp_sink.handler.envelopes) == CAP + 1
 
-    await wait_for(staff_sent, timeout=20.0)
-    assert received(smtp_sink)[-1].get_content().startswith("Mohon hentikan")
+    await wait_until(staff_sent, timeout=20.0)
+    assert smtp_sink.messages()[-1].get_content().startswith("Mohon hentikan")

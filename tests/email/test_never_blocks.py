@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 import channels.email.imap as imap_module
@@ -30,6 +30,7 @@ from channels.email.mailbox_store import load_checkpoint
 from channels.email.parse import parse_email
 from storage.models import Attachment, Message, QuarantinedInbound
 from tests.conftest import _postgres_engine
+from tests.harness.rows import count_rows
 from tests.runtime_fixtures import Harness, make_harness
 from tests.services import POSTGRES_URL
 
@@ -172,8 +173,7 @@ def unguarded(break_value: Callable[[str], str]) -> Callable[..., InboundMessage
 
 
 async def count(h: Harness, model: type, *where: object) -> int:
-    async with h.runtime.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+    return await count_rows(h.runtime.sessions, model, *where)
 
 
 async def test_a_mail_that_cannot_be_stored_is_quarantined_and_the_next_is_answered(

@@ -12,6 +12,7 @@ from channels.base import ChannelName, InboundMessage
 from channels.email.parse import RAW_COPY_MAX_BYTES, parse_email
 from channels.errors import InboundParseError
 from tests.email.conftest import EMAIL_FROM, sample
+from tests.harness.incoming import Check, IncomingCase, check_incoming, named_cases
 
 OWN = [EMAIL_FROM]
 
@@ -20,66 +21,80 @@ def parse(name: str, max_bytes: int = 5000) -> InboundMessage:
     return parse_email(sample(name), own_addresses=OWN, max_attachment_bytes=max_bytes)
 
 
-def test_gmail_reply_in_indonesian_quoted_printable() -> None:
-    msg = parse("gmail_reply_id.eml")
-    assert msg.channel is ChannelName.EMAIL
-    assert msg.external_id == "CAHk3x9pQ7f+Zs1=abc123XYZ@mail.gmail.com"
-    assert msg.sender == "budi.santoso@gmail.com"  # lower-cased
-    assert msg.sender_name == "Budi Santoso"
-    assert msg.subject == "Re: [ADU-2026-00042] Pengaduan Anda telah kami terima"
-    assert msg.received_at == datetime(2026, 1, 12, 3, 40, 5, tzinfo=UTC)
-    assert msg.thread_refs == ("out-42@bspji.go.id", "out-41@bspji.go.id")
-    assert not msg.automatic
-    assert msg.text == (
-        "Selamat siang,\n\n"
-        "Nama saya Budi Santoso. Nama pelanggan: PT Sumber Air Jaya.\n"
-        "Masalahnya: hasil uji sampel air nomor 123/LAB/2026 belum kami terima,\n"
-        "padahal sudah lewat 14 hari kerja. Mohon segera ditindaklanjuti.\n\n"
-        "Terima kasih."
-    )
-    assert msg.attachments == ()
+def parse_recorded(raw: bytes) -> InboundMessage:
+    return parse_email(raw, own_addresses=OWN, max_attachment_bytes=5000)
 
 
-def test_multipart_alternative_prefers_text_plain() -> None:
-    msg = parse("gmail_reply_en_alternative.eml")
-    assert msg.sender_name == "Lim, Sarah"
-    assert msg.text == (
-        "My name is Sarah Lim, the customer is CV Maju Bersama.\n"
-        "The calibration certificate has the wrong serial number."
-    )
-    assert msg.attachments == ()  # the HTML alternative is not an attachment
-    assert msg.received_at == datetime(2026, 1, 13, 1, 30, tzinfo=UTC)
+INCOMING = [
+    IncomingCase(
+        "gmail_reply_in_indonesian_quoted_printable",
+        sample("gmail_reply_id.eml"),
+        {
+            "channel": ChannelName.EMAIL,
+            "external_id": "CAHk3x9pQ7f+Zs1=abc123XYZ@mail.gmail.com",
+            "sender": "budi.santoso@gmail.com",  # lower-cased
+            "sender_name": "Budi Santoso",
+            "subject": "Re: [ADU-2026-00042] Pengaduan Anda telah kami terima",
+            "received_at": datetime(2026, 1, 12, 3, 40, 5, tzinfo=UTC),
+            "thread_refs": ("out-42@bspji.go.id", "out-41@bspji.go.id"),
+            "automatic": False,
+            "text": "Selamat siang,\n\n"
+            "Nama saya Budi Santoso. Nama pelanggan: PT Sumber Air Jaya.\n"
+            "Masalahnya: hasil uji sampel air nomor 123/LAB/2026 belum kami terima,\n"
+            "padahal sudah lewat 14 hari kerja. Mohon segera ditindaklanjuti.\n\n"
+            "Terima kasih.",
+            "attachments": (),
+        },
+    ),
+    IncomingCase(
+        "multipart_alternative_prefers_text_plain",
+        sample("gmail_reply_en_alternative.eml"),
+        {
+            "sender_name": "Lim, Sarah",
+            "text": "My name is Sarah Lim, the customer is CV Maju Bersama.\n"
+            "The calibration certificate has the wrong serial number.",
+            "attachments": (),  # the HTML alternative is not an attachment
+            "received_at": datetime(2026, 1, 13, 1, 30, tzinfo=UTC),
+        },
+    ),
+    IncomingCase(
+        "outlook_windows_1252_reply_keeps_lists_and_perihal_lines",
+        sample("outlook_reply_id_cp1252.eml"),
+        {
+            "text": "Dengan hormat,\n\n"
+            "Kami sudah mengirim ulang formulir. Perihal: keterlambatan laporan uji “tahap II”.\n"
+            "- sampel diterima 2 Januari\n"
+            "- laporan dijanjikan 9 Januari\n\n"
+            "Hormat kami,\n"
+            "Rina",
+            "thread_refs": ("out-44@bspji.go.id",),
+        },
+    ),
+    IncomingCase(
+        "html_only_base64_becomes_text_without_links_or_quotes",
+        sample("outlook_reply_en_html_only.eml"),
+        {
+            "text": "The problem is that the invoice was charged twice. See the receipt."
+            "\n\nRegards, Joko",
+        },
+        message=Check(lambda m: "http" not in m.text and "*" not in m.text, "free of links"),
+    ),
+    IncomingCase(
+        "iso_8859_1_base64_and_rfc2047_headers",
+        sample("latin1_base64.eml"),
+        {
+            "sender_name": "Andi Wijaya – Kec. Bandungan",
+            "subject": "Keluhan pelayanan café",
+            "text": "Saya ingin mengadukan pelayanan di kafetaria: café ditutup tanpa "
+            "pemberitahuan.\nNama pelanggan: Koperasi Señor.",
+        },
+    ),
+]
 
 
-def test_outlook_windows_1252_reply_keeps_lists_and_perihal_lines() -> None:
-    msg = parse("outlook_reply_id_cp1252.eml")
-    assert msg.text == (
-        "Dengan hormat,\n\n"
-        "Kami sudah mengirim ulang formulir. Perihal: keterlambatan laporan uji “tahap II”.\n"
-        "- sampel diterima 2 Januari\n"
-        "- laporan dijanjikan 9 Januari\n\n"
-        "Hormat kami,\n"
-        "Rina"
-    )
-    assert msg.thread_refs == ("out-44@bspji.go.id",)
-
-
-def test_html_only_base64_becomes_text_without_links_or_quotes() -> None:
-    msg = parse("outlook_reply_en_html_only.eml")
-    assert msg.text == (
-        "The problem is that the invoice was charged twice. See the receipt.\n\nRegards, Joko"
-    )
-    assert "http" not in msg.text and "*" not in msg.text
-
-
-def test_iso_8859_1_base64_and_rfc2047_headers() -> None:
-    msg = parse("latin1_base64.eml")
-    assert msg.sender_name == "Andi Wijaya – Kec. Bandungan"
-    assert msg.subject == "Keluhan pelayanan café"
-    assert msg.text == (
-        "Saya ingin mengadukan pelayanan di kafetaria: café ditutup tanpa pemberitahuan.\n"
-        "Nama pelanggan: Koperasi Señor."
-    )
+@named_cases(INCOMING)
+def test_incoming(case: IncomingCase) -> None:
+    check_incoming(case, parse_recorded)
 
 
 def test_unknown_charset_is_decoded_with_replacement() -> None:

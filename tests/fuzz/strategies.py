@@ -12,7 +12,6 @@ import copy
 import json
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -20,8 +19,6 @@ from hypothesis import strategies as st
 
 from channels.base import DeliveryReport, InboundMessage
 from gateway.webhooks.sanitise import LIMITS
-
-TESTS = Path(__file__).resolve().parent.parent
 
 #: Derandomised and without an example database, so CI runs the same inputs.
 FUZZ = settings(
@@ -56,10 +53,6 @@ json_values: st.SearchStrategy[Any] = st.recursive(
     ),
     max_leaves=8,
 )
-
-
-def load_json(relative: str) -> Any:
-    return json.loads((TESTS / relative).read_text("utf-8"))
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,22 +25,19 @@ from channels.whatsapp_cloud import delivery_report, parse_payload
 from gateway.webhooks import decode, sanitise
 from tests.fuzz.strategies import (
     FUZZ,
-    TESTS,
     assert_storable_message,
     assert_storable_report,
     hostile,
     json_values,
-    load_json,
     mutated,
     nasty_text,
 )
+from tests.harness.payloads import recorded
 
 # --------------------------------------------------------------------- Twilio
 
 
-def _form(name: str) -> dict[str, str]:
-    text = (TESTS / "twilio" / "data" / name).read_text().strip()
-    return dict(parse_qsl(text, keep_blank_values=True))
+_form = recorded("twilio").form
 
 
 TWILIO_FORMS = [_form(n) for n in ("sms_inbound.form", "whatsapp_inbound.form")]
@@ -101,7 +97,7 @@ def test_twilio_raw_body(raw: bytes) -> None:
 # -------------------------------------------------------------------- WhatsApp
 
 WHATSAPP = [
-    load_json(f"whatsapp_cloud/data/{n}.json")
+    recorded("whatsapp_cloud").json(n)
     for n in ("text", "image", "button_reply", "status_failed", "contacts")
 ]
 
@@ -121,9 +117,7 @@ def test_whatsapp_payload(body: Any) -> None:
 
 # -------------------------------------------------------------------- Telegram
 
-TELEGRAM = [
-    load_json(f"telegram/data/{n}.json") for n in ("text", "photo_caption", "document", "voice")
-]
+TELEGRAM = [recorded("telegram").json(n) for n in ("text", "photo_caption", "document", "voice")]
 far_dates = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70), st.sampled_from([0, -1, 2**63, 10**20])
 )

@@ -12,7 +12,6 @@ try again later.
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import time
 from collections import defaultdict
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-API_VERSION = "2010-04-01"
+from tests.twilio.fake_twilio import API_VERSION, basic_auth, twilio_error
 
 
 @dataclass(frozen=True)
@@ -75,26 +74,15 @@ class FakeProvider:
         return f"http://127.0.0.1:{self._port}"
 
     def _authorised(self, request: web.Request) -> bool:
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return request.headers.get("Authorization") == f"Basic {expected}"
+        return request.headers.get("Authorization") == basic_auth(self.account_sid, self.auth_token)
 
     async def _create(self, request: web.Request) -> web.Response:
         form = await request.post()
         if request.match_info["account"] != self.account_sid or not self._authorised(request):
-            return web.json_response(
-                {"code": 20003, "message": "Authenticate", "status": 401}, status=401
-            )
+            return web.json_response(twilio_error(20003, "Authenticate", 401), status=401)
         if time.monotonic() < self.fail_until:
             self.refused_500 += 1
-            return web.json_response(
-                {
-                    "code": 20500,
-                    "message": "Internal Server Error",
-                    "more_info": "https://www.twilio.com/docs/errors/20500",
-                    "status": 500,
-                },
-                status=500,
-            )
+            return web.json_response(twilio_error(20500, "Internal Server Error", 500), status=500)
         # Distinct from the inbound MessageSids the driver makes (``SM0…``).
         sid = f"SMf{next(self._ids):031x}"
         to, body = str(form.get("To", "")), str(form.get("Body", ""))

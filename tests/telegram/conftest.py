@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,16 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels.telegram import TelegramChannel
+from channels.telegram import SECRET_HEADER, TelegramChannel
 from gateway.channel_configs import telegram_config
-from gateway.config import Settings, load_settings
-from gateway.jobs import InProcessJobs
+from gateway.config import Settings
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Message
+from tests.harness.conversation import settle
+from tests.harness.payloads import Payloads
+from tests.harness.settings import channel_settings
 from tests.telegram.fake_bot_api import FakeBotApi
 
 DATA = Path(__file__).parent / "data"
+PAYLOADS = Payloads(DATA)
+WEBHOOK_PATH = "/webhooks/telegram"
 TOKEN = "123456:TEST-token-" + "a" * 30
 SECRET = "webhook-Secret_42"
 CHAT = 987654321
@@ -30,7 +35,7 @@ CHAT = 987654321
 
 def sample(name: str) -> dict[str, Any]:
     """A recorded Update from ``tests/telegram/data/<name>.json``."""
-    data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text("utf-8"))
+    data: dict[str, Any] = PAYLOADS.json(name)
     return data
 
 
@@ -59,22 +64,18 @@ def text_update(update_id: int, text: str, *, chat_id: int = CHAT) -> dict[str, 
 async def fake(aiohttp_server: Any) -> FakeBotApi:
     """A running fake Bot API for :data:`TOKEN`."""
     api = FakeBotApi(TOKEN)
-    server = await aiohttp_server(api.app)
-    api.base = str(server.make_url("")).rstrip("/")
+    await api.serve(aiohttp_server, api.app)
     return api
 
 
 def make_settings(tmp_path: Path, fake: FakeBotApi, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 't.sqlite3'}",
-        "data_dir": tmp_path,
         "telegram_token": TOKEN,
         "telegram_webhook_secret": SECRET,
         "telegram_api_base": fake.api_base,
         "public_url": "https://aduan.example.go.id",
     }
-    values.update(overrides)
-    return load_settings(**values)
+    return channel_settings(tmp_path, values, overrides)
 
 
 @dataclass
@@ -87,9 +88,7 @@ class Stack:
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until processing is done and nothing is being or due to be sent."""
-        jobs = self.runtime.jobs
-        assert isinstance(jobs, InProcessJobs)
-        await jobs.idle(timeout=timeout)
+        await settle(self.runtime, timeout)
 
     async def inbound(self) -> list[Message]:
         async with self.runtime.sessions() as s:
@@ -140,3 +139,50 @@ async def stack(tmp_path: Path, fake: FakeBotApi) -> AsyncIterator[Stack]:
 
 
 StackFactory = Callable[..., Awaitable[Stack]]
+
+
+async def post_update(client: Any, update: Any, headers: dict[str, str] | None = None) -> Any:
+    """POST ``update`` (a dict, or raw bytes) to the webhook with the secret header
+    (``headers`` replaces it)."""
+    data = update if isinstance(update, bytes) else json.dumps(update).encode()
+    return await client.post(
+        WEBHOOK_PATH,
+        data=data,
+        headers={"Content-Type": "application/json", **(headers or {SECRET_HEADER: SECRET})},
+    )
+
+
+_update_ids = itertools.count(700)
+
+
+@dataclass
+class TelegramCitizen:
+    """A Telegram user talking to the gateway: each message an update posted to
+    the webhook through ``client``, each reply a ``sendMessage`` to their chat."""
+
+    client: Any
+    stack: Stack
+    chat_id: int = CHAT
+
+    async def say(self, text: str) -> None:
+        resp = await post_update(
+            self.client, text_update(next(_update_ids), text, chat_id=self.chat_id)
+        )
+        assert resp.status == 200, await resp.text()
+
+    def received(self) -> list[str]:
+        return self.stack.fake.texts(self.chat_id)
+
+    async def settle(self) -> None:
+        await self.stack.settle()
+
+
+@dataclass
+class PolledTelegramCitizen(TelegramCitizen):
+    """The same user with the bot on long polling: each message an update queued at
+    the fake Bot API and fetched by one ``getUpdates`` of the channel (``client``
+    unused)."""
+
+    async def say(self, text: str) -> None:
+        await self.stack.fake.push(text_update(next(_update_ids), text, chat_id=self.chat_id))
+        assert await self.stack.channel.poll_once() == 1

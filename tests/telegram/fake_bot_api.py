@@ -10,7 +10,8 @@ second concurrent call gets 409 like Telegram), ``setWebhook``,
 
 Errors are programmed per method with :meth:`FakeBotApi.fail` (used by the
 next call of that method), with helpers for the documented ones: 429 with
-``retry_after``, 403 bot blocked, 400 chat not found, 500.
+``retry_after``, 403 bot blocked, 400 chat not found, 500. Recording, scripted
+errors and the server come from :class:`tests.harness.fake_provider.FakeProvider`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import asyncio
 import itertools
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.harness.fake_provider import FakeProvider, Scripted
 
 BOT_USER = {
     "id": 123456,
@@ -45,30 +48,38 @@ class Sent:
     at: float  # time.monotonic()
 
 
-@dataclass
-class FakeBotApi:
+class FakeBotApi(FakeProvider):
     """State of the fake: what it received and what it will answer."""
 
-    token: str
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    sent: list[Sent] = field(default_factory=list)
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    webhook: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    downloads: list[str] = field(default_factory=list)
-    errors: dict[str, list[list[Any]]] = field(default_factory=dict)
-    conflicts: int = 0
-    base: str = ""  # set by the fixture: "http://127.0.0.1:PORT"
-
-    def __post_init__(self) -> None:
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.updates: list[dict[str, Any]] = []
+        self.sent: list[Sent] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.webhook: dict[str, Any] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []
+        self.conflicts = 0
         self._ids = itertools.count(1000)
         self._arrived = asyncio.Condition()
         self._polling = 0
-        self.app = web.Application()
-        self.app.router.add_route("*", "/bot{token}/{method}", self._method)
-        self.app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        self.app = self.build_app()
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/bot{token}/{method}", self._method)
+        router.add_get("/file/bot{token}/{path:.+}", self._file)
 
     # -- programming the fake -------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT`` (set by the fixture once the fake listens)."""
+        return self.base_url
+
+    @base.setter
+    def base(self, value: str) -> None:
+        self.base_url = value
 
     @property
     def api_base(self) -> str:
@@ -98,7 +109,7 @@ class FakeBotApi:
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
         if parameters:
             body["parameters"] = parameters
-        self.errors.setdefault(method, []).append([after, status, body])
+        self.script(method, Scripted(status, body, after=after))
 
     def fail_rate_limited(self, method: str = "sendMessage", retry_after: int = 3) -> None:
         self.fail(
@@ -130,7 +141,7 @@ class FakeBotApi:
         params: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             params.update(await request.json())
-        elif request.can_read_body:
+        elif request.body_exists:
             params.update(dict(await request.post()))
         return params
 
@@ -146,12 +157,9 @@ class FakeBotApi:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append((method, params))
-        queued = self.errors.get(method)
-        if queued and queued[0][0] > 0:
-            queued[0][0] -= 1
-        elif queued:
-            _after, status, body = queued.pop(0)
-            return web.json_response(body, status=status)
+        scripted = self.scripted(method)
+        if scripted is not None:
+            return scripted
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             return web.json_response(

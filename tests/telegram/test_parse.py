@@ -2,44 +2,107 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from channels.base import ChannelName
-from channels.errors import InboundParseError
 from channels.telegram import api_bases, file_refs, lease_name_for, parse_update, split_text
 from channels.telegram.parse import language_of, normalise_command
 from channels.text import utf16_length
 from gateway.channel_configs import telegram_config
 from gateway.config import load_settings
+from tests.harness.incoming import Check, IncomingCase, check_incoming, named_cases
+from tests.harness.payloads import DROP, substitute
 from tests.telegram.conftest import CHAT, sample
 
-
-def test_text_message() -> None:
-    msg = parse_update(sample("text"))
-    assert msg is not None
-    assert msg.channel is ChannelName.TELEGRAM
-    assert msg.external_id == "850000101"
-    assert msg.sender == str(CHAT)
-    assert msg.sender_name == "Budi Santoso"
-    assert msg.text == "Selamat pagi, saya mau komplain laporan hasil uji terlambat"
-    assert msg.received_at == datetime.fromtimestamp(1763704800, UTC)
-    assert msg.received_at.tzinfo is not None
-    assert msg.language == "id"
-    assert msg.attachments == ()
-    assert msg.raw == sample("text")
+TEXT = sample("text")
 
 
-def test_start_command_is_an_empty_text() -> None:
-    msg = parse_update(sample("start"))
-    assert msg is not None and msg.text == "" and msg.external_id == "850000100"
-    deep_link = sample("start")
-    deep_link["message"]["text"] = "/start kantor-bandungan"
-    msg = parse_update(deep_link)
-    assert msg is not None and msg.text == ""
+def _edit(changes: dict[str, Any]) -> dict[str, Any]:
+    """The recorded text update with ``changes`` (dotted paths)."""
+    return substitute(TEXT, changes)  # type: ignore[no-any-return]
+
+
+def _deep_link() -> dict[str, Any]:
+    update = sample("start")
+    update["message"]["text"] = "/start kantor-bandungan"
+    return update
+
+
+INCOMING = [
+    IncomingCase(
+        "text",
+        TEXT,
+        {
+            "channel": ChannelName.TELEGRAM,
+            "external_id": "850000101",
+            "sender": str(CHAT),
+            "sender_name": "Budi Santoso",
+            "text": "Selamat pagi, saya mau komplain laporan hasil uji terlambat",
+            "received_at": datetime.fromtimestamp(1763704800, UTC),
+            "language": "id",
+            "attachments": (),
+            "raw": TEXT,
+        },
+    ),
+    IncomingCase(
+        "english_user",
+        _edit({"message.from.language_code": "en-US", "message.from.last_name": DROP}),
+        {"language": "en", "sender_name": "Budi"},
+    ),
+    # The start command is an empty text, with or without a deep link.
+    IncomingCase("start", sample("start"), {"text": "", "external_id": "850000100"}),
+    IncomingCase("start_deep_link", _deep_link(), {"text": ""}),
+    IncomingCase(
+        "photo_caption",
+        sample("photo_caption"),
+        # parse is pure: nothing downloaded yet, the file_id is in raw for download.
+        {
+            "text": "Ini foto tanda terima sampel kami",
+            "attachments": (),
+            "raw": Check(
+                lambda raw: raw["message"]["photo"][-1]["file_id"] == "AgACAgUAAxkBAAMMZ-large",
+                "an update whose largest photo is in raw",
+            ),
+        },
+    ),
+    IncomingCase("document", sample("document"), {"text": "Surat pengantar pengujian"}),
+    IncomingCase("voice", sample("voice"), {"text": ""}),
+    # Other message kinds have an empty text.
+    *(
+        IncomingCase(name, sample(name), {"text": "", "sender": str(CHAT)})
+        for name in ("sticker", "location", "contact")
+    ),
+    # Updates that are not messages, and group chats, are ignored.
+    *(
+        IncomingCase(name, sample(name), ignored=True)
+        for name in ("edited_message", "callback_query", "my_chat_member")
+    ),
+    IncomingCase(
+        "group_chat",
+        _edit({"message.chat": {"id": -100123, "title": "Warga RT 05", "type": "supergroup"}}),
+        ignored=True,
+    ),
+    # Malformed updates raise.
+    IncomingCase("a_list", [1, 2], error="update must be a JSON object"),
+    IncomingCase(
+        "update_id_string",
+        _edit({"update_id": "850000101"}),
+        error="update_id must be an integer",
+    ),
+    IncomingCase("no_update_id", _edit({"update_id": DROP}), error="update_id must be"),
+    IncomingCase("message_string", _edit({"message": "hi"}), error="message must be an object"),
+    IncomingCase("no_date", _edit({"message.date": None}), error="message.date"),
+    IncomingCase("no_chat_id", _edit({"message.chat": {}}), error="message.chat.id"),
+    IncomingCase("text_number", _edit({"message.text": 5}), error="message.text"),
+]
+
+
+@named_cases(INCOMING)
+def test_incoming(case: IncomingCase) -> None:
+    check_incoming(case, parse_update)
 
 
 @pytest.mark.parametrize(
@@ -60,20 +123,14 @@ def test_commands_lose_their_slash(text: str, expected: str) -> None:
     assert normalise_command(text) == expected
 
 
-def test_photo_caption_is_the_text_and_the_largest_size_is_referenced() -> None:
-    update = sample("photo_caption")
-    msg = parse_update(update)
-    assert msg is not None and msg.text == "Ini foto tanda terima sampel kami"
-    [ref] = file_refs(update)
+def test_photo_caption_references_the_largest_size() -> None:
+    [ref] = file_refs(sample("photo_caption"))
     assert ref.file_id == "AgACAgUAAxkBAAMMZ-large"
     assert (ref.filename, ref.content_type, ref.size) == (
         "photo-AQADlarge.jpg",
         "image/jpeg",
         61234,
     )
-    # parse is pure: nothing downloaded yet, the file_id is in raw for download.
-    assert msg.attachments == ()
-    assert msg.raw["message"]["photo"][-1]["file_id"] == ref.file_id
 
 
 def test_document_and_voice_references() -> None:
@@ -84,48 +141,13 @@ def test_document_and_voice_references() -> None:
         "application/pdf",
         20480,
     )
-    msg = parse_update(sample("document"))
-    assert msg is not None and msg.text == "Surat pengantar pengujian"
     [voice] = file_refs(sample("voice"))
     assert (voice.filename, voice.content_type) == ("voice-AgADvoice.ogg", "audio/ogg")
-    msg = parse_update(sample("voice"))
-    assert msg is not None and msg.text == ""
 
 
 @pytest.mark.parametrize("name", ["sticker", "location", "contact"])
-def test_other_message_kinds_have_an_empty_text(name: str) -> None:
-    msg = parse_update(sample(name))
-    assert msg is not None
-    assert msg.text == "" and msg.sender == str(CHAT)
+def test_other_message_kinds_reference_no_file(name: str) -> None:
     assert file_refs(sample(name)) == ()  # stickers are not kept as attachments
-
-
-@pytest.mark.parametrize("name", ["edited_message", "callback_query", "my_chat_member"])
-def test_non_message_updates_are_ignored(name: str) -> None:
-    assert parse_update(sample(name)) is None
-
-
-def test_group_chats_are_ignored() -> None:
-    update = sample("text")
-    update["message"]["chat"] = {"id": -100123, "title": "Warga RT 05", "type": "supergroup"}
-    assert parse_update(update) is None
-
-
-@pytest.mark.parametrize(
-    ("mutate", "reason"),
-    [
-        (lambda u: [1, 2], "update must be a JSON object"),
-        (lambda u: {**u, "update_id": "850000101"}, "update_id must be an integer"),
-        (lambda u: {k: v for k, v in u.items() if k != "update_id"}, "update_id must be"),
-        (lambda u: {**u, "message": "hi"}, "message must be an object"),
-        (lambda u: {**u, "message": {**u["message"], "date": None}}, "message.date"),
-        (lambda u: {**u, "message": {**u["message"], "chat": {}}}, "message.chat.id"),
-        (lambda u: {**u, "message": {**u["message"], "text": 5}}, "message.text"),
-    ],
-)
-def test_malformed_updates_raise(mutate: Any, reason: str) -> None:
-    with pytest.raises(InboundParseError, match=reason):
-        parse_update(mutate(copy.deepcopy(sample("text"))))
 
 
 @pytest.mark.parametrize(
@@ -134,14 +156,6 @@ def test_malformed_updates_raise(mutate: Any, reason: str) -> None:
 )
 def test_language_from_language_code(code: str | None, language: str | None) -> None:
     assert language_of(code) == language
-
-
-def test_english_user() -> None:
-    update = sample("text")
-    update["message"]["from"]["language_code"] = "en-US"
-    del update["message"]["from"]["last_name"]
-    msg = parse_update(update)
-    assert msg is not None and msg.language == "en" and msg.sender_name == "Budi"
 
 
 # -- splitting ---------------------------------------------------------------------

@@ -21,7 +21,18 @@ from gateway.runtime import build_runtime
 from storage import leases
 from storage.migrate import upgrade
 from storage.models import Message, QuarantinedInbound
-from tests.telegram.conftest import Stack, make_settings, make_stack, sample, text_update
+from tests.harness.conversation import Conversation, registered
+from tests.harness.conversations import FIRST_COMPLAINT_FIELDS, first_complaint
+from tests.harness.rows import wait_until
+from tests.telegram.conftest import (
+    CHAT,
+    PolledTelegramCitizen,
+    Stack,
+    make_settings,
+    make_stack,
+    sample,
+    text_update,
+)
 from tests.telegram.fake_bot_api import FakeBotApi
 
 pytestmark = pytest.mark.filterwarnings(
@@ -154,11 +165,7 @@ async def test_getupdates_errors_are_classified(polling: Stack, fake: FakeBotApi
 
 
 async def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
+    await wait_until(condition, timeout, step=0.02)
 
 
 async def test_only_one_process_polls_a_bot(polling: Stack, fake: FakeBotApi) -> None:
@@ -319,3 +326,12 @@ async def test_a_database_outage_while_polling_is_logged_once(
     assert len(problems) == 1 and "OperationalError" in problems[0], problems
     assert [r for r in ours if "working again" in r.getMessage()]
     assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_a_complete_conversation_over_long_polling(polling: Stack) -> None:
+    conversation = Conversation(PolledTelegramCitizen(None, polling))
+    await conversation.play(first_complaint("/start", profile_name=True))
+    complaint = await registered(
+        polling.runtime.sessions, conversation, str(CHAT), FIRST_COMPLAINT_FIELDS, thread=False
+    )
+    assert complaint.channel == "telegram"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,35 @@ from channels.ratelimit import Pacer
 from channels.telegram import SECRET_HEADER
 from gateway.app import create_app
 from gateway.config import TelegramMode
-from storage.models import Attachment, Complaint, Message, QuarantinedInbound
+from storage.models import Attachment, Message
+from tests.harness.conversation import Conversation, registered
+from tests.harness.conversations import (
+    FIRST_COMPLAINT,
+    FIRST_COMPLAINT_FIELDS,
+    first_complaint,
+)
+from tests.harness.incoming import named_cases
+from tests.harness.webhooks import (
+    NOT_JSON,
+    WebhookCase,
+    check_webhook,
+    equals,
+    quarantined_json,
+)
 from tests.telegram.conftest import (
     CHAT,
     SECRET,
+    WEBHOOK_PATH,
     Stack,
+    TelegramCitizen,
     fresh,
     make_stack,
+    post_update,
     sample,
-    text_update,
 )
 from tests.telegram.fake_bot_api import FakeBotApi
 
-URL = "/webhooks/telegram"
-TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
-OK = {SECRET_HEADER: SECRET}
+URL = WEBHOOK_PATH
 
 
 async def client_for(
@@ -43,11 +56,7 @@ async def client_for(
     return await aiohttp_client(app), stack
 
 
-async def post(client: Any, update: Any, headers: dict[str, str] | None = None) -> Any:
-    data = update if isinstance(update, bytes) else json.dumps(update).encode()
-    return await client.post(
-        URL, data=data, headers={"Content-Type": "application/json", **(headers or OK)}
-    )
+post = post_update
 
 
 async def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
@@ -63,27 +72,33 @@ async def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
     assert SECRET not in caplog.text
 
 
-async def test_malformed_body_gets_400_or_is_quarantined_with_a_reason(
-    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
+WEBHOOK = [
+    # A malformed body gets 400 (not JSON) or is quarantined with a reason.
+    NOT_JSON,
+    quarantined_json("a_list", b"[1]", "update must be a JSON object"),
+    quarantined_json("update_id_string", {"update_id": "x"}, "update_id must be an integer"),
+    quarantined_json("no_date", {"update_id": 1, "message": {"message_id": 1}}, "message.date"),
+    # Updates that are not messages are acknowledged and not stored.
+    *(
+        WebhookCase(name, sample(name), answer=equals({"status": "ignored"}))
+        for name in ("edited_message", "callback_query", "my_chat_member")
+    ),
+]
+
+
+@named_cases(WEBHOOK)
+async def test_webhook(
+    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi, case: WebhookCase
 ) -> None:
     client, stack = await client_for(aiohttp_client, tmp_path, fake)
-    resp = await post(client, b"not json")
-    assert resp.status == 400
-    assert "body is not JSON" in (await resp.json())["error"]
-    cases = {
-        b"[1]": "update must be a JSON object",
-        json.dumps({"update_id": "x"}).encode(): "update_id must be an integer",
-        json.dumps({"update_id": 1, "message": {"message_id": 1}}).encode(): "message.date",
-    }
-    for raw, reason in cases.items():
-        resp = await post(client, raw)
-        assert resp.status == 200, raw
-        answer = await resp.json()
-        assert answer["status"] == "quarantined" and reason in answer["error"]
+
+    async def post_case(update: Any) -> Any:
+        return await post(client, update)
+
+    await check_webhook(case, post_case, stack.runtime.sessions)
+    await stack.settle()
     assert await stack.inbound() == []
-    async with stack.runtime.sessions() as s:
-        rows = list(await s.scalars(select(QuarantinedInbound)))
-    assert sorted(r.raw for r in rows) == sorted(cases)
+    assert fake.sent == []
 
 
 async def test_off_when_not_configured_or_polling(
@@ -100,19 +115,6 @@ async def test_off_when_not_configured_or_polling(
     del stack.runtime.channels["telegram"]
     assert (await post(client, sample("text"))).status == 404
     assert await stack.inbound() == []
-
-
-async def test_non_message_updates_are_acknowledged_and_not_stored(
-    aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
-) -> None:
-    client, stack = await client_for(aiohttp_client, tmp_path, fake)
-    for name in ("edited_message", "callback_query", "my_chat_member"):
-        resp = await post(client, sample(name))
-        assert resp.status == 200
-        assert await resp.json() == {"status": "ignored"}
-    await stack.settle()
-    assert await stack.inbound() == []
-    assert fake.sent == []
 
 
 async def test_three_deliveries_give_one_message_and_one_reply(
@@ -191,40 +193,16 @@ async def test_one_complete_conversation_to_a_tracking_number(
     aiohttp_client: Any, tmp_path: Path, fake: FakeBotApi
 ) -> None:
     client, stack = await client_for(aiohttp_client, tmp_path, fake)
-    steps = [
-        "/start",
-        "laporan hasil uji terlambat dua minggu",
-        "Budi Santoso",
-        "PT Sinar Jaya",
-        "ya",
-    ]
-    for index, text in enumerate(steps):
-        resp = await post(client, text_update(700 + index, text))
-        assert resp.status == 200, await resp.text()
-        await stack.settle()
-        assert len(fake.sent) == index + 1, (text, fake.texts())
-    greeting, name, customer, summary, done = fake.texts(CHAT)
-    # One Indonesian question per message, each about one field: the problem
-    # first ("/start" says nothing), then who; the Telegram profile name is
-    # offered as a suggestion only.
-    assert "Terima kasih telah menghubungi" in greeting and "ceritakan masalah" in greeting
-    assert "nama lengkap" in name and "Budi Santoso" in name
-    assert "pelanggan/peserta" in customer and "nama lengkap" not in customer
-    for question in (name, customer):
-        assert "ceritakan masalah" not in question
-    assert "Budi Santoso" in summary and "PT Sinar Jaya" in summary and "YA" in summary
-    match = TRACKING.search(done)
-    assert match, done
-    async with stack.runtime.sessions() as s:
-        [complaint] = list(await s.scalars(select(Complaint)))
-    assert complaint.tracking_number == match.group(0)
-    assert complaint.complainant_name == "Budi Santoso"
-    assert complaint.customer_name == "PT Sinar Jaya"
-    assert complaint.problem == "laporan hasil uji terlambat dua minggu"
-    assert complaint.received_at is not None
+    conversation = Conversation(TelegramCitizen(client, stack))
+    # "/start" says nothing: the problem is asked first, then who; the Telegram
+    # profile name is offered as a suggestion only.
+    await conversation.play(first_complaint("/start", profile_name=True))
+    assert len(fake.sent) == len(FIRST_COMPLAINT)
+    complaint = await registered(
+        stack.runtime.sessions, conversation, str(CHAT), FIRST_COMPLAINT_FIELDS, thread=False
+    )
     assert complaint.received_by == "channel:telegram"
     assert complaint.channel == "telegram"
-    assert complaint.contact_address == str(CHAT)
     # A later progress update from staff reaches the same chat.
     assert await stack.runtime.notify(
         complaint.id, "Pengaduan Anda sedang diverifikasi.", actor="staff:sri"

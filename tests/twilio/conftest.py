@@ -6,36 +6,36 @@ Webhook signatures are computed with the twilio library's
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
-from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from channels.base import Channel, ChannelName
-from channels.twilio import SIGNATURE_HEADER, TwilioChannel
+from channels.twilio import INBOUND_PATH, SIGNATURE_HEADER, TwilioChannel
 from gateway.app import create_app
 from gateway.channel_configs import twilio_config
-from gateway.config import Settings, load_settings
-from gateway.jobs import InProcessJobs
+from gateway.config import Settings
 from gateway.runtime import Runtime, build_runtime
 from storage.migrate import upgrade
 from storage.models import Message
+from tests.harness.conversation import settle
+from tests.harness.payloads import Payloads
+from tests.harness.rows import count_rows
+from tests.harness.settings import channel_settings
 from tests.twilio.fake_twilio import FakeTwilio
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-test-auth-token-0123456789"
 PUBLIC_URL = "https://aduan.example.go.id"
-DATA = Path(__file__).parent / "data"
-
-
-def load_form(name: str) -> dict[str, str]:
-    """A recorded webhook body from ``data/`` (form-encoded, as Twilio posts it)."""
-    return dict(parse_qsl((DATA / name).read_text().strip(), keep_blank_values=True))
+OFFICE = "+62211234567"
+PAYLOADS = Payloads(Path(__file__).parent / "data")
+#: A recorded webhook body from ``data/`` (form-encoded, as Twilio posts it).
+load_form = PAYLOADS.form
 
 
 def sign(url: str, form: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
@@ -45,8 +45,6 @@ def sign(url: str, form: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
 
 def twilio_settings(tmp_path: Path, fake: FakeTwilio, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3",
-        "data_dir": tmp_path,
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,
         "twilio_sms_from": "+62211234567",
@@ -55,8 +53,7 @@ def twilio_settings(tmp_path: Path, fake: FakeTwilio, **overrides: Any) -> Setti
         "twilio_sms_per_second": 200.0,
         "public_url": PUBLIC_URL,
     }
-    values.update(overrides)
-    return load_settings(**values)
+    return channel_settings(tmp_path, values, overrides)
 
 
 @pytest.fixture
@@ -94,18 +91,10 @@ class Gateway:
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until processing is done and nothing is being or due to be sent."""
-        jobs = self.runtime.jobs
-        assert isinstance(jobs, InProcessJobs)
-        await jobs.idle(timeout=timeout)
+        await settle(self.runtime, timeout)
 
     async def inbound_count(self) -> int:
-        async with self.runtime.sessions() as s:
-            return int(
-                await s.scalar(
-                    select(func.count()).select_from(Message).where(Message.direction == "in")
-                )
-                or 0
-            )
+        return await count_rows(self.runtime.sessions, Message, Message.direction == "in")
 
 
 GatewayFactory = Callable[..., Awaitable[Gateway]]
@@ -145,3 +134,55 @@ async def make_gateway(
 @pytest.fixture
 async def gateway(make_gateway: GatewayFactory) -> Gateway:
     return await make_gateway()
+
+
+def inbound_form(kind: ChannelName, sender: str, sid: str, text: str) -> dict[str, str]:
+    """The form Twilio posts for a text from ``sender`` to the office on ``kind``."""
+    prefix = "whatsapp:" if kind is ChannelName.WHATSAPP else ""
+    form = {
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "Body": text,
+        "To": prefix + OFFICE,
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": prefix + sender,
+        "ApiVersion": "2010-04-01",
+    }
+    if kind is ChannelName.WHATSAPP:
+        form.update(MessageType="text", WaId=sender.lstrip("+"), ReferralNumMedia="0")
+    return form
+
+
+_sids = itertools.count(1)
+
+
+@dataclass
+class TwilioCitizen:
+    """A phone talking to the gateway over Twilio (``kind``: SMS or WhatsApp): each
+    message a signed webhook, each reply what the fake Twilio accepted for it."""
+
+    gateway: Gateway
+    kind: ChannelName
+    sender: str
+
+    @property
+    def address(self) -> str:
+        """``sender`` as Twilio writes it on ``kind`` (``whatsapp:+62…`` or ``+62…``)."""
+        return ("whatsapp:" if self.kind is ChannelName.WHATSAPP else "") + self.sender
+
+    async def say(self, text: str) -> None:
+        sid = f"SM{self.kind.value}{next(_sids):028d}"
+        resp = await self.gateway.post(
+            INBOUND_PATH, inbound_form(self.kind, self.sender, sid, text)
+        )
+        assert resp.status == 200
+
+    def received(self) -> list[str]:
+        return [m["Body"] for m in self.gateway.fake.messages if m["To"] == self.address]
+
+    async def settle(self) -> None:
+        await self.gateway.settle()

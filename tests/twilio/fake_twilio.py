@@ -15,55 +15,61 @@ on, refuses requests without the account's credentials.
 ``GET /2010-04-01/Accounts/{AccountSid}.json`` answers the Account resource
 (``sid``, ``friendly_name``, ``status`` ``active``) to the account's
 credentials, 401 with error 20003 otherwise.
+
+Recording, scripted errors and the server come from
+:class:`tests.harness.fake_provider.FakeProvider`.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.harness.fake_provider import FakeProvider, Scripted
 
 API_VERSION = "2010-04-01"
+#: Route key of the scripted errors (one consumed per Messages.json request).
+MESSAGES = "Messages.json"
 
 
-@dataclass
-class ProgrammedError:
-    """One error answer: HTTP ``status``, Twilio ``code`` and extra headers."""
-
-    status: int
-    code: int | None
-    message: str = "programmed error"
-    headers: dict[str, str] = field(default_factory=dict)
-    #: Answer as RFC 9457 problem details (``type``, ``title``, ``status``,
-    #: ``code``, ``detail``), as newer Twilio services do.
-    problem: bool = False
+def twilio_error(code: int | None, message: str, status: int) -> dict[str, object]:
+    """Twilio's documented error JSON (``code``, ``message``, ``more_info``, ``status``)."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
-@dataclass
-class FakeTwilio:
+def basic_auth(account_sid: str, auth_token: str) -> str:
+    """The ``Authorization`` header value Twilio expects for the account."""
+    return "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+
+
+class FakeTwilio(FakeProvider):
     """The fake API; ``messages`` holds every accepted Messages.json form, in order.
 
-    ``errors`` is a queue consumed one per Messages.json request: a
-    :class:`ProgrammedError` is answered as such, ``None`` lets the request through.
+    Scripted errors (:meth:`fail_next`, :meth:`pass_next`) are consumed one per
+    Messages.json request that passed authentication.
     """
 
-    account_sid: str
-    auth_token: str
-    messages: list[dict[str, str]] = field(default_factory=list)
-    refused: list[dict[str, str]] = field(default_factory=list)
-    errors: list[ProgrammedError | None] = field(default_factory=list)
-    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-    media_requests: list[str | None] = field(default_factory=list)
-    #: Media path → ``Location`` answered with 302 instead of the bytes (as
-    #: Twilio redirects media to its CDN).
-    media_redirects: dict[str, str] = field(default_factory=dict)
-    server: TestServer | None = None
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        super().__init__()
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.messages: list[dict[str, str]] = []
+        self.refused: list[dict[str, str]] = []
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.media_requests: list[str | None] = []
+        #: Media path → ``Location`` answered with 302 instead of the bytes (as
+        #: Twilio redirects media to its CDN).
+        self.media_redirects: dict[str, str] = {}
+        self._ids = itertools.count(1)
 
     # -- programming ---------------------------------------------------------------
 
@@ -76,12 +82,25 @@ class FakeTwilio:
         *,
         problem: bool = False,
     ) -> None:
-        """Answer the next Messages.json request with this error."""
-        self.errors.append(ProgrammedError(status, code, message, headers or {}, problem))
+        """Answer the next Messages.json request with this error; ``problem`` answers
+        RFC 9457 problem details (``type``, ``title``, ``status``, ``code``,
+        ``detail``), as newer Twilio services do."""
+        if problem:
+            body: dict[str, object] = {
+                "type": f"https://www.twilio.com/docs/errors/{code}",
+                "title": message,
+                "status": status,
+                "code": code,
+                "detail": message,
+            }
+            answer = Scripted(status, body, headers or {}, "application/problem+json")
+        else:
+            answer = Scripted(status, twilio_error(code, message, status), headers or {})
+        self.script(MESSAGES, answer)
 
     def pass_next(self) -> None:
         """Answer the next Messages.json request normally (before a programmed error)."""
-        self.errors.append(None)
+        self.script(MESSAGES, None)
 
     def add_media(self, message_sid: str, media_sid: str, content: bytes, content_type: str) -> str:
         """Store media and return its ``MediaUrl`` as Twilio would send it."""
@@ -91,12 +110,6 @@ class FakeTwilio:
         self.media[path] = (content, content_type)
         return self.url + path
 
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:PORT`` (for ``twilio_api_base``)."""
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
-
     def bodies(self) -> list[str]:
         """``Body`` of every accepted message, in order."""
         return [m.get("Body", "") for m in self.messages]
@@ -104,58 +117,28 @@ class FakeTwilio:
     # -- server --------------------------------------------------------------------
 
     def _authorised(self, request: web.Request) -> bool:
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return request.headers.get("Authorization") == f"Basic {expected}"
+        expected = basic_auth(self.account_sid, self.auth_token)
+        return request.headers.get("Authorization") == expected
+
+    @staticmethod
+    def _unauthenticated() -> web.Response:
+        return web.json_response(twilio_error(20003, "Authenticate", 401), status=401)
 
     async def _create_message(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         if request.match_info["account"] != self.account_sid or not self._authorised(request):
             self.refused.append(form)
-            return web.json_response(
-                {
-                    "code": 20003,
-                    "message": "Authenticate",
-                    "more_info": "https://www.twilio.com/docs/errors/20003",
-                    "status": 401,
-                },
-                status=401,
-            )
-        err = self.errors.pop(0) if self.errors else None
-        if err is not None:
+            return self._unauthenticated()
+        scripted = self.scripted(MESSAGES)
+        if scripted is not None:
             self.refused.append(form)
-            if err.problem:
-                return web.json_response(
-                    {
-                        "type": f"https://www.twilio.com/docs/errors/{err.code}",
-                        "title": err.message,
-                        "status": err.status,
-                        "code": err.code,
-                        "detail": err.message,
-                    },
-                    status=err.status,
-                    headers=err.headers,
-                    content_type="application/problem+json",
-                )
-            return web.json_response(
-                {
-                    "code": err.code,
-                    "message": err.message,
-                    "more_info": f"https://www.twilio.com/docs/errors/{err.code}",
-                    "status": err.status,
-                },
-                status=err.status,
-                headers=err.headers,
-            )
+            return scripted
         if "To" not in form or not ({"From", "MessagingServiceSid"} & form.keys()):
-            return web.json_response(
-                {
-                    "code": 21604 if "To" not in form else 21603,
-                    "message": "A 'To' and a 'From' or 'MessagingServiceSid' are required",
-                    "more_info": "https://www.twilio.com/docs/errors/21603",
-                    "status": 400,
-                },
-                status=400,
+            error = twilio_error(
+                21603, "A 'To' and a 'From' or 'MessagingServiceSid' are required", 400
             )
+            error["code"] = 21604 if "To" not in form else 21603
+            return web.json_response(error, status=400)
         self.messages.append(form)
         sid = f"SM{next(self._ids):032x}"
         now = format_datetime(datetime.now(UTC), usegmt=True)
@@ -204,34 +187,18 @@ class FakeTwilio:
         if request.match_info["account"] != f"{self.account_sid}.json" or not self._authorised(
             request
         ):
-            return web.json_response(
-                {
-                    "code": 20003,
-                    "message": "Authenticate",
-                    "more_info": "https://www.twilio.com/docs/errors/20003",
-                    "status": 401,
-                },
-                status=401,
-            )
+            return self._unauthenticated()
         return web.json_response(
             {"sid": self.account_sid, "friendly_name": "Kantor", "status": "active"}
         )
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get(f"/{API_VERSION}/Accounts/{{account}}", self._account)
-        app.router.add_post(
-            f"/{API_VERSION}/Accounts/{{account}}/Messages.json", self._create_message
-        )
-        app.router.add_get(
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(f"/{API_VERSION}/Accounts/{{account}}", self._account)
+        router.add_post(f"/{API_VERSION}/Accounts/{{account}}/Messages.json", self._create_message)
+        router.add_get(
             f"/{API_VERSION}/Accounts/{{account}}/Messages/{{message}}/Media/{{media}}", self._media
         )
-        return app
 
-    async def start(self) -> None:
-        self.server = TestServer(self.app())
-        await self.server.start_server()
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+    def app(self) -> web.Application:
+        """A new application serving the fake (to wrap in middlewares before :meth:`start`)."""
+        return self.build_app()

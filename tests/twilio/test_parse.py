@@ -23,82 +23,88 @@ from channels.twilio import (
 )
 from gateway.channel_configs import twilio_config
 from gateway.config import load_settings
+from tests.harness.incoming import AWARE, Check, IncomingCase, check_incoming, named_cases
 from tests.twilio.conftest import ACCOUNT_SID, AUTH_TOKEN, load_form
 
+SMS = load_form("sms_inbound")
+BARE = {"MessageSid": "SMbare", "From": "whatsapp:+6281234567890", "To": "whatsapp:+62211234567"}
 
-def test_recorded_sms() -> None:
-    form = load_form("sms_inbound.form")
-    msg = parse_form(form)
-    assert msg is not None
-    assert msg.channel is ChannelName.SMS
-    assert msg.external_id == "SM1f0e8ad8e0a4b2c5d6e7f8091a2b3c4d"
-    assert msg.sender == "+6281234567890"
-    assert msg.text == "Selamat siang, laporan hasil uji kami belum keluar"
-    assert msg.sender_name is None
-    assert msg.attachments == ()
-    assert msg.raw == form
-    assert msg.received_at.tzinfo is not None
+INCOMING = [
+    IncomingCase(
+        "recorded_sms",
+        SMS,
+        {
+            "channel": ChannelName.SMS,
+            "external_id": "SM1f0e8ad8e0a4b2c5d6e7f8091a2b3c4d",
+            "sender": "+6281234567890",
+            "text": "Selamat siang, laporan hasil uji kami belum keluar",
+            "sender_name": None,
+            "attachments": (),
+            "raw": SMS,
+            "received_at": AWARE,
+        },
+    ),
+    IncomingCase(
+        "recorded_whatsapp",
+        load_form("whatsapp_inbound"),
+        {
+            "channel": ChannelName.WHATSAPP,
+            "sender": "+6281234567890",  # whatsapp: stripped, E.164
+            "sender_name": "Budi",
+            "text": "halo, saya mau lapor",
+        },
+    ),
+    IncomingCase(
+        "recorded_whatsapp_image_keeps_media_in_raw",
+        load_form("whatsapp_image"),
+        {
+            "text": "ini foto laporannya",
+            "raw": Check(
+                lambda raw: raw["MediaUrl0"].endswith("/Media/ME4c5d6e7f8091a2b3c4d5e6f708192a3b"),
+                "a form whose MediaUrl0 is the recorded media",
+            ),
+        },
+    ),
+    # Location and empty messages still give a message.
+    IncomingCase(
+        "location",
+        load_form("whatsapp_location"),
+        {"text": "", "raw": Check(lambda raw: raw["Latitude"] == "-7.2574719", "the location")},
+    ),
+    IncomingCase("bare_sticker", BARE, {"text": ""}),
+    # Every way a sender is written is one E.164 number.
+    *(
+        IncomingCase(f"sender {sender}", {**SMS, "From": sender}, {"sender": "+6281234567890"})
+        for sender in (
+            "0812 3456 7890",
+            "+62 812-3456-7890",
+            "6281234567890",
+            "whatsapp:+6281234567890",
+        )
+    ),
+    # Malformed forms.
+    IncomingCase(
+        "no_message_sid",
+        {**SMS, "MessageSid": "", "SmsMessageSid": ""},
+        error="MessageSid is required",
+    ),
+    IncomingCase("no_from", {**SMS, "From": ""}, error="From is required"),
+    IncomingCase("short_from", {**SMS, "From": "12"}, error="not a valid phone number"),
+    IncomingCase("num_media_word", {**SMS, "NumMedia": "x"}, error="NumMedia must be a number"),
+    IncomingCase("num_media_11", {**SMS, "NumMedia": "11"}, error="NumMedia must be between"),
+    # A status callback is not a message.
+    IncomingCase("status_callback", load_form("status_whatsapp_read"), ignored=True),
+]
 
 
-def test_recorded_whatsapp() -> None:
-    msg = parse_form(load_form("whatsapp_inbound.form"))
-    assert msg is not None
-    assert msg.channel is ChannelName.WHATSAPP
-    assert msg.sender == "+6281234567890"  # whatsapp: stripped, E.164
-    assert msg.sender_name == "Budi"
-    assert msg.text == "halo, saya mau lapor"
+@named_cases(INCOMING)
+def test_incoming(case: IncomingCase) -> None:
+    check_incoming(case, parse_form)
 
 
-def test_recorded_whatsapp_image_keeps_media_in_raw() -> None:
+def test_recorded_whatsapp_image_lists_its_media() -> None:
     form = load_form("whatsapp_image.form")
-    msg = parse_form(form)
-    assert msg is not None
-    assert msg.text == "ini foto laporannya"
-    assert msg.raw["MediaUrl0"].endswith("/Media/ME4c5d6e7f8091a2b3c4d5e6f708192a3b")
     assert media_items(form) == [(form["MediaUrl0"], "image/jpeg")]
-
-
-def test_location_and_empty_messages_still_give_a_message() -> None:
-    msg = parse_form(load_form("whatsapp_location.form"))
-    assert msg is not None
-    assert msg.text == ""
-    assert msg.raw["Latitude"] == "-7.2574719"
-    bare = {
-        "MessageSid": "SMbare",
-        "From": "whatsapp:+6281234567890",
-        "To": "whatsapp:+62211234567",
-    }
-    sticker = parse_form(bare)
-    assert sticker is not None and sticker.text == ""
-
-
-@pytest.mark.parametrize(
-    "sender", ["0812 3456 7890", "+62 812-3456-7890", "6281234567890", "whatsapp:+6281234567890"]
-)
-def test_sender_forms_are_one_e164_number(sender: str) -> None:
-    form = {**load_form("sms_inbound.form"), "From": sender}
-    msg = parse_form(form)
-    assert msg is not None and msg.sender == "+6281234567890"
-
-
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"MessageSid": "", "SmsMessageSid": ""}, "MessageSid is required"),
-        ({"From": ""}, "From is required"),
-        ({"From": "12"}, "not a valid phone number"),
-        ({"NumMedia": "x"}, "NumMedia must be a number"),
-        ({"NumMedia": "11"}, "NumMedia must be between"),
-    ],
-)
-def test_malformed_forms(change: dict[str, str], reason: str) -> None:
-    form = {**load_form("sms_inbound.form"), **change}
-    with pytest.raises(InboundParseError, match=reason):
-        parse_form(form)
-
-
-def test_status_callback_is_not_a_message() -> None:
-    assert parse_form(load_form("status_whatsapp_read.form")) is None
 
 
 def test_kind_of_status_callbacks() -> None:

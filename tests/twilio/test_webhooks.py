@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from channels.twilio import EMPTY_TWIML, INBOUND_PATH, SIGNATURE_HEADER, STATUS_PATH
 from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage, QuarantinedInbound
+from tests.harness.incoming import named_cases
+from tests.harness.webhooks import WebhookCase, check_webhook, contains, starts_with
 from tests.twilio.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -93,34 +96,52 @@ async def test_webhooks_are_off_without_twilio_credentials(make_gateway: Gateway
         assert resp.status == 404
 
 
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"MessageSid": "", "SmsMessageSid": ""}, "MessageSid is required"),
-        ({"From": "bukan nomor"}, "not a phone number"),
-        ({"NumMedia": "banyak"}, "NumMedia must be a number"),
-    ],
-)
-async def test_malformed_signed_form_is_acknowledged_and_quarantined_with_reason(
-    gateway: Gateway, change: dict[str, str], reason: str
-) -> None:
-    form = {**load_form("sms_inbound.form"), **change}
-    for _ in range(2):  # Twilio's retry adds no second row
-        resp = await gateway.post(INBOUND_PATH, form)
-        assert resp.status == 200
-        assert await resp.text() == EMPTY_TWIML
-    assert await gateway.inbound_count() == 0
-    async with gateway.runtime.sessions() as s:
-        [row] = list(await s.scalars(select(QuarantinedInbound)))
-    assert row.channel == "twilio"
-    assert reason in row.error
-    assert row.source_ref.startswith(INBOUND_PATH + "#")
+SMS = load_form("sms_inbound")
 
 
-async def test_status_callback_posted_to_inbound_url_is_acknowledged(gateway: Gateway) -> None:
-    resp = await gateway.post(INBOUND_PATH, load_form("status_whatsapp_read.form"))
-    assert resp.status == 200
-    assert await gateway.inbound_count() == 0
+def _malformed(name: str, change: dict[str, str], reason: str) -> WebhookCase:
+    """A signed form with ``change``: acknowledged and quarantined with ``reason``;
+    Twilio's retry adds no second row."""
+    return WebhookCase(
+        name,
+        {**SMS, **change},
+        answer=EMPTY_TWIML,
+        quarantined={
+            "channel": "twilio",
+            "error": contains(reason),
+            "source_ref": starts_with(INBOUND_PATH + "#"),
+        },
+        deliveries=2,
+    )
+
+
+WEBHOOK = [
+    WebhookCase(
+        "recorded_sms",
+        SMS,
+        answer=EMPTY_TWIML,
+        stored={
+            "channel": "sms",
+            "external_id": "SM1f0e8ad8e0a4b2c5d6e7f8091a2b3c4d",
+            "sender": "+6281234567890",
+            "text": "Selamat siang, laporan hasil uji kami belum keluar",
+        },
+        deliveries=2,
+    ),
+    _malformed("no_message_sid", {"MessageSid": "", "SmsMessageSid": ""}, "MessageSid is required"),
+    _malformed("from_not_a_number", {"From": "bukan nomor"}, "not a phone number"),
+    _malformed("num_media_word", {"NumMedia": "banyak"}, "NumMedia must be a number"),
+    # A status callback posted to the inbound URL is acknowledged, not a message.
+    WebhookCase("status_callback_to_inbound", load_form("status_whatsapp_read")),
+]
+
+
+@named_cases(WEBHOOK)
+async def test_webhook(gateway: Gateway, case: WebhookCase) -> None:
+    async def post(form: dict[str, str]) -> Any:
+        return await gateway.post(INBOUND_PATH, form)
+
+    await check_webhook(case, post, gateway.runtime.sessions)
 
 
 async def test_same_message_sid_three_times_gives_one_message_and_one_reply(

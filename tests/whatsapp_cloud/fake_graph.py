@@ -14,50 +14,33 @@ Speaks the documented wire format:
   ``{"verified_name", "display_phone_number", "quality_rating", "id"}``.
 
 Every endpoint requires ``Authorization: Bearer <token>`` (401 with error 190
-otherwise) and every request is recorded.
+otherwise). Recording (every request), scripted errors and the server come
+from :class:`tests.harness.fake_provider.FakeProvider`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.harness.fake_provider import FakeProvider, Recorded, Scripted
 
-@dataclass
-class Recorded:
-    """One request the fake received."""
+__all__ = ["FakeGraph", "Recorded"]
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: Any
+#: Route key of the scripted errors (one consumed per authorised message send).
+MESSAGES = "messages"
 
 
-@dataclass
-class Programmed:
-    """An error answer for the next message send."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class FakeGraph:
+class FakeGraph(FakeProvider):
     """Recording fake of the Graph API; see the module docstring."""
 
     def __init__(self, token: str, *, version: str = "v21.0") -> None:
+        super().__init__()
         self.token = token
-        #: Set by the fixture once the server listens: ``http://127.0.0.1:PORT``.
-        self.base_url = ""
         self.version = version
-        self.requests: list[Recorded] = []
-        self.errors: list[Programmed] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.media_lookup_failures: set[str] = set()
         #: Leave ``file_size`` out of media lookups (the download must check).
@@ -67,10 +50,7 @@ class FakeGraph:
         #: Phone number id → display number, answered by ``GET /{version}/{id}``.
         self.phone_numbers: dict[str, str] = {}
         self._ids = itertools.count(1)
-        self.app = web.Application()
-        self.app.router.add_post("/{version}/{phone_id}/messages", self._messages)
-        self.app.router.add_get("/whatsapp_business/attachments/", self._download)
-        self.app.router.add_get("/{version}/{media_id}", self._media_info)
+        self.app = self.build_app()
 
     # ------------------------------------------------------------ programming
 
@@ -94,11 +74,11 @@ class FakeGraph:
             }
         }
         headers = {"Retry-After": retry_after} if retry_after else {}
-        self.errors.append(Programmed(status, body, headers))
+        self.script(MESSAGES, Scripted(status, body, headers))
 
     def fail_next_raw(self, status: int, text: str) -> None:
         """Answer the next send with a non-JSON body (a proxy's error page)."""
-        self.errors.append(Programmed(status, text))
+        self.script(MESSAGES, Scripted(status, text))
 
     def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
         """Make ``media_id`` downloadable."""
@@ -109,9 +89,7 @@ class FakeGraph:
     @property
     def sends(self) -> list[dict[str, Any]]:
         """JSON bodies of every message send, in order (failed ones included)."""
-        return [
-            r.body for r in self.requests if r.method == "POST" and r.path.endswith("/messages")
-        ]
+        return [r.body for r in self.recorded("POST", "/messages")]
 
     def sent_texts(self) -> list[str]:
         """``text.body`` of every text send."""
@@ -119,17 +97,10 @@ class FakeGraph:
 
     # ---------------------------------------------------------------- handlers
 
-    async def _record(self, request: web.Request) -> Recorded:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw
-        rec = Recorded(
-            request.method, request.path, dict(request.query), dict(request.headers), body
-        )
-        self.requests.append(rec)
-        return rec
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/{version}/{phone_id}/messages", self._messages)
+        router.add_get("/whatsapp_business/attachments/", self._download)
+        router.add_get("/{version}/{media_id}", self._media_info)
 
     def _authorised(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.token}"
@@ -149,15 +120,12 @@ class FakeGraph:
         )
 
     async def _messages(self, request: web.Request) -> web.Response:
-        rec = await self._record(request)
         if not self._authorised(request):
             return self._unauthorised()
-        if self.errors:
-            err = self.errors.pop(0)
-            if isinstance(err.body, str):
-                return web.Response(status=err.status, text=err.body, headers=err.headers)
-            return web.json_response(err.body, status=err.status, headers=err.headers)
-        to = rec.body["to"]
+        scripted = self.scripted(MESSAGES)
+        if scripted is not None:
+            return scripted
+        to = (await request.json())["to"]
         wamid = f"wamid.FAKE{next(self._ids):06d}"
         return web.json_response(
             {
@@ -168,7 +136,6 @@ class FakeGraph:
         )
 
     async def _media_info(self, request: web.Request) -> web.Response:
-        await self._record(request)
         if not self._authorised(request):
             return self._unauthorised()
         media_id = request.match_info["media_id"]
@@ -211,7 +178,6 @@ class FakeGraph:
         return web.json_response(info)
 
     async def _download(self, request: web.Request) -> web.Response:
-        await self._record(request)
         if not self._authorised(request):
             return web.Response(status=401)
         media_id = request.query.get("mid", "")

@@ -1,46 +1,20 @@
 """One complete WhatsApp conversation through the real runtime and the fake Graph
-API: first message → one question per answer → confirmation → tracking number
-→ the acknowledgement's "delivered" status recorded."""
+API: the shared first-complaint table (first message → one question per
+answer → confirmation → tracking number), then the acknowledgement's
+"delivered" status recorded."""
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from channels.whatsapp_cloud import WhatsAppCloudChannel
-from gateway.app import create_app
-from gateway.channel_configs import whatsapp_config
-from gateway.runtime import build_runtime
-from storage.migrate import upgrade
-from storage.models import Complaint, DeliveryStatus, OutboxMessage
-from tests.whatsapp_cloud.conftest import (
-    TOKEN,
-    Gateway,
-    make_settings,
-    payload,
-)
-from tests.whatsapp_cloud.fake_graph import FakeGraph
-
-TRACKING = re.compile(r"ADU-(\d{4})-\d{5}")
-WA_ID = "6281234567890"
-
-
-def inbound(n: int, text: str) -> dict[str, Any]:
-    """Budi's ``n``-th message in Meta's shape, timestamped now."""
-    body = payload("text", live=True)
-    value = body["entry"][0]["changes"][0]["value"]
-    # A contact entry without a profile name: the bot asks for the name.
-    value["contacts"] = [{"wa_id": WA_ID, "profile": {}}]
-    message = value["messages"][0]
-    message["id"] = f"wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFkNPTlZFUlNBVElPTi{n:04d}"
-    message["text"]["body"] = text
-    return body
+from storage.models import DeliveryStatus, OutboxMessage
+from tests.harness.conversation import TRACKING, Conversation, registered
+from tests.harness.conversations import FIRST_COMPLAINT, FIRST_COMPLAINT_FIELDS
+from tests.whatsapp_cloud.conftest import TOKEN, WA_ID, MakeGateway, WhatsAppCitizen, payload
 
 
 def delivered(wamid: str) -> dict[str, Any]:
@@ -49,67 +23,30 @@ def delivered(wamid: str) -> dict[str, Any]:
     return body
 
 
-async def test_complete_conversation(
-    tmp_path: Path,
-    graph: FakeGraph,
-    aiohttp_client: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    settings = make_settings(tmp_path, graph.base_url)
-    channel = WhatsAppCloudChannel(whatsapp_config(settings))  # default pacing: 1/s per recipient
-    runtime = await build_runtime(settings, use_redis=False, extra_channels={"whatsapp": channel})
-    await upgrade(runtime.engine)
-    await runtime.start(run_channels=False)
-    await channel.start()
-    client = await aiohttp_client(create_app(settings, runtime=runtime, run_channels=False))
-    gw = Gateway(runtime, channel, client, graph)
-
-    async def say(n: int, text: str) -> str:
-        before = len(graph.sends)
-        resp = await gw.post(inbound(n, text))
-        assert resp.status == 200
-        await gw.settle()
-        new = graph.sends[before:]
-        assert len(new) == 1, f"expected one reply to {text!r}, got {new}"
-        [reply] = new
+async def test_complete_conversation(make_gateway: MakeGateway) -> None:
+    gw = await make_gateway(default_pacing=True)  # 1 message a second per recipient
+    graph = gw.graph
+    conversation = Conversation(WhatsAppCitizen(gw))
+    await conversation.play(FIRST_COMPLAINT)
+    assert len(graph.sends) == len(FIRST_COMPLAINT)
+    for reply in graph.sends:
         assert reply["to"] == WA_ID and reply["type"] == "text"
         assert reply["text"]["preview_url"] is False
-        body: str = reply["text"]["body"]
-        return body
-
-    greeting = await say(1, "halo")
-    assert "Terima kasih telah menghubungi" in greeting and "ceritakan masalah" in greeting
-
-    ask_name = await say(2, "laporan hasil uji terlambat dua minggu")
-    assert "nama lengkap" in ask_name and ask_name.count("?") == 1
-
-    ask_customer = await say(3, "Budi Santoso")
-    assert "pelanggan/peserta" in ask_customer and ask_customer.count("?") == 1
-
-    summary = await say(4, "PT Sinar Jaya")
-    assert "1. Nama pengadu: Budi Santoso" in summary
-    assert "PT Sinar Jaya" in summary and "laporan hasil uji terlambat dua minggu" in summary
-    assert "Balas YA" in summary
-
-    ack = await say(5, "ya")
-    match = TRACKING.search(ack)
-    assert match is not None, ack
+    match = TRACKING.search(conversation.replies[-1])
+    assert match is not None
     now = datetime.now(UTC)
     assert int(match.group(1)) in {
         (now - timedelta(hours=14)).year,
         (now + timedelta(hours=14)).year,
     }
 
-    async with runtime.sessions() as s:
-        [complaint] = list(await s.scalars(select(Complaint)))
-        rows = list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-    assert complaint.tracking_number == match.group(0)
-    assert (complaint.complainant_name, complaint.customer_name, complaint.problem) == (
-        "Budi Santoso",
-        "PT Sinar Jaya",
-        "laporan hasil uji terlambat dua minggu",
+    runtime = gw.runtime
+    complaint = await registered(
+        runtime.sessions, conversation, "+" + WA_ID, FIRST_COMPLAINT_FIELDS
     )
-    assert complaint.channel == "whatsapp" and complaint.contact_address == "+" + WA_ID
+    async with runtime.sessions() as s:
+        rows = list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert complaint.channel == "whatsapp"
     assert [r.status for r in rows] == ["sent"] * 5
     assert all(r.recipient == "+" + WA_ID for r in rows)
     assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in graph.requests)

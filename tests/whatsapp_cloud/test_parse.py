@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from channels.base import ChannelName
+from channels.base import ChannelName, InboundMessage
 from channels.errors import InboundParseError
 from channels.whatsapp_cloud import (
     WhatsAppCloudChannel,
@@ -20,6 +20,7 @@ from channels.whatsapp_cloud import (
 from gateway.channel_configs import whatsapp_config
 from gateway.config import load_settings
 from gateway.delivery import Delivery
+from tests.harness.incoming import Check, IncomingCase, check_incoming, named_cases
 from tests.whatsapp_cloud.conftest import DATA, payload, signature
 
 SENDER = "+6281234567890"
@@ -32,18 +33,95 @@ def one(name: str) -> Any:
     return messages[0]
 
 
-def test_text_message() -> None:
-    msg = one("text")
-    assert msg.channel is ChannelName.WHATSAPP
-    assert msg.external_id.startswith("wamid.")
-    assert msg.sender == SENDER
-    assert msg.sender_name == "Budi Santoso"
-    assert msg.text == "Halo, saya mau komplain soal laporan hasil uji"
-    assert msg.received_at == WHEN
-    assert msg.attachments == () and msg.automatic is False
-    assert msg.raw["message"]["type"] == "text"
-    assert msg.raw["metadata"]["phone_number_id"] == "1234567890"
-    json.dumps(msg.raw)  # kept for audit: JSON-serialisable
+def first(body: Any) -> InboundMessage | None:
+    """The one message of a webhook body (``None`` if it carries none)."""
+    messages, statuses = parse_payload(body)
+    assert len(messages) <= 1 and statuses == []
+    return messages[0] if messages else None
+
+
+WORDLESS = {"text": "", "sender": SENDER}
+
+
+def _message(**fields: Any) -> Any:
+    return {"entry": [{"changes": [{"value": {"messages": [fields]}}]}]}
+
+
+INCOMING = [
+    IncomingCase(
+        "text",
+        payload("text"),
+        {
+            "channel": ChannelName.WHATSAPP,
+            "external_id": Check(lambda v: v.startswith("wamid."), "a wamid"),
+            "sender": SENDER,
+            "sender_name": "Budi Santoso",
+            "text": "Halo, saya mau komplain soal laporan hasil uji",
+            "received_at": WHEN,
+            "attachments": (),
+            "automatic": False,
+            # Kept for audit: JSON-serialisable, with the message and its metadata.
+            "raw": Check(
+                lambda raw: (
+                    raw["message"]["type"] == "text"
+                    and raw["metadata"]["phone_number_id"] == "1234567890"
+                    and json.dumps(raw) is not None
+                ),
+                "the message and its metadata, JSON-serialisable",
+            ),
+        },
+    ),
+    # Replies carry the chosen title.
+    IncomingCase("button_reply", payload("button_reply"), {"text": "Ya"}),
+    IncomingCase("list_reply", payload("list_reply"), {"text": "Administrasi"}),
+    IncomingCase("template_button", payload("template_button"), {"text": "Cek status"}),
+    # Types without words become empty messages.
+    *(
+        IncomingCase(
+            name,
+            payload(name),
+            {
+                **WORDLESS,
+                "raw": Check(lambda raw, n=name: raw["message"]["type"] == n, f"a {name}"),
+            },
+            message=Check(lambda m: media_refs(m) == [], "without media"),
+        )
+        for name in ("location", "contacts", "reaction", "unsupported")
+    ),
+    IncomingCase("system", payload("system"), {"automatic": True, "text": "", "sender_name": None}),
+    # Malformed bodies raise with a reason.
+    IncomingCase("a_list", [], error="body must be an object"),
+    IncomingCase(
+        "a_page_object",
+        {"object": "page", "entry": []},
+        error="object must be whatsapp_business_account",
+    ),
+    IncomingCase(
+        "no_entry", {"object": "whatsapp_business_account"}, error="body has no entry list"
+    ),
+    IncomingCase("entry_object", {"entry": {"id": 1}}, error="entry must be a list"),
+    IncomingCase(
+        "no_value",
+        {"entry": [{"changes": [{"field": "messages"}]}]},
+        error="entry[0].changes[0].value",
+    ),
+    IncomingCase("no_from", _message(id="w", timestamp="1"), error="messages[0].from"),
+    IncomingCase(
+        "short_from",
+        _message(id="w", timestamp="1", **{"from": "62812"}),
+        error="not a valid phone number",
+    ),
+    IncomingCase(
+        "timestamp_word",
+        _message(id="w", timestamp="soon", **{"from": "6281234567890"}),
+        error="timestamp must be unix seconds",
+    ),
+]
+
+
+@named_cases(INCOMING)
+def test_incoming(case: IncomingCase) -> None:
+    check_incoming(case, first)
 
 
 @pytest.mark.parametrize(
@@ -64,30 +142,6 @@ def test_media_messages_list_their_media_ids(
     assert (ref.media_id, ref.kind, ref.mime_type) == media
     if name == "document":
         assert ref.filename == "LHU-2026-118.pdf"
-
-
-@pytest.mark.parametrize(
-    ("name", "text"),
-    [
-        ("button_reply", "Ya"),
-        ("list_reply", "Administrasi"),
-        ("template_button", "Cek status"),
-    ],
-)
-def test_replies_carry_the_chosen_title(name: str, text: str) -> None:
-    assert one(name).text == text
-
-
-@pytest.mark.parametrize("name", ["location", "contacts", "reaction", "unsupported"])
-def test_types_without_words_become_empty_messages(name: str) -> None:
-    msg = one(name)
-    assert msg.text == "" and msg.sender == SENDER and media_refs(msg) == []
-    assert msg.raw["message"]["type"] == name
-
-
-def test_system_message_is_automatic() -> None:
-    msg = one("system")
-    assert msg.automatic is True and msg.text == "" and msg.sender_name is None
 
 
 @pytest.mark.parametrize(
@@ -129,59 +183,6 @@ def test_batched_messages_keep_order_and_names_match_wa_id() -> None:
         (messages[0].external_id, SENDER, "Budi Santoso"),
         ("wamid.second", "+6285712345678", "Siti"),
     ]
-
-
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        ([], "body must be an object"),
-        ({"object": "page", "entry": []}, "object must be whatsapp_business_account"),
-        ({"object": "whatsapp_business_account"}, "body has no entry list"),
-        ({"entry": {"id": 1}}, "entry must be a list"),
-        ({"entry": [{"changes": [{"field": "messages"}]}]}, "entry[0].changes[0].value"),
-        (
-            {"entry": [{"changes": [{"value": {"messages": [{"id": "w", "timestamp": "1"}]}}]}]},
-            "messages[0].from",
-        ),
-        (
-            {
-                "entry": [
-                    {
-                        "changes": [
-                            {
-                                "value": {
-                                    "messages": [{"id": "w", "from": "62812", "timestamp": "1"}]
-                                }
-                            }
-                        ]
-                    }
-                ]
-            },
-            "not a valid phone number",
-        ),
-        (
-            {
-                "entry": [
-                    {
-                        "changes": [
-                            {
-                                "value": {
-                                    "messages": [
-                                        {"id": "w", "from": "6281234567890", "timestamp": "soon"}
-                                    ]
-                                }
-                            }
-                        ]
-                    }
-                ]
-            },
-            "timestamp must be unix seconds",
-        ),
-    ],
-)
-def test_malformed_bodies_raise_with_a_reason(body: Any, reason: str) -> None:
-    with pytest.raises(InboundParseError, match=reason.replace("[", r"\[").replace("]", r"\]")):
-        parse_payload(body)
 
 
 def test_channel_parse_returns_first_message_or_none() -> None:

@@ -155,29 +155,46 @@ async def test_reengagement_131047_is_permanent_and_says_why(
     assert "24-hour" in str(info.value) and "template" in str(info.value)
 
 
+UNDELIVERABLE = "Message undeliverable"
+WENT_WRONG = "Something went wrong"
+
+
 @pytest.mark.parametrize(
-    ("code", "status"),
-    [(131026, 400), (131051, 400), (100, 400), (132001, 404), (190, 401), (131009, 400)],
+    ("code", "status", "message", "kind"),
+    [
+        *(
+            (code, status, UNDELIVERABLE, PermanentError)
+            for code, status in [
+                (131026, 400),
+                (131051, 400),
+                (100, 400),
+                (132001, 404),
+                (190, 401),
+                (131009, 400),
+            ]
+        ),
+        *(
+            (code, status, WENT_WRONG, TemporaryError)
+            for code, status in [(131000, 500), (1, 400), (2, 503), (131016, 503)]
+        ),
+    ],
 )
-async def test_permanent_errors(
-    channel: WhatsAppCloudChannel, graph: FakeGraph, code: int, status: int
+async def test_errors_are_permanent_or_temporary(
+    channel: WhatsAppCloudChannel,
+    graph: FakeGraph,
+    code: int,
+    status: int,
+    message: str,
+    kind: type[Exception],
 ) -> None:
-    graph.fail_next(code, status=status, message="Message undeliverable")
-    with pytest.raises(PermanentError) as info:
+    graph.fail_next(code, status=status, message=message)
+    with pytest.raises(kind) as info:
         await channel.send(out())
-    assert info.value.code == code
-    assert not isinstance(info.value, TemporaryError)
-
-
-@pytest.mark.parametrize(("code", "status"), [(131000, 500), (1, 400), (2, 503), (131016, 503)])
-async def test_temporary_errors(
-    channel: WhatsAppCloudChannel, graph: FakeGraph, code: int, status: int
-) -> None:
-    graph.fail_next(code, status=status, message="Something went wrong")
-    with pytest.raises(TemporaryError) as info:
-        await channel.send(out())
-    assert not isinstance(info.value, RateLimited)
-    assert info.value.code == code
+    assert info.value.code == code  # type: ignore[attr-defined]
+    if kind is PermanentError:
+        assert not isinstance(info.value, TemporaryError)
+    else:
+        assert not isinstance(info.value, RateLimited)
 
 
 async def test_bare_500_is_temporary(channel: WhatsAppCloudChannel, graph: FakeGraph) -> None:

@@ -9,9 +9,12 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage, QuarantinedInbound
+from storage.models import Attachment, DeliveryStatus, Message, OutboxMessage
+from tests.harness.incoming import named_cases
+from tests.harness.rows import count_rows
+from tests.harness.webhooks import NOT_JSON, WebhookCase, check_webhook, quarantined_json
 from tests.whatsapp_cloud.conftest import (
     APP_SECRET,
     TOKEN,
@@ -24,8 +27,7 @@ from tests.whatsapp_cloud.conftest import (
 
 
 async def count(gw: Gateway, model: Any, *where: Any) -> int:
-    async with gw.runtime.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    return await count_rows(gw.runtime.sessions, model, *where)
 
 
 def with_status(name: str, wamid: str) -> dict[str, Any]:
@@ -119,27 +121,23 @@ async def test_good_signature_is_accepted(make_gateway: MakeGateway) -> None:
     assert await count(gw, Message, Message.direction == "in") == 1
 
 
-async def test_malformed_bodies_get_400_or_are_quarantined_with_a_reason(
-    make_gateway: MakeGateway,
-) -> None:
+# Malformed bodies get 400 (not JSON) or are quarantined with a reason.
+WEBHOOK = [
+    NOT_JSON,
+    quarantined_json("a_list", b"[]", "body must be an object"),
+    quarantined_json("no_entry", {"object": "whatsapp_business_account"}, "no entry"),
+    quarantined_json(
+        "no_from",
+        {"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]},
+        "messages[0].from",
+    ),
+]
+
+
+@named_cases(WEBHOOK)
+async def test_webhook(make_gateway: MakeGateway, case: WebhookCase) -> None:
     gw: Gateway = await make_gateway()
-    resp = await gw.post(b"not json")
-    assert resp.status == 400
-    assert "body is not JSON" in (await resp.json())["error"]
-    cases: dict[bytes, str] = {
-        b"[]": "body must be an object",
-        json.dumps({"object": "whatsapp_business_account"}).encode(): "no entry",
-        json.dumps({"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]}).encode(): (
-            "messages[0].from"
-        ),
-    }
-    for raw, reason in cases.items():
-        resp = await gw.post(raw)
-        assert resp.status == 200, raw
-        answer = await resp.json()
-        assert answer["status"] == "quarantined" and reason in answer["error"]
-    assert await count(gw, Message) == 0
-    assert await count(gw, QuarantinedInbound) == len(cases)
+    await check_webhook(case, gw.post, gw.runtime.sessions)
 
 
 # ---------------------------------------------------------------------- dedupe
