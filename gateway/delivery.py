@@ -12,10 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import PROVIDER_STATUS, DeliveryState, normalise_status
-from storage.db import SessionFactory
+from storage.db import SessionFactory, dialect_insert
 from storage.event_kinds import ComplaintEventKind
 from storage.models import ComplaintEvent, DeliveryStatus, OutboxMessage
 from storage.types import utcnow
@@ -63,8 +62,7 @@ async def record_delivery_status(
     """
     when = occurred_at or utcnow()
     async with sessions() as session, session.begin():
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = dialect_insert(session)
         new_id = (
             await session.execute(
                 insert(DeliveryStatus)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -148,3 +149,15 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 def is_sqlite(engine: AsyncEngine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The ``insert`` construct of the session's dialect (PostgreSQL's or SQLite's).
+
+    Both offer ``on_conflict_do_nothing``/``on_conflict_do_update`` and
+    ``returning``, which the generic :func:`sqlalchemy.insert` lacks; a
+    session not bound to an engine is taken as SQLite. Call the result with a
+    model: ``dialect_insert(session)(Lease).values(...)``.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import ChannelName, DeliveryReport, InboundMessage
 from gateway.delivery import record_delivery_status
@@ -22,7 +21,7 @@ from gateway.webhooks.sanitise import (
     sanitise_message,
     sanitise_report,
 )
-from storage.db import SessionFactory
+from storage.db import SessionFactory, dialect_insert
 from storage.models import (
     QuarantinedInbound,
 )
@@ -71,8 +70,7 @@ async def quarantine(
     """
     source_ref = cut_key(clean_text(source_ref), LIMITS["source_ref"])
     async with sessions() as session, session.begin():
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = dialect_insert(session)
         new_id = (
             await session.execute(
                 insert(QuarantinedInbound)
