@@ -116,6 +116,20 @@ def _reason(exc: BaseException) -> str:
     return f"not storable: {type(exc).__name__}: {str(detail).splitlines()[0][:500]}"
 
 
+async def _keep_aside(
+    runtime: Receiver, exc: BaseException, channel: str, source_ref: str, raw: Mapping[str, Any]
+) -> None:
+    """Quarantine what storing raised ``exc`` for: its provider payload ``raw``
+    as JSON, the storage error as the reason."""
+    await quarantine(
+        runtime.sessions,
+        channel=channel,
+        source_ref=source_ref,
+        raw=_json_bytes(raw),
+        error=_reason(exc),
+    )
+
+
 async def store_message(
     runtime: Receiver, message: InboundMessage, *, source: str
 ) -> IngestResult | None:
@@ -134,12 +148,8 @@ async def store_message(
     except _UNAVAILABLE:
         raise
     except _UNSTORABLE_ERRORS as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=str(message.channel),
-            source_ref=f"{source}#{cleaned.external_id}",
-            raw=_json_bytes(message.raw),
-            error=_reason(exc),
+        await _keep_aside(
+            runtime, exc, str(message.channel), f"{source}#{cleaned.external_id}", message.raw
         )
         return None
 
@@ -166,13 +176,8 @@ async def store_report(runtime: Receiver, report: DeliveryReport, *, source: str
     except _UNAVAILABLE:
         raise
     except _UNSTORABLE_ERRORS as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=str(report.channel),
-            source_ref=f"{source}#status#{cleaned.provider_id}#{cleaned.status}",
-            raw=_json_bytes(report.raw),
-            error=_reason(exc),
-        )
+        ref = f"{source}#status#{cleaned.provider_id}#{cleaned.status}"
+        await _keep_aside(runtime, exc, str(report.channel), ref, report.raw)
         return False
     return True
 
