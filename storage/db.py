@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,3 +161,22 @@ def dialect_insert(session: AsyncSession) -> Any:
     """
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def insert_new(
+    session: AsyncSession, model: Any, unique: Sequence[str], **values: Any
+) -> int | None:
+    """Insert one ``model`` row of ``values`` unless a row with the same
+    ``unique`` columns (a unique index of the table) exists.
+
+    Returns the new row's ``id``, or ``None`` when such a row was there
+    already (nothing is written; a redelivery, a rescan, a repeat).
+    """
+    statement = (
+        dialect_insert(session)(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(model.id)
+    )
+    new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+    return new_id

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from storage.db import SessionFactory, dialect_insert
+from storage.db import SessionFactory, dialect_insert, insert_new
 from storage.models import ImapCheckpoint, QuarantinedInbound
 from storage.types import utcnow
 
@@ -151,18 +151,16 @@ async def quarantine(
     row was added.
     """
     async with sessions() as session, session.begin():
-        stmt = (
-            dialect_insert(session)(QuarantinedInbound)
-            .values(
-                channel=str(ChannelName.EMAIL),
-                source_ref=f"{mailbox_key}#{uidvalidity}:{uid}",
-                raw=raw,
-                error=error[:_MAX_ERROR_CHARS],
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["source_ref"])
-            .returning(QuarantinedInbound.id)
+        new_id = await insert_new(
+            session,
+            QuarantinedInbound,
+            ("source_ref",),
+            channel=str(ChannelName.EMAIL),
+            source_ref=f"{mailbox_key}#{uidvalidity}:{uid}",
+            raw=raw,
+            error=error[:_MAX_ERROR_CHARS],
+            created_at=utcnow(),
         )
-        added = (await session.execute(stmt)).scalar_one_or_none() is not None
+        added = new_id is not None
         await _advance(session, mailbox_key, uidvalidity, uid)
     return added

@@ -21,7 +21,7 @@ from gateway.webhooks.sanitise import (
     sanitise_message,
     sanitise_report,
 )
-from storage.db import SessionFactory, dialect_insert
+from storage.db import SessionFactory, insert_new
 from storage.models import (
     QuarantinedInbound,
 )
@@ -70,21 +70,16 @@ async def quarantine(
     """
     source_ref = cut_key(clean_text(source_ref), LIMITS["source_ref"])
     async with sessions() as session, session.begin():
-        insert = dialect_insert(session)
-        new_id = (
-            await session.execute(
-                insert(QuarantinedInbound)
-                .values(
-                    channel=channel[: LIMITS["quarantine_channel"]],
-                    source_ref=source_ref,
-                    raw=raw,
-                    error=clean_text(error),
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["source_ref"])
-                .returning(QuarantinedInbound.id)
-            )
-        ).scalar_one_or_none()
+        new_id = await insert_new(
+            session,
+            QuarantinedInbound,
+            ("source_ref",),
+            channel=channel[: LIMITS["quarantine_channel"]],
+            source_ref=source_ref,
+            raw=raw,
+            error=clean_text(error),
+            created_at=utcnow(),
+        )
     log.warning(
         "%s: payload quarantined (%s)", channel, "new" if new_id is not None else "seen before"
     )
