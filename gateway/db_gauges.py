@@ -9,7 +9,7 @@ aggregate queries in one session; the callers bound it with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -146,12 +146,12 @@ class GaugeCollector(Collector):
         )
         if g is None:
             return
-        backlog = GaugeMetricFamily(
-            "aduan_outbox_backlog", "Outbox rows not yet sent, by status.", labels=["status"]
+        yield _by_label(
+            "aduan_outbox_backlog",
+            "Outbox rows not yet sent, by status.",
+            "status",
+            g.outbox_backlog,
         )
-        for status, count in sorted(g.outbox_backlog.items()):
-            backlog.add_metric([status], count)
-        yield backlog
         yield GaugeMetricFamily(
             "aduan_outbox_oldest_age_seconds",
             "Age of the oldest pending or sending outbox row (0 when none).",
@@ -172,27 +172,31 @@ class GaugeCollector(Collector):
             "Age of the oldest inbound message not yet processed (0 when none).",
             value=g.processing_lag,
         )
-        imap = GaugeMetricFamily(
+        yield _by_label(
             "aduan_imap_last_seen_uid_age_seconds",
             "Seconds since a mailbox's checkpoint last moved to a new UID, by mailbox key.",
-            labels=["mailbox"],
+            "mailbox",
+            g.imap_last_uid_age,
         )
-        for key, age in sorted(g.imap_last_uid_age.items()):
-            imap.add_metric([key], age)
-        yield imap
-        breaches = GaugeMetricFamily(
+        yield _by_label(
             "aduan_time_standard_breaches",
             "Open complaint and appeal steps past their SOP time standard.",
-            labels=["record"],
+            "record",
+            g.breaches,
         )
-        for record, count in sorted(g.breaches.items()):
-            breaches.add_metric([record], count)
-        yield breaches
-        leases = GaugeMetricFamily(
+        yield _by_label(
             "aduan_poller_lease_remaining_seconds",
             "Seconds until a poller's lease lapses (negative: lapsed, nobody polls), by lease.",
-            labels=["lease"],
+            "lease",
+            {name: remaining for name, (remaining, _holder) in g.poller_leases.items()},
         )
-        for name, (remaining, _holder) in sorted(g.poller_leases.items()):
-            leases.add_metric([name], remaining)
-        yield leases
+
+
+def _by_label(
+    name: str, documentation: str, label: str, values: Mapping[str, float]
+) -> GaugeMetricFamily:
+    """A gauge family with one sample per key of ``values`` (label ``label``), in key order."""
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family

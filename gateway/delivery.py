@@ -12,10 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import PROVIDER_STATUS, DeliveryState, normalise_status
-from storage.db import SessionFactory
+from storage.db import SessionFactory, insert_new
 from storage.event_kinds import ComplaintEventKind
 from storage.models import ComplaintEvent, DeliveryStatus, OutboxMessage
 from storage.types import utcnow
@@ -63,24 +62,18 @@ async def record_delivery_status(
     """
     when = occurred_at or utcnow()
     async with sessions() as session, session.begin():
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        new_id = (
-            await session.execute(
-                insert(DeliveryStatus)
-                .values(
-                    channel=channel,
-                    provider_id=provider_id,
-                    status=status.value,
-                    error_code=error_code,
-                    occurred_at=when,
-                    created_at=utcnow(),
-                    raw=raw or {},
-                )
-                .on_conflict_do_nothing(index_elements=["channel", "provider_id", "status"])
-                .returning(DeliveryStatus.id)
-            )
-        ).scalar_one_or_none()
+        new_id = await insert_new(
+            session,
+            DeliveryStatus,
+            ("channel", "provider_id", "status"),
+            channel=channel,
+            provider_id=provider_id,
+            status=status.value,
+            error_code=error_code,
+            occurred_at=when,
+            created_at=utcnow(),
+            raw=raw or {},
+        )
         if new_id is None:
             return False
         row = await session.scalar(

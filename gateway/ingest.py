@@ -17,13 +17,12 @@ from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy import Table, delete, insert, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from channels.addresses import address_kind
 from channels.base import InboundMessage
 from gateway import ingest_sqlite
-from storage.db import SessionFactory
+from storage.db import SessionFactory, dialect_insert
 from storage.models import Attachment, Contact, ContactAddress, Direction, Message
 from storage.types import utcnow
 
@@ -41,11 +40,6 @@ class IngestResult:
     message_id: int
     contact_id: int
     duplicate: bool
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def message_values(message: InboundMessage, contact_id: int) -> dict[str, Any]:
@@ -112,7 +106,7 @@ async def _contacts_for(
     new_ids = dict(zip(new, created.scalars().all(), strict=True))
     addresses = cast(Table, ContactAddress.__table__)
     result = await session.execute(
-        _insert(session)(addresses)
+        dialect_insert(session)(addresses)
         .on_conflict_do_nothing(index_elements=["kind", "address"])
         .returning(addresses.c.kind, addresses.c.address, addresses.c.contact_id),
         [
@@ -137,7 +131,7 @@ async def _insert_messages(
         return await ingest_sqlite.insert_messages(session, driver, params)
     table = cast(Table, Message.__table__)
     result = await session.execute(
-        _insert(session)(table)
+        dialect_insert(session)(table)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(table.c.id, table.c.contact_id, table.c.channel, table.c.external_id),
         params,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,8 +76,9 @@ class OutboxWriter:
         )
         session.add(message)
         await session.flush()
-        row = OutboxMessage(
-            idempotency_key=key,
+        return await _stage(
+            session,
+            key,
             message_id=message.id,
             contact_id=draft.contact_id,
             complaint_id=draft.complaint_id,
@@ -86,14 +88,7 @@ class OutboxWriter:
             body=draft.text,
             thread_refs=list(draft.thread_refs),
             language=draft.language,
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=utcnow(),
         )
-        session.add(row)
-        await session.flush()
-        session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
-        return row
 
     async def add_staff_email(
         self,
@@ -110,8 +105,9 @@ class OutboxWriter:
         and no contact; sent, retried and recorded like every outbox row.
         """
         key = uuid.uuid4().hex
-        row = OutboxMessage(
-            idempotency_key=key,
+        return await _stage(
+            session,
+            key,
             complaint_id=complaint_id,
             channel="email",
             recipient=recipient,
@@ -119,11 +115,20 @@ class OutboxWriter:
             body=text,
             thread_refs=[],
             language="id",
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=utcnow(),
         )
-        session.add(row)
-        await session.flush()
-        session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
-        return row
+
+
+async def _stage(session: AsyncSession, key: str, **columns: Any) -> OutboxMessage:
+    """Add a pending outbox row keyed ``key`` (due now, no attempt yet) and
+    note its id under ``session.info[OUTBOX_IDS_KEY]`` for the dispatcher."""
+    row = OutboxMessage(
+        idempotency_key=key,
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        **columns,
+    )
+    session.add(row)
+    await session.flush()
+    session.info.setdefault(OUTBOX_IDS_KEY, []).append((row.id, key))
+    return row

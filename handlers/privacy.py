@@ -752,39 +752,37 @@ async def _clear_raw(sessions: SessionFactory, cutoff: datetime, batch: int) -> 
     total = 0
     for _ in range(RETENTION_MAX_BATCHES):
         async with sessions() as session, session.begin():
-            ids = list(
-                await session.scalars(
-                    select(Message.id)
-                    .where(
-                        Message.received_at < cutoff,
-                        cast(Message.raw, Text).not_in(["{}", "null"]),
-                    )
-                    .order_by(Message.id)
-                    .limit(batch)
-                )
+            ids = await _clear_raw_batch(session, Message, Message.received_at, cutoff, batch)
+            reports = await _clear_raw_batch(
+                session, DeliveryStatus, DeliveryStatus.created_at, cutoff, batch
             )
-            if ids:
-                await _execute(session, update(Message).where(Message.id.in_(ids)).values(raw={}))
-            reports = list(
-                await session.scalars(
-                    select(DeliveryStatus.id)
-                    .where(
-                        DeliveryStatus.created_at < cutoff,
-                        cast(DeliveryStatus.raw, Text).not_in(["{}", "null"]),
-                    )
-                    .order_by(DeliveryStatus.id)
-                    .limit(batch)
-                )
-            )
-            if reports:
-                await _execute(
-                    session,
-                    update(DeliveryStatus).where(DeliveryStatus.id.in_(reports)).values(raw={}),
-                )
-        total += len(ids) + len(reports)
-        if len(ids) < batch and len(reports) < batch:
+        total += ids + reports
+        if ids < batch and reports < batch:
             break
     return total
+
+
+async def _clear_raw_batch(
+    session: AsyncSession,
+    model: type[Message] | type[DeliveryStatus],
+    stamp: Any,
+    cutoff: datetime,
+    batch: int,
+) -> int:
+    """Empty the provider payload (``raw``) of up to ``batch`` rows of ``model``
+    stamped (``stamp``) before ``cutoff`` that still hold one, oldest id first;
+    returns how many were emptied."""
+    ids = list(
+        await session.scalars(
+            select(model.id)
+            .where(stamp < cutoff, cast(model.raw, Text).not_in(["{}", "null"]))
+            .order_by(model.id)
+            .limit(batch)
+        )
+    )
+    if ids:
+        await _execute(session, update(model).where(model.id.in_(ids)).values(raw={}))
+    return len(ids)
 
 
 async def _delete_quarantine(sessions: SessionFactory, cutoff: datetime, batch: int) -> int:

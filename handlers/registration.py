@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.acceptance import enforce_acceptance_window
@@ -25,6 +24,7 @@ from handlers.receipt import STAFF_PREFIX, record_receiving_officer
 from handlers.staff_notices import notify_new_complaint
 from handlers.validation import display_value
 from handlers.workflow import start_first_step
+from storage.db import dialect_insert
 from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, TrackingCounter
 
@@ -40,8 +40,7 @@ async def next_tracking_number(
     """
     year = when.astimezone(ZoneInfo(timezone)).year
     scope = f"{prefix}-{year}"
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     await session.execute(
         insert(TrackingCounter)
         .values(scope=scope, last_value=0)

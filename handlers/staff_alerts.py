@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import t
 from handlers.outbox import OutboxWriter
+from handlers.staff_notices import bilingual
 from storage.models import StaffUser
 
 REMINDER_SUBJECT = "[{tracking}] Reminder: due {due}"
@@ -70,12 +71,6 @@ async def _recipients(
     return list(dict.fromkeys(e for e in emails if e))
 
 
-def _bilingual(msgid: str, **values: str) -> str:
-    indonesian = t("id", msgid, **values)
-    english = t("en", msgid, **values)
-    return indonesian if indonesian == english else f"{indonesian}\n\n{english}"
-
-
 async def alert_staff(
     session: AsyncSession,
     writer: OutboxWriter,
@@ -108,7 +103,7 @@ async def alert_staff(
         "assignee": assignee or "-",
     }
     subject = t("id", subject_id, **values)
-    text = _bilingual(text_id, **values)
+    text = bilingual(text_id, **values)
     for email in recipients:
         await writer.add_staff_email(
             session, recipient=email, subject=subject, text=text, complaint_id=complaint_id

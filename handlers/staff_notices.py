@@ -33,12 +33,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import t
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
+from storage.db import dialect_insert
 from storage.models import Complaint, StaffNotification, StaffUser
 from storage.types import utcnow
 
@@ -88,8 +88,7 @@ async def _stage(
     params: Mapping[str, Any],
 ) -> list[StaffUser]:
     """Insert one notice per user unless it exists; returns the users newly told."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     told: list[StaffUser] = []
     now = utcnow()
     for user in users:

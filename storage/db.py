@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -148,3 +149,34 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 def is_sqlite(engine: AsyncEngine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The ``insert`` construct of the session's dialect (PostgreSQL's or SQLite's).
+
+    Both offer ``on_conflict_do_nothing``/``on_conflict_do_update`` and
+    ``returning``, which the generic :func:`sqlalchemy.insert` lacks; a
+    session not bound to an engine is taken as SQLite. Call the result with a
+    model: ``dialect_insert(session)(Lease).values(...)``.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def insert_new(
+    session: AsyncSession, model: Any, unique: Sequence[str], **values: Any
+) -> int | None:
+    """Insert one ``model`` row of ``values`` unless a row with the same
+    ``unique`` columns (a unique index of the table) exists.
+
+    Returns the new row's ``id``, or ``None`` when such a row was there
+    already (nothing is written; a redelivery, a rescan, a repeat).
+    """
+    statement = (
+        dialect_insert(session)(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(model.id)
+    )
+    new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+    return new_id

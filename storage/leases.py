@@ -20,10 +20,9 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import SessionFactory
+from storage.db import SessionFactory, dialect_insert
 from storage.models import Lease
 from storage.types import utcnow
 
@@ -49,8 +48,7 @@ async def take(
     lapsed lease are ordered by the database and exactly one wins.
     """
     now = now or utcnow()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     row = insert(Lease).values(
         name=name, holder=holder, expires_at=now + timedelta(seconds=ttl_seconds)
     )

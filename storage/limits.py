@@ -16,12 +16,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import FormNonce, RateLimit
 from storage.types import utcnow
 
@@ -66,12 +65,6 @@ def limit_key(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode('utf-8')).hexdigest()}"
 
 
-def _insert(session: AsyncSession, model: type[RateLimit] | type[FormNonce]) -> Any:
-    """``INSERT`` for ``model`` in the session's dialect (both offer ``ON CONFLICT``)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 async def hit(
     session: AsyncSession,
     key: str,
@@ -92,7 +85,7 @@ async def hit(
     stamp = now.timestamp()
     longest = max(limit.window for limit in limits)
     await session.execute(
-        _insert(session, RateLimit)
+        dialect_insert(session)(RateLimit)
         .values(key=key, hits=[], expires_at=now + longest)
         .on_conflict_do_nothing(index_elements=["key"])
     )
@@ -129,7 +122,7 @@ async def use_nonce(session: AsyncSession, nonce: str, kind: str, expires_at: da
     """Mark ``nonce`` used for ``kind`` until ``expires_at``; a nonce already
     marked keeps its first kind. Runs in the caller's transaction."""
     await session.execute(
-        _insert(session, FormNonce)
+        dialect_insert(session)(FormNonce)
         .values(nonce=nonce, kind=kind, used_at=utcnow(), expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=["nonce"])
     )

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelName
-from storage.db import SessionFactory
+from storage.db import SessionFactory, dialect_insert, insert_new
 from storage.models import ImapCheckpoint, QuarantinedInbound
 from storage.types import utcnow
 
@@ -40,11 +39,6 @@ class Checkpoint:
     last_uid: int
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def load_checkpoint(sessions: SessionFactory, mailbox_key: str) -> Checkpoint | None:
     """The stored checkpoint of ``mailbox_key``, or None before the first poll."""
     async with sessions() as session:
@@ -65,7 +59,7 @@ async def reset_checkpoint(sessions: SessionFactory, mailbox_key: str, uidvalidi
     """
     now = utcnow()
     async with sessions() as session, session.begin():
-        stmt = _insert(session)(ImapCheckpoint).values(
+        stmt = dialect_insert(session)(ImapCheckpoint).values(
             mailbox_key=mailbox_key, uidvalidity=uidvalidity, last_uid=0, updated_at=now
         )
         stmt = stmt.on_conflict_do_update(
@@ -133,7 +127,7 @@ async def settle_batch(
     async with sessions() as session, session.begin():
         if quarantined:
             await session.execute(
-                _insert(session)(QuarantinedInbound).on_conflict_do_nothing(
+                dialect_insert(session)(QuarantinedInbound).on_conflict_do_nothing(
                     index_elements=["source_ref"]
                 ),
                 [_quarantine_row(mailbox_key, uidvalidity, item) for item in quarantined],
@@ -157,18 +151,16 @@ async def quarantine(
     row was added.
     """
     async with sessions() as session, session.begin():
-        stmt = (
-            _insert(session)(QuarantinedInbound)
-            .values(
-                channel=str(ChannelName.EMAIL),
-                source_ref=f"{mailbox_key}#{uidvalidity}:{uid}",
-                raw=raw,
-                error=error[:_MAX_ERROR_CHARS],
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["source_ref"])
-            .returning(QuarantinedInbound.id)
+        new_id = await insert_new(
+            session,
+            QuarantinedInbound,
+            ("source_ref",),
+            channel=str(ChannelName.EMAIL),
+            source_ref=f"{mailbox_key}#{uidvalidity}:{uid}",
+            raw=raw,
+            error=error[:_MAX_ERROR_CHARS],
+            created_at=utcnow(),
         )
-        added = (await session.execute(stmt)).scalar_one_or_none() is not None
+        added = new_id is not None
         await _advance(session, mailbox_key, uidvalidity, uid)
     return added

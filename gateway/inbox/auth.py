@@ -341,6 +341,19 @@ def _login_csrf_ok(request: web.Request, form: Any) -> bool:
     return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(cookie, sent)
 
 
+async def _signed_out_form(request: web.Request) -> MultiDictProxy[Any] | web.Response:
+    """The posted form of a page used without a session (sign-in, first set-up),
+    or the answer refusing it: 400 when it cannot be read, 403 when its
+    sign-in CSRF token or its origin does not match."""
+    try:
+        form = await read_form(request)
+    except UnreadableForm:
+        return unreadable(request)
+    if not _login_csrf_ok(request, form) or not _same_origin(request):
+        return forbidden(request, "csrf")
+    return form
+
+
 async def login(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/login``: reserve the attempt, check the password, open a session.
 
@@ -349,12 +362,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     time left, without a password check.
     """
     runtime = get_runtime(request)
-    try:
-        form = await read_form(request)
-    except UnreadableForm:
-        return unreadable(request)
-    if not _login_csrf_ok(request, form) or not _same_origin(request):
-        return forbidden(request, "csrf")
+    form = await _signed_out_form(request)
+    if isinstance(form, web.Response):
+        return form
     username = str(form.get("username") or "").strip()[:100]
     password = str(form.get("password") or "")
     ip = client_ip(request)
@@ -471,12 +481,9 @@ async def setup(request: web.Request) -> web.StreamResponse:
     runtime = get_runtime(request)
     if not await _setup_allowed(request, request.query.get("token", "")):
         raise web.HTTPNotFound()
-    try:
-        form = await read_form(request)
-    except UnreadableForm:
-        return unreadable(request)
-    if not _login_csrf_ok(request, form) or not _same_origin(request):
-        return forbidden(request, "csrf")
+    form = await _signed_out_form(request)
+    if isinstance(form, web.Response):
+        return form
     values = {k: str(form.get(k) or "").strip() for k in ("username", "full_name", "email")}
     password, repeat = str(form.get("password") or ""), str(form.get("password2") or "")
     errors: dict[str, str] = {}

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import ComplaintRead
 from storage.types import utcnow
 
@@ -35,8 +35,7 @@ async def mark_read(
     ``sqlalchemy.exc.IntegrityError`` for an unknown complaint or staff id.
     """
     now = now or utcnow()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert: Any = dialect_insert(session)
     statement = insert(ComplaintRead).values(
         complaint_id=complaint_id, staff_user_id=staff_user_id, read_at=now
     )

@@ -25,7 +25,7 @@ from gateway.inbox.report_texts import (
     tracking_text,
     when_text,
 )
-from gateway.reports.pdf import Fields, Grid, PrintedForm
+from gateway.reports.pdf import Fields, Grid, PrintedForm, Section
 from gateway.reports.register import final_states
 from handlers.profile import Profile
 from handlers.records import current_capa
@@ -138,8 +138,25 @@ def _steps(events: Sequence[ComplaintEvent], ctx: PrintContext) -> tuple[tuple[s
     return tuple(rows)
 
 
-def _footer(ctx: PrintContext) -> str:
-    return printed_text(ctx.lang, ctx.when(ctx.now), ctx.printed_by)
+def _printed(
+    ctx: PrintContext,
+    complaint: Complaint,
+    title: str,
+    sections: tuple[Section, ...],
+    signatures: tuple[str, ...],
+) -> PrintedForm:
+    """A form of ``complaint`` under the office's letterhead, with its
+    tracking number as reference and the printed-by footer."""
+    return PrintedForm(
+        office=ctx.profile.office.name.get(ctx.lang),
+        unit=ctx.profile.office.unit.get(ctx.lang),
+        title=title,
+        reference=tracking_text(ctx.lang, complaint.tracking_number),
+        sections=sections,
+        signatures=signatures,
+        footer=printed_text(ctx.lang, ctx.when(ctx.now), ctx.printed_by),
+        language=ctx.lang,
+    )
 
 
 def handling_form(
@@ -166,12 +183,11 @@ def handling_form(
             str(complaint.satisfaction) if complaint.satisfaction is not None else "",
         ),
     ]
-    return PrintedForm(
-        office=ctx.profile.office.name.get(ctx.lang),
-        unit=ctx.profile.office.unit.get(ctx.lang),
-        title=text["handling_title"],
-        reference=tracking_text(ctx.lang, complaint.tracking_number),
-        sections=(
+    return _printed(
+        ctx,
+        complaint,
+        text["handling_title"],
+        (
             Fields(text["complaint"], _identity(complaint, ctx)),
             Fields(text["handling"], tuple(handling)),
             Grid(
@@ -183,9 +199,7 @@ def handling_form(
             ),
             Fields(text["result"], tuple(result)),
         ),
-        signatures=(text["prepared_by"], text["checked_by"], text["approved_by"]),
-        footer=_footer(ctx),
-        language=ctx.lang,
+        (text["prepared_by"], text["checked_by"], text["approved_by"]),
     )
 
 
@@ -220,16 +234,10 @@ def capa_form(
         (headers["category"], category_text(ctx.lang, complaint.category)),
         (headers["assignee"], person(complaint.assignee, ctx.names)),
     )
-    return PrintedForm(
-        office=ctx.profile.office.name.get(ctx.lang),
-        unit=ctx.profile.office.unit.get(ctx.lang),
-        title=text["capa_title"],
-        reference=tracking_text(ctx.lang, complaint.tracking_number),
-        sections=(
-            Fields(text["complaint"], summary),
-            Fields(text["capa"], tuple(rows)),
-        ),
-        signatures=(text["prepared_by"], text["checked_by"]),
-        footer=_footer(ctx),
-        language=ctx.lang,
+    return _printed(
+        ctx,
+        complaint,
+        text["capa_title"],
+        (Fields(text["complaint"], summary), Fields(text["capa"], tuple(rows))),
+        (text["prepared_by"], text["checked_by"]),
     )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
+from gateway.inbox.complaint_texts import capa_labels
 from gateway.inbox.pages import CATEGORY_NAMES, channel_label
 from handlers.i18n import t
 
@@ -135,13 +136,7 @@ def form_texts(lang: str) -> dict[str, str]:
         "step_due": t(lang, "Current step due"),
         "reason": t(lang, "Reason"),
         "satisfaction": t(lang, "Satisfaction score (1-5)"),
-        "cause": t(lang, "Cause"),
-        "correction": t(lang, "Correction"),
-        "corrective_action": t(lang, "Corrective action"),
-        "preventive_action": t(lang, "Preventive action"),
-        "owner": t(lang, "Person responsible"),
-        "due_date": t(lang, "Due date"),
-        "effectiveness_check": t(lang, "Effectiveness check"),
+        **capa_labels(lang),
         "recorded_by": t(lang, "Recorded by"),
         "recorded_at": t(lang, "Recorded at"),
         "not_recorded": t(lang, "Not recorded yet"),

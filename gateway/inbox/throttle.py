@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_insert
 from storage.models import LoginThrottle
 from storage.types import utcnow
 
@@ -94,8 +94,7 @@ async def _locked_rows(
     session: AsyncSession, found: list[tuple[str, str]], now: datetime
 ) -> list[LoginThrottle]:
     """The keys' rows, created when missing, locked for this transaction in key order."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     rows = []
     for key, _kind in found:
         # The insert takes SQLite's write lock at once, so two processes never

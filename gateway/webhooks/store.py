@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import ChannelName, DeliveryReport, InboundMessage
 from gateway.delivery import record_delivery_status
@@ -22,7 +21,7 @@ from gateway.webhooks.sanitise import (
     sanitise_message,
     sanitise_report,
 )
-from storage.db import SessionFactory
+from storage.db import SessionFactory, insert_new
 from storage.models import (
     QuarantinedInbound,
 )
@@ -71,22 +70,16 @@ async def quarantine(
     """
     source_ref = cut_key(clean_text(source_ref), LIMITS["source_ref"])
     async with sessions() as session, session.begin():
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        new_id = (
-            await session.execute(
-                insert(QuarantinedInbound)
-                .values(
-                    channel=channel[: LIMITS["quarantine_channel"]],
-                    source_ref=source_ref,
-                    raw=raw,
-                    error=clean_text(error),
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["source_ref"])
-                .returning(QuarantinedInbound.id)
-            )
-        ).scalar_one_or_none()
+        new_id = await insert_new(
+            session,
+            QuarantinedInbound,
+            ("source_ref",),
+            channel=channel[: LIMITS["quarantine_channel"]],
+            source_ref=source_ref,
+            raw=raw,
+            error=clean_text(error),
+            created_at=utcnow(),
+        )
     log.warning(
         "%s: payload quarantined (%s)", channel, "new" if new_id is not None else "seen before"
     )
@@ -118,6 +111,20 @@ def _reason(exc: BaseException) -> str:
     return f"not storable: {type(exc).__name__}: {str(detail).splitlines()[0][:500]}"
 
 
+async def _keep_aside(
+    runtime: Receiver, exc: BaseException, channel: str, source_ref: str, raw: Mapping[str, Any]
+) -> None:
+    """Quarantine what storing raised ``exc`` for: its provider payload ``raw``
+    as JSON, the storage error as the reason."""
+    await quarantine(
+        runtime.sessions,
+        channel=channel,
+        source_ref=source_ref,
+        raw=_json_bytes(raw),
+        error=_reason(exc),
+    )
+
+
 async def store_message(
     runtime: Receiver, message: InboundMessage, *, source: str
 ) -> IngestResult | None:
@@ -136,12 +143,8 @@ async def store_message(
     except _UNAVAILABLE:
         raise
     except _UNSTORABLE_ERRORS as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=str(message.channel),
-            source_ref=f"{source}#{cleaned.external_id}",
-            raw=_json_bytes(message.raw),
-            error=_reason(exc),
+        await _keep_aside(
+            runtime, exc, str(message.channel), f"{source}#{cleaned.external_id}", message.raw
         )
         return None
 
@@ -168,13 +171,8 @@ async def store_report(runtime: Receiver, report: DeliveryReport, *, source: str
     except _UNAVAILABLE:
         raise
     except _UNSTORABLE_ERRORS as exc:
-        await quarantine(
-            runtime.sessions,
-            channel=str(report.channel),
-            source_ref=f"{source}#status#{cleaned.provider_id}#{cleaned.status}",
-            raw=_json_bytes(report.raw),
-            error=_reason(exc),
-        )
+        ref = f"{source}#status#{cleaned.provider_id}#{cleaned.status}"
+        await _keep_aside(runtime, exc, str(report.channel), ref, report.raw)
         return False
     return True
 
