@@ -218,5 +218,5 @@ def expiry_text(profile: Profile, language: str) -> str:
     return t(
         language,
         "Your complaint draft was closed because we received no reply for {hours} hours. What you sent is kept on record; send a new message to start again.",
-        hours=f"{profile.intake.conversation_ttl_hours:g}",
+        hours=format(profile.intake.conversation_ttl_hours, "g"),
     )
