@@ -16,6 +16,8 @@ import shutil
 import string
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -31,7 +33,8 @@ import handlers.i18n as i18n
 from gateway.inbox.pages import CATEGORY_NAMES, CHANNEL_NAMES, TIME_STATES
 from gateway.web.templating import environment
 from handlers.i18n import CataloguesNotCompiled, t, tn
-from handlers.profile import STATUS_NAMES
+from handlers.intake.replies import expiry_text
+from handlers.profile import STATUS_NAMES, Profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("handlers", "gateway", "channels")
@@ -265,3 +268,18 @@ def test_missing_or_stale_compiled_catalogue_names_the_command(
     os.utime(po, (later, later))
     with pytest.raises(CataloguesNotCompiled, match=r"older than aduan\.po"):
         i18n.check_compiled("id")
+
+
+@pytest.mark.parametrize(
+    ("hours", "english", "indonesian"),
+    [
+        (1.0, "no reply for 1 hour.", "selama 1 jam."),
+        (72.0, "no reply for 72 hours.", "selama 72 jam."),
+        (1.5, "no reply for 1.5 hours.", "selama 1.5 jam."),
+    ],
+)
+def test_draft_expiry_counts_its_hours(hours: float, english: str, indonesian: str) -> None:
+    intake = SimpleNamespace(conversation_ttl_hours=hours)
+    profile = cast(Profile, SimpleNamespace(intake=intake))
+    assert english in expiry_text(profile, "en")
+    assert indonesian in expiry_text(profile, "id").replace("\n", " ")
