@@ -22,8 +22,13 @@ COPY storage ./storage
 COPY channels ./channels
 COPY handlers ./handlers
 COPY gateway ./gateway
-RUN /opt/aduan/bin/pip install --no-cache-dir --no-deps . \
+# The translation catalogues are compiled here (.po -> .mo, package data); the
+# import below (-I: not from the source tree here) fails when the installed
+# package lacks them.
+RUN /opt/aduan/bin/pybabel compile -d handlers/locale -D aduan \
+    && /opt/aduan/bin/pip install --no-cache-dir --no-deps . \
     && /opt/aduan/bin/pip check \
+    && /opt/aduan/bin/python -I -c "import handlers.i18n" \
     && /opt/aduan/bin/python -m compileall -q /opt/aduan/lib
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -13,7 +13,17 @@ TEST_LOCK := requirements-test.lock
 COMPILE   := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
              --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --resolver=backtracking
 
-.PHONY: run test lint typecheck bench bench-email bench-scaleout eval clean lock
+.PHONY: run test lint typecheck bench bench-email bench-scaleout eval clean lock catalogues catalogues-compiled
+
+# The translation catalogues (docs/translations.md, "Translations"): the .po
+# files are the source; the .mo files beside them are built from them (never
+# committed) before anything imports handlers.i18n.
+PO  := $(wildcard handlers/locale/*/LC_MESSAGES/aduan.po)
+MO  := $(PO:.po=.mo)
+POT := handlers/locale/aduan.pot
+# The translation functions and where their message ids are: t(language, id),
+# tn(language, singular, plural, n), N_(id); _(), gettext(), ngettext() in templates.
+EXTRACT_KEYWORDS := --no-default-keywords -k t:2 -k tn:2,3 -k N_ -k _ -k gettext -k ngettext:1,2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,14 +51,32 @@ lock: | $(BIN)/python
 	$(COMPILE) $(if $(UPGRADE),--upgrade) --output-file $(LOCK) pyproject.toml
 	$(COMPILE) $(if $(UPGRADE),--upgrade) --extra test --constraint $(LOCK) --output-file $(TEST_LOCK) pyproject.toml
 
+# Targets on the test stamp build them in a second make, which sees the
+# runtime stamp the test install touched.
+$(MO): $(PO) | $(STAMP)
+	$(BIN)/pybabel compile --statistics -d handlers/locale -D aduan
+
+## catalogues-compiled: build the .mo files from the .po files (make run and make test do it)
+catalogues-compiled: $(MO)
+
+## catalogues: extract every text of the code and templates (babel.cfg) into
+## handlers/locale/aduan.pot and update the .po files from it; then translate
+## what is new or fuzzy (tests/test_catalogues.py checks it)
+catalogues: | $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_KEYWORDS) --add-location=file \
+	    --project=aduan --copyright-holder="the aduan authors" -o $(POT) .
+	$(BIN)/pybabel update -i $(POT) -d handlers/locale -D aduan --ignore-obsolete
+	@$(MAKE) --no-print-directory catalogues-compiled
+
 ## run: set up, migrate the embedded SQLite database under ./var/ and start the gateway
-run: $(STAMP)
+run: $(STAMP) $(MO)
 	mkdir -p var
 	$(BIN)/aduan db upgrade
 	$(BIN)/aduan serve
 
 ## test: set up with the test extras and run lint, the layer contract, type checks and the whole suite
 test: $(TEST_STAMP)
+	@$(MAKE) --no-print-directory catalogues-compiled
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -64,20 +92,24 @@ typecheck: $(TEST_STAMP)
 
 ## bench: the ingest benchmark, paired with a bare aiohttp + SQLite handler (see README, "Benchmarks")
 bench: $(TEST_STAMP)
+	@$(MAKE) --no-print-directory catalogues-compiled
 	$(BIN)/python -m tests.bench.ingest --messages 5000 --concurrency 32 --pairs 3
 
 ## bench-email: intake and replies against a real Dovecot, django-helpdesk 2.6.1 and a bare SMTP loop (see README, "Benchmarks")
 bench-email: $(TEST_STAMP)
+	@$(MAKE) --no-print-directory catalogues-compiled
 	$(BIN)/python -m tests.bench.email --mails $(or $(MAILS),2000)
 
 ## bench-scaleout: serves and workers on PostgreSQL + Redis through faults (README, "Scale-out test")
 SCALEOUT_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/aduan_scaleout
 bench-scaleout: $(TEST_STAMP)
+	@$(MAKE) --no-print-directory catalogues-compiled
 	$(BIN)/python -m tests.scaleout.run --database-url $(SCALEOUT_DATABASE_URL)
 
 ## eval: play the conversation corpus through the intake engine and print its scores
 eval: $(TEST_STAMP)
+	@$(MAKE) --no-print-directory catalogues-compiled
 	$(BIN)/python -m tests.conversation.evaluate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info $(MO) $(POT)

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from handlers.canned_replies import CannedReplies
-from handlers.i18n import t
+from handlers.i18n import N_, t
 from handlers.office_hours import DEFAULT_HOURS, OfficeHours
 from handlers.texts import Duration, Text
 from handlers.timestandards import DayCount, WorkingCalendar
@@ -31,14 +31,14 @@ PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 #: Display names (catalogue message ids) of the built-in statuses, for a
 #: status the profile's workflow does not name (:meth:`Profile.status_label`).
 STATUS_NAMES: dict[ComplaintStatus, str] = {
-    ComplaintStatus.RECEIVED: "Received",
-    ComplaintStatus.VERIFIED: "Verified",
-    ComplaintStatus.REJECTED: "Rejected",
-    ComplaintStatus.IN_FOLLOW_UP: "In follow-up",
-    ComplaintStatus.CAPA_RECORDED: "Corrective action recorded",
-    ComplaintStatus.RESULT_VERIFIED: "Result verified",
-    ComplaintStatus.CLOSED: "Closed",
-    ComplaintStatus.ARCHIVED: "Archived",
+    ComplaintStatus.RECEIVED: N_("Received"),
+    ComplaintStatus.VERIFIED: N_("Verified"),
+    ComplaintStatus.REJECTED: N_("Rejected"),
+    ComplaintStatus.IN_FOLLOW_UP: N_("In follow-up"),
+    ComplaintStatus.CAPA_RECORDED: N_("Corrective action recorded"),
+    ComplaintStatus.RESULT_VERIFIED: N_("Result verified"),
+    ComplaintStatus.CLOSED: N_("Closed"),
+    ComplaintStatus.ARCHIVED: N_("Archived"),
 }
 
 #: Fields every profile must collect: SOP-7.9-1 item 2 (complaint date and

@@ -22,18 +22,18 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import t
+from handlers.i18n import N_, t
 from handlers.outbox import OutboxWriter
 from handlers.staff_notices import bilingual
 from storage.models import StaffUser
 
-REMINDER_SUBJECT = "[{tracking}] Reminder: due {due}"
-REMINDER_TEXT = (
+REMINDER_SUBJECT = N_("[{tracking}] Reminder: due {due}")
+REMINDER_TEXT = N_(
     'Complaint {tracking} ({customer}) is in the step "{step}", which is due {due}. '
     "Please complete it before then."
 )
-ESCALATION_SUBJECT = "[{tracking}] Overdue: {step}"
-ESCALATION_TEXT = (
+ESCALATION_SUBJECT = N_("[{tracking}] Overdue: {step}")
+ESCALATION_TEXT = N_(
     'Complaint {tracking} ({customer}) is overdue in the step "{step}", due {due}. '
     "Assigned to: {assignee}."
 )

@@ -23,7 +23,7 @@ Who is told:
 By email too when the staff member has an email address and email is
 configured (``email_enabled``), through the outbox like the reminders
 (:mod:`handlers.staff_alerts`); texts in Indonesian first, English second,
-from the ``staff_notices.po`` catalogue.
+from the translation catalogue.
 """
 
 from __future__ import annotations
@@ -35,23 +35,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import t
+from handlers.i18n import N_, t
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
 from storage.db import dialect_insert
 from storage.models import Complaint, StaffNotification, StaffUser
 from storage.types import utcnow
 
-NEW_COMPLAINT_SUBJECT = "[{tracking}] New complaint"
-NEW_COMPLAINT_TEXT = (
+NEW_COMPLAINT_SUBJECT = N_("[{tracking}] New complaint")
+NEW_COMPLAINT_TEXT = N_(
     "A new complaint {tracking} ({customer}) was registered and waits in your step "
     '"{step}".\n\nOpen it: {link}'
 )
-ASSIGNED_SUBJECT = "[{tracking}] Assigned to you"
-ASSIGNED_TEXT = "{actor} assigned complaint {tracking} ({customer}) to you.\n\nOpen it: {link}"
-
-#: Every message id of this module, for the catalogue test.
-MESSAGE_IDS = (NEW_COMPLAINT_SUBJECT, NEW_COMPLAINT_TEXT, ASSIGNED_SUBJECT, ASSIGNED_TEXT)
+ASSIGNED_SUBJECT = N_("[{tracking}] Assigned to you")
+ASSIGNED_TEXT = N_("{actor} assigned complaint {tracking} ({customer}) to you.\n\nOpen it: {link}")
 
 
 class NoticeKind(enum.StrEnum):

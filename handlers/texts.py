@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handlers.i18n import tn
 from handlers.timestandards import WorkingCalendar, due_at
 
 
@@ -47,22 +48,13 @@ class Duration(BaseModel):
         return due_at(start, self.amount, self.unit, calendar)
 
     def describe(self, language: str) -> str:
-        """Human text such as ``3 hari kerja`` / ``3 working days``."""
-        words = {
-            "id": {
-                "minutes": "menit",
-                "hours": "jam",
-                "days": "hari",
-                "working_days": "hari kerja",
-                "calendar_days": "hari",
-            },
-            "en": {
-                "minutes": "minutes",
-                "hours": "hours",
-                "days": "days",
-                "working_days": "working days",
-                "calendar_days": "days",
-            },
-        }
-        lang = "en" if language == "en" else "id"
-        return f"{self.amount} {words[lang][self.unit]}"
+        """Human text such as ``3 hari kerja`` / ``3 working days`` (plural forms
+        of the catalogue, docs/translations.md "Calling it")."""
+        n = self.amount
+        if self.unit == "minutes":
+            return tn(language, "{n} minute", "{n} minutes", n)
+        if self.unit == "hours":
+            return tn(language, "{n} hour", "{n} hours", n)
+        if self.unit == "working_days":
+            return tn(language, "{n} working day", "{n} working days", n)
+        return tn(language, "{n} day", "{n} days", n)  # days, calendar_days

@@ -10,7 +10,7 @@ from datetime import date
 
 from channels.addresses import AddressError, normalise_email, normalise_phone
 from handlers.dates import format_day, office_today, parse_informal_date
-from handlers.i18n import t
+from handlers.i18n import t, tn
 from handlers.profile import FieldKind, IntakeField
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -83,21 +83,23 @@ def check_value(
     label = field.label.get(language)
     if len(value) < max(field.min_length, 1 if field.required else 0):
         return fail(
-            t(
+            tn(
                 language,
+                "{label} is too short (at least {n} character).",
                 "{label} is too short (at least {n} characters).",
+                field.min_length,
                 label=label,
-                n=field.min_length,
             )
         )
     if len(value) > field.max_length:
         return Checked(
             None,
-            t(
+            tn(
                 language,
+                "{label} is too long (at most {n} character).",
                 "{label} is too long (at most {n} characters).",
+                field.max_length,
                 label=label,
-                n=field.max_length,
             ),
         )
     if field.kind is FieldKind.NAME:

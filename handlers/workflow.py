@@ -31,7 +31,7 @@ from babel.dates import format_datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import t
+from handlers.i18n import N_, t
 from handlers.notifications import notify_complainant
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
@@ -43,7 +43,9 @@ from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
 
-SATISFACTION_QUESTION = "How satisfied are you with how we handled your complaint? Reply with one number from 1 (very dissatisfied) to 5 (very satisfied)."
+SATISFACTION_QUESTION = N_(
+    "How satisfied are you with how we handled your complaint? Reply with one number from 1 (very dissatisfied) to 5 (very satisfied)."
+)
 
 #: Fields of the corrective and preventive action form (BBSPJIKFK CAPA form).
 CAPA_FIELDS = (

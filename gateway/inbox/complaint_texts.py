@@ -2,8 +2,8 @@
 
 Readable names for complaint event kinds, actors, delivery states, the CAPA
 form's fields, and the one-time result of an action (``?done=…`` /
-``?refused=…`` after a form is posted). Every text goes through the staff
-catalogues (``handlers/locale/id/LC_MESSAGES/inbox*.po``); English is the
+``?refused=…`` after a form is posted). Every text goes through the translation
+catalogue (``handlers/locale/id/LC_MESSAGES/aduan.po``); English is the
 message id.
 """
 

@@ -34,7 +34,7 @@ from gateway.inbox.live import feed
 from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
 from gateway.web.templating import render
-from handlers.i18n import t
+from handlers.i18n import N_, t
 from handlers.profile import Profile
 from handlers.workflow import CATEGORIES
 from storage.models import StaffUser
@@ -43,21 +43,21 @@ from storage.types import utcnow
 PAGE_SIZE = 50
 
 CHANNEL_NAMES = {
-    ChannelName.WEB.value: "Web form",
-    ChannelName.EMAIL.value: "Email",
-    ChannelName.WHATSAPP.value: "WhatsApp",
-    ChannelName.SMS.value: "SMS",
-    ChannelName.TELEGRAM.value: "Telegram",
-    ChannelName.API.value: "API",
-    ChannelName.MANUAL.value: "Manual intake",
+    ChannelName.WEB.value: N_("Web form"),
+    ChannelName.EMAIL.value: N_("Email"),
+    ChannelName.WHATSAPP.value: N_("WhatsApp"),
+    ChannelName.SMS.value: N_("SMS"),
+    ChannelName.TELEGRAM.value: N_("Telegram"),
+    ChannelName.API.value: N_("API"),
+    ChannelName.MANUAL.value: N_("Manual intake"),
 }
 TIME_STATES = {
-    TimeState.ON_TIME: "On time",
-    TimeState.DUE_SOON: "Due soon",
-    TimeState.OVERDUE: "Overdue",
-    TimeState.NONE: "No deadline",
+    TimeState.ON_TIME: N_("On time"),
+    TimeState.DUE_SOON: N_("Due soon"),
+    TimeState.OVERDUE: N_("Overdue"),
+    TimeState.NONE: N_("No deadline"),
 }
-CATEGORY_NAMES = {"administrative": "Administrative", "technical": "Technical"}
+CATEGORY_NAMES = {"administrative": N_("Administrative"), "technical": N_("Technical")}
 
 
 def channel_label(lang: str, channel: str) -> str:

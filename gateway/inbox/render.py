@@ -1,7 +1,7 @@
 """Rendering staff pages: the layout's context (office, staff member, CSRF token).
 
 Templates live in ``gateway/templates/inbox/``; their texts are translated
-through the staff catalogues (``handlers/locale/id/LC_MESSAGES/inbox*.po``).
+through the translation catalogue (docs/translations.md).
 Autoescaping is on: complainant text is always rendered as text.
 """
 

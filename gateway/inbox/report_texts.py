@@ -1,6 +1,6 @@
 """What staff read on the reports and printed forms, in their language (docs/records.md).
 
-Every text goes through the staff catalogues (``inbox_reports.po``); the
+Every text goes through the translation catalogue; the
 report modules under :mod:`gateway.reports` compute and lay out, these
 functions name things: column headers of the register and the recap, how a
 receiving officer, a staff member or a category is shown, and the labels of

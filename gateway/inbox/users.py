@@ -38,7 +38,7 @@ from gateway.staff_accounts import (
     Refusal,
     assignable_roles,
 )
-from handlers.i18n import t
+from handlers.i18n import t, tn
 from handlers.workflow import Actor
 from storage.models import StaffSession, StaffUser, StaffUserAudit
 
@@ -60,8 +60,11 @@ def refusal_text(lang: str, code: Refusal) -> str:
         Refusal.FULL_NAME: t(lang, "Give the full name (at most 200 characters)."),
         Refusal.EMAIL: t(lang, "The email address is not valid."),
         Refusal.UNKNOWN_ROLE: t(lang, "Choose one of the roles offered."),
-        Refusal.WEAK_PASSWORD: t(
-            lang, "The password needs at least {n} characters.", n=MIN_PASSWORD_LENGTH
+        Refusal.WEAK_PASSWORD: tn(
+            lang,
+            "The password needs at least {n} character.",
+            "The password needs at least {n} characters.",
+            MIN_PASSWORD_LENGTH,
         ),
         Refusal.LAST_ADMIN: t(
             lang,

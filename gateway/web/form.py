@@ -31,7 +31,7 @@ from typing import Any
 from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName, InboundMessage
 from channels.errors import InboundParseError
-from handlers.i18n import normalise_language, t
+from handlers.i18n import normalise_language, t, tn
 from handlers.profile import Profile, ProfileError
 from handlers.validation import check_value, clean_input, is_token, new_token
 from storage.types import utcnow
@@ -194,10 +194,11 @@ def _check_contact(
     phone_value: str | None = None
     if email:
         if len(email) > EMAIL_MAX_LENGTH:
-            errors[EMAIL_FIELD] = t(
+            errors[EMAIL_FIELD] = tn(
                 language,
+                "The email address is too long (at most {n} character).",
                 "The email address is too long (at most {n} characters).",
-                n=EMAIL_MAX_LENGTH,
+                EMAIL_MAX_LENGTH,
             )
         else:
             try:

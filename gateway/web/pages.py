@@ -24,18 +24,10 @@ from babel.dates import format_datetime
 
 from gateway.app_runtime import get_runtime
 from gateway.web.templating import render
-from handlers.i18n import normalise_language, t
+from handlers.i18n import N_, normalise_language, t
 from storage.limits import Verdict
 
 log = logging.getLogger(__name__)
-
-
-def N_(message_id: str) -> str:
-    """Mark ``message_id`` as a text to translate later with :func:`t`; returns it unchanged.
-
-    Lets the catalogue test find every message id of these pages (``web.po``).
-    """
-    return message_id
 
 
 #: Reasons given when a request body is refused (translated when shown).

@@ -34,7 +34,6 @@ from gateway.web.form import (
 )
 from gateway.web.guard import client_address, public_guard
 from gateway.web.pages import (
-    N_,
     NO_STORE,
     PRIVATE_NO_CACHE,
     FieldView,
@@ -48,7 +47,7 @@ from gateway.web.pages import (
 )
 from gateway.web.token import TokenCheck, TokenState
 from handlers import channel_policy
-from handlers.i18n import t
+from handlers.i18n import N_, t
 from handlers.profile import FieldKind, IntakeField, Profile
 from handlers.registration import follow_up_promise
 from storage import limits

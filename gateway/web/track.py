@@ -28,7 +28,6 @@ from gateway.web.form import (
 )
 from gateway.web.guard import client_address, public_guard
 from gateway.web.pages import (
-    N_,
     FieldView,
     FormRejected,
     SummaryError,
@@ -41,7 +40,7 @@ from gateway.web.pages import (
 )
 from gateway.web.submitted import form_contacts
 from handlers.appeals import appeal_progress, describe_progress
-from handlers.i18n import normalise_language, t
+from handlers.i18n import N_, normalise_language, t
 from handlers.intake.commands import tracking_pattern
 from handlers.profile import Profile
 from storage.models import Complaint, ComplaintEvent, ComplaintStatus, ContactAddress, Message

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from handlers.appeals import AppealProgress, describe_progress
 from handlers.dates import format_moment
-from handlers.i18n import t
+from handlers.i18n import t, tn
 from handlers.profile import IntakeField, Profile
 from handlers.registration import shown_value
 from storage.models import Complaint
@@ -214,8 +214,13 @@ def status_text(
 
 def expiry_text(profile: Profile, language: str) -> str:
     """The message sent when a draft expires (kept on record, never dropped silently)."""
-    return t(
+    hours = profile.intake.conversation_ttl_hours
+    # A fraction of an hour takes the plural, as in "1.5 hours" (the count 2 picks it).
+    count = int(hours) if hours.is_integer() else 2
+    return tn(
         language,
+        "Your complaint draft was closed because we received no reply for {hours} hour. What you sent is kept on record; send a new message to start again.",
         "Your complaint draft was closed because we received no reply for {hours} hours. What you sent is kept on record; send a new message to start again.",
-        hours=f"{profile.intake.conversation_ttl_hours:g}",
+        count,
+        hours=format(hours, "g"),
     )
