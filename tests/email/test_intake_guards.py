@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 import channels.email.imap as imap_module
 import channels.email.parse_pool as parse_pool_module
 from gateway.inbox.complaint_texts import delivery_text
-from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR
+from gateway.queries.thread import Delivery
 from gateway.runtime import Runtime, build_runtime
 from handlers.outbox import Draft
 from storage.migrate import upgrade
