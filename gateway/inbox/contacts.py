@@ -50,9 +50,9 @@ from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.pages import channel_label, local_time
-from gateway.inbox.queries import VisibilityRule
 from gateway.inbox.render import staff_page
 from gateway.queries import contacts as contact_queries
+from gateway.queries.complaint_list import VisibilityRule
 from gateway.runtime import Runtime
 from handlers import channel_policy, privacy
 from handlers.contacts import (

@@ -1,7 +1,7 @@
 """The inbox list page, ``GET /inbox``.
 
 Every complaint from every channel, newest activity first, with filters,
-search and keyset pages (:mod:`gateway.inbox.queries`); citizens still in the
+search and keyset pages (:mod:`gateway.queries.complaint_list`); citizens still in the
 intake conversation are listed above as "in progress"
 (:mod:`gateway.inbox.drafts`). The list refreshes itself when activity
 arrives (:mod:`gateway.inbox.live`): the page script asks for the same URL
@@ -31,8 +31,8 @@ from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.drafts import list_in_progress
 from gateway.inbox.filter_chips import filter_chips
 from gateway.inbox.live import feed
-from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
+from gateway.queries.complaint_list import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.web.templating import render
 from handlers.i18n import t
 from handlers.profile import Profile
