@@ -132,13 +132,16 @@ class ProcessedSignal:
         self.outage.succeeded()
 
     @contextlib.asynccontextmanager
-    async def watch(self, message_id: int) -> AsyncIterator[Watch]:
+    async def watch(
+        self, message_id: int, *, subscribe_seconds: float = COMMAND_TIMEOUT_SECONDS
+    ) -> AsyncIterator[Watch]:
         """Register a wait for ``message_id``; read the message's state inside
         the block, then :meth:`Watch.wait` (no announcement is lost between).
 
         With ``listen_redis`` the subscription is confirmed before the block
-        starts (bounded by the Redis command timeout); when Redis cannot be
-        reached the watch is marked unreachable and waits return at once.
+        starts, waiting at most ``subscribe_seconds`` (and never longer than the
+        Redis command timeout); when Redis cannot be reached in that time the
+        watch is marked unreachable and waits return at once.
         """
         watch = Watch(message_id)
         self._waiters.setdefault(message_id, set()).add(watch)
@@ -146,7 +149,9 @@ class ProcessedSignal:
         pubsub: Any = None
         try:
             if self.listen_redis:
-                pubsub = await self._subscribe(message_id)
+                pubsub = await self._subscribe(
+                    message_id, min(subscribe_seconds, COMMAND_TIMEOUT_SECONDS)
+                )
                 if pubsub is None:
                     watch.reachable = False
                 else:
@@ -167,14 +172,15 @@ class ProcessedSignal:
                     async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
                         await pubsub.aclose()
 
-    async def _subscribe(self, message_id: int) -> Any:
-        """A pub/sub whose subscription Redis has confirmed, or ``None`` (Redis away)."""
+    async def _subscribe(self, message_id: int, timeout: float) -> Any:  # noqa: ASYNC109
+        """A pub/sub whose subscription Redis confirmed within ``timeout``
+        seconds, or ``None`` (Redis away or too slow)."""
         assert self.redis_url is not None and self.outage is not None
         if not self.outage.may_try():
             return None
         pubsub = self._redis().pubsub()
         try:
-            async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
+            async with asyncio.timeout(timeout):
                 await pubsub.subscribe(processed_channel(self.redis_url, message_id))
                 # The confirmation: from now on a publish reaches us.
                 while await pubsub.get_message(timeout=None) is None:

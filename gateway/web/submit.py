@@ -7,6 +7,7 @@ signed token :mod:`gateway.web.token`; the per-address limit
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -219,15 +220,17 @@ async def _process(runtime: Runtime, contact_id: int) -> None:
 
 async def _wait_processed(runtime: Runtime, message_id: int, wait_seconds: float) -> None:
     """Wait until the message has been processed (here or elsewhere), at most
-    ``wait_seconds``: one read of its state, then a wait on the processor's
+    ``wait_seconds`` in all: one read of its state, then a wait on the processor's
     announcement (:class:`gateway.processed.ProcessedSignal`), registered
     before the read so none is missed. Raises ``SQLAlchemyError`` when the
     read fails."""
-    async with runtime.processed.watch(message_id) as watch:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    async with runtime.processed.watch(message_id, subscribe_seconds=wait_seconds) as watch:
         async with runtime.sessions() as session:
             if await submission.is_processed(session, message_id):
                 return
-        await watch.wait(wait_seconds)
+        await watch.wait(max(0.0, deadline - loop.time()))
 
 
 # ------------------------------------------------------------------- routes
