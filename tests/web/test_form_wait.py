@@ -22,7 +22,6 @@ from gateway.config import load_settings
 from gateway.processed import ProcessedSignal
 from gateway.runtime import Runtime, build_runtime
 from gateway.web.submit import _wait_processed
-from storage.migrate import upgrade
 from storage.models import Complaint, Message
 from tests.conftest import make_engine
 from tests.fakes import inbound
@@ -95,13 +94,8 @@ async def _already_processed_returns_at_once(gateway: Runtime, processing: Runti
 
 
 @pytest.fixture
-async def embedded(tmp_path: Path) -> AsyncIterator[Runtime]:
+async def embedded(runtime: Runtime) -> AsyncIterator[Runtime]:
     """The embedded default (SQLite, jobs in-process), migrated; closed afterwards."""
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/t.sqlite3", data_dir=tmp_path
-    )
-    runtime = await build_runtime(settings, use_redis=False)
-    await upgrade(runtime.engine)
     try:
         yield runtime
     finally:
