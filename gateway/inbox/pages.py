@@ -3,7 +3,7 @@
 Every complaint from every channel, newest activity first, with filters,
 search and keyset pages (:mod:`gateway.queries.complaint_list`); citizens still in the
 intake conversation are listed above as "in progress"
-(:mod:`gateway.inbox.drafts`). The list refreshes itself when activity
+(:mod:`gateway.queries.drafts`). The list refreshes itself when activity
 arrives (:mod:`gateway.inbox.live`): the page script asks for the same URL
 with ``X-Fragment: list`` and gets only the list, rendered on the server.
 The filter bar folds away (on phones it starts folded and shows the active
@@ -28,11 +28,11 @@ from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
-from gateway.inbox.drafts import list_in_progress
 from gateway.inbox.filter_chips import filter_chips
 from gateway.inbox.live import feed
 from gateway.inbox.render import staff_page
 from gateway.queries.complaint_list import InboxFilters, InboxRow, TimeState, list_inbox
+from gateway.queries.drafts import list_in_progress
 from gateway.web.templating import render
 from handlers.i18n import t
 from handlers.profile import Profile

@@ -22,7 +22,7 @@ it is on a fresh first page. Every complaint without new activity during the
 walk appears exactly once.
 
 Drafts (a citizen mid-intake on WhatsApp, no complaint yet) are a separate
-"in progress" section, :func:`gateway.inbox.drafts.list_in_progress`, not
+"in progress" section, :func:`gateway.queries.drafts.list_in_progress`, not
 rows of this list: they have none of a complaint's columns (tracking number,
 status, assignee, time standard), only exist until registered or expired
 (the intake lifetime, hours), and so are few. A ``UNION`` with complaints

@@ -34,8 +34,8 @@ from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.inbox.drafts import list_in_progress
 from gateway.queries.complaint_list import InboxFilters, VisibilityRule, list_inbox
+from gateway.queries.drafts import list_in_progress
 from handlers.profile import Profile, load_profile
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
