@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,17 +11,20 @@ from aiohttp import web
 
 from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
-from gateway.queries.submission import HoneypotSubmission, Submission, find_submission
+from gateway.queries.submission import (
+    HoneypotSubmission,
+    Submission,
+    SubmittedComplaint,
+    find_submission,
+)
 from gateway.web.form import (
     is_token,
 )
 from gateway.web.pages import local_datetime, not_found, page_language, render_page
 from handlers.i18n import t
-from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, Profile
-from handlers.registration import follow_up_due_text, follow_up_promise, initial_status
+from handlers.registration import follow_up_due_text, follow_up_promise
 from handlers.validation import display_value
-from storage.models import Complaint
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -48,14 +50,9 @@ class SummaryRow:
 
 
 def _recorded(
-    profile: Profile, complaint: Complaint, submission: Submission, lang: str
+    profile: Profile, complaint: SubmittedComplaint, submission: Submission, lang: str
 ) -> list[SummaryRow]:
-    values: dict[str, str] = {
-        "complainant_name": complaint.complainant_name,
-        "customer_name": complaint.customer_name,
-        "problem": complaint.problem,
-    }
-    values.update({k: str(v) for k, v in (complaint.extra_fields or {}).items()})
+    values = complaint.values
     rows = [
         SummaryRow(
             f.label.get(lang),
@@ -70,29 +67,6 @@ def _recorded(
     return rows
 
 
-def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
-    """Why ``complaint`` was rejected at registration, or ``None`` if it was not.
-
-    A complaint the acceptance window rejected (SOP-7.9-1 item 3,
-    :mod:`handlers.acceptance`) is in the target state of the window's
-    transition with that transition's reason recorded in ``details``; the
-    reason is in the complaint's language, as the complainant was told.
-    """
-    window = profile.acceptance_window
-    workflow = profile.workflow
-    if window is None or workflow is None or complaint.status == initial_status(profile):
-        return None
-    try:
-        transition = workflow.transition(window.transition)
-    except KeyError:
-        return None
-    recorded = (complaint.details or {}).get(transition.name)
-    if complaint.status != transition.to or not isinstance(recorded, Mapping):
-        return None
-    reason = recorded.get("reason")
-    return reason if isinstance(reason, str) and reason else None
-
-
 async def submitted_page(request: web.Request) -> web.Response:
     """``GET /submitted/{token}``: the tracking number, or "being processed"."""
     runtime = get_runtime(request)
@@ -101,7 +75,9 @@ async def submitted_page(request: web.Request) -> web.Response:
     if not is_token(token):
         return not_found(request, page_language(request))
     async with runtime.sessions() as session:
-        submission = await find_submission(session, token)
+        submission = await find_submission(
+            session, token, profile=profile, enabled=runtime.channels.keys()
+        )
     if isinstance(submission, HoneypotSubmission):
         # What a stored form without a complaint shows; nothing was kept.
         lang = page_language(request)
@@ -141,7 +117,7 @@ async def submitted_page(request: web.Request) -> web.Response:
         .url_for()
         .with_query({"number": complaint.tracking_number, "lang": lang})
     )
-    rejection = rejection_reason(profile, complaint)
+    rejection = complaint.rejection
     common: dict[str, Any] = {
         "complaint": complaint,
         "processing": False,
@@ -160,7 +136,7 @@ async def submitted_page(request: web.Request) -> web.Response:
             "submitted.html",
             lang,
             title=t(lang, "Complaint not accepted: {tracking}", tracking=complaint.tracking_number),
-            notified=complaint_route(complaint, runtime.channels.keys()) is not None,
+            notified=complaint.notified,
             **common,
         )
     return render_page(
