@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_datetime
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
@@ -31,13 +30,18 @@ from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.filter_chips import filter_chips
 from gateway.inbox.live import feed
 from gateway.inbox.render import staff_page
-from gateway.queries.complaint_list import InboxFilters, InboxRow, TimeState, list_inbox
+from gateway.queries.complaint_list import (
+    InboxFilters,
+    InboxRow,
+    TimeState,
+    assignee_names,
+    list_inbox,
+)
 from gateway.queries.drafts import list_in_progress
 from gateway.web.templating import render
 from handlers.i18n import t
 from handlers.profile import Profile
 from handlers.workflow import CATEGORIES
-from storage.models import StaffUser
 from storage.types import utcnow
 
 PAGE_SIZE = 50
@@ -152,11 +156,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
             if cursor is None
             else ()
         )
-        staff = list(
-            await session.scalars(
-                select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
-            )
-        )
+        assignees = await assignee_names(session)
     labels = (
         {name: profile.status_label(name, lang) for name in profile.workflow.states}
         if profile.workflow
@@ -188,7 +188,6 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         return web.Response(text=html, content_type="text/html")
     channels = {c: channel_label(lang, c) for c in CHANNEL_NAMES}
     categories = {c: t(lang, CATEGORY_NAMES.get(c, c)) for c in CATEGORIES}
-    assignees = {s.username: f"{s.full_name} ({s.username})" for s in staff}
     return staff_page(
         request,
         "home.html",

@@ -414,3 +414,12 @@ async def list_inbox(
         else None
     )
     return InboxPage(rows, next_cursor)
+
+
+async def assignee_names(session: AsyncSession) -> dict[str, str]:
+    """The active staff by username, each named ``Full Name (username)``, in
+    username order (the list's assignee filter)."""
+    users = await session.scalars(
+        select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
+    )
+    return {u.username: f"{u.full_name} ({u.username})" for u in users}
