@@ -57,6 +57,10 @@ OutboxNotifier = Callable[[Sequence[tuple[int, str]]], None]
 Deferrer = Callable[[int, float], None]
 """Asks for a contact to be processed again after a delay in seconds."""
 
+ProcessedNotifier = Callable[[Sequence[int]], None]
+"""Called after a commit with the ids of the messages it marked processed
+(:meth:`gateway.processed.ProcessedSignal.announce`)."""
+
 
 async def _claim(session: AsyncSession, messages: Sequence[Message]) -> bool:
     """Mark ``messages`` processed in the caller's transaction, only where
@@ -235,7 +239,9 @@ class Processor:
     first message marked processed with the error kept in ``process_error``
     (visible to staff) so it cannot block the contact's later messages
     forever. ``turn_gap_seconds`` overrides the profile's quiet gap;
-    ``defer(contact_id, seconds)`` is called when a turn has to wait for it.
+    ``defer(contact_id, seconds)`` is called when a turn has to wait for it;
+    ``on_processed(message_ids)`` after each commit that marked messages
+    processed (a turn, or a message set aside).
     """
 
     def __init__(
@@ -248,8 +254,10 @@ class Processor:
         max_attempts: int = 5,
         turn_gap_seconds: float | None = None,
         defer: Deferrer | None = None,
+        on_processed: ProcessedNotifier | None = None,
     ) -> None:
         self._sessions = sessions
+        self._on_processed = on_processed
         self.engine = engine
         self._guard = guard
         self._notify = notify_outbox
@@ -361,6 +369,7 @@ class Processor:
                 staged = list(session.info.get(OUTBOX_IDS_KEY, []))
             if staged:
                 self._notify(staged)
+            self._announce([m.id for m in plan.messages])
             return Outcome.DONE, len(plan.messages)
         except QuestionInFlight as in_flight:
             # Rolled back: the turn is read again once our question settled.
@@ -383,8 +392,14 @@ class Processor:
                 raise
             log.exception("processing message %s failed", message_id)
             outcome = await self._record_failure(hold, message_id, exc)
+            if outcome is Outcome.DONE:
+                self._announce([message_id])
             # A message set aside no longer holds back the contact's later ones.
             return outcome, 1 if outcome is Outcome.DONE else 0
+
+    def _announce(self, message_ids: list[int]) -> None:
+        if self._on_processed is not None:
+            self._on_processed(message_ids)
 
     async def _record_failure(self, hold: _Hold, message_id: int, exc: Exception) -> Outcome:
         """Count a failed attempt under the hold: ``DONE`` when the message is

@@ -25,6 +25,7 @@ from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs, Jobs
 from gateway.metrics import count_inbound
 from gateway.outbox import Dispatcher
+from gateway.processed import ProcessedSignal
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.rate_gates import RateGates, build_rate_gates
 from gateway.web.form import check_profile as check_form_fields
@@ -63,6 +64,8 @@ class Runtime:
     writer: OutboxWriter = field(default_factory=OutboxWriter)
     embedded_lock: EmbeddedLock | None = None
     rate_gates: RateGates | None = None
+    #: Announces processed messages to requests waiting for them.
+    processed: ProcessedSignal = field(default_factory=ProcessedSignal)
     started: bool = False
     closed: bool = False
 
@@ -177,6 +180,7 @@ class Runtime:
                 await channel.stop()
             except Exception:
                 log.exception("stopping channel %s failed", channel.name)
+        await self.processed.close()
         if self.rate_gates is not None:
             try:
                 await self.rate_gates.close()
@@ -350,6 +354,10 @@ async def build_runtime(
         if runtime.jobs is not None:
             runtime.jobs.request_processing_later(contact_id, delay_seconds)
 
+    # A worker publishes what it processed; a gateway handing work to workers listens.
+    runtime.processed = ProcessedSignal(
+        redis_url=settings.redis_url, listen_redis=redis_mode and bool(settings.redis_url)
+    )
     processor = Processor(
         sessions,
         intake,
@@ -357,6 +365,7 @@ async def build_runtime(
         notify_outbox=notify,
         turn_gap_seconds=settings.turn_gap_seconds,
         defer=defer,
+        on_processed=runtime.processed.announce,
     )
     runtime.processor = processor
     runtime.dispatcher = dispatcher

@@ -255,7 +255,7 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         Index("ix_complaints_status_received", "status", "received_at"),
-        # The staff inbox (gateway/inbox/queries.py): newest activity first,
+        # The staff inbox (gateway/queries/complaint_list.py): newest activity first,
         # keyset-paginated on (last_activity_at, id), alone or by status/assignee.
         Index("ix_complaints_activity", "last_activity_at", "id"),
         Index("ix_complaints_status_activity", "status", "last_activity_at", "id"),

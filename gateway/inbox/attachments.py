@@ -6,7 +6,7 @@
 * only to staff who may see the message: a viewer limited to their team's
   complaints (:mod:`gateway.visibility`) must see the complaint the message
   belongs to — the same rule as the thread on a complaint page
-  (:mod:`gateway.inbox.thread`), so another team's complaint of the same
+  (:mod:`gateway.queries.thread`), so another team's complaint of the same
   person, or a message outside any complaint, is not served; otherwise 404,
   as for an unknown id or an attachment that was not stored (too large,
   unreadable);
@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import current
-from gateway.inbox.thread import PREVIEW_TYPES
+from gateway.queries.thread import PREVIEW_TYPES
 from gateway.visibility import visibility_for, visible_complaint_ids
 from storage.models import Attachment, Message
 

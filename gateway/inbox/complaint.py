@@ -4,7 +4,7 @@ Everything about one complaint in one place: its header (status, category,
 assignee, the current step's time standard, channel, received at and by),
 the identity fields of SOP-7.9-1 item 2 and the profile's other fields, the
 thread of every message of the complainant's contact on every channel
-(:mod:`gateway.inbox.thread`), the reply box (:mod:`gateway.inbox.reply_route`
+(:mod:`gateway.queries.thread`), the reply box (:mod:`gateway.inbox.reply_route`
 says where it goes; ``?reply=<id>`` fills it with a canned reply,
 :mod:`gateway.inbox.canned`), internal notes, the transitions the viewer's role may
 take now, assignment, the CAPA form, the appeal and its panel, and the event
@@ -42,7 +42,7 @@ from gateway.inbox.reads import mark_read
 from gateway.inbox.render import staff_page
 from gateway.inbox.reply_route import reply_route
 from gateway.inbox.report_texts import actor_text, day_text
-from gateway.inbox.thread import load_thread
+from gateway.queries.thread import load_thread
 from gateway.staff import MESSAGE_LIMIT, load_appeal
 from gateway.visibility import load_visible_complaint
 from handlers.appeals import appeal_progress

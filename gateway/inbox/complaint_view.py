@@ -27,9 +27,9 @@ from gateway.inbox.complaint_texts import (
     refusal_text,
 )
 from gateway.inbox.pages import CATEGORY_NAMES, TIME_STATES, channel_label, local_time
-from gateway.inbox.queries import TimeState, due_soon_window, time_state
 from gateway.inbox.reply_route import ReplyRoute, WindowPlan
-from gateway.inbox.thread import ThreadAttachment, ThreadMessage
+from gateway.queries.complaint_list import TimeState, due_soon_window, time_state
+from gateway.queries.thread import ThreadAttachment, ThreadMessage
 from gateway.staff import AppealView
 from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value

@@ -44,17 +44,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer
 
-from channels.addresses import AddressError, normalise_phone
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.pages import channel_label, local_time
-from gateway.inbox.queries import VisibilityRule
 from gateway.inbox.render import staff_page
+from gateway.queries import contacts as contact_queries
+from gateway.queries.complaint_list import VisibilityRule
 from gateway.runtime import Runtime
 from handlers import channel_policy, privacy
 from handlers.contacts import (
@@ -66,15 +64,7 @@ from handlers.contacts import (
     undo_merge,
 )
 from handlers.i18n import t
-from storage.models import (
-    Complaint,
-    Contact,
-    ContactAddress,
-    ContactMerge,
-    Conversation,
-    ConversationState,
-    Message,
-)
+from storage.models import ConversationState
 
 #: Contacts listed per search, and merge candidates offered.
 LIST_LIMIT = 50
@@ -83,9 +73,7 @@ CANDIDATE_LIMIT = 20
 QUERY_LIMIT = 200
 #: Characters of a complaint's problem shown in the list.
 EXCERPT_CHARS = 120
-#: Messages tied to no complaint shown on the contact page, newest first.
-UNLINKED_LIMIT = 50
-#: Characters of each such message shown.
+#: Characters of each message tied to no complaint shown on the contact page.
 UNLINKED_CHARS = 2000
 
 
@@ -160,50 +148,14 @@ def _limited(rule: VisibilityRule | None) -> frozenset[str] | None:
     return None if rule is None else rule.assignee_in
 
 
-def _search(query: str) -> ColumnElement[bool]:
-    """Contacts whose name, an address or a complaint's complainant name contains
-    ``query``, or with that number or phone."""
-    has_address = (
-        select(ContactAddress.id)
-        .where(
-            ContactAddress.contact_id == Contact.id,
-            ContactAddress.address.icontains(query, autoescape=True),
-        )
-        .exists()
-    )
-    named_in_complaint = (
-        select(Complaint.id)
-        .where(
-            Complaint.contact_id == Contact.id,
-            Complaint.complainant_name.icontains(query, autoescape=True),
-        )
-        .exists()
-    )
-    conditions: list[ColumnElement[bool]] = [
-        Contact.display_name.icontains(query, autoescape=True),
-        has_address,
-        named_in_complaint,
-    ]
-    number = query.removeprefix("#")
-    if number.isdigit() and len(number) <= 9:
-        conditions.append(Contact.id == int(number))
-    try:
-        phone = normalise_phone(query)
-    except AddressError:
-        pass
-    else:
-        conditions.append(
-            select(ContactAddress.id)
-            .where(ContactAddress.contact_id == Contact.id, ContactAddress.address == phone)
-            .exists()
-        )
-    return or_(*conditions)
+def _address_rows(lang: str, addresses: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return [(address_kind_label(lang, kind), address) for kind, address in addresses]
 
 
 @dataclass(frozen=True, slots=True)
 class ContactRow:
-    """A contact as lists show it: ``name`` its own or, without one, its newest
-    complaint's complainant name; ``addresses`` as ``(kind label, address)``."""
+    """A contact as lists show it (:class:`gateway.queries.contacts.ContactSummary`
+    with its address kinds named in the page's language)."""
 
     id: int
     name: str
@@ -222,57 +174,20 @@ async def find_contacts(
     unmerged_only: bool = False,
     limit: int = LIST_LIMIT,
 ) -> list[ContactRow]:
-    """Contacts matching ``query`` (all when empty), most recently changed first.
-
-    ``allowed``: only contacts with a complaint assigned to one of these
-    usernames (an officer's team), counting only those complaints.
-    """
-    chosen: Select[Any] = select(Contact)
-    if query:
-        chosen = chosen.where(_search(query))
-    if exclude is not None:
-        chosen = chosen.where(Contact.id != exclude)
-    if unmerged_only:
-        chosen = chosen.where(Contact.merged_into_id.is_(None))
-    if allowed is not None:
-        chosen = chosen.where(
-            select(Complaint.id)
-            .where(Complaint.contact_id == Contact.id, Complaint.assignee.in_(allowed))
-            .exists()
-        )
-    contacts = list(
-        await session.scalars(
-            chosen.order_by(Contact.updated_at.desc(), Contact.id.desc()).limit(limit)
-        )
+    """Contacts matching ``query`` for a list in ``lang``
+    (:func:`gateway.queries.contacts.find_contacts`)."""
+    found = await contact_queries.find_contacts(
+        session, query, allowed=allowed, exclude=exclude, unmerged_only=unmerged_only, limit=limit
     )
-    counted = select(Complaint.contact_id, func.count()).where(
-        Complaint.contact_id.in_([c.id for c in contacts])
-    )
-    if allowed is not None:
-        counted = counted.where(Complaint.assignee.in_(allowed))
-    counts: dict[int, int] = {
-        contact_id: number
-        for contact_id, number in await session.execute(counted.group_by(Complaint.contact_id))
-    }
-    # A chat contact often has no name of its own: show its newest complaint's.
-    named = select(Complaint.contact_id, Complaint.complainant_name).where(
-        Complaint.contact_id.in_([c.id for c in contacts if not c.display_name])
-    )
-    complainants = {
-        contact_id: name for contact_id, name in await session.execute(named.order_by(Complaint.id))
-    }
     return [
         ContactRow(
             id=c.id,
-            name=c.display_name or complainants.get(c.id, ""),
-            addresses=[
-                (address_kind_label(lang, a.kind), a.address)
-                for a in sorted(c.addresses, key=lambda a: (a.kind, a.address))
-            ],
-            complaints=counts.get(c.id, 0),
+            name=c.name,
+            addresses=_address_rows(lang, c.addresses),
+            complaints=c.complaints,
             merged_into_id=c.merged_into_id,
         )
-        for c in contacts
+        for c in found
     ]
 
 
@@ -307,83 +222,15 @@ async def _overview(
     lang = request[LANG_KEY]
     zone = profile.office.timezone
     allowed = _limited(await visibility_for(session, current(request).user))
-    contact = await session.get(Contact, contact_id)
-    if contact is None:
+    found = await contact_queries.contact_overview(session, contact_id, allowed=allowed)
+    if found is None:
         return None
-    complaints_query = select(Complaint).where(Complaint.contact_id == contact_id)
-    if allowed is not None:
-        complaints_query = complaints_query.where(Complaint.assignee.in_(allowed))
-    complaints = list(
-        await session.scalars(
-            complaints_query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-        )
-    )
-    if allowed is not None and not complaints:
-        return None
-    visible_ids = [c.id for c in complaints]
-
-    conversations_query = (
-        select(Conversation, Complaint.tracking_number)
-        .outerjoin(Complaint, Complaint.id == Conversation.complaint_id)
-        .where(Conversation.contact_id == contact_id)
-    )
-    messages_query = select(Message.channel, func.count()).where(Message.contact_id == contact_id)
-    if allowed is not None:
-        conversations_query = conversations_query.where(Conversation.complaint_id.in_(visible_ids))
-        messages_query = messages_query.where(Message.complaint_id.in_(visible_ids))
-    conversations = (
-        await session.execute(conversations_query.order_by(Conversation.id.desc()))
-    ).all()
-    counts = (
-        await session.execute(messages_query.group_by(Message.channel).order_by(Message.channel))
-    ).all()
-    # Messages tied to no complaint (e.g. on a channel the profile does not
-    # use: handlers.channel_policy): kept and shown to the unlimited roles.
-    unlinked = (
-        []
-        if allowed is not None
-        else list(
-            await session.scalars(
-                select(Message)
-                .options(defer(Message.raw))
-                .where(
-                    Message.contact_id == contact_id,
-                    Message.complaint_id.is_(None),
-                    Message.direction == "in",
-                )
-                .order_by(Message.id.desc())
-                .limit(UNLINKED_LIMIT)
-            )
-        )
-    )
-
-    source, target = aliased(Contact), aliased(Contact)
-    merges = (
-        await session.execute(
-            select(ContactMerge, source.display_name, target.display_name)
-            .join(source, source.id == ContactMerge.source_id)
-            .join(target, target.id == ContactMerge.target_id)
-            .where(or_(ContactMerge.target_id == contact_id, ContactMerge.source_id == contact_id))
-            .order_by(ContactMerge.id.desc())
-        )
-    ).all()
-    active_merge = next(
-        (m for m, _, _ in merges if m.source_id == contact_id and m.undone_at is None), None
-    )
-    merged_into = (
-        await session.get(Contact, contact.merged_into_id)
-        if contact.merged_into_id is not None
-        else None
-    )
+    active_merge = found.active_merge
     return {
-        "contact": contact,
-        "contact_name": contact.display_name
-        or (complaints[0].complainant_name if complaints else ""),
-        "created_text": local_time(contact.created_at, zone, lang),
-        "addresses": [
-            (address_kind_label(lang, a.kind), a.address)
-            for a in sorted(contact.addresses, key=lambda a: (a.kind, a.address))
-        ],
+        "contact": found.contact,
+        "contact_name": found.name,
+        "created_text": local_time(found.created_at, zone, lang),
+        "addresses": _address_rows(lang, found.addresses),
         "complaints": [
             {
                 "tracking_number": c.tracking_number,
@@ -394,45 +241,47 @@ async def _overview(
                 "contact_address": c.contact_address,
                 "excerpt": c.problem[:EXCERPT_CHARS],
             }
-            for c in complaints
+            for c in found.complaints
         ],
         "conversations": [
             {
-                "id": conversation.id,
-                "channel_label": channel_name(lang, conversation.channel),
-                "state_label": conversation_state_label(lang, conversation.state),
-                "started_text": local_time(conversation.created_at, zone, lang),
-                "updated_text": local_time(conversation.updated_at, zone, lang),
-                "tracking_number": tracking,
+                "id": v.id,
+                "channel_label": channel_name(lang, v.channel),
+                "state_label": conversation_state_label(lang, v.state),
+                "started_text": local_time(v.created_at, zone, lang),
+                "updated_text": local_time(v.updated_at, zone, lang),
+                "tracking_number": v.tracking_number,
             }
-            for conversation, tracking in conversations
+            for v in found.conversations
         ],
-        "message_counts": [(channel_name(lang, channel), count) for channel, count in counts],
+        "message_counts": [
+            (channel_name(lang, channel), count) for channel, count in found.message_counts
+        ],
         "unlinked": [
             {
                 "channel_label": channel_name(lang, m.channel),
                 "received_text": local_time(m.received_at, zone, lang),
-                "text": (m.text or "")[:UNLINKED_CHARS],
+                "text": m.text[:UNLINKED_CHARS],
                 "unused_channel": not channel_policy.accepts(profile, m.channel),
             }
-            for m in unlinked
+            for m in found.unlinked
         ],
         "merges": [
             {
                 "id": m.id,
                 "source_id": m.source_id,
-                "source_name": source_name or "",
+                "source_name": m.source_name,
                 "target_id": m.target_id,
-                "target_name": target_name or "",
+                "target_name": m.target_name,
                 "merged_by": _who(m.merged_by),
                 "merged_text": local_time(m.merged_at, zone, lang),
                 "undone_by": _who(m.undone_by) if m.undone_by else None,
                 "undone_text": local_time(m.undone_at, zone, lang),
-                "active": m.undone_at is None,
+                "active": m.active,
             }
-            for m, source_name, target_name in merges
+            for m in found.merges
         ],
-        "merged_into": merged_into,
+        "merged_into": found.merged_into,
         "active_merge": active_merge,
         "active_merge_text": local_time(active_merge.merged_at, zone, lang) if active_merge else "",
         "active_merge_by": _who(active_merge.merged_by) if active_merge else "",
@@ -496,7 +345,7 @@ async def contact_page(request: web.Request) -> web.Response:
 
 async def _exists(runtime: Runtime, contact_id: int) -> bool:
     async with runtime.sessions() as session:
-        return await session.get(Contact, contact_id) is not None
+        return await contact_queries.contact_ref(session, contact_id) is not None
 
 
 async def merge(request: web.Request) -> web.StreamResponse:
@@ -556,10 +405,10 @@ async def undo(request: web.Request) -> web.StreamResponse:
         return forbidden(request, "role")
     merge_id = _id(request, "id")
     async with runtime.sessions() as session:
-        found = await session.get(ContactMerge, merge_id)
+        found = await contact_queries.merge_parties(session, merge_id)
     if found is None:
         raise web.HTTPNotFound()
-    target_id, source_id = found.target_id, found.source_id
+    target_id, source_id = found
     try:
         async with processing_paused(
             runtime.sessions, (target_id, source_id), holder=runtime.holder
@@ -620,7 +469,7 @@ async def _erase_page(
     runtime = get_runtime(request)
     lang = request[LANG_KEY]
     async with runtime.sessions() as session:
-        contact = await session.get(Contact, contact_id)
+        contact = await contact_queries.contact_ref(session, contact_id)
         if contact is None:
             raise web.HTTPNotFound()
         counts = await privacy.erasure_preview(session, contact_id)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from babel.dates import format_date
 
-from gateway.inbox.queries import InboxFilters
+from gateway.queries.complaint_list import InboxFilters
 from handlers.i18n import t
 
 #: Longest search text shown in a chip, in characters (an ellipsis follows).

@@ -1,9 +1,9 @@
 """The inbox list page, ``GET /inbox``.
 
 Every complaint from every channel, newest activity first, with filters,
-search and keyset pages (:mod:`gateway.inbox.queries`); citizens still in the
+search and keyset pages (:mod:`gateway.queries.complaint_list`); citizens still in the
 intake conversation are listed above as "in progress"
-(:mod:`gateway.inbox.drafts`). The list refreshes itself when activity
+(:mod:`gateway.queries.drafts`). The list refreshes itself when activity
 arrives (:mod:`gateway.inbox.live`): the page script asks for the same URL
 with ``X-Fragment: list`` and gets only the list, rendered on the server.
 The filter bar folds away (on phones it starts folded and shows the active
@@ -22,22 +22,26 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.dates import format_datetime
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
-from gateway.inbox.drafts import list_in_progress
 from gateway.inbox.filter_chips import filter_chips
 from gateway.inbox.live import feed
-from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
+from gateway.queries.complaint_list import (
+    InboxFilters,
+    InboxRow,
+    TimeState,
+    assignee_names,
+    list_inbox,
+)
+from gateway.queries.drafts import list_in_progress
 from gateway.web.templating import render
 from handlers.i18n import N_, t
 from handlers.profile import Profile
 from handlers.workflow import CATEGORIES
-from storage.models import StaffUser
 from storage.types import utcnow
 
 PAGE_SIZE = 50
@@ -152,11 +156,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
             if cursor is None
             else ()
         )
-        staff = list(
-            await session.scalars(
-                select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
-            )
-        )
+        assignees = await assignee_names(session)
     labels = {name: profile.status_label(name, lang) for name in profile.workflow.states}
     final = frozenset(name for name, state in profile.workflow.states.items() if state.final)
     params = {k: v for k, v in request.query.items() if k not in ("cursor", "lang") and v}
@@ -180,7 +180,6 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         return web.Response(text=html, content_type="text/html")
     channels = {c: channel_label(lang, c) for c in CHANNEL_NAMES}
     categories = {c: t(lang, CATEGORY_NAMES.get(c, c)) for c in CATEGORIES}
-    assignees = {s.username: f"{s.full_name} ({s.username})" for s in staff}
     return staff_page(
         request,
         "home.html",

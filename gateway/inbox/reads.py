@@ -3,7 +3,7 @@
 A complaint is unread for a staff member who never opened it, or when an
 inbound message was linked to it after they last did
 (``Complaint.last_inbound_at`` > ``ComplaintRead.read_at``, kept by
-:mod:`storage.activity`); :func:`gateway.inbox.queries.list_inbox` computes
+:mod:`storage.activity`); :func:`gateway.queries.complaint_list.list_inbox` computes
 it per row.
 """
 

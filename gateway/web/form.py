@@ -31,6 +31,7 @@ from typing import Any
 from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName, InboundMessage
 from channels.errors import InboundParseError
+from gateway.queries.submission import EMAIL_FIELD, PHONE_FIELD
 from handlers.i18n import normalise_language, t, tn
 from handlers.profile import Profile, ProfileError
 from handlers.validation import check_value, clean_input, is_token, new_token
@@ -63,9 +64,6 @@ TOKEN_FIELD = "token"  # noqa: S105 - an input name, not a secret
 HONEYPOT_FIELD = "website"
 #: Name of the hidden language input (``id`` or ``en``).
 LANGUAGE_FIELD = "lang"
-#: Names of the two contact inputs.
-EMAIL_FIELD = "contact_email"
-PHONE_FIELD = "contact_phone"
 #: Error key used when neither contact input is filled in (shown on the group).
 CONTACT_GROUP = "contact"
 #: Error key for a missing or malformed submission token.

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
 from gateway.channel_addresses import channel_addresses
+from gateway.queries import submission
 from gateway.runtime import Runtime
 from gateway.web import guard as guards
 from gateway.web.form import (
@@ -51,7 +51,6 @@ from handlers.i18n import N_, t
 from handlers.profile import FieldKind, IntakeField, Profile
 from handlers.registration import follow_up_promise
 from storage import limits
-from storage.models import Message
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -219,17 +218,18 @@ async def _process(runtime: Runtime, contact_id: int) -> None:
 
 
 async def _wait_processed(runtime: Runtime, message_id: int, wait_seconds: float) -> None:
-    """Wait until the message has been processed (here or elsewhere), at most ``wait_seconds``."""
+    """Wait until the message has been processed (here or elsewhere), at most
+    ``wait_seconds`` in all: one read of its state, then a wait on the processor's
+    announcement (:class:`gateway.processed.ProcessedSignal`), registered
+    before the read so none is missed. Raises ``SQLAlchemyError`` when the
+    read fails."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
-    while True:
+    async with runtime.processed.watch(message_id, subscribe_seconds=wait_seconds) as watch:
         async with runtime.sessions() as session:
-            processed = await session.scalar(
-                select(Message.processed_at).where(Message.id == message_id)
-            )
-        if processed is not None or loop.time() >= deadline:
-            return
-        await asyncio.sleep(0.05)
+            if await submission.is_processed(session, message_id):
+                return
+        await watch.wait(max(0.0, deadline - loop.time()))
 
 
 # ------------------------------------------------------------------- routes
@@ -271,14 +271,7 @@ async def form_page(request: web.Request) -> web.Response:
 async def _stored_message(runtime: Runtime, external_id: str) -> int | None:
     """The id of the web-form message stored under ``external_id``, or ``None``."""
     async with runtime.sessions() as session:
-        found: int | None = await session.scalar(
-            select(Message.id).where(
-                Message.channel == ChannelName.WEB.value,
-                Message.external_id == external_id,
-                Message.direction == "in",
-            )
-        )
-    return found
+        return await submission.web_message_id(session, external_id)
 
 
 def _submitted_location(
@@ -395,8 +388,7 @@ async def submit(request: web.Request) -> web.StreamResponse:
 async def _differs(runtime: Runtime, message_id: int, raw: Mapping[str, Any]) -> bool:
     """True when the stored first copy of a resubmitted form had other content."""
     async with runtime.sessions() as session:
-        stored = await session.scalar(select(Message.raw).where(Message.id == message_id))
-    stored = dict(stored or {})
+        stored = await submission.stored_raw(session, message_id)
     ignore = {LANGUAGE_FIELD}
     return {k: v for k, v in stored.items() if k not in ignore} != {
         k: v for k, v in raw.items() if k not in ignore

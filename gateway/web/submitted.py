@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from channels.addresses import AddressError, normalise_email, normalise_phone
 from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
+from gateway.queries.submission import (
+    HoneypotSubmission,
+    Submission,
+    SubmittedComplaint,
+    find_submission,
+)
 from gateway.web.form import (
-    EMAIL_FIELD,
-    PHONE_FIELD,
     is_token,
 )
 from gateway.web.pages import local_datetime, not_found, page_language, render_page
 from handlers.i18n import t
-from handlers.notifications import complaint_route
 from handlers.profile import FieldKind, Profile
-from handlers.registration import follow_up_due_text, follow_up_promise, initial_status
+from handlers.registration import follow_up_due_text, follow_up_promise
 from handlers.validation import display_value
-from storage import limits
-from storage.models import Complaint, Message
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,14 +50,9 @@ class SummaryRow:
 
 
 def _recorded(
-    profile: Profile, complaint: Complaint, message: Message, lang: str
+    profile: Profile, complaint: SubmittedComplaint, submission: Submission, lang: str
 ) -> list[SummaryRow]:
-    values: dict[str, str] = {
-        "complainant_name": complaint.complainant_name,
-        "customer_name": complaint.customer_name,
-        "problem": complaint.problem,
-    }
-    values.update({k: str(v) for k, v in (complaint.extra_fields or {}).items()})
+    values = complaint.values
     rows = [
         SummaryRow(
             f.label.get(lang),
@@ -69,51 +62,9 @@ def _recorded(
         for f in profile.intake.fields
         if values.get(f.key)
     ]
-    contact = form_contacts(message.raw) or [complaint.contact_address]
+    contact = list(submission.contacts) or [complaint.contact_address]
     rows.append(SummaryRow(t(lang, "Contact"), ", ".join(contact)))
     return rows
-
-
-def form_contacts(raw: Mapping[str, Any] | None) -> list[str]:
-    """The normalised email and phone a web-form message carried in ``raw``."""
-    found: list[str] = []
-    raw = raw or {}
-    email = raw.get(EMAIL_FIELD)
-    phone = raw.get(PHONE_FIELD)
-    if isinstance(email, str) and email.strip():
-        try:
-            found.append(normalise_email(email))
-        except AddressError:
-            pass
-    if isinstance(phone, str) and phone.strip():
-        try:
-            found.append(normalise_phone(phone))
-        except AddressError:
-            pass
-    return found
-
-
-def rejection_reason(profile: Profile, complaint: Complaint) -> str | None:
-    """Why ``complaint`` was rejected at registration, or ``None`` if it was not.
-
-    A complaint the acceptance window rejected (SOP-7.9-1 item 3,
-    :mod:`handlers.acceptance`) is in the target state of the window's
-    transition with that transition's reason recorded in ``details``; the
-    reason is in the complaint's language, as the complainant was told.
-    """
-    window = profile.acceptance_window
-    workflow = profile.workflow
-    if window is None or complaint.status == initial_status(profile):
-        return None
-    try:
-        transition = workflow.transition(window.transition)
-    except KeyError:
-        return None
-    recorded = (complaint.details or {}).get(transition.name)
-    if complaint.status != transition.to or not isinstance(recorded, Mapping):
-        return None
-    reason = recorded.get("reason")
-    return reason if isinstance(reason, str) and reason else None
 
 
 async def submitted_page(request: web.Request) -> web.Response:
@@ -124,37 +75,29 @@ async def submitted_page(request: web.Request) -> web.Response:
     if not is_token(token):
         return not_found(request, page_language(request))
     async with runtime.sessions() as session:
-        message = await session.scalar(
-            select(Message).where(
-                Message.channel == ChannelName.WEB.value,
-                Message.external_id == token,
-                Message.direction == "in",
-            )
+        submission = await find_submission(
+            session, token, profile=profile, enabled=runtime.channels.keys()
         )
-        if message is None:
-            if await limits.used_nonce(session, token) == limits.NONCE_HONEYPOT:
-                # What a stored form without a complaint shows; nothing was kept.
-                lang = page_language(request)
-                return render_page(
-                    request,
-                    "submitted.html",
-                    lang,
-                    title=t(lang, "Your message has been received"),
-                    complaint=None,
-                    processing=False,
-                    refresh=None,
-                    changed=False,
-                )
-            return not_found(request, page_language(request))
-        complaint = (
-            await session.get(Complaint, message.complaint_id)
-            if message.complaint_id is not None
-            else None
+    if isinstance(submission, HoneypotSubmission):
+        # What a stored form without a complaint shows; nothing was kept.
+        lang = page_language(request)
+        return render_page(
+            request,
+            "submitted.html",
+            lang,
+            title=t(lang, "Your message has been received"),
+            complaint=None,
+            processing=False,
+            refresh=None,
+            changed=False,
         )
-    lang = page_language(request, message.language)
+    if submission is None:
+        return not_found(request, page_language(request))
+    complaint = submission.complaint
+    lang = page_language(request, submission.language)
     changed = request.query.get("changed") == "1"
     if complaint is None:
-        processing = message.processed_at is None
+        processing = not submission.processed
         return render_page(
             request,
             "submitted.html",
@@ -167,14 +110,14 @@ async def submitted_page(request: web.Request) -> web.Response:
             refresh=REFRESH_SECONDS if processing else None,
             changed=changed,
         )
-    show_details = utcnow() - message.created_at <= SUMMARY_WINDOW
+    show_details = utcnow() - submission.created_at <= SUMMARY_WINDOW
     email_on = ChannelName.EMAIL.value in runtime.channels
     track_url = (
         request.app.router["track"]
         .url_for()
         .with_query({"number": complaint.tracking_number, "lang": lang})
     )
-    rejection = rejection_reason(profile, complaint)
+    rejection = complaint.rejection
     common: dict[str, Any] = {
         "complaint": complaint,
         "processing": False,
@@ -182,7 +125,7 @@ async def submitted_page(request: web.Request) -> web.Response:
         "changed": changed,
         "tracking": complaint.tracking_number,
         "received": local_datetime(complaint.received_at, profile.office.timezone, lang),
-        "rows": _recorded(profile, complaint, message, lang) if show_details else [],
+        "rows": _recorded(profile, complaint, submission, lang) if show_details else [],
         "show_details": show_details,
         "rejection": rejection,
         "track_url": str(track_url),
@@ -193,7 +136,7 @@ async def submitted_page(request: web.Request) -> web.Response:
             "submitted.html",
             lang,
             title=t(lang, "Complaint not accepted: {tracking}", tracking=complaint.tracking_number),
-            notified=complaint_route(complaint, runtime.channels.keys()) is not None,
+            notified=complaint.notified,
             **common,
         )
     return render_page(
@@ -206,6 +149,6 @@ async def submitted_page(request: web.Request) -> web.Response:
         if profile.follow_up_standard is not None
         else None,
         follow_up_note=profile.follow_up.note.get(lang) if profile.follow_up.note else None,
-        email_note=email_on and "@" in message.sender,
+        email_note=email_on and "@" in submission.sender,
         **common,
     )

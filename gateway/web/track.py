@@ -7,7 +7,6 @@ known number with another contact get the same answer through the same code
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from collections.abc import Mapping
@@ -15,12 +14,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from channels.addresses import AddressError, normalise_email, normalise_phone
-from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
-from gateway.runtime import Runtime
+from gateway.queries import tracking as tracking_query
+from gateway.queries.tracking import TrackView
 from gateway.web import guard as guards
 from gateway.web.form import (
     LANGUAGE_FIELD,
@@ -38,12 +36,11 @@ from gateway.web.pages import (
     render_page,
     too_many,
 )
-from gateway.web.submitted import form_contacts
-from handlers.appeals import appeal_progress, describe_progress
+from handlers.appeals import describe_progress
 from handlers.i18n import N_, normalise_language, t
 from handlers.intake.commands import tracking_pattern
 from handlers.profile import Profile
-from storage.models import Complaint, ComplaintEvent, ComplaintStatus, ContactAddress, Message
+from storage.models import ComplaintStatus
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -118,86 +115,23 @@ def normalise_contact(value: str) -> str:
     return normalise_phone(value)
 
 
-#: Stands in for a complaint that does not exist, so that an unknown number
-#: costs the same queries as a known one (no id is ever below 1).
-_NO_ID = 0
-
-
-def _same(a: str, b: str) -> bool:
-    """Constant-time equality of two addresses."""
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
-
-
-async def find_complaint(runtime: Runtime, tracking: str, address: str) -> Complaint | None:
-    """The complaint ``tracking`` when ``address`` (normalised) belongs to its complainant.
-
-    The address matches when it is one of the complaint contact's addresses
-    (email or phone), the complaint's own contact address, or the other
-    address given on the web form that filed it. Returns ``None`` both for an
-    unknown number and for a wrong contact, so callers cannot tell them apart,
-    and does the same work for both: the same three queries in the same order
-    (against a non-existent id for an unknown number) and constant-time
-    comparisons, so the answer's timing does not tell either.
-    """
-    async with runtime.sessions() as session:
-        complaint = await session.scalar(
-            select(Complaint).where(Complaint.tracking_number == tracking)
-        )
-        complaint_id = complaint.id if complaint is not None else _NO_ID
-        contact_id = complaint.contact_id if complaint is not None else _NO_ID
-        owned = await session.scalar(
-            select(ContactAddress.id)
-            .where(
-                ContactAddress.contact_id == contact_id,
-                ContactAddress.kind.in_(("email", "phone")),
-                ContactAddress.address == address,
-            )
-            .limit(1)
-        )
-        raws = list(
-            await session.scalars(
-                select(Message.raw).where(
-                    Message.complaint_id == complaint_id,
-                    Message.channel == ChannelName.WEB.value,
-                    Message.direction == "in",
-                )
-            )
-        )
-    matched = _same(complaint.contact_address if complaint is not None else "", address)
-    matched = (owned is not None) | matched
-    for raw in raws:
-        for given in form_contacts(raw):
-            matched = _same(given, address) | matched
-    return complaint if complaint is not None and matched else None
-
-
-async def _track_result(runtime: Runtime, complaint: Complaint, lang: str) -> TrackResult:
-    zone = runtime.profile.office.timezone
-    async with runtime.sessions() as session:
-        last_event = await session.scalar(
-            select(func.max(ComplaintEvent.at)).where(ComplaintEvent.complaint_id == complaint.id)
-        )
-        progress = await appeal_progress(session, profile=runtime.profile, complaint=complaint)
-    updated = max(d for d in (complaint.updated_at, last_event) if d is not None)
-    name = runtime.profile.status_label(complaint.status, lang)
+def _track_result(profile: Profile, view: TrackView, lang: str) -> TrackResult:
+    """The tracking page's texts for ``view`` in ``lang``."""
+    zone = profile.office.timezone
     try:
-        text = STATUS_EXPLANATIONS.get(ComplaintStatus(complaint.status))
+        text = STATUS_EXPLANATIONS.get(ComplaintStatus(view.status))
     except ValueError:
         text = None
-    explanation = t(lang, text) if text else None
-    workflow = runtime.profile.workflow
+    progress = view.appeal
     return TrackResult(
-        tracking=complaint.tracking_number,
-        status=name,
-        explanation=explanation,
-        received=local_datetime(complaint.received_at, zone, lang),
-        updated=local_datetime(updated, zone, lang),
+        tracking=view.tracking,
+        status=profile.status_label(view.status, lang),
+        explanation=t(lang, text) if text else None,
+        received=local_datetime(view.received_at, zone, lang),
+        updated=local_datetime(view.updated_at, zone, lang),
         next_expected=(
-            local_datetime(complaint.step_due_at, zone, lang)
-            if complaint.step_due_at is not None
-            and not (
-                complaint.status in workflow.states and workflow.states[complaint.status].final
-            )
+            local_datetime(view.next_expected_at, zone, lang)
+            if view.next_expected_at is not None
             else None
         ),
         appeal=describe_progress(progress, lang) if progress is not None else None,
@@ -276,7 +210,8 @@ async def track(request: web.Request) -> web.Response:
     with the form; a well-formed query counts against the client address's
     lookup limit (429 with ``Retry-After`` beyond it); one that matches
     nothing, or matches a complaint filed from another contact, gets the same
-    "not found" text through the same code path (:func:`find_complaint`).
+    "not found" text through the same code path
+    (:func:`gateway.queries.tracking.find_complaint`).
     """
     runtime = get_runtime(request)
     try:
@@ -318,10 +253,10 @@ async def track(request: web.Request) -> web.Response:
     if not verdict.allowed:
         log.info("tracking: lookup over the per-address limit refused")
         return too_many(request, lang, verdict, TRACK_LIMIT_TEXT)
-    complaint = await find_complaint(runtime, tracking, address)
-    if complaint is None:
+    view = await tracking_query.track(runtime.sessions, runtime.profile, tracking, address)
+    if view is None:
         return _render_track(
             request, lang, number=number, contact=contact, errors={}, not_found=True
         )
-    result = await _track_result(runtime, complaint, lang)
+    result = _track_result(runtime.profile, view, lang)
     return _render_track(request, lang, number=number, contact=contact, errors={}, result=result)

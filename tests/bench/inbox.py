@@ -5,7 +5,7 @@ and recreates its ``public`` schema, like the tests — use a scratch database;
 SQLite: a new file), migrates it, seeds ``--complaints`` complaints with their
 contacts, addresses, history events, read marks and a few open drafts (COPY
 on PostgreSQL), runs ANALYZE, then times typical inbox queries through
-:func:`gateway.inbox.queries.list_inbox` — each ``--runs`` times after
+:func:`gateway.queries.complaint_list.list_inbox` — each ``--runs`` times after
 ``--warmup`` runs, a fresh session per run as a page request has — and prints
 the median and 95th percentile. Exits 1 when a p95 reaches ``--budget-ms``
 (200 ms: "the inbox list answers in under 200 ms with 100,000 complaints in
@@ -34,8 +34,8 @@ from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.inbox.drafts import list_in_progress
-from gateway.inbox.queries import InboxFilters, VisibilityRule, list_inbox
+from gateway.queries.complaint_list import InboxFilters, VisibilityRule, list_inbox
+from gateway.queries.drafts import list_in_progress
 from handlers.profile import Profile, load_profile
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade

@@ -18,8 +18,8 @@ from sqlalchemy import select
 import channels.email.imap as imap_module
 import channels.email.parse_pool as parse_pool_module
 from gateway.inbox.complaint_texts import delivery_text
-from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_CODE, REPLY_CAP_ERROR
+from gateway.queries.thread import Delivery
 from gateway.runtime import Runtime
 from handlers.outbox import Draft
 from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound

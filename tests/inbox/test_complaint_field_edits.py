@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from channels.base import ChannelName
-from gateway.inbox.thread import load_thread
+from gateway.queries.thread import load_thread
 from handlers.field_edits import FieldEditRefused, may_edit_fields, plan_changes
 from handlers.profile import load_profile
 from handlers.workflow import Actor, Refusal

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from channels.base import ChannelName
 from channels.email.parse import parse_email
-from gateway.inbox.email_html import safe_email_html, sanitise_html
+from gateway.queries.email_html import safe_email_html, sanitise_html
 from storage.models import Attachment, Complaint, Message
 from tests.inbox.conftest import Site
 from tests.inbox.test_complaint_page import SRI, file_complaint, load, page

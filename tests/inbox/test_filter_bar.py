@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from gateway.inbox.filter_chips import filter_chips
-from gateway.inbox.queries import InboxFilters
+from gateway.queries.complaint_list import InboxFilters
 from tests.inbox.conftest import Site
 
 DETAILS_RE = re.compile(r"<details class=\"filters\" data-filters( open)?>")

@@ -18,17 +18,17 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.base import ChannelName
-from gateway.inbox.cursor import Cursor
-from gateway.inbox.drafts import list_in_progress
-from gateway.inbox.queries import (
+from gateway.inbox.reads import mark_read
+from gateway.ingest import store_inbound
+from gateway.queries.complaint_list import (
     InboxFilters,
     InboxPage,
     TimeState,
     VisibilityRule,
     list_inbox,
 )
-from gateway.inbox.reads import mark_read
-from gateway.ingest import store_inbound
+from gateway.queries.cursor import Cursor
+from gateway.queries.drafts import list_in_progress
 from handlers.appeal_standards import ESCALATION_EVENT, REMINDER_EVENT
 from handlers.outbox import Draft, OutboxWriter
 from handlers.profile import Profile

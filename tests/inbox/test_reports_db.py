@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from gateway.inbox.queries import VisibilityRule
+from gateway.queries.complaint_list import VisibilityRule
 from gateway.reports.period import Period
 from gateway.reports.recap import StepTiming, Tally, build_recap
 from gateway.reports.register import count_entries, register_entries

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from gateway.inbox.queries import TimeState, due_soon_window, time_state
+from gateway.queries.complaint_list import TimeState, due_soon_window, time_state
 from gateway.reports.period import Period
 from gateway.reports.recap import Move, step_timings
 from handlers.appeal_standards import sweep_appeal_standards

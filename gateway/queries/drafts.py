@@ -5,7 +5,7 @@ confirmation on chat) has a :class:`storage.models.Conversation` in state
 ``collecting`` or ``confirming`` and no tracking number. Such drafts live
 only until registered, cancelled or expired (the profile's intake lifetime),
 so there are few; they are listed apart from the complaints (why: the module
-docstring of :mod:`gateway.inbox.queries`), newest first, by their last
+docstring of :mod:`gateway.queries.complaint_list`), newest first, by their last
 change.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from gateway.inbox.queries import MAX_LIMIT, InboxFilters, VisibilityRule
+from gateway.queries.complaint_list import MAX_LIMIT, InboxFilters, VisibilityRule
 from storage.models import (
     OPEN_CONVERSATION_STATES,
     Contact,

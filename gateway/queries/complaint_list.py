@@ -2,12 +2,12 @@
 
 :func:`list_inbox` returns one page of :class:`InboxRow` — channel, contact,
 tracking number, status, assignee, time-standard state, unread marker — with
-filters (:class:`InboxFilters`), full-text search (:mod:`gateway.inbox.search`),
+filters (:class:`InboxFilters`), full-text search (:mod:`gateway.queries.search`),
 what the viewer may see (:class:`VisibilityRule`) and keyset pagination.
 
 Order and pagination: ``last_activity_at`` descending, then complaint id
 descending (:mod:`storage.activity` keeps the time), in pages walked with an
-opaque cursor (:class:`gateway.inbox.cursor.Cursor`): each page continues
+opaque cursor (:class:`gateway.queries.cursor.Cursor`): each page continues
 strictly after the previous page's last row, so a page costs the same however
 deep it is — an index range scan until ``limit + 1`` rows match, never an
 ``OFFSET``. The page's complaint ids are chosen first (filters, order,
@@ -22,7 +22,7 @@ it is on a fresh first page. Every complaint without new activity during the
 walk appears exactly once.
 
 Drafts (a citizen mid-intake on WhatsApp, no complaint yet) are a separate
-"in progress" section, :func:`gateway.inbox.drafts.list_in_progress`, not
+"in progress" section, :func:`gateway.queries.drafts.list_in_progress`, not
 rows of this list: they have none of a complaint's columns (tracking number,
 status, assignee, time standard), only exist until registered or expired
 (the intake lifetime, hours), and so are few. A ``UNION`` with complaints
@@ -60,8 +60,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.inbox.cursor import Cursor
-from gateway.inbox.search import QUERY_LIMIT, search_condition
+from gateway.queries.cursor import Cursor
+from gateway.queries.search import QUERY_LIMIT, search_condition
 from gateway.visibility import VisibilityRule as VisibilityRule
 from gateway.visibility import visible_clause
 from handlers.profile import Profile
@@ -112,7 +112,7 @@ class InboxFilters(BaseModel):
 
     ``overdue``/``due_soon``: ``True`` only those, ``False`` all but those,
     ``None`` no filter. ``received_from``/``received_to``: office-local
-    calendar days, both included. ``q``: search text (:mod:`gateway.inbox.search`).
+    calendar days, both included. ``q``: search text (:mod:`gateway.queries.search`).
     ``mine``: complaints assigned to the viewer, plus unassigned ones in a
     step the viewer's role owns (the workflow's ``owners``) — the viewer's
     work queue. Blank strings (empty form fields) count as not given.
@@ -408,3 +408,12 @@ async def list_inbox(
         else None
     )
     return InboxPage(rows, next_cursor)
+
+
+async def assignee_names(session: AsyncSession) -> dict[str, str]:
+    """The active staff by username, each named ``Full Name (username)``, in
+    username order (the list's assignee filter)."""
+    users = await session.scalars(
+        select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
+    )
+    return {u.username: f"{u.full_name} ({u.username})" for u in users}

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from channels.base import ChannelName
-from gateway.inbox.email_html import safe_email_html
+from gateway.queries.email_html import safe_email_html
 from gateway.visibility import VisibilityRule, visible_complaint_ids
 from storage.models import Attachment, Complaint, Direction, Message, OutboxMessage
 
@@ -76,7 +76,7 @@ class ThreadMessage:
     """One message of the thread.
 
     ``html``: the sanitised HTML body of an inbound email, when kept
-    (:func:`gateway.inbox.email_html.safe_email_html`), else ``None`` and
+    (:func:`gateway.queries.email_html.safe_email_html`), else ``None`` and
     ``text`` is shown (escaped). ``complaint_tracking``: the complaint it
     belongs to, when it belongs to one. ``at`` is aware UTC.
     """

@@ -1,0 +1,64 @@
+"""The tracking read (gateway/queries/tracking.py): shown only to the complainant's contact."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from channels.base import ChannelName
+from gateway.queries.tracking import track
+from gateway.runtime import Runtime
+from storage.models import Complaint
+from tests.fakes import inbound
+
+TEXT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
+
+
+@pytest.fixture
+async def filed(runtime: Runtime) -> AsyncIterator[tuple[Runtime, Complaint]]:
+    """A complaint filed by email from budi@example.com and registered."""
+    jobs, runtime.jobs = runtime.jobs, None
+    try:
+        stored = await runtime.accept(
+            inbound(ChannelName.EMAIL, "track-1", "budi@example.com", TEXT)
+        )
+        assert runtime.processor is not None
+        assert await runtime.processor.process_contact(stored.contact_id) == 1
+        async with runtime.sessions() as session:
+            complaint = await session.scalar(select(Complaint))
+        assert complaint is not None
+        yield runtime, complaint
+    finally:
+        runtime.jobs = jobs
+        await runtime.close()
+
+
+async def test_the_complainants_contact_sees_the_complaint(
+    filed: tuple[Runtime, Complaint],
+) -> None:
+    runtime, complaint = filed
+    view = await track(
+        runtime.sessions, runtime.profile, complaint.tracking_number, "budi@example.com"
+    )
+    assert view is not None
+    assert view.tracking == complaint.tracking_number
+    assert view.status == complaint.status
+    assert view.received_at == complaint.received_at
+    assert view.updated_at >= complaint.received_at
+    assert view.appeal is None
+
+
+async def test_another_contact_and_an_unknown_number_get_the_same_none(
+    filed: tuple[Runtime, Complaint],
+) -> None:
+    runtime, complaint = filed
+    assert (
+        await track(
+            runtime.sessions, runtime.profile, complaint.tracking_number, "siti@example.com"
+        )
+        is None
+    )
+    unknown = complaint.tracking_number[:-5] + "99999"
+    assert await track(runtime.sessions, runtime.profile, unknown, "budi@example.com") is None
