@@ -174,10 +174,6 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register the complaint page, its actions and the attachment route."""
-    from gateway.inbox.attachments import add_routes as add_attachments
-    from gateway.inbox.complaint_actions import add_routes as add_actions
-
+    """Register the complaint page (its actions are
+    :func:`gateway.inbox.complaint_actions.add_routes`)."""
     app.router.add_get(PREFIX + TRACKING, complaint_page)
-    add_actions(app)
-    add_attachments(app)

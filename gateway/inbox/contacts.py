@@ -542,8 +542,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
             request, target_id, error=refusal_text(lang, refused), status=409
         )
     # Messages that moved unprocessed are processed as the target's now.
-    if runtime.jobs is not None:
-        runtime.jobs.request_processing(target_id)
+    runtime.jobs.request_processing(target_id)
     raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=merged")
 
 
@@ -570,9 +569,8 @@ async def undo(request: web.Request) -> web.StreamResponse:
         return await _contact_response(
             request, target_id, error=refusal_text(lang, refused), status=409
         )
-    if runtime.jobs is not None:
-        runtime.jobs.request_processing(source_id)
-        runtime.jobs.request_processing(target_id)
+    runtime.jobs.request_processing(source_id)
+    runtime.jobs.request_processing(target_id)
     raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=undone")
 
 
