@@ -436,7 +436,7 @@ def _change_user(
 ) -> int:
     from sqlalchemy import select
 
-    from gateway.inbox.sessions import end_user_sessions
+    from gateway.staff_sessions import end_user_sessions
     from storage.models import StaffUser
 
     async def work(session: Any) -> int | None:

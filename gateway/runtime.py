@@ -39,14 +39,13 @@ from gateway.channel_configs import email_config, telegram_config, twilio_config
 from gateway.config import Settings, channel_states, db_deadlines
 from gateway.core import Core
 from gateway.embedded import EmbeddedLock
+from gateway.inbound.store import Receiver, polling_accept, polling_quarantine
 from gateway.ingest import IngestBatcher, IngestResult
 from gateway.jobs import ArqJobs, InProcessJobs
 from gateway.outbox import Dispatcher
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.rate_gates import RateGates, build_rate_gates
 from gateway.staff import StaffService
-from gateway.web.form import check_profile as check_form_fields
-from gateway.webhooks.store import Receiver, polling_accept, polling_quarantine
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.intake.form_ack import WebAckPolicy
@@ -186,7 +185,7 @@ AcceptBatch = Callable[[Sequence[InboundMessage]], Awaitable[list[IngestResult]]
 
 @dataclass(frozen=True, slots=True)
 class _Inlet:
-    """The channels' way into the runtime (:class:`gateway.webhooks.store.Receiver`).
+    """The channels' way into the runtime (:class:`gateway.inbound.store.Receiver`).
 
     Channels are built before the runtime that holds them (its dispatcher and
     job runner are built on them), so ``accept`` forwards to the runtime
@@ -306,7 +305,10 @@ async def build_runtime(
     """Build the runtime for ``settings`` (no background task is started yet).
 
     Raises ``ProfileError`` for an invalid SOP profile, ``ValueError`` for
-    ``use_redis`` without ``ADUAN_REDIS_URL``.
+    ``use_redis`` without ``ADUAN_REDIS_URL``. The profile's fields are checked
+    against the web form's own inputs before (``aduan serve``, ``aduan worker``
+    and ``aduan check-config`` do it, :func:`gateway.web.form.check_profile`)
+    and again when the form is built.
 
     ``use_redis`` defaults to whether ``ADUAN_REDIS_URL`` is set; with Redis
     the result is a :class:`RedisRuntime` that hands work to arq workers,
@@ -317,7 +319,6 @@ async def build_runtime(
     (tests use fakes).
     """
     profile = profile or load_profile(settings.sop_profile)
-    check_form_fields(profile)
     redis_mode = bool(settings.redis_url) if use_redis is None else use_redis
     if redis_mode and not settings.redis_url:
         raise ValueError("ADUAN_REDIS_URL is not set")

@@ -41,8 +41,8 @@ from gateway.inbox.complaint_view import (
 from gateway.inbox.reads import mark_read
 from gateway.inbox.render import staff_page
 from gateway.inbox.reply_route import reply_route
-from gateway.inbox.report_texts import actor_text, day_text
 from gateway.inbox.thread import load_thread
+from gateway.reports.texts import actor_text, day_text
 from gateway.staff import MESSAGE_LIMIT, load_appeal
 from gateway.visibility import load_visible_complaint
 from handlers.appeals import appeal_progress

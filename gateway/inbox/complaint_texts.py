@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.inbox.pages import channel_label
 from gateway.inbox.thread import Delivery
 from gateway.outbox import REPLY_CAP_ERROR
+from gateway.reports.texts import channel_label
 from handlers.i18n import t
 from handlers.workflow import CAPA_FIELDS
 from storage.event_kinds import ComplaintEventKind

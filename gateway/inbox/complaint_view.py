@@ -26,10 +26,11 @@ from gateway.inbox.complaint_texts import (
     event_label,
     refusal_text,
 )
-from gateway.inbox.pages import CATEGORY_NAMES, TIME_STATES, channel_label, local_time
+from gateway.inbox.pages import TIME_STATES, local_time
 from gateway.inbox.queries import TimeState, due_soon_window, time_state
 from gateway.inbox.reply_route import ReplyRoute, WindowPlan
 from gateway.inbox.thread import ThreadAttachment, ThreadMessage
+from gateway.reports.texts import CATEGORY_NAMES, channel_label
 from gateway.staff import AppealView
 from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value

@@ -52,9 +52,10 @@ from channels.addresses import AddressError, normalise_phone
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
-from gateway.inbox.pages import channel_label, local_time
+from gateway.inbox.pages import local_time
 from gateway.inbox.queries import VisibilityRule
 from gateway.inbox.render import staff_page
+from gateway.reports.texts import channel_label
 from gateway.runtime import Runtime
 from handlers import channel_policy, privacy
 from handlers.contacts import (

@@ -24,7 +24,6 @@ from babel.dates import format_datetime
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
@@ -33,6 +32,7 @@ from gateway.inbox.filter_chips import filter_chips
 from gateway.inbox.live import feed
 from gateway.inbox.queries import InboxFilters, InboxRow, TimeState, list_inbox
 from gateway.inbox.render import staff_page
+from gateway.reports.texts import CATEGORY_NAMES, CHANNEL_NAMES, channel_label
 from gateway.web.templating import render
 from handlers.i18n import t
 from handlers.profile import Profile
@@ -42,28 +42,12 @@ from storage.types import utcnow
 
 PAGE_SIZE = 50
 
-CHANNEL_NAMES = {
-    ChannelName.WEB.value: "Web form",
-    ChannelName.EMAIL.value: "Email",
-    ChannelName.WHATSAPP.value: "WhatsApp",
-    ChannelName.SMS.value: "SMS",
-    ChannelName.TELEGRAM.value: "Telegram",
-    ChannelName.API.value: "API",
-    ChannelName.MANUAL.value: "Manual intake",
-}
 TIME_STATES = {
     TimeState.ON_TIME: "On time",
     TimeState.DUE_SOON: "Due soon",
     TimeState.OVERDUE: "Overdue",
     TimeState.NONE: "No deadline",
 }
-CATEGORY_NAMES = {"administrative": "Administrative", "technical": "Technical"}
-
-
-def channel_label(lang: str, channel: str) -> str:
-    """A channel's display name in ``lang`` (the raw name when unknown)."""
-    name = CHANNEL_NAMES.get(channel)
-    return t(lang, name) if name else channel
 
 
 def local_time(when: datetime | None, zone: str, lang: str) -> str:

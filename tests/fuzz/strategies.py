@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from channels.base import DeliveryReport, InboundMessage
-from gateway.webhooks.sanitise import LIMITS
+from gateway.inbound.sanitise import LIMITS
 
 TESTS = Path(__file__).resolve().parent.parent
 

@@ -29,10 +29,10 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from gateway.app import create_app
 from gateway.config import load_settings
+from gateway.inbound.sanitise import LIMITS
 from gateway.runtime import Runtime, build_runtime
 from gateway.webhooks.caps import BODY_CAPS
 from gateway.webhooks.deadline import RETRY_AFTER_SECONDS, late_count
-from gateway.webhooks.sanitise import LIMITS
 from storage.migrate import upgrade
 from storage.models import Contact, DeliveryStatus, Message, QuarantinedInbound
 from tests.conftest import _postgres_engine

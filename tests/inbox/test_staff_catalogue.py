@@ -9,18 +9,23 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from jinja2.ext import extract_from_ast
 
-from gateway.inbox.pages import CATEGORY_NAMES, CHANNEL_NAMES, TIME_STATES
+from gateway.inbox.pages import TIME_STATES
+from gateway.reports.texts import CATEGORY_NAMES, CHANNEL_NAMES
 from gateway.web.templating import TEMPLATES_DIR, environment
 from handlers.i18n import LOCALE_DIR, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 STAFF_TEMPLATES = TEMPLATES_DIR / "inbox"
-STAFF_SOURCES = sorted((ROOT / "gateway" / "inbox").glob("*.py"))
+#: The inbox's modules and the texts its reports share with ``aduan complaints export``.
+STAFF_SOURCES = [
+    *sorted((ROOT / "gateway" / "inbox").glob("*.py")),
+    ROOT / "gateway/reports/texts.py",
+]
 STAFF_PO = sorted((LOCALE_DIR / "id" / "LC_MESSAGES").glob("inbox*.po"))
 
 
 def used_message_ids() -> dict[str, str]:
-    """Message id → where: ``_()`` in staff templates, literal ``t()`` in gateway/inbox."""
+    """Message id → where: ``_()`` in staff templates, literal ``t()`` in :data:`STAFF_SOURCES`."""
     found: dict[str, str] = {}
     env = environment()
     for path in sorted(STAFF_TEMPLATES.glob("*.html")):
@@ -42,7 +47,7 @@ def used_message_ids() -> dict[str, str]:
                 found.setdefault(node.args[1].value, f"{path.name}:{node.lineno}")
     for table in (CHANNEL_NAMES, TIME_STATES, CATEGORY_NAMES):
         for value in table.values():
-            found.setdefault(value, "gateway/inbox/pages.py")
+            found.setdefault(value, "gateway/inbox/pages.py or gateway/reports/texts.py")
     return found
 
 

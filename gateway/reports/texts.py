@@ -15,8 +15,27 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-from gateway.inbox.pages import CATEGORY_NAMES, channel_label
+from channels.base import ChannelName
 from handlers.i18n import t
+
+#: A channel's display name (a message id of the staff catalogues).
+CHANNEL_NAMES = {
+    ChannelName.WEB.value: "Web form",
+    ChannelName.EMAIL.value: "Email",
+    ChannelName.WHATSAPP.value: "WhatsApp",
+    ChannelName.SMS.value: "SMS",
+    ChannelName.TELEGRAM.value: "Telegram",
+    ChannelName.API.value: "API",
+    ChannelName.MANUAL.value: "Manual intake",
+}
+#: A category's display name (a message id of the staff catalogues).
+CATEGORY_NAMES = {"administrative": "Administrative", "technical": "Technical"}
+
+
+def channel_label(lang: str, channel: str) -> str:
+    """A channel's display name in ``lang`` (the raw name when unknown)."""
+    name = CHANNEL_NAMES.get(channel)
+    return t(lang, name) if name else channel
 
 
 def register_headers(lang: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import ChannelName, DeliveryReport, InboundMessage
 from gateway.delivery import record_delivery_status
-from gateway.webhooks.sanitise import (
+from gateway.inbound.sanitise import (
     LIMITS,
     clean_json,
     clean_text,
