@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,14 +22,12 @@ from gateway.inbound.sanitise import (
     sanitise_message,
     sanitise_report,
 )
+from gateway.ingest import IngestResult
 from storage.db import SessionFactory
 from storage.models import (
     QuarantinedInbound,
 )
 from storage.types import utcnow
-
-if TYPE_CHECKING:
-    from gateway.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
