@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypedDict, overload
+from typing import Any, Literal, overload
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -280,17 +280,7 @@ async def build_runtime(
     settings: Settings,
     *,
     profile: Profile | None = None,
-    use_redis: Literal[True],
-    extra_channels: dict[str, Channel] | None = None,
-) -> RedisRuntime: ...
-
-
-@overload
-async def build_runtime(
-    settings: Settings,
-    *,
-    profile: Profile | None = None,
-    use_redis: None = None,
+    use_redis: bool | None = None,
     extra_channels: dict[str, Channel] | None = None,
 ) -> Runtime: ...
 
@@ -348,50 +338,45 @@ async def build_runtime(
     )
     if extra_channels:
         channels.update(extra_channels)
-    shared = _Shared(
+    writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
+    mode: type[Runtime]
+    parts: dict[str, Any]
+    if redis_mode:
+        assert settings.redis_url is not None
+        # No connection yet: the gateway starts and answers without Redis.
+        mode, parts = RedisRuntime, {"jobs": ArqJobs(settings.redis_url)}
+    else:
+        mode = InProcessRuntime
+        parts = _in_process_parts(settings, profile, engine, sessions, channels, writer, holder)
+    runtime = mode(
         settings=settings,
         profile=profile,
         engine=engine,
         sessions=sessions,
         holder=holder,
         channels=channels,
-        writer=OutboxWriter(_external_id_factory(settings)),  # type: ignore[arg-type]
+        writer=writer,
         rate_gates=gates,
         batcher=IngestBatcher(sessions),
+        **parts,
     )
-    if redis_mode:
-        assert settings.redis_url is not None
-        # No connection yet: the gateway starts and answers without Redis.
-        runtime = RedisRuntime(jobs=ArqJobs(settings.redis_url), **shared)
-    else:
-        runtime = _in_process(shared)
     return runtime
 
 
-class _Shared(TypedDict):
-    """The :class:`gateway.core.Core` parts but the job runner, as built for every mode."""
-
-    settings: Settings
-    profile: Profile
-    engine: AsyncEngine
-    sessions: SessionFactory
-    holder: str
-    channels: dict[str, Channel]
-    writer: OutboxWriter
-    rate_gates: RateGates
-    batcher: IngestBatcher
-
-
-def _in_process(shared: _Shared) -> InProcessRuntime:
-    """The :class:`InProcessRuntime` on the ``shared`` parts (see :func:`build_runtime`)."""
-    settings = shared["settings"]
-    profile = shared["profile"]
-    sessions = shared["sessions"]
-    channels = shared["channels"]
-    engine = shared["engine"]
+def _in_process_parts(
+    settings: Settings,
+    profile: Profile,
+    engine: AsyncEngine,
+    sessions: SessionFactory,
+    channels: dict[str, Channel],
+    writer: OutboxWriter,
+    holder: str,
+) -> dict[str, Any]:
+    """What an :class:`InProcessRuntime` has beyond the shared parts: its
+    ``jobs``, ``processor``, ``dispatcher`` and ``embedded_lock``."""
     intake = IntakeEngine(
         profile,
-        shared["writer"],
+        writer,
         default_route(frozenset(channels)),
         channels.keys(),
         web_acks=WebAckPolicy(
@@ -415,7 +400,7 @@ def _in_process(shared: _Shared) -> InProcessRuntime:
         if database and database != ":memory:":
             embedded_lock = EmbeddedLock(Path(database))
     else:
-        guard = LeaseContactGuard(sessions, shared["holder"])
+        guard = LeaseContactGuard(sessions, holder)
 
     # The processor asks the job runner, which runs it: bound to ``jobs`` below.
     def notify(staged: Sequence[tuple[int, str]]) -> None:
@@ -433,10 +418,9 @@ def _in_process(shared: _Shared) -> InProcessRuntime:
         defer=defer,
     )
     jobs = InProcessJobs(processor, dispatcher)
-    return InProcessRuntime(
-        jobs=jobs,
-        processor=processor,
-        dispatcher=dispatcher,
-        embedded_lock=embedded_lock,
-        **shared,
-    )
+    return {
+        "jobs": jobs,
+        "processor": processor,
+        "dispatcher": dispatcher,
+        "embedded_lock": embedded_lock,
+    }
