@@ -9,12 +9,18 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway.access_log import install as install_access_log
+from gateway.api import add_routes as add_staff_api
 from gateway.app_runtime import RUNTIME, get_runtime
 from gateway.config import Settings
 from gateway.health import add_routes as add_health
+from gateway.inbox.routes import add_routes as add_inbox
 from gateway.metrics_route import add_routes as add_metrics
 from gateway.readiness import add_routes as add_readiness
 from gateway.runtime import Runtime, build_runtime
+from gateway.web.privacy import add_routes as add_privacy_routes
+from gateway.web.public import add_routes as add_public_routes
+from gateway.webhooks.caps import body_caps
+from gateway.webhooks.routes import add_routes as add_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +42,6 @@ def create_app(
     middleware before anything is read); the application-wide limit is for
     the form, which carries attachments.
     """
-    from gateway.webhooks.caps import body_caps
-
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[body_caps])
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -54,13 +58,6 @@ def create_app(
     add_health(app)
     add_readiness(app)
     add_metrics(app)
-
-    from gateway.api import add_routes as add_staff_api
-    from gateway.inbox import add_routes as add_inbox
-    from gateway.web.privacy import add_routes as add_privacy_routes
-    from gateway.web.public import add_routes as add_public_routes
-    from gateway.webhooks.routes import add_routes as add_webhooks
-
     add_inbox(app)
     add_public_routes(app)
     add_privacy_routes(app)

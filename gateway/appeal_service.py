@@ -1,6 +1,6 @@
 """Staff actions on an appeal by its id: its steps, its panel, its decision.
 
-Each method is one committed unit of work (:meth:`gateway.runtime.Runtime.work`:
+Each method is one committed unit of work (:meth:`gateway.core.Core.work`:
 outbox rows are sent only after the commit) on the appeal row locked for
 update, whether the appeal is tied to a complaint or standalone (PR-LS-8.1.4
 step 1). The rules are :mod:`handlers.appeal_steps` and
@@ -10,45 +10,20 @@ step 1). The rules are :mod:`handlers.appeal_steps` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.core import Core
 from handlers import appeals
 from handlers.appeal_steps import complete_step
-from handlers.outbox import OutboxWriter
-from handlers.profile import Profile
 from handlers.workflow import Actor
 from storage.models import Appeal, AppealPanelMember, Complaint
-
-
-class AppealRuntime(Protocol):
-    """What appeal actions need of :class:`gateway.runtime.Runtime` (named here,
-    not imported, so the runtime may build services that use this module)."""
-
-    @property
-    def profile(self) -> Profile:
-        """The office's SOP profile."""
-
-    @property
-    def writer(self) -> OutboxWriter:
-        """Stages outbound messages in the caller's transaction."""
-
-    @property
-    def channels(self) -> Mapping[str, Any]:
-        """The enabled channels by name."""
-
-    def work(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """One committed unit of work."""
 
 
 class AppealService:
     """The appeal actions of :mod:`gateway.inbox.appeals` (and any other caller)."""
 
-    def __init__(self, runtime: AppealRuntime) -> None:
+    def __init__(self, runtime: Core) -> None:
         self.runtime = runtime
 
     async def _load(self, session: AsyncSession, appeal_id: int) -> tuple[Appeal, Complaint | None]:
@@ -120,7 +95,7 @@ class AppealService:
 
 async def seat_member(
     session: AsyncSession,
-    runtime: AppealRuntime,
+    runtime: Core,
     appeal: Appeal,
     complaint: Complaint | None,
     username: str,
@@ -149,7 +124,7 @@ async def seat_member(
 
 async def record_decision(
     session: AsyncSession,
-    runtime: AppealRuntime,
+    runtime: Core,
     appeal: Appeal,
     complaint: Complaint | None,
     decision: str,

@@ -19,11 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.embedded import EmbeddedLock, EmbeddedLockError
 from storage.backup import BackupError, Snapshot, backup, holds_data, inspect, restore
+from storage.db import create_engine
+from storage.migrate import alembic_config, upgrade
 
 EXIT_CONFIG = 2
 #: File names ``aduan backup DIRECTORY`` writes, and ``--keep`` prunes.
@@ -148,10 +151,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def _known_revision(revision: str | None) -> tuple[bool, str | None]:
     """Whether this code knows ``revision``, and the code's head revision."""
-    from alembic.script import ScriptDirectory
-
-    from storage.migrate import alembic_config
-
     scripts = ScriptDirectory.from_config(alembic_config())
     head = scripts.get_current_head()
     if revision is None:
@@ -163,9 +162,6 @@ def _known_revision(revision: str | None) -> tuple[bool, str | None]:
 
 
 async def _upgrade(settings: Settings) -> None:
-    from storage.db import create_engine
-    from storage.migrate import upgrade
-
     engine = create_engine(settings.effective_database_url)
     try:
         await upgrade(engine)

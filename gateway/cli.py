@@ -5,6 +5,11 @@ contact export/erase/correct (docs/privacy.md), backup and restore
 
 from __future__ import annotations
 
+# Each command imports the modules it runs inside its function, so that a
+# short command (`aduan user add`, `aduan token list`) loads no more than it
+# uses: not the web application, the job runners, arq or openpyxl. None of
+# these imports is there to break a cycle (pyproject.toml's import contracts
+# forbid cycles, counting imports inside functions).
 import argparse
 import asyncio
 import getpass
@@ -436,7 +441,7 @@ def _change_user(
 ) -> int:
     from sqlalchemy import select
 
-    from gateway.inbox.sessions import end_user_sessions
+    from gateway.staff_sessions import end_user_sessions
     from storage.models import StaffUser
 
     async def work(session: Any) -> int | None:

@@ -11,8 +11,10 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -23,9 +25,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-if TYPE_CHECKING:
-    from storage.db import Deadlines
+from storage.db import Deadlines
 
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
@@ -334,9 +337,6 @@ class Settings(BaseSettings):
                 f"scheme {scheme!r} is not supported: use sqlite+aiosqlite:///PATH or "
                 f"postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB{hint}"
             )
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
         try:
             url = make_url(value)
         except (ArgumentError, ValueError):
@@ -358,8 +358,6 @@ class Settings(BaseSettings):
                 "redis://127.0.0.1:6379/0"
             )
         if value.startswith(("redis://", "rediss://")):
-            from urllib.parse import urlsplit
-
             try:
                 parts = urlsplit(value)
                 _port = parts.port
@@ -481,8 +479,6 @@ class Settings(BaseSettings):
     def _email_from(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        from email.utils import parseaddr
-
         _name, address = parseaddr(value)
         local, _, domain = address.rpartition("@")
         if not local or "." not in domain or domain.startswith(".") or domain.endswith("."):
@@ -500,8 +496,6 @@ class Settings(BaseSettings):
             if isinstance(v, SecretStr)
         ]
         if self.database_url and "@" in self.database_url:
-            from sqlalchemy.engine import make_url
-
             password = make_url(self.database_url).password
             if password:
                 values.append(str(password))
@@ -670,8 +664,6 @@ def channel_states(settings: Settings) -> list[ChannelState]:
 
 def db_deadlines(settings: Settings) -> Deadlines:
     """The database deadlines of a serving process (``ADUAN_DB_*_TIMEOUT``)."""
-    from storage.db import Deadlines
-
     return Deadlines(
         connect=settings.db_connect_timeout,
         pool=settings.db_pool_timeout,

@@ -17,9 +17,17 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
+from arq.constants import in_progress_key_prefix
+
 from gateway.outbox import Dispatcher
 from gateway.processor import Processor
-from gateway.redis_link import Outage, close_quietly, is_redis_down
+from gateway.redis_link import (
+    COMMAND_TIMEOUT_SECONDS,
+    Outage,
+    close_quietly,
+    connect,
+    is_redis_down,
+)
 
 log = logging.getLogger(__name__)
 
@@ -336,8 +344,6 @@ class ArqJobs:
     def __init__(
         self, url: str, *, redis: Any = None, recheck_seconds: float = RECHECK_FIRST_SECONDS
     ) -> None:
-        from gateway.redis_link import connect
-
         self._redis = redis if redis is not None else connect(url)
         self.recheck_seconds = recheck_seconds
         self.outage = Outage(
@@ -370,8 +376,6 @@ class ArqJobs:
         if not self.outage.may_try():
             self.outage.dropped += 1
             return _DROPPED
-        from gateway.redis_link import COMMAND_TIMEOUT_SECONDS
-
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
                 result = await command(self._redis)
@@ -385,8 +389,6 @@ class ArqJobs:
         return result
 
     async def _enqueue_processing(self, contact_id: int, defer_by: float | None) -> None:
-        from arq.constants import in_progress_key_prefix
-
         job_id = processing_job_id(contact_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + RECHECK_LIMIT_SECONDS

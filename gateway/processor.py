@@ -40,6 +40,7 @@ from handlers.contacts import lease_name
 from handlers.intake import IntakeEngine, expire_conversation
 from handlers.intake.turns import QuestionInFlight, plan_turn
 from handlers.outbox import OUTBOX_IDS_KEY
+from handlers.privacy import apply_retention
 from handlers.workflow import sweep_time_standards
 from storage import leases
 from storage.db import SessionFactory
@@ -474,8 +475,6 @@ class Processor:
     async def sweep_retention(self) -> dict[str, int]:
         """Apply the profile's retention policy once (:func:`handlers.privacy.apply_retention`,
         docs/privacy.md); returns its counts."""
-        from handlers.privacy import apply_retention
-
         count_sweep("retention")
         return await apply_retention(self._sessions, self.engine.profile.retention)
 

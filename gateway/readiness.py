@@ -27,6 +27,7 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from channels.email.imap import lease_name_for as imap_lease_name
@@ -65,8 +66,6 @@ async def _select_one(runtime: Runtime) -> None:
 
 
 async def _ping_redis(url: str, limit: float) -> None:
-    from redis.asyncio import Redis
-
     client = Redis.from_url(url, socket_connect_timeout=limit, socket_timeout=limit)
     try:
         await client.ping()

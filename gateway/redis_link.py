@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
@@ -54,8 +55,6 @@ def connect(url: str) -> ArqRedis:
 
 def redacted(url: str) -> str:
     """``url`` without its password, for logs."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.password is None:
         return url

@@ -24,13 +24,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.inbox.pages import channel_label
-from gateway.inbox.report_texts import (
-    actor_text,
-    category_text,
-    person,
-    register_headers,
-)
 from gateway.reports import tables
 from gateway.reports.period import Period, PeriodError, parse_period
 from gateway.reports.register import (
@@ -40,6 +33,13 @@ from gateway.reports.register import (
     register_entries,
 )
 from gateway.reports.tables import Cell, Table
+from gateway.reports.texts import (
+    actor_text,
+    category_text,
+    channel_label,
+    person,
+    register_headers,
+)
 from handlers.i18n import t
 from handlers.profile import Profile
 from storage.db import SessionFactory

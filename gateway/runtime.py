@@ -1,39 +1,56 @@
-"""Wiring: one object holding everything a gateway or worker process uses.
+"""Wiring: the one runtime a gateway or worker process uses, built once.
 
 Created once per process, in the aiohttp app's startup context or the worker's
-startup hook: one SQLAlchemy engine, the SOP profile, the channels that are
-configured, the intake engine, processor, outbox dispatcher and job runner.
+startup hook, by :func:`build_runtime`. Which parts a runtime has depends on
+its mode, and its type says so (docs/architecture.md, "Runtime modes"):
+
+* :class:`InProcessRuntime`: the jobs run in this process. The embedded
+  default (``aduan serve`` on SQLite without Redis, holding the single-runner
+  lock) and every worker (``aduan worker``) are this mode; it has the
+  processor, the outbox dispatcher and :class:`gateway.jobs.InProcessJobs`.
+* :class:`RedisRuntime`: ``aduan serve`` with Redis. Requests are enqueued
+  for arq workers (:class:`gateway.jobs.ArqJobs`); the processor and the
+  dispatcher run in the workers, so this runtime has neither.
+
+Both carry what :class:`gateway.core.Core` holds (database, profile, channels,
+outbox writer, rate gates, ingest batcher, job runner) and one
+:class:`gateway.staff.StaffService`, built with the runtime.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, overload
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels import whatsapp_cloud
 from channels.base import Channel, ChannelName, InboundMessage
+from channels.email import EmailChannel, message_id_for
+from channels.telegram import TelegramChannel
+from channels.telegram import channel as telegram
+from channels.twilio import TwilioChannel
+from channels.whatsapp_cloud import WhatsAppCloudChannel
 from gateway.channel_addresses import channel_addresses
 from gateway.channel_configs import email_config, telegram_config, twilio_config, whatsapp_config
 from gateway.config import Settings, channel_states, db_deadlines
+from gateway.core import Core
 from gateway.embedded import EmbeddedLock
+from gateway.inbound.store import Receiver, polling_accept, polling_quarantine
 from gateway.ingest import IngestBatcher, IngestResult
-from gateway.jobs import ArqJobs, InProcessJobs, Jobs
-from gateway.metrics import count_inbound
+from gateway.jobs import ArqJobs, InProcessJobs
 from gateway.outbox import Dispatcher
 from gateway.processed import ProcessedSignal
 from gateway.processor import ContactGuard, LeaseContactGuard, LocalContactGuard, Processor
 from gateway.rate_gates import RateGates, build_rate_gates
-from gateway.web.form import check_profile as check_form_fields
+from gateway.staff import StaffService
 from gateway.window import WindowPolicy
 from handlers.intake import IntakeEngine, default_route
 from handlers.intake.form_ack import WebAckPolicy
-from handlers.notifications import notify_complainant
-from handlers.outbox import OUTBOX_IDS_KEY, OutboxWriter
+from handlers.outbox import OutboxWriter
 from handlers.privacy import NOTICE_PATH
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
@@ -41,91 +58,44 @@ from storage import leases
 from storage.db import SessionFactory, create_engine, is_sqlite, session_factory
 from storage.models import Complaint
 
-if TYPE_CHECKING:
-    from gateway.staff import StaffService
-
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Runtime:
-    """Everything one process needs; see :func:`build_runtime`."""
+@dataclass(slots=True)
+class _Lifecycle:
+    """Whether the runtime was started and closed (each happens once)."""
 
-    settings: Settings
-    profile: Profile
-    engine: AsyncEngine
-    sessions: SessionFactory
-    holder: str
-    channels: dict[str, Channel] = field(default_factory=dict)
-    jobs: Jobs | None = None
-    processor: Processor | None = None
-    dispatcher: Dispatcher | None = None
-    batcher: IngestBatcher | None = None
-    writer: OutboxWriter = field(default_factory=OutboxWriter)
-    embedded_lock: EmbeddedLock | None = None
-    rate_gates: RateGates | None = None
-    #: Announces processed messages to requests waiting for them.
-    processed: ProcessedSignal = field(default_factory=ProcessedSignal)
     started: bool = False
     closed: bool = False
 
-    async def accept(self, message: InboundMessage) -> IngestResult:
-        """Store an inbound message durably and ask for it to be processed.
 
-        The message is committed when this returns (reliability rule 1), so a
-        channel may acknowledge its provider afterwards.
-        """
-        if self.batcher is None:
-            self.batcher = IngestBatcher(self.sessions)
-        result = await self.batcher.submit(message)
-        count_inbound(str(message.channel), duplicate=result.duplicate)
-        if self.jobs is not None:
-            self.jobs.request_processing(result.contact_id)
-        return result
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Runtime(Core):
+    """One process's runtime: the shared parts, the staff service, start and close.
 
-    @asynccontextmanager
-    async def work(self) -> AsyncIterator[AsyncSession]:
-        """One unit of staff or system work: a session in one transaction.
+    Built by :func:`build_runtime` as one of its modes (:class:`InProcessRuntime`,
+    :class:`RedisRuntime`); code that needs a part only one mode has takes
+    that type.
+    """
 
-        Commits when the block ends without an exception (rolls back
-        otherwise); only after the commit are the outbox rows staged in it
-        handed to the job runner for sending (docs/architecture.md,
-        reliability rule 4: persist, then act).
-        """
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
-            staged = list(session.info.get(OUTBOX_IDS_KEY, []))
-        if staged and self.jobs is not None:
-            self.jobs.request_sending(staged)
+    #: Announces processed messages to requests waiting for them
+    #: (:mod:`gateway.processed`).
+    processed: ProcessedSignal
+    staff: StaffService = field(init=False)
+    _life: _Lifecycle = field(init=False, default_factory=_Lifecycle)
 
-    async def notify(self, complaint_id: int, text: str, *, actor: str) -> int | None:
-        """Send ``text`` to the complainant of ``complaint_id`` on their channel.
-
-        Commits the outbox row and a complaint event, then asks for sending;
-        returns the outbox id, or ``None`` when the complaint has no route back.
-        Raises ``LookupError`` for an unknown complaint.
-        """
-        async with self.work() as session:
-            complaint = await session.get(Complaint, complaint_id)
-            if complaint is None:
-                raise LookupError(f"no complaint {complaint_id}")
-            row = await notify_complainant(
-                session,
-                self.writer,
-                complaint,
-                text,
-                actor=actor,
-                enabled=self.channels.keys(),
-            )
-        return row.id if row is not None else None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "staff", StaffService(self))
 
     @property
-    def staff(self) -> StaffService:
-        """The service layer for staff actions (:class:`gateway.staff.StaffService`)."""
-        from gateway.staff import StaffService
+    def started(self) -> bool:
+        """True once :meth:`start` ran."""
+        return self._life.started
 
-        return StaffService(self)
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._life.closed
 
     async def transition(
         self, complaint_id: int, name: str, actor: Actor, data: Mapping[str, Any]
@@ -133,11 +103,8 @@ class Runtime:
         """Take workflow transition ``name``; see :meth:`gateway.staff.StaffService.transition`."""
         return await self.staff.transition(complaint_id, name, actor, data)
 
-    def require_jobs(self) -> Jobs:
-        """The job runner; raises ``RuntimeError`` before :meth:`start`."""
-        if self.jobs is None:
-            raise RuntimeError("runtime not started")
-        return self.jobs
+    async def _before_start(self) -> None:
+        """What a mode does before the jobs start (nothing here)."""
 
     async def start(self, *, run_channels: bool = True) -> None:
         """Start the job runner and channel background work (pollers).
@@ -146,98 +113,125 @@ class Runtime:
             EmbeddedLockError: on the embedded default, when another process
                 already runs on the same SQLite file.
         """
-        if self.started:
+        if self._life.started:
             return
-        if self.embedded_lock is not None:
-            self.embedded_lock.acquire()
-            if self.dispatcher is not None:
-                released = await self.dispatcher.release_claims()
-                if released:
-                    log.warning(
-                        "resending %s outbox rows left mid-send by a stopped process", released
-                    )
-        self.started = True
-        if self.jobs is not None:
-            await self.jobs.start()
+        await self._before_start()
+        self._life.started = True
+        await self.jobs.start()
         if run_channels:
             for channel in self.channels.values():
                 await channel.start()
+
+    def _after_close(self) -> None:
+        """What a mode releases once the engine is disposed (nothing here)."""
 
     async def close(self) -> None:
         """Stop the jobs (sends in flight finish, bounded by the send timeout),
         then the channels (they are what the jobs send through), then dispose
         of the engine (docs/architecture.md, "Stopping")."""
-        if self.closed:
+        if self._life.closed:
             return
-        self.closed = True
-        if self.jobs is not None:
-            try:
-                await self.jobs.stop()
-            except Exception:
-                log.exception("stopping the jobs failed")
+        self._life.closed = True
+        try:
+            await self.jobs.stop()
+        except Exception:
+            log.exception("stopping the jobs failed")
         for channel in self.channels.values():
             try:
                 await channel.stop()
             except Exception:
                 log.exception("stopping channel %s failed", channel.name)
         await self.processed.close()
-        if self.rate_gates is not None:
-            try:
-                await self.rate_gates.close()
-            except Exception:
-                log.exception("closing the rate gates failed")
+        try:
+            await self.rate_gates.close()
+        except Exception:
+            log.exception("closing the rate gates failed")
         await self.engine.dispose()
+        self._after_close()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InProcessRuntime(Runtime):
+    """The jobs run here: the embedded default and every worker.
+
+    ``embedded_lock`` is held on the embedded default with a database file
+    (SQLite without Redis: one process per file, docs/startup.md); ``None``
+    for a worker, PostgreSQL, or an in-memory database.
+    """
+
+    jobs: InProcessJobs
+    processor: Processor
+    dispatcher: Dispatcher
+    embedded_lock: EmbeddedLock | None = None
+
+    async def _before_start(self) -> None:
+        if self.embedded_lock is None:
+            return
+        self.embedded_lock.acquire()
+        released = await self.dispatcher.release_claims()
+        if released:
+            log.warning("resending %s outbox rows left mid-send by a stopped process", released)
+
+    def _after_close(self) -> None:
         if self.embedded_lock is not None:
             self.embedded_lock.release()
 
 
-def _build_channels(runtime: Runtime) -> None:
-    settings = runtime.settings
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RedisRuntime(Runtime):
+    """``aduan serve`` with Redis: requests go to arq workers, which process and send."""
+
+    jobs: ArqJobs
+
+
+Accept = Callable[[InboundMessage], Awaitable[IngestResult]]
+AcceptBatch = Callable[[Sequence[InboundMessage]], Awaitable[list[IngestResult]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Inlet:
+    """The channels' way into the runtime (:class:`gateway.inbound.store.Receiver`).
+
+    Channels are built before the runtime that holds them (its dispatcher and
+    job runner are built on them), so ``accept`` forwards to the runtime
+    once it exists; no message arrives before the runtime is started.
+    """
+
+    sessions: SessionFactory
+    forward: Accept
+
+    async def accept(self, message: InboundMessage) -> IngestResult:
+        """Store ``message`` and ask for processing (:meth:`gateway.core.Core.accept`)."""
+        return await self.forward(message)
+
+
+def _build_channels(
+    settings: Settings,
+    gates: RateGates,
+    inlet: Receiver,
+    accept_batch: AcceptBatch,
+    *,
+    holder: str,
+) -> dict[str, Channel]:
     enabled = {s.name for s in channel_states(settings) if s.enabled}
-    # Provider rates hold across every process sending for the same sender
-    # (docs/architecture.md, "Shared rate limits").
-    gates = build_rate_gates(
-        runtime.sessions,
-        redis_url=settings.redis_url,
-        embedded=is_sqlite(runtime.engine) and not settings.redis_url,
-    )
-    runtime.rate_gates = gates
+    channels: dict[str, Channel] = {}
     if "email" in enabled:
-        from collections.abc import Sequence
-
-        from channels.email import EmailChannel
-        from gateway.ingest import ingest_batch
-
-        async def accept_batch(messages: Sequence[InboundMessage]) -> list[IngestResult]:
-            results = await ingest_batch(runtime.sessions, messages)
-            for message, result in zip(messages, results, strict=True):
-                count_inbound(str(message.channel), duplicate=result.duplicate)
-            if runtime.jobs is not None:
-                for result in results:
-                    runtime.jobs.request_processing(result.contact_id)
-            return results
-
-        runtime.channels[ChannelName.EMAIL.value] = EmailChannel(
+        channels[ChannelName.EMAIL.value] = EmailChannel(
             email_config(settings),
-            runtime.sessions,
-            runtime.accept,
-            holder=runtime.holder,
+            inlet.sessions,
+            inlet.accept,
+            holder=holder,
             accept_batch=accept_batch,
         )
     if "sms" in enabled:
-        from channels.twilio import TwilioChannel
-
-        runtime.channels[ChannelName.SMS.value] = TwilioChannel(
+        channels[ChannelName.SMS.value] = TwilioChannel(
             twilio_config(settings),
             kind=ChannelName.SMS,
             pacer=gates.gate("sms", per_key=settings.twilio_sms_per_second, overall=None),
         )
     if "whatsapp" in enabled:
         if settings.whatsapp_phone_number_id and settings.whatsapp_token:
-            from channels import whatsapp_cloud
-            from channels.whatsapp_cloud import WhatsAppCloudChannel
-
-            runtime.channels[ChannelName.WHATSAPP.value] = WhatsAppCloudChannel(
+            channels[ChannelName.WHATSAPP.value] = WhatsAppCloudChannel(
                 whatsapp_config(settings),
                 pacer=gates.gate(
                     f"whatsapp:{settings.whatsapp_phone_number_id}",
@@ -246,28 +240,23 @@ def _build_channels(runtime: Runtime) -> None:
                 ),
             )
         else:
-            from channels.twilio import TwilioChannel
-
-            runtime.channels[ChannelName.WHATSAPP.value] = TwilioChannel(
+            channels[ChannelName.WHATSAPP.value] = TwilioChannel(
                 twilio_config(settings), kind=ChannelName.WHATSAPP
             )
     if "telegram" in enabled:
-        from channels.telegram import TelegramChannel
-        from channels.telegram import channel as telegram
-        from gateway.webhooks.store import polling_accept, polling_quarantine
-
-        runtime.channels[ChannelName.TELEGRAM.value] = TelegramChannel(
+        channels[ChannelName.TELEGRAM.value] = TelegramChannel(
             telegram_config(settings),
-            runtime.sessions,
-            polling_accept(runtime),
-            holder=runtime.holder,
-            quarantine=polling_quarantine(runtime, ChannelName.TELEGRAM),
+            inlet.sessions,
+            polling_accept(inlet),
+            holder=holder,
+            quarantine=polling_quarantine(inlet, ChannelName.TELEGRAM),
             pacer=gates.gate(
                 "telegram",
                 per_key=telegram.PER_CHAT_PER_SECOND,
                 overall=telegram.OVERALL_PER_SECOND,
             ),
         )
+    return channels
 
 
 def _external_id_factory(settings: Settings) -> object:
@@ -275,12 +264,30 @@ def _external_id_factory(settings: Settings) -> object:
 
     def external_id_for(channel: str, key: str) -> str | None:
         if channel == ChannelName.EMAIL and email_from:
-            from channels.email import message_id_for
-
             return message_id_for(key, email_from)
         return None
 
     return external_id_for
+
+
+@overload
+async def build_runtime(
+    settings: Settings,
+    *,
+    profile: Profile | None = None,
+    use_redis: Literal[False],
+    extra_channels: dict[str, Channel] | None = None,
+) -> InProcessRuntime: ...
+
+
+@overload
+async def build_runtime(
+    settings: Settings,
+    *,
+    profile: Profile | None = None,
+    use_redis: bool | None = None,
+    extra_channels: dict[str, Channel] | None = None,
+) -> Runtime: ...
 
 
 async def build_runtime(
@@ -292,35 +299,97 @@ async def build_runtime(
 ) -> Runtime:
     """Build the runtime for ``settings`` (no background task is started yet).
 
-    Raises ``ProfileError`` for an invalid SOP profile.
+    Raises ``ProfileError`` for an invalid SOP profile, ``ValueError`` for
+    ``use_redis`` without ``ADUAN_REDIS_URL``. The profile's fields are checked
+    against the web form's own inputs before (``aduan serve``, ``aduan worker``
+    and ``aduan check-config`` do it, :func:`gateway.web.form.check_profile`)
+    and again when the form is built.
 
-    ``use_redis`` defaults to whether ``ADUAN_REDIS_URL`` is set; with Redis the
-    gateway hands work to arq workers, otherwise it runs it in-process. No
-    connection to Redis is made here (:class:`gateway.jobs.ArqJobs` connects on
-    first use), so the gateway starts while Redis is away.
-    ``extra_channels`` replace or add channels (tests use fakes).
+    ``use_redis`` defaults to whether ``ADUAN_REDIS_URL`` is set; with Redis
+    the result is a :class:`RedisRuntime` that hands work to arq workers,
+    otherwise an :class:`InProcessRuntime` that runs it here (a worker asks
+    for that with ``use_redis=False``). No connection to Redis is made here
+    (:class:`gateway.jobs.ArqJobs` connects on first use), so the gateway
+    starts while Redis is away. ``extra_channels`` replace or add channels
+    (tests use fakes).
     """
     profile = profile or load_profile(settings.sop_profile)
-    check_form_fields(profile)
+    redis_mode = bool(settings.redis_url) if use_redis is None else use_redis
+    if redis_mode and not settings.redis_url:
+        raise ValueError("ADUAN_REDIS_URL is not set")
     engine = create_engine(settings.effective_database_url, deadlines=db_deadlines(settings))
     sessions = session_factory(engine)
-    runtime = Runtime(
+    holder = leases.new_holder_id()
+    # Provider rates hold across every process sending for the same sender
+    # (docs/architecture.md, "Shared rate limits").
+    gates = build_rate_gates(
+        sessions,
+        redis_url=settings.redis_url,
+        embedded=is_sqlite(engine) and not settings.redis_url,
+    )
+
+    # The channels call into the runtime, which is built on them: they reach
+    # it through these, bound to the runtime assigned at the end.
+    runtime: Runtime
+
+    async def accept(message: InboundMessage) -> IngestResult:
+        return await runtime.accept(message)
+
+    async def accept_batch(messages: Sequence[InboundMessage]) -> list[IngestResult]:
+        return await runtime.accept_batch(messages)
+
+    channels = _build_channels(
+        settings, gates, _Inlet(sessions, accept), accept_batch, holder=holder
+    )
+    if extra_channels:
+        channels.update(extra_channels)
+    writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
+    # A worker publishes what it processed; a gateway handing work to workers listens.
+    processed = ProcessedSignal(redis_url=settings.redis_url, listen_redis=redis_mode)
+    mode: type[Runtime]
+    parts: dict[str, Any]
+    if redis_mode:
+        assert settings.redis_url is not None
+        # No connection yet: the gateway starts and answers without Redis.
+        mode, parts = RedisRuntime, {"jobs": ArqJobs(settings.redis_url)}
+    else:
+        mode = InProcessRuntime
+        parts = _in_process_parts(
+            settings, profile, engine, sessions, channels, writer, holder, processed
+        )
+    runtime = mode(
         settings=settings,
         profile=profile,
         engine=engine,
         sessions=sessions,
-        holder=leases.new_holder_id(),
+        holder=holder,
+        channels=channels,
+        writer=writer,
+        rate_gates=gates,
+        batcher=IngestBatcher(sessions),
+        processed=processed,
+        **parts,
     )
-    _build_channels(runtime)
-    if extra_channels:
-        runtime.channels.update(extra_channels)
-    writer = OutboxWriter(_external_id_factory(settings))  # type: ignore[arg-type]
-    runtime.writer = writer
+    return runtime
+
+
+def _in_process_parts(
+    settings: Settings,
+    profile: Profile,
+    engine: AsyncEngine,
+    sessions: SessionFactory,
+    channels: dict[str, Channel],
+    writer: OutboxWriter,
+    holder: str,
+    processed: ProcessedSignal,
+) -> dict[str, Any]:
+    """What an :class:`InProcessRuntime` has beyond the shared parts: its
+    ``jobs``, ``processor``, ``dispatcher`` and ``embedded_lock``."""
     intake = IntakeEngine(
         profile,
         writer,
-        default_route(frozenset(runtime.channels)),
-        runtime.channels.keys(),
+        default_route(frozenset(channels)),
+        channels.keys(),
         web_acks=WebAckPolicy(
             track_url=f"{settings.effective_public_url}/track",
             per_recipient_day=settings.form_acks_per_recipient_day,
@@ -330,34 +399,27 @@ async def build_runtime(
     )
     dispatcher = Dispatcher(
         sessions,
-        runtime.channels,
-        window=WindowPolicy(sessions, profile, runtime.channels.keys()),
+        channels,
+        window=WindowPolicy(sessions, profile, channels.keys()),
         reply_cap_per_hour=settings.reply_cap_per_hour,
     )
-    redis_mode = bool(settings.redis_url) if use_redis is None else use_redis
-
-    def notify(staged: object) -> None:
-        if runtime.jobs is not None:
-            runtime.jobs.request_sending(staged)  # type: ignore[arg-type]
-
-    embedded = engine.dialect.name == "sqlite" and not settings.redis_url
+    embedded_lock: EmbeddedLock | None = None
     guard: ContactGuard
-    if embedded:
+    if engine.dialect.name == "sqlite" and not settings.redis_url:
         guard = LocalContactGuard()
         database = engine.url.database
         if database and database != ":memory:":
-            runtime.embedded_lock = EmbeddedLock(Path(database))
+            embedded_lock = EmbeddedLock(Path(database))
     else:
-        guard = LeaseContactGuard(sessions, runtime.holder)
+        guard = LeaseContactGuard(sessions, holder)
+
+    # The processor asks the job runner, which runs it: bound to ``jobs`` below.
+    def notify(staged: Sequence[tuple[int, str]]) -> None:
+        jobs.request_sending(staged)
 
     def defer(contact_id: int, delay_seconds: float) -> None:
-        if runtime.jobs is not None:
-            runtime.jobs.request_processing_later(contact_id, delay_seconds)
+        jobs.request_processing_later(contact_id, delay_seconds)
 
-    # A worker publishes what it processed; a gateway handing work to workers listens.
-    runtime.processed = ProcessedSignal(
-        redis_url=settings.redis_url, listen_redis=redis_mode and bool(settings.redis_url)
-    )
     processor = Processor(
         sessions,
         intake,
@@ -365,15 +427,12 @@ async def build_runtime(
         notify_outbox=notify,
         turn_gap_seconds=settings.turn_gap_seconds,
         defer=defer,
-        on_processed=runtime.processed.announce,
+        on_processed=processed.announce,
     )
-    runtime.processor = processor
-    runtime.dispatcher = dispatcher
-    if redis_mode:
-        if not settings.redis_url:
-            raise ValueError("ADUAN_REDIS_URL is not set")
-        # No connection yet: the gateway starts and answers without Redis.
-        runtime.jobs = ArqJobs(settings.redis_url)
-    else:
-        runtime.jobs = InProcessJobs(processor, dispatcher)
-    return runtime
+    jobs = InProcessJobs(processor, dispatcher)
+    return {
+        "jobs": jobs,
+        "processor": processor,
+        "dispatcher": dispatcher,
+        "embedded_lock": embedded_lock,
+    }

@@ -5,7 +5,7 @@ handlers directly (README.md, "Staff API"): each method loads the complaint by i
 tracking number (locked on PostgreSQL for the transaction), applies one rule
 from :mod:`handlers.workflow`, :mod:`handlers.records` or
 :mod:`handlers.appeals`, commits, and only then asks for the staged messages
-to be sent (:meth:`gateway.runtime.Runtime.work`).
+to be sent (:meth:`gateway.core.Core.work`).
 
 Errors: ``LookupError`` for an unknown complaint;
 :class:`handlers.workflow.TransitionRefused` and
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import staff_accounts
 from gateway.appeal_service import record_decision, seat_member
-from gateway.runtime import Runtime
+from gateway.core import Core
 from handlers import appeals, capa_monitoring, field_edits, records, staff_notices
 from handlers.dates import office_today
 from handlers.notifications import notify_complainant
@@ -76,9 +76,12 @@ async def load_appeal(session: AsyncSession, complaint: Complaint) -> AppealView
 
 
 class StaffService:
-    """Staff actions on complaints for one :class:`~gateway.runtime.Runtime`."""
+    """Staff actions on complaints, on the parts every runtime has.
 
-    def __init__(self, runtime: Runtime) -> None:
+    Built once with each :class:`gateway.runtime.Runtime` (its ``staff``).
+    """
+
+    def __init__(self, runtime: Core) -> None:
         self.runtime = runtime
 
     @property

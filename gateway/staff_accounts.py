@@ -13,7 +13,7 @@ row (who, when, what, before/after; never a password). Rules:
 * the last active ``admin`` can be neither demoted nor deactivated, so that
   somebody can always manage the accounts;
 * deactivating an account or resetting its password ends every session of
-  it (:func:`gateway.inbox.sessions.end_user_sessions`);
+  it (:func:`gateway.staff_sessions.end_user_sessions`);
 * passwords have at least :data:`gateway.passwords.MIN_PASSWORD_LENGTH`
   characters and are stored as argon2id hashes only.
 
@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.inbox.sessions import end_user_sessions
 from gateway.passwords import MIN_PASSWORD_LENGTH, hash_password
+from gateway.staff_sessions import end_user_sessions
 from handlers.profile import Profile
 from handlers.workflow import Actor
 from storage.models import StaffUser, StaffUserAudit

@@ -19,9 +19,13 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from redis.exceptions import AuthenticationError, RedisError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.embedded import EmbeddedLockError
+from handlers.profile import ProfileError
 
 #: Exit code of every configuration or connection problem.
 EXIT_CONFIG = 2
@@ -96,9 +100,6 @@ def _settings() -> Settings | None:
 def translate(exc: BaseException) -> StartupError | None:
     """The :class:`StartupError` that ``exc`` (raised while starting) stands for,
     or ``None`` when it is not a configuration or connection problem."""
-    from gateway.embedded import EmbeddedLockError
-    from handlers.profile import ProfileError
-
     if isinstance(exc, ConfigError):
         return config_problem(exc)
     if isinstance(exc, ProfileError):
@@ -148,10 +149,6 @@ def embedded_lock_problem(settings: Settings | None) -> StartupError:
 
 
 def _redis_problem(chain: list[BaseException]) -> StartupError | None:
-    try:
-        from redis.exceptions import AuthenticationError, RedisError
-    except ImportError:  # pragma: no cover - redis is a dependency
-        return None
     for item in chain:
         if isinstance(item, AuthenticationError):
             return StartupError(
@@ -174,8 +171,6 @@ DATABASE_MODULES = ("asyncpg", "sqlalchemy", "aiosqlite", "storage.db")
 
 
 def _is_database_error(chain: list[BaseException]) -> bool:
-    from sqlalchemy.exc import SQLAlchemyError
-
     for item in chain:
         if isinstance(item, SQLAlchemyError | sqlite3.Error):
             return True
@@ -255,8 +250,6 @@ def database_problem(chain: list[BaseException], settings: Settings | None) -> S
             f"cannot open or write the SQLite database {path}",
             f"create its directory and make it writable by this user, or point {setting} elsewhere",
         )
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     if any(isinstance(item, OperationalError | InterfaceError) for item in chain):
         return StartupError(
             setting,

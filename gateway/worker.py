@@ -22,15 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from gateway.config import Settings, load_settings
-from gateway.jobs import CANCEL_WAIT_SECONDS, InProcessJobs, cancel_and_wait
-from gateway.redis_link import BACKOFF_CAP_SECONDS, Outage, close_quietly, connect, is_redis_down
-from gateway.runtime import Runtime, build_runtime
+from gateway.jobs import CANCEL_WAIT_SECONDS, cancel_and_wait
+from gateway.redis_link import (
+    BACKOFF_CAP_SECONDS,
+    COMMAND_TIMEOUT_SECONDS,
+    Outage,
+    close_quietly,
+    connect,
+    is_redis_down,
+)
+from gateway.runtime import InProcessRuntime, build_runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,31 +57,27 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
-def _runtime(ctx: dict[str, Any]) -> Runtime:
+def _runtime(ctx: dict[str, Any]) -> InProcessRuntime:
     runtime = ctx["runtime"]
-    assert isinstance(runtime, Runtime)
+    assert isinstance(runtime, InProcessRuntime)
     return runtime
 
 
 async def process_contact(ctx: dict[str, Any], contact_id: int) -> int:
     """Job: process the pending messages of one contact (job id
     :func:`gateway.jobs.processing_job_id`, one per contact)."""
-    processor = _runtime(ctx).processor
-    assert processor is not None
-    return await processor.process_contact(contact_id)
+    return await _runtime(ctx).processor.process_contact(contact_id)
 
 
 async def send_outbox(ctx: dict[str, Any], outbox_id: int, idempotency_key: str) -> bool:
     """Job: send one outbox row (the idempotency key travels with the job)."""
-    dispatcher = _runtime(ctx).dispatcher
-    assert dispatcher is not None
-    return await dispatcher.dispatch_one(outbox_id)
+    return await _runtime(ctx).dispatcher.dispatch_one(outbox_id)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     """arq start hook when arq's own ``Worker`` is run with :func:`worker_settings`:
     builds and starts the runtime unless the caller gave one (tests)."""
-    if isinstance(ctx.get("runtime"), Runtime):
+    if isinstance(ctx.get("runtime"), InProcessRuntime):
         return
     settings = ctx.get("settings") or load_settings()
     runtime = await build_runtime(settings, use_redis=False)
@@ -84,7 +88,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """arq stop hook: close the runtime."""
     runtime = ctx.get("runtime")
-    if isinstance(runtime, Runtime):
+    if isinstance(runtime, InProcessRuntime):
         await runtime.close()
 
 
@@ -108,9 +112,9 @@ class WorkerService:
     """One worker process: its runtime, database polling, and arq while Redis is up.
 
     ``runtime`` is built from ``settings`` by :meth:`run` unless given (tests);
-    it must use in-process jobs (:class:`gateway.jobs.InProcessJobs`), which do
-    the database polling. :meth:`run` returns after :meth:`stop`; it raises
-    only when the runtime cannot be built or started (bad configuration,
+    it runs its jobs in this process (:class:`gateway.runtime.InProcessRuntime`,
+    whose :class:`gateway.jobs.InProcessJobs` do the database polling).
+    :meth:`run` returns after :meth:`stop`; it raises only when the runtime cannot be built or started (bad configuration,
     database unreachable at start).
     """
 
@@ -118,7 +122,7 @@ class WorkerService:
         self,
         settings: Settings,
         *,
-        runtime: Runtime | None = None,
+        runtime: InProcessRuntime | None = None,
         run_channels: bool = True,
         poll_delay: float = POLL_DELAY_SECONDS,
     ) -> None:
@@ -164,13 +168,6 @@ class WorkerService:
         """Wait until the runtime runs and the database polling is on (tests)."""
         await self._started.wait()
 
-    def _jobs(self) -> InProcessJobs:
-        assert self.runtime is not None
-        jobs = self.runtime.jobs
-        if not isinstance(jobs, InProcessJobs):
-            raise TypeError("the worker's runtime must run in-process jobs")
-        return jobs
-
     async def run(self) -> None:
         """Run until :meth:`stop`, then stop cleanly (see the module docs)."""
         if self.runtime is None:
@@ -178,16 +175,14 @@ class WorkerService:
         runtime = self.runtime
         try:
             await runtime.start(run_channels=self.run_channels)
-            jobs = self._jobs()
             self._started.set()
-            await self._supervise(jobs)
+            await self._supervise(runtime)
         finally:
-            if runtime.dispatcher is not None:
-                runtime.dispatcher.close()
+            runtime.dispatcher.close()
             await self._close_runtime(runtime)
         log.info("worker: stopped")
 
-    async def _close_runtime(self, runtime: Runtime) -> None:
+    async def _close_runtime(self, runtime: InProcessRuntime) -> None:
         closing = asyncio.ensure_future(runtime.close())
         force = asyncio.ensure_future(self._force.wait())
         try:
@@ -204,12 +199,13 @@ class WorkerService:
         finally:
             force.cancel()
 
-    async def _supervise(self, jobs: InProcessJobs) -> None:
+    async def _supervise(self, runtime: InProcessRuntime) -> None:
         assert self.settings.redis_url is not None
+        jobs = runtime.jobs
         while not self._stop.is_set():
             client = connect(self.settings.redis_url)
             try:
-                await self._run_arq(client, jobs)
+                await self._run_arq(client, runtime)
             except Exception as exc:
                 jobs.fast_poll(True)
                 if is_redis_down(exc):
@@ -225,10 +221,9 @@ class WorkerService:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
-    async def _run_arq(self, client: Any, jobs: InProcessJobs) -> None:
+    async def _run_arq(self, client: Any, runtime: InProcessRuntime) -> None:
         """One life of arq's job loop: until Redis fails (raises) or a stop (returns)."""
-        from gateway.redis_link import COMMAND_TIMEOUT_SECONDS
-
+        jobs = runtime.jobs
         async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
             await client.ping()
         self.outage.succeeded()
@@ -236,7 +231,7 @@ class WorkerService:
         worker = Worker(
             functions=[process_contact, send_outbox],
             redis_pool=client,
-            ctx={"runtime": self.runtime, "settings": self.settings},
+            ctx={"runtime": runtime, "settings": self.settings},
             handle_signals=False,
             keep_result=0,
             max_jobs=MAX_JOBS,
@@ -257,14 +252,13 @@ class WorkerService:
             # let the jobs running now finish their database work, then report
             # the failure.
             jobs.fast_poll(True)
-            await self._finish_jobs(worker)
+            await self._finish_jobs(worker, runtime)
             main.result()
             return
         # A stop: take no more jobs, let those running finish.
         worker.allow_pick_jobs = False
-        if self.runtime is not None and self.runtime.dispatcher is not None:
-            self.runtime.dispatcher.close()
-        await self._finish_jobs(worker)
+        runtime.dispatcher.close()
+        await self._finish_jobs(worker, runtime)
         # arq's loop is cancelled; a Redis command may swallow the
         # cancellation, so the wait is bounded and the client closed anyway.
         await cancel_and_wait([main], CANCEL_WAIT_SECONDS)
@@ -273,16 +267,13 @@ class WorkerService:
                 await client.delete(worker.health_check_key)
         self.arq = None
 
-    async def _finish_jobs(self, worker: Worker) -> None:
+    async def _finish_jobs(self, worker: Worker, runtime: InProcessRuntime) -> None:
         """Wait for arq's running jobs, bounded by the send timeout plus the
         claim margin (or until a forced stop), then cancel what is left."""
         tasks = [task for task in worker.tasks.values() if not task.done()]
         if tasks:
             log.info("worker: waiting for %s jobs in flight", len(tasks))
-            limit = 30.0
-            if self.runtime is not None and self.runtime.dispatcher is not None:
-                limit = self.runtime.dispatcher.lease_seconds
-            await _wait_unless(tasks, limit, self._force)
+            await _wait_unless(tasks, runtime.dispatcher.lease_seconds, self._force)
         await cancel_and_wait(list(worker.tasks.values()), CANCEL_WAIT_SECONDS)
         for task in worker.tasks.values():
             if task.done() and not task.cancelled():
@@ -310,8 +301,6 @@ async def run_worker(settings: Settings) -> int:
     The first signal stops cleanly (exit status 0); a second one forces the
     stop, cancelling the work in flight (exit status 1).
     """
-    import signal
-
     service = WorkerService(settings)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)

@@ -30,7 +30,8 @@ from babel.support import Translations
 from jinja2.ext import extract_from_ast
 
 import handlers.i18n as i18n
-from gateway.inbox.pages import CATEGORY_NAMES, CHANNEL_NAMES, TIME_STATES
+from gateway.inbox.pages import TIME_STATES
+from gateway.reports.texts import CATEGORY_NAMES, CHANNEL_NAMES
 from gateway.web.templating import environment
 from handlers.i18n import CataloguesNotCompiled, t, tn
 from handlers.intake.replies import expiry_text
@@ -51,7 +52,7 @@ DYNAMIC_IDS: dict[str, set[str]] = {
         "CATEGORY_NAMES[data['category']]",
     },
     "gateway/inbox/pages.py": {"name", "TIME_STATES[row.time_state]", "CATEGORY_NAMES.get(c, c)"},
-    "gateway/inbox/report_texts.py": {"name"},  # CATEGORY_NAMES
+    "gateway/reports/texts.py": {"name"},  # CATEGORY_NAMES
     "gateway/web/pages.py": {"heading", "detail"},  # N_() in pages.py and its callers
     "gateway/web/submit.py": {"TOKEN_TEXTS[check.state]", "USED_TOKEN_TEXT"},
     "gateway/web/track.py": {"text"},  # STATUS_TEXTS

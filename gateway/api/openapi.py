@@ -7,15 +7,18 @@ own JSON Schemas, so it always matches what the server does.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from gateway.api import schemas as s
 from gateway.api.routes import OPERATIONS, PREFIX, Operation
+from gateway.runtime import Runtime
 
 _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -154,3 +157,12 @@ def document(server_url: str | None = None) -> dict[str, Any]:
     if server_url:
         doc["servers"] = [{"url": server_url.rstrip("/")}]
     return doc
+
+
+def add_routes(app: web.Application, runtime_of: Callable[[web.Request], Runtime]) -> None:
+    """Register ``GET /api/v1/openapi.json``: :func:`document` with the public base URL."""
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document(runtime_of(request).settings.effective_public_url))
+
+    app.router.add_get(PREFIX + "/openapi.json", openapi)

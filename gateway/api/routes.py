@@ -554,13 +554,7 @@ def _wrap(
 
 
 def add_routes(app: web.Application, runtime_of: Callable[[web.Request], Runtime]) -> None:
-    """Register every operation of :data:`OPERATIONS` and ``GET /api/v1/openapi.json``."""
-    from gateway.api.openapi import document
-
+    """Register every operation of :data:`OPERATIONS` (the OpenAPI document's
+    route is :func:`gateway.api.openapi.add_routes`)."""
     for operation in OPERATIONS:
         app.router.add_route(operation.method, operation.path, _wrap(operation, runtime_of))
-
-    async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(document(runtime_of(request).settings.effective_public_url))
-
-    app.router.add_get(PREFIX + "/openapi.json", openapi)

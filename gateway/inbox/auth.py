@@ -1,6 +1,6 @@
 """Staff sign-in for the inbox: sessions, CSRF, throttling, first run (docs/staff-access.md).
 
-* Every ``/inbox`` page needs a session (:mod:`gateway.inbox.sessions`) except
+* Every ``/inbox`` page needs a session (:mod:`gateway.staff_sessions`) except
   the sign-in and first-run pages; without one a GET is sent to the sign-in
   page and anything else is refused (401).
 * Every state-changing request (POST, PUT, PATCH, DELETE) must carry the
@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -43,17 +43,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.app_runtime import get_runtime
-from gateway.inbox.sessions import (
+from gateway.inbox.throttle import ThrottlePolicy, record_success, reserve
+from gateway.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from gateway.remote import client_address, remote
+from gateway.runtime import Runtime
+from gateway.staff_sessions import (
     ActiveSession,
     SessionPolicy,
     end_session,
     load_session,
     start_session,
 )
-from gateway.inbox.throttle import ThrottlePolicy, record_success, reserve
-from gateway.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from gateway.remote import client_address, remote
-from gateway.runtime import Runtime
 from gateway.web.templating import render
 from handlers.i18n import normalise_language
 from storage.models import StaffUser
@@ -263,8 +263,6 @@ async def _respond(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 

@@ -27,7 +27,6 @@ from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
 from gateway.inbox.canned import canned_view
-from gateway.inbox.complaint_texts import capa_labels
 from gateway.inbox.complaint_view import (
     appeal_view,
     field_views,
@@ -41,8 +40,8 @@ from gateway.inbox.complaint_view import (
 from gateway.inbox.reads import mark_read
 from gateway.inbox.render import staff_page
 from gateway.inbox.reply_route import reply_route
-from gateway.inbox.report_texts import actor_text, day_text
 from gateway.queries.thread import load_thread
+from gateway.reports.texts import actor_text, capa_labels, day_text
 from gateway.staff import MESSAGE_LIMIT, load_appeal
 from gateway.visibility import load_visible_complaint
 from handlers.appeals import appeal_progress
@@ -174,10 +173,6 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register the complaint page, its actions and the attachment route."""
-    from gateway.inbox.attachments import add_routes as add_attachments
-    from gateway.inbox.complaint_actions import add_routes as add_actions
-
+    """Register the complaint page (its actions are
+    :func:`gateway.inbox.complaint_actions.add_routes`)."""
     app.router.add_get(PREFIX + TRACKING, complaint_page)
-    add_actions(app)
-    add_attachments(app)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.inbox.pages import channel_label
 from gateway.outbox import REPLY_CAP_ERROR
 from gateway.queries.thread import Delivery
+from gateway.reports.texts import channel_label
 from handlers.i18n import t
-from handlers.workflow import CAPA_FIELDS
 from storage.event_kinds import ComplaintEventKind
 
 
@@ -48,20 +47,6 @@ def event_label(lang: str, kind: str) -> str:
         ComplaintEventKind.WHATSAPP_WINDOW_CLOSED: t(lang, "WhatsApp 24-hour window closed"),
     }
     return labels.get(kind, kind)
-
-
-def capa_labels(lang: str) -> dict[str, str]:
-    """Field key → label of the CAPA form (BBSPJIKFK 5.1.11), in form order."""
-    labels = {
-        "cause": t(lang, "Cause"),
-        "correction": t(lang, "Correction"),
-        "corrective_action": t(lang, "Corrective action"),
-        "preventive_action": t(lang, "Preventive action"),
-        "owner": t(lang, "Person responsible"),
-        "due_date": t(lang, "Due date"),
-        "effectiveness_check": t(lang, "Effectiveness check"),
-    }
-    return {key: labels[key] for key in CAPA_FIELDS}
 
 
 def actor_text(lang: str, actor: str, staff_names: Mapping[str, str]) -> str:

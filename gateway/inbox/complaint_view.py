@@ -20,16 +20,16 @@ from babel.numbers import format_decimal
 from gateway.inbox.appeal_texts import step_label
 from gateway.inbox.complaint_texts import (
     actor_text,
-    capa_labels,
     delivery_text,
     done_text,
     event_label,
     refusal_text,
 )
-from gateway.inbox.pages import CATEGORY_NAMES, TIME_STATES, channel_label, local_time
+from gateway.inbox.pages import TIME_STATES, local_time
 from gateway.inbox.reply_route import ReplyRoute, WindowPlan
 from gateway.queries.complaint_list import TimeState, due_soon_window, time_state
 from gateway.queries.thread import ThreadAttachment, ThreadMessage
+from gateway.reports.texts import CATEGORY_NAMES, capa_labels, channel_label
 from gateway.staff import AppealView
 from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value

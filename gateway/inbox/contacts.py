@@ -49,10 +49,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
-from gateway.inbox.pages import channel_label, local_time
+from gateway.inbox.pages import local_time
 from gateway.inbox.render import staff_page
 from gateway.queries import contacts as contact_queries
 from gateway.queries.complaint_list import VisibilityRule
+from gateway.reports.texts import channel_label
 from gateway.runtime import Runtime
 from handlers import channel_policy, privacy
 from handlers.contacts import (
@@ -391,8 +392,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
             request, target_id, error=refusal_text(lang, refused), status=409
         )
     # Messages that moved unprocessed are processed as the target's now.
-    if runtime.jobs is not None:
-        runtime.jobs.request_processing(target_id)
+    runtime.jobs.request_processing(target_id)
     raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=merged")
 
 
@@ -419,9 +419,8 @@ async def undo(request: web.Request) -> web.StreamResponse:
         return await _contact_response(
             request, target_id, error=refusal_text(lang, refused), status=409
         )
-    if runtime.jobs is not None:
-        runtime.jobs.request_processing(source_id)
-        runtime.jobs.request_processing(target_id)
+    runtime.jobs.request_processing(source_id)
+    runtime.jobs.request_processing(target_id)
     raise web.HTTPSeeOther(f"/inbox/contacts/{target_id}?done=undone")
 
 

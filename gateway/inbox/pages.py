@@ -23,7 +23,6 @@ from aiohttp import web
 from babel.dates import format_datetime
 from pydantic import ValidationError
 
-from channels.base import ChannelName
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import visibility_for
 from gateway.inbox.auth import LANG_KEY, current
@@ -38,6 +37,7 @@ from gateway.queries.complaint_list import (
     list_inbox,
 )
 from gateway.queries.drafts import list_in_progress
+from gateway.reports.texts import CATEGORY_NAMES, CHANNEL_NAMES, channel_label
 from gateway.web.templating import render
 from handlers.i18n import N_, t
 from handlers.profile import Profile
@@ -46,28 +46,12 @@ from storage.types import utcnow
 
 PAGE_SIZE = 50
 
-CHANNEL_NAMES = {
-    ChannelName.WEB.value: N_("Web form"),
-    ChannelName.EMAIL.value: N_("Email"),
-    ChannelName.WHATSAPP.value: N_("WhatsApp"),
-    ChannelName.SMS.value: N_("SMS"),
-    ChannelName.TELEGRAM.value: N_("Telegram"),
-    ChannelName.API.value: N_("API"),
-    ChannelName.MANUAL.value: N_("Manual intake"),
-}
 TIME_STATES = {
     TimeState.ON_TIME: N_("On time"),
     TimeState.DUE_SOON: N_("Due soon"),
     TimeState.OVERDUE: N_("Overdue"),
     TimeState.NONE: N_("No deadline"),
 }
-CATEGORY_NAMES = {"administrative": N_("Administrative"), "technical": N_("Technical")}
-
-
-def channel_label(lang: str, channel: str) -> str:
-    """A channel's display name in ``lang`` (the raw name when unknown)."""
-    name = CHANNEL_NAMES.get(channel)
-    return t(lang, name) if name else channel
 
 
 def local_time(when: datetime | None, zone: str, lang: str) -> str:

@@ -28,9 +28,8 @@ from sqlalchemy import func, select
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report
 from gateway.inbox.auth import LANG_KEY, current, forbidden
-from gateway.inbox.pages import channel_label
 from gateway.inbox.render import staff_page
-from gateway.inbox.report_texts import when_text
+from gateway.reports.texts import channel_label, when_text
 from handlers.i18n import t
 from storage.models import QuarantinedInbound
 
@@ -67,7 +66,7 @@ def reason_text(lang: str, error: str, channel: str = "email") -> str:
 
     ``channel`` is the row's channel: mail has its own reasons (the sender
     check); a provider's payload was either unreadable or not storable
-    (``not storable: …`` from :mod:`gateway.webhooks.store`).
+    (``not storable: …`` from :mod:`gateway.inbound.store`).
     """
     if error.startswith("authentication failed"):
         summary = t(lang, "Failed the sender check (SPF/DMARC) at the office's mail server")

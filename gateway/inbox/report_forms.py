@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.inbox.pages import channel_label
-from gateway.inbox.report_texts import (
+from gateway.reports.pdf import Fields, Grid, PrintedForm, Section
+from gateway.reports.register import final_states
+from gateway.reports.texts import (
     actor_text,
     assigned_text,
     category_text,
+    channel_label,
     form_texts,
     person,
     printed_text,
@@ -25,8 +27,6 @@ from gateway.inbox.report_texts import (
     tracking_text,
     when_text,
 )
-from gateway.reports.pdf import Fields, Grid, PrintedForm, Section
-from gateway.reports.register import final_states
 from handlers.profile import Profile
 from handlers.records import current_capa
 from handlers.workflow import CAPA_FIELDS

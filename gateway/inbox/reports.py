@@ -35,18 +35,8 @@ from sqlalchemy import select
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report, may_see, visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
-from gateway.inbox.pages import channel_label
 from gateway.inbox.render import staff_page
 from gateway.inbox.report_forms import PrintContext, capa_form, handling_form
-from gateway.inbox.report_texts import (
-    actor_text,
-    category_text,
-    day_text,
-    person,
-    recap_texts,
-    register_headers,
-    when_text,
-)
 from gateway.register import REGISTER_WIDTHS, register_table, staff_names
 from gateway.reports.charts import Bar, bar_chart
 from gateway.reports.pdf import FontMissing, PrintedForm, render_pdf
@@ -54,6 +44,16 @@ from gateway.reports.period import Period, PeriodError, month_of, parse_period
 from gateway.reports.recap import SCORES, Recap, Tally, build_recap
 from gateway.reports.register import count_entries, register_entries
 from gateway.reports.tables import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Cell, Table, to_csv, to_xlsx
+from gateway.reports.texts import (
+    actor_text,
+    category_text,
+    channel_label,
+    day_text,
+    person,
+    recap_texts,
+    register_headers,
+    when_text,
+)
 from gateway.staff import load_complaint
 from handlers.i18n import t
 from handlers.profile import Profile

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.rate_gates.slots import Request, Slot, micros, row_name
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
 
 # KEYS[1]: the key's next free time; KEYS[2]: the grid's prefix (a grid slot
 # is the key "<prefix>:<index>", set once). ARGV: key and grid spacing in
@@ -81,14 +81,10 @@ class RedisSlots:
 
 def redis_errors() -> tuple[type[BaseException], ...]:
     """What a Redis call raises when Redis cannot be reached or answer."""
-    from redis.exceptions import RedisError
-
     return (RedisError, OSError, TimeoutError)
 
 
 def redis_client(url: str, *, timeout: float = 1.0) -> Any:
     """A ``redis.asyncio.Redis`` for ``url`` whose connects and commands give up
     after ``timeout`` seconds (it connects on first use)."""
-    from redis.asyncio import Redis
-
     return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)

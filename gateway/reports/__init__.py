@@ -5,5 +5,5 @@ complaint-handling and CAPA forms (PDF).
 
 The modules compute and lay out; the staff pages that show them, and every
 text staff read, are in :mod:`gateway.inbox.reports` and
-:mod:`gateway.inbox.report_texts` (translated through the catalogues).
+:mod:`gateway.reports.texts` (translated through the catalogues).
 """

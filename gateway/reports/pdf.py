@@ -6,7 +6,7 @@ label/value fields or tables, signature boxes); :func:`render_pdf` lays it
 out on A4 with fpdf2. Text is set in DejaVu Sans, a Unicode TrueType font
 (Debian package ``fonts-dejavu-core``) embedded as a subset, so any
 complainant text prints as written; the texts themselves are translated by
-the caller (:mod:`gateway.inbox.report_texts`).
+the caller (:mod:`gateway.reports.texts`).
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def to_xlsx(tables: Sequence[Table], *, widths: Sequence[float] = ()) -> bytes:
     ``widths`` optionally gives column widths (characters) for every sheet.
     Text cells are always text, never formulas (see the module docstring).
     """
+    # openpyxl is loaded on the first XLSX download, not by every process start.
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -126,6 +127,7 @@ def to_xlsx(tables: Sequence[Table], *, widths: Sequence[float] = ()) -> bytes:
 
 
 def _xlsx_value(value: Cell) -> Cell:
+    # Loaded with the workbook (see to_xlsx), never at import.
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, datetime) and value.tzinfo is not None:

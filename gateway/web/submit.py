@@ -199,24 +199,6 @@ def _render_form(
     )
 
 
-async def _process(runtime: Runtime, contact_id: int) -> None:
-    """Get the contact's new message processed now.
-
-    :meth:`Runtime.accept` has already asked the job runner (an asyncio task
-    in-process, or an arq worker), so only a runtime without one is processed
-    inline here. Calling ``process_contact`` inline *as well* is unsafe: the
-    per-contact lease is per process (same holder), so this request and the
-    job task would both process the same message and register it twice.
-    """
-    if runtime.jobs is not None or runtime.processor is None:
-        return
-    try:
-        await runtime.processor.process_contact(contact_id)
-    except Exception:
-        # Stored and committed: the periodic sweep processes it later (rule 3).
-        log.exception("web form: processing contact %s failed", contact_id)
-
-
 async def _wait_processed(runtime: Runtime, message_id: int, wait_seconds: float) -> None:
     """Wait until the message has been processed (here or elsewhere), at most
     ``wait_seconds`` in all: one read of its state, then a wait on the processor's
@@ -376,7 +358,6 @@ async def submit(request: web.Request) -> web.StreamResponse:
                 "in a moment; it will not be recorded twice.",
             ),
         )
-    await _process(runtime, stored.contact_id)
     try:
         await _wait_processed(runtime, stored.message_id, PROCESS_WAIT_SECONDS)
     except SQLAlchemyError:

@@ -11,7 +11,7 @@ Every provider request goes through the same steps, in this order:
    that is not a form or not JSON is answered 400;
 4. **parsing** by the channel module into inbound messages and delivery
    reports (pure functions of the provider's wire format);
-5. **sanitising** (:mod:`gateway.webhooks.sanitise`): NUL and
+5. **sanitising** (:mod:`gateway.inbound.sanitise`): NUL and
    lone surrogates removed, every stored string cut to its column length (from
    the SQLAlchemy models), the full value kept in ``raw["_originals"]``;
 6. **storing**: messages through ``Runtime.accept`` (group commit,
@@ -23,7 +23,7 @@ Every provider request goes through the same steps, in this order:
 
 A signed payload never gets a 5xx for what it contains: what cannot be
 parsed or stored is answered 200 and kept in ``quarantined_inbound`` with the
-reason (:mod:`gateway.webhooks.store`), so the provider stops redelivering it and staff
+reason (:mod:`gateway.inbound.store`), so the provider stops redelivering it and staff
 can look at it. Only a database that cannot be reached, or not within the
 deadline, gives a 5xx (the provider then retries, reliability rule 1). Logs name the route and the kind
 of fault, never a value from the payload (it holds phone numbers, names and

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from multidict import MultiDict
@@ -23,18 +23,16 @@ from channels.telegram import TelegramChannel, verify_secret
 from gateway.app_runtime import get_runtime
 from gateway.channel_configs import twilio_config
 from gateway.config import TelegramMode
+from gateway.inbound.sanitise import LIMITS, clean_text, cut_key
+from gateway.inbound.store import keep_unparsed, store_message, store_report
 from gateway.remote import client_address, public_base
+from gateway.runtime import Runtime
 from gateway.webhooks.caps import API_PATH, read_body
 from gateway.webhooks.deadline import answers_late, within
 from gateway.webhooks.decode import load_json, parse_form_body
-from gateway.webhooks.sanitise import LIMITS, clean_text, cut_key
-from gateway.webhooks.store import keep_unparsed, store_message, store_report
 from storage.models import (
     Message,
 )
-
-if TYPE_CHECKING:
-    from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

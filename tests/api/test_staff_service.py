@@ -53,7 +53,7 @@ async def test_two_staff_taking_one_transition_at_once_move_it_once(tmp_path: Pa
                 "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
             )
         )
-        jobs = runtime.require_jobs()
+        jobs = runtime.jobs
         assert isinstance(jobs, InProcessJobs)
         await jobs.idle()
         async with runtime.sessions() as s:

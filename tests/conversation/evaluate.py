@@ -196,10 +196,6 @@ class Player:
         """Store ``messages`` durably (as the webhooks do), then let the turn run."""
         contact_id = 0
         batcher = self.runtime.batcher
-        if batcher is None:
-            from gateway.ingest import IngestBatcher
-
-            batcher = self.runtime.batcher = IngestBatcher(self.runtime.sessions)
         for message in messages:
             contact_id = (await batcher.submit(message)).contact_id
         self.jobs.request_processing(contact_id)

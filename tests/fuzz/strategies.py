@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from channels.base import DeliveryReport, InboundMessage
-from gateway.webhooks.sanitise import LIMITS
+from gateway.inbound.sanitise import LIMITS
 
 #: Derandomised and without an example database, so CI runs the same inputs.
 FUZZ = settings(

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.webhooks.sanitise import _clean_json, clean_json
+from gateway.inbound.sanitise import _clean_json, clean_json
 
 #: JSON as providers send it (string keys), with NUL, lone surrogates, NaN and
 #: infinities among the values and keys.

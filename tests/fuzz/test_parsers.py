@@ -22,7 +22,8 @@ from channels.api import parse_body
 from channels.errors import InboundParseError
 from channels.telegram import file_refs, parse_update
 from channels.whatsapp_cloud import delivery_report, parse_payload
-from gateway.webhooks import decode, sanitise
+from gateway.inbound import sanitise
+from gateway.webhooks import decode
 from tests.fuzz.strategies import (
     FUZZ,
     assert_storable_message,

@@ -23,8 +23,8 @@ from channels.errors import InboundParseError
 from channels.telegram import parse_update
 from channels.whatsapp_cloud import delivery_report, parse_payload
 from gateway.delivery import record_delivery_status
+from gateway.inbound.sanitise import sanitise_message, sanitise_report
 from gateway.ingest import ingest
-from gateway.webhooks.sanitise import sanitise_message, sanitise_report
 from storage.db import SessionFactory
 from storage.models import DeliveryStatus, Message
 from tests.fuzz.strategies import FUZZ, hostile, mutated, nasty_text

@@ -95,7 +95,7 @@ async def test_json_lines_carry_the_request_id_and_no_personal_data(
     assert first["status"] == 200 and first["client"] == "127.0.0.1"
     assert isinstance(first["duration_ms"], float)
     quarantined = [line for line in lines if line.get("request_id") == generated]
-    assert {line["logger"] for line in quarantined} >= {"aduan.access", "gateway.webhooks.store"}
+    assert {line["logger"] for line in quarantined} >= {"aduan.access", "gateway.inbound.store"}
     track = next(line for line in access if line["request_id"] == tracked)
     assert track["route"] == "/track"
     assert any(line["route"] == "/submitted/{token}" for line in access)

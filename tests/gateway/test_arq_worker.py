@@ -109,18 +109,27 @@ async def test_outbox_rows_staged_in_the_gateway_are_sent_by_a_worker_job(tmp_pa
                 "Nama: Ani\nPelanggan: PT A\nMasalah: hasil uji salah ketik",
             )
         )
-        # Processed inline in the gateway, as the web form does: the reply is
-        # handed to Redis as a send_outbox job carrying its idempotency key.
-        assert gateway.processor is not None
-        assert await gateway.processor.process_contact(result.contact_id) == 1
-        await gateway.jobs.stop()  # type: ignore[union-attr]
+        # Registered and acknowledged by a worker (a serving gateway has no
+        # processor); what follows is the only row left to send.
+        assert await worker_rt.processor.process_contact(result.contact_id) == 1
+        assert await worker_rt.dispatcher.dispatch_due() == 1
+        worker_email.sent.clear()
+        async with gateway.sessions() as session:
+            complaint_id = await session.scalar(select(Complaint.id))
+        assert complaint_id is not None
+        # A staff message staged in the gateway is handed to Redis as a
+        # send_outbox job carrying its idempotency key.
+        outbox_id = await gateway.notify(complaint_id, "Sedang diverifikasi.", actor="staff:sri")
+        assert outbox_id is not None
+        await gateway.jobs.stop()
         options = worker_settings(settings)
         options["ctx"] = {"runtime": worker_rt}
         worker = Worker(**options, burst=True, poll_delay=0.05)
         await worker.main()
         await worker.close()
-        [ack] = worker_email.sent
-        assert "ADU-" in ack.text and ack.recipient == "ani@example.com"
+        [sent] = worker_email.sent
+        assert "Sedang diverifikasi." in sent.text and "ADU-" not in sent.text
+        assert sent.recipient == "ani@example.com"
     finally:
         await worker_rt.close()
         await gateway.engine.dispose()

@@ -162,8 +162,7 @@ async def test_sigterm_lets_a_worker_finish_its_send_and_exit_cleanly(tmp_path: 
     )
     # Store an SMS as a gateway would; the worker processes it and answers.
     store = await build_runtime(settings, use_redis=False)
-    store.jobs = None
-    await store.accept(inbound(ChannelName.SMS, "SM-stop-1", "+6281234567890", "halo"))
+    await store.batcher.submit(inbound(ChannelName.SMS, "SM-stop-1", "+6281234567890", "halo"))
     await store.engine.dispose()
 
     env = child_env(
@@ -272,9 +271,8 @@ async def test_a_second_stop_cancels_a_hung_send_whose_claim_lapses_within_30_s(
     runtime = await build_runtime(settings, use_redis=False, extra_channels={"email": hanging})
     assert runtime.dispatcher is not None
     assert runtime.dispatcher.lease_seconds == SEND_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS == 30
-    store = runtime.jobs
-    runtime.jobs = None
-    await runtime.accept(
+    # Stored without a request: the worker's database polling finds it.
+    await runtime.batcher.submit(
         inbound(
             ChannelName.EMAIL,
             "hang-1",
@@ -282,7 +280,6 @@ async def test_a_second_stop_cancels_a_hung_send_whose_claim_lapses_within_30_s(
             "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
         )
     )
-    runtime.jobs = store
     service = WorkerService(settings, runtime=runtime, run_channels=False)
     running = asyncio.create_task(service.run())
 

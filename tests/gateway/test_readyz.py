@@ -10,7 +10,7 @@ from typing import Any
 from gateway.app import create_app
 from gateway.readiness import poller_leases
 from storage import leases
-from storage.db import Deadlines, create_engine, session_factory
+from storage.db import Deadlines, create_engine
 from tests.runtime_fixtures import make_harness
 from tests.services import empty_redis_or_skip
 
@@ -97,8 +97,8 @@ async def test_not_ready_when_the_database_is_down(aiohttp_client: Any, tmp_path
         f"postgresql+asyncpg://postgres@127.0.0.1:{dead_port()}/aduan",
         deadlines=Deadlines(connect=1.0, pool=1.0, statement=1.0, idle_in_transaction=5.0),
     )
-    working = h.runtime.sessions
-    h.runtime.sessions = session_factory(gone)
+    working = h.runtime.sessions.kw["bind"]
+    h.runtime.sessions.configure(bind=gone)
     try:
         status, body = await readyz(client)
         assert status == 503 and body["status"] == "not ready"
@@ -109,6 +109,6 @@ async def test_not_ready_when_the_database_is_down(aiohttp_client: Any, tmp_path
         assert resp.status == 200
         assert "aduan_database_up 0.0" in await resp.text()
     finally:
-        h.runtime.sessions = working
+        h.runtime.sessions.configure(bind=working)
         await gone.dispose()
     await h.runtime.close()

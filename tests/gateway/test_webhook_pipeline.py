@@ -29,10 +29,10 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from gateway.app import create_app
 from gateway.config import load_settings
+from gateway.inbound.sanitise import LIMITS
 from gateway.runtime import Runtime, build_runtime
 from gateway.webhooks.caps import BODY_CAPS
 from gateway.webhooks.deadline import RETRY_AFTER_SECONDS, late_count
-from gateway.webhooks.sanitise import LIMITS
 from storage.migrate import upgrade
 from storage.models import Contact, DeliveryStatus, Message, QuarantinedInbound
 from tests.conftest import _postgres_engine
@@ -404,13 +404,13 @@ async def test_every_route_answers_503_when_storing_stalls_and_a_redelivery_is_s
     commits, and the provider's redelivery is a duplicate, not a second row."""
     gw.runtime.settings.webhook_deadline = 0.2
     gate = asyncio.Event()
-    accept = gw.runtime.accept
+    submit = gw.runtime.batcher.submit
 
     async def stalled(message: Any) -> Any:
         await gate.wait()
-        return await accept(message)
+        return await submit(message)
 
-    monkeypatch.setattr(gw.runtime, "accept", stalled)
+    monkeypatch.setattr(gw.runtime.batcher, "submit", stalled)
     twilio_body = f"MessageSid=SM{'7' * 32}&From={quote(PHONE)}&To=%2B62211234567&Body=halo"
     deliveries = [
         lambda: gw.twilio("/webhooks/twilio", twilio_body),

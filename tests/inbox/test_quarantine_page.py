@@ -68,7 +68,7 @@ async def test_an_officer_may_not_read_mail_kept_aside(site: Site) -> None:
 async def test_a_provider_payload_kept_aside_is_shown_as_one(site: Site) -> None:
     """A signed webhook body that could not be read sits beside the mail, named for
     what it is: no mail headers read from it, the provider's reason, a ``.txt``."""
-    from gateway.webhooks.store import quarantine
+    from gateway.inbound.store import quarantine
 
     body = b'{"update_id": 7, "message": {"from": "From: Palsu <x@example.com>"}}'
     await quarantine(

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from gateway.inbox.sessions import SessionPolicy, start_session
 from gateway.passwords import verify_password
+from gateway.staff_sessions import SessionPolicy, start_session
 from storage.models import StaffSession, StaffUser, StaffUserAudit
 from tests.inbox.conftest import PASSWORD, Site, add_staff
 

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.base import ChannelName
 from gateway.config import load_settings
+from gateway.ingest import ingest_batch
 from gateway.processed import ProcessedSignal
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import InProcessRuntime, Runtime, build_runtime
 from gateway.web.submit import _wait_processed
 from storage.models import Complaint, Message
 from tests.conftest import make_engine
@@ -51,19 +52,14 @@ def state_reads(engine: AsyncEngine) -> Iterator[list[str]]:
 
 async def _store(runtime: Runtime, external_id: str) -> tuple[int, int]:
     """Store an email message without asking anybody to process it; (message id, contact id)."""
-    jobs, runtime.jobs = runtime.jobs, None
-    try:
-        stored = await runtime.accept(
-            inbound(ChannelName.EMAIL, external_id, "budi@example.com", TEXT)
-        )
-    finally:
-        runtime.jobs = jobs
+    (stored,) = await ingest_batch(
+        runtime.sessions, [inbound(ChannelName.EMAIL, external_id, "budi@example.com", TEXT)]
+    )
     return stored.message_id, stored.contact_id
 
 
-async def _wait_ends_when_processed(gateway: Runtime, processing: Runtime) -> None:
+async def _wait_ends_when_processed(gateway: Runtime, processing: InProcessRuntime) -> None:
     message_id, contact_id = await _store(gateway, "wait-1")
-    assert processing.processor is not None
     with state_reads(gateway.engine) as reads:
         waiting = asyncio.create_task(_wait_processed(gateway, message_id, LONG_WAIT))
         # Let the wait subscribe, read once and block.
@@ -83,9 +79,10 @@ async def _wait_ends_when_processed(gateway: Runtime, processing: Runtime) -> No
         assert await session.scalar(select(Complaint)) is not None
 
 
-async def _already_processed_returns_at_once(gateway: Runtime, processing: Runtime) -> None:
+async def _already_processed_returns_at_once(
+    gateway: Runtime, processing: InProcessRuntime
+) -> None:
     message_id, contact_id = await _store(gateway, "wait-2")
-    assert processing.processor is not None
     assert await processing.processor.process_contact(contact_id) == 1
     with state_reads(gateway.engine) as reads:
         async with asyncio.timeout(5):
@@ -94,7 +91,7 @@ async def _already_processed_returns_at_once(gateway: Runtime, processing: Runti
 
 
 @pytest.fixture
-async def embedded(runtime: Runtime) -> AsyncIterator[Runtime]:
+async def embedded(runtime: InProcessRuntime) -> AsyncIterator[InProcessRuntime]:
     """The embedded default (SQLite, jobs in-process), migrated; closed afterwards."""
     try:
         yield runtime
@@ -102,7 +99,7 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Runtime]:
         await runtime.close()
 
 
-async def test_embedded_wait_ends_on_the_processors_signal(embedded: Runtime) -> None:
+async def test_embedded_wait_ends_on_the_processors_signal(embedded: InProcessRuntime) -> None:
     await _wait_ends_when_processed(embedded, embedded)
     await _already_processed_returns_at_once(embedded, embedded)
 

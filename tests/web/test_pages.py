@@ -444,7 +444,7 @@ async def test_storage_failure_keeps_the_form(client: Client, runtime: Runtime) 
     async def broken(message: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    runtime.accept = broken  # type: ignore[method-assign]
+    runtime.batcher.submit = broken  # type: ignore[method-assign]
     token = await fresh_token(client)
     response = await submit(client, valid_form(token, customer_name="PT <Sinar> Jaya"))
     assert response.status == 503

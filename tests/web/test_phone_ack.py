@@ -67,7 +67,7 @@ async def file_phone_only(client: TestClient[Any, Any]) -> None:
 
 async def settle(runtime: Runtime) -> None:
     """Wait until the app's job runner has sent what it staged."""
-    jobs = runtime.require_jobs()
+    jobs = runtime.jobs
     assert isinstance(jobs, InProcessJobs)
     await jobs.idle()
 

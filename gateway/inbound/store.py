@@ -7,13 +7,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy import exc as sa_exc
 
 from channels.base import ChannelName, DeliveryReport, InboundMessage
 from gateway.delivery import record_delivery_status
-from gateway.webhooks.sanitise import (
+from gateway.inbound.sanitise import (
     LIMITS,
     clean_json,
     clean_text,
@@ -21,14 +21,12 @@ from gateway.webhooks.sanitise import (
     sanitise_message,
     sanitise_report,
 )
+from gateway.ingest import IngestResult
 from storage.db import SessionFactory, insert_new
 from storage.models import (
     QuarantinedInbound,
 )
 from storage.types import utcnow
-
-if TYPE_CHECKING:
-    from gateway.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 

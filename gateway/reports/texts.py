@@ -15,9 +15,42 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-from gateway.inbox.complaint_texts import capa_labels
-from gateway.inbox.pages import CATEGORY_NAMES, channel_label
-from handlers.i18n import t
+from channels.base import ChannelName
+from handlers.i18n import N_, t
+from handlers.workflow import CAPA_FIELDS
+
+#: A channel's display name (a message id of the staff catalogues).
+CHANNEL_NAMES = {
+    ChannelName.WEB.value: N_("Web form"),
+    ChannelName.EMAIL.value: N_("Email"),
+    ChannelName.WHATSAPP.value: N_("WhatsApp"),
+    ChannelName.SMS.value: N_("SMS"),
+    ChannelName.TELEGRAM.value: N_("Telegram"),
+    ChannelName.API.value: N_("API"),
+    ChannelName.MANUAL.value: N_("Manual intake"),
+}
+#: A category's display name (a message id of the staff catalogues).
+CATEGORY_NAMES = {"administrative": N_("Administrative"), "technical": N_("Technical")}
+
+
+def capa_labels(lang: str) -> dict[str, str]:
+    """Field key → label of the CAPA form (BBSPJIKFK 5.1.11), in form order."""
+    labels = {
+        "cause": t(lang, "Cause"),
+        "correction": t(lang, "Correction"),
+        "corrective_action": t(lang, "Corrective action"),
+        "preventive_action": t(lang, "Preventive action"),
+        "owner": t(lang, "Person responsible"),
+        "due_date": t(lang, "Due date"),
+        "effectiveness_check": t(lang, "Effectiveness check"),
+    }
+    return {key: labels[key] for key in CAPA_FIELDS}
+
+
+def channel_label(lang: str, channel: str) -> str:
+    """A channel's display name in ``lang`` (the raw name when unknown)."""
+    name = CHANNEL_NAMES.get(channel)
+    return t(lang, name) if name else channel
 
 
 def register_headers(lang: str) -> dict[str, str]:
