@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from channels.base import ChannelName
+from gateway.ingest import ingest_batch
 from gateway.queries.tracking import track
-from gateway.runtime import Runtime
+from gateway.runtime import InProcessRuntime, Runtime
 from storage.models import Complaint
 from tests.fakes import inbound
 
@@ -17,21 +18,19 @@ TEXT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlamb
 
 
 @pytest.fixture
-async def filed(runtime: Runtime) -> AsyncIterator[tuple[Runtime, Complaint]]:
+async def filed(runtime: InProcessRuntime) -> AsyncIterator[tuple[Runtime, Complaint]]:
     """A complaint filed by email from budi@example.com and registered."""
-    jobs, runtime.jobs = runtime.jobs, None
     try:
-        stored = await runtime.accept(
-            inbound(ChannelName.EMAIL, "track-1", "budi@example.com", TEXT)
+        # Stored without asking the job runner, then processed here.
+        (stored,) = await ingest_batch(
+            runtime.sessions, [inbound(ChannelName.EMAIL, "track-1", "budi@example.com", TEXT)]
         )
-        assert runtime.processor is not None
         assert await runtime.processor.process_contact(stored.contact_id) == 1
         async with runtime.sessions() as session:
             complaint = await session.scalar(select(Complaint))
         assert complaint is not None
         yield runtime, complaint
     finally:
-        runtime.jobs = jobs
         await runtime.close()
 
 
