@@ -40,6 +40,7 @@ belongs to them; anything else is 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ from handlers.contacts import (
     undo_merge,
 )
 from handlers.i18n import t
-from storage.models import ConversationState
+from storage.models import ConversationState, StaffUser
 
 #: Contacts listed per search, and merge candidates offered.
 LIST_LIMIT = 50
@@ -344,6 +345,23 @@ async def contact_page(request: web.Request) -> web.Response:
     return await _contact_response(request, _id(request, "id"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Acting:
+    """A staff member whose role may take an action on contacts, and the page language."""
+
+    runtime: Runtime
+    user: StaffUser
+    lang: str
+
+
+def _acting(request: web.Request, may: Callable[[str], bool]) -> _Acting | web.Response:
+    """The signed-in member when ``may(role)`` allows the action, else the 403 page."""
+    user = current(request).user
+    if not may(user.role):
+        return forbidden(request, "role")
+    return _Acting(get_runtime(request), user, request[LANG_KEY])
+
+
 async def _exists(runtime: Runtime, contact_id: int) -> bool:
     async with runtime.sessions() as session:
         return await contact_queries.contact_ref(session, contact_id) is not None
@@ -351,11 +369,10 @@ async def _exists(runtime: Runtime, contact_id: int) -> bool:
 
 async def merge(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/merge``: merge the form's ``source`` contact into this one."""
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    user = current(request).user
-    if not may_merge(user.role):
-        return forbidden(request, "role")
+    acting = _acting(request, may_merge)
+    if isinstance(acting, web.Response):
+        return acting
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
     target_id = _id(request, "id")
     if not await _exists(runtime, target_id):
         raise web.HTTPNotFound()
@@ -398,11 +415,10 @@ async def merge(request: web.Request) -> web.StreamResponse:
 
 async def undo(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contact-merges/{id}/undo``: move the merged rows back to their contact."""
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    user = current(request).user
-    if not may_merge(user.role):
-        return forbidden(request, "role")
+    acting = _acting(request, may_merge)
+    if isinstance(acting, web.Response):
+        return acting
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
     merge_id = _id(request, "id")
     async with runtime.sessions() as session:
         found = await contact_queries.merge_parties(session, merge_id)
@@ -426,10 +442,10 @@ async def undo(request: web.Request) -> web.StreamResponse:
 
 async def export(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/export``: the contact's personal data as a ZIP (admin)."""
-    runtime = get_runtime(request)
-    user = current(request).user
-    if not privacy.may_handle_personal_data(user.role):
-        return forbidden(request, "role")
+    acting = _acting(request, privacy.may_handle_personal_data)
+    if isinstance(acting, web.Response):
+        return acting
+    runtime, user = acting.runtime, acting.user
     contact_id = _id(request, "id")
     try:
         async with runtime.work() as session:
@@ -493,11 +509,10 @@ async def erase_page(request: web.Request) -> web.Response:
 
 async def erase(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/erase``: erase the contact's personal data (admin)."""
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    user = current(request).user
-    if not privacy.may_handle_personal_data(user.role):
-        return forbidden(request, "role")
+    acting = _acting(request, privacy.may_handle_personal_data)
+    if isinstance(acting, web.Response):
+        return acting
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
     contact_id = _id(request, "id")
     if not await _exists(runtime, contact_id):
         raise web.HTTPNotFound()
