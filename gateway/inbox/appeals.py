@@ -98,9 +98,9 @@ async def appeals_list(request: web.Request) -> web.Response:
     viewer = _viewer(request)
     if isinstance(viewer, web.Response):
         return viewer
-    lang, zone = viewer.lang, viewer.zone
     async with viewer.runtime.sessions() as session:
         found = await appeal_list(session)
+    lang, zone = viewer.lang, viewer.zone
     items = []
     for item in found:
         appeal = item.appeal

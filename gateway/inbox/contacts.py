@@ -367,17 +367,33 @@ async def _exists(runtime: Runtime, contact_id: int) -> bool:
         return await contact_queries.contact_ref(session, contact_id) is not None
 
 
-async def merge(request: web.Request) -> web.StreamResponse:
-    """``POST /inbox/contacts/{id}/merge``: merge the form's ``source`` contact into this one."""
-    acting = _acting(request, may_merge)
+async def _acting_on_contact(
+    request: web.Request, may: Callable[[str], bool]
+) -> tuple[_Acting, int] | web.Response:
+    """:func:`_acting`, and the contact number of the path; 404 when there is no such contact."""
+    acting = _acting(request, may)
     if isinstance(acting, web.Response):
         return acting
-    runtime, user, lang = acting.runtime, acting.user, acting.lang
-    target_id = _id(request, "id")
-    if not await _exists(runtime, target_id):
+    contact_id = _id(request, "id")
+    if not await _exists(acting.runtime, contact_id):
         raise web.HTTPNotFound()
-    raw = (await request.post()).get("source")
-    number = raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+    return acting, contact_id
+
+
+async def _posted_number(request: web.Request, key: str) -> str:
+    """The form field ``key`` as typed, without spaces around it or a leading ``#``."""
+    raw = (await request.post()).get(key)
+    return raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+
+
+async def merge(request: web.Request) -> web.StreamResponse:
+    """``POST /inbox/contacts/{id}/merge``: merge the form's ``source`` contact into this one."""
+    found = await _acting_on_contact(request, may_merge)
+    if isinstance(found, web.Response):
+        return found
+    acting, target_id = found
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
+    number = await _posted_number(request, "source")
     if not number.isdigit() or len(number) > 9:
         return await _contact_response(
             request,
@@ -509,15 +525,12 @@ async def erase_page(request: web.Request) -> web.Response:
 
 async def erase(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/erase``: erase the contact's personal data (admin)."""
-    acting = _acting(request, privacy.may_handle_personal_data)
-    if isinstance(acting, web.Response):
-        return acting
+    found = await _acting_on_contact(request, privacy.may_handle_personal_data)
+    if isinstance(found, web.Response):
+        return found
+    acting, contact_id = found
     runtime, user, lang = acting.runtime, acting.user, acting.lang
-    contact_id = _id(request, "id")
-    if not await _exists(runtime, contact_id):
-        raise web.HTTPNotFound()
-    raw = (await request.post()).get("confirm")
-    typed = raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+    typed = await _posted_number(request, "confirm")
     if typed != str(contact_id):
         return await _erase_page(
             request,
