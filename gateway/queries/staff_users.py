@@ -51,15 +51,8 @@ class AuditLine:
 
 
 def _account(user: StaffUser, last_sign_in: datetime | None = None) -> Account:
-    return Account(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        role=user.role,
-        email=user.email,
-        active=user.active,
-        last_sign_in=last_sign_in,
-    )
+    fields = (user.id, user.username, user.full_name, user.role, user.email, user.active)
+    return Account(*fields, last_sign_in=last_sign_in)
 
 
 async def accounts(session: AsyncSession) -> list[Account]:
