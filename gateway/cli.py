@@ -469,7 +469,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write the complaint register as JSON, CSV or XLSX: the inbox download's
     columns and values (:mod:`gateway.register`), whole or ``--from``/``--to``."""
     settings = _settings()
-    from gateway.register import cli_period, export, register_rows, staff_names
+    from gateway.queries.staff_users import staff_names
+    from gateway.register import cli_period, export, register_rows
     from gateway.reports.period import PeriodError
     from storage.db import create_engine, session_factory
 

@@ -21,9 +21,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gateway.reports import tables
 from gateway.reports.period import Period, PeriodError, parse_period
 from gateway.reports.register import (
@@ -43,7 +40,6 @@ from gateway.reports.texts import (
 from handlers.i18n import t
 from handlers.profile import Profile
 from storage.db import SessionFactory
-from storage.models import StaffUser
 
 #: Column widths (characters) of the register's XLSX sheet, in REPORT_COLUMNS order.
 REGISTER_WIDTHS = (17, 12, 22, 26, 50, 17, 24, 24, 18, 14, 20, 17, 20, 40, 40)
@@ -74,7 +70,8 @@ def register_cells(
 
     The receiving officer is the staff member who received the complaint
     (SOP-7.9-1 item 2), or how it arrived while nobody has taken it yet.
-    ``names`` maps staff usernames to full names (:func:`staff_names`).
+    ``names`` maps staff usernames to full names
+    (:func:`gateway.queries.staff_users.staff_names`).
     """
     zone = ZoneInfo(profile.office.timezone)
     return (
@@ -111,12 +108,6 @@ def register_table(
         header_row(profile, lang),
         tuple(register_cells(e, lang, profile, names) for e in entries),
     )
-
-
-async def staff_names(session: AsyncSession) -> dict[str, str]:
-    """Username → full name of every staff account (active or not: old records name them)."""
-    result = await session.execute(select(StaffUser.username, StaffUser.full_name))
-    return {username: name for username, name in result}
 
 
 async def register_rows(

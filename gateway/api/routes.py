@@ -27,17 +27,18 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import or_, select
 
 from gateway.api import schemas as s
 from gateway.api.tokens import authenticate
+from gateway.queries.api_complaints import ComplaintFilters
+from gateway.queries.api_complaints import list_complaints as query_complaints
+from gateway.queries.complaint_page import complaint_events
 from gateway.runtime import Runtime
 from gateway.staff import AppealView, load_appeal, load_complaint
 from gateway.visibility import (
     VisibilityRule,
     load_visible_complaint,
     visibility_for,
-    visible_clause,
 )
 from handlers.appeals import AppealRefused
 from handlers.profile import Profile
@@ -309,36 +310,20 @@ async def get_workflow(call: Call) -> s.Workflow:
 async def list_complaints(call: Call) -> s.ComplaintPage:
     """Complaints, newest first, filtered; keyset pagination on the id."""
     q: s.ComplaintQuery = call.query
-    query = (
-        select(Complaint)
-        .where(*visible_clause(call.visible))
-        .order_by(Complaint.id.desc())
-        .limit(q.limit + 1)
+    filters = ComplaintFilters(
+        status=q.status,
+        category=q.category,
+        channel=q.channel,
+        assignee=q.assignee,
+        overdue=q.overdue,
+        before_id=int(q.cursor) if q.cursor else None,
     )
-    if q.status:
-        query = query.where(Complaint.status == q.status)
-    if q.category:
-        query = query.where(Complaint.category == q.category)
-    if q.channel:
-        query = query.where(Complaint.channel == q.channel)
-    if q.assignee:
-        query = query.where(Complaint.assignee == q.assignee)
-    if q.overdue is not None:
-        now = utcnow()
-        query = query.where(
-            Complaint.step_due_at < now
-            if q.overdue
-            else or_(Complaint.step_due_at.is_(None), Complaint.step_due_at >= now)
-        )
-    if q.cursor:
-        query = query.where(Complaint.id < int(q.cursor))
     async with call.runtime.sessions() as session:
-        rows = list(await session.scalars(query))
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
+        found = await query_complaints(session, call.visible, filters, limit=q.limit, now=utcnow())
+    rows = found.complaints
     return s.ComplaintPage(
         items=[summary(call.runtime.profile, c) for c in rows],
-        next_cursor=str(rows[-1].id) if more and rows else None,
+        next_cursor=str(rows[-1].id) if found.more and rows else None,
     )
 
 
@@ -351,11 +336,7 @@ async def get_events(call: Call) -> s.EventList:
     """The complaint's history, oldest first."""
     async with call.runtime.sessions() as session:
         complaint = await load_complaint(session, call.tracking)
-        events = await session.scalars(
-            select(ComplaintEvent)
-            .where(ComplaintEvent.complaint_id == complaint.id)
-            .order_by(ComplaintEvent.at, ComplaintEvent.id)
-        )
+        events = await complaint_events(session, complaint.id)
         return s.EventList(items=[event_out(e) for e in events])
 
 

@@ -23,12 +23,12 @@ Routes (for ``admin`` and every role the profile's ``appeal`` section names;
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiDictProxy
-from sqlalchemy import case, select
 
 from gateway.app_runtime import get_runtime
 from gateway.appeal_service import AppealService
@@ -38,19 +38,14 @@ from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.complaint_texts import actor_text, refusal_text
 from gateway.inbox.pages import local_time
 from gateway.inbox.render import staff_page
+from gateway.queries.appeals import AppealDetail, appeal_detail, appeal_list
+from gateway.runtime import Runtime
 from handlers.appeals import AppealRefused, appeal_step
 from handlers.i18n import t
 from handlers.profile import Profile
 from handlers.workflow import Actor
 from handlers.workflow_spec import AppealSpec
-from storage.models import (
-    Appeal,
-    AppealEvent,
-    AppealPanelMember,
-    AppealStatus,
-    Complaint,
-    StaffUser,
-)
+from storage.models import AppealStatus, StaffUser
 
 PREFIX = "/inbox/banding"
 #: Refusal codes answered with the 403 page.
@@ -72,47 +67,50 @@ def _refusal(lang: str, code: str) -> str:
     return texts.get(code) or refusal_text(lang, code)
 
 
-async def _names(session: Any) -> dict[str, str]:
-    rows = await session.execute(select(StaffUser.username, StaffUser.full_name))
-    return {username: full_name or username for username, full_name in rows}
+@dataclass(frozen=True, slots=True)
+class _Viewer:
+    """Who asks for an appeal page, with what the pages need of the request."""
+
+    runtime: Runtime
+    spec: AppealSpec
+    user: StaffUser
+    lang: str
+    zone: str
 
 
-async def appeals_list(request: web.Request) -> web.Response:
-    """``GET /inbox/banding``: every appeal, open ones first by due time."""
+def _viewer(request: web.Request) -> _Viewer | web.Response:
+    """The viewer of an appeal page, or the page refusing them (:func:`_spec_or_refusal`)."""
     spec = _spec_or_refusal(request)
     if isinstance(spec, web.Response):
         return spec
     runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    profile = runtime.profile
-    zone = profile.office.timezone
-    async with runtime.sessions() as session:
-        rows = (
-            await session.execute(
-                select(Appeal, Complaint.tracking_number, Complaint.complainant_name)
-                .outerjoin(Complaint, Complaint.id == Appeal.complaint_id)
-                .order_by(
-                    case((Appeal.status == AppealStatus.OPEN.value, 0), else_=1),
-                    Appeal.step_due_at.is_(None),
-                    Appeal.step_due_at,
-                    Appeal.id.desc(),
-                )
-                .limit(500)
-            )
-        ).all()
-        members = list(await session.scalars(select(AppealPanelMember)))
-    by_appeal: dict[int, list[AppealPanelMember]] = {}
-    for member in members:
-        by_appeal.setdefault(member.appeal_id, []).append(member)
+    return _Viewer(
+        runtime=runtime,
+        spec=spec,
+        user=current(request).user,
+        lang=request[LANG_KEY],
+        zone=runtime.profile.office.timezone,
+    )
+
+
+async def appeals_list(request: web.Request) -> web.Response:
+    """``GET /inbox/banding``: every appeal, open ones first by due time."""
+    viewer = _viewer(request)
+    if isinstance(viewer, web.Response):
+        return viewer
+    async with viewer.runtime.sessions() as session:
+        found = await appeal_list(session)
+    lang, zone = viewer.lang, viewer.zone
     items = []
-    for appeal, tracking, complainant in rows:
-        step = appeal_step(appeal, by_appeal.get(appeal.id, []), panel_size=spec.panel_size)
+    for item in found:
+        appeal = item.appeal
+        step = appeal_step(appeal, list(item.panel), panel_size=viewer.spec.panel_size)
         items.append(
             {
                 "id": appeal.id,
-                "reference": appeal.reference or tracking,
+                "reference": appeal.reference or item.tracking_number,
                 "standalone": appeal.complaint_id is None,
-                "appellant": appeal.appellant_name or complainant or "",
+                "appellant": appeal.appellant_name or item.complainant_name or "",
                 "step": step_label(lang, step),
                 "due": local_time(appeal.step_due_at, zone, lang)
                 if appeal.status == AppealStatus.OPEN
@@ -159,42 +157,16 @@ def _options(lang: str, table: dict[str, Any]) -> list[tuple[str, str]]:
 
 async def appeal_page(request: web.Request) -> web.Response:
     """``GET /inbox/banding/{id}``: one appeal with the forms its current step allows."""
-    spec = _spec_or_refusal(request)
-    if isinstance(spec, web.Response):
-        return spec
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    profile = runtime.profile
-    user = current(request).user
-    zone = profile.office.timezone
-    async with runtime.sessions() as session:
-        appeal = await session.get(Appeal, int(request.match_info["id"]))
-        if appeal is None:
-            return _not_found(request)
-        complaint = (
-            await session.get(Complaint, appeal.complaint_id) if appeal.complaint_id else None
-        )
-        panel = list(
-            await session.scalars(
-                select(AppealPanelMember)
-                .where(AppealPanelMember.appeal_id == appeal.id)
-                .order_by(AppealPanelMember.is_chair.desc(), AppealPanelMember.id)
-            )
-        )
-        history = list(
-            await session.scalars(
-                select(AppealEvent)
-                .where(AppealEvent.appeal_id == appeal.id)
-                .order_by(AppealEvent.at, AppealEvent.id)
-            )
-        )
-        staff = list(
-            await session.scalars(
-                select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username)
-            )
-        )
-        names = await _names(session)
-    view = _appeal_view(profile, spec, appeal, complaint, panel, staff, user, lang, zone, names)
+    viewer = _viewer(request)
+    if isinstance(viewer, web.Response):
+        return viewer
+    lang, zone = viewer.lang, viewer.zone
+    async with viewer.runtime.sessions() as session:
+        found = await appeal_detail(session, int(request.match_info["id"]))
+    if found is None:
+        return _not_found(request)
+    names = found.names
+    view = _appeal_view(viewer.runtime.profile, viewer.spec, found, viewer.user, lang, zone)
     view["history"] = [
         {
             "at": local_time(event.at, zone, lang),
@@ -202,7 +174,7 @@ async def appeal_page(request: web.Request) -> web.Response:
             "kind": event.kind,
             "note": event.note or "",
         }
-        for event in history
+        for event in found.history
     ]
     query = request.query
     result = None
@@ -221,17 +193,9 @@ async def appeal_page(request: web.Request) -> web.Response:
 
 
 def _appeal_view(
-    profile: Profile,
-    spec: AppealSpec,
-    appeal: Appeal,
-    complaint: Complaint | None,
-    panel: list[AppealPanelMember],
-    staff: list[StaffUser],
-    user: StaffUser,
-    lang: str,
-    zone: str,
-    names: dict[str, str],
+    profile: Profile, spec: AppealSpec, found: AppealDetail, user: StaffUser, lang: str, zone: str
 ) -> dict[str, Any]:
+    appeal, complaint, panel, names = found.appeal, found.complaint, list(found.panel), found.names
     step = appeal_step(appeal, panel, panel_size=spec.panel_size)
     step_spec = spec.step(step)
     admin = user.role == "admin"
@@ -285,7 +249,7 @@ def _appeal_view(
         "has_chair": any(m.is_chair for m in panel),
         "seat_choices": [
             (s.username, actor_text(lang, f"staff:{s.username}", names))
-            for s in staff
+            for s in found.active_staff
             if s.username not in seated and (competent is None or s.role in competent)
         ],
         "competent": [
@@ -337,16 +301,15 @@ async def _decide(service: AppealService, appeal_id: int, actor: Actor, form: Fo
 
 def _handler(action: Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        refusal = _spec_or_refusal(request)
-        if isinstance(refusal, web.Response):
-            return refusal
-        runtime = get_runtime(request)
-        user = current(request).user
+        viewer = _viewer(request)
+        if isinstance(viewer, web.Response):
+            return viewer
+        user = viewer.user
         appeal_id = int(request.match_info["id"])
         form = await request.post()
         actor = Actor(user.username, user.role)
         try:
-            done = await action(AppealService(runtime), appeal_id, actor, form)
+            done = await action(AppealService(viewer.runtime), appeal_id, actor, form)
         except LookupError:
             return _not_found(request)
         except AppealRefused as exc:

@@ -8,7 +8,8 @@ thread of every message of the complainant's contact on every channel
 says where it goes; ``?reply=<id>`` fills it with a canned reply,
 :mod:`gateway.inbox.canned`), internal notes, the transitions the viewer's role may
 take now, assignment, the CAPA form, the appeal and its panel, and the event
-history. The forms post to :mod:`gateway.inbox.complaint_actions`.
+history, read by :func:`gateway.queries.complaint_page.complaint_page`. The
+forms post to :mod:`gateway.inbox.complaint_actions`.
 
 Only staff who may see the complaint (:mod:`gateway.inbox.access`) get it;
 for anyone else, as for an unknown tracking number, the answer is 404.
@@ -20,7 +21,6 @@ messages are loaded).
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.app_runtime import get_runtime
@@ -40,18 +40,17 @@ from gateway.inbox.complaint_view import (
 from gateway.inbox.reads import mark_read
 from gateway.inbox.render import staff_page
 from gateway.inbox.reply_route import reply_route
-from gateway.queries.thread import load_thread
+from gateway.queries.complaint_page import complaint_page as load_page
 from gateway.reports.texts import actor_text, capa_labels, day_text
-from gateway.staff import MESSAGE_LIMIT, load_appeal
+from gateway.staff import MESSAGE_LIMIT
 from gateway.visibility import load_visible_complaint
-from handlers.appeals import appeal_progress
-from handlers.capa_monitoring import may_monitor, monitoring_entries
+from handlers.capa_monitoring import may_monitor
 from handlers.dates import office_today
 from handlers.field_edits import may_edit_fields
 from handlers.i18n import t
 from handlers.records import NOTE_LIMIT, current_capa, may_manage
 from handlers.workflow import CAPA_REQUIRED, Actor, allowed_transitions
-from storage.models import Complaint, ComplaintEvent, Contact, StaffUser
+from storage.models import Complaint, StaffUser
 from storage.types import utcnow
 
 PREFIX = "/inbox/complaints/"
@@ -96,23 +95,10 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
     now = utcnow()
     async with runtime.sessions() as session:
         rule = await visibility_for(session, user)
-        try:
-            complaint = await load_visible_complaint(session, rule, request.match_info["tracking"])
-        except LookupError:
+        page = await load_page(session, profile, rule, request.match_info["tracking"])
+        if page is None:
             return not_found(request)
-        thread = await load_thread(session, complaint.contact_id, visible=rule)
-        events = list(
-            await session.scalars(
-                select(ComplaintEvent)
-                .where(ComplaintEvent.complaint_id == complaint.id)
-                .order_by(ComplaintEvent.at, ComplaintEvent.id)
-            )
-        )
-        staff = list(await session.scalars(select(StaffUser).order_by(StaffUser.username)))
-        contact = await session.get(Contact, complaint.contact_id)
-        appeal = await load_appeal(session, complaint)
-        progress = await appeal_progress(session, profile=profile, complaint=complaint)
-        monitored = (await monitoring_entries(session, [complaint.id])).get(complaint.id, [])
+        complaint = page.complaint
         route = await reply_route(
             session, profile=profile, complaint=complaint, enabled=runtime.channels.keys(), now=now
         )
@@ -120,8 +106,8 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
     # meanwhile stays unread. A short write of its own, after the reads.
     async with runtime.sessions() as session, session.begin():
         await mark_read(session, complaint.id, user.id, now)
-    names = {s.username: s.full_name for s in staff}
-    active = {s.username: s.full_name for s in staff if s.active}
+    names = {s.username: s.full_name for s in page.staff}
+    active = {s.username: s.full_name for s in page.staff if s.active}
     state = profile.workflow.states.get(complaint.status)
     final = state is not None and state.final
     manage = may_manage(profile, complaint, actor)
@@ -131,13 +117,13 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
         "complaint.html",
         title=complaint.tracking_number,
         nav="inbox",
-        header=header_view(profile, complaint, contact, lang, now, names),
+        header=header_view(profile, complaint, page.contact, lang, now, names),
         result=result_view(request, profile, lang),
         action_base=complaint_url(complaint.tracking_number),
         fields=field_views(profile, complaint, lang),
         may_edit=may_edit_fields(profile, complaint, actor),
-        messages=[message_view(m, complaint, lang, zone, names) for m in thread.messages],
-        hidden_messages=thread.hidden,
+        messages=[message_view(m, complaint, lang, zone, names) for m in page.thread.messages],
+        hidden_messages=page.thread.hidden,
         route=route_view(route, lang, zone),
         message_limit=MESSAGE_LIMIT,
         canned=canned_view(profile, complaint, lang, request.query.get("reply")),
@@ -161,14 +147,14 @@ async def complaint_page(request: web.Request) -> web.StreamResponse:
                 "text": m.text,
                 "by": actor_text(lang, m.by, names),
             }
-            for m in monitored
+            for m in page.monitoring
         ],
         may_monitor=may_monitor(profile, complaint, actor),
         today=office_today(zone, now).isoformat(),
         appeal=appeal_view(
-            profile, appeal, progress, complaint, actor, lang, zone, names, list(active)
+            profile, page.appeal, page.progress, complaint, actor, lang, zone, names, list(active)
         ),
-        history=history_view(events, profile, lang, zone, names),
+        history=history_view(page.events, profile, lang, zone, names),
     )
 
 

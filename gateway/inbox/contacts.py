@@ -40,6 +40,7 @@ belongs to them; anything else is 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ from handlers.contacts import (
     undo_merge,
 )
 from handlers.i18n import t
-from storage.models import ConversationState
+from storage.models import ConversationState, StaffUser
 
 #: Contacts listed per search, and merge candidates offered.
 LIST_LIMIT = 50
@@ -344,23 +345,55 @@ async def contact_page(request: web.Request) -> web.Response:
     return await _contact_response(request, _id(request, "id"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Acting:
+    """A staff member whose role may take an action on contacts, and the page language."""
+
+    runtime: Runtime
+    user: StaffUser
+    lang: str
+
+
+def _acting(request: web.Request, may: Callable[[str], bool]) -> _Acting | web.Response:
+    """The signed-in member when ``may(role)`` allows the action, else the 403 page."""
+    user = current(request).user
+    if not may(user.role):
+        return forbidden(request, "role")
+    return _Acting(get_runtime(request), user, request[LANG_KEY])
+
+
 async def _exists(runtime: Runtime, contact_id: int) -> bool:
     async with runtime.sessions() as session:
         return await contact_queries.contact_ref(session, contact_id) is not None
 
 
+async def _acting_on_contact(
+    request: web.Request, may: Callable[[str], bool]
+) -> tuple[_Acting, int] | web.Response:
+    """:func:`_acting`, and the contact number of the path; 404 when there is no such contact."""
+    acting = _acting(request, may)
+    if isinstance(acting, web.Response):
+        return acting
+    contact_id = _id(request, "id")
+    if not await _exists(acting.runtime, contact_id):
+        raise web.HTTPNotFound()
+    return acting, contact_id
+
+
+async def _posted_number(request: web.Request, key: str) -> str:
+    """The form field ``key`` as typed, without spaces around it or a leading ``#``."""
+    raw = (await request.post()).get(key)
+    return raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+
+
 async def merge(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/merge``: merge the form's ``source`` contact into this one."""
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    user = current(request).user
-    if not may_merge(user.role):
-        return forbidden(request, "role")
-    target_id = _id(request, "id")
-    if not await _exists(runtime, target_id):
-        raise web.HTTPNotFound()
-    raw = (await request.post()).get("source")
-    number = raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+    found = await _acting_on_contact(request, may_merge)
+    if isinstance(found, web.Response):
+        return found
+    acting, target_id = found
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
+    number = await _posted_number(request, "source")
     if not number.isdigit() or len(number) > 9:
         return await _contact_response(
             request,
@@ -398,11 +431,10 @@ async def merge(request: web.Request) -> web.StreamResponse:
 
 async def undo(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contact-merges/{id}/undo``: move the merged rows back to their contact."""
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    user = current(request).user
-    if not may_merge(user.role):
-        return forbidden(request, "role")
+    acting = _acting(request, may_merge)
+    if isinstance(acting, web.Response):
+        return acting
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
     merge_id = _id(request, "id")
     async with runtime.sessions() as session:
         found = await contact_queries.merge_parties(session, merge_id)
@@ -426,10 +458,10 @@ async def undo(request: web.Request) -> web.StreamResponse:
 
 async def export(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/export``: the contact's personal data as a ZIP (admin)."""
-    runtime = get_runtime(request)
-    user = current(request).user
-    if not privacy.may_handle_personal_data(user.role):
-        return forbidden(request, "role")
+    acting = _acting(request, privacy.may_handle_personal_data)
+    if isinstance(acting, web.Response):
+        return acting
+    runtime, user = acting.runtime, acting.user
     contact_id = _id(request, "id")
     try:
         async with runtime.work() as session:
@@ -493,16 +525,12 @@ async def erase_page(request: web.Request) -> web.Response:
 
 async def erase(request: web.Request) -> web.StreamResponse:
     """``POST /inbox/contacts/{id}/erase``: erase the contact's personal data (admin)."""
-    runtime = get_runtime(request)
-    lang = request[LANG_KEY]
-    user = current(request).user
-    if not privacy.may_handle_personal_data(user.role):
-        return forbidden(request, "role")
-    contact_id = _id(request, "id")
-    if not await _exists(runtime, contact_id):
-        raise web.HTTPNotFound()
-    raw = (await request.post()).get("confirm")
-    typed = raw.strip().removeprefix("#") if isinstance(raw, str) else ""
+    found = await _acting_on_contact(request, privacy.may_handle_personal_data)
+    if isinstance(found, web.Response):
+        return found
+    acting, contact_id = found
+    runtime, user, lang = acting.runtime, acting.user, acting.lang
+    typed = await _posted_number(request, "confirm")
     if typed != str(contact_id):
         return await _erase_page(
             request,

@@ -20,38 +20,20 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select, update
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import LANG_KEY, PREFIX, STAFF_KEY, Handler, current
 from gateway.inbox.pages import local_time
+from gateway.inbox.reads import mark_notices_read
 from gateway.inbox.render import NOTICE_COUNT_KEY, staff_page
+from gateway.queries.notifications import notices, unread_count
 from handlers.i18n import t
 from handlers.profile import Profile
 from handlers.staff_notices import NoticeKind
-from storage.db import SessionFactory
-from storage.models import Complaint, StaffNotification
-from storage.types import utcnow
 
 PATH = PREFIX + "/notifications"
 #: Notices shown on the page, newest first.
 PAGE_ROWS = 100
-
-
-async def unread_count(sessions: SessionFactory, staff_user_id: int) -> int:
-    """How many notices of ``staff_user_id`` are unread."""
-    async with sessions() as session:
-        return int(
-            await session.scalar(
-                select(func.count())
-                .select_from(StaffNotification)
-                .where(
-                    StaffNotification.staff_user_id == staff_user_id,
-                    StaffNotification.read_at.is_(None),
-                )
-            )
-            or 0
-        )
 
 
 @web.middleware
@@ -98,15 +80,7 @@ async def notifications_page(request: web.Request) -> web.StreamResponse:
     user = current(request).user
     zone = runtime.profile.office.timezone
     async with runtime.sessions() as session:
-        found = (
-            await session.execute(
-                select(StaffNotification, Complaint.customer_name, Complaint.tracking_number)
-                .outerjoin(Complaint, Complaint.id == StaffNotification.complaint_id)
-                .where(StaffNotification.staff_user_id == user.id)
-                .order_by(StaffNotification.created_at.desc(), StaffNotification.id.desc())
-                .limit(PAGE_ROWS)
-            )
-        ).all()
+        found = await notices(session, user.id, limit=PAGE_ROWS)
     rows = [
         {
             "id": n.id,
@@ -114,12 +88,12 @@ async def notifications_page(request: web.Request) -> web.StreamResponse:
             "kind_label": t(lang, "Assigned to you")
             if n.kind == NoticeKind.ASSIGNED
             else t(lang, "New complaint"),
-            "text": notice_text(lang, n.kind, n.params or {}, runtime.profile, customer or ""),
-            "tracking": tracking or str((n.params or {}).get("tracking", "")),
+            "text": notice_text(lang, n.kind, n.params, runtime.profile, n.customer_name or ""),
+            "tracking": n.tracking_number or str(n.params.get("tracking", "")),
             "when": local_time(n.created_at, zone, lang),
             "unread": n.read_at is None,
         }
-        for n, customer, tracking in found
+        for n in found
     ]
     return staff_page(
         request,
@@ -138,16 +112,10 @@ async def notifications_count(request: web.Request) -> web.StreamResponse:
 
 
 async def _mark(request: web.Request, notice_id: int | None) -> int:
+    """Mark one (``notice_id``) or all of the signed-in member's own notices read."""
     runtime = get_runtime(request)
-    user = current(request).user
-    query = update(StaffNotification).where(
-        StaffNotification.staff_user_id == user.id, StaffNotification.read_at.is_(None)
-    )
-    if notice_id is not None:
-        query = query.where(StaffNotification.id == notice_id)
     async with runtime.sessions() as session, session.begin():
-        result = await session.execute(query.values(read_at=utcnow()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return await mark_notices_read(session, current(request).user.id, notice_id)
 
 
 async def mark_read(request: web.Request) -> web.StreamResponse:

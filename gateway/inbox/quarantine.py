@@ -23,15 +23,14 @@ from email.parser import BytesHeaderParser
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.access import may_report
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.render import staff_page
+from gateway.queries.quarantine import kept_aside, kept_aside_raw
 from gateway.reports.texts import channel_label, when_text
 from handlers.i18n import t
-from storage.models import QuarantinedInbound
 
 __all__ = ["PAGE_ROWS", "add_routes", "claimed_headers", "reason_text"]
 
@@ -87,25 +86,11 @@ async def quarantine_page(request: web.Request) -> web.StreamResponse:
     lang = request[LANG_KEY]
     zone = runtime.profile.office.timezone
     async with runtime.sessions() as session:
-        total = int(await session.scalar(select(func.count(QuarantinedInbound.id))) or 0)
-        found = (
-            await session.execute(
-                select(
-                    QuarantinedInbound.id,
-                    QuarantinedInbound.channel,
-                    QuarantinedInbound.error,
-                    QuarantinedInbound.created_at,
-                    func.substr(QuarantinedInbound.raw, 1, _HEAD_BYTES).label("head"),
-                    func.length(QuarantinedInbound.raw).label("size"),
-                )
-                .order_by(QuarantinedInbound.id.desc())
-                .limit(PAGE_ROWS)
-            )
-        ).all()
+        found = await kept_aside(session, limit=PAGE_ROWS, head_bytes=_HEAD_BYTES)
     rows: list[dict[str, Any]] = []
-    for row in found:
+    for row in found.rows:
         is_mail = row.channel == "email"
-        sender, subject = claimed_headers(bytes(row.head or b"")) if is_mail else ("", "")
+        sender, subject = claimed_headers(row.head) if is_mail else ("", "")
         rows.append(
             {
                 "id": row.id,
@@ -114,7 +99,7 @@ async def quarantine_page(request: web.Request) -> web.StreamResponse:
                 "sender": sender,
                 "subject": subject,
                 "reason": reason_text(lang, row.error, row.channel),
-                "size": int(row.size or 0),
+                "size": row.size,
             }
         )
     return staff_page(
@@ -123,7 +108,7 @@ async def quarantine_page(request: web.Request) -> web.StreamResponse:
         title=t(lang, "Messages kept aside"),
         nav="quarantine",
         rows=rows,
-        total=total,
+        total=found.total,
     )
 
 
@@ -134,19 +119,12 @@ async def quarantine_raw(request: web.Request) -> web.StreamResponse:
         return forbidden(request, "role")
     row_id = int(request.match_info["id"])
     async with runtime.sessions() as session:
-        found = (
-            await session.execute(
-                select(QuarantinedInbound.raw, QuarantinedInbound.channel).where(
-                    QuarantinedInbound.id == row_id
-                )
-            )
-        ).first()
+        found = await kept_aside_raw(session, row_id)
     if found is None:
         raise web.HTTPNotFound()
-    raw, channel = found
-    suffix = "eml" if channel == "email" else "txt"
+    suffix = "eml" if found.channel == "email" else "txt"
     return web.Response(
-        body=bytes(raw),
+        body=found.raw,
         content_type="application/octet-stream",
         headers={
             "Content-Disposition": f'attachment; filename="kept-aside-{row_id}.{suffix}"',

@@ -1,4 +1,4 @@
-"""The inbox's unread marker: recording that a staff member opened a complaint.
+"""The inbox's read markers: a staff member opened a complaint, or read their notices.
 
 A complaint is unread for a staff member who never opened it, or when an
 inbound message was linked to it after they last did
@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
-from storage.models import ComplaintRead
+from storage.models import ComplaintRead, StaffNotification
 from storage.types import utcnow
 
 
@@ -48,3 +48,22 @@ async def mark_read(
             },
         )
     )
+
+
+async def mark_notices_read(
+    session: AsyncSession,
+    staff_user_id: int,
+    notice_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Mark notice ``notice_id`` of staff member ``staff_user_id`` read, or all of
+    their unread notices when ``notice_id`` is ``None``, at ``now`` (aware;
+    default the current time), in the caller's transaction. Another member's
+    notice is never touched. Returns how many were marked."""
+    query = update(StaffNotification).where(
+        StaffNotification.staff_user_id == staff_user_id, StaffNotification.read_at.is_(None)
+    )
+    if notice_id is not None:
+        query = query.where(StaffNotification.id == notice_id)
+    result = await session.execute(query.values(read_at=now or utcnow()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

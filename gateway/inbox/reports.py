@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -30,14 +31,15 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from babel.numbers import format_decimal
 from markupsafe import Markup
-from sqlalchemy import select
 
 from gateway.app_runtime import get_runtime
-from gateway.inbox.access import may_report, may_see, visibility_for
+from gateway.inbox.access import may_report, visibility_for
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.render import staff_page
 from gateway.inbox.report_forms import PrintContext, capa_form, handling_form
-from gateway.register import REGISTER_WIDTHS, register_table, staff_names
+from gateway.queries.printed_forms import printed_complaint
+from gateway.queries.staff_users import staff_names
+from gateway.register import REGISTER_WIDTHS, register_table
 from gateway.reports.charts import Bar, bar_chart
 from gateway.reports.pdf import FontMissing, PrintedForm, render_pdf
 from gateway.reports.period import Period, PeriodError, month_of, parse_period
@@ -54,10 +56,9 @@ from gateway.reports.texts import (
     register_headers,
     when_text,
 )
-from gateway.staff import load_complaint
+from gateway.runtime import Runtime
 from handlers.i18n import t
 from handlers.profile import Profile
-from storage.models import ComplaintEvent
 from storage.types import utcnow
 
 #: Register lines shown on the page; the downloads hold every line.
@@ -106,11 +107,39 @@ async def _download(tables: Sequence[Table], fmt: str, stem: str, **xlsx: Any) -
     )
 
 
-def _refuse_unless_reporter(request: web.Request) -> web.Response | None:
-    profile = get_runtime(request).profile
-    if may_report(profile, current(request).user.role):
-        return None
-    return forbidden(request, "role")
+@dataclass(frozen=True, slots=True)
+class _ReportRequest:
+    """A report asked for by a staff member who may read it: the period (this month
+    with ``error`` set when the one asked for was not valid) and the download
+    ``fmt`` (``None``: the page)."""
+
+    runtime: Runtime
+    profile: Profile
+    lang: str
+    zone: str
+    period: Period
+    error: str | None
+    fmt: str | None
+
+
+def _report_request(request: web.Request) -> _ReportRequest | web.Response:
+    """The report request, or the 403 page for a role that may not read reports
+    (:func:`gateway.inbox.access.may_report`); 400 for an unknown format."""
+    runtime = get_runtime(request)
+    profile = runtime.profile
+    if not may_report(profile, current(request).user.role):
+        return forbidden(request, "role")
+    zone = profile.office.timezone
+    period, error = _period(request, zone)
+    return _ReportRequest(
+        runtime=runtime,
+        profile=profile,
+        lang=request[LANG_KEY],
+        zone=zone,
+        period=period,
+        error=error,
+        fmt=_format(request),
+    )
 
 
 # --- register -----------------------------------------------------------------
@@ -118,16 +147,12 @@ def _refuse_unless_reporter(request: web.Request) -> web.Response | None:
 
 async def register(request: web.Request) -> web.StreamResponse:
     """``GET /inbox/reports/register``: the Buku Register Keluhan of a period."""
-    refused = _refuse_unless_reporter(request)
-    if refused is not None:
-        return refused
-    runtime = get_runtime(request)
-    profile = runtime.profile
-    lang = request[LANG_KEY]
-    zone = profile.office.timezone
-    period, error = _period(request, zone)
-    fmt = _format(request)
-    async with runtime.sessions() as session:
+    asked = _report_request(request)
+    if isinstance(asked, web.Response):
+        return asked
+    profile, lang, zone = asked.profile, asked.lang, asked.zone
+    period, error, fmt = asked.period, asked.error, asked.fmt
+    async with asked.runtime.sessions() as session:
         visible = await visibility_for(session, current(request).user)
         names = await staff_names(session)
         total = await count_entries(session, period=period, visible=visible)
@@ -361,15 +386,12 @@ def recap_charts(recap: Recap, lang: str, profile: Profile) -> dict[str, Markup 
 
 async def recap(request: web.Request) -> web.StreamResponse:
     """``GET /inbox/reports/recap``: the Rekapitulasi Keluhan of a period."""
-    refused = _refuse_unless_reporter(request)
-    if refused is not None:
-        return refused
-    runtime = get_runtime(request)
-    profile = runtime.profile
-    lang = request[LANG_KEY]
-    period, error = _period(request, profile.office.timezone)
-    fmt = _format(request)
-    async with runtime.sessions() as session:
+    asked = _report_request(request)
+    if isinstance(asked, web.Response):
+        return asked
+    profile, lang = asked.profile, asked.lang
+    period, error, fmt = asked.period, asked.error, asked.fmt
+    async with asked.runtime.sessions() as session:
         visible = await visibility_for(session, current(request).user)
         result = await build_recap(session, profile=profile, period=period, visible=visible)
     tables = recap_tables(result, lang, profile)
@@ -416,20 +438,10 @@ async def _printed(request: web.Request, kind: str) -> web.StreamResponse:
     user = current(request).user
     tracking = request.match_info["tracking"].upper()
     async with runtime.sessions() as session:
-        try:
-            complaint = await load_complaint(session, tracking)
-        except LookupError:
-            raise web.HTTPNotFound(text="no such complaint") from None
-        if not may_see(await visibility_for(session, user), complaint):
-            raise web.HTTPNotFound(text="no such complaint")
-        events = list(
-            await session.scalars(
-                select(ComplaintEvent)
-                .where(ComplaintEvent.complaint_id == complaint.id)
-                .order_by(ComplaintEvent.at, ComplaintEvent.id)
-            )
-        )
-        names = await staff_names(session)
+        found = await printed_complaint(session, await visibility_for(session, user), tracking)
+    if found is None:
+        raise web.HTTPNotFound(text="no such complaint")
+    complaint, events, names = found.complaint, found.events, found.names
     ctx = PrintContext(
         profile=runtime.profile, lang=lang, names=names, printed_by=user.full_name, now=utcnow()
     )

@@ -22,14 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import LANG_KEY, PREFIX, current, forbidden
 from gateway.inbox.pages import local_time
 from gateway.inbox.render import role_label, staff_page
 from gateway.passwords import MIN_PASSWORD_LENGTH
-from gateway.staff import StaffService
+from gateway.queries.staff_users import AuditLine, account, accounts, audit_lines
 from gateway.staff_accounts import (
     ADMIN,
     AccountRefused,
@@ -40,7 +39,6 @@ from gateway.staff_accounts import (
 )
 from handlers.i18n import t, tn
 from handlers.workflow import Actor
-from storage.models import StaffSession, StaffUser, StaffUserAudit
 
 PATH = PREFIX + "/users"
 #: Audit lines shown on the list page, newest first.
@@ -92,10 +90,10 @@ def _yes_no(lang: str, value: object) -> str:
     return t(lang, "active") if value else t(lang, "inactive")
 
 
-def change_text(request: web.Request, row: StaffUserAudit) -> tuple[str, str]:
+def change_text(request: web.Request, row: AuditLine) -> tuple[str, str]:
     """(what, before → after) of an audit line, in the page language; never a password."""
     lang = request[LANG_KEY]
-    before, after = row.before or {}, row.after or {}
+    before, after = row.before, row.after
     if row.action == Action.CREATED:
         return t(lang, "Account added"), role_label(request, str(after.get("role", "")))
     if row.action == Action.ROLE_CHANGED:
@@ -118,7 +116,7 @@ def change_text(request: web.Request, row: StaffUserAudit) -> tuple[str, str]:
     return row.action, ""
 
 
-def _audit_rows(request: web.Request, rows: list[StaffUserAudit]) -> list[dict[str, str]]:
+def _audit_rows(request: web.Request, rows: list[AuditLine]) -> list[dict[str, str]]:
     zone = get_runtime(request).profile.office.timezone
     lang = request[LANG_KEY]
     shown = []
@@ -160,23 +158,8 @@ async def _list_page(
     lang = request[LANG_KEY]
     zone = runtime.profile.office.timezone
     async with runtime.sessions() as session:
-        users = list(await session.scalars(select(StaffUser).order_by(StaffUser.username)))
-        last = dict(
-            (
-                await session.execute(
-                    select(StaffSession.staff_user_id, func.max(StaffSession.created_at)).group_by(
-                        StaffSession.staff_user_id
-                    )
-                )
-            ).all()
-        )
-        audit = list(
-            await session.scalars(
-                select(StaffUserAudit)
-                .order_by(StaffUserAudit.at.desc(), StaffUserAudit.id.desc())
-                .limit(AUDIT_ROWS)
-            )
-        )
+        users = await accounts(session)
+        audit = await audit_lines(session, limit=AUDIT_ROWS)
     rows = [
         {
             "id": u.id,
@@ -185,7 +168,7 @@ async def _list_page(
             "role": role_label(request, u.role),
             "email": u.email or "",
             "active": u.active,
-            "last_sign_in": local_time(last.get(u.id), zone, lang),
+            "last_sign_in": local_time(u.last_sign_in, zone, lang),
         }
         for u in users
     ]
@@ -225,7 +208,7 @@ async def add_user(request: web.Request) -> web.StreamResponse:
     lang = request[LANG_KEY]
     form = await request.post()
     values = {key: _form_text(form, key).strip() for key in FIELDS}
-    service = StaffService(get_runtime(request))
+    service = get_runtime(request).staff
     try:
         result = await service.create_account(
             actor, password=_form_text(form, "password"), **values
@@ -251,17 +234,10 @@ async def _user_page(
     runtime = get_runtime(request)
     lang = request[LANG_KEY]
     async with runtime.sessions() as session:
-        user = await session.get(StaffUser, user_id)
+        user = await account(session, user_id)
         if user is None:
             raise web.HTTPNotFound()
-        audit = list(
-            await session.scalars(
-                select(StaffUserAudit)
-                .where(StaffUserAudit.staff_user_id == user_id)
-                .order_by(StaffUserAudit.at.desc(), StaffUserAudit.id.desc())
-                .limit(AUDIT_ROWS)
-            )
-        )
+        audit = await audit_lines(session, limit=AUDIT_ROWS, staff_user_id=user_id)
     return staff_page(
         request,
         "users_edit.html",
@@ -296,7 +272,7 @@ async def change_user(request: web.Request) -> web.StreamResponse:
     user_id = int(request.match_info["id"])
     what = request.match_info["what"]
     form = await request.post()
-    service = StaffService(get_runtime(request))
+    service = get_runtime(request).staff
     try:
         if what == "role":
             result = await service.change_role(actor, user_id, _form_text(form, "role"))
