@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -267,14 +268,14 @@ class StaffService:
 
     async def _open_appeal_of(
         self, session: AsyncSession, ref: ComplaintRef
-    ) -> tuple[Complaint, Appeal]:
+    ) -> tuple[Appeal, Complaint]:
         complaint = await load_complaint(session, ref, lock=True)
         appeal = await session.scalar(
             select(Appeal).where(Appeal.complaint_id == complaint.id).with_for_update()
         )
         if appeal is None:
             raise LookupError(f"{complaint.tracking_number} has no appeal")
-        return complaint, appeal
+        return appeal, complaint
 
     async def add_panel_member(
         self, ref: ComplaintRef, username: str, *, chair: bool, declaration: str, actor: Actor
@@ -283,18 +284,10 @@ class StaffService:
 
         Raises ``LookupError`` when the complaint has no appeal.
         """
-        async with self.runtime.work() as session:
-            complaint, appeal = await self._open_appeal_of(session, ref)
-            return await seat_member(
-                session,
-                self.runtime,
-                appeal,
-                complaint,
-                username,
-                chair=chair,
-                declaration=declaration,
-                actor=actor,
-            )
+        locate = partial(self._open_appeal_of, ref=ref)
+        return await seat_member(
+            self.runtime, locate, username, chair=chair, declaration=declaration, actor=actor
+        )
 
     async def decide_appeal(self, ref: ComplaintRef, decision: str, actor: Actor) -> Appeal:
         """Record the panel's final decision; ``actor`` must be the panel's chair.
@@ -302,21 +295,13 @@ class StaffService:
         See :func:`handlers.appeals.decide_appeal`; the decision is sent to
         the complainant.
         """
-        async with self.runtime.work() as session:
-            complaint, appeal = await self._open_appeal_of(session, ref)
-            return await record_decision(session, self.runtime, appeal, complaint, decision, actor)
+        locate = partial(self._open_appeal_of, ref=ref)
+        return await record_decision(self.runtime, locate, decision, actor)
 
     # --- staff accounts (admin only; gateway/staff_accounts.py) ------------------
 
     async def create_account(
-        self,
-        actor: Actor,
-        *,
-        username: str,
-        full_name: str,
-        email: str,
-        role: str,
-        password: str,
+        self, actor: Actor, **account: Unpack[staff_accounts.NewAccount]
     ) -> staff_accounts.AccountResult:
         """Add a staff account (:func:`gateway.staff_accounts.create_account`), audited.
 
@@ -324,14 +309,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             return await staff_accounts.create_account(
-                session,
-                profile=self.runtime.profile,
-                actor=actor,
-                username=username,
-                full_name=full_name,
-                email=email,
-                role=role,
-                password=password,
+                session, profile=self.runtime.profile, actor=actor, **account
             )
 
     async def change_role(

@@ -96,9 +96,9 @@ async def sweep_appeal_standards(
         return counts
     lead = reminder_lead(profile, now)
     escalate_to = spec.escalate_to if spec.escalate_to is not None else profile.workflow.escalate_to
-    for kind, column, when in (
-        ("escalated", Appeal.escalated_at, now),
-        ("reminded", Appeal.reminded_at, now + lead),
+    for kind, alert, column, when in (
+        ("escalated", AlertKind.ESCALATION, Appeal.escalated_at, now),
+        ("reminded", AlertKind.REMINDER, Appeal.reminded_at, now + lead),
     ):
         candidates = list(
             await session.scalars(
@@ -163,15 +163,14 @@ async def sweep_appeal_standards(
                 else None
             )
             if writer is not None and complaint is not None:
+                due_text = format_moment(due, profile.office.timezone)
                 await alert_staff(
                     session,
                     writer,
-                    kind=AlertKind.ESCALATION if kind == "escalated" else AlertKind.REMINDER,
-                    complaint_id=complaint.id,
-                    tracking=complaint.tracking_number,
-                    customer=complaint.customer_name,
+                    alert,
+                    complaint,
                     step=STEP_NAMES[step],
-                    due=format_moment(due, profile.office.timezone),
+                    due=due_text,
                     roles=roles,
                     assignee=chair,
                 )

@@ -426,9 +426,9 @@ async def sweep_time_standards(
         return {"reminded": 0, "escalated": 0}
     lead = reminder_lead(profile, now)
     counts = {"reminded": 0, "escalated": 0}
-    for kind, column, when in (
-        ("escalated", Complaint.escalated_at, now),
-        ("reminded", Complaint.reminded_at, now + lead),
+    for kind, alert, column, when in (
+        ("escalated", AlertKind.ESCALATION, Complaint.escalated_at, now),
+        ("reminded", AlertKind.REMINDER, Complaint.reminded_at, now + lead),
     ):
         candidates = list(
             await session.scalars(
@@ -476,15 +476,14 @@ async def sweep_time_standards(
                 )
             )
             if writer is not None:
+                due = _format_when(complaint.step_due_at, profile, "id")
                 await alert_staff(
                     session,
                     writer,
-                    kind=AlertKind.ESCALATION if kind == "escalated" else AlertKind.REMINDER,
-                    complaint_id=complaint.id,
-                    tracking=complaint.tracking_number,
-                    customer=complaint.customer_name,
+                    alert,
+                    complaint,
                     step=step_name,
-                    due=_format_when(complaint.step_due_at, profile, "id"),
+                    due=due,
                     roles=roles,
                     assignee=complaint.assignee,
                 )
