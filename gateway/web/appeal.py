@@ -31,6 +31,7 @@ from gateway.web.pages import (
     FieldView,
     FormRejected,
     SummaryError,
+    contact_field_view,
     not_found,
     page_language,
     read_form,
@@ -76,28 +77,17 @@ def _fields(lang: str, typed: dict[str, str], errors: dict[str, str]) -> list[Fi
             True,
             autocomplete="name",
         ),
-        FieldView(
+        contact_field_view(
             EMAIL,
             t(lang, "Email address"),
-            t(lang, "Give an email address or a phone number (or both) for our answer."),
             typed.get(EMAIL, ""),
             errors.get(EMAIL),
-            False,
-            input_type="email",
-            autocomplete="email",
-            verbatim=True,
+            "email",
+            hint=t(lang, "Give an email address or a phone number (or both) for our answer."),
+            inputmode=False,
         ),
-        FieldView(
-            PHONE,
-            t(lang, "Phone number"),
-            None,
-            typed.get(PHONE, ""),
-            errors.get(PHONE),
-            False,
-            input_type="tel",
-            autocomplete="tel",
-            inputmode="tel",
-            verbatim=True,
+        contact_field_view(
+            PHONE, t(lang, "Phone number"), typed.get(PHONE, ""), errors.get(PHONE), "tel"
         ),
         FieldView(
             DECISION,
