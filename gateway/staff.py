@@ -30,7 +30,7 @@ from gateway.core import Core
 from handlers import appeals, capa_monitoring, field_edits, records, staff_notices
 from handlers.dates import office_today
 from handlers.notifications import notify_complainant
-from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
+from handlers.workflow import Actor, apply_transition, required_text
 from storage.models import Appeal, AppealPanelMember, Complaint, ComplaintEvent
 
 #: Longest message staff may send to a complainant, in characters.
@@ -221,13 +221,7 @@ class StaffService:
         :class:`TransitionRefused` for an empty text or one over
         :data:`MESSAGE_LIMIT` characters.
         """
-        body = text.strip()
-        if not body:
-            raise TransitionRefused(Refusal.MISSING_DATA, "the message is empty")
-        if len(body) > MESSAGE_LIMIT:
-            raise TransitionRefused(
-                Refusal.INVALID_DATA, f"the message is longer than {MESSAGE_LIMIT} characters"
-            )
+        body = required_text(text, MESSAGE_LIMIT, "the message")
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref)
             row = await notify_complainant(

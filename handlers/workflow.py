@@ -59,14 +59,8 @@ CAPA_FIELDS = (
 )
 #: Longest value of one CAPA field, in characters.
 CAPA_FIELD_LIMIT = 5000
-CAPA_REQUIRED = (
-    "cause",
-    "correction",
-    "corrective_action",
-    "preventive_action",
-    "owner",
-    "due_date",
-)
+#: The CAPA fields that must be filled: all but the effectiveness check.
+CAPA_REQUIRED = tuple(name for name in CAPA_FIELDS if name != "effectiveness_check")
 
 
 class Refusal(enum.StrEnum):
@@ -90,6 +84,21 @@ class TransitionRefused(Exception):
     def __init__(self, code: Refusal, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def required_text(text: str, limit: int, what: str) -> str:
+    """``text`` stripped of surrounding space, for a note, message or entry staff write.
+
+    Raises :class:`TransitionRefused` with ``MISSING_DATA`` when nothing is
+    left and ``INVALID_DATA`` when it is longer than ``limit`` characters;
+    ``what`` names the text in the message (``"the note"``).
+    """
+    body = text.strip()
+    if not body:
+        raise TransitionRefused(Refusal.MISSING_DATA, f"{what} is empty")
+    if len(body) > limit:
+        raise TransitionRefused(Refusal.INVALID_DATA, f"{what} is longer than {limit} characters")
+    return body
 
 
 def clean_capa(
