@@ -21,7 +21,7 @@ from typing import Any
 
 from gateway.config import Settings, channel_states, load_settings
 from gateway.web.form import check_profile as check_form_fields
-from handlers.profile import ProfileError, load_profile
+from handlers.profile import Profile, ProfileError, load_profile
 
 EXIT_CONFIG = 2
 #: Roles for a profile that declares none.
@@ -90,6 +90,23 @@ def _require_schema(settings: Settings) -> None:
             f"the database is at revision {current}, the code needs {head}",
             "run 'aduan db upgrade' first",
         )
+
+
+def _profile(settings: Settings, *, check_form: bool = False) -> Profile | None:
+    """The SOP profile ``settings`` name, with ``check_form`` also fit for the web form.
+
+    ``None`` once the reason it is not (a :class:`handlers.profile.ProfileError`)
+    is printed to stderr as ``aduan: …``; the command then exits with
+    :data:`EXIT_CONFIG`.
+    """
+    try:
+        profile = load_profile(settings.sop_profile)
+        if check_form:
+            check_form_fields(profile)
+    except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return None
+    return profile
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -209,10 +226,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     _setup_logging(settings)
     from gateway.worker import run_worker
 
-    try:
-        check_form_fields(load_profile(settings.sop_profile))
-    except ProfileError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    if _profile(settings, check_form=True) is None:
         return EXIT_CONFIG
     if not _share_metrics(settings):
         return EXIT_CONFIG
@@ -264,10 +278,8 @@ def _redact(url: str) -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Create a staff account; the password is read from the terminal or stdin."""
     settings = _settings()
-    try:
-        profile = load_profile(settings.sop_profile)
-    except ProfileError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    profile = _profile(settings)
+    if profile is None:
         return EXIT_CONFIG
     roles = ["admin", *profile.roles] if profile.roles else ["admin", *DEFAULT_ROLES]
     if args.role not in roles:
@@ -473,10 +485,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from gateway.reports.period import PeriodError
     from storage.db import create_engine, session_factory
 
-    try:
-        profile = load_profile(settings.sop_profile)
-    except ProfileError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    profile = _profile(settings)
+    if profile is None:
         return EXIT_CONFIG
     try:
         period = cli_period(args.date_from, args.date_to, profile.office.timezone)

@@ -15,7 +15,7 @@ cases nothing is changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -103,8 +103,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref, lock=True)
-            before = complaint.assignee
-            event = await apply_transition(
+            step = apply_transition(
                 session,
                 profile=self.runtime.profile,
                 writer=self.runtime.writer,
@@ -114,15 +113,23 @@ class StaffService:
                 data=data,
                 enabled_channels=self._enabled,
             )
-            if complaint.assignee != before:
-                await self._notify_assignment(session, complaint, event, actor)
+            await self._notifying_assignee(session, complaint, actor, step)
         return complaint
 
-    async def _notify_assignment(
-        self, session: AsyncSession, complaint: Complaint, event: ComplaintEvent, actor: Actor
+    async def _notifying_assignee(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        actor: Actor,
+        change: Coroutine[Any, Any, ComplaintEvent],
     ) -> None:
-        """Stage the assignee's notice in the assignment's transaction
-        (:func:`handlers.staff_notices.notify_assignment`)."""
+        """Run ``change`` on ``complaint``; when it gave the complaint another assignee,
+        stage that assignee's notice in the same transaction
+        (:func:`handlers.staff_notices.notify_assignment`; SOP-7.9-1 items 6-8)."""
+        before = complaint.assignee
+        event = await change
+        if complaint.assignee == before:
+            return
         await session.flush()
         await staff_notices.notify_assignment(
             session,
@@ -144,8 +151,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref, lock=True)
-            before = complaint.assignee
-            event = await records.assign(
+            step = records.assign(
                 session,
                 profile=self.runtime.profile,
                 complaint=complaint,
@@ -153,8 +159,7 @@ class StaffService:
                 actor=actor,
                 note=note,
             )
-            if complaint.assignee != before:
-                await self._notify_assignment(session, complaint, event, actor)
+            await self._notifying_assignee(session, complaint, actor, step)
         return complaint
 
     async def record_capa(
