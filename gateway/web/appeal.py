@@ -80,15 +80,13 @@ def _fields(lang: str, typed: dict[str, str], errors: dict[str, str]) -> list[Fi
         contact_field_view(
             EMAIL,
             t(lang, "Email address"),
-            typed.get(EMAIL, ""),
-            errors.get(EMAIL),
             "email",
+            typed,
+            errors,
             hint=t(lang, "Give an email address or a phone number (or both) for our answer."),
             inputmode=False,
         ),
-        contact_field_view(
-            PHONE, t(lang, "Phone number"), typed.get(PHONE, ""), errors.get(PHONE), "tel"
-        ),
+        contact_field_view(PHONE, t(lang, "Phone number"), "tel", typed, errors),
         FieldView(
             DECISION,
             t(lang, "The decision you contest"),

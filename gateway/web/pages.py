@@ -290,15 +290,16 @@ def intake_field_view(
 def contact_field_view(
     name: str,
     label: str,
-    value: str,
-    error: str | None,
     kind: str,
+    typed: Mapping[str, str],
+    errors: Mapping[str, str],
     *,
     hint: str | None = None,
     inputmode: bool = True,
 ) -> FieldView:
     """An optional email (``kind="email"``) or phone (``"tel"``) control the browser may fill.
 
+    Its value and error are ``typed[name]`` and ``errors[name]`` when there.
     ``kind`` is the input type and the ``autocomplete`` token, and with
     ``inputmode`` also the ``inputmode`` (the keyboard offered).
     """
@@ -306,8 +307,8 @@ def contact_field_view(
         name=name,
         label=label,
         hint=hint,
-        value=value,
-        error=error,
+        value=typed.get(name, ""),
+        error=errors.get(name),
         required=False,
         input_type=kind,
         autocomplete=kind,

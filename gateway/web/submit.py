@@ -110,20 +110,9 @@ def _render_form(
         for f in profile.intake.fields
     ]
     group_error = errors.get(CONTACT_GROUP)
-    email = contact_field_view(
-        EMAIL_FIELD,
-        t(lang, "Email address"),
-        typed.get(EMAIL_FIELD, ""),
-        errors.get(EMAIL_FIELD),
-        "email",
-    )
-    phone = contact_field_view(
-        PHONE_FIELD,
-        t(lang, "Phone or WhatsApp number"),
-        typed.get(PHONE_FIELD, ""),
-        errors.get(PHONE_FIELD),
-        "tel",
-    )
+    email = contact_field_view(EMAIL_FIELD, t(lang, "Email address"), "email", typed, errors)
+    phone_label = t(lang, "Phone or WhatsApp number")
+    phone = contact_field_view(PHONE_FIELD, phone_label, "tel", typed, errors)
     summary: list[SummaryError] = []
     if notice:
         summary.append(SummaryError("", notice))
