@@ -396,6 +396,37 @@ def reminder_lead(profile: Profile, now: datetime) -> timedelta:
     return max(lead, timedelta(0))
 
 
+@dataclass(frozen=True, slots=True)
+class SweepMark:
+    """One mark a time-standard sweep sets on a step that is due.
+
+    ``kind`` is ``"escalated"`` or ``"reminded"`` (the count's key and the
+    marked column's prefix, ``escalated_at`` / ``reminded_at``), ``alert``
+    the email it sends and ``until`` the latest due time it concerns.
+    """
+
+    kind: str
+    alert: AlertKind
+    until: datetime
+
+
+def sweep_marks(profile: Profile, now: datetime) -> tuple[SweepMark, ...]:
+    """What a sweep at ``now`` marks: escalations first, then reminders; none while closed.
+
+    A step is escalated once due at or before ``now`` and reminded once due
+    within :func:`reminder_lead` of it. While the office is closed
+    (:meth:`~handlers.timestandards.WorkingCalendar.is_open`) there is
+    nothing: reminders and escalations wait for the first sweep after the
+    next opening (docs/time-standards.md "Reminders, escalations").
+    """
+    if not office_open(profile, now):
+        return ()
+    return (
+        SweepMark("escalated", AlertKind.ESCALATION, now),
+        SweepMark("reminded", AlertKind.REMINDER, now + reminder_lead(profile, now)),
+    )
+
+
 def start_first_step(profile: Profile, complaint: Complaint, now: datetime) -> None:
     """Set the time standard of the workflow's initial step on a new complaint.
 
@@ -431,14 +462,10 @@ async def sweep_time_standards(
     """
     spec = profile.workflow
     now = now or utcnow()
-    if not office_open(profile, now):
-        return {"reminded": 0, "escalated": 0}
-    lead = reminder_lead(profile, now)
     counts = {"reminded": 0, "escalated": 0}
-    for kind, alert, column, when in (
-        ("escalated", AlertKind.ESCALATION, Complaint.escalated_at, now),
-        ("reminded", AlertKind.REMINDER, Complaint.reminded_at, now + lead),
-    ):
+    for mark in sweep_marks(profile, now):
+        kind, alert, when = mark.kind, mark.alert, mark.until
+        column = Complaint.escalated_at if kind == "escalated" else Complaint.reminded_at
         candidates = list(
             await session.scalars(
                 select(Complaint)
