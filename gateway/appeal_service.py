@@ -10,6 +10,9 @@ step 1). The rules are :mod:`handlers.appeal_steps` and
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +21,10 @@ from handlers import appeals
 from handlers.appeal_steps import complete_step
 from handlers.workflow import Actor
 from storage.models import Appeal, AppealPanelMember, Complaint
+
+#: Finds and locks an appeal in a session: ``(appeal, its complaint or None)``;
+#: raises ``LookupError`` when there is none.
+LocateAppeal = Callable[[AsyncSession], Awaitable[tuple[Appeal, Complaint | None]]]
 
 
 class AppealService:
@@ -73,76 +80,69 @@ class AppealService:
         self, appeal_id: int, username: str, *, chair: bool, declaration: str, actor: Actor
     ) -> AppealPanelMember:
         """Seat a panel member (:func:`handlers.appeals.add_panel_member`; PR-LS-8.1.4 step 4)."""
-        async with self.runtime.work() as session:
-            appeal, complaint = await self._load(session, appeal_id)
-            return await seat_member(
-                session,
-                self.runtime,
-                appeal,
-                complaint,
-                username,
-                chair=chair,
-                declaration=declaration,
-                actor=actor,
-            )
+        locate = partial(self._load, appeal_id=appeal_id)
+        return await seat_member(
+            self.runtime, locate, username, chair=chair, declaration=declaration, actor=actor
+        )
 
     async def decide(self, appeal_id: int, decision: str, actor: Actor) -> Appeal:
         """The chair records the panel's final decision, sent to the appellant (step 5)."""
-        async with self.runtime.work() as session:
-            appeal, complaint = await self._load(session, appeal_id)
-            return await record_decision(session, self.runtime, appeal, complaint, decision, actor)
+        return await record_decision(
+            self.runtime, partial(self._load, appeal_id=appeal_id), decision, actor
+        )
 
 
 async def seat_member(
-    session: AsyncSession,
     runtime: Core,
-    appeal: Appeal,
-    complaint: Complaint | None,
+    locate: LocateAppeal,
     username: str,
     *,
     chair: bool,
     declaration: str,
     actor: Actor,
 ) -> AppealPanelMember:
-    """Seat ``username`` (stripped) on ``appeal``'s panel in ``session`` (PR-LS-8.1.4 step 4).
+    """Seat ``username`` (stripped) on the panel of the appeal ``locate`` finds (step 4).
 
-    The rules are :func:`handlers.appeals.add_panel_member`; ``appeal`` should
-    be locked for update. Raises :class:`handlers.appeals.AppealRefused`.
+    One committed unit of work; ``locate`` should lock the appeal for update.
+    The rules are :func:`handlers.appeals.add_panel_member` (PR-LS-8.1.4).
+    Raises ``LookupError`` from ``locate`` and
+    :class:`handlers.appeals.AppealRefused`.
     """
-    return await appeals.add_panel_member(
-        session,
-        profile=runtime.profile,
-        appeal=appeal,
-        complaint=complaint,
-        username=username.strip(),
-        is_chair=chair,
-        declaration=declaration,
-        actor=actor.label,
-        actor_role=actor.role,
-    )
+    async with runtime.work() as session:
+        appeal, complaint = await locate(session)
+        return await appeals.add_panel_member(
+            session,
+            profile=runtime.profile,
+            appeal=appeal,
+            complaint=complaint,
+            username=username.strip(),
+            is_chair=chair,
+            declaration=declaration,
+            actor=actor.label,
+            actor_role=actor.role,
+        )
 
 
 async def record_decision(
-    session: AsyncSession,
-    runtime: Core,
-    appeal: Appeal,
-    complaint: Complaint | None,
-    decision: str,
-    actor: Actor,
+    runtime: Core, locate: LocateAppeal, decision: str, actor: Actor
 ) -> Appeal:
-    """Record the panel's final ``decision`` on ``appeal``, ``actor`` being its chair (step 5).
+    """Record the panel's final ``decision``, ``actor`` being its chair (PR-LS-8.1.4 step 5).
 
-    The rules are :func:`handlers.appeals.decide_appeal`; the decision is
-    staged to the appellant on the runtime's enabled channels. Raises
+    One committed unit of work on the appeal ``locate`` finds (locked for
+    update). The rules are :func:`handlers.appeals.decide_appeal`; the
+    decision is staged to the appellant on the runtime's enabled channels.
+    Raises ``LookupError`` from ``locate`` and
     :class:`handlers.appeals.AppealRefused`.
     """
-    return await appeals.decide_appeal(
-        session,
-        profile=runtime.profile,
-        writer=runtime.writer,
-        appeal=appeal,
-        complaint=complaint,
-        decision=decision,
-        chair=actor.username,
-        enabled_channels=list(runtime.channels),
-    )
+    async with runtime.work() as session:
+        appeal, complaint = await locate(session)
+        return await appeals.decide_appeal(
+            session,
+            profile=runtime.profile,
+            writer=runtime.writer,
+            appeal=appeal,
+            complaint=complaint,
+            decision=decision,
+            chair=actor.username,
+            enabled_channels=list(runtime.channels),
+        )

@@ -15,13 +15,13 @@ import asyncio
 import getpass
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from gateway.config import Settings, channel_states, load_settings
 from gateway.web.form import check_profile as check_form_fields
-from handlers.profile import ProfileError, load_profile
+from handlers.profile import Profile, ProfileError, load_profile
 
 EXIT_CONFIG = 2
 #: Roles for a profile that declares none.
@@ -90,6 +90,23 @@ def _require_schema(settings: Settings) -> None:
             f"the database is at revision {current}, the code needs {head}",
             "run 'aduan db upgrade' first",
         )
+
+
+def _profile(settings: Settings, *, check_form: bool = False) -> Profile | None:
+    """The SOP profile ``settings`` name, with ``check_form`` also fit for the web form.
+
+    ``None`` once the reason it is not (a :class:`handlers.profile.ProfileError`)
+    is printed to stderr as ``aduan: …``; the command then exits with
+    :data:`EXIT_CONFIG`.
+    """
+    try:
+        profile = load_profile(settings.sop_profile)
+        if check_form:
+            check_form_fields(profile)
+    except ProfileError as exc:
+        print(f"aduan: {exc}", file=sys.stderr)
+        return None
+    return profile
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -209,10 +226,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     _setup_logging(settings)
     from gateway.worker import run_worker
 
-    try:
-        check_form_fields(load_profile(settings.sop_profile))
-    except ProfileError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    if _profile(settings, check_form=True) is None:
         return EXIT_CONFIG
     if not _share_metrics(settings):
         return EXIT_CONFIG
@@ -264,10 +278,8 @@ def _redact(url: str) -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     """Create a staff account; the password is read from the terminal or stdin."""
     settings = _settings()
-    try:
-        profile = load_profile(settings.sop_profile)
-    except ProfileError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    profile = _profile(settings)
+    if profile is None:
         return EXIT_CONFIG
     roles = ["admin", *profile.roles] if profile.roles else ["admin", *DEFAULT_ROLES]
     if args.role not in roles:
@@ -474,10 +486,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from gateway.reports.period import PeriodError
     from storage.db import create_engine, session_factory
 
-    try:
-        profile = load_profile(settings.sop_profile)
-    except ProfileError as exc:
-        print(f"aduan: {exc}", file=sys.stderr)
+    profile = _profile(settings)
+    if profile is None:
         return EXIT_CONFIG
     try:
         period = cli_period(args.date_from, args.date_to, profile.office.timezone)
@@ -715,81 +725,84 @@ def cmd_telegram_set_webhook(_args: argparse.Namespace) -> int:
     return 0
 
 
+#: An ``aduan`` subcommand: parsed arguments in, exit status out.
+Command = Callable[[argparse.Namespace], int]
+
+
+def _group(sub: Any, name: str, help: str) -> Any:
+    """Add the subcommand group ``name``; its chosen verb lands in ``args.<name>_command``."""
+    return sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True)
+
+
+def _command(sub: Any, name: str, help: str, func: Command) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` to ``sub``, run by ``func``; returns its parser."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``aduan`` subcommand."""
     parser = argparse.ArgumentParser(prog="aduan", description="Complaint intake gateway")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the HTTP gateway")
+    serve = _command(sub, "serve", "run the HTTP gateway", cmd_serve)
     serve.add_argument("--host", help="listen address (default ADUAN_HTTP_HOST)")
     serve.add_argument("--port", type=int, help="listen port (default ADUAN_HTTP_PORT)")
-    serve.set_defaults(func=cmd_serve)
+    worker_help = "run a background worker (needs ADUAN_REDIS_URL; runs on while Redis is away)"
+    _command(sub, "worker", worker_help, cmd_worker)
 
-    worker = sub.add_parser(
-        "worker",
-        help="run a background worker (needs ADUAN_REDIS_URL; runs on while Redis is away)",
+    _command(
+        _group(sub, "db", "database maintenance"), "upgrade", "apply migrations", cmd_db_upgrade
     )
-    worker.set_defaults(func=cmd_worker)
 
-    db = sub.add_parser("db", help="database maintenance")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_up = db_sub.add_parser("upgrade", help="apply migrations")
-    db_up.set_defaults(func=cmd_db_upgrade)
-
-    user = sub.add_parser("user", help="staff accounts")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="create a staff account")
+    user_sub = _group(sub, "user", "staff accounts")
+    add = _command(user_sub, "add", "create a staff account", cmd_user_add)
     add.add_argument("username")
     add.add_argument("--name", help="full name")
     add.add_argument("--email")
     add.add_argument("--role", default="secretariat")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.set_defaults(func=cmd_user_add)
-    passwd = user_sub.add_parser("set-password", help="set a password; ends the user's sessions")
+    _password_stdin(add)
+    set_help = "set a password; ends the user's sessions"
+    passwd = _command(user_sub, "set-password", set_help, cmd_user_password)
     passwd.add_argument("username")
-    passwd.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin"
-    )
-    passwd.set_defaults(func=cmd_user_password)
+    _password_stdin(passwd)
     for verb, text in (
         ("deactivate", "stop an account: sessions end, tokens stop working"),
         ("activate", "allow a deactivated account again"),
     ):
-        toggle = user_sub.add_parser(verb, help=text)
-        toggle.add_argument("username")
-        toggle.set_defaults(func=cmd_user_active)
+        _command(user_sub, verb, text, cmd_user_active).add_argument("username")
 
-    check = sub.add_parser("check-config", help="show configuration and channels")
+    check = _command(sub, "check-config", "show configuration and channels", cmd_check_config)
     check.add_argument(
         "--connect", action="store_true", help="connect to every configured service and report"
     )
     check.add_argument(
         "--timeout", type=float, default=10.0, help="seconds each --connect check may take"
     )
-    check.set_defaults(func=cmd_check_config)
 
-    telegram = sub.add_parser("telegram", help="Telegram bot set-up")
-    tg_sub = telegram.add_subparsers(dest="telegram_command", required=True)
-    tg_hook = tg_sub.add_parser("set-webhook", help="register the webhook with its secret")
-    tg_hook.set_defaults(func=cmd_telegram_set_webhook)
+    tg_sub = _group(sub, "telegram", "Telegram bot set-up")
+    hook_help = "register the webhook with its secret"
+    _command(tg_sub, "set-webhook", hook_help, cmd_telegram_set_webhook)
 
-    token = sub.add_parser("token", help="staff API tokens (/api/v1)")
-    t_sub = token.add_subparsers(dest="token_command", required=True)
-    t_create = t_sub.add_parser("create", help="create a token for a staff account")
+    t_sub = _group(sub, "token", "staff API tokens (/api/v1)")
+    t_create = _command(t_sub, "create", "create a token for a staff account", cmd_token_create)
     t_create.add_argument("username")
     t_create.add_argument("--name", required=True, help="what the token is for")
     t_create.add_argument("--expires-days", type=int, help="lifetime in days (default: none)")
-    t_create.set_defaults(func=cmd_token_create)
-    t_list = t_sub.add_parser("list", help="list tokens")
+    t_list = _command(t_sub, "list", "list tokens", cmd_token_list)
     t_list.add_argument("--user", help="only this staff account's tokens")
-    t_list.set_defaults(func=cmd_token_list)
-    t_revoke = t_sub.add_parser("revoke", help="revoke a token by id or prefix")
+    t_revoke = _command(t_sub, "revoke", "revoke a token by id or prefix", cmd_token_revoke)
     t_revoke.add_argument("token", help="token id or its shown prefix")
-    t_revoke.set_defaults(func=cmd_token_revoke)
 
-    complaints = sub.add_parser("complaints", help="complaint records")
-    c_sub = complaints.add_subparsers(dest="complaints_command", required=True)
-    export = c_sub.add_parser("export", help="export the complaint register")
+    c_sub = _group(sub, "complaints", "complaint records")
+    export = _command(c_sub, "export", "export the complaint register", cmd_export)
     export.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument(
@@ -799,23 +812,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--lang", choices=("id", "en"), default="id", help="language of headers and labels"
     )
-    export.set_defaults(func=cmd_export)
 
-    contact = sub.add_parser(
-        "contact", help="a complainant's personal data: export, erase, correct (UU PDP)"
+    ct_sub = _group(
+        sub, "contact", "a complainant's personal data: export, erase, correct (UU PDP)"
     )
-    ct_sub = contact.add_subparsers(dest="contact_command", required=True)
     ref_help = "contact number (12 or #12), phone number or email address"
-    ct_export = ct_sub.add_parser("export", help="everything held about a contact")
+    ct_export = _command(ct_sub, "export", "everything held about a contact", cmd_contact_export)
     ct_export.add_argument("contact", help=ref_help)
     ct_export.add_argument("--format", choices=("zip", "json"), default="zip")
     ct_export.add_argument("--output", help="file to write (default: standard output)")
-    ct_export.set_defaults(func=cmd_contact_export)
-    ct_erase = ct_sub.add_parser("erase", help="erase a contact's personal data")
+    ct_erase = _command(ct_sub, "erase", "erase a contact's personal data", cmd_contact_erase)
     ct_erase.add_argument("contact", help=ref_help)
     ct_erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    ct_erase.set_defaults(func=cmd_contact_erase)
-    ct_correct = ct_sub.add_parser("correct", help="correct a contact's name or addresses")
+    correct_help = "correct a contact's name or addresses"
+    ct_correct = _command(ct_sub, "correct", correct_help, cmd_contact_correct)
     ct_correct.add_argument("contact", help=ref_help)
     ct_correct.add_argument("--name", help="the corrected name")
     ct_correct.add_argument(
@@ -824,7 +834,6 @@ def build_parser() -> argparse.ArgumentParser:
     ct_correct.add_argument(
         "--remove", action="append", default=[], help="an address to remove (repeatable)"
     )
-    ct_correct.set_defaults(func=cmd_contact_correct)
     from gateway.backup import add_commands as add_backup_commands
 
     add_backup_commands(sub)

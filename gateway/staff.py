@@ -15,10 +15,11 @@ cases nothing is changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +30,7 @@ from gateway.core import Core
 from handlers import appeals, capa_monitoring, field_edits, records, staff_notices
 from handlers.dates import office_today
 from handlers.notifications import notify_complainant
-from handlers.workflow import Actor, Refusal, TransitionRefused, apply_transition
+from handlers.workflow import Actor, apply_transition, required_text
 from storage.models import Appeal, AppealPanelMember, Complaint, ComplaintEvent
 
 #: Longest message staff may send to a complainant, in characters.
@@ -102,8 +103,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref, lock=True)
-            before = complaint.assignee
-            event = await apply_transition(
+            step = apply_transition(
                 session,
                 profile=self.runtime.profile,
                 writer=self.runtime.writer,
@@ -113,15 +113,23 @@ class StaffService:
                 data=data,
                 enabled_channels=self._enabled,
             )
-            if complaint.assignee != before:
-                await self._notify_assignment(session, complaint, event, actor)
+            await self._notifying_assignee(session, complaint, actor, step)
         return complaint
 
-    async def _notify_assignment(
-        self, session: AsyncSession, complaint: Complaint, event: ComplaintEvent, actor: Actor
+    async def _notifying_assignee(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        actor: Actor,
+        change: Coroutine[Any, Any, ComplaintEvent],
     ) -> None:
-        """Stage the assignee's notice in the assignment's transaction
-        (:func:`handlers.staff_notices.notify_assignment`)."""
+        """Run ``change`` on ``complaint``; when it gave the complaint another assignee,
+        stage that assignee's notice in the same transaction
+        (:func:`handlers.staff_notices.notify_assignment`; SOP-7.9-1 items 6-8)."""
+        before = complaint.assignee
+        event = await change
+        if complaint.assignee == before:
+            return
         await session.flush()
         await staff_notices.notify_assignment(
             session,
@@ -143,8 +151,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref, lock=True)
-            before = complaint.assignee
-            event = await records.assign(
+            step = records.assign(
                 session,
                 profile=self.runtime.profile,
                 complaint=complaint,
@@ -152,8 +159,7 @@ class StaffService:
                 actor=actor,
                 note=note,
             )
-            if complaint.assignee != before:
-                await self._notify_assignment(session, complaint, event, actor)
+            await self._notifying_assignee(session, complaint, actor, step)
         return complaint
 
     async def record_capa(
@@ -220,13 +226,7 @@ class StaffService:
         :class:`TransitionRefused` for an empty text or one over
         :data:`MESSAGE_LIMIT` characters.
         """
-        body = text.strip()
-        if not body:
-            raise TransitionRefused(Refusal.MISSING_DATA, "the message is empty")
-        if len(body) > MESSAGE_LIMIT:
-            raise TransitionRefused(
-                Refusal.INVALID_DATA, f"the message is longer than {MESSAGE_LIMIT} characters"
-            )
+        body = required_text(text, MESSAGE_LIMIT, "the message")
         async with self.runtime.work() as session:
             complaint = await load_complaint(session, ref)
             row = await notify_complainant(
@@ -267,14 +267,14 @@ class StaffService:
 
     async def _open_appeal_of(
         self, session: AsyncSession, ref: ComplaintRef
-    ) -> tuple[Complaint, Appeal]:
+    ) -> tuple[Appeal, Complaint]:
         complaint = await load_complaint(session, ref, lock=True)
         appeal = await session.scalar(
             select(Appeal).where(Appeal.complaint_id == complaint.id).with_for_update()
         )
         if appeal is None:
             raise LookupError(f"{complaint.tracking_number} has no appeal")
-        return complaint, appeal
+        return appeal, complaint
 
     async def add_panel_member(
         self, ref: ComplaintRef, username: str, *, chair: bool, declaration: str, actor: Actor
@@ -283,18 +283,10 @@ class StaffService:
 
         Raises ``LookupError`` when the complaint has no appeal.
         """
-        async with self.runtime.work() as session:
-            complaint, appeal = await self._open_appeal_of(session, ref)
-            return await seat_member(
-                session,
-                self.runtime,
-                appeal,
-                complaint,
-                username,
-                chair=chair,
-                declaration=declaration,
-                actor=actor,
-            )
+        locate = partial(self._open_appeal_of, ref=ref)
+        return await seat_member(
+            self.runtime, locate, username, chair=chair, declaration=declaration, actor=actor
+        )
 
     async def decide_appeal(self, ref: ComplaintRef, decision: str, actor: Actor) -> Appeal:
         """Record the panel's final decision; ``actor`` must be the panel's chair.
@@ -302,21 +294,13 @@ class StaffService:
         See :func:`handlers.appeals.decide_appeal`; the decision is sent to
         the complainant.
         """
-        async with self.runtime.work() as session:
-            complaint, appeal = await self._open_appeal_of(session, ref)
-            return await record_decision(session, self.runtime, appeal, complaint, decision, actor)
+        locate = partial(self._open_appeal_of, ref=ref)
+        return await record_decision(self.runtime, locate, decision, actor)
 
     # --- staff accounts (admin only; gateway/staff_accounts.py) ------------------
 
     async def create_account(
-        self,
-        actor: Actor,
-        *,
-        username: str,
-        full_name: str,
-        email: str,
-        role: str,
-        password: str,
+        self, actor: Actor, **account: Unpack[staff_accounts.NewAccount]
     ) -> staff_accounts.AccountResult:
         """Add a staff account (:func:`gateway.staff_accounts.create_account`), audited.
 
@@ -324,14 +308,7 @@ class StaffService:
         """
         async with self.runtime.work() as session:
             return await staff_accounts.create_account(
-                session,
-                profile=self.runtime.profile,
-                actor=actor,
-                username=username,
-                full_name=full_name,
-                email=email,
-                role=role,
-                password=password,
+                session, profile=self.runtime.profile, actor=actor, **account
             )
 
     async def change_role(

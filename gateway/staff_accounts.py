@@ -26,7 +26,7 @@ import asyncio
 import enum
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +75,16 @@ class Action(enum.StrEnum):
     DEACTIVATED = "deactivated"
     REACTIVATED = "reactivated"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - an action name
+
+
+class NewAccount(TypedDict):
+    """The fields of a new account, as :func:`create_account` takes them."""
+
+    username: str
+    full_name: str
+    email: str
+    role: str
+    password: str
 
 
 @dataclass(frozen=True, slots=True)

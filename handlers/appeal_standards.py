@@ -26,9 +26,9 @@ from handlers.appeals import AppealStep, appeal_step
 from handlers.dates import format_moment
 from handlers.outbox import OutboxWriter
 from handlers.profile import Profile
-from handlers.staff_alerts import AlertKind, alert_staff
+from handlers.staff_alerts import alert_staff
 from handlers.texts import Duration
-from handlers.workflow import office_open, reminder_lead
+from handlers.workflow import sweep_marks
 from storage.event_kinds import ComplaintEventKind
 from storage.models import Appeal, AppealPanelMember, AppealStatus, Complaint
 from storage.types import utcnow
@@ -92,14 +92,10 @@ async def sweep_appeal_standards(
     if all(standard is None for standard in standards.values()):
         return counts
     now = now or utcnow()
-    if not office_open(profile, now):
-        return counts
-    lead = reminder_lead(profile, now)
     escalate_to = spec.escalate_to if spec.escalate_to is not None else profile.workflow.escalate_to
-    for kind, column, when in (
-        ("escalated", Appeal.escalated_at, now),
-        ("reminded", Appeal.reminded_at, now + lead),
-    ):
+    for mark in sweep_marks(profile, now):
+        kind, alert, when = mark.kind, mark.alert, mark.until
+        column = Appeal.escalated_at if kind == "escalated" else Appeal.reminded_at
         candidates = list(
             await session.scalars(
                 select(Appeal)
@@ -163,15 +159,14 @@ async def sweep_appeal_standards(
                 else None
             )
             if writer is not None and complaint is not None:
+                due_text = format_moment(due, profile.office.timezone)
                 await alert_staff(
                     session,
                     writer,
-                    kind=AlertKind.ESCALATION if kind == "escalated" else AlertKind.REMINDER,
-                    complaint_id=complaint.id,
-                    tracking=complaint.tracking_number,
-                    customer=complaint.customer_name,
+                    alert,
+                    complaint,
                     step=STEP_NAMES[step],
-                    due=format_moment(due, profile.office.timezone),
+                    due=due_text,
                     roles=roles,
                     assignee=chair,
                 )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.profile import Profile
 from handlers.records import NOTE_LIMIT, may_manage
-from handlers.workflow import Actor, Refusal, TransitionRefused
+from handlers.workflow import Actor, Refusal, TransitionRefused, required_text
 from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent
 from storage.types import utcnow
@@ -76,13 +76,7 @@ async def add_monitoring_entry(
         raise TransitionRefused(
             Refusal.FORBIDDEN, f"role {actor.role} may not monitor this complaint"
         )
-    body = text.strip()
-    if not body:
-        raise TransitionRefused(Refusal.MISSING_DATA, "the monitoring entry is empty")
-    if len(body) > NOTE_LIMIT:
-        raise TransitionRefused(
-            Refusal.INVALID_DATA, f"the monitoring entry is longer than {NOTE_LIMIT}"
-        )
+    body = required_text(text, NOTE_LIMIT, "the monitoring entry")
     if on > today:
         raise TransitionRefused(Refusal.INVALID_DATA, "the monitoring day is in the future")
     event = ComplaintEvent(

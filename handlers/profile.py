@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
+from collections.abc import Container, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -378,6 +379,16 @@ def default_workflow() -> tuple[WorkflowSpec, dict[str, Text]]:
     return spec, roles
 
 
+def _all_known(problem: str, names: Iterable[str], known: Container[str], hint: str = "") -> None:
+    """Raise ``ValueError("<problem>: a, b<hint>")`` naming those of ``names`` not in ``known``.
+
+    ``names`` are named in the order given (sort them for a stable message).
+    """
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"{problem}: {', '.join(unknown)}{hint}")
+
+
 class Profile(BaseModel):
     """A whole SOP profile (see ``handlers/profiles/default.yaml``).
 
@@ -437,19 +448,13 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _workflow_roles(self) -> Profile:
+        roles = {*self.roles, "admin"}
         if self.appeal is not None:
-            unknown_states = [a for a in self.appeal.after if a not in self.workflow.states]
-            if unknown_states:
-                raise ValueError(f"appeal.after names unknown states: {', '.join(unknown_states)}")
-            used_roles = self.appeal.roles_used()
-            unknown_roles = sorted(used_roles - set(self.roles) - {"admin"})
-            if unknown_roles:
-                raise ValueError(
-                    f"appeal uses roles not declared under roles: {', '.join(unknown_roles)}"
-                )
-        unknown = sorted(self.workflow.roles_used() - set(self.roles) - {"admin"})
-        if unknown:
-            raise ValueError(f"workflow uses roles not declared under roles: {', '.join(unknown)}")
+            _all_known("appeal.after names unknown states", self.appeal.after, self.workflow.states)
+            used = sorted(self.appeal.roles_used())
+            _all_known("appeal uses roles not declared under roles", used, roles)
+        used = sorted(self.workflow.roles_used())
+        _all_known("workflow uses roles not declared under roles", used, roles)
         return self
 
     @model_validator(mode="after")
@@ -504,14 +509,12 @@ class Profile(BaseModel):
                     f"transitions {', '.join(asking)} require complaint_type but the "
                     "profile lists no complaint_types"
                 )
-        unknown_states = [s for s in self.capa_monitoring.states if s not in self.workflow.states]
-        if unknown_states:
-            raise ValueError(
-                f"capa_monitoring.states names unknown states: {', '.join(unknown_states)}"
-            )
-        unknown = sorted(set(self.reports.roles) - set(self.roles) - {"admin"})
-        if unknown:
-            raise ValueError(f"reports.roles names undeclared roles: {', '.join(unknown)}")
+        states = self.workflow.states
+        _all_known(
+            "capa_monitoring.states names unknown states", self.capa_monitoring.states, states
+        )
+        report_roles = sorted(set(self.reports.roles))
+        _all_known("reports.roles names undeclared roles", report_roles, {*self.roles, "admin"})
         return self
 
     def status_label(self, status: str, lang: str) -> str:
@@ -547,12 +550,12 @@ class Profile(BaseModel):
     def _retention_states(self) -> Profile:
         """``retention.closed_states`` are states of the workflow."""
         known = set(self.workflow.states)
-        unknown = [s for s in self.retention.closed_states if s not in known]
-        if unknown:
-            raise ValueError(
-                f"retention.closed_states names unknown states: {', '.join(unknown)}; "
-                f"states: {', '.join(sorted(known))}"
-            )
+        _all_known(
+            "retention.closed_states names unknown states",
+            self.retention.closed_states,
+            known,
+            f"; states: {', '.join(sorted(known))}",
+        )
         return self
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.profile import Profile
-from handlers.workflow import Actor, Refusal, TransitionRefused, clean_capa
+from handlers.workflow import Actor, Refusal, TransitionRefused, clean_capa, required_text
 from storage.event_kinds import ComplaintEventKind
 from storage.models import Complaint, ComplaintEvent, StaffUser
 from storage.types import utcnow
@@ -169,11 +169,7 @@ async def add_note(
     Raises :class:`TransitionRefused` (``missing_data``/``invalid_data``) for
     an empty note or one over :data:`NOTE_LIMIT` characters.
     """
-    body = text.strip()
-    if not body:
-        raise TransitionRefused(Refusal.MISSING_DATA, "the note is empty")
-    if len(body) > NOTE_LIMIT:
-        raise TransitionRefused(Refusal.INVALID_DATA, f"the note is longer than {NOTE_LIMIT}")
+    body = required_text(text, NOTE_LIMIT, "the note")
     event = ComplaintEvent(
         complaint_id=complaint.id,
         at=now or utcnow(),

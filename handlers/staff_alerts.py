@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import N_, t
 from handlers.outbox import OutboxWriter
 from handlers.staff_notices import bilingual
-from storage.models import StaffUser
+from storage.models import Complaint, StaffUser
 
 REMINDER_SUBJECT = N_("[{tracking}] Reminder: due {due}")
 REMINDER_TEXT = N_(
@@ -74,17 +74,15 @@ async def _recipients(
 async def alert_staff(
     session: AsyncSession,
     writer: OutboxWriter,
-    *,
     kind: AlertKind,
-    complaint_id: int,
-    tracking: str,
-    customer: str,
+    complaint: Complaint,
+    *,
     step: str,
     due: str,
     roles: Collection[str],
     assignee: str | None,
 ) -> list[str]:
-    """Stage the reminder or escalation emails; returns the addresses written to.
+    """Stage the reminder or escalation emails about ``complaint``; returns the addresses written to.
 
     ``step`` is the step's label and ``due`` its due time, both already in
     words (Indonesian); ``roles`` are the owner roles (reminder) or the
@@ -96,8 +94,8 @@ async def alert_staff(
     else:
         subject_id, text_id = ESCALATION_SUBJECT, ESCALATION_TEXT
     values = {
-        "tracking": tracking,
-        "customer": customer,
+        "tracking": complaint.tracking_number,
+        "customer": complaint.customer_name,
         "step": step,
         "due": due,
         "assignee": assignee or "-",
@@ -106,6 +104,6 @@ async def alert_staff(
     text = bilingual(text_id, **values)
     for email in recipients:
         await writer.add_staff_email(
-            session, recipient=email, subject=subject, text=text, complaint_id=complaint_id
+            session, recipient=email, subject=subject, text=text, complaint_id=complaint.id
         )
     return recipients

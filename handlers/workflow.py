@@ -59,14 +59,8 @@ CAPA_FIELDS = (
 )
 #: Longest value of one CAPA field, in characters.
 CAPA_FIELD_LIMIT = 5000
-CAPA_REQUIRED = (
-    "cause",
-    "correction",
-    "corrective_action",
-    "preventive_action",
-    "owner",
-    "due_date",
-)
+#: The CAPA fields that must be filled: all but the effectiveness check.
+CAPA_REQUIRED = tuple(name for name in CAPA_FIELDS if name != "effectiveness_check")
 
 
 class Refusal(enum.StrEnum):
@@ -90,6 +84,21 @@ class TransitionRefused(Exception):
     def __init__(self, code: Refusal, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def required_text(text: str, limit: int, what: str) -> str:
+    """``text`` stripped of surrounding space, for a note, message or entry staff write.
+
+    Raises :class:`TransitionRefused` with ``MISSING_DATA`` when nothing is
+    left and ``INVALID_DATA`` when it is longer than ``limit`` characters;
+    ``what`` names the text in the message (``"the note"``).
+    """
+    body = text.strip()
+    if not body:
+        raise TransitionRefused(Refusal.MISSING_DATA, f"{what} is empty")
+    if len(body) > limit:
+        raise TransitionRefused(Refusal.INVALID_DATA, f"{what} is longer than {limit} characters")
+    return body
 
 
 def clean_capa(
@@ -387,6 +396,37 @@ def reminder_lead(profile: Profile, now: datetime) -> timedelta:
     return max(lead, timedelta(0))
 
 
+@dataclass(frozen=True, slots=True)
+class SweepMark:
+    """One mark a time-standard sweep sets on a step that is due.
+
+    ``kind`` is ``"escalated"`` or ``"reminded"`` (the count's key and the
+    marked column's prefix, ``escalated_at`` / ``reminded_at``), ``alert``
+    the email it sends and ``until`` the latest due time it concerns.
+    """
+
+    kind: str
+    alert: AlertKind
+    until: datetime
+
+
+def sweep_marks(profile: Profile, now: datetime) -> tuple[SweepMark, ...]:
+    """What a sweep at ``now`` marks: escalations first, then reminders; none while closed.
+
+    A step is escalated once due at or before ``now`` and reminded once due
+    within :func:`reminder_lead` of it. While the office is closed
+    (:meth:`~handlers.timestandards.WorkingCalendar.is_open`) there is
+    nothing: reminders and escalations wait for the first sweep after the
+    next opening (docs/time-standards.md "Reminders, escalations").
+    """
+    if not office_open(profile, now):
+        return ()
+    return (
+        SweepMark("escalated", AlertKind.ESCALATION, now),
+        SweepMark("reminded", AlertKind.REMINDER, now + reminder_lead(profile, now)),
+    )
+
+
 def start_first_step(profile: Profile, complaint: Complaint, now: datetime) -> None:
     """Set the time standard of the workflow's initial step on a new complaint.
 
@@ -422,14 +462,10 @@ async def sweep_time_standards(
     """
     spec = profile.workflow
     now = now or utcnow()
-    if not office_open(profile, now):
-        return {"reminded": 0, "escalated": 0}
-    lead = reminder_lead(profile, now)
     counts = {"reminded": 0, "escalated": 0}
-    for kind, column, when in (
-        ("escalated", Complaint.escalated_at, now),
-        ("reminded", Complaint.reminded_at, now + lead),
-    ):
+    for mark in sweep_marks(profile, now):
+        kind, alert, when = mark.kind, mark.alert, mark.until
+        column = Complaint.escalated_at if kind == "escalated" else Complaint.reminded_at
         candidates = list(
             await session.scalars(
                 select(Complaint)
@@ -476,15 +512,14 @@ async def sweep_time_standards(
                 )
             )
             if writer is not None:
+                due = _format_when(complaint.step_due_at, profile, "id")
                 await alert_staff(
                     session,
                     writer,
-                    kind=AlertKind.ESCALATION if kind == "escalated" else AlertKind.REMINDER,
-                    complaint_id=complaint.id,
-                    tracking=complaint.tracking_number,
-                    customer=complaint.customer_name,
+                    alert,
+                    complaint,
                     step=step_name,
-                    due=_format_when(complaint.step_due_at, profile, "id"),
+                    due=due,
                     roles=roles,
                     assignee=complaint.assignee,
                 )

@@ -28,6 +28,7 @@ from aiohttp import web
 from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.render import staff_page
+from gateway.web.pages import intake_field_view
 from gateway.web.public import FieldView, SummaryError
 from handlers.dates import office_today
 from handlers.i18n import t
@@ -46,22 +47,11 @@ from handlers.manual_intake import (
     may_register,
     register_manual,
 )
-from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.profile import Profile
 from handlers.registration import follow_up_promise
 from handlers.validation import new_token
 
 PATH = "/inbox/intake"
-
-#: Input type and ``inputmode`` per field kind (no ``autocomplete``: the
-#: browser must not fill in the staff member's own name or address).
-_INPUTS: Mapping[FieldKind, tuple[str, str | None]] = {
-    FieldKind.NAME: ("text", None),
-    FieldKind.TEXT: ("text", None),
-    FieldKind.LONGTEXT: ("text", None),
-    FieldKind.EMAIL: ("email", "email"),
-    FieldKind.PHONE: ("tel", "tel"),
-    FieldKind.DATE: ("date", None),
-}
 
 
 def source_label(lang: str, source: Source) -> str:
@@ -95,23 +85,6 @@ def problem_text(lang: str, problem: Problem) -> str:
     if problem is Problem.PHONE_INVALID:
         return t(lang, "Enter a phone number such as 0812 3456 7890.")
     return t(lang, "This form was incomplete or too old. Check your answers and send it again.")
-
-
-def _field_view(field: IntakeField, lang: str, value: str, error: str | None) -> FieldView:
-    input_type, inputmode = _INPUTS[field.kind]
-    return FieldView(
-        name=field.key,
-        label=field.label.get(lang),
-        hint=field.prompt.get(lang),
-        value=value,
-        error=error,
-        required=field.required,
-        multiline=field.kind is FieldKind.LONGTEXT,
-        input_type=input_type,
-        autocomplete="off",
-        inputmode=inputmode,
-        verbatim=field.kind in (FieldKind.EMAIL, FieldKind.PHONE),
-    )
 
 
 def _contact_view(name: str, label: str, value: str, error: str | None, kind: str) -> FieldView:
@@ -169,7 +142,9 @@ def _form(
         received_on_error=errors.get(RECEIVED_ON_FIELD),
         today=office_today(profile.office.timezone).isoformat(),
         fields=[
-            _field_view(f, lang, typed.get(f.key, ""), field_errors.get(f.key))
+            intake_field_view(
+                f, lang, typed.get(f.key, ""), field_errors.get(f.key), autofill=False
+            )
             for f in profile.intake.fields
         ],
         email=_contact_view(

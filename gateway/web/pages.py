@@ -25,6 +25,7 @@ from babel.dates import format_datetime
 from gateway.app_runtime import get_runtime
 from gateway.web.templating import render
 from handlers.i18n import N_, normalise_language, t
+from handlers.profile import FieldKind, IntakeField
 from storage.limits import Verdict
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,78 @@ class FieldView:
         if self.error:
             ids.append(f"{self.name}-error")
         return " ".join(ids)
+
+
+#: Input type, ``autocomplete`` and ``inputmode`` of each intake field kind
+#: (a date field is the browser's date picker, sending YYYY-MM-DD).
+INTAKE_INPUTS: Mapping[FieldKind, tuple[str, str | None, str | None]] = {
+    FieldKind.NAME: ("text", "name", None),
+    FieldKind.TEXT: ("text", None, None),
+    FieldKind.LONGTEXT: ("text", None, None),
+    FieldKind.EMAIL: ("email", "email", "email"),
+    FieldKind.PHONE: ("tel", "tel", "tel"),
+    FieldKind.DATE: ("date", None, None),
+}
+
+
+def intake_field_view(
+    field: IntakeField, lang: str, value: str, error: str | None, *, autofill: bool = True
+) -> FieldView:
+    """The SOP profile's intake ``field`` as a control in ``lang``, holding ``value``.
+
+    With ``autofill`` (the public form) the browser may fill in the
+    complainant's own details, a name only for ``complainant_name``; without
+    it (staff recording a complaint) ``autocomplete="off"``, so the browser
+    never offers the staff member's own name or address.
+    """
+    input_type, autocomplete, inputmode = INTAKE_INPUTS[field.kind]
+    if not autofill:
+        autocomplete = "off"
+    elif field.key != "complainant_name" and field.kind is FieldKind.NAME:
+        autocomplete = None
+    return FieldView(
+        name=field.key,
+        label=field.label.get(lang),
+        hint=field.prompt.get(lang),
+        value=value,
+        error=error,
+        required=field.required,
+        multiline=field.kind is FieldKind.LONGTEXT,
+        input_type=input_type,
+        autocomplete=autocomplete,
+        inputmode=inputmode,
+        verbatim=field.kind in (FieldKind.EMAIL, FieldKind.PHONE),
+    )
+
+
+def contact_field_view(
+    name: str,
+    label: str,
+    kind: str,
+    typed: Mapping[str, str],
+    errors: Mapping[str, str],
+    *,
+    hint: str | None = None,
+    inputmode: bool = True,
+) -> FieldView:
+    """An optional email (``kind="email"``) or phone (``"tel"``) control the browser may fill.
+
+    Its value and error are ``typed[name]`` and ``errors[name]`` when there.
+    ``kind`` is the input type and the ``autocomplete`` token, and with
+    ``inputmode`` also the ``inputmode`` (the keyboard offered).
+    """
+    return FieldView(
+        name=name,
+        label=label,
+        hint=hint,
+        value=typed.get(name, ""),
+        error=errors.get(name),
+        required=False,
+        input_type=kind,
+        autocomplete=kind,
+        inputmode=kind if inputmode else None,
+        verbatim=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)

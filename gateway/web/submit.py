@@ -36,9 +36,10 @@ from gateway.web.guard import client_address, public_guard
 from gateway.web.pages import (
     NO_STORE,
     PRIVATE_NO_CACHE,
-    FieldView,
     FormRejected,
     SummaryError,
+    contact_field_view,
+    intake_field_view,
     page_language,
     read_form,
     rejected,
@@ -48,7 +49,7 @@ from gateway.web.pages import (
 from gateway.web.token import TokenCheck, TokenState
 from handlers import channel_policy
 from handlers.i18n import N_, t
-from handlers.profile import FieldKind, IntakeField, Profile
+from handlers.profile import Profile
 from handlers.registration import follow_up_promise
 from storage import limits
 from storage.types import utcnow
@@ -93,36 +94,6 @@ def form_body_limit(profile: Profile) -> int:
     return 16 * 1024 + 9 * sum(f.max_length for f in profile.intake.fields)
 
 
-_INPUT_TYPES: Mapping[FieldKind, tuple[str, str | None, str | None]] = {
-    FieldKind.NAME: ("text", "name", None),
-    FieldKind.TEXT: ("text", None, None),
-    FieldKind.LONGTEXT: ("text", None, None),
-    FieldKind.EMAIL: ("email", "email", "email"),
-    FieldKind.PHONE: ("tel", "tel", "tel"),
-    # The browser's date picker sends YYYY-MM-DD, which check_value reads.
-    FieldKind.DATE: ("date", None, None),
-}
-
-
-def _profile_field_view(field: IntakeField, lang: str, value: str, error: str | None) -> FieldView:
-    input_type, autocomplete, inputmode = _INPUT_TYPES[field.kind]
-    if field.key != "complainant_name" and field.kind is FieldKind.NAME:
-        autocomplete = None  # only the complainant's own name is theirs to autofill
-    return FieldView(
-        name=field.key,
-        label=field.label.get(lang),
-        hint=field.prompt.get(lang),
-        value=value,
-        error=error,
-        required=field.required,
-        multiline=field.kind is FieldKind.LONGTEXT,
-        input_type=input_type,
-        autocomplete=autocomplete,
-        inputmode=inputmode,
-        verbatim=field.kind in (FieldKind.EMAIL, FieldKind.PHONE),
-    )
-
-
 def _render_form(
     request: web.Request,
     profile: Profile,
@@ -135,34 +106,13 @@ def _render_form(
     notice: str | None = None,
 ) -> web.Response:
     fields = [
-        _profile_field_view(f, lang, typed.get(f.key, ""), errors.get(f.key))
+        intake_field_view(f, lang, typed.get(f.key, ""), errors.get(f.key))
         for f in profile.intake.fields
     ]
     group_error = errors.get(CONTACT_GROUP)
-    email = FieldView(
-        name=EMAIL_FIELD,
-        label=t(lang, "Email address"),
-        hint=None,
-        value=typed.get(EMAIL_FIELD, ""),
-        error=errors.get(EMAIL_FIELD),
-        required=False,
-        input_type="email",
-        autocomplete="email",
-        inputmode="email",
-        verbatim=True,
-    )
-    phone = FieldView(
-        name=PHONE_FIELD,
-        label=t(lang, "Phone or WhatsApp number"),
-        hint=None,
-        value=typed.get(PHONE_FIELD, ""),
-        error=errors.get(PHONE_FIELD),
-        required=False,
-        input_type="tel",
-        autocomplete="tel",
-        inputmode="tel",
-        verbatim=True,
-    )
+    email = contact_field_view(EMAIL_FIELD, t(lang, "Email address"), "email", typed, errors)
+    phone_label = t(lang, "Phone or WhatsApp number")
+    phone = contact_field_view(PHONE_FIELD, phone_label, "tel", typed, errors)
     summary: list[SummaryError] = []
     if notice:
         summary.append(SummaryError("", notice))

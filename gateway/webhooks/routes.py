@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -91,17 +92,31 @@ async def _twilio_form(
     return form, raw
 
 
-async def twilio_inbound(request: web.Request) -> web.Response:
-    """``POST /webhooks/twilio``: an SMS or WhatsApp message; 200 empty TwiML once
-    committed or quarantined (replies go through the outbox, never inline); 503
-    with ``Retry-After`` when storing passes ``ADUAN_WEBHOOK_DEADLINE``."""
-    signed = await _twilio_form(request, twilio.INBOUND_PATH)
+async def _twilio_hook(
+    request: web.Request,
+    path: str,
+    store: Callable[[Runtime, MultiDict[str], bytes], Coroutine[Any, Any, None]],
+) -> web.Response | None:
+    """A signed Twilio form for ``path`` handed to ``store`` within the webhook deadline.
+
+    Returns the refusal when the form or its signature does not hold
+    (:func:`_twilio_form`), else ``None`` once ``store`` is done.
+    """
+    signed = await _twilio_form(request, path)
     if isinstance(signed, web.Response):
         return signed
     form, raw = signed
     runtime = _runtime(request)
-    await within(_deadline(runtime), _twilio_store(runtime, form, raw))
-    return _twiml()
+    await within(_deadline(runtime), store(runtime, form, raw))
+    return None
+
+
+async def twilio_inbound(request: web.Request) -> web.Response:
+    """``POST /webhooks/twilio``: an SMS or WhatsApp message; 200 empty TwiML once
+    committed or quarantined (replies go through the outbox, never inline); 503
+    with ``Retry-After`` when storing passes ``ADUAN_WEBHOOK_DEADLINE``."""
+    refused = await _twilio_hook(request, twilio.INBOUND_PATH, _twilio_store)
+    return _twiml() if refused is None else refused
 
 
 async def _twilio_store(runtime: Runtime, form: MultiDict[str], raw: bytes) -> None:
@@ -130,13 +145,8 @@ async def _twilio_store(runtime: Runtime, form: MultiDict[str], raw: bytes) -> N
 async def twilio_status(request: web.Request) -> web.Response:
     """``POST /webhooks/twilio/status``: a delivery report; 200 once recorded,
     ignored (unknown status word) or quarantined; 503 past the webhook deadline."""
-    signed = await _twilio_form(request, twilio.STATUS_PATH)
-    if isinstance(signed, web.Response):
-        return signed
-    form, raw = signed
-    runtime = _runtime(request)
-    await within(_deadline(runtime), _twilio_store_status(runtime, form, raw))
-    return web.Response(status=200)
+    refused = await _twilio_hook(request, twilio.STATUS_PATH, _twilio_store_status)
+    return web.Response(status=200) if refused is None else refused
 
 
 async def _twilio_store_status(runtime: Runtime, form: MultiDict[str], raw: bytes) -> None:
