@@ -13,19 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 from urllib.parse import urlsplit
 
-from tests.services import REDIS_URL, unavailable
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.services import REDIS_URL, free_port, unavailable
 
 
 def redis_server_command(binary: str, port: int, *extra: str) -> list[str]:

@@ -67,14 +67,7 @@ async def file(
 ) -> str:
     """File a complaint by ``channel`` (chat channels confirm with "ya"); its tracking number."""
     text = f"Nama: {name}\nPelanggan: {customer}\nMasalah: {problem}"
-    await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}", sender, text))
-    await site.h.settle()
-    if channel is not ChannelName.EMAIL:
-        await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}-ya", sender, "ya"))
-        await site.h.settle()
-    async with site.h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint).where(Complaint.contact_address == sender))
-    assert complaint is not None, sender
+    complaint = await site.h.file(f"{channel}-{sender}", sender, text, channel)
     return complaint.tracking_number
 
 

@@ -12,8 +12,7 @@ from gateway.queries.tracking import track
 from gateway.runtime import Runtime
 from storage.models import Complaint
 from tests.fakes import inbound
-
-TEXT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
+from tests.runtime_fixtures import COMPLETE_COMPLAINT
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ async def filed(runtime: Runtime) -> AsyncIterator[tuple[Runtime, Complaint]]:
     jobs, runtime.jobs = runtime.jobs, None
     try:
         stored = await runtime.accept(
-            inbound(ChannelName.EMAIL, "track-1", "budi@example.com", TEXT)
+            inbound(ChannelName.EMAIL, "track-1", "budi@example.com", COMPLETE_COMPLAINT)
         )
         assert runtime.processor is not None
         assert await runtime.processor.process_contact(stored.contact_id) == 1
