@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.appeals import add_panel_member, decide_appeal
-from handlers.outbox import OUTBOX_IDS_KEY
 from storage.db import SessionFactory
 from storage.models import Appeal, Complaint
 from tests.runtime_fixtures import Harness
@@ -69,22 +68,19 @@ async def decide_only_appeal(
 ) -> Appeal:
     """The panel chaired by ``chair`` decides the only appeal (at ``now`` or the
     present); the notices are sent and the appeal afterwards returned."""
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            appeal = await s.scalar(select(Appeal))
-            assert appeal is not None
-            complaint = await complaint_of(s, appeal)
-            await decide_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                appeal=appeal,
-                complaint=complaint,
-                decision=decision,
-                chair=chair,
-                enabled_channels=h.runtime.channels.keys(),
-                now=now,
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    async with h.runtime.work() as s:
+        appeal = await s.scalar(select(Appeal))
+        assert appeal is not None
+        await decide_appeal(
+            s,
+            profile=h.runtime.profile,
+            writer=h.runtime.writer,
+            appeal=appeal,
+            complaint=await complaint_of(s, appeal),
+            decision=decision,
+            chair=chair,
+            enabled_channels=h.runtime.channels.keys(),
+            now=now,
+        )
     await h.settle()
     return await only_appeal(h.runtime.sessions)

@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 
 from channels.base import ChannelName
 from handlers.appeals import AppealRefusal, OpenResult, open_appeal
-from handlers.outbox import OUTBOX_IDS_KEY
 from storage.models import Appeal, Complaint, ComplaintEvent
 from tests.fakes import inbound
 from tests.intake.test_appeals import assert_refused_as_late
@@ -77,21 +76,19 @@ async def appeal_at(
 ) -> OpenResult:
     """Open an appeal on ``complaint`` at ``now`` through the handler; its
     notice goes through the outbox to the complainant's channel (SMS here)."""
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            fresh = await s.get(Complaint, complaint.id)
-            assert fresh is not None
-            result = await open_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                complaint=fresh,
-                reason="Hasil penyelesaian tidak sesuai dengan data kami.",
-                opened_by=opened_by,
-                enabled_channels=h.runtime.channels.keys(),
-                now=now,
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    async with h.runtime.work() as s:
+        fresh = await s.get(Complaint, complaint.id)
+        assert fresh is not None
+        result = await open_appeal(
+            s,
+            profile=h.runtime.profile,
+            writer=h.runtime.writer,
+            complaint=fresh,
+            reason="Hasil penyelesaian tidak sesuai dengan data kami.",
+            opened_by=opened_by,
+            enabled_channels=h.runtime.channels.keys(),
+            now=now,
+        )
     await h.settle()
     return result
 
