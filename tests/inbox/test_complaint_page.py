@@ -23,6 +23,13 @@ from tests.inbox.conftest import Site
 
 TEXT = "Nama: {name}\nPelanggan: PT Sinar Jaya\nMasalah: {problem}"
 SRI = Actor("sri", "secretariat")
+#: One request of each kind that changes a complaint: (action path, form data).
+CHANGES = (
+    ("reply", {"text": "Halo"}),
+    ("transition", {"name": "verify"}),
+    ("note", {"text": "catatan"}),
+    ("fields", {"field_customer_name": "PT Lain"}),
+)
 
 
 async def file_complaint(
@@ -282,12 +289,7 @@ async def test_requests_without_the_csrf_token_change_nothing(site: Site) -> Non
     tracking = await file_complaint(site, ChannelName.EMAIL, "budi@example.com")
     await site.sign_in("sri")
     before = await snapshot(site, tracking)
-    for action, data in (
-        ("reply", {"text": "Halo"}),
-        ("transition", {"name": "verify"}),
-        ("note", {"text": "catatan"}),
-        ("fields", {"field_customer_name": "PT Lain"}),
-    ):
+    for action, data in CHANGES:
         missing = await post(site, tracking, action, data, csrf=False)
         assert missing.status == 403, action
         wrong = await post(site, tracking, action, {**data, "csrf": "tebakan"}, csrf=False)
@@ -403,12 +405,7 @@ async def test_an_officer_outside_the_team_gets_404(site: Site) -> None:
     assert (await site.client.get(f"/inbox/complaints/{tracking}")).status == 404
     assert (await site.client.get("/inbox/complaints/ADU-2026-99999")).status == 404
     before = await snapshot(site, tracking)
-    for action, data in (
-        ("reply", {"text": "Halo"}),
-        ("note", {"text": "catatan"}),
-        ("transition", {"name": "verify"}),
-        ("fields", {"field_customer_name": "PT Lain"}),
-    ):
+    for action, data in CHANGES:
         response = await post(site, tracking, action, data)
         assert response.status == 404, action
         assert "Pengaduan tidak ditemukan" in await response.text()
