@@ -9,8 +9,6 @@ webhook's message, and stops cleanly too.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -33,6 +31,7 @@ from storage.models import Message, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
 from tests.harness.rows import wait_until
+from tests.harness.webhooks import hmac_sha256
 from tests.runtime_fixtures import COMPLETE_COMPLAINT
 from tests.services import POSTGRES_URL, empty_redis_or_skip, free_port
 from tests.twilio.fake_twilio import FakeTwilio
@@ -128,7 +127,7 @@ async def post_api_message(
     raw = json.dumps(
         {"id": message_id, "from": {"email": "budi@example.com"}, "text": "halo"}
     ).encode()
-    sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    sig = hmac_sha256(secret, raw)
     async with http.post(
         f"{base}/webhooks/api",
         data=raw,
