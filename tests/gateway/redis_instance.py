@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from urllib.parse import urlsplit
 
+from tests.hung_server import copy_bytes
 from tests.services import REDIS_URL, free_port, unavailable
 
 
@@ -118,18 +119,8 @@ class StoppableRedis:
             return
         self._links.update((writer, up_writer))
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-
         try:
-            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+            await asyncio.gather(copy_bytes(reader, up_writer), copy_bytes(up_reader, writer))
         finally:
             self._links.discard(writer)
             self._links.discard(up_writer)
