@@ -88,6 +88,18 @@ def _metrics_stay_in_this_process() -> Iterator[None]:
         os.environ[ENV] = directory
 
 
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The ``aduan`` command line run in ``tmp_path``: no database, Redis or mail
+    server from the environment, the data directory ``tmp_path/var``; returns
+    ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("ADUAN_DATABASE_URL", "ADUAN_REDIS_URL", "ADUAN_IMAP_HOST", "ADUAN_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADUAN_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def profile() -> Profile:
     """The default SOP profile."""

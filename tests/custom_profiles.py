@@ -1,6 +1,8 @@
-"""An office's own profile YAML that gives no ``workflow`` (README.md "SOP profiles").
+"""Profile files a test writes: an office's own profile YAML that gives no
+``workflow`` (README.md "SOP profiles"), and a shipped profile with one section
+changed.
 
-It is the default profile's file without its ``workflow`` and ``roles``
+The first is the default profile's file without its ``workflow`` and ``roles``
 sections: at load it gets the default workflow and the roles that workflow
 uses, so it works exactly the default steps.
 """
@@ -28,4 +30,16 @@ def write_without_workflow(tmp_path: Path, **changes: Any) -> Path:
     """:func:`without_workflow` written to ``tmp_path/own-profile.yaml``; its path."""
     path = tmp_path / "own-profile.yaml"
     path.write_text(yaml.safe_dump(without_workflow(**changes), allow_unicode=True), "utf-8")
+    return path
+
+
+def write_with_section(
+    tmp_path: Path, profile: str, section: str, change: dict[str, Any], name: str
+) -> Path:
+    """The shipped profile ``profile`` with ``change`` laid over its ``section``,
+    written to ``tmp_path/<name>``; its path."""
+    data = yaml.safe_load((PROFILES_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))
+    data[section].update(change)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

@@ -1,10 +1,28 @@
-"""A TCP server that accepts connections and never answers: a hung database."""
+"""A TCP server that accepts connections and never answers (a hung database),
+a proxy that can be frozen, and the byte copying a test's TCP proxy does."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+
+async def copy_bytes(
+    src: asyncio.StreamReader, dst: asyncio.StreamWriter, frozen: asyncio.Event | None = None
+) -> None:
+    """Copy ``src`` to ``dst`` until ``src`` ends or either side fails, then close
+    ``dst``; once ``frozen`` is set, what arrives is swallowed and never answered."""
+    try:
+        while data := await src.read(65536):
+            if frozen is not None and frozen.is_set():
+                await asyncio.Event().wait()  # swallow, never answer
+            dst.write(data)
+            await dst.drain()
+    except (OSError, asyncio.CancelledError):
+        pass
+    finally:
+        dst.close()
 
 
 @asynccontextmanager
@@ -47,16 +65,7 @@ class Proxy:
         self.frozen.set()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                if self.frozen.is_set():
-                    await asyncio.Event().wait()  # swallow, never answer
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
+        await copy_bytes(reader, writer, self.frozen)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Connect to the real server and copy bytes both ways until frozen."""

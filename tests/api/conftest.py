@@ -8,24 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from channels.base import ChannelName
 from gateway.api.tokens import create_token
 from gateway.app import create_app
-from storage.models import Complaint, StaffUser
-from tests.fakes import inbound
+from storage.models import StaffUser
 from tests.known_kinds import assert_only_known_kinds
-from tests.runtime_fixtures import Harness, make_harness
-
-CAPA = {
-    "cause": "Antrean pengujian menumpuk",
-    "correction": "Laporan diterbitkan hari ini",
-    "corrective_action": "Tambah analis pada shift sore",
-    "preventive_action": "Pantau antrean mingguan",
-    "owner": "tono",
-    "due_date": "2026-12-01",
-}
+from tests.runtime_fixtures import CAPA, Harness, make_harness
 
 #: username → role of the staff created for API tests (default profile roles).
 STAFF = {
@@ -76,23 +64,8 @@ class Api:
 
     async def file(self, external_id: str = "m1", sender: str = "budi@example.com") -> str:
         """File a complete complaint by email; returns its tracking number."""
-        await self.h.runtime.accept(
-            inbound(
-                ChannelName.EMAIL,
-                external_id,
-                sender,
-                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
-            )
-        )
-        await self.h.settle()
-        async with self.h.runtime.sessions() as s:
-            complaint = await s.scalar(
-                select(Complaint)
-                .where(Complaint.contact_address == sender)
-                .order_by(Complaint.id.desc())
-            )
-            assert complaint is not None
-            return complaint.tracking_number
+        complaint = await self.h.file(external_id, sender)
+        return complaint.tracking_number
 
 
 @pytest.fixture

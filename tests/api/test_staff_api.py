@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 
 from storage.models import ComplaintEvent, OutboxMessage
 from storage.types import utcnow
-from tests.api.conftest import CAPA, Api
+from tests.api.conftest import Api
+from tests.runtime_fixtures import CAPA
 
 
 async def counts(api: Api) -> tuple[int, int]:

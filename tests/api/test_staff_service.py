@@ -16,9 +16,10 @@ from gateway.runtime import build_runtime
 from handlers.workflow import Actor, Refusal, TransitionRefused
 from storage.db import SessionFactory
 from storage.migrate import upgrade
-from storage.models import Complaint, ComplaintEvent, OutboxMessage, StaffUser
+from storage.models import Complaint, ComplaintEvent, OutboxMessage
 from tests.conftest import _postgres_engine
 from tests.fakes import RecordingChannel, inbound
+from tests.runtime_fixtures import COMPLETE_COMPLAINT, add_staff
 from tests.services import POSTGRES_URL
 
 pytestmark = pytest.mark.postgres
@@ -40,17 +41,13 @@ async def test_two_staff_taking_one_transition_at_once_move_it_once(tmp_path: Pa
     try:
         await upgrade(runtime.engine)
         await runtime.start(run_channels=False)
-        async with runtime.sessions() as s, s.begin():
-            for name in ("sri", "rina"):
-                s.add(
-                    StaffUser(username=name, full_name=name, role="secretariat", password_hash="x")
-                )
+        await add_staff(runtime.sessions, dict.fromkeys(("sri", "rina"), "secretariat"))
         await runtime.accept(
             inbound(
                 ChannelName.EMAIL,
                 "c1",
                 "budi@example.com",
-                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+                COMPLETE_COMPLAINT,
             )
         )
         jobs = runtime.jobs

@@ -77,8 +77,8 @@ from tests.email.conftest import (
     _dovecot_config,
     _stop_dovecot,
     _wait_for_greeting,
-    free_port,
 )
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "conversation" / "corpus" / "email_letters.yaml"

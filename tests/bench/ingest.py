@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ from typing import IO
 import aiohttp
 
 from channels.api import SIGNATURE_HEADER, sign
+from tests.services import free_port
 
 SECRET = "bench-secret"
 PATH = "/webhooks/api"
@@ -64,13 +64,6 @@ create table if not exists messages (
     raw text not null
 )
 """
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -70,6 +70,7 @@ from gateway.app import create_app
 from gateway.passwords import hash_password
 from gateway.runtime import Runtime
 from storage.models import StaffUser
+from tests.browser.signing_in import PASSWORD
 from tests.fakes import RecordingChannel
 from tests.runtime_fixtures import Harness, make_harness
 from tests.services import unavailable
@@ -151,7 +152,7 @@ class LiveServer:
         username: str,
         role: str,
         *,
-        password: str = "kata-sandi-uji-1",
+        password: str = PASSWORD,
         full_name: str | None = None,
         email: str | None = None,
     ) -> int:

@@ -4,9 +4,7 @@ page fits a 375-px phone, works by keyboard, and a reply reaches the complainant
 
 from __future__ import annotations
 
-import re
-
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from channels.base import ChannelName
@@ -19,17 +17,9 @@ from tests.browser.conftest import (
     OpenPage,
     assert_no_horizontal_scroll,
 )
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.fakes import inbound
 from tests.inbox.test_complaint_safety import hostile_email
-
-PASSWORD = "kata-sandi-uji-1"
-
-
-async def sign_in(page: Page, username: str) -> None:
-    await page.get_by_label("Nama pengguna").fill(username)
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").click()
-    await expect(page).to_have_url(re.compile(r"/inbox"))
 
 
 async def file_hostile(server: LiveServer) -> str:

@@ -8,27 +8,27 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from channels.base import ChannelName
 from storage.models import Complaint
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, OpenPage, assert_no_horizontal_scroll
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    LiveServer,
+    OpenPage,
+    assert_no_horizontal_scroll,
+)
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.fakes import RecordingChannel, inbound
+from tests.runtime_fixtures import newest_complaint
 
-PASSWORD = "kata-sandi-uji-1"
 WA_NUMBER = "+6281234567890"
 
 
 async def tracking_of(server: LiveServer, address: str) -> str:
-    async with server.runtime.sessions() as s:
-        complaint = await s.scalar(
-            select(Complaint)
-            .where(Complaint.contact_address == address)
-            .order_by(Complaint.id.desc())
-        )
-    assert complaint is not None, address
-    return complaint.tracking_number
+    return (await newest_complaint(server.runtime.sessions, address)).tracking_number
 
 
 async def file_two_complaints(server: LiveServer) -> tuple[str, str]:
@@ -53,13 +53,6 @@ async def file_two_complaints(server: LiveServer) -> tuple[str, str]:
     )
     await server.settle()
     return await tracking_of(server, WA_NUMBER), await tracking_of(server, "budi@example.com")
-
-
-async def sign_in(page: Page, username: str) -> None:
-    await page.get_by_label("Nama pengguna").fill(username)
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").click()
-    await expect(page.get_by_role("heading", level=1, name="Kotak masuk")).to_be_visible()
 
 
 async def test_secretariat_works_complaints_from_every_channel(

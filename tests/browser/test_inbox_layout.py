@@ -15,10 +15,15 @@ from sqlalchemy import select
 
 from channels.base import ChannelName
 from storage.models import Complaint
-from tests.browser.conftest import PHONE, LiveServer, OpenPage, assert_no_horizontal_scroll
+from tests.browser.conftest import (
+    PHONE,
+    LiveServer,
+    OpenPage,
+    assert_no_horizontal_scroll,
+)
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.fakes import inbound
 
-PASSWORD = "kata-sandi-uji-1"
 WIDE: ViewportSize = {"width": 1366, "height": 768}
 
 COMPLAINTS = (
@@ -50,13 +55,6 @@ async def file_complaints(server: LiveServer) -> list[str]:
         numbers = list(await s.scalars(select(Complaint.tracking_number).order_by(Complaint.id)))
     assert len(numbers) == len(COMPLAINTS)
     return numbers
-
-
-async def sign_in(page: Page, username: str = "sri") -> None:
-    await page.get_by_label("Nama pengguna").fill(username)
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").click()
-    await expect(page.get_by_role("heading", level=1, name="Kotak masuk")).to_be_visible()
 
 
 async def sri_and_complaints(server: LiveServer) -> list[str]:

@@ -9,10 +9,14 @@ from playwright.async_api import expect
 from sqlalchemy import func, select
 
 from storage.models import Complaint
-from tests.browser.conftest import PHONE, LiveServer, OpenPage, assert_no_horizontal_scroll
+from tests.browser.conftest import (
+    PHONE,
+    LiveServer,
+    OpenPage,
+    assert_no_horizontal_scroll,
+)
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.browser.test_public_pages import submit_form
-
-PASSWORD = "kata-sandi-uji-1"
 
 
 async def test_a_citizen_reads_the_notice_and_an_admin_erases_their_data(
@@ -34,9 +38,7 @@ async def test_a_citizen_reads_the_notice_and_an_admin_erases_their_data(
 
     await live_server.add_staff("admin", "admin", password=PASSWORD)
     page = await open_page("/inbox", viewport=PHONE)
-    await page.get_by_label("Nama pengguna").fill("admin")
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").click()
+    await sign_in(page, "admin")
     await page.goto("/inbox/contacts/1")
     await expect(page.get_by_role("heading", name="Data pribadi")).to_be_visible()
     await page.get_by_role("link", name="Hapus data pribadi…").click()

@@ -7,10 +7,15 @@ import dataclasses
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import PHONE, LiveServer, OpenPage, assert_no_horizontal_scroll
+from tests.browser.conftest import (
+    PHONE,
+    LiveServer,
+    OpenPage,
+    assert_no_horizontal_scroll,
+)
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.email.test_never_blocks import CONFIG, MemoryMailbox, MemoryPoller
 
-PASSWORD = "kata-sandi-uji-1"
 FORGED = (
     b"Authentication-Results: mx.bspji.go.id; spf=fail smtp.mailfrom=evil.example; dmarc=fail\r\n"
     b"From: Budi Santoso <budi@example.com>\r\n"
@@ -37,9 +42,7 @@ async def test_the_secretariat_reads_mail_kept_aside_on_a_phone(
     assert await poller.poll_once() == 1
 
     page = await open_page("/inbox", viewport=PHONE)
-    await page.get_by_label("Nama pengguna").fill("sri")
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").click()
+    await sign_in(page, "sri")
     await page.get_by_role("link", name="Pesan yang disisihkan").click()
     await expect(page.get_by_role("heading", level=1, name="Pesan yang disisihkan")).to_be_visible()
     await expect(page.get_by_text("Gagal pemeriksaan pengirim (SPF/DMARC)")).to_be_visible()

@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, ViewportSize, expect
+from playwright.async_api import ViewportSize, expect
 
 from channels.base import ChannelName
-from tests.browser.conftest import PHONE, LiveServer, OpenPage, assert_no_horizontal_scroll
+from tests.browser.conftest import (
+    PHONE,
+    LiveServer,
+    OpenPage,
+    assert_no_horizontal_scroll,
+)
+from tests.browser.signing_in import sign_in
 from tests.fakes import inbound
 
-PASSWORD = "kata-sandi-uji-1"
 #: A common office laptop screen.
 WIDE: ViewportSize = {"width": 1366, "height": 800}
-
-
-async def sign_in(page: Page, username: str) -> None:
-    await page.get_by_label("Nama pengguna").fill(username)
-    await page.get_by_label("Kata sandi").fill(PASSWORD)
-    await page.get_by_role("button", name="Masuk").click()
-    await expect(page.get_by_role("heading", level=1, name="Kotak masuk")).to_be_visible()
 
 
 async def test_the_admin_changes_a_role_and_the_audit_shows_it(

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services import unavailable
+from tests.services import free_port, self_signed, unavailable
 
 NGINX = os.environ.get("ADUAN_TEST_NGINX", "/usr/sbin/nginx")
 OPENSSL = "openssl"
@@ -53,42 +53,6 @@ class Nginx:
         """nginx's error log so far (for assertion messages)."""
         path = self.directory / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate and key for ``127.0.0.1`` (openssl CLI), valid two days."""
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            OPENSSL,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 def site_config(
@@ -166,7 +130,9 @@ def run_nginx(directory: Path, app_port: int) -> Iterator[Nginx]:
     """Run nginx with deploy/nginx.conf in front of ``127.0.0.1:app_port`` until the block ends."""
     require_nginx()
     directory.mkdir(parents=True, exist_ok=True)
-    cert, key = self_signed(directory)
+    pair = self_signed(directory)
+    assert pair is not None, "openssl could not make a self-signed certificate"
+    cert, key = pair
     https_port, http_port = free_port(), free_port()
     site = site_config(
         SITE.read_text(),

@@ -27,10 +27,11 @@ from channels.base import ChannelName
 from gateway.app import create_app
 from gateway.inbox.throttle import ThrottlePolicy
 from storage.models import Complaint, LoginThrottle, Message, StaffSession
-from tests.deploy.nginx_instance import Nginx, free_port, require_nginx, run_nginx
+from tests.deploy.nginx_instance import Nginx, require_nginx, run_nginx
 from tests.fakes import inbound
 from tests.inbox.conftest import CSRF_RE, PASSWORD, add_staff
 from tests.runtime_fixtures import Harness, make_harness
+from tests.services import free_port
 
 WRONG = "salah-sandi-123"
 REPLY = "Laporan Bapak sedang kami periksa melalui jalur aman."

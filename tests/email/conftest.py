@@ -47,7 +47,7 @@ from storage.models import Message
 from tests.harness.conversation import settle
 from tests.harness.payloads import Payloads
 from tests.harness.rows import count_rows, wait_until
-from tests.services import unavailable
+from tests.services import free_port, self_signed, unavailable
 
 DATA = Path(__file__).parent / "data"
 DOVECOT = "/usr/sbin/dovecot"
@@ -69,13 +69,6 @@ def crlf(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- Dovecot -----------------------------------------------------------------------
 
 
@@ -94,37 +87,6 @@ class DovecotServer:
         """A client context trusting the server's self-signed certificate."""
         assert self.cafile is not None
         return ssl.create_default_context(cafile=str(self.cafile))
-
-
-def _tls_certificate(root: Path) -> tuple[Path, Path] | None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        return None
-    cert, key = root / "cert.pem", root / "key.pem"
-    result = subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    return (cert, key) if result.returncode == 0 else None
 
 
 def _dovecot_config(root: Path, port: int, ssl_port: int, tls: tuple[Path, Path] | None) -> str:
@@ -210,7 +172,7 @@ def dovecot() -> Iterator[DovecotServer]:
     (root / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
     if os.geteuid() == 0:
         shutil.chown(root / "mail", "dovecot", "dovecot")
-    tls = _tls_certificate(root)
+    tls = self_signed(root, dns="localhost")
     port, ssl_port = free_port(), free_port()
     config = root / "dovecot.conf"
     config.write_text(_dovecot_config(root, port, ssl_port, tls))
@@ -426,8 +388,9 @@ class SmtpSink:
         """Every message received, parsed, in order."""
         out = []
         for envelope in self.handler.envelopes:
+            assert isinstance(envelope.original_content, bytes)
             parsed = email.message_from_bytes(
-                envelope.original_content or b"", policy=email.policy.default
+                envelope.original_content, policy=email.policy.default
             )
             assert isinstance(parsed, EmailMessage)
             out.append(parsed)

@@ -24,7 +24,8 @@ from gateway.config import Security
 from gateway.ingest import ingest
 from storage.db import SessionFactory
 from storage.models import Lease, Message, QuarantinedInbound
-from tests.email.conftest import IMAP_PASSWORD, Mailbox, RecordingAccept, free_port, sample
+from tests.email.conftest import IMAP_PASSWORD, Mailbox, RecordingAccept, sample
+from tests.services import free_port
 
 pytestmark = pytest.mark.imap
 

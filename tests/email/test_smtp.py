@@ -16,7 +16,8 @@ from channels.email.smtp import SmtpSender, build_message, message_id_for
 from channels.errors import PermanentError, TemporaryError
 from gateway.channel_configs import email_config
 from gateway.config import Security, Settings
-from tests.email.conftest import EMAIL_FROM, SmtpSink, free_port
+from tests.email.conftest import EMAIL_FROM, SmtpSink
+from tests.services import free_port
 
 
 def smtp_settings(sink: SmtpSink | None = None, **overrides: Any) -> EmailConfig:
@@ -45,21 +46,13 @@ def outbound(**overrides: Any) -> OutboundMessage:
     return OutboundMessage(**values)
 
 
-def received(sink: SmtpSink, index: int = -1) -> EmailMessage:
-    envelope = sink.handler.envelopes[index]
-    assert isinstance(envelope.original_content, bytes)
-    msg = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
 async def test_headers_threading_and_body(smtp_sink: SmtpSink) -> None:
     result = await SmtpSender(smtp_settings(smtp_sink)).send(outbound())
     assert result.provider_id == "outbox-42@bspji.go.id"
     envelope = smtp_sink.handler.envelopes[0]
     assert envelope.mail_from == "pengaduan@bspji.go.id"
     assert envelope.rcpt_tos == ["budi.santoso@gmail.com"]
-    msg = received(smtp_sink)
+    msg = smtp_sink.messages()[-1]
     assert str(msg["From"]) == "Layanan Pengaduan <pengaduan@bspji.go.id>"
     assert str(msg["To"]) == "budi.santoso@gmail.com"
     assert str(msg["Subject"]) == "[ADU-2026-00042] Pengaduan Anda telah kami terima"
@@ -78,14 +71,14 @@ async def test_message_id_is_stable_across_retries(smtp_sink: SmtpSink) -> None:
     first = await sender.send(outbound())
     second = await sender.send(outbound())
     assert first.provider_id == second.provider_id == message_id_for("outbox-42", EMAIL_FROM)
-    assert received(smtp_sink, 0)["Message-ID"] == received(smtp_sink, 1)["Message-ID"]
+    assert smtp_sink.messages()[0]["Message-ID"] == smtp_sink.messages()[1]["Message-ID"]
 
 
 async def test_person_message_without_subject_or_thread(smtp_sink: SmtpSink) -> None:
     await SmtpSender(smtp_settings(smtp_sink)).send(
         outbound(automatic=False, subject=None, thread_refs=(), language="en")
     )
-    msg = received(smtp_sink)
+    msg = smtp_sink.messages()[-1]
     assert msg["Auto-Submitted"] is None
     assert msg["In-Reply-To"] is None and msg["References"] is None
     assert str(msg["Subject"]) == "About your complaint"

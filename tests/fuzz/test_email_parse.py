@@ -20,7 +20,7 @@ from datetime import UTC
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import String, func, select
 
@@ -30,16 +30,10 @@ from channels.errors import InboundParseError
 from gateway.ingest import store_inbound
 from storage.db import SessionFactory
 from storage.models import Attachment, Message
+from tests.fuzz.strategies import FUZZ
 
 MAX_BODY = 2_000
 TRUSTED = "mx.bspji.go.id"
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 
 def length(column: Any) -> int:

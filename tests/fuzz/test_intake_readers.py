@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import String
 
@@ -32,6 +32,7 @@ from handlers.intake.sender import person_from_display_name
 from handlers.profile import FieldKind, IntakeField, load_profile
 from handlers.validation import check_value
 from storage.models import Complaint
+from tests.fuzz.strategies import FUZZ
 
 PROFILE = load_profile("default")
 FIELDS = PROFILE.intake.fields
@@ -86,14 +87,6 @@ worded_text = st.lists(
 ).map(lambda parts: " ".join(parts))
 texts = free_text | worded_text
 
-PROPERTIES = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
 
 def assert_storable(value: Any, column: str | None = None) -> None:
     """``value`` (``None`` or a string) is what PostgreSQL stores in ``column``."""
@@ -146,7 +139,7 @@ EXAMPLES = [
 ]
 
 
-@PROPERTIES
+@FUZZ
 @given(texts, st.booleans())
 @example(EXAMPLES[0], False).via("NUL inside words")
 @example(EXAMPLES[1], True).via("lone surrogates")
@@ -157,7 +150,7 @@ def test_read_text_returns_storable_values(text: str, letter: bool) -> None:
     assert_reading(read_text(text, FIELDS, letter=letter))
 
 
-@PROPERTIES
+@FUZZ
 @given(texts, st.sampled_from([f.key for f in FIELDS]))
 def test_read_answer_returns_storable_values(text: str, key: str) -> None:
     suggestion = PersonName("Rina Wati", "Bu")
@@ -166,7 +159,7 @@ def test_read_answer_returns_storable_values(text: str, key: str) -> None:
     assert isinstance(is_yes(text), bool)
 
 
-@PROPERTIES
+@FUZZ
 @given(texts, st.booleans())
 def test_corrections_are_storable(text: str, explicit_only: bool) -> None:
     assert_correction(find_correction(text, RECORDED, explicit_only=explicit_only))
@@ -174,7 +167,7 @@ def test_corrections_are_storable(text: str, explicit_only: bool) -> None:
         assert_correction(correction)
 
 
-@PROPERTIES
+@FUZZ
 @given(texts)
 @example(EXAMPLES[3]).via("a signature of titles")
 def test_commands_and_names_are_storable(text: str) -> None:
@@ -187,7 +180,7 @@ def test_commands_and_names_are_storable(text: str) -> None:
     assert_person(person_from_display_name(text))
 
 
-@PROPERTIES
+@FUZZ
 @given(texts)
 def test_informal_dates_never_raise(text: str) -> None:
     day = parse_informal_date(text, TODAY)

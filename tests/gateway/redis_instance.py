@@ -13,19 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 from urllib.parse import urlsplit
 
-from tests.services import REDIS_URL, unavailable
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.hung_server import copy_bytes
+from tests.services import REDIS_URL, free_port, unavailable
 
 
 def redis_server_command(binary: str, port: int, *extra: str) -> list[str]:
@@ -127,18 +119,8 @@ class StoppableRedis:
             return
         self._links.update((writer, up_writer))
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-
         try:
-            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+            await asyncio.gather(copy_bytes(reader, up_writer), copy_bytes(up_reader, writer))
         finally:
             self._links.discard(writer)
             self._links.discard(up_writer)

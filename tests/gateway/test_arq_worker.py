@@ -17,6 +17,7 @@ from gateway.worker import worker_settings
 from storage.models import Complaint, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
+from tests.runtime_fixtures import COMPLETE_COMPLAINT
 from tests.services import POSTGRES_URL, REDIS_URL, empty_redis_or_skip
 
 
@@ -43,7 +44,7 @@ async def test_gateway_enqueues_and_worker_processes_and_sends(tmp_path: Path) -
                 ChannelName.EMAIL,
                 "w1@x",
                 "budi@example.com",
-                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+                COMPLETE_COMPLAINT,
             )
         )
         await gateway.jobs.stop()  # flush pending enqueues

@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 
 from gateway.webhooks.caps import BODY_CAPS
+from tests.services import free_port
 
 ATTACK_BYTES = 24 * 1024 * 1024
 CONCURRENT = 20
@@ -35,13 +36,6 @@ ROUTES = [
     "/webhooks/api",
     "/inbox/login",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def memory_kib(pid: int, key: str) -> int:

@@ -9,8 +9,6 @@ webhook's message, and stops cleanly too.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -32,8 +30,10 @@ from gateway.runtime import build_runtime
 from storage.models import Message, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
-from tests.gateway.redis_instance import free_port
-from tests.services import POSTGRES_URL, empty_redis_or_skip
+from tests.harness.rows import wait_until
+from tests.harness.webhooks import hmac_sha256
+from tests.runtime_fixtures import COMPLETE_COMPLAINT
+from tests.services import POSTGRES_URL, empty_redis_or_skip, free_port
 from tests.twilio.fake_twilio import FakeTwilio
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +59,21 @@ def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def serve_env_without_redis(
+    tmp_path: Path, port: int, secret: str = API_SECRET, **extra: str
+) -> dict[str, str]:
+    """:func:`child_env` for ``aduan serve`` on ``127.0.0.1:port`` with ``secret``
+    as the API webhook secret and a Redis URL nothing listens on; ``extra`` on top."""
+    return child_env(
+        tmp_path,
+        ADUAN_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        ADUAN_HTTP_HOST="127.0.0.1",
+        ADUAN_HTTP_PORT=str(port),
+        ADUAN_WEBHOOK_SECRET=secret,
+        **extra,
+    )
+
+
 def aduan(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
     """Start ``aduan <args>`` with stdout and stderr in files under ``tmp_path``."""
     out = (tmp_path / f"{args[0]}.out").open("wb")
@@ -82,13 +97,8 @@ async def exit_status(
         pytest.fail(f"the process did not stop within {timeout} s:\n{tail}")
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"not reached within {timeout} s")
-        await asyncio.sleep(0.1)
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    await wait_until(check, timeout=60.0, step=0.1)
 
 
 async def until_serving(
@@ -117,7 +127,7 @@ async def post_api_message(
     raw = json.dumps(
         {"id": message_id, "from": {"email": "budi@example.com"}, "text": "halo"}
     ).encode()
-    sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    sig = hmac_sha256(secret, raw)
     async with http.post(
         f"{base}/webhooks/api",
         data=raw,
@@ -203,13 +213,7 @@ async def test_serve_starts_without_redis_and_stores_a_webhooks_message(tmp_path
     engine = await make_engine("postgresql", tmp_path)
     await engine.dispose()
     port = free_port()
-    env = child_env(
-        tmp_path,
-        ADUAN_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
-        ADUAN_HTTP_HOST="127.0.0.1",
-        ADUAN_HTTP_PORT=str(port),
-        ADUAN_WEBHOOK_SECRET=API_SECRET,
-    )
+    env = serve_env_without_redis(tmp_path, port)
     serve = aduan(["serve"], env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -277,7 +281,7 @@ async def test_a_second_stop_cancels_a_hung_send_whose_claim_lapses_within_30_s(
             ChannelName.EMAIL,
             "hang-1",
             "budi@example.com",
-            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+            COMPLETE_COMPLAINT,
         )
     )
     service = WorkerService(settings, runtime=runtime, run_channels=False)

@@ -22,12 +22,8 @@ from tests.fakes import inbound
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in ("ADUAN_DATABASE_URL", "ADUAN_REDIS_URL", "ADUAN_IMAP_HOST", "ADUAN_SMTP_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ADUAN_DATA_DIR", str(tmp_path / "var"))
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 def file_complaint(tmp_path: Path) -> None:

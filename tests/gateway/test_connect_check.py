@@ -17,14 +17,13 @@ from tests.email.conftest import (  # noqa: F401  (fixtures)
     IMAP_USER,
     Mailbox,
     SmtpSink,
-    _tls_certificate,
     dovecot,
     mailbox,
     smtp_sink,
 )
-from tests.gateway.redis_instance import free_port
 from tests.gateway.startup_cli import Ran, clean_env, run_aduan_async
 from tests.hung_server import hung_server
+from tests.services import free_port, self_signed
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.twilio.fake_twilio import FakeTwilio
 from tests.whatsapp_cloud.fake_graph import FakeGraph
@@ -190,7 +189,7 @@ async def test_webhook_modes_need_the_public_url_over_https(fakes: Fakes, tmp_pa
     assert ran.code == 2
     assert "must be https://" in lines(ran)["public url"]
 
-    pair = _tls_certificate(tmp_path)
+    pair = self_signed(tmp_path, dns="localhost")
     if pair is None:
         pytest.skip("openssl is needed for a local https server")
     cert, key = pair

@@ -15,15 +15,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_engine
-from tests.gateway.redis_instance import free_port
 from tests.gateway.test_clean_stop import (
     aduan,
-    child_env,
     exit_status,
     post_api_message,
+    serve_env_without_redis,
     until,
     until_serving,
 )
+from tests.services import free_port
 
 API_SECRET = "observe-api-secret"
 TOKEN = "observe-metrics-token-0123"
@@ -43,12 +43,10 @@ async def test_serve_shows_the_workers_metrics_and_logs_json(tmp_path: Path) -> 
     engine = await make_engine("postgresql", tmp_path)
     await engine.dispose()
     port = free_port()
-    env = child_env(
+    env = serve_env_without_redis(
         tmp_path,
-        ADUAN_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
-        ADUAN_HTTP_HOST="127.0.0.1",
-        ADUAN_HTTP_PORT=str(port),
-        ADUAN_WEBHOOK_SECRET=API_SECRET,
+        port,
+        API_SECRET,
         ADUAN_LOG_FORMAT="json",
         ADUAN_METRICS_TOKEN=TOKEN,
         ADUAN_HEALTHZ_TIMEOUT="1",

@@ -31,6 +31,7 @@ from storage.models import Complaint, Lease, Message, OutboxMessage
 from storage.types import utcnow
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
+from tests.harness.rows import wait_until
 from tests.services import POSTGRES_URL
 
 #: The contact lease in these tests, in seconds: short, so a stall outlives it.
@@ -137,12 +138,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
 
 async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
     """Poll ``check`` until it holds; fail after :data:`PATIENCE` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + PATIENCE
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    await wait_until(check, PATIENCE, what=what)
 
 
 def pause_renewals(guard: LeaseContactGuard) -> asyncio.Event:

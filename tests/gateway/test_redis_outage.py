@@ -25,20 +25,15 @@ from gateway.worker import WorkerService
 from storage.models import Complaint, Message, OutboxMessage, OutboxStatus
 from tests.conftest import make_engine
 from tests.fakes import RecordingChannel, inbound
-from tests.gateway.redis_instance import StoppableRedis, free_port
-from tests.services import POSTGRES_URL, empty_redis_or_skip
-
-COMPLAINT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
+from tests.gateway.redis_instance import StoppableRedis
+from tests.harness.rows import wait_until
+from tests.runtime_fixtures import COMPLETE_COMPLAINT
+from tests.services import POSTGRES_URL, empty_redis_or_skip, free_port
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     """Wait until ``check()`` is true; fails after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"not reached within {timeout} s")
-        await asyncio.sleep(0.05)
+    await wait_until(check, timeout)
 
 
 async def holds(value: bool) -> bool:
@@ -119,7 +114,9 @@ async def test_worker_starts_without_redis_and_answers_by_polling_the_database(
     service = WorkerService(settings, runtime=worker_rt, run_channels=False)
     running = asyncio.create_task(service.run())
     try:
-        await gateway.accept(inbound(ChannelName.EMAIL, "o1@x", "budi@example.com", COMPLAINT))
+        await gateway.accept(
+            inbound(ChannelName.EMAIL, "o1@x", "budi@example.com", COMPLETE_COMPLAINT)
+        )
         # Only the fast database polling can find it: Redis is away and the
         # normal sweep interval is an hour.
         await until(lambda: complaints(worker_rt), timeout=30)
@@ -150,7 +147,7 @@ async def test_worker_keeps_running_through_a_redis_restart(
     running = asyncio.create_task(service.run())
 
     async def message(n: int) -> None:
-        text = COMPLAINT.replace("Budi", f"Budi {n}")
+        text = COMPLETE_COMPLAINT.replace("Budi", f"Budi {n}")
         await gateway.accept(inbound(ChannelName.EMAIL, f"r{n}@x", f"budi{n}@example.com", text))
 
     try:
@@ -205,7 +202,9 @@ async def test_a_backlog_of_one_sender_is_one_queued_job_and_leaves_none(tmp_pat
     try:
         results = [
             await gateway.accept(
-                inbound(ChannelName.EMAIL, f"b{n}@x", "ani@example.com", f"{COMPLAINT}\n{n}")
+                inbound(
+                    ChannelName.EMAIL, f"b{n}@x", "ani@example.com", f"{COMPLETE_COMPLAINT}\n{n}"
+                )
             )
             for n in range(50)
         ]

@@ -16,23 +16,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from channels.base import ChannelName
-from gateway.config import load_settings
 from gateway.inbox.reply_route import ReplyRoute, WindowPlan, reply_route
 from gateway.ingest import ingest
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime
 from handlers.notifications import notify_complainant
-from handlers.profile import PROFILES_DIR
 from handlers.route_decision import RouteFacts, decide_route
 from handlers.route_facts import load_route_facts
 from handlers.workflow import Actor
-from storage.migrate import upgrade
 from storage.models import Complaint, Contact, ContactAddress, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 from tests.fakes import RecordingChannel, inbound
+from tests.gateway.window_runtime import WHATSAPP_TEMPLATE, runtime_with_template
 
 PHONE = "+6281234567890"
 PHONE2 = "+6281111111111"
@@ -145,23 +142,10 @@ CASES = [
 
 
 async def runtime_for(tmp_path: Path, case: Case) -> tuple[Runtime, list[RecordingChannel]]:
-    data = yaml.safe_load((PROFILES_DIR / "default.yaml").read_text())
-    if case.template:
-        data["whatsapp_template"] = {
-            "name": TEMPLATE,
-            "languages": {"id": "id", "en": "en_US"},
-            "variables": ["tracking_number", "text"],
-        }
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.sqlite3'}",
-        data_dir=tmp_path,
-        sop_profile=str(path),
-    )
     channels = {name: RecordingChannel(ChannelName(name)) for name in case.enabled}
-    runtime = await build_runtime(settings, use_redis=False, extra_channels=channels)  # type: ignore[arg-type]
-    await upgrade(runtime.engine)
+    runtime = await runtime_with_template(
+        tmp_path, template=WHATSAPP_TEMPLATE if case.template else None, channels=channels
+    )
     return runtime, list(channels.values())
 
 

@@ -15,9 +15,8 @@ from sqlalchemy.engine import make_url
 
 from gateway.config import ConfigError, load_settings
 from gateway.startup_errors import config_problem
-from tests.gateway.redis_instance import free_port
 from tests.gateway.startup_cli import aduan_command, clean_env, run_aduan
-from tests.services import POSTGRES_URL, unavailable
+from tests.services import POSTGRES_URL, free_port, unavailable
 
 
 def assert_one_line(ran_code: int, err_lines: list[str], err: str, setting: str) -> str:

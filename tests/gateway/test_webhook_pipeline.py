@@ -11,8 +11,6 @@ is 400. Nothing is half-stored and no traceback reaches the log.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -36,6 +34,7 @@ from gateway.webhooks.deadline import RETRY_AFTER_SECONDS, late_count
 from storage.migrate import upgrade
 from storage.models import Contact, DeliveryStatus, Message, QuarantinedInbound
 from tests.conftest import _postgres_engine
+from tests.harness.webhooks import hmac_sha256
 from tests.services import POSTGRES_URL
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.twilio.fake_twilio import FakeTwilio
@@ -81,31 +80,22 @@ class Gateway:
             },
         )
 
-    async def whatsapp(self, raw: bytes) -> Any:
-        sig = "sha256=" + hmac.new(WA_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    async def _json(self, channel: str, raw: bytes, header: str, value: str) -> Any:
+        """POST the JSON body ``raw`` to ``/webhooks/<channel>`` with ``header: value``."""
         return await self.client.post(
-            "/webhooks/whatsapp",
+            f"/webhooks/{channel}",
             data=raw,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig},
+            headers={"Content-Type": "application/json", header: value},
         )
+
+    async def whatsapp(self, raw: bytes) -> Any:
+        return await self._json("whatsapp", raw, "X-Hub-Signature-256", hmac_sha256(WA_SECRET, raw))
 
     async def telegram(self, raw: bytes) -> Any:
-        return await self.client.post(
-            "/webhooks/telegram",
-            data=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Telegram-Bot-Api-Secret-Token": TG_SECRET,
-            },
-        )
+        return await self._json("telegram", raw, "X-Telegram-Bot-Api-Secret-Token", TG_SECRET)
 
     async def api(self, raw: bytes) -> Any:
-        sig = "sha256=" + hmac.new(API_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        return await self.client.post(
-            "/webhooks/api",
-            data=raw,
-            headers={"Content-Type": "application/json", "X-Aduan-Signature": sig},
-        )
+        return await self._json("api", raw, "X-Aduan-Signature", hmac_sha256(API_SECRET, raw))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,20 +7,17 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 
 from channels.base import ChannelName
-from gateway.config import load_settings
 from gateway.ingest import ingest
-from gateway.runtime import Runtime, build_runtime
+from gateway.runtime import Runtime
 from gateway.window import template_variable
 from handlers.outbox import Draft, OutboxWriter
-from handlers.profile import PROFILES_DIR
-from storage.migrate import upgrade
 from storage.models import ComplaintEvent, OutboxMessage, OutboxStatus
 from storage.types import utcnow
 from tests.fakes import RecordingChannel, inbound
+from tests.gateway.window_runtime import WHATSAPP_TEMPLATE, runtime_with_template
 
 PHONE = "+6281234567890"
 
@@ -28,24 +25,10 @@ PHONE = "+6281234567890"
 async def runtime_with(
     tmp_path: Path, *, template: bool, channels: dict[str, RecordingChannel]
 ) -> Runtime:
-    data = yaml.safe_load((PROFILES_DIR / "default.yaml").read_text())
-    if template:
-        data["whatsapp_template"] = {
-            "name": "aduan_pembaruan",
-            "languages": {"id": "id", "en": "en_US"},
-            "content_sid": "HX" + "a" * 32,
-            "variables": ["tracking_number", "text"],
-        }
-    path = tmp_path / "profile.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}",
-        data_dir=tmp_path,
-        sop_profile=str(path),
+    with_sid = {**WHATSAPP_TEMPLATE, "content_sid": "HX" + "a" * 32}
+    return await runtime_with_template(
+        tmp_path, template=with_sid if template else None, channels=channels
     )
-    runtime = await build_runtime(settings, use_redis=False, extra_channels=channels)  # type: ignore[arg-type]
-    await upgrade(runtime.engine)
-    return runtime
 
 
 async def last_seen(runtime: Runtime, hours: float) -> int:
@@ -69,13 +52,25 @@ async def rows(runtime: Runtime) -> list[OutboxMessage]:
         return list(await s.scalars(select(OutboxMessage)))
 
 
-async def test_inside_the_window_free_text_goes(tmp_path: Path) -> None:
-    wa = RecordingChannel(ChannelName.WHATSAPP)
-    rt = await runtime_with(tmp_path, template=True, channels={"whatsapp": wa})
-    contact = await last_seen(rt, 2)
-    await stage_update(rt, contact, "Pengaduan Anda sedang ditindaklanjuti.")
+async def dispatched(
+    tmp_path: Path, *channels: RecordingChannel, template: bool, hours: float, text: str
+) -> Runtime:
+    """A runtime sending through ``channels`` whose citizen last wrote ``hours`` ago,
+    after one update of ``text`` to him was staged and dispatched."""
+    by_name = {channel.name.value: channel for channel in channels}
+    rt = await runtime_with(tmp_path, template=template, channels=by_name)
+    contact = await last_seen(rt, hours)
+    await stage_update(rt, contact, text)
     assert rt.dispatcher is not None
     await rt.dispatcher.dispatch_due()
+    return rt
+
+
+async def test_inside_the_window_free_text_goes(tmp_path: Path) -> None:
+    wa = RecordingChannel(ChannelName.WHATSAPP)
+    rt = await dispatched(
+        tmp_path, wa, template=True, hours=2, text="Pengaduan Anda sedang ditindaklanjuti."
+    )
     [sent] = wa.sent
     assert sent.template is None and sent.text == "Pengaduan Anda sedang ditindaklanjuti."
     assert (await rows(rt))[0].sent_as is None
@@ -86,11 +81,13 @@ async def test_after_25_hours_the_template_goes_and_the_complaint_records_it(
     tmp_path: Path,
 ) -> None:
     wa = RecordingChannel(ChannelName.WHATSAPP)
-    rt = await runtime_with(tmp_path, template=True, channels={"whatsapp": wa})
-    contact = await last_seen(rt, 25)
-    await stage_update(rt, contact, "Status: dalam tindak lanjut.\nPerkiraan selesai 25-11-2026.")
-    assert rt.dispatcher is not None
-    await rt.dispatcher.dispatch_due()
+    rt = await dispatched(
+        tmp_path,
+        wa,
+        template=True,
+        hours=25,
+        text="Status: dalam tindak lanjut.\nPerkiraan selesai 25-11-2026.",
+    )
     [sent] = wa.sent
     assert sent.template is not None
     assert sent.template.name == "aduan_pembaruan" and sent.template.content_sid == "HX" + "a" * 32
@@ -105,11 +102,9 @@ async def test_after_25_hours_the_template_goes_and_the_complaint_records_it(
 
 async def test_without_a_template_it_falls_back_to_sms(tmp_path: Path) -> None:
     wa, sms = RecordingChannel(ChannelName.WHATSAPP), RecordingChannel(ChannelName.SMS)
-    rt = await runtime_with(tmp_path, template=False, channels={"whatsapp": wa, "sms": sms})
-    contact = await last_seen(rt, 30)
-    await stage_update(rt, contact, "Pengaduan Anda selesai.")
-    assert rt.dispatcher is not None
-    await rt.dispatcher.dispatch_due()
+    rt = await dispatched(
+        tmp_path, wa, sms, template=False, hours=30, text="Pengaduan Anda selesai."
+    )
     assert wa.sent == []
     [sent] = sms.sent
     assert sent.recipient == PHONE and sent.text == "Pengaduan Anda selesai."
@@ -120,11 +115,7 @@ async def test_without_a_template_it_falls_back_to_sms(tmp_path: Path) -> None:
 
 async def test_with_no_route_it_fails_visibly_instead_of_sending_blind(tmp_path: Path) -> None:
     wa = RecordingChannel(ChannelName.WHATSAPP)
-    rt = await runtime_with(tmp_path, template=False, channels={"whatsapp": wa})
-    contact = await last_seen(rt, 48)
-    await stage_update(rt, contact, "x")
-    assert rt.dispatcher is not None
-    await rt.dispatcher.dispatch_due()
+    rt = await dispatched(tmp_path, wa, template=False, hours=48, text="x")
     assert wa.sent == []
     [row] = await rows(rt)
     assert row.status == OutboxStatus.FAILED and row.error_code == "window_closed"

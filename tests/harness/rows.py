@@ -17,14 +17,18 @@ async def count_rows(sessions: async_sessionmaker[AsyncSession], model: type, *w
 
 
 async def wait_until(
-    condition: Callable[[], Awaitable[bool]], timeout: float = 15.0, step: float = 0.05
+    condition: Callable[[], Awaitable[bool]],
+    timeout: float = 15.0,
+    step: float = 0.05,
+    what: str = "condition",
 ) -> None:
-    """Poll ``condition`` every ``step`` seconds until true; ``AssertionError`` after
-    ``timeout`` seconds (for work a poller does on its own schedule)."""
+    """Poll ``condition`` every ``step`` seconds until true; ``AssertionError``
+    naming ``what`` after ``timeout`` seconds (for work a poller or another
+    process does on its own schedule)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         if await condition():
             return
         await asyncio.sleep(step)
-    raise AssertionError("condition not reached in time")
+    raise AssertionError(f"{what} not reached within {timeout} s")

@@ -6,11 +6,14 @@ a provider retries), then in the database one inbound message with ``stored``
 fields (or no message at all when ``None``) and one quarantined row with
 ``quarantined`` fields (or none when ``None``). Values may be :class:`tests.harness.incoming.Check`
 predicates; :func:`contains`, :func:`equals` and :func:`starts_with` build
-the usual ones.
+the usual ones. :func:`hmac_sha256` signs a body as Meta and the API webhook
+expect, computed independently of the code under test.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Message, QuarantinedInbound
 from tests.harness.incoming import Check
+
+
+def hmac_sha256(secret: str, body: bytes) -> str:
+    """``sha256=<hex>``: the HMAC-SHA256 of ``body`` under ``secret`` (the
+    ``X-Hub-Signature-256`` and ``X-Aduan-Signature`` headers)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def contains(part: str) -> Check:

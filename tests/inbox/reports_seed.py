@@ -21,6 +21,8 @@ working days there are Monday to Friday.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -51,6 +53,10 @@ def wib(month: int, day: int, hour: int, minute: int) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=WIB)
 
 
+#: The report period the seeded complaints fall in, as the report forms take it.
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+
+
 @dataclass(frozen=True)
 class Seeded:
     """Tracking numbers of the seeded complaints."""
@@ -67,14 +73,7 @@ async def file(
 ) -> str:
     """File a complaint by ``channel`` (chat channels confirm with "ya"); its tracking number."""
     text = f"Nama: {name}\nPelanggan: {customer}\nMasalah: {problem}"
-    await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}", sender, text))
-    await site.h.settle()
-    if channel is not ChannelName.EMAIL:
-        await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}-ya", sender, "ya"))
-        await site.h.settle()
-    async with site.h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint).where(Complaint.contact_address == sender))
-    assert complaint is not None, sender
+    complaint = await site.h.file(f"{channel}-{sender}", sender, text, channel)
     return complaint.tracking_number
 
 
@@ -203,3 +202,18 @@ async def seed_november(site: Site) -> Seeded:
     await shift(site, d, wib(10, 30, 10, 0), [wib(10, 30, 10, 5), wib(11, 2, 9, 0)])
     await shift(site, e, wib(12, 1, 9, 0), [])
     return Seeded(a, b, c, d, e)
+
+
+async def download_csv(
+    site: Site, path: str, params: dict[str, str], filename: str
+) -> list[list[str]]:
+    """GET ``path`` as CSV (``format=csv`` added to ``params``): checks the status,
+    the type, the attachment's ``filename`` and the UTF-8 byte-order mark Excel
+    needs to read Indonesian text right; the rows."""
+    response = await site.client.get(path, params={**params, "format": "csv"})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
+    raw = await response.read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))

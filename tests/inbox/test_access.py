@@ -153,32 +153,26 @@ async def test_first_run_creates_the_administrator_once(
     assert (await client.get("/inbox/setup?token=wrong")).status == 404
     page = await client.get(f"/inbox/setup?token={token}")
     assert page.status == 200
-    csrf = CSRF_RE.search(await page.text())
-    assert csrf is not None
-    short = await client.post(
-        f"/inbox/setup?token={token}",
-        data={
-            "csrf": csrf.group(1),
-            "username": "admin",
-            "full_name": "Admin",
-            "password": "x",
-            "password2": "x",
-        },
-    )
+
+    async def set_up(shown: str, full_name: str, password: str) -> Any:
+        """Send the setup form of the page ``shown`` for the account ``admin``."""
+        csrf = CSRF_RE.search(shown)
+        assert csrf is not None
+        return await client.post(
+            f"/inbox/setup?token={token}",
+            data={
+                "csrf": csrf.group(1),
+                "username": "admin",
+                "full_name": full_name,
+                "password": password,
+                "password2": password,
+            },
+            allow_redirects=False,
+        )
+
+    short = await set_up(await page.text(), "Admin", "x")
     assert short.status == 400 and "minimal 10 karakter" in await short.text()
-    csrf = CSRF_RE.search(await short.text())
-    assert csrf is not None
-    done = await client.post(
-        f"/inbox/setup?token={token}",
-        data={
-            "csrf": csrf.group(1),
-            "username": "admin",
-            "full_name": "Admin Balai",
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-        allow_redirects=False,
-    )
+    done = await set_up(await short.text(), "Admin Balai", PASSWORD)
     assert done.status == 303 and done.headers["Location"] == "/inbox"
     assert (await client.get("/inbox")).status == 200  # signed in
     assert not (tmp_path / SETUP_TOKEN_FILE).exists()

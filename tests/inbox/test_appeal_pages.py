@@ -17,8 +17,8 @@ from storage.models import Appeal, AppealPanelMember, AppealStatus
 from tests.inbox.conftest import Site, add_staff
 from tests.intake.test_appeal_standards import DECLARATION, STAFF
 from tests.runtime_fixtures import make_harness
+from tests.web.conftest import fresh_token
 
-TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 REFERENCE = re.compile(r"PTK-BDG-\d{4}-\d{5}")
 EMAIL = "sinta@example.com"
 
@@ -34,11 +34,7 @@ async def ptk(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Site]:
 
 
 async def form_token(site: Site) -> str:
-    page = await site.client.get("/banding")
-    assert page.status == 200
-    found = TOKEN_RE.search(await page.text())
-    assert found is not None
-    return found.group(1)
+    return await fresh_token(site.client, path="/banding")
 
 
 def appeal_form(token: str, **overrides: str) -> dict[str, str]:

@@ -19,11 +19,17 @@ from storage.models import (
     OutboxMessage,
     StaffUser,
 )
-from tests.fakes import inbound
 from tests.inbox.conftest import Site
 
 TEXT = "Nama: {name}\nPelanggan: PT Sinar Jaya\nMasalah: {problem}"
 SRI = Actor("sri", "secretariat")
+#: One request of each kind that changes a complaint: (action path, form data).
+CHANGES = (
+    ("reply", {"text": "Halo"}),
+    ("transition", {"name": "verify"}),
+    ("note", {"text": "catatan"}),
+    ("fields", {"field_customer_name": "PT Lain"}),
+)
 
 
 async def file_complaint(
@@ -37,21 +43,24 @@ async def file_complaint(
 ) -> str:
     """File a complete complaint on ``channel`` (chat channels confirm with "ya")."""
     key = key or f"{channel}-{sender}-{problem[:10]}"
-    await site.h.runtime.accept(
-        inbound(channel, key, sender, TEXT.format(name=name, problem=problem))
+    text = TEXT.format(name=name, problem=problem)
+    return (await site.h.file(key, sender, text, channel)).tracking_number
+
+
+async def two_complaints_of_one_person(site: Site) -> tuple[str, str]:
+    """One person, two complaints: by WhatsApp and, with the same contact, by email
+    (their tracking numbers in that order)."""
+    by_wa = await file_complaint(
+        site, ChannelName.WHATSAPP, "+6281234567890", problem="sertifikat kalibrasi hilang"
     )
-    await site.h.settle()
-    if channel is not ChannelName.EMAIL:
-        await site.h.runtime.accept(inbound(channel, f"{key}-ya", sender, "ya"))
-        await site.h.settle()
-    async with site.h.runtime.sessions() as s:
-        complaint = await s.scalar(
-            select(Complaint)
-            .where(Complaint.contact_address == sender)
-            .order_by(Complaint.id.desc())
-        )
-    assert complaint is not None, sender
-    return complaint.tracking_number
+    wa = await load(site, by_wa)
+    async with site.h.runtime.sessions() as s, s.begin():
+        s.add(ContactAddress(contact_id=wa.contact_id, kind="email", address="budi@example.com"))
+    by_mail = await file_complaint(
+        site, ChannelName.EMAIL, "budi@example.com", problem="laporan uji belum diterima"
+    )
+    assert (await load(site, by_mail)).contact_id == wa.contact_id
+    return by_wa, by_mail
 
 
 async def load(site: Site, tracking: str) -> Complaint:
@@ -130,17 +139,8 @@ async def page(site: Site, tracking: str, query: str = "") -> str:
 
 
 async def test_the_thread_shows_every_channel_of_the_contact(site: Site) -> None:
-    by_wa = await file_complaint(
-        site, ChannelName.WHATSAPP, "+6281234567890", problem="sertifikat kalibrasi hilang"
-    )
-    wa = await load(site, by_wa)
-    # The same person also writes by email: one contact with both addresses.
-    async with site.h.runtime.sessions() as s, s.begin():
-        s.add(ContactAddress(contact_id=wa.contact_id, kind="email", address="budi@example.com"))
-    by_mail = await file_complaint(
-        site, ChannelName.EMAIL, "budi@example.com", problem="laporan uji belum diterima"
-    )
-    mail = await load(site, by_mail)
+    by_wa, by_mail = await two_complaints_of_one_person(site)
+    wa, mail = await load(site, by_wa), await load(site, by_mail)
     assert mail.contact_id == wa.contact_id and by_mail != by_wa
 
     await site.sign_in("sri")
@@ -289,12 +289,7 @@ async def test_requests_without_the_csrf_token_change_nothing(site: Site) -> Non
     tracking = await file_complaint(site, ChannelName.EMAIL, "budi@example.com")
     await site.sign_in("sri")
     before = await snapshot(site, tracking)
-    for action, data in (
-        ("reply", {"text": "Halo"}),
-        ("transition", {"name": "verify"}),
-        ("note", {"text": "catatan"}),
-        ("fields", {"field_customer_name": "PT Lain"}),
-    ):
+    for action, data in CHANGES:
         missing = await post(site, tracking, action, data, csrf=False)
         assert missing.status == 403, action
         wrong = await post(site, tracking, action, {**data, "csrf": "tebakan"}, csrf=False)
@@ -410,12 +405,7 @@ async def test_an_officer_outside_the_team_gets_404(site: Site) -> None:
     assert (await site.client.get(f"/inbox/complaints/{tracking}")).status == 404
     assert (await site.client.get("/inbox/complaints/ADU-2026-99999")).status == 404
     before = await snapshot(site, tracking)
-    for action, data in (
-        ("reply", {"text": "Halo"}),
-        ("note", {"text": "catatan"}),
-        ("transition", {"name": "verify"}),
-        ("fields", {"field_customer_name": "PT Lain"}),
-    ):
+    for action, data in CHANGES:
         response = await post(site, tracking, action, data)
         assert response.status == 404, action
         assert "Pengaduan tidak ditemukan" in await response.text()

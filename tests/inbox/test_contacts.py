@@ -44,15 +44,7 @@ Snapshot = dict[str, dict[int, int]]
 async def file(site: Site, channel: ChannelName, sender: str, problem: str) -> Complaint:
     """A complaint by ``sender`` on ``channel`` (chat intake confirms with "ya")."""
     text = TEXT.format(name="Budi Santoso", problem=problem)
-    await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}-1", sender, text))
-    await site.h.settle()
-    if channel is not ChannelName.EMAIL:
-        await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}-2", sender, "ya"))
-        await site.h.settle()
-    async with site.h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint).where(Complaint.contact_address == sender))
-    assert complaint is not None, sender
-    return complaint
+    return await site.h.file(f"{channel}-{sender}-1", sender, text, channel)
 
 
 async def start_draft(site: Site, sender: str) -> int:

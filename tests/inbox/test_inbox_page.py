@@ -8,27 +8,14 @@ import re
 
 from channels.base import ChannelName
 from handlers.workflow import Actor
-from tests.fakes import inbound
 from tests.inbox.conftest import Site
 
 TEXT = "Nama: {name}\nPelanggan: PT Sinar Jaya\nMasalah: {problem}"
 
 
 async def file(site: Site, channel: ChannelName, sender: str, name: str, problem: str) -> str:
-    await site.h.runtime.accept(
-        inbound(channel, f"{channel}-{sender}", sender, TEXT.format(name=name, problem=problem))
-    )
-    await site.h.settle()
-    if channel is not ChannelName.EMAIL:  # chat intake confirms before registering
-        await site.h.runtime.accept(inbound(channel, f"{channel}-{sender}-ya", sender, "ya"))
-        await site.h.settle()
-    from sqlalchemy import select
-
-    from storage.models import Complaint
-
-    async with site.h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint).where(Complaint.contact_address == sender))
-    assert complaint is not None, sender
+    text = TEXT.format(name=name, problem=problem)
+    complaint = await site.h.file(f"{channel}-{sender}", sender, text, channel)
     return complaint.tracking_number
 
 

@@ -47,7 +47,7 @@ from storage.models import (
 from storage.types import UTCDateTime, utcnow
 from tests.conftest import _postgres_engine
 from tests.fakes import inbound
-from tests.runtime_fixtures import Harness
+from tests.runtime_fixtures import COMPLETE_COMPLAINT, Harness
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -635,7 +635,7 @@ async def test_runtime_intake_staff_actions_and_notices_bump_activity(harness: H
             ChannelName.EMAIL,
             "e1@example.com",
             "budi@example.com",
-            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+            COMPLETE_COMPLAINT,
             subject="Keluhan",
         )
     )

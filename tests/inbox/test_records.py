@@ -55,7 +55,7 @@ async def pontianak(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Site]:
     await site.h.runtime.close()
 
 
-async def file_by_email(site: Site, sender: str = "budi@example.com") -> Complaint:
+async def file(site: Site, sender: str = "budi@example.com") -> Complaint:
     profile = site.h.runtime.profile
     values = {
         "complainant_name": "Budi Santoso",
@@ -82,7 +82,7 @@ async def reload(site: Site, complaint_id: int) -> Complaint:
 
 
 async def test_the_first_step_makes_its_taker_the_receiving_officer(site: Site) -> None:
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     assert complaint.receiving_officer is None and complaint.received_by == "channel:email"
     await site.h.runtime.transition(complaint.id, "verify", SRI, {})
     await site.h.runtime.transition(
@@ -107,7 +107,7 @@ async def test_the_first_step_makes_its_taker_the_receiving_officer(site: Site) 
 
 
 async def test_the_api_gives_the_receiving_officer_and_the_channel(site: Site) -> None:
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     await site.h.runtime.transition(complaint.id, "verify", SRI, {})
     body = await api_detail(site.h.runtime, complaint.tracking_number, "admin")
     assert body.receiving_officer == "staff:sri" and body.receiving_officer_name == "Sri"
@@ -166,7 +166,7 @@ async def test_register_and_recap_open_to_the_roles_the_sop_charges(
 async def test_pontianak_records_the_complaint_type_when_passing_it_on(pontianak: Site) -> None:
     site = pontianak
     cs = Actor("customer_service", "customer_service")
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     await site.h.runtime.transition(complaint.id, "identify", cs, {"note": "Keluhan benar."})
     for data, code in (
         ({"assignee": "technical_in_charge"}, Refusal.MISSING_DATA),
@@ -199,7 +199,7 @@ async def test_pontianak_records_the_complaint_type_when_passing_it_on(pontianak
 async def test_the_refer_form_offers_the_profile_types(pontianak: Site) -> None:
     site = pontianak
     cs = Actor("customer_service", "customer_service")
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     await site.h.runtime.transition(complaint.id, "identify", cs, {"note": "Keluhan benar."})
     await site.sign_in("customer_service")
     page = await (await site.client.get(f"/inbox/complaints/{complaint.tracking_number}")).text()
@@ -225,7 +225,7 @@ async def test_the_refer_form_offers_the_profile_types(pontianak: Site) -> None:
 
 
 async def to_corrective_programme(site: Site) -> Complaint:
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     staff = Actor("registration_staff", "registration_staff")
     head = Actor("division_head", "division_head")
     await site.h.runtime.transition(complaint.id, "confirm", staff, {})
@@ -288,7 +288,7 @@ async def monitoring_refusal(site: Site, complaint: Complaint, on: date, text: s
 
 async def test_monitoring_is_refused_outside_the_corrective_states(its: Site) -> None:
     site = its
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     code = await monitoring_refusal(site, complaint, date(2026, 11, 20), "Terlalu awal.")
     assert code is Refusal.WRONG_STATE
 
@@ -312,7 +312,7 @@ async def test_monitoring_refuses_a_future_day_and_an_empty_text(its: Site) -> N
 
 async def test_its_answers_a_complaint_without_nonconformity(its: Site) -> None:
     site = its
-    complaint = await file_by_email(site)
+    complaint = await file(site)
     staff = Actor("registration_staff", "registration_staff")
     await site.h.runtime.transition(complaint.id, "confirm", staff, {})
     sent = len(site.h.email.sent)

@@ -3,7 +3,6 @@ period filter and who may read reports (docs/records.md)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
 
@@ -13,9 +12,8 @@ from gateway.reports.period import month_of
 from gateway.reports.register import REPORT_COLUMNS, RegisterEntry
 from storage.types import utcnow
 from tests.inbox.conftest import Site
-from tests.inbox.reports_seed import WIB, seed_november
+from tests.inbox.reports_seed import NOVEMBER, WIB, download_csv, seed_november
 
-NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 HEADERS = [
     "Nomor pengaduan",
     "Kanal",
@@ -67,18 +65,12 @@ async def test_the_register_lists_the_complaints_received_in_the_period(site: Si
 async def test_the_register_downloads_as_csv_without_formulas(site: Site) -> None:
     seeded = await seed_november(site)
     await site.sign_in("sri")
-    response = await site.client.get(
-        "/inbox/reports/register", params={**NOVEMBER, "format": "csv"}
+    rows = await download_csv(
+        site,
+        "/inbox/reports/register",
+        NOVEMBER,
+        "buku-register-keluhan_2026-11-01_2026-11-30.csv",
     )
-    assert response.status == 200
-    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert (
-        response.headers["Content-Disposition"]
-        == 'attachment; filename="buku-register-keluhan_2026-11-01_2026-11-30.csv"'
-    )
-    raw = await response.read()
-    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads Indonesian text right
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == [
         *HEADERS,
         "Jenis keluhan",

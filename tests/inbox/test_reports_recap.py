@@ -4,7 +4,6 @@ workflow (docs/records.md)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, timedelta
 
@@ -14,9 +13,7 @@ from openpyxl import load_workbook
 from gateway.reports.period import Period
 from gateway.reports.recap import StepTiming, Tally, build_recap, percentile
 from tests.inbox.conftest import Site
-from tests.inbox.reports_seed import seed_november
-
-NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+from tests.inbox.reports_seed import NOVEMBER, download_csv, seed_november
 
 
 async def test_the_recap_counts_what_happened_in_the_period(site: Site) -> None:
@@ -127,16 +124,9 @@ async def test_the_recap_page_shows_tables_and_accessible_charts(site: Site) -> 
 async def test_the_recap_downloads_as_csv_and_xlsx(site: Site) -> None:
     await seed_november(site)
     await site.sign_in("sri")
-    response = await site.client.get("/inbox/reports/recap", params={**NOVEMBER, "format": "csv"})
-    assert response.status == 200
-    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert (
-        response.headers["Content-Disposition"]
-        == 'attachment; filename="rekapitulasi-keluhan_2026-11-01_2026-11-30.csv"'
+    rows = await download_csv(
+        site, "/inbox/reports/recap", NOVEMBER, "rekapitulasi-keluhan_2026-11-01_2026-11-30.csv"
     )
-    raw = await response.read()
-    assert raw.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == ["Rekapitulasi Keluhan"]
     assert ["Keluhan diterima", "3"] in rows
     steps = rows.index(["Ketepatan waktu per langkah"])

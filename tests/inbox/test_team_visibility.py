@@ -6,12 +6,16 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from channels.base import ChannelName
-from channels.email.parse import parse_email
-from storage.models import Complaint, ContactAddress, Message
+from storage.models import Complaint, Message
 from tests.fakes import inbound
 from tests.inbox.conftest import Site
-from tests.inbox.test_complaint_page import file_complaint, load, page
-from tests.inbox.test_complaint_safety import PNG, attachment_ids, hostile_email
+from tests.inbox.test_complaint_page import (
+    file_complaint,
+    load,
+    page,
+    two_complaints_of_one_person,
+)
+from tests.inbox.test_complaint_safety import PNG, attachment_ids, file_hostile_email
 
 
 async def _assign(site: Site, tracking: str, assignee: str | None) -> None:
@@ -21,21 +25,6 @@ async def _assign(site: Site, tracking: str, assignee: str | None) -> None:
         )
 
 
-async def _two_complaints_of_one_person(site: Site) -> tuple[str, str]:
-    """One person, two complaints: by WhatsApp and, with the same contact, by email."""
-    by_wa = await file_complaint(
-        site, ChannelName.WHATSAPP, "+6281234567890", problem="sertifikat kalibrasi hilang"
-    )
-    wa = await load(site, by_wa)
-    async with site.h.runtime.sessions() as s, s.begin():
-        s.add(ContactAddress(contact_id=wa.contact_id, kind="email", address="budi@example.com"))
-    by_mail = await file_complaint(
-        site, ChannelName.EMAIL, "budi@example.com", problem="laporan uji belum diterima"
-    )
-    assert (await load(site, by_mail)).contact_id == wa.contact_id
-    return by_wa, by_mail
-
-
 def _thread(body: str) -> str:
     return body[body.index('id="thread"') : body.index('id="reply"')]
 
@@ -43,7 +32,7 @@ def _thread(body: str) -> str:
 async def test_the_thread_leaves_out_another_teams_complaint_of_the_same_person(
     site: Site,
 ) -> None:
-    own, other = await _two_complaints_of_one_person(site)
+    own, other = await two_complaints_of_one_person(site)
     await _assign(site, own, "rudi")  # an officer: tono's team
     await _assign(site, other, "maya")  # the manager's, not the officers'
     contact_id = (await load(site, own)).contact_id
@@ -82,22 +71,8 @@ async def test_an_attachment_of_another_teams_complaint_is_not_served(site: Site
     own = await file_complaint(site, ChannelName.EMAIL, "budi@example.com")
     await _assign(site, own, "rudi")  # tono's team has a complaint of this person …
     contact_id = (await load(site, own)).contact_id
-    await site.h.runtime.accept(
-        parse_email(
-            hostile_email(),
-            own_addresses=("pengaduan@kantor.example",),
-            max_attachment_bytes=10_000,
-        )
-    )
-    await site.h.settle()
-    async with site.h.runtime.sessions() as s:
-        message = await s.scalar(
-            select(Message).where(Message.external_id == "hostile-1@example.com")
-        )
-        assert message is not None and message.complaint_id is not None
-        with_files = await s.get(Complaint, message.complaint_id)
-        assert with_files is not None and with_files.tracking_number != own
-        assert with_files.contact_id == contact_id
+    with_files = await load(site, await file_hostile_email(site))
+    assert with_files.tracking_number != own and with_files.contact_id == contact_id
     await _assign(site, with_files.tracking_number, "maya")  # … the files are in another's
     ids = await attachment_ids(site)
 

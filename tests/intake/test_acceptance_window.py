@@ -44,6 +44,7 @@ from handlers.timestandards import WorkingCalendar
 from handlers.validation import check_value, display_value
 from storage.migrate import upgrade
 from storage.models import Complaint, ComplaintEvent
+from tests.custom_profiles import write_with_section
 from tests.fakes import RecordingChannel, inbound
 from tests.web.conftest import Page, fresh_token
 
@@ -314,8 +315,8 @@ class Office:
         return new[0].text
 
 
-@pytest.fixture
-async def office(tmp_path: Path) -> AsyncIterator[Office]:
+async def kkp_office(tmp_path: Path, **settings: object) -> Office:
+    """An :class:`Office` on a migrated database, not started; ``settings`` on top."""
     email = RecordingChannel(ChannelName.EMAIL, interactive=False)
     whatsapp = RecordingChannel(ChannelName.WHATSAPP)
     runtime = await build_runtime(
@@ -323,14 +324,21 @@ async def office(tmp_path: Path) -> AsyncIterator[Office]:
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'kkp.sqlite3'}",
             data_dir=tmp_path,
             sop_profile="bbspjikkp",
+            **settings,
         ),
         use_redis=False,
         extra_channels={"email": email, "whatsapp": whatsapp},
     )
     await upgrade(runtime.engine)
-    await runtime.start(run_channels=False)
-    yield Office(runtime, email, whatsapp)
-    await runtime.close()
+    return Office(runtime, email, whatsapp)
+
+
+@pytest.fixture
+async def office(tmp_path: Path) -> AsyncIterator[Office]:
+    o = await kkp_office(tmp_path)
+    await o.runtime.start(run_channels=False)
+    yield o
+    await o.runtime.close()
 
 
 async def the_complaint(o: Office) -> tuple[Complaint, list[ComplaintEvent]]:
@@ -466,22 +474,10 @@ async def test_registering_on_a_windowed_profile_needs_a_writer(office: Office) 
 
 @pytest.fixture
 async def web(tmp_path: Path, aiohttp_client: Any) -> tuple[TestClient[Any, Any], Office]:
-    email = RecordingChannel(ChannelName.EMAIL, interactive=False)
-    whatsapp = RecordingChannel(ChannelName.WHATSAPP)
-    runtime = await build_runtime(
-        load_settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}",
-            data_dir=tmp_path,
-            sop_profile="bbspjikkp",
-            form_min_seconds=0,  # the form is sent at once after loading
-        ),
-        use_redis=False,
-        extra_channels={"email": email, "whatsapp": whatsapp},
-    )
-    await upgrade(runtime.engine)
-    app = create_app(runtime.settings, runtime=runtime, run_channels=False)
+    o = await kkp_office(tmp_path, form_min_seconds=0)  # the form is sent at once
+    app = create_app(o.runtime.settings, runtime=o.runtime, run_channels=False)
     client: TestClient[Any, Any] = await aiohttp_client(app)
-    return client, Office(runtime, email, whatsapp)
+    return client, o
 
 
 def kkp_form(token: str, report_date: str) -> dict[str, str]:
@@ -566,11 +562,7 @@ async def test_web_form_outside_the_window_shows_the_rejection(
 
 
 def _kkp_with(tmp_path: Path, **window: Any) -> Path:
-    data = yaml.safe_load((PROFILES_DIR / "bbspjikkp.yaml").read_text(encoding="utf-8"))
-    data["acceptance_window"].update(window)
-    path = tmp_path / "kkp-broken.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_with_section(tmp_path, "bbspjikkp", "acceptance_window", window, "kkp-broken.yaml")
 
 
 @pytest.mark.parametrize(

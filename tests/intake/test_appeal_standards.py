@@ -17,8 +17,7 @@ from sqlalchemy import select, update
 from channels.base import ChannelName
 from handlers.appeal_standards import sweep_appeal_standards
 from handlers.appeal_steps import complete_step
-from handlers.appeals import add_panel_member, appeal_progress, decide_appeal
-from handlers.outbox import OUTBOX_IDS_KEY
+from handlers.appeals import AppealProgress, appeal_progress
 from handlers.profile import Profile, load_profile
 from handlers.workflow import Actor
 from storage.db import SessionFactory
@@ -28,11 +27,11 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     Contact,
-    StaffUser,
 )
 from tests.fakes import inbound
+from tests.intake.appeal_steps import decide_only_appeal, seat_member
 from tests.office_clock import office_after, office_before
-from tests.runtime_fixtures import Harness, make_harness
+from tests.runtime_fixtures import Harness, staffed
 
 PONTIANAK = "bspji_pontianak"
 ZONE = ZoneInfo("Asia/Pontianak")
@@ -59,28 +58,18 @@ STAFF = {
 @pytest.fixture
 async def pontianak(tmp_path: Path) -> AsyncIterator[Harness]:
     """A runtime on the BSPJI Pontianak profile with its staff."""
-    h = await make_harness(tmp_path, sop_profile=PONTIANAK)
-    async with h.runtime.sessions() as s, s.begin():
-        for username, role in STAFF.items():
-            s.add(StaffUser(username=username, full_name=username, role=role, password_hash="x"))
-    yield h
-    await h.runtime.close()
+    async with staffed(tmp_path, PONTIANAK, STAFF) as h:
+        yield h
 
 
 async def closed_complaint(h: Harness) -> Complaint:
     """A complaint filed by e-mail and taken through PR-LS-8.1.4 steps 1-3 and 5."""
-    profile = h.runtime.profile
     values = {
         "complainant_name": "Budi Santoso",
         "customer_name": "PT Sinar Jaya",
         "problem": "Laporan hasil uji kadar air tidak sesuai dengan hasil laboratorium kami.",
     }
-    text = "\n".join(f"{profile.field(key).label.id}: {value}" for key, value in values.items())
-    await h.runtime.accept(inbound(ChannelName.EMAIL, "c@x", "budi@example.com", text))
-    await h.settle()
-    async with h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint))
-    assert complaint is not None
+    complaint = await h.file_labelled("c@x", values)
     cs = Actor("customer_service", "customer_service")
     pjt = Actor("technical_in_charge", "technical_in_charge")
     for name, actor, data in (
@@ -149,47 +138,28 @@ async def current_appeal(h: Harness) -> Appeal:
 
 async def seat(h: Harness, username: str, at: datetime, *, chair: bool = False) -> Appeal:
     """Seat ``username`` on the panel at ``at``; the appeal afterwards."""
-    async with h.runtime.sessions() as s, s.begin():
-        appeal = await s.scalar(select(Appeal))
-        assert appeal is not None
-        complaint = await s.get(Complaint, appeal.complaint_id)
-        assert complaint is not None
-        await add_panel_member(
-            s,
-            profile=h.runtime.profile,
-            appeal=appeal,
-            complaint=complaint,
-            username=username,
-            is_chair=chair,
-            declaration=DECLARATION,
-            actor="staff:head_of_office",
-            actor_role="head_of_office",
-            now=at,
-        )
-    return await current_appeal(h)
+    return await seat_member(
+        h, username, declaration=DECLARATION, role="head_of_office", chair=chair, now=at
+    )
 
 
 async def decide(h: Harness, at: datetime) -> Appeal:
+    return await decide_only_appeal(
+        h,
+        decision="Banding diterima sebagian; pengujian ketiga oleh analis lain.",
+        chair="ani",
+        now=at,
+    )
+
+
+async def progress_of(h: Harness, profile: Profile, complaint_id: int) -> AppealProgress:
+    """The appeal's progress as the complaint page shows it (must exist)."""
     async with h.runtime.sessions() as s:
-        async with s.begin():
-            appeal = await s.scalar(select(Appeal))
-            assert appeal is not None
-            complaint = await s.get(Complaint, appeal.complaint_id)
-            assert complaint is not None
-            await decide_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                appeal=appeal,
-                complaint=complaint,
-                decision="Banding diterima sebagian; pengujian ketiga oleh analis lain.",
-                chair="ani",
-                enabled_channels=h.runtime.channels.keys(),
-                now=at,
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
-    await h.settle()
-    return await current_appeal(h)
+        fresh = await s.get(Complaint, complaint_id)
+        assert fresh is not None
+        progress = await appeal_progress(s, profile=profile, complaint=fresh)
+    assert progress is not None
+    return progress
 
 
 async def sweep(sessions: SessionFactory, profile: Profile, at: datetime) -> dict[str, int]:
@@ -241,11 +211,7 @@ async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_ste
     assert appeal.step_due_at is not None
     assert calendar.office_time_between(opened, appeal.step_due_at) > timedelta(0)
     assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
-    async with h.runtime.sessions() as s:
-        fresh = await s.get(Complaint, complaint.id)
-        assert fresh is not None
-        progress = await appeal_progress(s, profile=profile, complaint=fresh)
-    assert progress is not None
+    progress = await progress_of(h, profile, complaint.id)
     assert (progress.step, progress.due_at, progress.chair) == (
         "panel",
         one_day.due(opened, calendar),
@@ -261,11 +227,7 @@ async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_ste
     appeal = await seat(h, "eka", completed)
     assert appeal.step_due_at == one_day.due(completed, calendar)
     assert (appeal.reminded_at, appeal.escalated_at) == (None, None)
-    async with h.runtime.sessions() as s:
-        fresh = await s.get(Complaint, complaint.id)
-        assert fresh is not None
-        progress = await appeal_progress(s, profile=profile, complaint=fresh)
-    assert progress is not None
+    progress = await progress_of(h, profile, complaint.id)
     assert (progress.step, progress.due_at, progress.chair) == (
         "decision",
         one_day.due(completed, calendar),
@@ -275,11 +237,8 @@ async def test_opening_starts_the_panel_step_and_the_full_panel_the_decision_ste
     # The decision ends the timed steps.
     appeal = await decide(h, completed + timedelta(hours=4))
     assert appeal.status == AppealStatus.DECIDED and appeal.step_due_at is None
-    async with h.runtime.sessions() as s:
-        fresh = await s.get(Complaint, complaint.id)
-        assert fresh is not None
-        progress = await appeal_progress(s, profile=profile, complaint=fresh)
-    assert progress is not None and (progress.step, progress.due_at) == ("decided", None)
+    progress = await progress_of(h, profile, complaint.id)
+    assert (progress.step, progress.due_at) == ("decided", None)
 
 
 async def test_each_step_gets_one_reminder_and_one_escalation(pontianak: Harness) -> None:

@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 
 from channels.base import ChannelName
 from handlers.appeals import AppealRefusal, OpenResult, open_appeal
-from handlers.outbox import OUTBOX_IDS_KEY
-from storage.models import Appeal, Complaint, ComplaintEvent, StaffUser
+from storage.models import Appeal, Complaint, ComplaintEvent
 from tests.fakes import inbound
+from tests.intake.test_appeals import assert_refused_as_late
 from tests.intake.test_profiles import WALKS, Step, act
-from tests.runtime_fixtures import Harness, make_harness
+from tests.runtime_fixtures import Harness, staffed
 
 PHONE = "+6281234567890"
 
@@ -26,12 +26,8 @@ PHONE = "+6281234567890"
 @pytest.fixture
 async def kfk(tmp_path: Path) -> AsyncIterator[Harness]:
     """A runtime on the BBSPJIKFK profile with one staff user per role."""
-    h = await make_harness(tmp_path, sop_profile="bbspjikfk")
-    async with h.runtime.sessions() as s, s.begin():
-        for role in h.runtime.profile.roles:
-            s.add(StaffUser(username=role, full_name=role, role=role, password_hash="x"))
-    yield h
-    await h.runtime.close()
+    async with staffed(tmp_path, "bbspjikfk") as h:
+        yield h
 
 
 async def sms(h: Harness, external_id: str, text: str) -> None:
@@ -80,21 +76,19 @@ async def appeal_at(
 ) -> OpenResult:
     """Open an appeal on ``complaint`` at ``now`` through the handler; its
     notice goes through the outbox to the complainant's channel (SMS here)."""
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            fresh = await s.get(Complaint, complaint.id)
-            assert fresh is not None
-            result = await open_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                complaint=fresh,
-                reason="Hasil penyelesaian tidak sesuai dengan data kami.",
-                opened_by=opened_by,
-                enabled_channels=h.runtime.channels.keys(),
-                now=now,
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
+    async with h.runtime.work() as s:
+        fresh = await s.get(Complaint, complaint.id)
+        assert fresh is not None
+        result = await open_appeal(
+            s,
+            profile=h.runtime.profile,
+            writer=h.runtime.writer,
+            complaint=fresh,
+            reason="Hasil penyelesaian tidak sesuai dengan data kami.",
+            opened_by=opened_by,
+            enabled_channels=h.runtime.channels.keys(),
+            now=now,
+        )
     await h.settle()
     return result
 
@@ -144,12 +138,7 @@ async def test_appeal_sixteen_days_after_the_result_is_refused_with_the_date_it_
     assert h.sms.sent[-1].recipient == PHONE
     assert "batas waktu banding 15 hari sejak hasil diterima telah lewat pada" in text
     assert day in text and "belum disampaikan" not in text
-    async with h.runtime.sessions() as s:
-        assert await s.scalar(select(Appeal)) is None
-        refused = await s.scalar(
-            select(ComplaintEvent).where(ComplaintEvent.kind == "appeal_refused")
-        )
-    assert refused is not None and refused.data["code"] == "window_passed"
+    await assert_refused_as_late(h)
 
 
 async def test_closed_but_not_archived_is_accepted_within_the_window(kfk: Harness) -> None:

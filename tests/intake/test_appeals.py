@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select, update
 
 from channels.base import ChannelName
-from handlers.appeals import AppealRefusal, AppealRefused, add_panel_member, decide_appeal
-from storage.models import Appeal, Complaint, ComplaintEvent, StaffUser
+from handlers.appeals import AppealRefusal, AppealRefused
+from storage.models import Appeal, Complaint, ComplaintEvent
 from storage.types import utcnow
 from tests.fakes import inbound
+from tests.intake.appeal_steps import decide_only_appeal, only_appeal, seat_member
 from tests.intake.test_workflow import BAYU, CAPA, SRI, TONO, act, filed
-from tests.runtime_fixtures import Harness
+from tests.runtime_fixtures import Harness, add_staff
 
 DECLARATION = "Saya menyatakan tidak memiliki kepentingan dalam perselisihan ini."
 
@@ -47,43 +48,17 @@ async def seat(
     chair: bool = False,
     declaration: str = DECLARATION,
 ) -> None:
-    async with h.runtime.sessions() as s, s.begin():
-        appeal = await s.scalar(select(Appeal))
-        fresh = await s.get(Complaint, complaint.id)
-        assert appeal is not None and fresh is not None
-        await add_panel_member(
-            s,
-            profile=h.runtime.profile,
-            appeal=appeal,
-            complaint=fresh,
-            username=username,
-            is_chair=chair,
-            declaration=declaration,
-            actor="staff:mira",
-            actor_role="manager",
-        )
+    assert (await only_appeal(h.runtime.sessions)).complaint_id == complaint.id
+    await seat_member(
+        h, username, declaration=declaration, role="manager", actor="staff:mira", chair=chair
+    )
 
 
 async def decide(h: Harness, complaint: Complaint, chair: str) -> None:
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            appeal = await s.scalar(select(Appeal))
-            fresh = await s.get(Complaint, complaint.id)
-            assert appeal is not None and fresh is not None
-            await decide_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                appeal=appeal,
-                complaint=fresh,
-                decision="Banding ditolak; hasil uji sudah sesuai metode.",
-                chair=chair,
-                enabled_channels=h.runtime.channels.keys(),
-            )
-        from handlers.outbox import OUTBOX_IDS_KEY
-
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
-    await h.settle()
+    assert (await only_appeal(h.runtime.sessions)).complaint_id == complaint.id
+    await decide_only_appeal(
+        h, decision="Banding ditolak; hasil uji sudah sesuai metode.", chair=chair
+    )
 
 
 async def test_appeal_path_from_the_complainants_channel_to_a_final_decision(
@@ -91,9 +66,9 @@ async def test_appeal_path_from_the_complainants_channel_to_a_final_decision(
 ) -> None:
     h = harness
     complaint = await closed_complaint(h)
-    async with h.runtime.sessions() as s, s.begin():
-        for name in ("ani", "dedi", "eka", "fajar"):
-            s.add(StaffUser(username=name, full_name=name, role="appeal_panel", password_hash="x"))
+    await add_staff(
+        h.runtime.sessions, dict.fromkeys(("ani", "dedi", "eka", "fajar"), "appeal_panel")
+    )
 
     await appeal_by_email(h, complaint, "appeal-1@x")
     assert (
@@ -167,6 +142,11 @@ async def test_appeal_after_the_window_is_refused_and_the_complainant_told_why(
         )
     await appeal_by_email(h, complaint, "late@x")
     assert "batas waktu banding 15 hari sejak hasil diterima telah lewat" in h.email.sent[-1].text
+    await assert_refused_as_late(h)
+
+
+async def assert_refused_as_late(h: Harness) -> None:
+    """No appeal was opened and the refusal recorded says the window had passed."""
     async with h.runtime.sessions() as s:
         assert await s.scalar(select(Appeal)) is None
         refused = await s.scalar(
@@ -185,9 +165,7 @@ async def test_no_appeal_before_the_result(harness: Harness) -> None:
 async def test_last_seat_goes_to_the_chair(harness: Harness) -> None:
     h = harness
     complaint = await closed_complaint(h)
-    async with h.runtime.sessions() as s, s.begin():
-        for name in ("ani", "dedi", "eka"):
-            s.add(StaffUser(username=name, full_name=name, role="appeal_panel", password_hash="x"))
+    await add_staff(h.runtime.sessions, dict.fromkeys(("ani", "dedi", "eka"), "appeal_panel"))
     await appeal_by_email(h, complaint, "a@x")
     await seat(h, complaint, "ani")
     await seat(h, complaint, "dedi")

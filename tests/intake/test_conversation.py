@@ -12,7 +12,7 @@ from channels.base import ChannelName
 from storage.models import Complaint, ComplaintEvent, Conversation, ConversationState, Message
 from storage.types import utcnow
 from tests.fakes import inbound
-from tests.runtime_fixtures import Harness
+from tests.runtime_fixtures import COMPLETE_COMPLAINT, Harness
 
 TRACKING = re.compile(r"ADU-\d{4}-\d{5}")
 BUDI = "budi@example.com"
@@ -208,16 +208,8 @@ async def test_english_complainant_gets_english_replies(harness: Harness) -> Non
 
 async def test_status_only_for_the_contact_who_filed(harness: Harness) -> None:
     h = harness
-    await h.runtime.accept(
-        inbound(
-            ChannelName.EMAIL,
-            "st1@x",
-            BUDI,
-            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
-        )
-    )
-    await h.settle()
-    [complaint] = await complaints(h)
+    complaint = await h.file("st1@x", BUDI)
+    assert [c.id for c in await complaints(h)] == [complaint.id]
     number = complaint.tracking_number
 
     await h.runtime.accept(inbound(ChannelName.EMAIL, "st2@x", BUDI, f"status {number.lower()}"))
@@ -273,16 +265,8 @@ async def test_automatic_mail_is_stored_but_never_answered(harness: Harness) -> 
 
 async def test_follow_up_on_registered_complaint_by_tracking_number(harness: Harness) -> None:
     h = harness
-    await h.runtime.accept(
-        inbound(
-            ChannelName.EMAIL,
-            "f1@x",
-            BUDI,
-            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
-        )
-    )
-    await h.settle()
-    [complaint] = await complaints(h)
+    complaint = await h.file("f1@x", BUDI)
+    assert [c.id for c in await complaints(h)] == [complaint.id]
     await h.runtime.accept(
         inbound(
             ChannelName.EMAIL,
@@ -334,7 +318,7 @@ async def test_tracking_numbers_are_sequential(harness: Harness) -> None:
                 ChannelName.EMAIL,
                 f"t{i}@x",
                 f"user{i}@example.com",
-                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+                COMPLETE_COMPLAINT,
             )
         )
     await h.settle()

@@ -8,9 +8,7 @@ from channels.base import ChannelName
 from handlers.notifications import complaint_route
 from storage.models import Complaint, ComplaintEvent
 from tests.fakes import inbound
-from tests.runtime_fixtures import Harness
-
-COMPLETE = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
+from tests.runtime_fixtures import COMPLETE_COMPLAINT, Harness
 
 
 async def only_complaint(h: Harness) -> Complaint:
@@ -22,7 +20,9 @@ async def only_complaint(h: Harness) -> Complaint:
 async def test_email_update_threads_on_the_complaint(harness: Harness) -> None:
     h = harness
     await h.runtime.accept(
-        inbound(ChannelName.EMAIL, "first@x", "budi@example.com", COMPLETE, subject="Keluhan")
+        inbound(
+            ChannelName.EMAIL, "first@x", "budi@example.com", COMPLETE_COMPLAINT, subject="Keluhan"
+        )
     )
     await h.settle()
     complaint = await only_complaint(h)

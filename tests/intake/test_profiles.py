@@ -20,16 +20,16 @@ from sqlalchemy import select
 
 from channels.base import ChannelName
 from gateway.web.form import check_profile
-from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.profile import PROFILES_DIR, Profile, ProfileError, load_profile
 from handlers.texts import Duration
 from handlers.workflow import Actor, Refusal, TransitionRefused
 from handlers.workflow_spec import DATA_KEYS
-from storage.models import Complaint, ComplaintEvent, StaffUser
+from storage.models import Complaint, ComplaintEvent
 from tests.custom_profiles import write_without_workflow
 from tests.fakes import inbound
+from tests.intake.appeal_steps import decide_only_appeal, only_appeal, seat_member
 from tests.known_kinds import assert_only_known_kinds
-from tests.runtime_fixtures import Harness, make_harness
+from tests.runtime_fixtures import Harness, add_staff, staffed
 
 OFFICES = ("bbspjikkp", "bbspjikfk", "bspji_pontianak", "kecamatan_bandungan", "its")
 ALL_PROFILES = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
@@ -364,12 +364,8 @@ async def office(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         data["channels"] = [*data["channels"], "email"]
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    h = await make_harness(tmp_path, sop_profile=str(path))
-    async with h.runtime.sessions() as s, s.begin():
-        for role in h.runtime.profile.roles:
-            s.add(StaffUser(username=role, full_name=role, role=role, password_hash="x"))
-    yield h
-    await h.runtime.close()
+    async with staffed(tmp_path, str(path)) as h:
+        yield h
 
 
 async def file_complaint(h: Harness) -> Complaint:
@@ -383,12 +379,7 @@ async def file_complaint(h: Harness) -> Complaint:
     if profile.acceptance_window is not None:
         # Within the window (SOP-7.9-1 item 3): the final report came today.
         values[profile.acceptance_window.field] = "hari ini"
-    text = "\n".join(f"{profile.field(key).label.id}: {value}" for key, value in values.items())
-    await h.runtime.accept(inbound(ChannelName.EMAIL, "p@x", "budi@example.com", text))
-    await h.settle()
-    async with h.runtime.sessions() as s:
-        complaint: Complaint | None = await s.scalar(select(Complaint))
-    assert complaint is not None
+    complaint = await h.file_labelled("p@x", values)
     assert (complaint.complainant_name, complaint.customer_name) == (
         "Budi Santoso",
         "PT Sinar Jaya",
@@ -532,7 +523,6 @@ async def test_appeal_path_after_closing(office: Harness, name: str) -> None:
     independent members with one chair decides, finally; offices whose SOP has
     no appeal say so."""
     from handlers.appeal_steps import complete_step
-    from handlers.appeals import add_panel_member, decide_appeal
     from storage.models import Appeal
 
     h = office
@@ -572,39 +562,18 @@ async def test_appeal_path_after_closing(office: Harness, name: str) -> None:
             )
     # Members hold a role competent for the subject where the profile says which.
     role = next(iter(spec.subjects.values())).competent[0] if spec.subjects else "panel"
-    async with h.runtime.sessions() as s, s.begin():
-        for member in ("panel_a", "panel_b", "panel_c"):
-            s.add(StaffUser(username=member, full_name=member, role=role, password_hash="x"))
+    await add_staff(h.runtime.sessions, dict.fromkeys(("panel_a", "panel_b", "panel_c"), role))
     organiser = profile.appeal.roles[0]
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            appeal = await s.scalar(select(Appeal))
-            fresh = await s.get(Complaint, complaint.id)
-            assert appeal is not None and fresh is not None
-            for index, member in enumerate(("panel_a", "panel_b", "panel_c")):
-                await add_panel_member(
-                    s,
-                    profile=profile,
-                    appeal=appeal,
-                    complaint=fresh,
-                    username=member,
-                    is_chair=index == 0,
-                    declaration="Pernyataan ketidakberpihakan ditandatangani.",
-                    actor=f"staff:{organiser}",
-                    actor_role=organiser,
-                )
-            await decide_appeal(
-                s,
-                profile=profile,
-                writer=h.runtime.writer,
-                appeal=appeal,
-                complaint=fresh,
-                decision="Hasil uji dinyatakan sah.",
-                chair="panel_a",
-                enabled_channels=h.runtime.channels.keys(),
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
-    await h.settle()
+    assert (await only_appeal(h.runtime.sessions)).complaint_id == complaint.id
+    for index, member in enumerate(("panel_a", "panel_b", "panel_c")):
+        await seat_member(
+            h,
+            member,
+            declaration="Pernyataan ketidakberpihakan ditandatangani.",
+            role=organiser,
+            chair=index == 0,
+        )
+    await decide_only_appeal(h, decision="Hasil uji dinyatakan sah.", chair="panel_a")
     decided = h.email.sent[-1]
     assert "Hasil uji dinyatakan sah." in decided.text and complaint.tracking_number in decided.text
     kinds = await assert_only_known_kinds(h.runtime.sessions)

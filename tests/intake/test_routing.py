@@ -13,7 +13,6 @@ import pytest
 import yaml
 from sqlalchemy import func, select, update
 
-from channels.base import ChannelName
 from handlers.profile import PROFILES_DIR, ProfileError, load_profile
 from handlers.workflow import (
     Actor,
@@ -21,30 +20,19 @@ from handlers.workflow import (
     TransitionRefused,
     allowed_transitions,
 )
-from storage.models import Complaint, ComplaintEvent, OutboxMessage, StaffUser
+from storage.models import Complaint, ComplaintEvent, OutboxMessage
 from storage.types import utcnow
-from tests.fakes import inbound
-from tests.runtime_fixtures import Harness, make_harness
+from tests.runtime_fixtures import Harness, staffed, staffed_harness
 
 BUSINESS_LEAD = Actor("business_lead", "business_lead")
 HEAD_ADMIN = Actor("head_admin", "head_admin")
 
 
-async def office_on(tmp_path: Path, profile: str) -> Harness:
-    """A runtime on ``profile`` with one active staff user per role (username = role)."""
-    h = await make_harness(tmp_path, sop_profile=profile)
-    async with h.runtime.sessions() as s, s.begin():
-        for role in h.runtime.profile.roles:
-            s.add(StaffUser(username=role, full_name=role, role=role, password_hash="x"))
-    return h
-
-
 @pytest.fixture
 async def kkp(tmp_path: Path) -> AsyncIterator[Harness]:
     """A runtime on the BBSPJIKKP profile (SOP-7.9-1)."""
-    h = await office_on(tmp_path, "bbspjikkp")
-    yield h
-    await h.runtime.close()
+    async with staffed(tmp_path, "bbspjikkp") as h:
+        yield h
 
 
 async def file_complaint(h: Harness) -> Complaint:
@@ -60,12 +48,8 @@ async def file_complaint(h: Harness) -> Complaint:
     for field in profile.intake.fields:
         if field.required and field.key not in values:
             values[field.key] = today if field.kind == "date" else "Keterangan tambahan"
-    text = "\n".join(f"{profile.field(key).label.id}: {value}" for key, value in values.items())
-    await h.runtime.accept(inbound(ChannelName.EMAIL, "k@x", "budi@example.com", text))
-    await h.settle()
-    async with h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint))
-    assert complaint is not None and complaint.status == "received"
+    complaint = await h.file_labelled("k@x", values)
+    assert complaint.status == "received"
     return complaint
 
 
@@ -177,7 +161,7 @@ async def test_categories_without_required_data_use_or_record_the_category(
             del transition["requires"]
     path = tmp_path / "kkp_optional.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    h = await office_on(tmp_path, str(path))
+    h = await staffed_harness(tmp_path, str(path))
     try:
         first = await file_complaint(h)
         before = await snapshot(h, first.id)

@@ -18,12 +18,12 @@ from handlers.profile import load_profile
 from handlers.staff_notices import ASSIGNED_SUBJECT, NEW_COMPLAINT_SUBJECT
 from handlers.workflow import Actor, sweep_time_standards
 from storage.migrate import upgrade
-from storage.models import Complaint, ComplaintEvent, OutboxMessage, StaffUser
+from storage.models import Complaint, ComplaintEvent, OutboxMessage
 from tests.fakes import RecordingChannel, inbound
 from tests.intake.test_appeal_standards import STAFF as PONTIANAK_STAFF
 from tests.intake.test_appeal_standards import appeal_by_email, closed_complaint, seat
 from tests.office_clock import office_after, office_before
-from tests.runtime_fixtures import Harness, make_harness
+from tests.runtime_fixtures import COMPLETE_COMPLAINT, Harness, add_staff, make_harness
 
 #: username → (role, email); bayu has no address and only sees the inbox.
 STAFF = {
@@ -82,29 +82,8 @@ async def sweep(h: Harness, when_offset: timedelta, due_of: Complaint) -> dict[s
 async def test_the_assignee_is_reminded_and_the_supervisors_told_once(tmp_path: Path) -> None:
     h = await make_harness(tmp_path)
     try:
-        async with h.runtime.sessions() as s, s.begin():
-            for username, (role, email) in STAFF.items():
-                s.add(
-                    StaffUser(
-                        username=username,
-                        full_name=username,
-                        role=role,
-                        email=email,
-                        password_hash="x",
-                    )
-                )
-        await h.runtime.accept(
-            inbound(
-                ChannelName.EMAIL,
-                "a1",
-                "budi@example.com",
-                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
-            )
-        )
-        await h.settle()
-        async with h.runtime.sessions() as s:
-            complaint = await s.scalar(select(Complaint))
-        assert complaint is not None
+        await add_staff(h.runtime.sessions, STAFF)
+        complaint = await h.file("a1")
         complaint = await h.runtime.transition(
             complaint.id, "verify", Actor("sri", "secretariat"), {}
         )
@@ -144,17 +123,10 @@ async def test_the_assignee_is_reminded_and_the_supervisors_told_once(tmp_path: 
 async def test_an_overdue_appeal_decision_reminds_the_chair(tmp_path: Path) -> None:
     h = await make_harness(tmp_path, sop_profile="bspji_pontianak")
     try:
-        async with h.runtime.sessions() as s, s.begin():
-            for username, role in PONTIANAK_STAFF.items():
-                s.add(
-                    StaffUser(
-                        username=username,
-                        full_name=username,
-                        role=role,
-                        email=f"{username}@balai.go.id",
-                        password_hash="x",
-                    )
-                )
+        await add_staff(
+            h.runtime.sessions,
+            {name: (role, f"{name}@balai.go.id") for name, role in PONTIANAK_STAFF.items()},
+        )
         complaint = await closed_complaint(h)
         appeal = await appeal_by_email(h, complaint)
         assert appeal.step_due_at is not None
@@ -196,23 +168,13 @@ async def test_without_email_reminders_are_recorded_and_no_staff_email_is_staged
     await runtime.start(run_channels=False)
     try:
         assert "email" not in runtime.channels
-        async with runtime.sessions() as s, s.begin():
-            for username, (role, email) in STAFF.items():
-                s.add(
-                    StaffUser(
-                        username=username,
-                        full_name=username,
-                        role=role,
-                        email=email,
-                        password_hash="x",
-                    )
-                )
+        await add_staff(runtime.sessions, STAFF)
         await runtime.accept(
             inbound(
                 ChannelName.SMS,
                 "s1",
                 "+6281234500001",
-                "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
+                COMPLETE_COMPLAINT,
             )
         )
         assert runtime.jobs is not None and runtime.processor is not None

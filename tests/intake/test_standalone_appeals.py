@@ -18,12 +18,9 @@ from channels.base import ChannelName
 from handlers.appeals import (
     AppealRefusal,
     AppealRefused,
-    add_panel_member,
     appeal_step,
-    decide_appeal,
 )
 from handlers.intake.appeal_intake import appeal_intent
-from handlers.outbox import OUTBOX_IDS_KEY
 from handlers.profile import PROFILES_DIR, ProfileError, load_profile
 from handlers.texts import Duration
 from storage.models import (
@@ -32,9 +29,10 @@ from storage.models import (
     AppealPanelMember,
     AppealStatus,
     Complaint,
-    StaffUser,
 )
+from tests.custom_profiles import write_with_section
 from tests.fakes import inbound
+from tests.intake.appeal_steps import decide_only_appeal, seat_member
 from tests.intake.test_appeal_standards import (
     DECLARATION,
     STAFF,
@@ -44,7 +42,7 @@ from tests.intake.test_appeal_standards import (
 )
 from tests.intake.test_appeal_window import appeal_at
 from tests.office_clock import office_after, office_before
-from tests.runtime_fixtures import Harness, make_harness
+from tests.runtime_fixtures import Harness, make_harness, staffed
 
 BUDI = "budi@example.com"
 DECISION = (
@@ -58,29 +56,12 @@ REFERENCE = re.compile(r"PTK-BDG-\d{4}-\d{5}")
 @pytest.fixture
 async def pontianak(tmp_path: Path) -> AsyncIterator[Harness]:
     """A runtime on the BSPJI Pontianak profile with its staff."""
-    h = await make_harness(tmp_path, sop_profile="bspji_pontianak")
-    async with h.runtime.sessions() as s, s.begin():
-        for username, role in STAFF.items():
-            s.add(StaffUser(username=username, full_name=username, role=role, password_hash="x"))
-    yield h
-    await h.runtime.close()
+    async with staffed(tmp_path, "bspji_pontianak", STAFF) as h:
+        yield h
 
 
 async def seat(h: Harness, username: str, *, chair: bool = False) -> None:
-    async with h.runtime.sessions() as s, s.begin():
-        appeal = await s.scalar(select(Appeal))
-        assert appeal is not None
-        await add_panel_member(
-            s,
-            profile=h.runtime.profile,
-            appeal=appeal,
-            complaint=None,
-            username=username,
-            is_chair=chair,
-            declaration=DECLARATION,
-            actor="staff:head_of_office",
-            actor_role="head_of_office",
-        )
+    await seat_member(h, username, declaration=DECLARATION, role="head_of_office", chair=chair)
 
 
 async def appeal_by_email(h: Harness) -> Appeal:
@@ -180,22 +161,11 @@ async def test_an_appeal_with_no_complaint_runs_from_email_to_the_final_decision
     await seat(h, "ani", chair=True)
     await seat(h, "dedi")
     await seat(h, "eka")
-    async with h.runtime.sessions() as s:
-        async with s.begin():
-            fresh = await s.scalar(select(Appeal))
-            assert fresh is not None
-            await decide_appeal(
-                s,
-                profile=h.runtime.profile,
-                writer=h.runtime.writer,
-                appeal=fresh,
-                complaint=None,
-                decision="Banding diterima; sertifikasi dinilai ulang dengan contoh yang benar.",
-                chair="ani",
-                enabled_channels=h.runtime.channels.keys(),
-            )
-        h.jobs.request_sending(s.info.get(OUTBOX_IDS_KEY, []))
-    await h.settle()
+    await decide_only_appeal(
+        h,
+        decision="Banding diterima; sertifikasi dinilai ulang dengan contoh yang benar.",
+        chair="ani",
+    )
     told = h.email.sent[-1]
     assert told.recipient == BUDI and appeal.reference in told.text
     assert "sertifikasi dinilai ulang" in told.text and "keputusan akhir" in told.text
@@ -277,11 +247,7 @@ def test_a_mail_whose_subject_says_banding_takes_its_body_as_the_decision() -> N
 
 
 def _broken(tmp_path: Path, change: dict[str, Any]) -> Path:
-    data = yaml.safe_load((PROFILES_DIR / "bspji_pontianak.yaml").read_text(encoding="utf-8"))
-    data["appeal"].update(change)
-    path = tmp_path / "ptk-broken.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_with_section(tmp_path, "bspji_pontianak", "appeal", change, "ptk-broken.yaml")
 
 
 @pytest.mark.parametrize(

@@ -17,46 +17,22 @@ from handlers.workflow import (
     TransitionRefused,
     sweep_time_standards,
 )
-from storage.models import Complaint, ComplaintEvent, StaffUser
+from storage.models import Complaint, ComplaintEvent
 from storage.types import utcnow
 from tests.fakes import inbound
 from tests.office_clock import office_after, office_before
-from tests.runtime_fixtures import Harness
+from tests.runtime_fixtures import CAPA, Harness, add_staff
 
 SRI = Actor("sri", "secretariat")
 BAYU = Actor("bayu", "business_lead")
 TONO = Actor("tono", "officer")
-CAPA = {
-    "cause": "Antrean pengujian menumpuk",
-    "correction": "Laporan diterbitkan hari ini",
-    "corrective_action": "Tambah analis pada shift sore",
-    "preventive_action": "Pantau antrean mingguan",
-    "owner": "tono",
-    "due_date": "2026-12-01",
-}
 
 
 async def filed(h: Harness) -> Complaint:
-    async with h.runtime.sessions() as s, s.begin():
-        for username, role in (
-            ("sri", "secretariat"),
-            ("bayu", "business_lead"),
-            ("tono", "officer"),
-        ):
-            s.add(StaffUser(username=username, full_name=username, role=role, password_hash="x"))
-    await h.runtime.accept(
-        inbound(
-            ChannelName.EMAIL,
-            "wf@x",
-            "budi@example.com",
-            "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat",
-        )
+    await add_staff(
+        h.runtime.sessions, {"sri": "secretariat", "bayu": "business_lead", "tono": "officer"}
     )
-    await h.settle()
-    async with h.runtime.sessions() as s:
-        complaint = await s.scalar(select(Complaint))
-        assert complaint is not None
-        return complaint
+    return await h.file("wf@x")
 
 
 async def act(h: Harness, complaint_id: int, name: str, actor: Actor, **data: Any) -> Complaint:

@@ -23,11 +23,8 @@ from tests.runtime_fixtures import Harness
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in ("ADUAN_DATABASE_URL", "ADUAN_REDIS_URL", "ADUAN_IMAP_HOST", "ADUAN_SMTP_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ADUAN_DATA_DIR", str(tmp_path / "var"))
+def env(cli_env: Path) -> Path:
+    tmp_path = cli_env
     assert main(["db", "upgrade"]) == 0
 
     async def run() -> None:

@@ -46,23 +46,19 @@ async def test_sweep_clears_raw_deletes_quarantine_and_erases_old_closed_complai
         # Closed, but not yet five years ago: kept.
         chat.status, chat.last_activity_at = "closed", now - timedelta(days=4 * 365)
         mail_id, chat_id = mail.id, chat.id
+        # One quarantined payload older than quarantine_days (30), one younger.
         session.add_all(
-            [
-                QuarantinedInbound(
-                    channel="email",
-                    source_ref="box#1",
-                    raw=b"From: x\r\n\r\nold",
-                    error="unreadable",
-                    created_at=now - timedelta(days=31),
-                ),
-                QuarantinedInbound(
-                    channel="email",
-                    source_ref="box#2",
-                    raw=b"From: y\r\n\r\nnew",
-                    error="unreadable",
-                    created_at=now - timedelta(days=29),
-                ),
-            ]
+            QuarantinedInbound(
+                channel="email",
+                source_ref=ref,
+                raw=raw,
+                error="unreadable",
+                created_at=now - timedelta(days=days),
+            )
+            for ref, raw, days in (
+                ("box#1", b"From: x\r\n\r\nold", 31),
+                ("box#2", b"From: y\r\n\r\nnew", 29),
+            )
         )
     processor, dispatcher = h.runtime.processor, h.runtime.dispatcher
     assert processor is not None and dispatcher is not None

@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,13 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.gateway.redis_instance import redis_server_command
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def aduan_command() -> list[str]:

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from tests.scaleout.scenario import FAULTS, Config, run
@@ -53,25 +54,9 @@ def parse(argv: list[str] | None = None) -> Config:
         p.error(f"unknown fault(s) {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
     if a.senders < 1 or a.webhooks < a.senders or a.serves < 1 or a.workers < 1:
         p.error("need at least one serve, one worker, one sender and a webhook per sender")
-    return Config(
-        database_url=a.database_url,
-        serves=a.serves,
-        workers=a.workers,
-        webhooks=a.webhooks,
-        senders=a.senders,
-        redeliver=a.redeliver,
-        faults=faults,
-        redis_down=a.redis_down,
-        provider_500=a.provider_500,
-        db_outage=a.db_outage,
-        settle_timeout=a.settle_timeout,
-        reply_timeout=a.reply_timeout,
-        think=a.think,
-        log_level=a.log_level,
-        concurrency=a.concurrency,
-        seed=a.seed,
-        workdir=a.workdir,
-    )
+    # Each option's destination is the name of the Config field it sets.
+    given = {f.name: getattr(a, f.name) for f in fields(Config) if hasattr(a, f.name)}
+    return Config(**{**given, "faults": faults})
 
 
 def main(argv: list[str] | None = None) -> int:

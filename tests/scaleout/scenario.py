@@ -36,7 +36,6 @@ from tests.scaleout.processes import (
     aduan_command,
     clean_environ,
     environment,
-    free_port,
 )
 from tests.scaleout.report import (
     Report,
@@ -45,6 +44,7 @@ from tests.scaleout.report import (
     outbox_parts,
     recorded_sids,
 )
+from tests.services import free_port
 
 log = logging.getLogger("scaleout")
 

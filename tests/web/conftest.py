@@ -44,9 +44,9 @@ async def client(aiohttp_client: Any, runtime: Runtime) -> TestClient[Any, Any]:
     return test_client
 
 
-async def fresh_token(client: TestClient[Any, Any], lang: str = "id") -> str:
-    """Load the form and return the signed form token it carries."""
-    response = await client.get("/", params={"lang": lang})
+async def fresh_token(client: TestClient[Any, Any], lang: str = "id", path: str = "/") -> str:
+    """Load the form at ``path`` and return the signed form token it carries."""
+    response = await client.get(path, params={"lang": lang})
     assert response.status == 200
     match = TOKEN_RE.search(await response.text())
     assert match, "form has no submission token"

@@ -26,9 +26,8 @@ from gateway.web.submit import _wait_processed
 from storage.models import Complaint, Message
 from tests.conftest import make_engine
 from tests.fakes import inbound
+from tests.runtime_fixtures import COMPLETE_COMPLAINT
 from tests.services import POSTGRES_URL, empty_redis_or_skip
-
-TEXT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
 
 #: Far longer than any test may take: a wait that ends did so on the signal.
 LONG_WAIT = 60.0
@@ -53,7 +52,8 @@ def state_reads(engine: AsyncEngine) -> Iterator[list[str]]:
 async def _store(runtime: Runtime, external_id: str) -> tuple[int, int]:
     """Store an email message without asking anybody to process it; (message id, contact id)."""
     (stored,) = await ingest_batch(
-        runtime.sessions, [inbound(ChannelName.EMAIL, external_id, "budi@example.com", TEXT)]
+        runtime.sessions,
+        [inbound(ChannelName.EMAIL, external_id, "budi@example.com", COMPLETE_COMPLAINT)],
     )
     return stored.message_id, stored.contact_id
 

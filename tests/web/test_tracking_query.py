@@ -13,8 +13,7 @@ from gateway.queries.tracking import track
 from gateway.runtime import InProcessRuntime, Runtime
 from storage.models import Complaint
 from tests.fakes import inbound
-
-TEXT = "Nama: Budi\nPelanggan: PT Sinar Jaya\nMasalah: laporan hasil uji terlambat"
+from tests.runtime_fixtures import COMPLETE_COMPLAINT
 
 
 @pytest.fixture
@@ -23,7 +22,8 @@ async def filed(runtime: InProcessRuntime) -> AsyncIterator[tuple[Runtime, Compl
     try:
         # Stored without asking the job runner, then processed here.
         (stored,) = await ingest_batch(
-            runtime.sessions, [inbound(ChannelName.EMAIL, "track-1", "budi@example.com", TEXT)]
+            runtime.sessions,
+            [inbound(ChannelName.EMAIL, "track-1", "budi@example.com", COMPLETE_COMPLAINT)],
         )
         assert await runtime.processor.process_contact(stored.contact_id) == 1
         async with runtime.sessions() as session:

@@ -3,8 +3,6 @@ signed webhook posts and a started runtime with the real channel."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -25,6 +23,7 @@ from storage.migrate import upgrade
 from tests.harness.conversation import settle
 from tests.harness.payloads import Payloads
 from tests.harness.settings import channel_settings
+from tests.harness.webhooks import hmac_sha256
 from tests.whatsapp_cloud.fake_graph import FakeGraph
 
 DATA = Path(__file__).parent / "data"
@@ -55,7 +54,7 @@ def payload(name: str, *, live: bool = False) -> dict[str, Any]:
 
 def signature(body: bytes, secret: str = APP_SECRET) -> str:
     """``X-Hub-Signature-256`` computed independently of the code under test."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac_sha256(secret, body)
 
 
 def make_settings(tmp_path: Path, api_base: str, **overrides: Any) -> Settings:
