@@ -28,8 +28,8 @@ from aiohttp import web
 from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import LANG_KEY, current, forbidden
 from gateway.inbox.render import staff_page
-from gateway.web.pages import intake_field_view
-from gateway.web.public import FieldView, SummaryError
+from gateway.web.pages import contact_field_view, intake_field_view
+from gateway.web.public import SummaryError
 from handlers.dates import office_today
 from handlers.i18n import t
 from handlers.manual_intake import (
@@ -87,21 +87,6 @@ def problem_text(lang: str, problem: Problem) -> str:
     return t(lang, "This form was incomplete or too old. Check your answers and send it again.")
 
 
-def _contact_view(name: str, label: str, value: str, error: str | None, kind: str) -> FieldView:
-    return FieldView(
-        name=name,
-        label=label,
-        hint=None,
-        value=value,
-        error=error,
-        required=False,
-        input_type=kind,
-        autocomplete="off",
-        inputmode=kind,
-        verbatim=True,
-    )
-
-
 def _form(
     request: web.Request,
     profile: Profile,
@@ -147,19 +132,22 @@ def _form(
             )
             for f in profile.intake.fields
         ],
-        email=_contact_view(
+        email=contact_field_view(
             EMAIL_FIELD,
             t(lang, "Email address"),
-            typed.get(EMAIL_FIELD, ""),
-            errors.get(EMAIL_FIELD) if problems.get(EMAIL_FIELD) is Problem.EMAIL_INVALID else None,
             "email",
+            typed,
+            # A missing contact is the group's error, not the email box's.
+            errors if problems.get(EMAIL_FIELD) is Problem.EMAIL_INVALID else {},
+            autofill=False,
         ),
-        phone=_contact_view(
+        phone=contact_field_view(
             PHONE_FIELD,
             t(lang, "Phone or WhatsApp number"),
-            typed.get(PHONE_FIELD, ""),
-            errors.get(PHONE_FIELD),
             "tel",
+            typed,
+            errors,
+            autofill=False,
         ),
         group_error=errors.get(EMAIL_FIELD)
         if problems.get(EMAIL_FIELD) is Problem.CONTACT_MISSING

@@ -296,12 +296,15 @@ def contact_field_view(
     *,
     hint: str | None = None,
     inputmode: bool = True,
+    autofill: bool = True,
 ) -> FieldView:
-    """An optional email (``kind="email"``) or phone (``"tel"``) control the browser may fill.
+    """An optional email (``kind="email"``) or phone (``"tel"``) control.
 
     Its value and error are ``typed[name]`` and ``errors[name]`` when there.
-    ``kind`` is the input type and the ``autocomplete`` token, and with
-    ``inputmode`` also the ``inputmode`` (the keyboard offered).
+    ``kind`` is the input type and, with ``autofill`` (the public forms), the
+    ``autocomplete`` token; without it (staff recording a complaint)
+    ``autocomplete="off"``, as for :func:`intake_field_view`. With
+    ``inputmode`` it is also the ``inputmode`` (the keyboard offered).
     """
     return FieldView(
         name=name,
@@ -311,7 +314,7 @@ def contact_field_view(
         error=errors.get(name),
         required=False,
         input_type=kind,
-        autocomplete=kind,
+        autocomplete=kind if autofill else "off",
         inputmode=kind if inputmode else None,
         verbatim=True,
     )

@@ -90,6 +90,10 @@ async def test_the_form_has_the_profile_fields_source_and_date(site: Site) -> No
     today = office_today("Asia/Jakarta").isoformat()
     assert f'type="date" value="{today}" max="{today}"' in body
     assert 'name="csrf"' in body and TOKEN_RE.search(body)
+    # The browser must not offer the clerk's own name, email or number.
+    typed_inputs = re.findall(r'<input[^>]*type="(?:text|email|tel)"[^>]*>', body)
+    assert len(typed_inputs) >= 4  # the profile's names, the email and the phone
+    assert all('autocomplete="off"' in tag for tag in typed_inputs), typed_inputs
     english = await (await site.client.get("/inbox/intake?lang=en")).text()
     assert "Record a complaint" in english and "Suggestion box" in english
 
