@@ -124,8 +124,11 @@ class ProcessedSignal:
             return
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
-                for message_id in message_ids:
-                    await self._redis().publish(processed_channel(self.redis_url, message_id), "1")
+                # A turn's messages in one round trip.
+                async with self._redis().pipeline(transaction=False) as pipe:
+                    for message_id in message_ids:
+                        pipe.publish(processed_channel(self.redis_url, message_id), "1")
+                    await pipe.execute()
         except REDIS_DOWN_ERRORS as exc:
             self.outage.failed(exc)
             return
