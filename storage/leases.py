@@ -10,6 +10,10 @@ row is ours or has lapsed: contention is answered by the database without an
 error (no duplicate-key error is raised, caught or logged by PostgreSQL).
 Holder ids are unique per hold, so a lease taken over always changes
 ``holder``; :func:`holds` relies on that to fence a transaction.
+
+:func:`acquire`, :func:`renew` and :func:`release` run to their end when the
+task awaiting them is cancelled (:func:`storage.uncancelled.runs_to_end`): the
+keepers and renewers that call them are cancelled as a matter of course.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import SessionFactory, dialect_insert
 from storage.models import Lease
 from storage.types import utcnow
+from storage.uncancelled import runs_to_end
 
 
 def new_holder_id() -> str:
@@ -60,6 +65,7 @@ async def take(
     return (await session.execute(statement)).first() is not None
 
 
+@runs_to_end
 async def acquire(sessions: SessionFactory, name: str, holder: str, ttl_seconds: float) -> bool:
     """Take or renew lease ``name`` for ``ttl_seconds`` in a transaction of its
     own; True if ``holder`` has it now (see :func:`take`). Never raises on
@@ -90,6 +96,7 @@ async def holds(session: AsyncSession, name: str, holder: str, ttl_seconds: floa
     return result.first() is not None
 
 
+@runs_to_end
 async def renew(sessions: SessionFactory, name: str, holder: str, ttl_seconds: float) -> bool:
     """Extend ``holder``'s lease ``name`` to ``ttl_seconds`` from now, in a
     transaction of its own; False when ``holder`` no longer holds it (taken
@@ -98,6 +105,7 @@ async def renew(sessions: SessionFactory, name: str, holder: str, ttl_seconds: f
         return await holds(session, name, holder, ttl_seconds)
 
 
+@runs_to_end
 async def release(sessions: SessionFactory, name: str, holder: str) -> None:
     """Give up lease ``name`` if ``holder`` holds it (no error otherwise)."""
     async with sessions() as session, session.begin():

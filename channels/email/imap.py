@@ -47,6 +47,7 @@ from channels.polling import LeasedPoller, LeaseLost
 from storage.db import SessionFactory
 from storage.transient import is_transient
 from storage.types import utcnow
+from storage.uncancelled import runs_to_end
 
 __all__ = [
     "Accept",
@@ -151,8 +152,10 @@ class ImapPoller:
             raise ValueError("IMAP needs imap_host, imap_user and imap_password")
         self._settings = settings
         self._sessions = sessions
-        self._accept = accept
-        self._accept_batch = accept_batch
+        # A pass is cancelled when the lease is lost or a stop runs out of
+        # grace: a commit under way finishes first (storage/uncancelled.py).
+        self._accept = runs_to_end(accept)
+        self._accept_batch = None if accept_batch is None else runs_to_end(accept_batch)
         self._batch_max_messages = max(1, batch_max_messages)
         self._batch_max_bytes = max(1, batch_max_bytes)
         self._prefetch_batches = max(1, prefetch_batches)
@@ -526,7 +529,8 @@ class ImapPoller:
         """Ask :meth:`run` to finish (after the current message) and wait for it.
 
         A stopped poller does not start again; create a new one. After
-        ``grace_seconds`` the task is cancelled; the lease is released.
+        ``grace_seconds`` the task is cancelled, once a commit under way has
+        finished (a transaction is never cut off midway); the lease is released.
         """
         self._stop.set()
         task = self._task

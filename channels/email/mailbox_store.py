@@ -3,6 +3,8 @@
 ``imap_checkpoints`` holds, per mailbox, the UIDVALIDITY and the last UID that
 was fully handled (stored as a message, or quarantined); ``quarantined_inbound``
 keeps what could not be parsed, visible to staff, so it never blocks the rest.
+The writes run to their end when the polling task is cancelled
+(:func:`storage.uncancelled.runs_to_end`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from channels.base import ChannelName
 from storage.db import SessionFactory, dialect_insert, insert_new
 from storage.models import ImapCheckpoint, QuarantinedInbound
 from storage.types import utcnow
+from storage.uncancelled import runs_to_end
 
 __all__ = [
     "Checkpoint",
@@ -52,6 +55,7 @@ async def load_checkpoint(sessions: SessionFactory, mailbox_key: str) -> Checkpo
     return None if row is None else Checkpoint(int(row.uidvalidity), int(row.last_uid))
 
 
+@runs_to_end
 async def reset_checkpoint(sessions: SessionFactory, mailbox_key: str, uidvalidity: int) -> None:
     """Start ``mailbox_key`` over at UID 0 under ``uidvalidity`` (first poll, or UIDVALIDITY changed).
 
@@ -81,6 +85,7 @@ async def _advance(session: AsyncSession, mailbox_key: str, uidvalidity: int, ui
     )
 
 
+@runs_to_end
 async def advance_checkpoint(
     sessions: SessionFactory, mailbox_key: str, uidvalidity: int, uid: int
 ) -> None:
@@ -109,6 +114,7 @@ def _quarantine_row(mailbox_key: str, uidvalidity: int, item: Quarantined) -> di
     }
 
 
+@runs_to_end
 async def settle_batch(
     sessions: SessionFactory,
     *,
@@ -135,6 +141,7 @@ async def settle_batch(
         await _advance(session, mailbox_key, uidvalidity, through_uid)
 
 
+@runs_to_end
 async def quarantine(
     sessions: SessionFactory,
     *,

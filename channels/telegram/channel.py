@@ -86,6 +86,7 @@ from channels.text import split_text as split_any
 from storage.db import SessionFactory
 from storage.models import Message
 from storage.transient import is_transient
+from storage.uncancelled import runs_to_end
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -342,8 +343,10 @@ class TelegramChannel(Channel):
         self._settings = settings
         self._token = _token(settings)
         self._sessions = sessions
-        self._accept = accept
-        self._quarantine = quarantine
+        # A pass is cancelled when the lease is lost or a stop runs out of
+        # grace: a commit under way finishes first (storage/uncancelled.py).
+        self._accept = runs_to_end(accept)
+        self._quarantine = None if quarantine is None else runs_to_end(quarantine)
         self._poll_timeout = poll_timeout
         self._download_timeout = download_timeout
         self._pacer: RateGate = pacer or Pacer(
@@ -647,8 +650,9 @@ class TelegramChannel(Channel):
         """Stop the poller (after the update in hand) and shut the bot down.
 
         A ``getUpdates`` long poll in flight is cancelled at once (nothing of it
-        was accepted yet); otherwise the current update gets ``grace_seconds``.
-        The lease is released.
+        was accepted yet); otherwise the current update gets ``grace_seconds``,
+        and a commit under way then still finishes before the cancellation
+        takes effect. The lease is released.
         """
         self._stop.set()
         task, self._task = self._task, None
