@@ -16,7 +16,6 @@ cases nothing is changed.
 from __future__ import annotations
 
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any, Unpack
@@ -40,14 +39,6 @@ MESSAGE_LIMIT = 4000
 ComplaintRef = int | str
 
 
-@dataclass(frozen=True, slots=True)
-class AppealView:
-    """An appeal with its panel, for display."""
-
-    appeal: Appeal
-    panel: tuple[AppealPanelMember, ...]
-
-
 async def load_complaint(
     session: AsyncSession, ref: ComplaintRef, *, lock: bool = False
 ) -> Complaint:
@@ -61,19 +52,6 @@ async def load_complaint(
     if complaint is None:
         raise LookupError(f"no complaint {ref}")
     return complaint
-
-
-async def load_appeal(session: AsyncSession, complaint: Complaint) -> AppealView | None:
-    """The complaint's appeal and its panel (chair first), or ``None``."""
-    appeal = await session.scalar(select(Appeal).where(Appeal.complaint_id == complaint.id))
-    if appeal is None:
-        return None
-    panel = await session.scalars(
-        select(AppealPanelMember)
-        .where(AppealPanelMember.appeal_id == appeal.id)
-        .order_by(AppealPanelMember.is_chair.desc(), AppealPanelMember.id)
-    )
-    return AppealView(appeal, tuple(panel))
 
 
 class StaffService:

@@ -32,9 +32,10 @@ from gateway.api import schemas as s
 from gateway.api.tokens import authenticate
 from gateway.queries.api_complaints import ComplaintFilters
 from gateway.queries.api_complaints import list_complaints as query_complaints
+from gateway.queries.appeals import AppealView, load_appeal
 from gateway.queries.complaint_page import complaint_events
 from gateway.runtime import Runtime
-from gateway.staff import AppealView, load_appeal, load_complaint
+from gateway.staff import load_complaint
 from gateway.visibility import (
     VisibilityRule,
     load_visible_complaint,

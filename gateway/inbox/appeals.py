@@ -35,10 +35,11 @@ from gateway.appeal_service import AppealService
 from gateway.inbox.appeal_access import may_see_appeals
 from gateway.inbox.appeal_texts import step_label
 from gateway.inbox.auth import LANG_KEY, current, forbidden
-from gateway.inbox.complaint_texts import actor_text, refusal_text
+from gateway.inbox.complaint_texts import refusal_text
 from gateway.inbox.pages import local_time
 from gateway.inbox.render import staff_page
 from gateway.queries.appeals import AppealDetail, appeal_detail, appeal_list
+from gateway.reports.texts import actor_text
 from gateway.runtime import Runtime
 from handlers.appeals import AppealRefused, appeal_step
 from handlers.i18n import t

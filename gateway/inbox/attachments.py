@@ -23,13 +23,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlalchemy import select
 
 from gateway.app_runtime import get_runtime
 from gateway.inbox.auth import current
-from gateway.queries.thread import PREVIEW_TYPES
-from gateway.visibility import visibility_for, visible_complaint_ids
-from storage.models import Attachment, Message
+from gateway.queries.thread import PREVIEW_TYPES, stored_attachment
+from gateway.visibility import visibility_for
 
 #: The policy of every attachment response: nothing may run or load.
 ATTACHMENT_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
@@ -57,14 +55,8 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     runtime = get_runtime(request)
     user = current(request).user
     async with runtime.sessions() as session:
-        query = select(Attachment).where(Attachment.id == attachment_id)
-        allowed = visible_complaint_ids(await visibility_for(session, user))
-        if allowed is not None:
-            query = query.join(Message, Message.id == Attachment.message_id).where(
-                Message.complaint_id.in_(allowed)
-            )
-        found = await session.scalar(query)
-    if found is None or found.skipped_reason is not None:
+        found = await stored_attachment(session, attachment_id, await visibility_for(session, user))
+    if found is None:
         raise web.HTTPNotFound()
     stored_type = found.content_type.lower().strip()
     image = stored_type in PREVIEW_TYPES

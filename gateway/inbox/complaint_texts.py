@@ -1,6 +1,6 @@
 """What the complaint page says, in the staff member's language (README.md, "Staff inbox").
 
-Readable names for complaint event kinds, actors, delivery states, the CAPA
+Readable names for complaint event kinds, delivery states, the CAPA
 form's fields, and the one-time result of an action (``?done=…`` /
 ``?refused=…`` after a form is posted). Every text goes through the translation
 catalogue (``handlers/locale/id/LC_MESSAGES/aduan.po``); English is the
@@ -9,11 +9,8 @@ message id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from gateway.outbox import REPLY_CAP_ERROR
 from gateway.queries.thread import Delivery
-from gateway.reports.texts import channel_label
 from handlers.i18n import t
 from storage.event_kinds import ComplaintEventKind
 
@@ -47,26 +44,6 @@ def event_label(lang: str, kind: str) -> str:
         ComplaintEventKind.WHATSAPP_WINDOW_CLOSED: t(lang, "WhatsApp 24-hour window closed"),
     }
     return labels.get(kind, kind)
-
-
-def actor_text(lang: str, actor: str, staff_names: Mapping[str, str]) -> str:
-    """Who acted, from an ``actor`` value.
-
-    ``staff:<username>`` → the staff member's name; ``complainant:<channel>``
-    → the complainant; ``channel:<name>`` (automatic intake) → the channel;
-    ``system`` → the system; anything else as it is.
-    """
-    kind, _, rest = actor.partition(":")
-    if kind == "staff" and rest:
-        name = staff_names.get(rest)
-        return f"{name} ({rest})" if name else rest
-    if kind == "complainant":
-        return t(lang, "The complainant")
-    if kind == "channel" and rest:
-        return channel_label(lang, rest)
-    if actor in ("system", "aduan"):
-        return t(lang, "System")
-    return actor
 
 
 def delivery_text(lang: str, delivery: Delivery) -> str:

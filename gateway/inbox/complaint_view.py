@@ -19,7 +19,6 @@ from babel.numbers import format_decimal
 
 from gateway.inbox.appeal_texts import step_label
 from gateway.inbox.complaint_texts import (
-    actor_text,
     delivery_text,
     done_text,
     event_label,
@@ -27,10 +26,10 @@ from gateway.inbox.complaint_texts import (
 )
 from gateway.inbox.pages import TIME_STATES, local_time
 from gateway.inbox.reply_route import ReplyRoute, WindowPlan
+from gateway.queries.appeals import AppealView
 from gateway.queries.complaint_list import TimeState, due_soon_window, time_state
 from gateway.queries.thread import ThreadAttachment, ThreadMessage
-from gateway.reports.texts import CATEGORY_NAMES, capa_labels, channel_label
-from gateway.staff import AppealView
+from gateway.reports.texts import CATEGORY_NAMES, actor_text, capa_labels, channel_label
 from handlers.appeals import AppealProgress
 from handlers.field_edits import field_value
 from handlers.i18n import t

@@ -27,6 +27,14 @@ LIST_LIMIT = 500
 
 
 @dataclass(frozen=True, slots=True)
+class AppealView:
+    """A complaint's appeal with its panel (chair first, then in seating order)."""
+
+    appeal: Appeal
+    panel: tuple[AppealPanelMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AppealItem:
     """An appeal of the list, with its complaint's tracking number and complainant
     (``None`` for a standalone appeal) and its panel (to tell its step)."""
@@ -53,6 +61,25 @@ class AppealDetail:
     names: dict[str, str]
 
 
+async def _panel(session: AsyncSession, appeal_id: int) -> tuple[AppealPanelMember, ...]:
+    """Appeal ``appeal_id``'s panel: the chair first, then in seating order."""
+    members = await session.scalars(
+        select(AppealPanelMember)
+        .where(AppealPanelMember.appeal_id == appeal_id)
+        .order_by(AppealPanelMember.is_chair.desc(), AppealPanelMember.id)
+    )
+    return tuple(members)
+
+
+async def load_appeal(session: AsyncSession, complaint: Complaint) -> AppealView | None:
+    """``complaint``'s appeal and its panel, or ``None`` when it has none (the
+    complaint page and the staff API show it)."""
+    appeal = await session.scalar(select(Appeal).where(Appeal.complaint_id == complaint.id))
+    if appeal is None:
+        return None
+    return AppealView(appeal, await _panel(session, appeal.id))
+
+
 async def appeal_list(session: AsyncSession, *, limit: int = LIST_LIMIT) -> list[AppealItem]:
     """At most ``limit`` appeals: open ones first, earliest due first (those
     without a due time after), then the newest first."""
@@ -70,7 +97,13 @@ async def appeal_list(session: AsyncSession, *, limit: int = LIST_LIMIT) -> list
         )
     ).all()
     by_appeal: dict[int, list[AppealPanelMember]] = {}
-    for member in await session.scalars(select(AppealPanelMember)):
+    listed = [appeal.id for appeal, _tracking, _complainant in rows]
+    members = await session.scalars(
+        select(AppealPanelMember)
+        .where(AppealPanelMember.appeal_id.in_(listed))
+        .order_by(AppealPanelMember.is_chair.desc(), AppealPanelMember.id)
+    )
+    for member in members:
         by_appeal.setdefault(member.appeal_id, []).append(member)
     return [
         AppealItem(
@@ -89,11 +122,6 @@ async def appeal_detail(session: AsyncSession, appeal_id: int) -> AppealDetail |
     if appeal is None:
         return None
     complaint = await session.get(Complaint, appeal.complaint_id) if appeal.complaint_id else None
-    panel = await session.scalars(
-        select(AppealPanelMember)
-        .where(AppealPanelMember.appeal_id == appeal.id)
-        .order_by(AppealPanelMember.is_chair.desc(), AppealPanelMember.id)
-    )
     history = await session.scalars(
         select(AppealEvent)
         .where(AppealEvent.appeal_id == appeal.id)
@@ -105,7 +133,7 @@ async def appeal_detail(session: AsyncSession, appeal_id: int) -> AppealDetail |
     return AppealDetail(
         appeal=appeal,
         complaint=complaint,
-        panel=tuple(panel),
+        panel=await _panel(session, appeal.id),
         history=tuple(history),
         active_staff=tuple(staff),
         names={u: name or u for u, name in (await staff_names(session)).items()},

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.queries.appeals import AppealView, load_appeal
 from gateway.queries.thread import Thread, load_thread
-from gateway.staff import AppealView, load_appeal
 from gateway.visibility import VisibilityRule, load_visible_complaint
 from handlers.appeals import AppealProgress, appeal_progress
 from handlers.capa_monitoring import MonitoringEntry, monitoring_entries

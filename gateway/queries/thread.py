@@ -266,3 +266,23 @@ async def load_thread(
         ),
         hidden=hidden,
     )
+
+
+async def stored_attachment(
+    session: AsyncSession, attachment_id: int, rule: VisibilityRule | None
+) -> Attachment | None:
+    """Attachment ``attachment_id`` with its bytes, for a viewer under ``rule``
+    (``None``: every complaint), or ``None`` when there is none, it was only
+    noted (too large, unreadable), or the viewer may not see it: the thread's
+    rule, so a team-limited viewer gets only attachments of messages of
+    complaints they may see (docs/attachments.md)."""
+    query = select(Attachment).where(Attachment.id == attachment_id)
+    allowed = visible_complaint_ids(rule)
+    if allowed is not None:
+        query = query.join(Message, Message.id == Attachment.message_id).where(
+            Message.complaint_id.in_(allowed)
+        )
+    found = await session.scalar(query)
+    if found is None or found.skipped_reason is not None:
+        return None
+    return found

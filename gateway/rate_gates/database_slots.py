@@ -7,12 +7,10 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.rate_gates.slots import EPOCH, HOLDER, PREFIX, Request, Slot, micros, row_name
-from storage.db import SessionFactory
+from storage.db import SessionFactory, dialect_insert
 from storage.models import Lease
 from storage.types import utcnow
 
@@ -40,7 +38,7 @@ class DatabaseSlots:
         """See :meth:`SlotBook.reserve`."""
         async with self._sessions() as session, session.begin():
             postgres = session.get_bind().dialect.name == "postgresql"
-            insert = postgres_insert if postgres else sqlite_insert
+            insert = dialect_insert(session)
             key = row_name(request.key) if request.key else None
             if key is not None:  # the first statement writes: SQLite's lock is ours
                 await session.execute(

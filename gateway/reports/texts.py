@@ -83,14 +83,27 @@ def person(username: str | None, names: Mapping[str, str]) -> str:
 
 
 def actor_text(lang: str, actor: str, names: Mapping[str, str]) -> str:
-    """An event's or a complaint's actor (``staff:…``, ``channel:…``, ``system`` …) for people."""
+    """Who acted, for people, from an ``actor`` value (of a complaint event, an
+    appeal, a staff-written message, or a complaint's ``received_by``); the one
+    wording the complaint page, the appeal pages, the register and the printed
+    forms share.
+
+    ``staff:<username>`` → ``Full Name (username)``; ``complainant:<channel>``
+    → the complainant, on that channel; ``channel:<name>`` → automatic intake
+    on that channel; ``provider:<channel>`` → that channel's provider (a
+    delivery report); ``system`` → the system; anything else as it is.
+    """
     kind, _, value = actor.partition(":")
-    if kind == "staff":
+    if kind == "staff" and value:
         return person(value, names)
-    if kind == "channel":
+    if kind == "channel" and value:
         return t(lang, "Automatic intake ({channel})", channel=channel_label(lang, value))
     if kind == "complainant":
+        if not value:
+            return t(lang, "The complainant")
         return t(lang, "Complainant ({channel})", channel=channel_label(lang, value))
+    if kind == "provider" and value:
+        return t(lang, "Provider ({channel})", channel=channel_label(lang, value))
     if actor == "system":
         return t(lang, "System")
     return actor
