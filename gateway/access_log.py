@@ -18,6 +18,12 @@ request that matched no route is logged as ``route="-"``. ``client`` is the
 client address through trusted proxies (:func:`gateway.remote.client_address`).
 Successful probes (``/healthz``, ``/readyz``, ``/metrics``) are logged at
 DEBUG, so a monitor polling every few seconds does not fill the log.
+
+An error no handler caught is answered 500 with the request id in the body
+(staff and API clients can quote it: Indonesian first, English second; the
+staff API gets ``application/problem+json``), and logged on ``aduan.errors``
+with the request id, the exception's type and its frames; not its text,
+which may quote personal data.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import traceback
 import uuid
 
 import structlog
@@ -33,14 +40,20 @@ from aiohttp.typedefs import Handler
 
 from gateway.metrics import observe_request
 from gateway.remote import client_address, resolve
+from handlers.i18n import N_, t
 
 log = logging.getLogger("aduan.access")
+errors_log = logging.getLogger("aduan.errors")
 
 HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _REQUEST_ID = web.RequestKey("aduan_request_id", str)
 #: Routes whose successful answers are logged at DEBUG.
 PROBE_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+#: The body of a 500 outside the staff API (``{code}``: the request id).
+SERVER_ERROR_TEXT = N_(
+    "Something went wrong on our side. If it happens again, quote this code: {code}"
+)
 
 
 def request_id_for(incoming: str | None) -> str:
@@ -82,6 +95,10 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except Exception as exc:
+            status = 500
+            _log_unhandled(request, exc)
+            return server_error(request, request_id)
         finally:
             seconds = time.perf_counter() - started
             route = route_of(request)
@@ -101,6 +118,42 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
                     "client": _client(request),
                 },
             )
+
+
+def _log_unhandled(request: web.Request, exc: Exception) -> None:
+    frames = traceback.extract_tb(exc.__traceback__)
+    errors_log.error(
+        "unhandled %s in %s %s\n%s",
+        type(exc).__name__,
+        request.method,
+        route_of(request),
+        "".join(traceback.format_list(frames)).rstrip(),
+    )
+
+
+def server_error(request: web.Request, request_id: str) -> web.Response:
+    """The 500 answer to an error no handler caught, quoting ``request_id``:
+    ``application/problem+json`` under ``/api/`` (as the staff API's other
+    errors), else a short text in Indonesian and English."""
+    if request.path.startswith("/api/"):
+        return web.json_response(
+            {
+                "title": "Internal Server Error",
+                "status": 500,
+                "detail": f"Unexpected error; quote request id {request_id} when reporting it.",
+                "code": "internal_error",
+                "request_id": request_id,
+            },
+            status=500,
+            content_type="application/problem+json",
+        )
+    indonesian = t("id", SERVER_ERROR_TEXT, code=request_id)
+    english = t("en", SERVER_ERROR_TEXT, code=request_id)
+    return web.Response(
+        status=500,
+        text=f"{indonesian}\n\n{english}\n",
+        content_type="text/plain",
+    )
 
 
 async def _send_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:

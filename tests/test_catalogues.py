@@ -45,6 +45,7 @@ TEMPLATE_FUNCTIONS = ("_", "gettext", "ngettext")
 #: expression passed. Each one's ids are marked with N_() where they are
 #: defined, so extraction still sees them. A new entry needs the same.
 DYNAMIC_IDS: dict[str, set[str]] = {
+    "gateway/access_log.py": {"SERVER_ERROR_TEXT"},
     "gateway/inbox/complaint_view.py": {
         "TIME_STATES[state]",
         "CATEGORY_NAMES[complaint.category]",

@@ -127,3 +127,45 @@ def test_noisy_libraries_are_quiet_unless_debug(restore_logging: None) -> None:
     assert logging.getLogger("telegram").getEffectiveLevel() == logging.WARNING  # URLs with tokens
     with pytest.raises(ValueError, match="console or json"):
         configure_logging("INFO", fmt="yaml")
+
+
+async def test_an_unhandled_error_is_a_500_quoting_the_request_id_and_logged_without_its_text(
+    aiohttp_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in a handler: the clerk gets a short bilingual page with a code to
+    quote, the API client a problem document, and the log the same code, the
+    exception's type and where it was raised, never its text."""
+    h = await make_harness(tmp_path)
+    app = create_app(h.runtime.settings, runtime=h.runtime)
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError(f"could not reach {PHONE}")
+
+    app.router.add_get("/broken", broken)
+    app.router.add_get("/api/v1/broken", broken)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.INFO):
+        page = await client.get("/broken", headers={"X-Request-ID": "req-page-1"})
+        api = await client.get("/api/v1/broken")
+    assert page.status == 500 and page.headers["X-Request-ID"] == "req-page-1"
+    assert page.content_type == "text/plain"
+    text = await page.text()
+    assert "Terjadi kesalahan di pihak kami" in text and "Something went wrong" in text
+    assert text.count("req-page-1") == 2 and PHONE not in text
+    assert api.status == 500 and api.content_type == "application/problem+json"
+    problem = await api.json()
+    assert problem["code"] == "internal_error"
+    assert problem["request_id"] == api.headers["X-Request-ID"]
+    assert problem["request_id"] in problem["detail"]
+    errors = [r for r in caplog.records if r.name == "aduan.errors"]
+    assert len(errors) == 2
+    assert (
+        "RuntimeError" in errors[0].getMessage() and "test_access_log.py" in errors[0].getMessage()
+    )
+    access = [r for r in caplog.records if r.name == "aduan.access"]
+    assert [(r.route, r.status) for r in access] == [  # type: ignore[attr-defined]
+        ("/broken", 500),
+        ("/api/v1/broken", 500),
+    ]
+    assert PHONE not in caplog.text
+    await h.runtime.close()
