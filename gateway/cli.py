@@ -256,6 +256,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"jobs: {'arq via ' + _redact(settings.redis_url) if settings.redis_url else 'in-process'}"
     )
     print(f"public URL: {settings.effective_public_url}")
+    if settings.metrics_token is not None:
+        print("metrics: /metrics asks for the bearer token (ADUAN_METRICS_TOKEN)")
+    else:
+        print(
+            "metrics: /metrics is open to anyone who can reach it; set ADUAN_METRICS_TOKEN"
+            " unless only your monitoring network can (docs/observability.md)"
+        )
     for state in channel_states(settings):
         print(f"channel {state.name}: {'on' if state.enabled else 'off'} — {state.reason}")
     return status

@@ -200,12 +200,15 @@ def test_check_config_names_channels_and_hides_secrets(
     assert main(["check-config"]) == 0
     out = capsys.readouterr().out
     assert "channel email: on" in out and "channel api: on" in out and "channel web: on" in out
+    assert "metrics: /metrics is open to anyone who can reach it" in out
     assert "XYZ" not in out
 
     monkeypatch.delenv("ADUAN_IMAP_PASSWORD")
     monkeypatch.delenv("ADUAN_WEBHOOK_SECRET")
+    monkeypatch.setenv("ADUAN_METRICS_TOKEN", "metrics-token-XYZ-0123456789")
     assert main(["check-config"]) == 0
     out = capsys.readouterr().out
+    assert "metrics: /metrics asks for the bearer token" in out and "XYZ" not in out
     assert "channel email: off — missing ADUAN_IMAP_PASSWORD" in out
     assert "channel api: off — missing ADUAN_WEBHOOK_SECRET" in out
 
