@@ -14,6 +14,7 @@ import configparser
 import ipaddress
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -340,3 +341,34 @@ def test_the_nightly_backup_units_run_aduan_backup_as_the_service_does() -> None
     assert timer["Timer"]["OnCalendar"] == "*-*-* 01:30:00"
     assert timer["Timer"]["Persistent"] == "true"
     assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+# --- install steps ---------------------------------------------------------------
+
+
+def test_the_install_steps_compile_the_catalogue_before_installing_the_package(
+    tmp_path: Path,
+) -> None:
+    """A checkout holds the catalogue's source only (the .mo is built, never
+    committed): every install of the package in docs/install.md compiles it
+    first, or the installed ``aduan`` stops at its first import."""
+    text = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    installs = [b for b in blocks if "pip install --no-deps /srv/aduan" in b]
+    assert len(installs) == 2  # the first install and the upgrade
+    compile_line = "pybabel compile -d /srv/aduan/handlers/locale -D aduan"
+    for block in installs:
+        lines = [line.strip() for line in block.splitlines()]
+        package = next(i for i, line in enumerate(lines) if "--no-deps /srv/aduan" in line)
+        assert any(compile_line in line for line in lines[:package]), block
+    # The command as written, run on a copy of the catalogues (no .mo yet).
+    locale = tmp_path / "handlers" / "locale"
+    shutil.copytree(ROOT / "handlers" / "locale", locale, ignore=shutil.ignore_patterns("*.mo"))
+    pybabel = Path(sys.executable).parent / "pybabel"
+    subprocess.run(
+        [str(pybabel), *compile_line.replace("/srv/aduan/", "").split()[1:]],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert (locale / "id" / "LC_MESSAGES" / "aduan.mo").stat().st_size > 0
