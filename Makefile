@@ -65,7 +65,8 @@ catalogues-compiled: $(MO)
 catalogues: | $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_KEYWORDS) --add-location=file \
 	    --project=aduan --copyright-holder="the aduan authors" -o $(POT) .
-	$(BIN)/pybabel update -i $(POT) -d handlers/locale -D aduan --ignore-obsolete
+	$(BIN)/pybabel update -i $(POT) -d handlers/locale -D aduan --ignore-obsolete \
+	    --ignore-pot-creation-date
 	@$(MAKE) --no-print-directory catalogues-compiled
 
 ## run: set up, migrate the embedded SQLite database under ./var/ and start the gateway
