@@ -480,7 +480,7 @@ def _change_user(
         print(f"aduan: no staff user {username!r}", file=sys.stderr)
         return 1
     what = "password set" if password_hash else ("activated" if active else "deactivated")
-    print(f"user {username}: {what}; {ended} session(s) ended")
+    print(f"user {username}: {what}; {ended} signed-in session{'' if ended == 1 else 's'} ended")
     return 0
 
 

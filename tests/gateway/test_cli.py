@@ -176,7 +176,7 @@ def test_set_password_and_deactivate_end_sessions(
     capsys.readouterr()
     monkeypatch.setattr(sys, "stdin", io.StringIO("another long password\n"))
     assert main(["user", "set-password", "sri", "--password-stdin"]) == 0
-    assert "1 session(s) ended" in capsys.readouterr().out
+    assert "1 signed-in session ended" in capsys.readouterr().out
     [(new_hash,)] = db.execute("select password_hash from staff_users")
     assert new_hash != old_hash and new_hash.startswith("$argon2id$")
     assert main(["user", "deactivate", "sri"]) == 0
