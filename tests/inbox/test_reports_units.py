@@ -15,6 +15,7 @@ from gateway.reports import tables
 from gateway.reports.charts import Bar, bar_chart
 from gateway.reports.period import MAX_DAYS, PeriodError, month_of, parse_period
 from gateway.reports.register import REPORT_COLUMNS, RegisterEntry
+from gateway.reports.texts import actor_text
 from handlers.profile import load_profile
 
 ZONE = "Asia/Jakarta"
@@ -135,3 +136,24 @@ def test_a_chart_is_accessible_svg_with_escaped_labels() -> None:
         bar_chart(chart_id="Bad id", title="t", description="d", bars=[])
     with pytest.raises(ValueError):
         bar_chart(chart_id="ok", title="t", description="d", bars=[Bar("x", -1, "-1")])
+
+
+@pytest.mark.parametrize(
+    ("actor", "indonesian", "english"),
+    [
+        ("staff:sri", "Sri Wahyuni (sri)", "Sri Wahyuni (sri)"),
+        ("staff:gone", "gone", "gone"),  # an account without a display name
+        ("channel:whatsapp", "Penerimaan otomatis (WhatsApp)", "Automatic intake (WhatsApp)"),
+        ("complainant:email", "Pengadu (Email)", "Complainant (Email)"),
+        ("complainant", "Pengadu", "The complainant"),
+        ("provider:whatsapp", "Penyedia layanan (WhatsApp)", "Provider (WhatsApp)"),
+        ("system", "Sistem", "System"),
+        ("import:2025", "import:2025", "import:2025"),  # unknown: as it is
+    ],
+)
+def test_who_acted_reads_the_same_on_every_page(actor: str, indonesian: str, english: str) -> None:
+    """One wording for the complaint page, the appeal pages, the register and
+    the printed forms (gateway/reports/texts.py, actor_text)."""
+    names = {"sri": "Sri Wahyuni"}
+    assert actor_text("id", actor, names) == indonesian
+    assert actor_text("en", actor, names) == english
