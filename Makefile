@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# `make test` runs the suite in this many processes (pytest-xdist; 0: in one).
+# Most tests wait on a database, a browser or a subprocess, so one more than
+# the cores keeps them busy; each gets its own test databases (tests/services.py).
+TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(8, (os.cpu_count() or 1) + 1))")
 
 # The exact versions installed, with their hashes (README.md, "Dependencies").
 LOCK      := requirements.lock
@@ -81,7 +85,7 @@ test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,12 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handlers.profile import Profile, load_profile
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade
-from tests.services import POSTGRES_URL, unavailable
+from tests.services import POSTGRES_URL, ensure_worker_database, unavailable
 
 # Chat turns are handled at once in tests, message by message, unless a test
 # sets a quiet gap itself (tests/intake/test_turns.py): each test's messages
 # are sent one after the other with the previous reply already settled.
 os.environ.setdefault("ADUAN_TURN_GAP_SECONDS", "0")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist, give this worker its own PostgreSQL database
+    (tests/services.py)."""
+    asyncio.run(ensure_worker_database())
 
 
 async def _postgres_engine() -> AsyncEngine:

@@ -15,10 +15,78 @@ from pathlib import Path
 
 import pytest
 
-POSTGRES_URL = os.environ.get(
+#: The pytest-xdist worker this process is (``gw0``, ``gw1``, …), or ``""``
+#: when the suite runs in one process. Each worker gets a database and a Redis
+#: database of its own, so tests running at once never share one.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+#: Redis databases per server (the default ``databases 16``).
+REDIS_DATABASES = 16
+
+
+def worker_number(worker: str = WORKER) -> int:
+    """``gw3`` → 3; 0 outside pytest-xdist."""
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def postgres_url_for(base: str, worker: str = WORKER) -> str:
+    """``base`` (a PostgreSQL URL) with ``_<worker>`` appended to its database
+    name under pytest-xdist (``…/test`` → ``…/test_gw1``); ``base`` otherwise.
+    :func:`ensure_worker_database` creates that database."""
+    if not worker:
+        return base
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+def redis_url_for(base: str, worker: str = WORKER) -> str:
+    """``base`` (a Redis URL ending in ``/<n>``) with the database counted down
+    by the worker's number under pytest-xdist (``/15`` → ``/13`` for ``gw2``)."""
+    if not worker:
+        return base
+    head, _, index = base.rpartition("/")
+    number = int(index) if index.isdigit() else 0
+    return f"{head}/{(number - worker_number(worker)) % REDIS_DATABASES}"
+
+
+BASE_POSTGRES_URL = os.environ.get(
     "ADUAN_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = postgres_url_for(BASE_POSTGRES_URL)
+REDIS_URL = redis_url_for(os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+
+
+async def ensure_worker_database() -> None:
+    """Create this worker's PostgreSQL database (:data:`POSTGRES_URL`) when it
+    is missing, connecting to the base database; nothing outside pytest-xdist.
+    An unreachable server is left for the tests to report."""
+    if POSTGRES_URL == BASE_POSTGRES_URL:
+        return
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base, mine = make_url(BASE_POSTGRES_URL), make_url(POSTGRES_URL)
+    try:
+        conn = await asyncpg.connect(
+            host=base.host,
+            port=base.port,
+            user=base.username,
+            password=base.password,
+            database=base.database,
+            timeout=5,
+        )
+    except Exception:
+        return
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", mine.database)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{mine.database}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
 
 
 def services_required() -> bool:
