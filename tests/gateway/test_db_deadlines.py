@@ -183,7 +183,7 @@ async def test_healthz_answers_503_in_time_when_the_database_hangs(
         settings = load_settings(
             data_dir=tmp_path,
             database_url=hung_url(port),
-            db_connect_timeout=30,  # the health deadline must fire first
+            db_connect_timeout=3,  # the health deadline (0.2 s) must fire first
             healthz_timeout=0.2,
         )
         runtime = await build_runtime(settings, use_redis=False)
