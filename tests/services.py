@@ -63,30 +63,21 @@ async def ensure_worker_database() -> None:
     An unreachable server is left for the tests to report."""
     if POSTGRES_URL == BASE_POSTGRES_URL:
         return
-    import asyncpg
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    base, mine = make_url(BASE_POSTGRES_URL), make_url(POSTGRES_URL)
+    name = make_url(POSTGRES_URL).database
+    engine = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
-        conn = await asyncpg.connect(
-            host=base.host,
-            port=base.port,
-            user=base.username,
-            password=base.password,
-            database=base.database,
-            timeout=5,
-        )
-    except Exception:
-        return
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", mine.database)
-        if not exists:
-            try:
-                await conn.execute(f'CREATE DATABASE "{mine.database}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass
+        async with engine.connect() as conn:
+            query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if not await conn.scalar(query, {"name": name}):
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # the tests report an unreachable server themselves
+        pass
     finally:
-        await conn.close()
+        await engine.dispose()
 
 
 def services_required() -> bool:

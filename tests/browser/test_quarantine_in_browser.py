@@ -14,7 +14,7 @@ from tests.browser.conftest import (
     assert_no_horizontal_scroll,
 )
 from tests.browser.signing_in import PASSWORD, sign_in
-from tests.email.test_never_blocks import CONFIG, MemoryMailbox, MemoryPoller
+from tests.email.memory_mailbox import CONFIG, MemoryMailbox, MemoryPoller
 
 FORGED = (
     b"Authentication-Results: mx.bspji.go.id; spf=fail smtp.mailfrom=evil.example; dmarc=fail\r\n"

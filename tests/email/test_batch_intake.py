@@ -23,8 +23,8 @@ from gateway.ingest import ingest, ingest_batch
 from storage.db import SessionFactory
 from storage.models import Message, QuarantinedInbound
 from tests.email.conftest import Mailbox, sample
+from tests.email.memory_mailbox import plain
 from tests.email.test_intake_guards import TRUSTED, authenticated
-from tests.email.test_never_blocks import plain
 from tests.harness.rows import count_rows
 
 pytestmark = pytest.mark.imap

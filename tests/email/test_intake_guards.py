@@ -25,7 +25,8 @@ from handlers.outbox import Draft
 from storage.models import Contact, Message, OutboxMessage, QuarantinedInbound
 from tests.conftest import _postgres_engine
 from tests.email.conftest import Mailbox, SmtpSink, live_runtime
-from tests.email.test_never_blocks import LONG_TYPE, mail_date, plain, unguarded, with_attachment
+from tests.email.memory_mailbox import LONG_TYPE, mail_date, plain, with_attachment
+from tests.email.test_never_blocks import unguarded
 from tests.harness.rows import count_rows, wait_until
 from tests.services import POSTGRES_URL
 

@@ -19,7 +19,7 @@ from channels.email.parse import (
 )
 from gateway.channel_configs import email_config
 from storage.models import Attachment, Complaint, Message
-from tests.email.test_never_blocks import mail_date
+from tests.email.memory_mailbox import mail_date
 from tests.inbox.conftest import Site
 from tests.inbox.conftest import site as site  # the served staff site (a fixture)
 

@@ -14,7 +14,7 @@ import pytest
 import channels.email.imap as imap_module
 from channels.base import InboundMessage
 from storage.models import Direction, Message
-from tests.email.test_never_blocks import CONFIG, MemoryMailbox, MemoryPoller, plain
+from tests.email.memory_mailbox import CONFIG, MemoryMailbox, MemoryPoller, plain
 from tests.harness.rows import count_rows
 from tests.runtime_fixtures import make_harness
 

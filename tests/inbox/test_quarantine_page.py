@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.email.test_never_blocks import CONFIG, MemoryMailbox, MemoryPoller, plain
+from tests.email.memory_mailbox import CONFIG, MemoryMailbox, MemoryPoller, plain
 from tests.inbox.conftest import Site
 
 TRUSTED = "mx.bspji.go.id"
