@@ -50,6 +50,8 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _REQUEST_ID = web.RequestKey("aduan_request_id", str)
 #: Routes whose successful answers are logged at DEBUG.
 PROBE_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+#: The status logged for a request whose client went away before its answer.
+CLIENT_GONE = 499
 #: The body of a 500 outside the staff API (``{code}``: the request id).
 SERVER_ERROR_TEXT = N_(
     "Something went wrong on our side. If it happens again, quote this code: {code}"
@@ -95,10 +97,16 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except ConnectionError:
+            # The client went away mid-answer: nothing reaches it, and it is
+            # not a fault of ours (logged as 499, "client closed request").
+            status = CLIENT_GONE
+            return web.Response(status=CLIENT_GONE)
         except Exception as exc:
-            status = 500
+            # A handler that timed out is 504, as aiohttp answers it; anything else 500.
+            status = 504 if isinstance(exc, TimeoutError) else 500
             _log_unhandled(request, exc)
-            return server_error(request, request_id)
+            return server_error(request, request_id, status)
         finally:
             seconds = time.perf_counter() - started
             route = route_of(request)
@@ -131,26 +139,27 @@ def _log_unhandled(request: web.Request, exc: Exception) -> None:
     )
 
 
-def server_error(request: web.Request, request_id: str) -> web.Response:
-    """The 500 answer to an error no handler caught, quoting ``request_id``:
-    ``application/problem+json`` under ``/api/`` (as the staff API's other
-    errors), else a short text in Indonesian and English."""
+def server_error(request: web.Request, request_id: str, status: int = 500) -> web.Response:
+    """The answer (``status``: 500, or 504 for a timeout) to an error no handler
+    caught, quoting ``request_id``: ``application/problem+json`` under
+    ``/api/`` (as the staff API's other errors), else a short text in
+    Indonesian and English."""
     if request.path.startswith("/api/"):
         return web.json_response(
             {
-                "title": "Internal Server Error",
-                "status": 500,
+                "title": "Gateway Timeout" if status == 504 else "Internal Server Error",
+                "status": status,
                 "detail": f"Unexpected error; quote request id {request_id} when reporting it.",
                 "code": "internal_error",
                 "request_id": request_id,
             },
-            status=500,
+            status=status,
             content_type="application/problem+json",
         )
     indonesian = t("id", SERVER_ERROR_TEXT, code=request_id)
     english = t("en", SERVER_ERROR_TEXT, code=request_id)
     return web.Response(
-        status=500,
+        status=status,
         text=f"{indonesian}\n\n{english}\n",
         content_type="text/plain",
     )

@@ -169,3 +169,31 @@ async def test_an_unhandled_error_is_a_500_quoting_the_request_id_and_logged_wit
     ]
     assert PHONE not in caplog.text
     await h.runtime.close()
+
+
+async def test_a_client_gone_is_499_and_a_timeout_504_and_only_the_timeout_is_an_error(
+    aiohttp_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken connection is not a fault to report (499, as proxies log it); a
+    handler that timed out is 504 with the code to quote, as before."""
+    h = await make_harness(tmp_path)
+    app = create_app(h.runtime.settings, runtime=h.runtime)
+
+    async def gone(request: Any) -> Any:
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    async def slow(request: Any) -> Any:
+        raise TimeoutError
+
+    app.router.add_get("/gone", gone)
+    app.router.add_get("/slow", slow)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.INFO):
+        assert (await client.get("/gone")).status == 499
+        slow_page = await client.get("/slow", headers={"X-Request-ID": "req-slow-1"})
+    assert slow_page.status == 504 and "req-slow-1" in await slow_page.text()
+    errors = [r for r in caplog.records if r.name == "aduan.errors"]
+    assert len(errors) == 1 and "TimeoutError" in errors[0].getMessage()
+    access = [r for r in caplog.records if r.name == "aduan.access"]
+    assert [(r.route, r.status) for r in access] == [("/gone", 499), ("/slow", 504)]  # type: ignore[attr-defined]
+    await h.runtime.close()
